@@ -1,0 +1,7 @@
+"""ShopLens: an analytics workbench for e-commerce teams."""
+
+import streamlit as st
+
+st.set_page_config(page_title="ShopLens", page_icon="🔎", layout="wide")
+page = st.navigation([st.Page("pages/1_Data.py", title="Data", icon="🗂️", default=True)])
+page.run()

@@ -1,0 +1,394 @@
+"""Turn an uploaded or local file into a raw table of its own columns.
+
+Handles compression and containers (gzip, zip, Parquet, xlsx), text encodings (UTF-8 with or
+without BOM, UTF-16, GB18030, cp1252/latin-1), delimiters, header detection, and rows with the
+wrong number of fields. Nothing here knows about events or products; see ``core.loading``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from charset_normalizer import from_bytes
+
+from core import schema
+from core.errors import (
+    ArchiveContentsError,
+    BinaryFileError,
+    CorruptFileError,
+    EmptyFileError,
+    NoDataRowsError,
+    SourceNotFoundError,
+    TooFewColumnsError,
+)
+
+Source = str | Path | bytes | BinaryIO
+
+DELIMITERS = (",", ";", "\t", "|")
+ROW = "row"
+REASON = "reason"
+MALFORMED_ROW = "malformed row (wrong number of fields)"
+_SNIFF_BYTES = 256 * 1024
+_TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".parquet", ".xlsx")
+_BINARY_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"%PDF": "a PDF document",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) or Office file",
+    b"SQLite format 3": "an SQLite database",
+    b"\x7fELF": "a program",
+}
+_ID_HEADERS = frozenset(
+    name
+    for field in (schema.USER_ID, schema.ITEM_ID, schema.ORDER_ID, schema.SESSION_ID,
+                  schema.CATEGORY)
+    for name in schema.COLUMN_SYNONYMS[field]
+) | {"productid", "categoryid", "customeruniqueid"}
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A file's table before any mapping.
+
+    Attributes:
+        frame: the file's columns under their own (deduplicated) header names, or
+            ``column_1``, ``column_2``, ... when the file has no header.
+        row_numbers: for each frame row, its 1-based data row number in the file.
+        malformed: rows dropped while parsing, with ``row``, ``reason`` and their raw text.
+        source_name: the file name as the user knows it.
+        file_kind: ``csv``, ``parquet`` or ``xlsx``, with ``+gzip`` / ``+zip`` when unpacked.
+        encoding: the text encoding used (``None`` for Parquet and xlsx).
+        delimiter: the field separator used (``None`` for Parquet and xlsx).
+        has_header: whether the first row was read as column names.
+    """
+
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    malformed: pd.DataFrame
+    source_name: str
+    file_kind: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    has_header: bool = True
+
+    @property
+    def rows_read(self) -> int:
+        """Data rows in the file, malformed ones included."""
+        return len(self.frame) + len(self.malformed)
+
+    def describe(self) -> str:
+        """One line on how the file was read, e.g. ``CSV, UTF-8, ';'-separated, with header``."""
+        parts = [self.file_kind.upper().replace("+", " in ")]
+        if self.encoding:
+            parts.append(self.encoding.upper())
+        if self.delimiter:
+            parts.append("tab-separated" if self.delimiter == "\t" else f"'{self.delimiter}'-separated")
+        parts.append("with header" if self.has_header else "no header row")
+        return ", ".join(parts)
+
+
+def read_table(source: Source, *, name: str | None = None) -> RawTable:
+    """Read ``source`` (a path, bytes or a binary file object) into a ``RawTable``.
+
+    Raises:
+        ShopLensError: a subclass naming the problem when the file cannot be read as a table.
+    """
+    data, source_name = _read_source(source, name)
+    return _read_bytes(data, source_name, kind_prefix="")
+
+
+def _read_source(source: Source, name: str | None) -> tuple[bytes, str]:
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise SourceNotFoundError(
+                f"File '{path}' does not exist; check the path and try again."
+            )
+        return path.read_bytes(), name or path.name
+    if isinstance(source, bytes):
+        return source, name or "uploaded file"
+    getvalue = getattr(source, "getvalue", None)
+    data = getvalue() if callable(getvalue) else source.read()
+    return data, name or str(getattr(source, "name", "uploaded file"))
+
+
+def _read_bytes(data: bytes, source_name: str, *, kind_prefix: str) -> RawTable:
+    if not data.strip():
+        raise EmptyFileError(
+            f"'{source_name}' is empty; export the data again and upload a file with rows."
+        )
+    if data[:2] == b"\x1f\x8b":
+        try:
+            inner = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise CorruptFileError(
+                f"'{source_name}' looks gzip-compressed but cannot be unpacked ({err}); "
+                "compress it again or upload the plain CSV."
+            ) from None
+        return _read_bytes(inner, source_name, kind_prefix="+gzip")
+    if data[:4] == b"PK\x03\x04":
+        return _read_zip(data, source_name, kind_prefix)
+    if data[:4] == b"PAR1":
+        return _read_parquet(data, source_name, kind_prefix)
+    for magic, what in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise BinaryFileError(
+                f"'{source_name}' is {what}, not a table; upload a CSV, Excel (.xlsx), "
+                "Parquet, .csv.gz or .zip file."
+            )
+    return _read_csv(data, source_name, kind_prefix)
+
+
+def _read_zip(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+        if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+            return _read_xlsx(data, source_name, kind_prefix)
+        tables = [
+            n for n in names
+            if n.lower().endswith(_TABLE_SUFFIXES)
+            and not n.startswith("__MACOSX/") and not Path(n).name.startswith(".")
+        ]
+        if len(tables) != 1:
+            found = ", ".join(tables[:5]) if tables else "no CSV, Parquet or xlsx file"
+            raise ArchiveContentsError(
+                f"'{source_name}' holds {len(tables)} tables ({found}); "
+                "upload a zip with exactly one table, or the table itself."
+            )
+        inner = archive.read(tables[0])
+    except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+        raise CorruptFileError(
+            f"'{source_name}' is a damaged zip file ({err}); zip the table again and retry."
+        ) from None
+    return _read_bytes(inner, f"{source_name}/{tables[0]}", kind_prefix=kind_prefix + "+zip")
+
+
+def _read_parquet(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise CorruptFileError(
+            f"'{source_name}' is a damaged Parquet file ({err}); export it again."
+        ) from None
+    return _framed(frame.reset_index(drop=True), source_name, "parquet" + kind_prefix)
+
+
+def _read_xlsx(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
+    try:
+        header = pd.read_excel(io.BytesIO(data), sheet_name=0, engine="openpyxl", nrows=0)
+        # Id columns stay text, as in CSV files, so that text cells like '007' keep their zeros.
+        id_types = {c: "str" for c in header.columns
+                    if schema.normalise_label(str(c)) in _ID_HEADERS}
+        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, engine="openpyxl", dtype=id_types)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise CorruptFileError(
+            f"'{source_name}' is an Excel file that cannot be opened ({err}); "
+            "save it again as .xlsx or CSV."
+        ) from None
+    frame = frame.dropna(how="all")
+    frame.columns = _unique_names([str(c) for c in frame.columns])
+    return _framed(frame.reset_index(drop=True), source_name, "xlsx" + kind_prefix)
+
+
+def _framed(frame: pd.DataFrame, source_name: str, kind: str) -> RawTable:
+    if frame.empty:
+        raise NoDataRowsError(
+            f"'{source_name}' has column names but no data rows; export it again with its rows."
+        )
+    if frame.shape[1] < 2:
+        raise TooFewColumnsError(
+            f"'{source_name}' has a single column; a table needs at least a user column and "
+            "a time column."
+        )
+    frame.columns = _unique_names([str(c) for c in frame.columns])
+    return RawTable(
+        frame=frame,
+        row_numbers=np.arange(1, len(frame) + 1),
+        malformed=_malformed_frame([], []),
+        source_name=source_name,
+        file_kind=kind,
+    )
+
+
+def _detect_encoding(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data[:_SNIFF_BYTES], cp_isolation=["gb18030", "cp1252"]).best()
+    encoding = best.encoding if best is not None else "cp1252"
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        # cp1252 leaves five bytes undefined; latin-1 decodes every byte.
+        return "latin-1"
+    return "gb18030" if encoding == "gb18030" else encoding.replace("_", "-")
+
+
+def _sniff_delimiter(sample: str, source_name: str) -> str:
+    lines = [line for line in sample.splitlines()[:60] if line.strip()]
+    if len(lines) > 2:
+        lines = lines[:-1]  # the sample may end mid-line
+    best: tuple[float, int, str] | None = None
+    for delimiter in DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not counts:
+            continue
+        widest = max(set(counts), key=counts.count)
+        if widest < 2:
+            continue
+        candidate = (counts.count(widest) / len(counts), widest, delimiter)
+        if best is None or candidate[:2] > best[:2]:
+            best = candidate
+    if best is None:
+        raise TooFewColumnsError(
+            f"'{source_name}' has a single column (no ',', ';', tab or '|' separator found); "
+            "a table needs at least a user column and a time column."
+        )
+    return best[2]
+
+
+def _looks_numeric(value: str) -> bool:
+    return bool(re.fullmatch(r"\s*-?[\d.,]+(e[+-]?\d+)?\s*", value, flags=re.IGNORECASE))
+
+
+def _detect_header(rows: list[list[str]]) -> bool:
+    first, body = rows[0], rows[1:]
+    known = {n for names in schema.COLUMN_SYNONYMS.values() for n in names}
+    if any(schema.normalise_label(cell) in known for cell in first):
+        return True
+    if not body:
+        return True
+    for col, cell in enumerate(first):
+        values = [row[col] for row in body if col < len(row) and row[col].strip()]
+        numeric = sum(_looks_numeric(v) for v in values)
+        if values and numeric >= 0.9 * len(values) and not _looks_numeric(cell) and cell.strip():
+            return True
+    return not any(_looks_numeric(cell) for cell in first) and len(set(first)) == len(first)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for position, raw in enumerate(names, start=1):
+        name = raw.strip() or f"column_{position}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        seen.setdefault(name, 1)
+        result.append(name)
+    return result
+
+
+def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
+    encoding = _detect_encoding(data)
+    if b"\x00" in data[:8192] and encoding != "utf-16":
+        raise BinaryFileError(
+            f"'{source_name}' is a binary file, not text; upload a CSV, Excel (.xlsx), "
+            "Parquet, .csv.gz or .zip file."
+        )
+    if encoding not in ("utf-8", "utf-8-sig"):
+        data = data.decode(encoding, errors="replace").encode("utf-8")
+    elif encoding == "utf-8-sig":
+        data = data[len(codecs.BOM_UTF8):]
+    sample = data[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+    delimiter = _sniff_delimiter(sample, source_name)
+    sample_rows = list(csv.reader(sample.splitlines()[:60], delimiter=delimiter))
+    sample_rows = [row for row in sample_rows if any(cell.strip() for cell in row)]
+    has_header = _detect_header(sample_rows)
+    # The usual width of a data row, so that one row with a stray field does not make every
+    # other row look malformed; a header never narrows the table.
+    header_width = len(sample_rows[0]) if has_header else 0
+    widths = [len(row) for row in (sample_rows[1:] if has_header else sample_rows)[:30]]
+    width = max(set(widths), key=lambda w: (widths.count(w), w == header_width)) if widths else 0
+    width = max(width, header_width)
+    if has_header:
+        names = _unique_names(sample_rows[0] + [""] * (width - len(sample_rows[0])))
+    else:
+        names = [f"column_{i}" for i in range(1, width + 1)]
+    # Id columns stay text so that leading zeros and mixed codes survive.
+    id_types = {n: pa.string() for n in names if schema.normalise_label(n) in _ID_HEADERS}
+    table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=True)
+    if bad:
+        # Row numbers of bad rows are only reported by a single-threaded read.
+        table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=False)
+    if table.num_rows == 0:
+        raise NoDataRowsError(
+            f"'{source_name}' has column names but no data rows; export it again with its rows."
+        )
+    offset = 1 if has_header else 0
+    bad_rows = [number - offset if number is not None else -1 for number, _ in bad]
+    all_rows = np.arange(1, table.num_rows + len(bad) + 1)
+    row_numbers = np.setdiff1d(all_rows, bad_rows, assume_unique=False)[: table.num_rows]
+    return RawTable(
+        frame=table.to_pandas(),
+        row_numbers=row_numbers,
+        malformed=_malformed_frame(bad_rows, [text for _, text in bad]),
+        source_name=source_name,
+        file_kind="csv" + kind_prefix,
+        encoding=encoding.replace("-sig", " with BOM"),
+        delimiter=delimiter,
+        has_header=has_header,
+    )
+
+
+def _parse_csv(
+    data: bytes,
+    delimiter: str,
+    names: list[str],
+    has_header: bool,
+    id_types: dict[str, pa.DataType],
+    *,
+    use_threads: bool,
+) -> tuple[pa.Table, list[tuple[int | None, str]]]:
+    bad: list[tuple[int | None, str]] = []
+
+    def keep_bad_row(row: pacsv.InvalidRow) -> str:
+        bad.append((row.number, row.text))
+        return "skip"
+
+    read_options = pacsv.ReadOptions(
+        column_names=names, skip_rows=1 if has_header else 0, use_threads=use_threads
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=delimiter,
+        newlines_in_values=b'"' in data,
+        invalid_row_handler=keep_bad_row,
+    )
+    convert = pacsv.ConvertOptions(column_types=id_types, strings_can_be_null=True)
+    try:
+        table = pacsv.read_csv(io.BytesIO(data), read_options, parse_options, convert)
+    except pa.ArrowInvalid:
+        # A later block disagreed with the types guessed from the first one: read all as text.
+        bad.clear()
+        convert = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
+        )
+        table = pacsv.read_csv(io.BytesIO(data), read_options, parse_options, convert)
+    return table, bad
+
+
+def _malformed_frame(rows: list[int], texts: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({ROW: pd.array(rows, dtype="Int64"),
+                         REASON: [MALFORMED_ROW] * len(rows),
+                         "raw text": pd.array(texts, dtype="str")})

@@ -1,0 +1,75 @@
+"""Cached wrappers around core loading, so reruns do not read a file twice."""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from core import loading, profile
+from core.config import load_settings
+from core.parsing import DateOrder
+from core.reading import RawTable, read_table
+
+
+def digest(data: bytes) -> str:
+    """A short content hash, used in widget keys."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=4)
+def raw_table(data: bytes, name: str) -> RawTable:
+    """The file's own table."""
+    return read_table(data, name=name)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def detected_events_mapping(data: bytes, name: str) -> tuple[str, dict[str, str]]:
+    """The recognised export's label and proposed mapping for an events file."""
+    export, mapping = loading.detect_format(raw_table(data, name))
+    return export.label, mapping
+
+
+@st.cache_data(show_spinner="Mapping and validating…", max_entries=4)
+def load_shop(
+    events: bytes,
+    events_name: str,
+    products: bytes | None,
+    products_name: str | None,
+    events_mapping: dict[str, str | None],
+    products_mapping: dict[str, str | None],
+    date_order: DateOrder,
+    drop_duplicates: bool,
+) -> loading.ShopData:
+    """Map and validate both files of a shop."""
+    product_result = None
+    if products is not None and products_name is not None:
+        product_result = loading.map_products(raw_table(products, products_name),
+                                              mapping=products_mapping)
+    event_result = loading.map_events(
+        raw_table(events, events_name), mapping=events_mapping, date_order=date_order,
+        drop_duplicates=drop_duplicates,
+        products=product_result.frame if product_result is not None else None,
+    )
+    return loading.make_shop(event_result, product_result)
+
+
+@st.cache_data(show_spinner=False)
+def sample_files() -> tuple[bytes, bytes]:
+    """The bundled sample shop's events and products files."""
+    settings = load_settings()
+    return settings.sample_events.read_bytes(), settings.sample_products.read_bytes()
+
+
+def sample_shop() -> loading.ShopData:
+    """The bundled sample shop as loaded with the detected mapping."""
+    events, products = sample_files()
+    return load_shop(events, "sample_events.csv.gz", products, "sample_products.csv", {}, {},
+                     "auto", False)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def shop_profile(fingerprint: str, _shop: loading.ShopData) -> profile.Profile:
+    """The profile of a loaded shop, keyed by its fingerprint."""
+    products = _shop.products.frame if _shop.products else None
+    return profile.profile_events(_shop.events.frame, products)
