@@ -23,7 +23,9 @@ def _mapping(pairs: Sequence[str]) -> dict[str, str | None]:
     for pair in pairs:
         field, sep, column = pair.partition("=")
         if not sep:
-            raise ShopLensError(f"--map '{pair}' is not FIELD=COLUMN; write e.g. --map user_id=Kunde.")
+            raise ShopLensError(
+                f"--map '{pair}' is not FIELD=COLUMN; write e.g. --map user_id=Kunde."
+            )
         mapping[field.strip()] = column.strip() or None
     return mapping
 
@@ -61,8 +63,10 @@ def summarise(shop: ShopData) -> dict[str, Any]:
 def _print_text(summary: dict[str, Any]) -> None:
     print(f"Format:     {summary['format_label']} ({summary['read_as']})")
     print("Mapping:    " + ", ".join(f"{k} <- {v}" for k, v in summary["mapping"].items()))
-    print(f"Rows:       {summary['rows_read']:,} read, {summary['rows_kept']:,} kept, "
-          f"{summary['duplicates']:,} duplicates")
+    print(
+        f"Rows:       {summary['rows_read']:,} read, {summary['rows_kept']:,} kept, "
+        f"{summary['duplicates']:,} duplicates"
+    )
     for reason, count in summary["rejected"].items():
         print(f"  rejected: {count:,} {reason}")
     items = "no item ids" if summary["items"] is None else f"{summary['items']:,} items"
@@ -85,15 +89,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     inspect = commands.add_parser("inspect", help="read an events export and report on it")
     inspect.add_argument("events", help="events file (CSV, .csv.gz, .zip, Parquet, .xlsx)")
     inspect.add_argument("--products", help="product table file")
-    inspect.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                         help=f"map a column by hand; fields: {', '.join(schema.EVENT_FIELDS)}")
+    inspect.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help=f"map a column by hand; fields: {', '.join(schema.EVENT_FIELDS)}",
+    )
     inspect.add_argument("--date-order", choices=["auto", "dmy", "mdy"], default="auto")
     inspect.add_argument("--drop-duplicates", action="store_true")
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     try:
-        shop = load_shop(args.events, args.products, events_mapping=_mapping(args.map),
-                         date_order=args.date_order, drop_duplicates=args.drop_duplicates)
+        shop = load_shop(
+            args.events,
+            args.products,
+            events_mapping=_mapping(args.map),
+            date_order=args.date_order,
+            drop_duplicates=args.drop_duplicates,
+        )
     except ShopLensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

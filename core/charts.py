@@ -19,24 +19,39 @@ EVENT_COLOURS = {
 
 
 def _tidy(fig: go.Figure, *, height: int = 320) -> go.Figure:
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      legend_title_text="")
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_title_text=""
+    )
     return fig
 
 
 def event_mix_bar(profile: Profile) -> go.Figure:
     """Events per type as horizontal bars."""
     mix = profile.event_mix.rename_axis(schema.EVENT_TYPE).reset_index()
-    fig = px.bar(mix, x=EVENTS, y=schema.EVENT_TYPE, orientation="h", color=schema.EVENT_TYPE,
-                 color_discrete_map=EVENT_COLOURS, title="Events by type", text_auto=",")
+    fig = px.bar(
+        mix,
+        x=EVENTS,
+        y=schema.EVENT_TYPE,
+        orientation="h",
+        color=schema.EVENT_TYPE,
+        color_discrete_map=EVENT_COLOURS,
+        title="Events by type",
+        text_auto=",",
+    )
     fig.update_layout(showlegend=False, yaxis={"categoryorder": "total ascending", "title": ""})
     return _tidy(fig)
 
 
 def daily_events_line(profile: Profile) -> go.Figure:
     """Events per day, one line per event type."""
-    fig = px.line(profile.daily, x=DAY, y=EVENTS, color=schema.EVENT_TYPE,
-                  color_discrete_map=EVENT_COLOURS, title="Events per day by type")
+    fig = px.line(
+        profile.daily,
+        x=DAY,
+        y=EVENTS,
+        color=schema.EVENT_TYPE,
+        color_discrete_map=EVENT_COLOURS,
+        title="Events per day by type",
+    )
     fig.update_layout(xaxis_title="", yaxis_title="events per day")
     return _tidy(fig)
 
@@ -44,7 +59,14 @@ def daily_events_line(profile: Profile) -> go.Figure:
 def rejected_reasons_bar(counts: dict[str, int]) -> go.Figure:
     """Rejected rows per reason."""
     frame = pd.DataFrame({"reason": list(counts), "rows": list(counts.values())})
-    fig = px.bar(frame, x="rows", y="reason", orientation="h", title="Rejected rows by reason",
-                 text_auto=",", color_discrete_sequence=["#d62728"])
+    fig = px.bar(
+        frame,
+        x="rows",
+        y="reason",
+        orientation="h",
+        title="Rejected rows by reason",
+        text_auto=",",
+        color_discrete_sequence=["#d62728"],
+    )
     fig.update_layout(yaxis={"categoryorder": "total ascending", "title": ""})
     return _tidy(fig, height=max(200, 60 + 40 * len(counts)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,14 +138,19 @@ def read_events(
     Raises:
         ShopLensError: a subclass naming the problem when the file cannot give events.
     """
-    return map_events(read_table(source, name=name), mapping=mapping, date_order=date_order,
-                      drop_duplicates=drop_duplicates, products=products)
+    return map_events(
+        read_table(source, name=name),
+        mapping=mapping,
+        date_order=date_order,
+        drop_duplicates=drop_duplicates,
+        products=products,
+    )
 
 
 def read_products(
     source: Source, *, mapping: ColumnMapping | None = None, name: str | None = None
 ) -> LoadResult:
-    """Read, map and validate a product table (item id plus optional category, price, brand, name)."""
+    """Read, map and validate a product table (item id; optional category, price, brand, name)."""
     return map_products(read_table(source, name=name), mapping=mapping)
 
 
@@ -160,10 +166,13 @@ def load_shop(
     """Read a shop's events and products files into one ``ShopData``."""
     products = (
         read_products(products_source, mapping=products_mapping)
-        if products_source is not None else None
+        if products_source is not None
+        else None
     )
     events = read_events(
-        events_source, mapping=events_mapping, date_order=date_order,
+        events_source,
+        mapping=events_mapping,
+        date_order=date_order,
         drop_duplicates=drop_duplicates,
         products=products.frame if products is not None else None,
     )
@@ -172,8 +181,9 @@ def load_shop(
 
 def make_shop(events: LoadResult, products: LoadResult | None) -> ShopData:
     """Bundle loaded tables with their fingerprint."""
-    return ShopData(events, products,
-                    fingerprint_frames(events.frame, products.frame if products else None))
+    return ShopData(
+        events, products, fingerprint_frames(events.frame, products.frame if products else None)
+    )
 
 
 # --- recognising the export -------------------------------------------------------------
@@ -209,8 +219,10 @@ def _looks_like_taobao(frame: pd.DataFrame) -> bool:
         return False
     labels = set(frame.iloc[:_SHAPE_SAMPLE, 3].dropna().astype("str").str.lower())
     times = pd.to_numeric(frame.iloc[:_SHAPE_SAMPLE, 4], errors="coerce")
-    return bool(labels) and labels <= {"pv", "cart", "fav", "buy"} and bool(
-        times.between(1e8, 1e10).mean() > 0.9
+    return (
+        bool(labels)
+        and labels <= {"pv", "cart", "fav", "buy"}
+        and bool(times.between(1e8, 1e10).mean() > 0.9)
     )
 
 
@@ -241,7 +253,7 @@ def _guess_events_from_shapes(frame: pd.DataFrame, mapping: dict[str, str]) -> N
         for column in free:
             parsed = parse_timestamps(sample[column])
             ok = parsed.values.between(TIME_MIN, TIME_MAX)
-            if sample[column].notna().any() and ok.sum() >= 0.9 * sample[column].notna().sum():
+            if sample[column].notna().any() and ok.sum() >= 0.8 * sample[column].notna().sum():
                 mapping[schema.TIMESTAMP] = column
                 free.remove(column)
                 break
@@ -266,16 +278,20 @@ def _guess_ids_from_shapes(
             if column in mapping.values():
                 continue
             values = sample[column].dropna()
-            integral = pd.api.types.is_integer_dtype(values) or (
-                pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
-            ) and values.astype("str").str.fullmatch(r"[\w\-]{1,40}").mean() > 0.9
+            integral = (
+                pd.api.types.is_integer_dtype(values)
+                or (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values))
+                and values.astype("str").str.fullmatch(r"[\w\-.@+]{1,80}").mean() > 0.9
+            )
             if len(values) and integral and values.nunique() > 1:
                 mapping[target] = column
                 break
 
 
 def _resolve_mapping(
-    raw: RawTable, detected: dict[str, str], overrides: ColumnMapping | None,
+    raw: RawTable,
+    detected: dict[str, str],
+    overrides: ColumnMapping | None,
     fields: tuple[str, ...],
 ) -> tuple[dict[str, str], set[str]]:
     mapping = dict(detected)
@@ -283,8 +299,8 @@ def _resolve_mapping(
     for target, column in (overrides or {}).items():
         if target not in fields:
             raise MappingError(
-                f"'{target}' is not a field ShopLens knows; map columns to one of: "
-                f"{', '.join(fields)}."
+                f"'{target}' (mapped for '{raw.source_name}') is not a field ShopLens knows; "
+                f"map columns to one of: {', '.join(fields)}."
             )
         if column is None or column == "":
             mapping.pop(target, None)
@@ -298,8 +314,8 @@ def _resolve_mapping(
             if used == column and other != target:
                 if other in (overrides or {}):
                     raise MappingError(
-                        f"Column '{column}' is mapped to both {other} and {target}; "
-                        "map each field to its own column on the Data page."
+                        f"Column '{column}' of '{raw.source_name}' is mapped to both {other} "
+                        f"and {target}; map each field to its own column on the Data page."
                     )
                 mapping.pop(other)
         mapping[target] = column
@@ -341,8 +357,9 @@ class _Rejections:
         parts = [p for p in parts if len(p)]
         if not parts:
             return rejected
-        return pd.concat(parts, ignore_index=True).sort_values(ROW, kind="stable",
-                                                               ignore_index=True)
+        return pd.concat(parts, ignore_index=True).sort_values(
+            ROW, kind="stable", ignore_index=True
+        )
 
 
 def map_events(
@@ -367,8 +384,9 @@ def map_events(
     notes: list[str] = []
     rejections = _Rejections(len(frame))
     out: dict[str, pd.Series] = {}
+    ids = _parse_id_columns(frame, used)
 
-    users = parse_ids(frame[used[schema.USER_ID]])
+    users = ids[schema.USER_ID]
     rejections.add(users.isna(), MISSING_USER)
     out[schema.USER_ID] = users
 
@@ -383,12 +401,13 @@ def map_events(
     notes.extend(times.notes)
     rejections.add(frame[used[schema.TIMESTAMP]].isna(), MISSING_TIME)
     rejections.add(times.failed, UNPARSEABLE_TIME)
-    rejections.add(~times.values.between(TIME_MIN, TIME_MAX) & times.values.notna(),
-                   IMPLAUSIBLE_TIME)
+    rejections.add(
+        ~times.values.between(TIME_MIN, TIME_MAX) & times.values.notna(), IMPLAUSIBLE_TIME
+    )
     out[schema.TIMESTAMP] = times.values
 
     if schema.ITEM_ID in used:
-        items = parse_ids(frame[used[schema.ITEM_ID]])
+        items = ids[schema.ITEM_ID]
         if items.notna().any():
             rejections.add(items.isna(), MISSING_ITEM)
             out[schema.ITEM_ID] = items
@@ -398,8 +417,9 @@ def map_events(
                 "no item ids: the overview and purchase prediction work, recommendations do not."
             )
     else:
-        notes.append("No item id column: the overview and purchase prediction work, "
-                     "recommendations do not.")
+        notes.append(
+            "No item id column: the overview and purchase prediction work, recommendations do not."
+        )
 
     numbers = _map_numbers(frame, used, chosen, raw.source_name, rejections, notes)
     if schema.EVENT_TYPE in used:
@@ -412,7 +432,7 @@ def map_events(
     out.update(numbers)
     for target in (schema.ORDER_ID, schema.SESSION_ID, schema.CATEGORY):
         if target in used:
-            out[target] = parse_ids(frame[used[target]])
+            out[target] = ids[target]
 
     if products is not None and schema.ITEM_ID in out:
         known = pd.Index(products[schema.ITEM_ID].astype("str"))
@@ -423,7 +443,7 @@ def map_events(
     events_frame = pd.DataFrame(out)[[c for c in schema.EVENT_FIELDS if c in out]]
     events_frame = events_frame[keep].reset_index(drop=True)
     kept_rows = raw.row_numbers[keep]
-    duplicated = events_frame.duplicated(keep="first").to_numpy()
+    duplicated = duplicated_rows(events_frame)
     extra = None
     if drop_duplicates and duplicated.any():
         extra = raw.frame.iloc[np.flatnonzero(keep)[duplicated]].astype("str")
@@ -432,10 +452,9 @@ def map_events(
         extra.insert(0, ROW, pd.array(kept_rows[duplicated], dtype="Int64"))
         events_frame = events_frame[~duplicated].reset_index(drop=True)
     if not events_frame[schema.TIMESTAMP].is_monotonic_increasing:
-        events_frame = events_frame.sort_values(schema.TIMESTAMP, kind="stable",
-                                                ignore_index=True)
+        events_frame = events_frame.sort_values(schema.TIMESTAMP, kind="stable", ignore_index=True)
     result = LoadResult(
-        frame=_drop_unused_categories(events_frame),
+        frame=events_frame if keep.all() else _drop_unused_categories(events_frame),
         rejected=rejections.frame(raw, extra),
         duplicates=int(duplicated.sum()),
         duplicates_dropped=drop_duplicates,
@@ -451,14 +470,38 @@ def map_events(
     return result
 
 
+def _parse_id_columns(frame: pd.DataFrame, used: dict[str, str]) -> dict[str, pd.Series]:
+    """Parse every mapped id column; two threads, as the hashing releases the GIL."""
+    targets = [
+        t
+        for t in (
+            schema.USER_ID,
+            schema.ITEM_ID,
+            schema.ORDER_ID,
+            schema.SESSION_ID,
+            schema.CATEGORY,
+        )
+        if t in used
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parsed = pool.map(parse_ids, [frame[used[t]] for t in targets])
+        return dict(zip(targets, parsed, strict=True))
+
+
 def _map_numbers(
-    frame: pd.DataFrame, used: dict[str, str], chosen: set[str], source_name: str,
-    rejections: _Rejections, notes: list[str],
+    frame: pd.DataFrame,
+    used: dict[str, str],
+    chosen: set[str],
+    source_name: str,
+    rejections: _Rejections,
+    notes: list[str],
 ) -> dict[str, pd.Series]:
     out: dict[str, pd.Series] = {}
-    for target, reason in ((schema.QUANTITY, UNPARSEABLE_QUANTITY),
-                           (schema.PRICE, UNPARSEABLE_PRICE),
-                           (schema.AMOUNT, UNPARSEABLE_PRICE)):
+    for target, reason in (
+        (schema.QUANTITY, UNPARSEABLE_QUANTITY),
+        (schema.PRICE, UNPARSEABLE_PRICE),
+        (schema.AMOUNT, UNPARSEABLE_PRICE),
+    ):
         if target not in used:
             continue
         column = frame[used[target]]
@@ -469,8 +512,9 @@ def _map_numbers(
                     f"Column '{used[target]}' of '{source_name}' chosen for {target} has no "
                     f"numbers (e.g. {_example(column)}); map {target} to a numeric column."
                 )
-            notes.append(f"Column '{used.pop(target)}' holds no numbers, so it is not used "
-                         f"as {target}.")
+            notes.append(
+                f"Column '{used.pop(target)}' holds no numbers, so it is not used as {target}."
+            )
             continue
         notes.extend(f"{target}: {note}" for note in parsed.notes)
         rejections.add(parsed.failed, reason)
@@ -482,13 +526,21 @@ def _map_numbers(
         quantity = out.get(schema.QUANTITY)
         per_unit = amount if quantity is None else amount / quantity.abs().where(quantity != 0)
         out[schema.PRICE] = per_unit.fillna(amount)
-        notes.append(f"Unit price read as '{used[schema.AMOUNT]}' / quantity (a line total).")
+        source = used[schema.AMOUNT]
+        notes.append(
+            f"Unit price read as '{source}' / quantity (a line total)."
+            if quantity is not None
+            else f"Price read from '{source}' (a line total, no quantity)."
+        )
     return out
 
 
 def _purchase_table_types(
-    frame: pd.DataFrame, used: dict[str, str], export: schema.ExportFormat,
-    numbers: dict[str, pd.Series], notes: list[str],
+    frame: pd.DataFrame,
+    used: dict[str, str],
+    export: schema.ExportFormat,
+    numbers: dict[str, pd.Series],
+    notes: list[str],
 ) -> pd.Series:
     is_return = np.zeros(len(frame), dtype=bool)
     if schema.QUANTITY in numbers:
@@ -504,7 +556,34 @@ def _purchase_table_types(
     )
     codes = is_return.astype(np.int8)
     categories = pd.Index([schema.PURCHASE, schema.RETURN], dtype="str")
-    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=frame.index)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=categories, validate=False), index=frame.index
+    )
+
+
+def duplicated_rows(frame: pd.DataFrame) -> np.ndarray:
+    """True for each row equal to an earlier row in every column.
+
+    Equal rows share their time, so only rows whose time occurs more than once are compared.
+    """
+    result = np.zeros(len(frame), dtype=bool)
+    if schema.TIMESTAMP not in frame.columns or len(frame) < 2:
+        return frame.duplicated(keep="first").to_numpy() if len(frame) else result
+    times = frame[schema.TIMESTAMP].to_numpy().view(np.int64)
+    order = (
+        None
+        if frame[schema.TIMESTAMP].is_monotonic_increasing
+        else np.argsort(times, kind="stable")
+    )
+    ordered = times if order is None else times[order]
+    repeated = np.zeros(len(frame), dtype=bool)
+    same = ordered[1:] == ordered[:-1]
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    candidates = np.flatnonzero(repeated) if order is None else np.sort(order[repeated])
+    if len(candidates):
+        result[candidates] = frame.iloc[candidates].duplicated(keep="first").to_numpy()
+    return result
 
 
 def _drop_unused_categories(frame: pd.DataFrame) -> pd.DataFrame:
@@ -516,7 +595,8 @@ def _drop_unused_categories(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _example(column: pd.Series) -> str:
     values = column.dropna().astype("str").head(1).tolist()
-    return f"'{values[0][:40]}'" if values else "no values at all"
+    # Error messages are one line: a quoted value may hold newlines.
+    return f"'{' '.join(values[0].split())[:40]}'" if values else "no values at all"
 
 
 def _raise_if_nothing_kept(result: LoadResult) -> None:
@@ -557,7 +637,10 @@ def map_products(raw: RawTable, *, mapping: ColumnMapping | None = None) -> Load
     for target in (schema.CATEGORY, schema.BRAND, schema.NAME):
         if target in used:
             out[target] = frame[used[target]].astype("str").str.strip()
-    rejections.add(items.duplicated() & items.notna(), DUPLICATE_ITEM)
+    # Only a valid earlier copy makes a row a repeat, so no item is lost to a rejected copy.
+    valid = pd.Series(rejections.keep, index=items.index)
+    repeated = items.where(valid).duplicated() & items.notna() & valid
+    rejections.add(repeated, DUPLICATE_ITEM)
     products = pd.DataFrame(out)
     for column in frame.columns:
         if column not in used.values():
@@ -567,7 +650,7 @@ def map_products(raw: RawTable, *, mapping: ColumnMapping | None = None) -> Load
     result = LoadResult(
         frame=products,
         rejected=rejections.frame(raw),
-        duplicates=int(items.duplicated().sum()),
+        duplicates=int(repeated.sum()),  # rows without an item id are not repeats
         duplicates_dropped=True,
         export_format=schema.PRODUCTS_TABLE,
         mapping=used,

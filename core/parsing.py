@@ -12,6 +12,7 @@ from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
 from core import schema
@@ -19,11 +20,25 @@ from core import schema
 DateOrder = Literal["auto", "dmy", "mdy"]
 TIME_MIN: Final = pd.Timestamp("1990-01-01")
 TIME_MAX: Final = pd.Timestamp("2100-01-01")
+_NS_MIN: Final = pd.Timestamp("1678-01-01")
+_NS_MAX: Final = pd.Timestamp("2262-01-01")
 _SAMPLE = 5000
+_OFFSET_NOTE: Final = "Times with a UTC offset were converted to UTC."
 
-_YEAR_FIRST = ("ISO8601", "%Y-%m-%d %H:%M:%S %Z", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
-               "%Y/%m/%d", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d", "%Y%m%d", "%d %b %Y %H:%M",
-               "%d %b %Y", "%b %d, %Y", "%d-%b-%Y")
+_YEAR_FIRST = (
+    "ISO8601",
+    "%Y-%m-%d %H:%M:%S %Z",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y.%m.%d %H:%M:%S",
+    "%Y.%m.%d",
+    "%Y%m%d",
+    "%d %b %Y %H:%M",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%d-%b-%Y",
+)
 _TIME_PARTS = (" %H:%M:%S", " %H:%M", "")
 
 
@@ -56,7 +71,7 @@ class Parsed:
 
 
 def parse_timestamps(raw: pd.Series, *, date_order: DateOrder = "auto") -> Parsed:
-    """Parse unix seconds/milliseconds, Excel serial days, ISO 8601 or day/month text into UTC times.
+    """Parse unix seconds or milliseconds, Excel serial days, ISO 8601 or dated text as UTC times.
 
     Returns:
         naive ``datetime64[ns]`` values in UTC.
@@ -64,6 +79,9 @@ def parse_timestamps(raw: pd.Series, *, date_order: DateOrder = "auto") -> Parse
     present = raw.notna().to_numpy()
     notes: list[str] = []
     if is_datetime64_any_dtype(raw):
+        # pyarrow already reads ISO 8601 text with offsets as UTC times: say so as for text.
+        if getattr(raw.dt, "tz", None) is not None:
+            notes.append(_OFFSET_NOTE)
         values = _naive_utc(raw)
     elif is_numeric_dtype(raw):
         values = _from_numbers(raw.astype("float64"), notes)
@@ -74,7 +92,9 @@ def parse_timestamps(raw: pd.Series, *, date_order: DateOrder = "auto") -> Parse
             values = _from_numbers(pd.to_numeric(text, errors="coerce"), notes)
         else:
             values = _from_text(text, date_order, notes)
-    values = values.astype("datetime64[ns]")
+    # Placeholders such as 9999-12-31 or 0001-01-01 do not fit in nanoseconds: clip them to
+    # its range so that validation rejects them as out of range instead of the cast failing.
+    values = values.clip(_NS_MIN, _NS_MAX).astype("datetime64[ns]")
     return Parsed(values, present & values.isna().to_numpy(), tuple(notes))
 
 
@@ -134,13 +154,12 @@ def _from_text(text: pd.Series, date_order: DateOrder, notes: list[str]) -> pd.S
         missing = values.isna() & text.notna()
         if not missing.any():
             break
-        values = values.fillna(
-            pd.to_datetime(text[missing], format=fmt, errors="coerce", utc=True)
-        )
-    if any("%z" in f or f == "ISO8601" for f in scores) and text.str.contains(
-        r"(?:[+-]\d\d:?\d\d|Z)$", regex=True
-    ).head(_SAMPLE).any():
-        notes.append("Times with a UTC offset were converted to UTC.")
+        values = values.fillna(pd.to_datetime(text[missing], format=fmt, errors="coerce", utc=True))
+    if (
+        any("%z" in f or f == "ISO8601" for f in scores)
+        and text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).head(_SAMPLE).any()
+    ):
+        notes.append(_OFFSET_NOTE)
     return _naive_utc(values)
 
 
@@ -148,9 +167,7 @@ def _order_words(fmt: str) -> str:
     return "day/month/year" if fmt in _DMY else "month/day/year"
 
 
-def _choose_date_order(
-    text: pd.Series, best: str, scores: dict[str, int], notes: list[str]
-) -> str:
+def _choose_date_order(text: pd.Series, best: str, scores: dict[str, int], notes: list[str]) -> str:
     twin = (_MDY + _DMY)[(_DMY + _MDY).index(best)]
     if scores.get(twin, 0) != scores[best]:
         winner = best if scores[best] > scores.get(twin, 0) else twin
@@ -207,10 +224,19 @@ def parse_ids(raw: pd.Series) -> pd.Series:
 
     Integer-valued floats ('17850.0', as written by spreadsheets) become '17850'.
     """
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    index = pd.Index(uniques)
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        codes, index = raw.cat.codes.to_numpy(), pd.Index(raw.cat.categories)
+    else:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        index = pd.Index(uniques)
     if pd.api.types.is_float_dtype(index) and (index == np.floor(index)).all():
         index = index.astype("int64")
+    if pd.api.types.is_integer_dtype(index):
+        # Distinct integers give distinct, clean labels: nothing to strip or merge.
+        categories = pd.Index(pa.array(index.to_numpy()).cast(pa.string()).to_pandas())
+        return pd.Series(
+            pd.Categorical.from_codes(codes, categories=categories, validate=False), index=raw.index
+        )
     labels = index.astype("str").str.strip()
     if len(labels) and labels.str.fullmatch(r"-?\d+\.0").all():
         labels = labels.str.slice(stop=-2)
@@ -219,7 +245,9 @@ def parse_ids(raw: pd.Series) -> pd.Series:
     lookup = np.append(merged_codes, -1)  # code -1 (missing) stays missing
     final = lookup[codes]
     categories = pd.Index(merged, dtype="str")
-    return pd.Series(pd.Categorical.from_codes(final, categories=categories), index=raw.index)
+    return pd.Series(
+        pd.Categorical.from_codes(final, categories=categories, validate=False), index=raw.index
+    )
 
 
 def parse_event_types(raw: pd.Series) -> Parsed:
@@ -235,7 +263,9 @@ def parse_event_types(raw: pd.Series) -> Parsed:
     merged_codes, categories = pd.factorize(pd.Index(mapped, dtype="str"))
     final = np.append(merged_codes, -1)[codes]
     values = pd.Series(
-        pd.Categorical.from_codes(final, categories=pd.Index(categories, dtype="str")),
+        pd.Categorical.from_codes(
+            final, categories=pd.Index(categories, dtype="str"), validate=False
+        ),
         index=raw.index,
     )
     unknown = [c for c in categories if c not in schema.EVENT_TYPES]

@@ -52,7 +52,10 @@ def profile_events(
     types = events[schema.EVENT_TYPE].astype("str")
     daily = (
         events.assign(**{DAY: events[schema.TIMESTAMP].dt.floor("D"), schema.EVENT_TYPE: types})
-        .groupby([DAY, schema.EVENT_TYPE], observed=True).size().rename(EVENTS).reset_index()
+        .groupby([DAY, schema.EVENT_TYPE], observed=True)
+        .size()
+        .rename(EVENTS)
+        .reset_index()
     )
     missing = events.isna().sum().rename(MISSING).rename_axis(COLUMN).reset_index()
     missing[MISSING_SHARE] = missing[MISSING] / max(len(events), 1)
@@ -71,9 +74,7 @@ def profile_events(
     )
 
 
-def _top(
-    events: pd.DataFrame, key: str, products: pd.DataFrame | None, top: int
-) -> pd.DataFrame:
+def _top(events: pd.DataFrame, key: str, products: pd.DataFrame | None, top: int) -> pd.DataFrame:
     is_purchase = events[schema.EVENT_TYPE].astype("str") == schema.PURCHASE
     grouped = (
         events.assign(**{PURCHASES: is_purchase})
@@ -87,8 +88,9 @@ def _top(
     if key == schema.ITEM_ID and products is not None:
         extra = [c for c in (schema.NAME, schema.CATEGORY) if c in products.columns]
         if extra:
-            grouped = grouped.merge(products[[schema.ITEM_ID, *extra]], on=schema.ITEM_ID,
-                                    how="left")
+            grouped = grouped.merge(
+                products[[schema.ITEM_ID, *extra]], on=schema.ITEM_ID, how="left"
+            )
     return grouped
 
 
@@ -98,7 +100,8 @@ def _top_categories(
     if schema.CATEGORY in events.columns:
         return _top(events, schema.CATEGORY, None, top)
     if (
-        products is not None and schema.CATEGORY in products.columns
+        products is not None
+        and schema.CATEGORY in products.columns
         and schema.ITEM_ID in events.columns
     ):
         categories = products.set_index(schema.ITEM_ID)[schema.CATEGORY]

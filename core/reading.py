@@ -54,8 +54,13 @@ _BINARY_MAGIC = {
 }
 _ID_HEADERS = frozenset(
     name
-    for field in (schema.USER_ID, schema.ITEM_ID, schema.ORDER_ID, schema.SESSION_ID,
-                  schema.CATEGORY)
+    for field in (
+        schema.USER_ID,
+        schema.ITEM_ID,
+        schema.ORDER_ID,
+        schema.SESSION_ID,
+        schema.CATEGORY,
+    )
     for name in schema.COLUMN_SYNONYMS[field]
 ) | {"productid", "categoryid", "customeruniqueid"}
 
@@ -96,7 +101,9 @@ class RawTable:
         if self.encoding:
             parts.append(self.encoding.upper())
         if self.delimiter:
-            parts.append("tab-separated" if self.delimiter == "\t" else f"'{self.delimiter}'-separated")
+            parts.append(
+                "tab-separated" if self.delimiter == "\t" else f"'{self.delimiter}'-separated"
+            )
         parts.append("with header" if self.has_header else "no header row")
         return ", ".join(parts)
 
@@ -127,7 +134,7 @@ def _read_source(source: Source, name: str | None) -> tuple[bytes, str]:
 
 
 def _read_bytes(data: bytes, source_name: str, *, kind_prefix: str) -> RawTable:
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise EmptyFileError(
             f"'{source_name}' is empty; export the data again and upload a file with rows."
         )
@@ -136,7 +143,7 @@ def _read_bytes(data: bytes, source_name: str, *, kind_prefix: str) -> RawTable:
             inner = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as err:
             raise CorruptFileError(
-                f"'{source_name}' looks gzip-compressed but cannot be unpacked ({err}); "
+                f"'{source_name}' looks gzip-compressed but cannot be unpacked ({_detail(err)}); "
                 "compress it again or upload the plain CSV."
             ) from None
         return _read_bytes(inner, source_name, kind_prefix="+gzip")
@@ -153,6 +160,11 @@ def _read_bytes(data: bytes, source_name: str, *, kind_prefix: str) -> RawTable:
     return _read_csv(data, source_name, kind_prefix)
 
 
+def _detail(err: BaseException) -> str:
+    """A library's error text on one line (pyarrow's may end in or contain newlines)."""
+    return " ".join(str(err).split())
+
+
 def _read_zip(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -160,9 +172,11 @@ def _read_zip(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
         if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
             return _read_xlsx(data, source_name, kind_prefix)
         tables = [
-            n for n in names
+            n
+            for n in names
             if n.lower().endswith(_TABLE_SUFFIXES)
-            and not n.startswith("__MACOSX/") and not Path(n).name.startswith(".")
+            and not n.startswith("__MACOSX/")
+            and not Path(n).name.startswith(".")
         ]
         if len(tables) != 1:
             found = ", ".join(tables[:5]) if tables else "no CSV, Parquet or xlsx file"
@@ -171,9 +185,16 @@ def _read_zip(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
                 "upload a zip with exactly one table, or the table itself."
             )
         inner = archive.read(tables[0])
-    except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as err:
+        # ValueError: offsets in a damaged directory ("negative seek value").
         raise CorruptFileError(
-            f"'{source_name}' is a damaged zip file ({err}); zip the table again and retry."
+            f"'{source_name}' is a damaged zip file ({_detail(err)}); "
+            "zip the table again and retry."
+        ) from None
+    except NotImplementedError:
+        raise CorruptFileError(
+            f"'{source_name}' uses a zip compression method that cannot be unpacked here; "
+            "zip the table again with standard (deflate) compression."
         ) from None
     return _read_bytes(inner, f"{source_name}/{tables[0]}", kind_prefix=kind_prefix + "+zip")
 
@@ -183,7 +204,7 @@ def _read_parquet(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
         frame = pd.read_parquet(io.BytesIO(data))
     except (OSError, ValueError, pa.ArrowException) as err:
         raise CorruptFileError(
-            f"'{source_name}' is a damaged Parquet file ({err}); export it again."
+            f"'{source_name}' is a damaged Parquet file ({_detail(err)}); export it again."
         ) from None
     return _framed(frame.reset_index(drop=True), source_name, "parquet" + kind_prefix)
 
@@ -192,12 +213,14 @@ def _read_xlsx(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
     try:
         header = pd.read_excel(io.BytesIO(data), sheet_name=0, engine="openpyxl", nrows=0)
         # Id columns stay text, as in CSV files, so that text cells like '007' keep their zeros.
-        id_types = {c: "str" for c in header.columns
-                    if schema.normalise_label(str(c)) in _ID_HEADERS}
+        id_types = {
+            c: "str" for c in header.columns if schema.normalise_label(str(c)) in _ID_HEADERS
+        }
         frame = pd.read_excel(io.BytesIO(data), sheet_name=0, engine="openpyxl", dtype=id_types)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, SyntaxError) as err:
+        # SyntaxError: damaged XML inside the workbook (xml.etree's ParseError subclasses it).
         raise CorruptFileError(
-            f"'{source_name}' is an Excel file that cannot be opened ({err}); "
+            f"'{source_name}' is an Excel file that cannot be opened ({_detail(err)}); "
             "save it again as .xlsx or CSV."
         ) from None
     frame = frame.dropna(how="all")
@@ -225,17 +248,27 @@ def _framed(frame: pd.DataFrame, source_name: str, kind: str) -> RawTable:
     )
 
 
-def _detect_encoding(data: bytes) -> str:
+def _detect_encoding(data: bytes, *, trust_sample: bool = True) -> str:
+    """The file's encoding; with ``trust_sample``, a UTF-8 top of the file is taken as UTF-8
+    (the CSV parser checks the rest and the caller retries with the whole file)."""
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if trust_sample:
+        try:
+            # A multi-byte character may be cut at the end of the sample: ignore that one.
+            codecs.getincrementaldecoder("utf-8")().decode(data[:_SNIFF_BYTES], final=False)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
     try:
         data.decode("utf-8")
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(data[:_SNIFF_BYTES], cp_isolation=["gb18030", "cp1252"]).best()
+    except UnicodeDecodeError as err:
+        # Judge the encoding where the non-UTF-8 bytes are, not only at the top of the file.
+        around = data[max(0, err.start - _SNIFF_BYTES // 2) : err.start + _SNIFF_BYTES // 2]
+    best = from_bytes(around, cp_isolation=["gb18030", "cp1252"]).best()
     encoding = best.encoding if best is not None else "cp1252"
     try:
         data.decode(encoding)
@@ -310,12 +343,17 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
     if encoding not in ("utf-8", "utf-8-sig"):
         data = data.decode(encoding, errors="replace").encode("utf-8")
     elif encoding == "utf-8-sig":
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     sample = data[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
     delimiter = _sniff_delimiter(sample, source_name)
     sample_rows = list(csv.reader(sample.splitlines()[:60], delimiter=delimiter))
     sample_rows = [row for row in sample_rows if any(cell.strip() for cell in row)]
     has_header = _detect_header(sample_rows)
+    if len(sample_rows) == 1 and len(data) <= _SNIFF_BYTES:
+        # A lone header line without a line break would make pyarrow fail to skip it.
+        raise NoDataRowsError(
+            f"'{source_name}' has column names but no data rows; export it again with its rows."
+        )
     # The usual width of a data row, so that one row with a stray field does not make every
     # other row look malformed; a header never narrows the table.
     header_width = len(sample_rows[0]) if has_header else 0
@@ -326,9 +364,28 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
         names = _unique_names(sample_rows[0] + [""] * (width - len(sample_rows[0])))
     else:
         names = [f"column_{i}" for i in range(1, width + 1)]
-    # Id columns stay text so that leading zeros and mixed codes survive.
-    id_types = {n: pa.string() for n in names if schema.normalise_label(n) in _ID_HEADERS}
-    table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=True)
+    id_types = _text_id_columns(names, sample_rows[1:] if has_header else sample_rows)
+    numeric_ids = [
+        n for n in names if schema.normalise_label(n) in _ID_HEADERS and n not in id_types
+    ]
+    if numeric_ids and _has_zero_padded_field(data, delimiter):
+        # A zero-padded id below the sample ('007') would lose its zeros as a number.
+        id_types.update(dict.fromkeys(numeric_ids, pa.string()))
+    try:
+        table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=True)
+        not_utf8 = encoding == "utf-8" and _has_binary_columns(table)
+    except pa.ArrowInvalid as err:
+        if encoding != "utf-8" or "utf8" not in str(err).lower():
+            raise CorruptFileError(
+                f"'{source_name}' cannot be read as a table ({str(err).splitlines()[0]}); "
+                "check that it is a CSV export and upload it again."
+            ) from None
+        not_utf8 = True
+    if not_utf8:
+        # The top of the file was UTF-8 (or plain ASCII); further down it is not.
+        encoding = _detect_encoding(data, trust_sample=False)
+        data = data.decode(encoding, errors="replace").encode("utf-8")
+        table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=True)
     if bad:
         # Row numbers of bad rows are only reported by a single-threaded read.
         table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=False)
@@ -338,10 +395,14 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
         )
     offset = 1 if has_header else 0
     bad_rows = [number - offset if number is not None else -1 for number, _ in bad]
-    all_rows = np.arange(1, table.num_rows + len(bad) + 1)
-    row_numbers = np.setdiff1d(all_rows, bad_rows, assume_unique=False)[: table.num_rows]
+    row_numbers = np.arange(1, table.num_rows + len(bad) + 1)
+    if bad:
+        kept = np.ones(len(row_numbers), dtype=bool)
+        known = [r - 1 for r in bad_rows if 0 < r <= len(row_numbers)]
+        kept[known] = False
+        row_numbers = row_numbers[kept][: table.num_rows]
     return RawTable(
-        frame=table.to_pandas(),
+        frame=_exact_ids(table, numeric_ids).to_pandas(),
         row_numbers=row_numbers,
         malformed=_malformed_frame(bad_rows, [text for _, text in bad]),
         source_name=source_name,
@@ -350,6 +411,43 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
         delimiter=delimiter,
         has_header=has_header,
     )
+
+
+def _text_id_columns(names: list[str], rows: list[list[str]]) -> dict[str, pa.DataType]:
+    """Id columns to read as text: those whose sample values are not plain integers.
+
+    Plain integer ids parse much faster as numbers; codes such as '007' or '85123A' must stay
+    text so that leading zeros and letters survive.
+    """
+    types: dict[str, pa.DataType] = {}
+    for position, name in enumerate(names):
+        if schema.normalise_label(name) not in _ID_HEADERS:
+            continue
+        values = [row[position].strip() for row in rows if position < len(row)]
+        if not all(re.fullmatch(r"0|-?[1-9]\d{0,17}", v) for v in values if v):
+            types[name] = pa.string()
+    return types
+
+
+def _has_zero_padded_field(data: bytes, delimiter: str) -> bool:
+    """Whether any field, quoted or not, starts with a zero and another digit ('007')."""
+    if re.match(rb'"?0\d', data):
+        return True
+    # Two searches with a literal first byte are several times faster than one alternation.
+    return any(
+        re.search(re.escape(start) + rb'"?0\d', data) for start in (delimiter.encode(), b"\n")
+    )
+
+
+def _exact_ids(table: pa.Table, names: list[str]) -> pa.Table:
+    """Integer id columns with gaps as text: pandas would make them floats, which round ids
+    above 2**53 so that two ids become one."""
+    for name in names:
+        position = table.schema.get_field_index(name)
+        column = table.column(position)
+        if pa.types.is_integer(column.type) and column.null_count:
+            table = table.set_column(position, name, column.cast(pa.string()))
+    return table
 
 
 def _parse_csv(
@@ -375,7 +473,10 @@ def _parse_csv(
         newlines_in_values=b'"' in data,
         invalid_row_handler=keep_bad_row,
     )
-    convert = pacsv.ConvertOptions(column_types=id_types, strings_can_be_null=True)
+    # Low-cardinality text (event labels) arrives as categoricals, which later steps need.
+    convert = pacsv.ConvertOptions(
+        column_types=id_types, strings_can_be_null=True, auto_dict_encode=True
+    )
     try:
         table = pacsv.read_csv(io.BytesIO(data), read_options, parse_options, convert)
     except pa.ArrowInvalid:
@@ -388,7 +489,16 @@ def _parse_csv(
     return table, bad
 
 
+def _has_binary_columns(table: pa.Table) -> bool:
+    types = [f.type.value_type if pa.types.is_dictionary(f.type) else f.type for f in table.schema]
+    return any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in types)
+
+
 def _malformed_frame(rows: list[int], texts: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({ROW: pd.array(rows, dtype="Int64"),
-                         REASON: [MALFORMED_ROW] * len(rows),
-                         "raw text": pd.array(texts, dtype="str")})
+    return pd.DataFrame(
+        {
+            ROW: pd.array(rows, dtype="Int64"),
+            REASON: [MALFORMED_ROW] * len(rows),
+            "raw text": pd.array(texts, dtype="str"),
+        }
+    )

@@ -63,14 +63,66 @@ _CATEGORIES: tuple[tuple[str, float, str, str], ...] = (
     ("Music", 35, "Electronics", "guitar strings|ukulele|vinyl record|headphones|microphone"),
 )
 _BRANDS = (
-    "Alder", "Ambleside", "Arbor", "Aurora", "Bellwood", "Birchline", "Bluepeak", "Brightway",
-    "Brookfield", "Cedarline", "Clearwater", "Cobalt", "Copperleaf", "Cresta", "Driftwood",
-    "Elmstone", "Emberly", "Evergreen", "Fairbrook", "Fernhill", "Foxglove", "Greystone",
-    "Harbor & Co", "Hazelnut", "Highland", "Ironbark", "Juniper", "Kestrel", "Lakeside", "Larkspur",
-    "Linden", "Lumen", "Maple & Moss", "Meadowlark", "Northwind", "Novalux", "Oakridge", "Orchard",
-    "Pebble", "Pinecrest", "Quill", "Redwood", "Ridgeline", "Riverstone", "Saltmarsh", "Silverline",
-    "Solace", "Stonebridge", "Summit", "Sunfield", "Thistle", "Timberline", "Tidewater", "Vantage",
-    "Verity", "Westbrook", "Willow", "Wren", "Yarrow", "Zephyr",
+    "Alder",
+    "Ambleside",
+    "Arbor",
+    "Aurora",
+    "Bellwood",
+    "Birchline",
+    "Bluepeak",
+    "Brightway",
+    "Brookfield",
+    "Cedarline",
+    "Clearwater",
+    "Cobalt",
+    "Copperleaf",
+    "Cresta",
+    "Driftwood",
+    "Elmstone",
+    "Emberly",
+    "Evergreen",
+    "Fairbrook",
+    "Fernhill",
+    "Foxglove",
+    "Greystone",
+    "Harbor & Co",
+    "Hazelnut",
+    "Highland",
+    "Ironbark",
+    "Juniper",
+    "Kestrel",
+    "Lakeside",
+    "Larkspur",
+    "Linden",
+    "Lumen",
+    "Maple & Moss",
+    "Meadowlark",
+    "Northwind",
+    "Novalux",
+    "Oakridge",
+    "Orchard",
+    "Pebble",
+    "Pinecrest",
+    "Quill",
+    "Redwood",
+    "Ridgeline",
+    "Riverstone",
+    "Saltmarsh",
+    "Silverline",
+    "Solace",
+    "Stonebridge",
+    "Summit",
+    "Sunfield",
+    "Thistle",
+    "Timberline",
+    "Tidewater",
+    "Vantage",
+    "Verity",
+    "Westbrook",
+    "Willow",
+    "Wren",
+    "Yarrow",
+    "Zephyr",
 )
 _STYLES = ("Classic", "Compact", "Deluxe", "Essential", "Everyday", "Premium", "Select")
 _SEGMENTS: tuple[tuple[str, float, float, float, tuple[str, ...]], ...] = (
@@ -82,8 +134,34 @@ _SEGMENTS: tuple[tuple[str, float, float, float, tuple[str, ...]], ...] = (
     ("bookworms", 0.12, 0.7, 1.8, ("Books", "Office", "Music", "Home Decor")),
 )
 _WEEKDAY_WEIGHT = np.array([0.85, 0.85, 0.9, 0.95, 1.05, 1.3, 1.25])  # Monday first
-_HOUR_WEIGHT = np.array([1.2, 0.7, 0.4, 0.3, 0.3, 0.5, 1.0, 2.0, 3.0, 3.5, 4.0, 4.5,
-                         5.0, 4.5, 4.0, 4.0, 4.5, 5.0, 6.0, 7.0, 7.5, 7.0, 5.0, 2.5])
+_HOUR_WEIGHT = np.array(
+    [
+        1.2,
+        0.7,
+        0.4,
+        0.3,
+        0.3,
+        0.5,
+        1.0,
+        2.0,
+        3.0,
+        3.5,
+        4.0,
+        4.5,
+        5.0,
+        4.5,
+        4.0,
+        4.0,
+        4.5,
+        5.0,
+        6.0,
+        7.0,
+        7.5,
+        7.0,
+        5.0,
+        2.5,
+    ]
+)
 _DAY = 86_400
 
 
@@ -108,8 +186,9 @@ def _draw(weights: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np
 
 def _ids(prefix: str, codes: np.ndarray, width: int) -> np.ndarray:
     """Format integer codes as ids like ``u00042``."""
-    labels = np.array([f"{prefix}{i:0{width}d}" for i in range(int(codes.max(initial=-1)) + 1)],
-                      dtype=object)
+    labels = np.array(
+        [f"{prefix}{i:0{width}d}" for i in range(int(codes.max(initial=-1)) + 1)], dtype=object
+    )
     return labels[codes]
 
 
@@ -117,8 +196,9 @@ def _products(rng: np.random.Generator, n_items: int, n_cat: int) -> pd.DataFram
     """Build the catalogue: categories, brands, names and log-normal prices per category."""
     share = rng.dirichlet(np.full(n_cat, 5.0))
     # Every category gets at least one item so that every popularity row can be drawn from.
-    cat = rng.permutation(np.concatenate([np.arange(n_cat), rng.choice(n_cat, n_items - n_cat,
-                                                                       p=share)]))
+    cat = rng.permutation(
+        np.concatenate([np.arange(n_cat), rng.choice(n_cat, n_items - n_cat, p=share)])
+    )
     median = np.array([c[1] for c in _CATEGORIES[:n_cat]], dtype=float)
     raw = median[cat] * np.exp(rng.normal(0.0, 0.55, n_items))
     price = np.round(np.maximum(np.round(raw) - 0.01, 0.99), 2)
@@ -127,20 +207,30 @@ def _products(rng: np.random.Generator, n_items: int, n_cat: int) -> pd.DataFram
     nouns = [c[3].split("|") for c in _CATEGORIES]
     pick = rng.random(n_items)
     style = rng.integers(0, len(_STYLES), n_items)
-    names = [f"{_STYLES[s]} {nouns[c][int(k * len(nouns[c]))]} ({_BRANDS[b]})"
-             for c, k, s, b in zip(cat, pick, style, brand, strict=True)]
-    return pd.DataFrame({
-        ITEM_ID: _ids("p", np.arange(n_items), 4),
-        CATEGORY: np.array([c[0] for c in _CATEGORIES], dtype=object)[cat],
-        PRICE: price,
-        BRAND: np.array(_BRANDS, dtype=object)[brand],
-        NAME: np.array(names, dtype=object),
-    })
+    names = [
+        f"{_STYLES[s]} {nouns[c][int(k * len(nouns[c]))]} ({_BRANDS[b]})"
+        for c, k, s, b in zip(cat, pick, style, brand, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            ITEM_ID: _ids("p", np.arange(n_items), 4),
+            CATEGORY: np.array([c[0] for c in _CATEGORIES], dtype=object)[cat],
+            PRICE: price,
+            BRAND: np.array(_BRANDS, dtype=object)[brand],
+            NAME: np.array(names, dtype=object),
+        }
+    )
 
 
-def generate_sample_shop(*, random_state: int = 7, n_users: int = 5000, n_items: int = 1000,
-                         n_categories: int = 20, start: str = "2026-05-01",
-                         days: int = 184) -> tuple[pd.DataFrame, pd.DataFrame]:
+def generate_sample_shop(
+    *,
+    random_state: int = 7,
+    n_users: int = 5000,
+    n_items: int = 1000,
+    n_categories: int = 20,
+    start: str = "2026-05-01",
+    days: int = 184,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate a believable shop: about 40 events per user over ``days`` days.
 
     Args:
@@ -159,10 +249,16 @@ def generate_sample_shop(*, random_state: int = 7, n_users: int = 5000, n_items:
     Raises:
         ValueError: if a size is out of range.
     """
-    if not (1 <= n_categories <= len(_CATEGORIES) and n_items >= n_categories
-            and n_users >= 1 and days >= 3):
-        raise ValueError(f"need 1 <= n_categories <= {len(_CATEGORIES)}, n_items >= n_categories, "
-                         "n_users >= 1 and days >= 3")
+    if not (
+        1 <= n_categories <= len(_CATEGORIES)
+        and n_items >= n_categories
+        and n_users >= 1
+        and days >= 3
+    ):
+        raise ValueError(
+            f"need 1 <= n_categories <= {len(_CATEGORIES)}, n_items >= n_categories, "
+            "n_users >= 1 and days >= 3"
+        )
     rng = np.random.default_rng(random_state)
     products = _products(rng, n_items, n_categories)
     names = [c[0] for c in _CATEGORIES[:n_categories]]
@@ -177,10 +273,15 @@ def generate_sample_shop(*, random_state: int = 7, n_users: int = 5000, n_items:
     popularity = np.zeros((n_categories, n_items))
     popularity[item_cat, np.arange(n_items)] = (rank + 1.0) ** -1.1
 
-    related = np.array([names.index(c[2]) if c[2] in names else i
-                        for i, c in enumerate(_CATEGORIES[:n_categories])])
-    companion_cat = np.where(rng.random((n_items, 3)) < 0.6, item_cat[:, None],
-                             related[item_cat][:, None])
+    related = np.array(
+        [
+            names.index(c[2]) if c[2] in names else i
+            for i, c in enumerate(_CATEGORIES[:n_categories])
+        ]
+    )
+    companion_cat = np.where(
+        rng.random((n_items, 3)) < 0.6, item_cat[:, None], related[item_cat][:, None]
+    )
     companions = _draw(popularity, companion_cat.ravel(), rng).reshape(n_items, 3)
     n_companions = 2 + (rng.random(n_items) < 0.5)
 
@@ -204,8 +305,11 @@ def generate_sample_shop(*, random_state: int = 7, n_users: int = 5000, n_items:
     # Lifetimes: most users are there from early on, some join late, some churn.
     late_days = min(61, days // 3)
     late = rng.random(n_users) < 0.15
-    join = np.where(late, days - late_days + rng.random(n_users) * late_days,
-                    (days - late_days) * rng.random(n_users) ** 2)
+    join = np.where(
+        late,
+        days - late_days + rng.random(n_users) * late_days,
+        (days - late_days) * rng.random(n_users) ** 2,
+    )
     churn_at = join + 1 + rng.exponential(40, n_users)
     end = np.where(rng.random(n_users) < 0.3, np.minimum(churn_at, days), days)
     rate = np.exp(rng.normal(np.log(0.8), 1.1, n_users))  # sessions per 30 days, heavy-tailed
@@ -240,15 +344,17 @@ def generate_sample_shop(*, random_state: int = 7, n_users: int = 5000, n_items:
     while (pointer[pointer] != pointer).any():  # a re-view of a re-view sees the original item
         pointer = pointer[pointer]
     v_item = v_item[pointer]
-    _, first_seen, inverse = np.unique(v_user * n_items + v_item, return_index=True,
-                                       return_inverse=True)
+    _, first_seen, inverse = np.unique(
+        v_user * n_items + v_item, return_index=True, return_inverse=True
+    )
     seen = first_seen[inverse] != np.arange(len(v_sess))
 
     def funnel(user: np.ndarray, item: np.ndarray, boost: np.ndarray) -> tuple[np.ndarray, ...]:
         """Decide fav, cart and purchase for views; affordable, liked items convert better."""
         cat = item_cat[item]
-        fit = np.exp(-sensitivity[user] * np.maximum(
-            np.log(price[item] / median[cat] / budget[user]), 0))
+        fit = np.exp(
+            -sensitivity[user] * np.maximum(np.log(price[item] / median[cat] / budget[user]), 0)
+        )
         liking = 0.5 + 2.5 * taste[user, cat]
         p_cart = np.minimum(0.065 * boost * fit * liking * propensity[user], 0.9)
         cart = rng.random(len(item)) < p_cart
@@ -277,8 +383,11 @@ def generate_sample_shop(*, random_state: int = 7, n_users: int = 5000, n_items:
     dwell = np.clip(rng.exponential(75, len(sess)), 8, 400).astype(np.int64)
     elapsed = np.cumsum(dwell) - dwell
     t_view = s_start[sess] + elapsed - elapsed[np.searchsorted(sess, sess)]
-    checkout = s_start + np.bincount(sess, weights=dwell, minlength=n_s).astype(np.int64) \
+    checkout = (
+        s_start
+        + np.bincount(sess, weights=dwell, minlength=n_s).astype(np.int64)
         + rng.integers(30, 270, n_s)
+    )
     qty = 1 + rng.binomial(2, np.where(price[item] < 15, 0.15, 0.04))
     ret = rng.random(buy.sum()) < 0.025  # some fall after the period end and are dropped
     t_return = checkout[sess[buy]][ret] + (_DAY * (2 + 12 * rng.random(ret.sum()))).astype(int)
@@ -303,16 +412,18 @@ def generate_sample_shop(*, random_state: int = 7, n_users: int = 5000, n_items:
     has_order = o_key >= 0
     order_id = np.full(len(t), None, dtype=object)
     order_id[has_order] = _ids("o", pd.factorize(o_key[has_order])[0], 6)
-    events = pd.DataFrame({
-        USER_ID: _ids("u", user[rows], 5),
-        ITEM_ID: products[ITEM_ID].to_numpy(dtype=object)[item[rows]],
-        EVENT_TYPE: np.array([VIEW, FAV, CART, PURCHASE, RETURN], dtype=object)[code],
-        TIMESTAMP: np.datetime64(start, "s") + t.astype("timedelta64[s]"),
-        QUANTITY: code_qty.astype(np.int64),
-        PRICE: price[item[rows]],
-        ORDER_ID: pd.Series(order_id, dtype="str"),
-        SESSION_ID: _ids("s", pd.factorize(s_key)[0], 6),
-    })
+    events = pd.DataFrame(
+        {
+            USER_ID: _ids("u", user[rows], 5),
+            ITEM_ID: products[ITEM_ID].to_numpy(dtype=object)[item[rows]],
+            EVENT_TYPE: np.array([VIEW, FAV, CART, PURCHASE, RETURN], dtype=object)[code],
+            TIMESTAMP: np.datetime64(start, "s") + t.astype("timedelta64[s]"),
+            QUANTITY: code_qty.astype(np.int64),
+            PRICE: price[item[rows]],
+            ORDER_ID: pd.Series(order_id, dtype="str"),
+            SESSION_ID: _ids("s", pd.factorize(s_key)[0], 6),
+        }
+    )
     return events, products
 
 

@@ -11,18 +11,24 @@ FILE_TYPES = ["csv", "tsv", "txt", "gz", "zip", "parquet", "xlsx"]
 DATE_ORDERS = {"auto": "decide from the data", "dmy": "day/month/year", "mdy": "month/day/year"}
 
 st.title("Data")
-st.caption("Upload your shop's behaviour events (views, carts, purchases…) and, optionally, its "
-           "product table — or explore the bundled sample shop.")
-source = st.radio("Data source", [state.SOURCE_SAMPLE, state.SOURCE_UPLOAD], horizontal=True,
-                  key=state.SOURCE)
+st.caption(
+    "Upload your shop's behaviour events (views, carts, purchases…) and, optionally, its "
+    "product table — or explore the bundled sample shop."
+)
+source = st.radio(
+    "Data source", [state.SOURCE_SAMPLE, state.SOURCE_UPLOAD], horizontal=True, key=state.SOURCE
+)
 if source == state.SOURCE_UPLOAD:
     events_file = st.file_uploader("Events file", type=FILE_TYPES, key=state.EVENTS_FILE)
-    products_file = st.file_uploader("Product table (optional)", type=FILE_TYPES,
-                                     key=state.PRODUCTS_FILE)
+    products_file = st.file_uploader(
+        "Product table (optional)", type=FILE_TYPES, key=state.PRODUCTS_FILE
+    )
     if events_file is None:
-        st.info("Upload an events file: CSV in any common encoding and separator, .csv.gz, "
-                "a .zip holding one CSV, Parquet or .xlsx. The other pages keep using the "
-                "current dataset until then.")
+        st.info(
+            "Upload an events file: CSV in any common encoding and separator, .csv.gz, "
+            "a .zip holding one CSV, Parquet or .xlsx. The other pages keep using the "
+            "current dataset until then."
+        )
         st.stop()
     events, events_name = events_file.getvalue(), events_file.name
     products = products_file.getvalue() if products_file else None
@@ -34,24 +40,48 @@ else:
 try:
     label, detected = cache.detected_events_mapping(events, events_name)
     with st.expander("Column mapping", expanded=source == state.SOURCE_UPLOAD):
-        st.write(f"Events: recognised **{label}**. Change any field below and the file is "
-                 "read again at once.")
+        st.write(
+            f"Events: recognised **{label}**. Change any field below and the file is "
+            "read again at once."
+        )
         events_overrides = widgets.mapping_editor(
-            "events", cache.digest(events), tuple(cache.raw_table(events, events_name).frame),
-            detected, schema.EVENT_MAPPING_FIELDS)
-        date_order = st.radio("Dates like 03/04/2024 are", list(DATE_ORDERS), horizontal=True,
-                              format_func=DATE_ORDERS.get, key=state.DATE_ORDER)
+            "events",
+            cache.digest(events),
+            tuple(cache.raw_table(events, events_name).frame),
+            detected,
+            schema.EVENT_MAPPING_FIELDS,
+        )
+        date_order = st.radio(
+            "Dates like 03/04/2024 are",
+            list(DATE_ORDERS),
+            horizontal=True,
+            format_func=DATE_ORDERS.get,
+            key=state.DATE_ORDER,
+        )
         products_overrides: dict[str, str | None] = {}
         if products is not None and products_name is not None:
             st.write("Product table:")
             products_raw = cache.raw_table(products, products_name)
             products_overrides = widgets.mapping_editor(
-                "products", cache.digest(products), tuple(products_raw.frame),
-                detect_products_mapping(products_raw), schema.PRODUCT_FIELDS)
-    drop_duplicates = st.checkbox("Drop duplicate events (rows that repeat an earlier row "
-                                  "exactly)", key=state.DROP_DUPLICATES)
-    shop = cache.load_shop(events, events_name, products, products_name, events_overrides,
-                           products_overrides, date_order, drop_duplicates)
+                "products",
+                cache.digest(products),
+                tuple(products_raw.frame),
+                detect_products_mapping(products_raw),
+                schema.PRODUCT_FIELDS,
+            )
+    drop_duplicates = st.checkbox(
+        "Drop duplicate events (rows that repeat an earlier row exactly)", key=state.DROP_DUPLICATES
+    )
+    shop = cache.load_shop(
+        events,
+        events_name,
+        products,
+        products_name,
+        events_overrides,
+        products_overrides,
+        date_order,
+        drop_duplicates,
+    )
 except ShopLensError as err:
     st.error(str(err))
     st.stop()

@@ -44,10 +44,13 @@ def load_shop(
     """Map and validate both files of a shop."""
     product_result = None
     if products is not None and products_name is not None:
-        product_result = loading.map_products(raw_table(products, products_name),
-                                              mapping=products_mapping)
+        product_result = loading.map_products(
+            raw_table(products, products_name), mapping=products_mapping
+        )
     event_result = loading.map_events(
-        raw_table(events, events_name), mapping=events_mapping, date_order=date_order,
+        raw_table(events, events_name),
+        mapping=events_mapping,
+        date_order=date_order,
         drop_duplicates=drop_duplicates,
         products=product_result.frame if product_result is not None else None,
     )
@@ -64,8 +67,9 @@ def sample_files() -> tuple[bytes, bytes]:
 def sample_shop() -> loading.ShopData:
     """The bundled sample shop as loaded with the detected mapping."""
     events, products = sample_files()
-    return load_shop(events, "sample_events.csv.gz", products, "sample_products.csv", {}, {},
-                     "auto", False)
+    return load_shop(
+        events, "sample_events.csv.gz", products, "sample_products.csv", {}, {}, "auto", False
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

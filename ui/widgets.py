@@ -13,7 +13,10 @@ NOT_USED = "— not used —"
 
 
 def mapping_editor(
-    table: str, digest: str, columns: tuple[str, ...], detected: dict[str, str],
+    table: str,
+    digest: str,
+    columns: tuple[str, ...],
+    detected: dict[str, str],
     fields: tuple[str, ...],
 ) -> dict[str, str | None]:
     """One select box per canonical field, preset to the detected column.
@@ -44,7 +47,7 @@ _FIELD_HELP = {
     schema.TIMESTAMP: "Required: when (a date/time or unix seconds/milliseconds).",
     schema.ITEM_ID: "The product (needed for recommendations).",
     schema.EVENT_TYPE: "view / cart / fav / purchase / return; leave unused for an orders export "
-                       "(every row is then a purchase).",
+    "(every row is then a purchase).",
     schema.PRICE: "Unit price.",
     schema.AMOUNT: "Line total (price × quantity); used for the price when no unit price exists.",
 }
@@ -52,8 +55,10 @@ _FIELD_HELP = {
 
 def load_report(result: LoadResult, *, key: str) -> None:
     """Recognised format, notes, kept/rejected counts by reason, and the rejected-rows download."""
-    st.markdown(f"**{result.source_name}** — recognised as **{result.export_format.label}**  \n"
-                f"Read as {result.read_as}.")
+    st.markdown(
+        f"**{result.source_name}** — recognised as **{result.export_format.label}**  \n"
+        f"Read as {result.read_as}."
+    )
     for note in result.notes:
         st.caption(f"ℹ️ {note}")
     kept, read = result.rows_kept, result.rows_read
@@ -68,8 +73,11 @@ def load_report(result: LoadResult, *, key: str) -> None:
         st.success("Every row passed validation.")
         return
     st.plotly_chart(charts.rejected_reasons_bar(counts), key=f"{key}.reasons")
-    st.dataframe(result.rejected.groupby("reason", sort=False).head(3), hide_index=True,
-                 key=f"{key}.examples")
+    st.dataframe(
+        result.rejected.groupby("reason", sort=False).head(3),
+        hide_index=True,
+        key=f"{key}.examples",
+    )
     st.download_button(
         "Download rejected rows (CSV)",
         result.rejected.to_csv(index=False).encode("utf-8"),
@@ -85,16 +93,23 @@ def profile(summary: Profile) -> None:
     cols[0].metric("Events", f"{summary.rows:,}")
     cols[1].metric("Users", f"{summary.users:,}")
     cols[2].metric("Items", "none" if summary.items is None else f"{summary.items:,}")
-    cols[3].metric("Days covered", f"{(summary.end - summary.start).days + 1:,}")
+    days = (summary.end.normalize() - summary.start.normalize()).days + 1
+    cols[3].metric("Days covered", f"{days:,}")
     st.caption(f"From {summary.start:%Y-%m-%d %H:%M} to {summary.end:%Y-%m-%d %H:%M} (UTC).")
     left, right = st.columns([1, 2])
     left.plotly_chart(charts.event_mix_bar(summary), key="data.chart.mix")
     right.plotly_chart(charts.daily_events_line(summary), key="data.chart.daily")
     left, middle, right = st.columns(3)
     left.markdown("**Missing values per column**")
-    left.dataframe(summary.missing, hide_index=True,
-                   column_config={"missing share": st.column_config.ProgressColumn(
-                       format="percent", min_value=0.0, max_value=1.0)})
+    left.dataframe(
+        summary.missing,
+        hide_index=True,
+        column_config={
+            "missing share": st.column_config.ProgressColumn(
+                format="percent", min_value=0.0, max_value=1.0
+            )
+        },
+    )
     middle.markdown("**Top items**")
     if summary.top_items is None:
         middle.write("This data has no item ids.")

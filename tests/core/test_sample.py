@@ -61,8 +61,16 @@ def test_a_different_seed_gives_a_different_shop(events):
 
 
 def test_events_and_products_have_exactly_the_documented_columns(events, products):
-    assert list(events.columns) == [USER_ID, ITEM_ID, EVENT_TYPE, TIMESTAMP, QUANTITY, PRICE,
-                                    ORDER_ID, SESSION_ID]
+    assert list(events.columns) == [
+        USER_ID,
+        ITEM_ID,
+        EVENT_TYPE,
+        TIMESTAMP,
+        QUANTITY,
+        PRICE,
+        ORDER_ID,
+        SESSION_ID,
+    ]
     assert list(products.columns) == [ITEM_ID, CATEGORY, PRICE, BRAND, NAME]
 
 
@@ -84,8 +92,9 @@ def test_every_event_item_is_in_the_catalogue(events, products):
 
 def test_event_prices_are_the_catalogue_prices_in_cents(events, products):
     catalogue = products.set_index(ITEM_ID)[PRICE]
-    np.testing.assert_array_equal(events[PRICE].to_numpy(),
-                                  catalogue.loc[events[ITEM_ID]].to_numpy())
+    np.testing.assert_array_equal(
+        events[PRICE].to_numpy(), catalogue.loc[events[ITEM_ID]].to_numpy()
+    )
     assert (products[PRICE] > 0).all()
     assert np.allclose(products[PRICE] * 100, np.round(products[PRICE] * 100))
 
@@ -117,8 +126,10 @@ def test_every_return_follows_a_purchase_of_the_same_item_by_the_same_user(event
     returns = events[events[EVENT_TYPE] == RETURN]
     assert len(returns) > 0
     pairs = returns.reset_index().merge(purchases, on=[USER_ID, ITEM_ID], suffixes=("", "_bought"))
-    earlier = pairs[(pairs[TIMESTAMP + "_bought"] < pairs[TIMESTAMP])
-                    & (pairs[ORDER_ID + "_bought"] == pairs[ORDER_ID])]
+    earlier = pairs[
+        (pairs[TIMESTAMP + "_bought"] < pairs[TIMESTAMP])
+        & (pairs[ORDER_ID + "_bought"] == pairs[ORDER_ID])
+    ]
     assert set(earlier["index"]) == set(returns.index)
 
 

@@ -15,8 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = ROOT / "test-output" / "e2e"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -30,10 +36,14 @@ def _require_chromium() -> None:
     if CHROMIUM.exists():
         return
     if os.environ.get("SHOPLENS_REQUIRE_BROWSER"):
-        pytest.fail("Browser tests are required here but /usr/bin/chromium is missing; "
-                    "install it with: apt-get install -y chromium")
-    pytest.skip("No Chromium at /usr/bin/chromium: browser tests skipped "
-                "(install it with apt-get install -y chromium)")
+        pytest.fail(
+            "Browser tests are required here but /usr/bin/chromium is missing; "
+            "install it with: apt-get install -y chromium"
+        )
+    pytest.skip(
+        "No Chromium at /usr/bin/chromium: browser tests skipped "
+        "(install it with apt-get install -y chromium)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +52,25 @@ def app_url() -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py",
-         "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -75,8 +100,9 @@ def browser(app_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=CHROMIUM_FLAGS, headless=True)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
+        )
         yield chromium
         chromium.close()
 

@@ -35,10 +35,12 @@ def test_upload_fix_a_mapping_and_see_the_report(page: Page, app_url, output_dir
     uploads = page.locator("[data-testid='stFileUploader'] input[type='file']")
     expect(uploads).to_have_count(2)
     uploads.nth(0).set_input_files(
-        files=[{"name": "kunden.csv", "mimeType": "text/csv", "buffer": EVENTS_CSV}])
+        files=[{"name": "kunden.csv", "mimeType": "text/csv", "buffer": EVENTS_CSV}]
+    )
     expect(page.get_by_text("kunden.csv").first).to_be_visible()
     uploads.nth(1).set_input_files(
-        files=[{"name": "produkte.csv", "mimeType": "text/csv", "buffer": PRODUCTS_CSV}])
+        files=[{"name": "produkte.csv", "mimeType": "text/csv", "buffer": PRODUCTS_CSV}]
+    )
     _wait_idle(page)
     expect(page.get_by_text("Unrecognised export (best guess)").first).to_be_visible()
 
@@ -51,8 +53,11 @@ def test_upload_fix_a_mapping_and_see_the_report(page: Page, app_url, output_dir
 
     main = page.get_by_test_id("stMain")
     expect(main.get_by_text("Rows rejected").first).to_be_visible()
-    expect(page.get_by_test_id("stMetric").filter(has_text="Rows kept")).to_contain_text("5")
-    expect(page.get_by_test_id("stMetric").filter(has_text="Rows rejected")).to_contain_text("1")
+    events_tab = page.get_by_role("tabpanel").first
+    expect(events_tab.get_by_test_id("stMetric").filter(has_text="Rows kept")).to_contain_text("5")
+    expect(events_tab.get_by_test_id("stMetric").filter(has_text="Rows rejected")).to_contain_text(
+        "1"
+    )
     expect(page.get_by_text("unparseable time").first).to_be_visible()
     expect(page.get_by_text("Download rejected rows (CSV)")).to_be_visible()
     expect(page.get_by_test_id("stMetric").filter(has_text="Users")).to_contain_text("3")
