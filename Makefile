@@ -19,6 +19,7 @@ run: $(VENV)/.installed
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.installed-test
+	$(PY) -m ruff check .
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest
 
 bench: $(VENV)/.installed

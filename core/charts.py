@@ -43,17 +43,25 @@ def event_mix_bar(profile: Profile) -> go.Figure:
 
 
 def daily_events_line(profile: Profile) -> go.Figure:
-    """Events per day, one line per event type."""
+    """Events per day, one small panel per event type, each with its own scale."""
+    types = list(profile.event_mix.index)
     fig = px.line(
         profile.daily,
         x=DAY,
         y=EVENTS,
         color=schema.EVENT_TYPE,
+        facet_row=schema.EVENT_TYPE,
+        category_orders={schema.EVENT_TYPE: types},
         color_discrete_map=EVENT_COLOURS,
-        title="Events per day by type",
+        title="Events per day by type (each panel has its own scale)",
     )
-    fig.update_layout(xaxis_title="", yaxis_title="events per day")
-    return _tidy(fig)
+    fig.update_yaxes(matches=None, title_text="", rangemode="tozero")
+    fig.update_xaxes(title_text="")
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1], textangle=0))
+    fig.update_layout(showlegend=False)
+    fig = _tidy(fig, height=90 + 90 * len(types))
+    fig.update_layout(margin_r=80)  # room for the panel labels on the right
+    return fig
 
 
 def rejected_reasons_bar(counts: dict[str, int]) -> go.Figure:

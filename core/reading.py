@@ -97,7 +97,8 @@ class RawTable:
 
     def describe(self) -> str:
         """One line on how the file was read, e.g. ``CSV, UTF-8, ';'-separated, with header``."""
-        parts = [self.file_kind.upper().replace("+", " in ")]
+        kind, *containers = self.file_kind.split("+")
+        parts = [kind.upper() + "".join(f" in {c}" for c in containers)]
         if self.encoding:
             parts.append(self.encoding.upper())
         if self.delimiter:

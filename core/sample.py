@@ -305,10 +305,12 @@ def generate_sample_shop(
     # Lifetimes: most users are there from early on, some join late, some churn.
     late_days = min(61, days // 3)
     late = rng.random(n_users) < 0.15
+    # Existing customers come back within the first month; the rest arrive over the period.
+    existing = rng.random(n_users) < 0.6
     join = np.where(
         late,
         days - late_days + rng.random(n_users) * late_days,
-        (days - late_days) * rng.random(n_users) ** 2,
+        rng.random(n_users) * np.where(existing, 30, days - late_days),
     )
     churn_at = join + 1 + rng.exponential(40, n_users)
     end = np.where(rng.random(n_users) < 0.3, np.minimum(churn_at, days), days)

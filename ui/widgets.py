@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import charts, schema
+from core.exports import to_safe_csv
 from core.loading import LoadResult
 from core.profile import Profile
 from ui import state
@@ -80,10 +81,11 @@ def load_report(result: LoadResult, *, key: str) -> None:
     )
     st.download_button(
         "Download rejected rows (CSV)",
-        result.rejected.to_csv(index=False).encode("utf-8"),
+        lambda: to_safe_csv(result.rejected),
         file_name=f"rejected_{result.source_name.replace('/', '_')}.csv",
         mime="text/csv",
         key=f"{key}.download",
+        on_click="ignore",
     )
 
 

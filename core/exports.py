@@ -1,0 +1,27 @@
+"""CSV exports that are safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def sanitise_cell(value: object) -> object:
+    """Prefix text a spreadsheet would run as a formula with a quote; numbers stay as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        if not _PLAIN_NUMBER.fullmatch(value):
+            return "'" + value
+    return value
+
+
+def to_safe_csv(frame: pd.DataFrame) -> bytes:
+    """``frame`` as UTF-8 CSV bytes, with formula-like text cells neutralised."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(sanitise_cell, na_action="ignore")
+    return safe.to_csv(index=False).encode("utf-8")

@@ -1,0 +1,29 @@
+"""Spreadsheet-safe CSV exports."""
+
+import io
+
+import pandas as pd
+
+from core.exports import sanitise_cell, to_safe_csv
+
+
+def test_formula_like_text_is_prefixed_with_a_quote():
+    assert sanitise_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert sanitise_cell("+cmd") == "'+cmd"
+    assert sanitise_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert sanitise_cell("-2+3") == "'-2+3"
+
+
+def test_numbers_and_plain_text_are_left_alone():
+    assert sanitise_cell("-5") == "-5"
+    assert sanitise_cell("+1.5e3") == "+1.5e3"
+    assert sanitise_cell("garden hose") == "garden hose"
+    assert sanitise_cell(-5) == -5
+
+
+def test_safe_csv_keeps_every_row_and_neutralises_cells():
+    frame = pd.DataFrame({"name": ["=1+1", "tent", None], "price": [1.0, -2.0, 3.0]})
+    back = pd.read_csv(io.BytesIO(to_safe_csv(frame)))
+    assert back["name"].tolist()[:2] == ["'=1+1", "tent"]
+    assert back["price"].tolist() == [1.0, -2.0, 3.0]
+    assert len(back) == 3
