@@ -210,7 +210,7 @@ def test_quoted_fields_with_embedded_newlines_stay_one_row(tmp_path):
 def test_gzip_compressed_csv_is_unpacked(tmp_path):
     result = read_events(write(tmp_path, "e.csv.gz", gzip.compress(csv_text(ROWS).encode())))
 
-    assert result.read_as.startswith("CSV in GZIP")
+    assert result.read_as.startswith("CSV in gzip")
     assert_standard_rows(result)
 
 
@@ -222,7 +222,7 @@ def test_zip_holding_one_csv_is_unpacked_ignoring_mac_metadata(tmp_path):
         archive.writestr("__MACOSX/export/._events.csv", b"\x00\x05\x16\x07")
     result = read_events(write(tmp_path, "shop.zip", buffer.getvalue()))
 
-    assert result.read_as.startswith("CSV in ZIP")
+    assert result.read_as.startswith("CSV in zip")
     assert result.source_name == "shop.zip/export/events.csv"
     assert_standard_rows(result)
 
