@@ -453,7 +453,8 @@ def map_events(
         events_frame = events_frame[~duplicated].reset_index(drop=True)
     if not events_frame[schema.TIMESTAMP].is_monotonic_increasing:
         events_frame = events_frame.sort_values(schema.TIMESTAMP, kind="stable", ignore_index=True)
-    result = LoadResult(
+    return _checked_result(
+        raw,
         frame=events_frame if keep.all() else _drop_unused_categories(events_frame),
         rejected=rejections.frame(raw, extra),
         duplicates=int(duplicated.sum()),
@@ -461,13 +462,7 @@ def map_events(
         export_format=export,
         mapping=used,
         notes=tuple(notes),
-        rows_read=raw.rows_read,
-        source_name=raw.source_name,
-        read_as=raw.describe(),
-        source_columns=tuple(map(str, raw.frame.columns)),
     )
-    _raise_if_nothing_kept(result)
-    return result
 
 
 def _parse_id_columns(frame: pd.DataFrame, used: dict[str, str]) -> dict[str, pd.Series]:
@@ -599,9 +594,33 @@ def _example(column: pd.Series) -> str:
     return f"'{' '.join(values[0].split())[:40]}'" if values else "no values at all"
 
 
-def _raise_if_nothing_kept(result: LoadResult) -> None:
+def _checked_result(
+    raw: RawTable,
+    *,
+    frame: pd.DataFrame,
+    rejected: pd.DataFrame,
+    duplicates: int,
+    duplicates_dropped: bool,
+    export_format: schema.ExportFormat,
+    mapping: dict[str, str],
+    notes: tuple[str, ...],
+) -> LoadResult:
+    """The ``LoadResult`` of ``raw``; raises when validation kept no row at all."""
+    result = LoadResult(
+        frame=frame,
+        rejected=rejected,
+        duplicates=duplicates,
+        duplicates_dropped=duplicates_dropped,
+        export_format=export_format,
+        mapping=mapping,
+        notes=notes,
+        rows_read=raw.rows_read,
+        source_name=raw.source_name,
+        read_as=raw.describe(),
+        source_columns=tuple(map(str, raw.frame.columns)),
+    )
     if result.rows_kept:
-        return
+        return result
     reason, count = next(iter(result.rejected_counts.items()))
     raise AllRowsRejectedError(
         f"All {result.rows_read:,} rows of '{result.source_name}' were rejected, most for "
@@ -647,7 +666,8 @@ def map_products(raw: RawTable, *, mapping: ColumnMapping | None = None) -> Load
             products[column if column not in out else f"{column}_extra"] = frame[column]
     products = products[rejections.keep].reset_index(drop=True)
     products[schema.ITEM_ID] = products[schema.ITEM_ID].astype("str")
-    result = LoadResult(
+    return _checked_result(
+        raw,
         frame=products,
         rejected=rejections.frame(raw),
         duplicates=int(repeated.sum()),  # rows without an item id are not repeats
@@ -655,10 +675,4 @@ def map_products(raw: RawTable, *, mapping: ColumnMapping | None = None) -> Load
         export_format=schema.PRODUCTS_TABLE,
         mapping=used,
         notes=tuple(notes),
-        rows_read=raw.rows_read,
-        source_name=raw.source_name,
-        read_as=raw.describe(),
-        source_columns=tuple(map(str, raw.frame.columns)),
     )
-    _raise_if_nothing_kept(result)
-    return result
