@@ -76,8 +76,8 @@ def main() -> int:
             path = Path(folder) / f"events_{rows}.csv"
             write_events(path, rows)
             size_mb = path.stat().st_size / 1e6
-            bare = min((measure("pyarrow", path) for _ in range(2)), key=lambda m: m["seconds"])
-            ours = min((measure("shoplens", path) for _ in range(2)), key=lambda m: m["seconds"])
+            bare = min((measure("pyarrow", path) for _ in range(3)), key=lambda m: m["seconds"])
+            ours = min((measure("shoplens", path) for _ in range(3)), key=lambda m: m["seconds"])
             ratio = ours["seconds"] / bare["seconds"]
             print(
                 f"{rows:>9,} events ({size_mb:.0f} MB): read+map+validate {ours['seconds']:.2f} s, "

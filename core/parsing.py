@@ -237,9 +237,15 @@ def parse_ids(raw: pd.Series) -> pd.Series:
         return pd.Series(
             pd.Categorical.from_codes(codes, categories=categories, validate=False), index=raw.index
         )
-    labels = index.astype("str").str.strip()
-    if len(labels) and labels.str.fullmatch(r"-?\d+\.0").all():
+    original = pd.Index(index.astype("str"), dtype="str")
+    labels = original.str.strip()
+    if len(labels) and labels[0].endswith(".0") and labels.str.fullmatch(r"-?\d+\.0").all():
         labels = labels.str.slice(stop=-2)
+    if labels.equals(original) and not (labels == "").any():
+        categories = labels  # distinct and clean already
+        return pd.Series(
+            pd.Categorical.from_codes(codes, categories=categories, validate=False), index=raw.index
+        )
     # Stripping can merge labels (' a' and 'a') or empty them: factorise once more.
     merged_codes, merged = pd.factorize(labels.where(labels != ""), use_na_sentinel=True)
     lookup = np.append(merged_codes, -1)  # code -1 (missing) stays missing

@@ -365,13 +365,13 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
         names = _unique_names(sample_rows[0] + [""] * (width - len(sample_rows[0])))
     else:
         names = [f"column_{i}" for i in range(1, width + 1)]
-    id_types = _text_id_columns(names, sample_rows[1:] if has_header else sample_rows)
+    lines = sample.splitlines()[1 if has_header else 0 :]
+    if len(data) > _SNIFF_BYTES:
+        lines = lines[:-1]  # the sample may end mid-line
+    id_types = _text_id_columns(names, list(csv.reader(lines, delimiter=delimiter)))
     numeric_ids = [
         n for n in names if schema.normalise_label(n) in _ID_HEADERS and n not in id_types
     ]
-    if numeric_ids and _has_zero_padded_field(data, delimiter):
-        # A zero-padded id below the sample ('007') would lose its zeros as a number.
-        id_types.update(dict.fromkeys(numeric_ids, pa.string()))
     try:
         table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=True)
         not_utf8 = encoding == "utf-8" and _has_binary_columns(table)
@@ -415,29 +415,23 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
 
 
 def _text_id_columns(names: list[str], rows: list[list[str]]) -> dict[str, pa.DataType]:
-    """Id columns to read as text: those whose sample values are not plain integers.
+    """Id columns to read as text, judged on the rows at the top of the file.
 
-    Plain integer ids parse much faster as numbers; codes such as '007' or '85123A' must stay
-    text so that leading zeros and letters survive.
+    Natural integer ids of varying width ('7', '1042') parse much faster as numbers. Codes with
+    letters or leading zeros ('85123A', '007') stay text, and so do fixed-width digit codes
+    ('10042', '20317'), which may be zero-padded further down.
     """
     types: dict[str, pa.DataType] = {}
     for position, name in enumerate(names):
         if schema.normalise_label(name) not in _ID_HEADERS:
             continue
         values = [row[position].strip() for row in rows if position < len(row)]
-        if not all(re.fullmatch(r"0|-?[1-9]\d{0,17}", v) for v in values if v):
+        values = [v for v in values if v]
+        natural = all(re.fullmatch(r"0|-?[1-9]\d{0,17}", v) for v in values)
+        fixed_width = len(values) > 1 and len({len(v) for v in values}) == 1
+        if not natural or fixed_width:
             types[name] = pa.string()
     return types
-
-
-def _has_zero_padded_field(data: bytes, delimiter: str) -> bool:
-    """Whether any field, quoted or not, starts with a zero and another digit ('007')."""
-    if re.match(rb'"?0\d', data):
-        return True
-    # Two searches with a literal first byte are several times faster than one alternation.
-    return any(
-        re.search(re.escape(start) + rb'"?0\d', data) for start in (delimiter.encode(), b"\n")
-    )
 
 
 def _exact_ids(table: pa.Table, names: list[str]) -> pa.Table:

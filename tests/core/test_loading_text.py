@@ -420,17 +420,27 @@ def test_ids_with_leading_zeros_stay_strings(tmp_path):
     assert result.frame[USER_ID].nunique() == 3
 
 
-def test_a_zero_padded_id_far_below_the_first_rows_keeps_its_zeros(tmp_path):
-    rows = [[str(100 + i), str(200 + i), "view", "2024-03-01 10:00:00", "1"] for i in range(100)]
+def test_fixed_width_codes_keep_a_zero_padded_id_far_below_the_first_rows(tmp_path):
+    rows = [
+        [str(1000 + i), str(20000 + i), "view", "2024-03-01 10:00:00", "1"] for i in range(5000)
+    ]
     rows += [
-        ["007", "0042", "view", "2024-03-02 10:00:00", "1"],
+        ["0007", "00042", "view", "2024-03-02 10:00:00", "1"],
         ["7", "42", "view", "2024-03-02 11:00:00", "1"],
     ]
     result = read_events(write(tmp_path, "e.csv", csv_text(rows)))
 
-    assert column(result, USER_ID)[-2:] == ["007", "7"]
-    assert column(result, ITEM_ID)[-2:] == ["0042", "42"]
-    assert result.frame[USER_ID].nunique() == 102
+    assert column(result, USER_ID)[-2:] == ["0007", "7"]
+    assert column(result, ITEM_ID)[-2:] == ["00042", "42"]
+    assert result.frame[USER_ID].nunique() == 5002
+
+
+def test_natural_integer_ids_of_varying_width_are_read_as_numbers_and_labelled_as_text(tmp_path):
+    rows = [[str(i * 37), str(i), "view", "2024-03-01 10:00:00", "1"] for i in range(1, 400)]
+    result = read_events(write(tmp_path, "e.csv", csv_text(rows)))
+
+    assert column(result, USER_ID)[:3] == ["37", "74", "111"]
+    assert result.frame[USER_ID].cat.categories.dtype == "str"
 
 
 def test_long_numeric_ids_in_a_column_with_gaps_stay_exact(tmp_path):
