@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from core import schema
+import pandas as pd
+
+from core import purchase, schema
 from core.errors import ShopLensError
+from core.exports import atomic_write_bytes, to_safe_csv
 from core.loading import ShopData, load_shop
+from core.network import NetworkConfig, parse_hidden_layers
 from core.profile import profile_events
 
 
@@ -82,41 +89,144 @@ def _print_text(summary: dict[str, Any]) -> None:
             print(f"  rejected: {count:,} {reason}")
 
 
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("events", help="events file (CSV, .csv.gz, .zip, Parquet, .xlsx)")
+    parser.add_argument("--products", help="product table file")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help=f"map a column by hand; fields: {', '.join(schema.EVENT_MAPPING_FIELDS)}",
+    )
+    parser.add_argument("--date-order", choices=["auto", "dmy", "mdy"], default="auto")
+    parser.add_argument("--drop-duplicates", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _load(args: argparse.Namespace) -> ShopData:
+    return load_shop(
+        args.events,
+        args.products,
+        events_mapping=_mapping(args.map),
+        date_order=args.date_order,
+        drop_duplicates=args.drop_duplicates,
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities are not JSON: write them as null."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    summary = summarise(_load(args))
+    if args.json:
+        print(json.dumps(_json_safe(summary), ensure_ascii=False))
+    else:
+        _print_text(summary)
+    return 0
+
+
+def _purchase(args: argparse.Namespace) -> int:
+    shop = _load(args)
+    config = NetworkConfig(
+        hidden_layers=parse_hidden_layers(args.hidden), epochs=args.epochs, random_state=args.seed
+    )
+    cutoff = _date(args.cutoff) if args.cutoff else None
+    products = shop.products.frame if shop.products is not None else None
+    started = time.perf_counter()
+    data = purchase.build_purchase_data(
+        shop.events.frame,
+        products,
+        cutoff=cutoff,
+        horizon_days=args.horizon_days,
+        random_state=args.seed,
+    )
+    models = purchase.train_purchase_models(data, config)
+    evaluation = purchase.evaluate_purchase_models(models, data, random_state=args.seed)
+    seconds = time.perf_counter() - started
+    keys = (
+        "mse",
+        "rmse",
+        "mae",
+        "r2",
+        "total_predicted",
+        "total_actual",
+        "accuracy",
+        "roc_auc",
+        "pr_auc",
+    )
+    result = {
+        "cutoff": f"{data.cutoff:%Y-%m-%d}",
+        "horizon_days": data.horizon_days,
+        "users": len(data.evaluation),
+        "models": {
+            name: {k: float(evaluation.scores.loc[name, k]) for k in keys}
+            for name in purchase.MODEL_NAMES
+        },
+        "train_seconds": round(seconds, 3),
+        "epochs_run": list(models.epochs_run),
+        "best_epochs": list(models.best_epochs),
+    }
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(
+            out / "purchase_evaluation.csv", to_safe_csv(evaluation.users.reset_index())
+        )
+        atomic_write_bytes(
+            out / "purchase_predictions.csv",
+            to_safe_csv(purchase.predict_next_orders(models, data).reset_index()),
+        )
+    if args.json:
+        print(json.dumps(_json_safe(result)))
+        return 0
+    print(
+        f"Cutoff {result['cutoff']}, horizon {data.horizon_days} days, "
+        f"{result['users']:,} users, trained in {seconds:.1f} s"
+    )
+    table = evaluation.scores[list(keys)].rename(index=purchase.MODEL_LABELS)
+    print(table.to_string(float_format=lambda v: f"{v:,.4f}"))
+    for warning in models.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
+def _date(text: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(text)
+    except ValueError:
+        raise ShopLensError(f"--cutoff '{text}' is not a date; write it as YYYY-MM-DD.") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m core", description="ShopLens tools")
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser("inspect", help="read an events export and report on it")
-    inspect.add_argument("events", help="events file (CSV, .csv.gz, .zip, Parquet, .xlsx)")
-    inspect.add_argument("--products", help="product table file")
-    inspect.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="FIELD=COLUMN",
-        help=f"map a column by hand; fields: {', '.join(schema.EVENT_FIELDS)}",
+    _add_data_arguments(inspect)
+    buying = commands.add_parser(
+        "purchase", help="predict each customer's orders in the next H days (MLP + baselines)"
     )
-    inspect.add_argument("--date-order", choices=["auto", "dmy", "mdy"], default="auto")
-    inspect.add_argument("--drop-duplicates", action="store_true")
-    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_data_arguments(buying)
+    buying.add_argument("--cutoff", help="evaluation date YYYY-MM-DD (default: end of data - H)")
+    buying.add_argument("--horizon-days", type=int, default=30)
+    buying.add_argument("--hidden", default="64,32", help="hidden-layer widths, e.g. 64,32")
+    buying.add_argument("--epochs", type=int, default=200)
+    buying.add_argument("--seed", type=int, default=0)
+    buying.add_argument("--out", help="folder for per-user predictions (CSV)")
     args = parser.parse_args(argv)
+    run = {"inspect": _inspect, "purchase": _purchase}[args.command]
     try:
-        shop = load_shop(
-            args.events,
-            args.products,
-            events_mapping=_mapping(args.map),
-            date_order=args.date_order,
-            drop_duplicates=args.drop_duplicates,
-        )
+        return run(args)
     except ShopLensError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    summary = summarise(shop)
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
-    else:
-        _print_text(summary)
-    return 0
 
 
 if __name__ == "__main__":

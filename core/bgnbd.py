@@ -74,9 +74,16 @@ def rfm_summary(orders: pd.DataFrame, *, at: pd.Timestamp, unit_days: float = 7.
     at = pd.Timestamp(at)
     if (stamps.dt.tz is None) != (at.tz is None):
         raise ValueError("`at` and the order timestamps must both have a time zone, or neither.")
+    if at.tz is not None:
+        at = at.tz_convert(stamps.dt.tz)  # calendar days are those of the orders' time zone
 
     keep = (stamps < at).to_numpy()
-    days = pd.DataFrame({schema.USER_ID: users[keep], "day": stamps[keep].dt.floor("D")})
+    days = pd.DataFrame(
+        {
+            schema.USER_ID: users[keep].reset_index(drop=True),
+            "day": stamps[keep].dt.floor("D").reset_index(drop=True),
+        }
+    )
     per_user = days.drop_duplicates().groupby(schema.USER_ID, observed=True, sort=True)["day"]
     first = per_user.min()
     last = per_user.max()
@@ -192,22 +199,27 @@ class _Likelihood:
         return float(w @ loglik), gradient
 
 
-def _hyp2f1_tail(
-    r: float, alpha: float, a: float, b: float, x: FloatArray, horizon: FloatArray, t: FloatArray
+def _euler_expectation(
+    r: float, alpha: float, a: float, b: float, x: FloatArray, observed: FloatArray, t: FloatArray
 ) -> FloatArray:
-    """Expected purchases in ``(0, t]`` of a customer alive at the start, with posterior
-    parameters after x repeat purchases and ``horizon`` time observed.
+    """Expected purchases in the next ``t`` of a customer alive now, after x repeat purchases
+    in ``observed`` time since the first (x = observed = 0 for a new customer).
 
     This is ``(a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]``
     with ``z = t/(alpha+T+t)`` (paper eqs. 7 and 10). The Euler transformation turns the power
     times 2F1 into ``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``, whose upper parameters do not
     grow with x, so it stays finite for large x where the original 2F1 overflows.
     """
-    z = t / (alpha + horizon + t)
+    z = t / (alpha + observed + t)
     c = a + b + x - 1.0
     hyp = special.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-    log_scaled = (a - 1.0) * np.log1p(-z) + np.log(hyp)
-    return c / (a - 1.0) * -np.expm1(log_scaled)
+    log_power = (a - 1.0) * np.log1p(-z)
+    positive = hyp > 0
+    # 1 - (1-z)^(a-1) 2F1 via expm1 (accurate for small t); directly where 2F1 <= 0, which
+    # can only happen for x = 0 with a + b < 1 (then c < 0).
+    log_scaled = log_power + np.log(np.where(positive, hyp, 1.0))
+    bracket = np.where(positive, -np.expm1(log_scaled), 1.0 - np.exp(log_power) * hyp)
+    return c / (a - 1.0) * bracket
 
 
 class BGNBD:
@@ -321,14 +333,14 @@ class BGNBD:
             raise RuntimeError("this BGNBD model is not fitted yet; call fit() first.")
         return self.r_, self.alpha_, self.a_, self.b_
 
-    def _alive_expectation(self, x: FloatArray, horizon: FloatArray, t: FloatArray) -> FloatArray:
-        """Eq. 10's numerator: expected purchases in (0, t] if alive, averaged around a = 1."""
+    def _expected_if_alive(self, x: FloatArray, observed: FloatArray, t: FloatArray) -> FloatArray:
+        """Eq. 10's numerator (eq. 7 for x = observed = 0), also at the singular point a = 1."""
         r, alpha, a, b = self._params()
         if abs(a - 1.0) >= _NEAR_ONE:
-            return _hyp2f1_tail(r, alpha, a, b, x, horizon, t)
+            return _euler_expectation(r, alpha, a, b, x, observed, t)
         # a = 1 is a removable singularity: the mean of both sides is accurate to O(eps^2).
-        below = _hyp2f1_tail(r, alpha, 1.0 - _NEAR_ONE, b, x, horizon, t)
-        above = _hyp2f1_tail(r, alpha, 1.0 + _NEAR_ONE, b, x, horizon, t)
+        below = _euler_expectation(r, alpha, 1.0 - _NEAR_ONE, b, x, observed, t)
+        above = _euler_expectation(r, alpha, 1.0 + _NEAR_ONE, b, x, observed, t)
         return 0.5 * (below + above)
 
     def probability_alive(
@@ -348,7 +360,8 @@ class BGNBD:
             T: time from first purchase to the end of observation.
 
         Returns:
-            Probabilities in (0, 1], one per customer.
+            Probabilities in (0, 1], one per customer (a customer who has almost surely dropped
+            out can underflow to 0.0).
 
         Raises:
             ValueError: if the inputs are invalid.
@@ -395,7 +408,7 @@ class BGNBD:
         x, t_x, big_t = _check_summary(frequency, recency, T)
         horizon, x, t_x, big_t = np.broadcast_arrays(horizon, x, t_x, big_t)
         alive = self.probability_alive(x, t_x, big_t)
-        return self._alive_expectation(x, big_t, horizon) * alive
+        return self._expected_if_alive(x, big_t, horizon) * alive
 
     def expected_purchases_new(self, t: float) -> float:
         """Expected repeat purchases in ``(0, t]`` of a customer who first bought at time 0.
@@ -417,4 +430,4 @@ class BGNBD:
         if horizon.ndim != 0:
             raise ValueError("t must be a single number.")
         zero = np.zeros(1)
-        return float(self._alive_expectation(zero, zero, horizon.reshape(1))[0])
+        return float(self._expected_if_alive(zero, zero, horizon.reshape(1))[0])

@@ -238,8 +238,12 @@ def test_probability_alive_is_one_without_repeat_purchases_and_within_zero_one()
     assert np.all((alive > 0) & (alive <= 1))
 
 
-def test_the_stable_expectation_matches_the_papers_formula_for_small_x():
-    fitted = model(*CDNOW_LIKE)
+@pytest.mark.parametrize(
+    "params",
+    [CDNOW_LIKE, (2.0, 10.0, 1.5, 5.0), (0.5, 1.0, 0.3, 0.4)],  # the last has a + b < 1
+)
+def test_the_stable_expectation_matches_the_papers_formula_for_small_x(params):
+    fitted = model(*params)
     x = np.array([0, 1, 2, 3, 5, 8, 12], dtype=float)
     t_x = np.array([0, 2, 10, 30, 20, 35, 38.5])
     big_t = np.full(7, 38.86)
