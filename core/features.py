@@ -172,9 +172,18 @@ def user_features(events: pd.DataFrame, orders: pd.DataFrame, at: pd.Timestamp) 
     columns[LAST_GAP] = _last_gap(order_codes, order_ago, size, tenure)
     columns[ORDERS_30] = np.bincount(order_codes[order_ago <= 30], minlength=size).astype(float)
     columns[ORDERS_90] = np.bincount(order_codes[order_ago <= 90], minlength=size).astype(float)
-    if past_orders[ORDER_VALUE].notna().any():
+    # Spend sums the purchase lines before ``at`` (price x quantity), not the order values: an
+    # order placed before ``at`` can have later lines (same order id, or same day without one).
+    bought_lines = (past[schema.EVENT_TYPE] == schema.PURCHASE).to_numpy()
+    line_value = np.full(int(bought_lines.sum()), np.nan)
+    if schema.PRICE in past.columns:
+        line_value = past[schema.PRICE].to_numpy(dtype="float64")[bought_lines]
+        if schema.QUANTITY in past.columns:
+            line_value = line_value * past[schema.QUANTITY].to_numpy(dtype="float64")[bought_lines]
+    priced = ~np.isnan(line_value)
+    if priced.any():
         spend = np.bincount(
-            order_codes, weights=past_orders[ORDER_VALUE].fillna(0).to_numpy(), minlength=size
+            user_codes[bought_lines][priced], weights=line_value[priced], minlength=size
         )
         columns[SPEND] = spend
         columns[AVG_ORDER_VALUE] = np.divide(
@@ -242,8 +251,9 @@ def _distinct(codes: np.ndarray, values: pd.Series, size: int) -> np.ndarray:
         else pd.factorize(values)[0].astype(np.int64)
     )
     ok = value_codes >= 0
-    pairs = np.unique(codes[ok].astype(np.int64) * (value_codes.max() + 2) + value_codes[ok])
-    users = pairs // (value_codes.max() + 2)
+    width = int(value_codes.max(initial=-1)) + 2  # initial: no events before ``at`` at all
+    pairs = np.unique(codes[ok].astype(np.int64) * width + value_codes[ok])
+    users = pairs // width
     return np.bincount(users, minlength=size).astype(float)
 
 

@@ -5,8 +5,25 @@ Names follow sklearn: ``*_score`` is higher-is-better, ``*_error`` / ``*_loss`` 
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 from sklearn import metrics as skm
+
+# Keys of the score dictionaries below.
+MSE: Final = "mse"
+RMSE: Final = "rmse"
+MAE: Final = "mae"
+R2: Final = "r2"
+TOTAL_PREDICTED: Final = "total_predicted"
+TOTAL_ACTUAL: Final = "total_actual"
+ACCURACY: Final = "accuracy"
+PRECISION: Final = "precision"
+RECALL: Final = "recall"
+F1: Final = "f1"
+ROC_AUC: Final = "roc_auc"
+PR_AUC: Final = "pr_auc"
+LOG_LOSS: Final = "log_loss"
 
 
 def regression_scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -15,12 +32,12 @@ def regression_scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, fl
     predicted = np.asarray(predicted, dtype=float)
     mse = float(skm.mean_squared_error(actual, predicted))
     return {
-        "mse": mse,
-        "rmse": float(np.sqrt(mse)),
-        "mae": float(skm.mean_absolute_error(actual, predicted)),
-        "r2": float(skm.r2_score(actual, predicted)) if len(actual) > 1 else float("nan"),
-        "total_predicted": float(predicted.sum()),
-        "total_actual": float(actual.sum()),
+        MSE: mse,
+        RMSE: float(np.sqrt(mse)),
+        MAE: float(skm.mean_absolute_error(actual, predicted)),
+        R2: float(skm.r2_score(actual, predicted)) if len(actual) > 1 else float("nan"),
+        TOTAL_PREDICTED: float(predicted.sum()),
+        TOTAL_ACTUAL: float(actual.sum()),
     }
 
 
@@ -34,13 +51,13 @@ def classification_scores(actual: np.ndarray, probability: np.ndarray) -> dict[s
     predicted = (probability >= 0.5).astype(int)
     both = len(np.unique(actual)) == 2
     return {
-        "accuracy": float(skm.accuracy_score(actual, predicted)),
-        "precision": float(skm.precision_score(actual, predicted, zero_division=0)),
-        "recall": float(skm.recall_score(actual, predicted, zero_division=0)),
-        "f1": float(skm.f1_score(actual, predicted, zero_division=0)),
-        "roc_auc": float(skm.roc_auc_score(actual, probability)) if both else float("nan"),
-        "pr_auc": float(skm.average_precision_score(actual, probability)) if both else float("nan"),
-        "log_loss": float(skm.log_loss(actual, probability, labels=[0, 1])),
+        ACCURACY: float(skm.accuracy_score(actual, predicted)),
+        PRECISION: float(skm.precision_score(actual, predicted, zero_division=0)),
+        RECALL: float(skm.recall_score(actual, predicted, zero_division=0)),
+        F1: float(skm.f1_score(actual, predicted, zero_division=0)),
+        ROC_AUC: float(skm.roc_auc_score(actual, probability)) if both else float("nan"),
+        PR_AUC: float(skm.average_precision_score(actual, probability)) if both else float("nan"),
+        LOG_LOSS: float(skm.log_loss(actual, probability, labels=[0, 1])),
     }
 
 

@@ -46,19 +46,25 @@ class HiddenLayersError(ShopLensError):
 
 
 def parse_hidden_layers(text: str) -> tuple[int, ...]:
-    """Read widths such as ``"64,32"`` (also ``64 32`` or ``64-32``) into ``(64, 32)``.
+    """Read widths such as ``"64,32"`` (also ``64 32``, ``64;32``, ``64-32`` or ``64x32``) into
+    ``(64, 32)``.
 
     Raises:
         HiddenLayersError: with a one-line message when the text is not 1 to 6 whole numbers
             between 1 and 1024.
     """
-    parts = [p for p in re.split(r"[\s,;x×\-]+", str(text).strip()) if p]
+    # "x", "×" and "-" separate only two numbers, so "-5" stays negative and "64,,x" is wrong.
+    separators = r"(?<=\d)\s*[x×\-]\s*(?=\d)|[\s,;]+"
+    parts = [p for p in re.split(separators, str(text).strip()) if p]
+    text = " ".join(str(text).split())  # as quoted in a one-line message
     hint = f"write 1 to {MAX_LAYERS} widths of 1 to {MAX_UNITS} units, e.g. 64,32"
     if not parts:
         raise HiddenLayersError(f"Hidden layers are empty; {hint}.")
     widths = []
     for part in parts:
-        if not part.isdigit():
+        if part.startswith("-") and part[1:].isascii() and part[1:].isdigit():
+            raise HiddenLayersError(f"Hidden layers '{text}': {part} is negative; {hint}.")
+        if not (part.isascii() and part.isdigit()):
             raise HiddenLayersError(
                 f"Hidden layers '{text}': '{part}' is not a whole number; {hint}."
             )
@@ -101,11 +107,11 @@ class NetworkConfig:
     activation: Activation = "relu"
     solver: Solver = "adam"
     alpha: float = 1e-4
-    learning_rate: float = 1e-3
-    batch_size: int = 256
+    learning_rate: float = 3e-4
+    batch_size: int = 1024
     epochs: int = 200
     early_stopping: bool = True
-    validation_fraction: float = 0.15
+    validation_fraction: float = 0.3
     patience: int = 10
     shuffle: bool = True
     random_state: int = 0
@@ -313,5 +319,8 @@ def _validation_mask(
         mask[rng.choice(rows, int(round(rows * fraction)), replace=False)] = True
         return mask
     codes, uniques = pd.factorize(np.asarray(groups))
-    held = rng.random(len(uniques)) < fraction
+    draws = rng.random(len(uniques))
+    held = draws < fraction
+    if held.all():  # keep at least one group to train on
+        held[np.argmax(draws)] = False
     return held[codes]

@@ -366,7 +366,7 @@ def predict_all(models: PurchaseModels, table: pd.DataFrame, horizon_days: int) 
     tenure = table[feat.TENURE].clip(lower=1.0)
     past_rate = table[feat.ORDERS] / tenure * horizon_days
     scores = {
-        MLP: (_mlp_orders(models, table), models.classifier.predict_proba(x)[:, 1]),
+        MLP: (_mlp_orders(models.regressor, table), models.classifier.predict_proba(x)[:, 1]),
         BGNBD_NAME: (table[BGNBD_EXPECTED].to_numpy(), _poisson_any(table[BGNBD_EXPECTED])),
         PAST_RATE: (past_rate.to_numpy(), _poisson_any(past_rate)),
         LINEAR: (
@@ -386,10 +386,10 @@ def predict_all(models: PurchaseModels, table: pd.DataFrame, horizon_days: int) 
     return pd.DataFrame(columns, index=table.index)
 
 
-def _mlp_orders(models: PurchaseModels, table: pd.DataFrame) -> np.ndarray:
+def _mlp_orders(regressor: Pipeline, table: pd.DataFrame) -> np.ndarray:
     """BG/NBD's expectation plus the regressor's learned correction."""
-    x = table[list(models.regressor.feature_names_in_)]
-    return np.clip(table[BGNBD_EXPECTED].to_numpy() + models.regressor.predict(x), 0, None)
+    x = table[list(regressor.feature_names_in_)]
+    return np.clip(table[BGNBD_EXPECTED].to_numpy() + regressor.predict(x), 0, None)
 
 
 def _poisson_any(expected: pd.Series) -> np.ndarray:
@@ -448,13 +448,19 @@ def evaluate_purchase_models(
 def _importance(
     models: PurchaseModels, table: pd.DataFrame, data: PurchaseData, rows: int, seed: int
 ) -> pd.DataFrame:
+    """How much the MLP's order MSE grows when one input is shuffled (BG/NBD's expectation,
+    which the prediction builds on, is shuffled as an input and as the base alike)."""
     sample = table.sample(min(rows, len(table)), random_state=seed)
     x = sample[list(data.feature_names)]
+
+    def negative_mse(regressor: Pipeline, inputs: pd.DataFrame, actual: pd.Series) -> float:
+        return -float(np.mean((actual.to_numpy() - _mlp_orders(regressor, inputs)) ** 2))
+
     result = permutation_importance(
         models.regressor,
         x,
         sample[ACTUAL_ORDERS],
-        scoring="neg_mean_squared_error",
+        scoring=negative_mse,
         n_repeats=5,
         random_state=seed,
     )
@@ -474,7 +480,7 @@ def predict_next_orders(models: PurchaseModels, data: PurchaseData) -> pd.DataFr
     x = table[list(data.feature_names)]
     return pd.DataFrame(
         {
-            PREDICTED: _mlp_orders(models, table),
+            PREDICTED: _mlp_orders(models.regressor, table),
             PROBABILITY: models.classifier.predict_proba(x)[:, 1],
             BGNBD_EXPECTED: table[BGNBD_EXPECTED],
             feat.ORDERS: table[feat.ORDERS],

@@ -1,0 +1,94 @@
+"""The command line: `python -m core purchase EVENTS [...] --json [--out DIR]`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.__main__ import main
+from core.sample import generate_sample_shop
+
+MODELS = {"mlp", "bgnbd", "past_rate", "linear", "mean"}
+SCORES = {
+    "mse",
+    "rmse",
+    "mae",
+    "r2",
+    "total_predicted",
+    "total_actual",
+    "accuracy",
+    "roc_auc",
+    "pr_auc",
+}
+
+
+@pytest.fixture(scope="module")
+def shop_files(tmp_path_factory) -> tuple[Path, Path]:
+    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=3)
+    folder = tmp_path_factory.mktemp("shop")
+    events.to_csv(folder / "events.csv", index=False)
+    products.to_csv(folder / "products.csv", index=False)
+    return folder / "events.csv", folder / "products.csv"
+
+
+def test_purchase_json_reports_every_model_at_the_chosen_cutoff(shop_files, tmp_path, capsys):
+    events, products = shop_files
+    code = main(
+        [
+            "purchase",
+            str(events),
+            "--products",
+            str(products),
+            "--cutoff",
+            "2026-09-15",
+            "--horizon-days",
+            "21",
+            "--hidden",
+            "8",
+            "--epochs",
+            "3",
+            "--seed",
+            "1",
+            "--json",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["cutoff"] == "2026-09-15"
+    assert result["horizon_days"] == 21
+    assert MODELS <= set(result["models"])
+    for scores in result["models"].values():
+        assert SCORES <= set(scores)
+    frame = pd.read_csv(events, parse_dates=["timestamp"])
+    assert result["users"] == frame.loc[frame["timestamp"] < "2026-09-15", "user_id"].nunique()
+    assert result["models"]["zero"]["total_predicted"] == 0
+    assert result["train_seconds"] > 0
+    deployed = pd.read_csv(tmp_path / "out" / "purchase_predictions.csv")
+    assert len(deployed) == frame["user_id"].nunique()
+    assert (deployed["predicted_orders"] >= 0).all()
+    assert deployed["buy_probability"].between(0, 1).all()
+    evaluated = pd.read_csv(tmp_path / "out" / "purchase_evaluation.csv")
+    assert len(evaluated) == result["users"]
+
+
+def test_purchase_with_invalid_hidden_layers_exits_2_with_one_line(shop_files, capsys):
+    events, _ = shop_files
+    code = main(["purchase", str(events), "--hidden", "64,abc"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and "'abc' is not a whole number" in err
+
+
+def test_purchase_with_a_cutoff_after_the_data_exits_2(shop_files, capsys):
+    events, _ = shop_files
+    code = main(["purchase", str(events), "--cutoff", "2030-01-01"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "Cutoff 2030-01-01" in err and "\n" == err[-1] and err.count("\n") == 1
