@@ -220,6 +220,9 @@ class NetworkTrainer:
         )
         x_train, x_val = features[~validation], features[validation]
         self._y_train, self._y_val = target[~validation], target[validation]
+        # Two classes at least, so that a yes/no target with only "no" so far still works.
+        classes = np.unique(target)
+        self._classes = classes if len(classes) >= 2 else np.array([0, 1])
         self.preprocessor_ = make_preprocessor().fit(x_train)
         self._z_train = self.preprocessor_.transform(x_train)
         self._z_val = self.preprocessor_.transform(x_val) if len(x_val) else self._z_train[:0]
@@ -238,7 +241,7 @@ class NetworkTrainer:
         assert network is not None, "call begin() first"
         started = time.perf_counter()
         if self.task == "classification":
-            network.partial_fit(self._z_train, self._y_train, classes=np.array([0, 1]))
+            network.partial_fit(self._z_train, self._y_train, classes=self._classes)
         else:
             network.partial_fit(self._z_train, self._y_train)
         epoch = self.epochs_run_ + 1
@@ -289,9 +292,10 @@ class NetworkTrainer:
         else:
             row[TRAIN_ACCURACY] = accuracy_score(y_train, network.predict(z_train))
             if len(y_val):
-                probability = network.predict_proba(z_val)[:, 1]
-                row[VALIDATION_ACCURACY] = accuracy_score(y_val, probability >= 0.5)
-                row[VALIDATION_LOG_LOSS] = log_loss(y_val, probability, labels=[0, 1])
+                probability = network.predict_proba(z_val)
+                predicted = network.classes_[probability.argmax(axis=1)]
+                row[VALIDATION_ACCURACY] = accuracy_score(y_val, predicted)
+                row[VALIDATION_LOG_LOSS] = log_loss(y_val, probability, labels=network.classes_)
             else:
                 row[VALIDATION_ACCURACY] = row[VALIDATION_LOG_LOSS] = np.nan
         return row
