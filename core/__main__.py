@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import purchase, schema
+from core import purchase, recommend, schema
 from core.errors import ShopLensError
 from core.exports import atomic_write_bytes, to_safe_csv
 from core.loading import ShopData, load_shop
@@ -197,6 +197,59 @@ def _purchase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recommend(args: argparse.Namespace) -> int:
+    shop = _load(args)
+    products = shop.products.frame if shop.products is not None else None
+    events = shop.events.frame
+    config = recommend.RecommenderConfig(
+        network=NetworkConfig(
+            hidden_layers=parse_hidden_layers(args.hidden),
+            epochs=args.epochs,
+            random_state=args.seed,
+        ),
+        buy_again=args.buy_again,
+    )
+    end = purchase.data_end_of(events)
+    horizon = pd.Timedelta(days=args.horizon_days)
+    cutoff = _date(args.cutoff) if args.cutoff else end - horizon
+    _, evaluation = recommend.evaluate_recommender(
+        events, products, cutoff=cutoff, horizon_days=args.horizon_days, k=args.k, config=config
+    )
+    keys = ("precision", "recall", "f1", "map", "ndcg", "hit_rate", "coverage", "novelty")
+    result = {
+        "cutoff": f"{cutoff:%Y-%m-%d}",
+        "horizon_days": args.horizon_days,
+        "k": args.k,
+        "users_evaluated": evaluation.users,
+        "models": {
+            name: {key: float(evaluation.scores.loc[name, key]) for key in keys}
+            for name in evaluation.scores.index
+        },
+        "fit_seconds": round(evaluation.fit_seconds, 3),
+        "score_seconds": round(evaluation.score_seconds, 3),
+    }
+    if args.out:
+        # Deployment: fitted on all the data, top-k for every user with history.
+        deployed = recommend.fit_recommender(
+            events, products, cutoff=end, horizon_days=args.horizon_days, config=config
+        )
+        out = Path(args.out)
+        if out.parent != Path(""):
+            out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, to_safe_csv(recommend.recommend_everyone(deployed, k=args.k)))
+    if args.json:
+        print(json.dumps(_json_safe(result)))
+        return 0
+    print(
+        f"Cutoff {result['cutoff']}, horizon {args.horizon_days} days, k = {args.k}, "
+        f"{evaluation.users:,} users evaluated; fit {evaluation.fit_seconds:.1f} s, "
+        f"scoring {evaluation.score_seconds:.1f} s"
+    )
+    table = evaluation.scores[list(keys)].rename(index=recommend.MODEL_LABELS)
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
 def _date(text: str) -> pd.Timestamp:
     try:
         return pd.Timestamp(text)
@@ -220,8 +273,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     buying.add_argument("--epochs", type=int, default=200)
     buying.add_argument("--seed", type=int, default=0)
     buying.add_argument("--out", help="folder for per-user predictions (CSV)")
+    recommending = commands.add_parser(
+        "recommend", help="evaluate the two-stage recommender and baselines at k"
+    )
+    _add_data_arguments(recommending)
+    recommending.add_argument("--cutoff", help="evaluation date YYYY-MM-DD (default: end - H)")
+    recommending.add_argument("--horizon-days", type=int, default=30)
+    recommending.add_argument("--k", type=int, default=10)
+    recommending.add_argument("--hidden", default="64,32", help="ranker hidden layers, e.g. 64,32")
+    recommending.add_argument("--epochs", type=int, default=200)
+    recommending.add_argument(
+        "--buy-again", action="store_true", help="allow items the user already bought"
+    )
+    recommending.add_argument("--seed", type=int, default=0)
+    recommending.add_argument("--out", help="CSV of every user's top-k with reasons (all data)")
     args = parser.parse_args(argv)
-    run = {"inspect": _inspect, "purchase": _purchase}[args.command]
+    run = {"inspect": _inspect, "purchase": _purchase, "recommend": _recommend}[args.command]
     try:
         return run(args)
     except ShopLensError as err:

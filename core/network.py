@@ -117,9 +117,12 @@ class NetworkConfig:
     random_state: int = 0
 
     def estimator(
-        self, task: Task, random_state: np.random.RandomState
+        self, task: Task, random_state: np.random.RandomState, *, rows: int | None = None
     ) -> MLPRegressor | MLPClassifier:
-        """An unfitted MLP with these settings; ``random_state`` is shared across epochs."""
+        """An unfitted MLP with these settings; ``random_state`` is shared across epochs.
+
+        With ``rows`` given, the batch is no larger than the training rows.
+        """
         cls = MLPRegressor if task == "regression" else MLPClassifier
         return cls(
             hidden_layer_sizes=self.hidden_layers,
@@ -127,7 +130,7 @@ class NetworkConfig:
             solver=self.solver,
             alpha=self.alpha,
             learning_rate_init=self.learning_rate,
-            batch_size=self.batch_size,
+            batch_size=max(1, min(self.batch_size, rows)) if rows else self.batch_size,
             random_state=random_state,
             shuffle=self.shuffle,
         )
@@ -186,7 +189,7 @@ class NetworkTrainer:
 
     def fit(
         self,
-        features: pd.DataFrame,
+        features: pd.DataFrame | np.ndarray,
         target: np.ndarray,
         *,
         groups: np.ndarray | None = None,
@@ -202,7 +205,7 @@ class NetworkTrainer:
 
     def begin(
         self,
-        features: pd.DataFrame,
+        features: pd.DataFrame | np.ndarray,
         target: np.ndarray,
         *,
         groups: np.ndarray | None = None,
@@ -229,7 +232,9 @@ class NetworkTrainer:
         rows = np.random.default_rng(config.random_state).permutation(len(self._z_train))
         self._curve_rows = np.sort(rows[:_CURVE_ROWS])
         # One RandomState for the whole run, as in a single ``fit``: each epoch draws from it.
-        self.network_ = config.estimator(self.task, np.random.RandomState(config.random_state))
+        self.network_ = config.estimator(
+            self.task, np.random.RandomState(config.random_state), rows=len(self._z_train)
+        )
         self._rows: list[dict[str, float]] = []
         self._best_score, self._since_best = np.inf, 0
         self.done_ = config.epochs < 1

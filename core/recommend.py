@@ -1,0 +1,1144 @@
+"""Two-stage product recommender: candidate generators, then an MLP ranker, with reasons.
+
+Stage one proposes items per user from three generators: item-to-item cosine neighbours on the
+user x item matrix (events weighted purchase > cart > fav > view, with time decay), popularity
+within the user's categories, and overall popularity. Stage two scores each (user, candidate)
+pair with an ``MLPClassifier`` trained on an earlier window the same way it is evaluated:
+features from events before the window, labels = the items the user bought in it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import normalize
+
+from core import metrics, schema
+from core.errors import ShopLensError
+from core.metrics import RANK, SCORE
+from core.network import EpochReport, NetworkConfig, NetworkTrainer
+
+EVENT_WEIGHTS: Final = {schema.VIEW: 1.0, schema.FAV: 2.0, schema.CART: 3.0, schema.PURCHASE: 5.0}
+HALF_LIFE_DAYS: Final = 60.0
+NEIGHBOURS: Final = 100
+EASE_ITEMS: Final = 6000
+EASE_LAMBDA: Final = 200.0
+HISTORY_FOR_SIMILARITY: Final = 300
+CHUNK_USERS: Final = 500
+REASON: Final = "reason"
+
+PAIR_FEATURES: Final = (
+    "ease_score",
+    "ease_rank",
+    "knn_score",
+    "knn_share",
+    "category_popularity",
+    "knn_rank",
+    "category_rank",
+    "popularity",
+    "recent_popularity",
+    "user_item_weight",
+    "user_item_views",
+    "user_item_carts",
+    "category_share",
+    "brand_share",
+    "price_fit",
+    "item_price",
+    "item_days_since_sale",
+    "item_age_days",
+    "user_events",
+    "user_items",
+    "user_purchases",
+    "user_days_since_event",
+    "category_probability",
+)
+
+
+class NoItemsError(ShopLensError):
+    """The data has no item ids, so there is nothing to recommend."""
+
+
+class UnknownUserError(ShopLensError):
+    """A user id that is not in the data."""
+
+
+@dataclass(frozen=True)
+class RecommenderConfig:
+    """Settings of the two-stage recommender.
+
+    Attributes:
+        network: the ranker's MLP settings (hidden layers, epochs, seed, ...).
+        candidates: candidates taken from each generator per user.
+        negatives: non-bought candidates kept per user for training the ranker.
+        train_windows: how many consecutive H-day windows before the cutoff train the ranker.
+        buy_again: allow items the user already bought (then they count as hits too).
+        catalogue_only: only recommend items present in the product table (and in stock
+            where the table has an ``in_stock`` column).
+    """
+
+    network: NetworkConfig = field(default_factory=lambda: NetworkConfig(hidden_layers=(64, 32)))
+    candidates: int = 50
+    negatives: int = 30
+    train_windows: int = 3
+    buy_again: bool = False
+    catalogue_only: bool = False
+
+
+# --- interactions at a date -------------------------------------------------------------
+
+
+@dataclass
+class Interactions:
+    """What is known at ``at``: sparse user x item matrices and item/user statistics.
+
+    User and item positions are the category codes of the full events frame, so they line up
+    across dates.
+    """
+
+    at: pd.Timestamp
+    user_ids: pd.Index
+    item_ids: pd.Index
+    weights: sparse.csr_matrix
+    views: sparse.csr_matrix
+    carts: sparse.csr_matrix
+    bought: sparse.csr_matrix
+    last_touch: sparse.csr_matrix
+    similarity: sparse.csr_matrix
+    ease: np.ndarray
+    ease_items: np.ndarray
+    popularity: np.ndarray
+    recent_popularity: np.ndarray
+    item_days_since_sale: np.ndarray
+    item_age_days: np.ndarray
+    item_category: np.ndarray
+    category_names: pd.Index
+    item_brand: np.ndarray
+    item_price: np.ndarray
+    user_category: sparse.csr_matrix
+    user_brand: sparse.csr_matrix
+    user_log_price: np.ndarray
+    user_events: np.ndarray
+    user_items: np.ndarray
+    user_purchases: np.ndarray
+    user_days_since_event: np.ndarray
+    allowed: np.ndarray
+    item_names: np.ndarray
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    return values.cat.codes.to_numpy().astype(np.int64)
+
+
+def _item_attribute(
+    events: pd.DataFrame, products: pd.DataFrame | None, column: str, item_ids: pd.Index
+) -> pd.Series:
+    """Per item (in code order): the product table's value, else the most recent event value."""
+    result = pd.Series(pd.NA, index=item_ids, dtype="object")
+    if column in events.columns:
+        last = events.dropna(subset=[column]).drop_duplicates(schema.ITEM_ID, keep="last")
+        result.update(
+            pd.Series(
+                last[column].astype("str").to_numpy(), index=last[schema.ITEM_ID].astype("str")
+            )
+        )
+    if products is not None and column in products.columns:
+        table = products.drop_duplicates(schema.ITEM_ID).set_index(schema.ITEM_ID)[column]
+        known = table.dropna()
+        result.update(known.astype("str") if column != schema.PRICE else known)
+    return result
+
+
+def build_interactions(
+    events: pd.DataFrame,
+    products: pd.DataFrame | None,
+    at: pd.Timestamp,
+    *,
+    catalogue_only: bool = False,
+) -> Interactions:
+    """Sparse matrices and statistics from the events strictly before ``at``."""
+    if schema.ITEM_ID not in events.columns:
+        raise NoItemsError(
+            "This data has no item ids, so there is nothing to recommend; load "
+            "events with a product column to use recommendations."
+        )
+    user_ids = pd.Index(events[schema.USER_ID].cat.categories.astype("str"))
+    item_ids = pd.Index(events[schema.ITEM_ID].cat.categories.astype("str"))
+    n_users, n_items = len(user_ids), len(item_ids)
+    times = events[schema.TIMESTAMP].to_numpy()
+    past = events.iloc[: int(np.searchsorted(times, np.datetime64(at.to_datetime64())))]
+    past = past[past[schema.ITEM_ID].notna().to_numpy()]
+    users, items = _codes(past[schema.USER_ID]), _codes(past[schema.ITEM_ID])
+    type_codes = _codes(past[schema.EVENT_TYPE])
+    type_names = list(past[schema.EVENT_TYPE].cat.categories.astype("str"))
+    lookup = np.array([EVENT_WEIGHTS.get(name, 0.0) for name in type_names] + [0.0])
+    weight = lookup[type_codes]  # code -1 (missing) takes the trailing 0
+
+    def is_type(kind: str) -> np.ndarray:
+        return type_codes == (type_names.index(kind) if kind in type_names else -2)
+
+    age = (
+        at.value - past[schema.TIMESTAMP].to_numpy().astype("datetime64[ns]").view(np.int64)
+    ) / 86_400e9
+    decay = 0.5 ** (age / HALF_LIFE_DAYS)
+    shape = (n_users, n_items)
+
+    def matrix(values: np.ndarray, mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
+        return sparse.csr_matrix((values[mask], (users[mask], items[mask])), shape=shape)
+
+    weights = matrix(weight * decay)
+    is_view, is_cart = is_type(schema.VIEW), is_type(schema.CART)
+    is_purchase = is_type(schema.PURCHASE)
+    ones = np.ones(len(users))
+    views, carts = matrix(ones, is_view), matrix(ones, is_cart)
+    bought = matrix(ones, is_purchase)
+    bought.data[:] = 1.0
+    # Recency of the latest touch per pair, 1 / (1 + days), so that 0 means "never".
+    last_touch = _pair_max(users, items, 1.0 / (1.0 + age), shape)
+
+    purchases_weight = np.where(is_purchase, 1.0, 0.0)
+    sold = np.bincount(items, weights=purchases_weight, minlength=n_items)
+    touched = np.bincount(items, weights=weight * decay, minlength=n_items)
+    popularity = np.log1p(sold + 0.1 * touched)
+    recent = age <= 30
+    recent_popularity = np.log1p(
+        np.bincount(items[recent], weights=weight[recent], minlength=n_items)
+    )
+    last_sale = np.full(n_items, np.inf)
+    np.minimum.at(last_sale, items[is_purchase], age[is_purchase])
+    item_days_since_sale = np.minimum(last_sale, 3650.0)
+    first_seen = np.full(n_items, 0.0)
+    np.maximum.at(first_seen, items, age)
+
+    categories = _item_attribute(events, products, schema.CATEGORY, item_ids)
+    category_codes, category_names = pd.factorize(categories, use_na_sentinel=True)
+    brands = _item_attribute(events, products, schema.BRAND, item_ids)
+    brand_codes, _ = pd.factorize(brands, use_na_sentinel=True)
+    prices = pd.to_numeric(
+        _item_attribute(events, products, schema.PRICE, item_ids), errors="coerce"
+    ).to_numpy(dtype=float)
+    names = _item_attribute(events, products, schema.NAME, item_ids)
+    item_names = names.fillna(pd.Series(item_ids, index=item_ids)).to_numpy(dtype=object)
+
+    user_category = _user_share(weights, category_codes, max(len(category_names), 1))
+    user_brand = _user_share(weights, brand_codes, max(int(brand_codes.max(initial=-1)) + 1, 1))
+    log_price = np.log1p(np.nan_to_num(prices, nan=0.0))
+    priced = sparse.csr_matrix(weights.multiply(log_price[None, :]))
+    totals = np.asarray(weights.sum(axis=1)).ravel()
+    user_log_price = np.divide(
+        np.asarray(priced.sum(axis=1)).ravel(), totals, out=np.zeros(n_users), where=totals > 0
+    )
+    user_events = np.bincount(users, minlength=n_users).astype(float)
+    user_last = np.full(n_users, np.inf)
+    np.minimum.at(user_last, users, age)
+
+    allowed = np.ones(n_items, dtype=bool)
+    if catalogue_only and products is not None:
+        listed = products
+        if "in_stock" in products.columns:
+            listed = products[
+                products["in_stock"]
+                .astype("str")
+                .str.lower()
+                .isin(["1", "true", "yes", "y", "in stock"])
+            ]
+        allowed = item_ids.isin(listed[schema.ITEM_ID].astype("str"))
+
+    return Interactions(
+        at=at,
+        user_ids=user_ids,
+        item_ids=item_ids,
+        weights=weights,
+        views=views,
+        carts=carts,
+        bought=bought,
+        last_touch=last_touch,
+        similarity=_item_similarity(weights),
+        **_ease(weights, popularity),
+        popularity=popularity,
+        recent_popularity=recent_popularity,
+        item_days_since_sale=item_days_since_sale,
+        item_age_days=first_seen,
+        item_category=category_codes,
+        category_names=pd.Index(category_names),
+        item_brand=brand_codes,
+        item_price=np.nan_to_num(
+            prices, nan=np.nanmedian(prices) if np.isfinite(prices).any() else 0.0
+        ),
+        user_category=user_category,
+        user_brand=user_brand,
+        user_log_price=user_log_price,
+        user_events=user_events,
+        user_items=np.diff(weights.indptr).astype(float),
+        user_purchases=np.asarray(bought.sum(axis=1)).ravel(),
+        user_days_since_event=np.minimum(user_last, 3650.0),
+        allowed=allowed,
+        item_names=item_names,
+    )
+
+
+def _pair_max(
+    users: np.ndarray, items: np.ndarray, values: np.ndarray, shape: tuple[int, int]
+) -> sparse.csr_matrix:
+    """Sparse matrix holding, per (user, item), the largest of its values."""
+    if not len(users):
+        return sparse.csr_matrix(shape)
+    key = users * shape[1] + items
+    frame = pd.DataFrame({"key": key, "value": values}).groupby("key")["value"].max()
+    keys = frame.index.to_numpy()
+    return sparse.csr_matrix((frame.to_numpy(), (keys // shape[1], keys % shape[1])), shape=shape)
+
+
+def _user_share(weights: sparse.csr_matrix, codes: np.ndarray, size: int) -> sparse.csr_matrix:
+    """Share of each user's (weighted, decayed) interactions per category or brand."""
+    known = codes >= 0
+    mapping = sparse.csr_matrix(
+        (np.ones(int(known.sum())), (np.flatnonzero(known), codes[known])),
+        shape=(weights.shape[1], size),
+    )
+    per_group = weights @ mapping
+    return sparse.csr_matrix(normalize(per_group, norm="l1", axis=1))
+
+
+def _item_similarity(weights: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Cosine similarity between items' user vectors, keeping each item's top neighbours.
+
+    Each user's most recent-weighted items only (at most ``HISTORY_FOR_SIMILARITY``) enter,
+    which bounds the cost of very active users.
+    """
+    binary = weights.copy().tocsr()
+    binary.data = np.log1p(binary.data)
+    counts = np.diff(binary.indptr)
+    if counts.max(initial=0) > HISTORY_FOR_SIMILARITY:
+        binary = _top_per_row(binary, HISTORY_FOR_SIMILARITY)
+    columns = normalize(binary.T.tocsr(), norm="l2", axis=1)
+    similarity = (columns @ columns.T).tocsr()
+    similarity.setdiag(0.0)
+    similarity.eliminate_zeros()
+    return _top_per_row(similarity, NEIGHBOURS)
+
+
+def _ease(weights: sparse.csr_matrix, popularity: np.ndarray) -> dict[str, np.ndarray]:
+    """EASE (Steck 2019): a closed-form item-to-item linear model, on the most popular items.
+
+    B = I - P / diag(P) with P = (X'X + lambda I)^-1, diagonal zeroed; a user's scores are
+    their interaction row times B.
+    """
+    items = np.sort(np.argsort(-popularity, kind="stable")[:EASE_ITEMS])
+    matrix = weights[:, items].tocsr()
+    matrix.data = np.log1p(matrix.data)
+    gram = (matrix.T @ matrix).toarray().astype(np.float64)
+    gram[np.diag_indices_from(gram)] += EASE_LAMBDA
+    inverse = np.linalg.inv(gram)
+    ease = -inverse / np.diag(inverse)[None, :]
+    np.fill_diagonal(ease, 0.0)
+    return {"ease": ease.astype(np.float32), "ease_items": items}
+
+
+def _top_per_row(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
+    matrix = matrix.tocsr()
+    rows, cols, vals = [], [], []
+    for row in range(matrix.shape[0]):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        if end - start == 0:
+            continue
+        data = matrix.data[start:end]
+        index = matrix.indices[start:end]
+        if end - start > keep:
+            top = np.argpartition(-data, keep - 1)[:keep]
+            data, index = data[top], index[top]
+        rows.append(np.full(len(index), row))
+        cols.append(index)
+        vals.append(data)
+    if not rows:
+        return sparse.csr_matrix(matrix.shape)
+    return sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=matrix.shape
+    )
+
+
+# --- candidates and pair features ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate (user, item) pairs with their generator scores and the ranker's inputs."""
+
+    users: np.ndarray
+    items: np.ndarray
+    features: np.ndarray
+    knn: np.ndarray
+    category_popularity: np.ndarray
+
+
+def _chunks(users: np.ndarray) -> Iterator[np.ndarray]:
+    for start in range(0, len(users), CHUNK_USERS):
+        yield users[start : start + CHUNK_USERS]
+
+
+def _generator_scores(
+    inter: Interactions, users: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense (users x items) EASE, item-kNN and category-popularity scores for some users."""
+    rows = inter.weights[users]
+    knn = (rows @ inter.similarity).toarray().astype(np.float32)
+    history = rows[:, inter.ease_items].tocsr()
+    history.data = np.log1p(history.data)
+    ease = np.zeros_like(knn)
+    ease[:, inter.ease_items] = history @ inter.ease
+    if len(inter.category_names):
+        shares = inter.user_category[users].toarray()
+        known = inter.item_category >= 0
+        per_item = np.zeros((len(users), len(inter.item_ids)), dtype=np.float32)
+        per_item[:, known] = shares[:, inter.item_category[known]]
+        category_popularity = per_item * _popularity_within_category(inter)[None, :]
+    else:
+        category_popularity = np.zeros_like(knn)
+    return ease, knn, category_popularity
+
+
+def _popularity_within_category(inter: Interactions) -> np.ndarray:
+    result = np.zeros(len(inter.item_ids))
+    known = inter.item_category >= 0
+    if known.any():
+        top = (
+            pd.Series(inter.popularity[known])
+            .groupby(inter.item_category[known])
+            .transform("max")
+            .to_numpy()
+        )
+        result[known] = np.divide(
+            inter.popularity[known], top, out=np.zeros(int(known.sum())), where=top > 0
+        )
+    return result
+
+
+def _blocked(inter: Interactions, users: np.ndarray, buy_again: bool) -> np.ndarray:
+    blocked = np.broadcast_to(~inter.allowed, (len(users), len(inter.item_ids))).copy()
+    if not buy_again:
+        blocked |= inter.bought[users].toarray() > 0
+    return blocked
+
+
+def generate_candidates(
+    inter: Interactions,
+    users: np.ndarray,
+    *,
+    per_source: int,
+    buy_again: bool,
+    category_probability: np.ndarray | None = None,
+) -> Candidates:
+    """Candidates for ``users`` (codes): the union of each generator's top ``per_source``."""
+    parts: list[tuple[np.ndarray, ...]] = []
+    popular = np.argsort(-inter.popularity, kind="stable")
+    for chunk in _chunks(users):
+        ease, knn, category_popularity = _generator_scores(inter, chunk)
+        blocked = _blocked(inter, chunk, buy_again)
+        mask = np.zeros_like(blocked)
+        for scores in (ease, knn, category_popularity):
+            take = min(per_source, scores.shape[1])
+            ranked = np.where(blocked | (scores <= 0), -np.inf, scores)
+            top = np.argpartition(-ranked, take - 1, axis=1)[:, :take]
+            rows = np.repeat(np.arange(len(chunk)), take)
+            valid = np.isfinite(ranked[rows, top.ravel()])
+            mask[rows[valid], top.ravel()[valid]] = True
+        mask[:, popular[:per_source]] = True
+        # Items the user already viewed, carted or saved are candidates too.
+        touched = inter.weights[chunk].tocoo()
+        mask[touched.row, touched.col] = True
+        mask &= ~blocked
+        rows, items = np.nonzero(mask)
+        features = _pair_features(
+            inter, chunk, rows, items, ease, knn, category_popularity, category_probability
+        )
+        parts.append(
+            (chunk[rows], items, features, knn[rows, items], category_popularity[rows, items])
+        )
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return Candidates(empty, empty, np.zeros((0, len(PAIR_FEATURES))), np.zeros(0), np.zeros(0))
+    return Candidates(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
+
+
+def _within_user_rank(scores: np.ndarray, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Each pair's rank among all items for its user by ``scores`` (0 = best), as 0..1."""
+    ranks = np.empty(scores.shape, dtype=np.int32)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    np.put_along_axis(ranks, order, np.arange(scores.shape[1], dtype=np.int32)[None, :], axis=1)
+    return ranks[rows, items] / scores.shape[1]
+
+
+def _pair_features(
+    inter: Interactions,
+    chunk: np.ndarray,
+    rows: np.ndarray,
+    items: np.ndarray,
+    ease: np.ndarray,
+    knn: np.ndarray,
+    category_popularity: np.ndarray,
+    category_probability: np.ndarray | None,
+) -> np.ndarray:
+    users = chunk[rows]
+    ease_pair = ease[rows, items]
+    ease_rank, knn_rank, category_rank = (
+        _within_user_rank(scores, rows, items) for scores in (ease, knn, category_popularity)
+    )
+    knn_pair = knn[rows, items]
+    knn_total = knn.sum(axis=1)[rows]
+    category = inter.item_category[items]
+    known = category >= 0
+    share = np.zeros(len(items))
+    if len(inter.category_names):
+        share[known] = np.asarray(inter.user_category[users[known], category[known]]).ravel()
+    brand = inter.item_brand[items]
+    brand_share = np.zeros(len(items))
+    has_brand = brand >= 0
+    if has_brand.any():
+        brand_share[has_brand] = np.asarray(
+            inter.user_brand[users[has_brand], brand[has_brand]]
+        ).ravel()
+    probability = np.zeros(len(items))
+    if category_probability is not None and len(inter.category_names):
+        probability[known] = category_probability[users[known], category[known]]
+    pair = (users, items)
+    columns = [
+        ease_pair,
+        ease_rank,
+        np.log1p(knn_pair),
+        np.divide(knn_pair, knn_total, out=np.zeros(len(items)), where=knn_total > 0),
+        category_popularity[rows, items],
+        knn_rank,
+        category_rank,
+        inter.popularity[items],
+        inter.recent_popularity[items],
+        np.log1p(np.asarray(inter.weights[pair]).ravel()),
+        np.log1p(np.asarray(inter.views[pair]).ravel()),
+        np.log1p(np.asarray(inter.carts[pair]).ravel()),
+        share,
+        brand_share,
+        np.abs(np.log1p(inter.item_price[items]) - inter.user_log_price[users]),
+        np.log1p(inter.item_price[items]),
+        np.log1p(inter.item_days_since_sale[items]),
+        np.log1p(inter.item_age_days[items]),
+        np.log1p(inter.user_events[users]),
+        np.log1p(inter.user_items[users]),
+        np.log1p(inter.user_purchases[users]),
+        np.log1p(inter.user_days_since_event[users]),
+        probability,
+    ]
+    return np.column_stack(columns).astype(np.float32)
+
+
+# --- relevance ---------------------------------------------------------------------------
+
+
+def relevant_items(
+    events: pd.DataFrame,
+    inter: Interactions,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    buy_again: bool,
+) -> pd.DataFrame:
+    """Distinct (user code, item code) pairs bought in ``[start, end)`` (any event when the data
+    has no purchases); items bought before ``start`` are left out unless ``buy_again``.
+
+    Only users with at least one event before ``start`` are kept.
+    """
+    window = events[(events[schema.TIMESTAMP] >= start) & (events[schema.TIMESTAMP] < end)]
+    window = window[window[schema.ITEM_ID].notna().to_numpy()]
+    if (events[schema.EVENT_TYPE] == schema.PURCHASE).any():
+        window = window[(window[schema.EVENT_TYPE] == schema.PURCHASE).to_numpy()]
+    pairs = pd.DataFrame(
+        {"user": _codes(window[schema.USER_ID]), "item": _codes(window[schema.ITEM_ID])}
+    ).drop_duplicates()
+    known = inter.user_events[pairs["user"].to_numpy()] > 0
+    pairs = pairs[known]
+    if not buy_again and len(pairs):
+        already = (
+            np.asarray(inter.bought[pairs["user"].to_numpy(), pairs["item"].to_numpy()]).ravel() > 0
+        )
+        pairs = pairs[~already]
+    return pairs.reset_index(drop=True)
+
+
+# --- the model ---------------------------------------------------------------------------
+
+
+@dataclass
+class Recommender:
+    """A fitted two-stage recommender: the interactions it knows and its ranker."""
+
+    config: RecommenderConfig
+    interactions: Interactions
+    ranker: Pipeline | None
+    category_model: Pipeline | None
+    curves: pd.DataFrame
+    fit_seconds: float
+    train_pairs: int
+
+    def category_probability(self, users: np.ndarray | None = None) -> np.ndarray | None:
+        """P(next purchase in category c) per user, from the category model."""
+        if self.category_model is None:
+            return None
+        return _category_probability(self.category_model, self.interactions, users)
+
+
+def _user_matrix(inter: Interactions, users: np.ndarray | None = None) -> np.ndarray:
+    rows = slice(None) if users is None else users
+    base = np.column_stack(
+        [
+            np.log1p(inter.user_events[rows]),
+            np.log1p(inter.user_items[rows]),
+            np.log1p(inter.user_purchases[rows]),
+            np.log1p(inter.user_days_since_event[rows]),
+            inter.user_log_price[rows],
+        ]
+    )
+    if len(inter.category_names):
+        base = np.column_stack([base, inter.user_category[rows].toarray()])
+    return base.astype(np.float32)
+
+
+def _category_probability(
+    model: Pipeline, inter: Interactions, users: np.ndarray | None
+) -> np.ndarray:
+    features = _user_matrix(inter, users)
+    probability = np.zeros((features.shape[0], len(inter.category_names)))
+    for start in range(0, features.shape[0], 20_000):
+        block = model.predict_proba(features[start : start + 20_000])
+        probability[start : start + 20_000][:, model.classes_] = block
+    return probability
+
+
+@dataclass(frozen=True)
+class CategoryModelReport:
+    """How well the category model predicts the category a user buys next."""
+
+    accuracy: float
+    top3_accuracy: float
+    confusion: pd.DataFrame
+    users: int
+
+
+def fit_category_model(
+    events: pd.DataFrame,
+    inter: Interactions,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    config: NetworkConfig,
+) -> Pipeline | None:
+    """An MLPClassifier of the category a user buys most in ``[start, end)``, from what is known
+    at ``start``; ``None`` without categories or with too few buyers."""
+    if len(inter.category_names) < 2:
+        return None
+    labels = _next_categories(events, inter, start, end)
+    if len(labels) < 20 or labels.nunique() < 2:
+        return None
+    trainer = NetworkTrainer("classification", config)
+    trainer.fit(_user_matrix(inter, labels.index.to_numpy()), labels.to_numpy())
+    return trainer.best_pipeline()
+
+
+def _next_categories(
+    events: pd.DataFrame, inter: Interactions, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.Series:
+    pairs = relevant_items(events, inter, start, end, buy_again=True)
+    category = inter.item_category[pairs["item"].to_numpy()]
+    pairs = pairs.assign(category=category)[category >= 0]
+    top = pairs.groupby(["user", "category"]).size().reset_index(name="n")
+    top = top.sort_values(["user", "n", "category"], ascending=[True, False, True])
+    first = top.drop_duplicates("user")
+    return pd.Series(first["category"].to_numpy(), index=first["user"].to_numpy())
+
+
+def evaluate_category_model(
+    recommender: Recommender, events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> CategoryModelReport | None:
+    """Accuracy, top-3 accuracy and confusion matrix of the next-category model."""
+    inter = recommender.interactions
+    if recommender.category_model is None:
+        return None
+    labels = _next_categories(events, inter, start, end)
+    if labels.empty:
+        return None
+    probability = recommender.category_probability(labels.index.to_numpy())
+    assert probability is not None
+    ranked = np.argsort(-probability, axis=1)
+    actual = labels.to_numpy()
+    predicted = ranked[:, 0]
+    names = inter.category_names
+    confusion = pd.crosstab(
+        pd.Series(names[actual], name="actual"), pd.Series(names[predicted], name="predicted")
+    )
+    return CategoryModelReport(
+        accuracy=float((predicted == actual).mean()),
+        top3_accuracy=float((ranked[:, :3] == actual[:, None]).any(axis=1).mean()),
+        confusion=confusion,
+        users=len(actual),
+    )
+
+
+def fit_recommender(
+    events: pd.DataFrame,
+    products: pd.DataFrame | None,
+    *,
+    cutoff: pd.Timestamp,
+    horizon_days: int,
+    config: RecommenderConfig,
+    on_epoch: Callable[[EpochReport], bool | None] | None = None,
+) -> Recommender:
+    """Fit the recommender for use at ``cutoff``.
+
+    The ranker learns from ``config.train_windows`` windows of H days that end at ``cutoff``:
+    for each, features come from the events before the window and the labels are the items
+    bought in it. Then the interactions are rebuilt from everything before ``cutoff``.
+    """
+    started = time.perf_counter()
+    horizon = pd.Timedelta(days=horizon_days)
+    first = events[schema.TIMESTAMP].min()
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    category_model = None
+    for window in range(1, config.train_windows + 1):
+        start, end = cutoff - window * horizon, cutoff - (window - 1) * horizon
+        if start <= first:
+            break
+        past = build_interactions(events, products, start, catalogue_only=config.catalogue_only)
+        if window == 1:
+            category_model = fit_category_model(events, past, start, end, config.network)
+        probability = (
+            _category_probability(category_model, past, None)
+            if category_model is not None
+            else None
+        )
+        relevant = relevant_items(events, past, start, end, buy_again=config.buy_again)
+        users = np.unique(relevant["user"].to_numpy())
+        if not len(users):
+            continue
+        candidates = generate_candidates(
+            past,
+            users,
+            per_source=config.candidates,
+            buy_again=config.buy_again,
+            category_probability=probability,
+        )
+        n_items = len(past.item_ids)
+        labels = np.isin(
+            candidates.users * n_items + candidates.items,
+            relevant["user"].to_numpy() * n_items + relevant["item"].to_numpy(),
+        )
+        keep = _sample_negatives(
+            candidates.users, labels, config.negatives, config.network.random_state + window
+        )
+        # Users are told apart per window, so one user's windows share a validation side.
+        blocks.append((candidates.features[keep], labels[keep], candidates.users[keep]))
+    ranker, curves, pairs = None, pd.DataFrame(), 0
+    if blocks:
+        features = pd.DataFrame(np.concatenate([b[0] for b in blocks]), columns=list(PAIR_FEATURES))
+        labels = np.concatenate([b[1] for b in blocks])
+        groups = np.concatenate([b[2] for b in blocks])
+        pairs = len(labels)
+        if labels.any() and not labels.all():
+            trainer = NetworkTrainer("classification", config.network)
+            trainer.fit(features, labels.astype(int), groups=groups, on_epoch=on_epoch)
+            ranker, curves = trainer.best_pipeline(), trainer.curves_
+    now = build_interactions(events, products, cutoff, catalogue_only=config.catalogue_only)
+    return Recommender(
+        config, now, ranker, category_model, curves, time.perf_counter() - started, pairs
+    )
+
+
+def _sample_negatives(
+    users: np.ndarray, labels: np.ndarray, per_user: int, seed: int
+) -> np.ndarray:
+    """All positive pairs plus up to ``per_user`` random negatives of each user."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(users))
+    frame = pd.DataFrame({"user": users[order], "label": labels[order], "row": order})
+    negatives = frame[~frame["label"]]
+    kept = negatives.groupby("user").head(per_user)["row"].to_numpy()
+    keep = labels.copy()
+    keep[kept] = True
+    return keep
+
+
+# --- recommending ------------------------------------------------------------------------
+
+Scorer = Callable[[Candidates], np.ndarray]
+
+
+def _ranker_scores(recommender: Recommender) -> Scorer:
+    def score(candidates: Candidates) -> np.ndarray:
+        if recommender.ranker is None:
+            return candidates.knn + candidates.category_popularity
+        features = pd.DataFrame(candidates.features, columns=list(PAIR_FEATURES))
+        return recommender.ranker.predict_proba(features)[:, 1]
+
+    return score
+
+
+def _top_k(
+    users: np.ndarray, items: np.ndarray, scores: np.ndarray, k: int, inter: Interactions
+) -> pd.DataFrame:
+    frame = pd.DataFrame({"user": users, "item": items, SCORE: scores})
+    frame = frame.sort_values(["user", SCORE, "item"], ascending=[True, False, True], kind="stable")
+    frame = frame.groupby("user", sort=False).head(k)
+    frame[RANK] = frame.groupby("user", sort=False).cumcount() + 1
+    return pd.DataFrame(
+        {
+            schema.USER_ID: inter.user_ids[frame["user"].to_numpy()],
+            schema.ITEM_ID: inter.item_ids[frame["item"].to_numpy()],
+            SCORE: frame[SCORE].to_numpy(),
+            RANK: frame[RANK].to_numpy(),
+            "user": frame["user"].to_numpy(),
+            "item": frame["item"].to_numpy(),
+        }
+    )
+
+
+def recommend_users(
+    recommender: Recommender,
+    users: np.ndarray,
+    *,
+    k: int,
+    scorer: Scorer | None = None,
+) -> pd.DataFrame:
+    """Top-k for each user code in ``users`` (long frame: user_id, item_id, score, rank)."""
+    inter = recommender.interactions
+    probability = recommender.category_probability(None) if scorer is None else None
+    scorer = scorer or _ranker_scores(recommender)
+    parts = []
+    for chunk in _chunks(np.asarray(users)):
+        candidates = generate_candidates(
+            inter,
+            chunk,
+            per_source=recommender.config.candidates,
+            buy_again=recommender.config.buy_again,
+            category_probability=probability,
+        )
+        parts.append(_top_k(candidates.users, candidates.items, scorer(candidates), k, inter))
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else _top_k(np.zeros(0, int), np.zeros(0, int), np.zeros(0), k, inter)
+    )
+
+
+# --- baselines ---------------------------------------------------------------------------
+
+
+def baseline_recommendations(
+    recommender: Recommender, users: np.ndarray, *, k: int, seed: int = 0
+) -> dict[str, pd.DataFrame]:
+    """Most popular, popular in the user's categories, item-kNN and random, for ``users``.
+
+    Each baseline fills its list with the most popular items when it has fewer than k.
+    """
+    inter = recommender.interactions
+    popular = np.argsort(-inter.popularity, kind="stable")
+    rng = np.random.default_rng(seed)
+    results: dict[str, list[pd.DataFrame]] = {
+        name: [] for name in ("popularity", "category_popularity", "item_knn", "random")
+    }
+    fallback = np.zeros(len(inter.item_ids))
+    fallback[popular] = np.linspace(1e-6, 0, len(popular), endpoint=False)
+    for chunk in _chunks(np.asarray(users)):
+        _, knn, category_popularity = _generator_scores(inter, chunk)
+        blocked = _blocked(inter, chunk, recommender.config.buy_again)
+        random_scores = rng.random(blocked.shape)
+        for name, scores in (
+            ("popularity", np.broadcast_to(inter.popularity, blocked.shape)),
+            ("category_popularity", category_popularity + fallback),
+            ("item_knn", knn + fallback),
+            ("random", random_scores),
+        ):
+            ranked = np.where(blocked, -np.inf, scores)
+            take = min(k, ranked.shape[1])
+            top = np.argpartition(-ranked, take - 1, axis=1)[:, :take]
+            rows = np.repeat(np.arange(len(chunk)), take)
+            values = ranked[rows, top.ravel()]
+            ok = np.isfinite(values)
+            results[name].append(_top_k(chunk[rows][ok], top.ravel()[ok], values[ok], k, inter))
+    return {name: pd.concat(parts, ignore_index=True) for name, parts in results.items()}
+
+
+def user_code(recommender: Recommender, user_id: str) -> int:
+    """The position of ``user_id``; raises UnknownUserError with a one-line message."""
+    position = recommender.interactions.user_ids.get_indexer([str(user_id)])[0]
+    if position < 0:
+        raise UnknownUserError(f"User '{user_id}' is not in this data; pick a user from the list.")
+    return int(position)
+
+
+# --- reasons -----------------------------------------------------------------------------
+
+
+def _day(at: pd.Timestamp, recency: float) -> str:
+    """The date of a touch stored as 1 / (1 + days before ``at``)."""
+    when = at - pd.Timedelta(days=1.0 / recency - 1.0)
+    return f"{when.day} {when:%b %Y}"
+
+
+def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Series:
+    """A plain reason for each recommendation, from the user's own events before the cutoff.
+
+    In order: the user already viewed or carted the item; it is a close neighbour of an item
+    the user bought or viewed (named, with the date); it is popular in one of the user's
+    categories; it is popular across the shop.
+    """
+    inter = recommender.interactions
+    users = recommendations["user"].to_numpy()
+    items = recommendations["item"].to_numpy()
+    if not len(users):
+        return pd.Series([], dtype="str", index=recommendations.index)
+    pair = (users, items)
+    views = np.asarray(inter.views[pair]).ravel()
+    carts = np.asarray(inter.carts[pair]).ravel()
+    touched = np.asarray(inter.last_touch[pair]).ravel()
+    history = inter.weights[users].tocsr()
+    history.data[:] = 1.0
+    closeness = history.multiply(inter.similarity.T.tocsr()[items]).tocsr()
+    anchor = np.asarray(closeness.argmax(axis=1)).ravel()
+    anchor_score = np.asarray(closeness.max(axis=1).todense()).ravel()
+    anchor_touch = np.asarray(inter.last_touch[users, anchor]).ravel()
+    anchor_bought = np.asarray(inter.bought[users, anchor]).ravel() > 0
+    category = inter.item_category[items]
+    shares = inter.user_category[users].toarray() if len(inter.category_names) else None
+    reasons = []
+    for row in range(len(users)):
+        if carts[row] > 0 or views[row] > 0:
+            what = (
+                f"you added it to your cart {int(carts[row])}×"
+                if carts[row] > 0
+                else f"you viewed it {int(views[row])}×"
+            )
+            reasons.append(f"{what}, last on {_day(inter.at, touched[row])}")
+        elif anchor_score[row] > 0 and anchor_touch[row] > 0:
+            verb = "bought" if anchor_bought[row] else "looked at"
+            name = str(inter.item_names[anchor[row]])[:60]
+            reasons.append(
+                f"often chosen together with {name}, which you {verb} on "
+                f"{_day(inter.at, anchor_touch[row])}"
+            )
+        elif shares is not None and category[row] >= 0 and shares[row, category[row]] > 0:
+            top = int(shares[row].argmax()) == category[row]
+            label = "your top category" if top else "one of your categories"
+            reasons.append(f"popular in {inter.category_names[category[row]]}, {label}")
+        else:
+            reasons.append("popular across the shop right now")
+    return pd.Series(reasons, index=recommendations.index, dtype="str")
+
+
+# --- evaluation and deployment -----------------------------------------------------------
+
+MLP_RANKER: Final = "mlp"
+BASELINES: Final = ("popularity", "category_popularity", "item_knn", "random")
+MODEL_LABELS: Final = {
+    MLP_RANKER: "Two-stage MLP ranker",
+    "popularity": "Most popular",
+    "category_popularity": "Popular in the user's categories",
+    "item_knn": "Item-kNN",
+    "random": "Random",
+}
+
+
+@dataclass(frozen=True)
+class RecommendationEvaluation:
+    """Scores of the two-stage model and every baseline on [t, t + H).
+
+    Attributes:
+        scores: one row per model; precision, recall, f1, map, ndcg, hit_rate (at ``k``),
+            coverage, novelty (bits) and diversity.
+        by_k: metric-vs-k curves: rows (model, k), the ranking metrics as columns.
+        recommendations: every model's top-max(ks) lists for the evaluated users.
+        relevant: the (user_id, item_id) pairs bought in the test window.
+        users: evaluated users.
+        category_report: the next-category model's accuracy, where categories exist.
+        fit_seconds: time to fit the recommender.
+        score_seconds: time to rank the evaluated users with the two-stage model.
+    """
+
+    cutoff: pd.Timestamp
+    horizon_days: int
+    k: int
+    scores: pd.DataFrame
+    by_k: pd.DataFrame
+    recommendations: dict[str, pd.DataFrame]
+    relevant: pd.DataFrame
+    users: int
+    category_report: CategoryModelReport | None
+    fit_seconds: float
+    score_seconds: float
+
+
+def evaluate_recommender(
+    events: pd.DataFrame,
+    products: pd.DataFrame | None,
+    *,
+    cutoff: pd.Timestamp,
+    horizon_days: int,
+    k: int,
+    config: RecommenderConfig,
+    ks: tuple[int, ...] = (1, 5, 10, 20),
+    on_epoch: Callable[[EpochReport], bool | None] | None = None,
+) -> tuple[Recommender, RecommendationEvaluation]:
+    """Fit at ``cutoff`` on earlier events only, then score every model on [t, t + H)."""
+    end = cutoff + pd.Timedelta(days=horizon_days)
+    if end > events[schema.TIMESTAMP].max().normalize() + pd.Timedelta(days=1):
+        raise ShopLensError(
+            f"Cutoff {cutoff:%Y-%m-%d} leaves less than {horizon_days} days of data after it; "
+            "pick an earlier cutoff or a shorter horizon."
+        )
+    recommender = fit_recommender(
+        events, products, cutoff=cutoff, horizon_days=horizon_days, config=config, on_epoch=on_epoch
+    )
+    inter = recommender.interactions
+    pairs = relevant_items(events, inter, cutoff, end, buy_again=config.buy_again)
+    users = np.unique(pairs["user"].to_numpy())
+    relevant = pd.DataFrame(
+        {
+            schema.USER_ID: inter.user_ids[pairs["user"].to_numpy()],
+            schema.ITEM_ID: inter.item_ids[pairs["item"].to_numpy()],
+        }
+    )
+    depth = max(max(ks), k)
+    started = time.perf_counter()
+    lists = {MLP_RANKER: recommend_users(recommender, users, k=depth)}
+    score_seconds = time.perf_counter() - started
+    lists.update(
+        baseline_recommendations(recommender, users, k=depth, seed=config.network.random_state)
+    )
+    seen = np.asarray((inter.weights > 0).sum(axis=0)).ravel()
+    item_counts = pd.Series(seen, index=inter.item_ids)
+    history_users = int((inter.user_events > 0).sum())
+    categories = pd.Series(
+        np.where(
+            inter.item_category >= 0,
+            inter.category_names.take(np.maximum(inter.item_category, 0)),
+            None,
+        )
+        if len(inter.category_names)
+        else None,
+        index=inter.item_ids,
+        dtype="object",
+    )
+    rows, curves = {}, []
+    for name, frame in lists.items():
+        rows[name] = {
+            **metrics.ranking_scores(frame, relevant, k=k),
+            "coverage": metrics.catalog_coverage(frame, k=k, n_items=int((seen > 0).sum())),
+            "novelty": metrics.novelty(frame, k=k, item_counts=item_counts, total=history_users),
+            "diversity": metrics.intra_list_diversity(frame, k=k, item_category=categories),
+        }
+        curve = metrics.ranking_scores_by_k(frame, relevant, ks=ks).reset_index()
+        curves.append(curve.assign(model=name))
+    evaluation = RecommendationEvaluation(
+        cutoff=cutoff,
+        horizon_days=horizon_days,
+        k=k,
+        scores=pd.DataFrame.from_dict(rows, orient="index").rename_axis("model"),
+        by_k=pd.concat(curves, ignore_index=True),
+        recommendations=lists,
+        relevant=relevant,
+        users=len(users),
+        category_report=evaluate_category_model(recommender, events, cutoff, end),
+        fit_seconds=recommender.fit_seconds,
+        score_seconds=score_seconds,
+    )
+    return recommender, evaluation
+
+
+def recommend_everyone(recommender: Recommender, *, k: int) -> pd.DataFrame:
+    """Top-k with reasons for every user with history (user_id, rank, item_id, score, reason)."""
+    inter = recommender.interactions
+    users = np.flatnonzero(inter.user_events > 0)
+    lists = recommend_users(recommender, users, k=k)
+    lists[REASON] = explain(recommender, lists)
+    return lists[[schema.USER_ID, RANK, schema.ITEM_ID, SCORE, REASON]]
+
+
+def recommend_for_user(recommender: Recommender, user_id: str, *, k: int) -> pd.DataFrame:
+    """One user's top-k with score, category, price and a reason (fast: one user's scores)."""
+    code = user_code(recommender, user_id)
+    lists = recommend_users(recommender, np.array([code]), k=k)
+    return _describe(recommender, lists.assign(**{REASON: explain(recommender, lists)}))
+
+
+def recommend_for_items(recommender: Recommender, item_ids: list[str], *, k: int) -> pd.DataFrame:
+    """Cold start without retraining: neighbours of the items a new visitor clicked."""
+    inter = recommender.interactions
+    positions = inter.item_ids.get_indexer([str(i) for i in item_ids])
+    positions = positions[positions >= 0]
+    if not len(positions):
+        scores = inter.popularity.copy()
+    else:
+        scores = np.asarray(inter.similarity[positions].sum(axis=0)).ravel()
+        scores = scores + 1e-6 * inter.popularity / max(inter.popularity.max(), 1e-9)
+    scores[positions] = -np.inf
+    scores[~inter.allowed] = -np.inf
+    order = np.argsort(-scores, kind="stable")[:k]
+    order = order[np.isfinite(scores[order])]
+    names = [str(inter.item_names[p])[:60] for p in positions]
+    clicked = ", ".join(names[:3]) if names else ""
+    frame = pd.DataFrame(
+        {
+            "user": -1,
+            "item": order,
+            SCORE: scores[order],
+            RANK: np.arange(1, len(order) + 1),
+            schema.ITEM_ID: inter.item_ids[order],
+        }
+    )
+    frame[REASON] = (
+        f"close to what you clicked ({clicked})"
+        if len(positions)
+        else "popular across the shop right now"
+    )
+    return _describe(recommender, frame)
+
+
+def popular_in_segment(recommender: Recommender, category: str | None, *, k: int) -> pd.DataFrame:
+    """Cold start for a user with no history: the most popular items (in a category)."""
+    inter = recommender.interactions
+    scores = inter.popularity.astype(float).copy()
+    if category is not None and category in set(inter.category_names):
+        code = int(inter.category_names.get_loc(category))
+        scores[inter.item_category != code] = -np.inf
+    scores[~inter.allowed] = -np.inf
+    order = np.argsort(-scores, kind="stable")[:k]
+    order = order[np.isfinite(scores[order])]
+    label = f"popular in {category}" if category else "popular across the shop right now"
+    frame = pd.DataFrame(
+        {
+            "user": -1,
+            "item": order,
+            SCORE: scores[order],
+            RANK: np.arange(1, len(order) + 1),
+            schema.ITEM_ID: inter.item_ids[order],
+            REASON: label,
+        }
+    )
+    return _describe(recommender, frame)
+
+
+def _describe(recommender: Recommender, frame: pd.DataFrame) -> pd.DataFrame:
+    inter = recommender.interactions
+    items = frame["item"].to_numpy()
+    category = inter.item_category[items]
+    return pd.DataFrame(
+        {
+            RANK: frame[RANK].to_numpy(),
+            schema.ITEM_ID: inter.item_ids[items],
+            schema.NAME: inter.item_names[items],
+            schema.CATEGORY: [inter.category_names[c] if c >= 0 else None for c in category],
+            schema.PRICE: inter.item_price[items],
+            SCORE: frame[SCORE].to_numpy(),
+            REASON: frame[REASON].to_numpy(),
+        }
+    )
