@@ -3,5 +3,10 @@
 import streamlit as st
 
 st.set_page_config(page_title="ShopLens", page_icon="🔎", layout="wide")
-page = st.navigation([st.Page("pages/1_Data.py", title="Data", icon="🗂️", default=True)])
+page = st.navigation(
+    [
+        st.Page("pages/1_Data.py", title="Data", icon="🗂️", default=True),
+        st.Page("pages/2_Purchase_prediction.py", title="Purchase prediction", icon="🛒"),
+    ]
+)
 page.run()

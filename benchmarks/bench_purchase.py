@@ -63,8 +63,11 @@ def run_protocol(
 def synthetic_events(users: int, events: int, seed: int = 0) -> pd.DataFrame:
     """Every user active, a heavy-tailed few very active; six months, 5% purchases."""
     rng = np.random.default_rng(seed)
-    user = np.where(rng.random(events) < 0.6, rng.integers(0, users, events),
-                    (rng.zipf(1.5, events) - 1) % users)
+    user = np.where(
+        rng.random(events) < 0.6,
+        rng.integers(0, users, events),
+        (rng.zipf(1.5, events) - 1) % users,
+    )
     start = np.datetime64("2026-03-01T00:00:00", "ns")
     stamps = start + np.sort(rng.integers(0, 183 * 86400, events)).astype("timedelta64[s]")
     kind = rng.choice(

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import (
+    average_precision_score,
+    confusion_matrix,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
-from core import schema
+from core import features, schema
+from core import metrics as m
+from core import network as net
+from core import purchase as pp
 from core.profile import DAY, EVENTS, Profile
 
 EVENT_COLOURS = {
@@ -18,9 +33,15 @@ EVENT_COLOURS = {
 }
 
 
-def _tidy(fig: go.Figure, *, height: int = 320) -> go.Figure:
+def legend_below(fig: go.Figure) -> go.Figure:
+    """Move the legend under the plot, for charts shown in half-width columns."""
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0})
+    return fig
+
+
+def _tidy(fig: go.Figure, *, height: int = 320, top: int = 40) -> go.Figure:
     fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_title_text=""
+        height=height, margin={"l": 10, "r": 10, "t": top, "b": 10}, legend_title_text=""
     )
     return fig
 
@@ -78,3 +99,654 @@ def rejected_reasons_bar(counts: dict[str, int]) -> go.Figure:
     )
     fig.update_layout(yaxis={"categoryorder": "total ascending", "title": ""})
     return _tidy(fig, height=max(200, 60 + 40 * len(counts)))
+
+
+# --- purchase prediction -----------------------------------------------------------------
+
+MLP_COLOUR = "#e4572e"
+OTHER_COLOUR = "#a0a7b4"
+MODEL_COLOURS = {
+    pp.MLP: MLP_COLOUR,
+    pp.BGNBD_NAME: "#4c78a8",
+    pp.PAST_RATE: "#72b7b2",
+    pp.LINEAR: "#54a24b",
+    pp.MEAN: "#9d755d",
+    pp.ZERO: "#bab0ac",
+}
+SHORT_LABELS = {
+    pp.MLP: "MLP",
+    pp.BGNBD_NAME: "BG/NBD",
+    pp.PAST_RATE: "past-rate baseline",
+    pp.LINEAR: "linear baseline",
+    pp.MEAN: "mean baseline",
+    pp.ZERO: "zero baseline",
+}
+# Models whose scores rank users; the mean and zero baselines give everyone the same score.
+RANKING_MODELS = (pp.MLP, pp.BGNBD_NAME, pp.PAST_RATE, pp.LINEAR)
+
+METRIC_LABELS = {
+    m.MSE: "MSE (orders²)",
+    m.RMSE: "RMSE (orders)",
+    m.MAE: "MAE (orders)",
+    m.R2: "R²",
+    m.TOTAL_PREDICTED: "predicted orders (total)",
+    m.TOTAL_ACTUAL: "actual orders (total)",
+    m.ACCURACY: "accuracy",
+    m.PRECISION: "precision",
+    m.RECALL: "recall",
+    m.F1: "F1",
+    m.ROC_AUC: "ROC-AUC",
+    m.PR_AUC: "PR-AUC",
+    m.LOG_LOSS: "log-loss",
+}
+LOWER_IS_BETTER = frozenset({m.MSE, m.RMSE, m.MAE, m.LOG_LOSS})
+
+FREQUENCY_BUCKETS = (("0", 0, 0), ("1", 1, 1), ("2–3", 2, 3), ("4–7", 4, 7), ("8+", 8, np.inf))
+
+
+def orders_column(model: str) -> str:
+    """The column of a model's predicted orders in ``PurchaseEvaluation.users``."""
+    return f"{model}_orders"
+
+
+def probability_column(model: str) -> str:
+    """The column of a model's buy probability in ``PurchaseEvaluation.users``."""
+    return f"{model}_probability"
+
+
+def _integer_epochs(fig: go.Figure, curves: pd.DataFrame) -> None:
+    """Whole-number epoch ticks while there are only a few epochs."""
+    if len(curves) <= 10:
+        fig.update_xaxes(dtick=1, tick0=1)
+
+
+def _best_epoch_marker(fig: go.Figure, best_epoch: int, **where: int) -> None:
+    fig.add_vline(x=best_epoch, line_dash="dash", line_color="#555", **where)
+
+
+def training_curves_line(
+    curves: pd.DataFrame, *, task: net.Task, best_epoch: int, title: str | None = None
+) -> go.Figure:
+    """Per-epoch curves of one network, with the best (kept) epoch marked.
+
+    The regressor shows training loss (half the squared error plus the L2 penalty, as the
+    optimiser sees it) beside the real training and validation MSE; the classifier shows its
+    training loss and validation log-loss above the training and validation accuracy.
+    """
+    # Markers keep the first few epochs visible (a single point draws no line).
+    mode = "lines+markers" if len(curves) <= 25 else "lines"
+    if task == "regression":
+        fig = go.Figure()
+        for column, style in (
+            (net.TRAINING_LOSS, {"color": "#999", "dash": "dot"}),
+            (net.TRAIN_MSE, {"color": "#4c78a8"}),
+            (net.VALIDATION_MSE, {"color": MLP_COLOUR}),
+        ):
+            if column in curves:
+                fig.add_trace(
+                    go.Scatter(
+                        x=curves[net.EPOCH], y=curves[column], name=column, mode=mode, line=style
+                    )
+                )
+        fig.update_yaxes(title_text="orders² (lower is better)", rangemode="tozero")
+        fig.update_xaxes(title_text="epoch")
+        _integer_epochs(fig, curves)
+        if best_epoch:
+            _best_epoch_marker(fig, best_epoch)
+        fig.update_layout(
+            title=title or f"Orders network: training curves (best epoch {best_epoch})"
+        )
+        return _tidy(fig)
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.12,
+        subplot_titles=("loss (lower is better)", "accuracy (higher is better)"),
+    )
+    for column, row, style in (
+        (net.TRAINING_LOSS, 1, {"color": "#999", "dash": "dot"}),
+        (net.VALIDATION_LOG_LOSS, 1, {"color": MLP_COLOUR}),
+        (net.TRAIN_ACCURACY, 2, {"color": "#4c78a8"}),
+        (net.VALIDATION_ACCURACY, 2, {"color": MLP_COLOUR, "dash": "dash"}),
+    ):
+        if column in curves:
+            fig.add_trace(
+                go.Scatter(
+                    x=curves[net.EPOCH], y=curves[column], name=column, mode=mode, line=style
+                ),
+                row=row,
+                col=1,
+            )
+    if best_epoch:
+        for row in (1, 2):
+            _best_epoch_marker(fig, best_epoch, row=row, col=1)
+    fig.update_xaxes(title_text="epoch", row=2, col=1)
+    fig.update_yaxes(title_text="log-loss", row=1, col=1)
+    fig.update_yaxes(title_text="share correct", tickformat=".1%", row=2, col=1)
+    _integer_epochs(fig, curves)
+    fig.update_layout(title=title or f"Buyer network: training curves (best epoch {best_epoch})")
+    return _tidy(fig, height=440, top=80)
+
+
+def model_scores_bar(scores: pd.DataFrame, metric: str) -> go.Figure:
+    """One metric for every model as horizontal bars, the MLP highlighted.
+
+    Args:
+        scores: ``PurchaseEvaluation.scores`` (one row per model name).
+        metric: a column of ``scores``, e.g. ``"mse"``.
+    """
+    frame = pd.DataFrame(
+        {
+            "model": [pp.MODEL_LABELS.get(str(n), str(n)) for n in scores.index],
+            "value": scores[metric].to_numpy(dtype=float),
+            "colour": [MLP_COLOUR if n == pp.MLP else OTHER_COLOUR for n in scores.index],
+        }
+    )
+    label = METRIC_LABELS.get(metric, metric)
+    better = "lower" if metric in LOWER_IS_BETTER else "higher"
+    fig = go.Figure(
+        go.Bar(
+            x=frame["value"],
+            y=frame["model"],
+            orientation="h",
+            marker_color=frame["colour"],
+            text=[_short_number(v) for v in frame["value"]],
+            textposition="auto",
+        )
+    )
+    fig.update_layout(
+        title=f"{label} by model ({better} is better)",
+        xaxis_title=label,
+        yaxis={"title": "", "autorange": "reversed"},
+        showlegend=False,
+    )
+    return _tidy(fig, height=60 + 45 * len(frame))
+
+
+def _short_number(value: float) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
+
+
+def confusion_matrix_heatmap(
+    actual: np.ndarray, probability: np.ndarray, *, threshold: float = 0.5, model: str = pp.MLP
+) -> go.Figure:
+    """Counts of users by actual and predicted buying, predicted = probability >= threshold."""
+    actual = np.asarray(actual, dtype=int)
+    predicted = (np.asarray(probability, dtype=float) >= threshold).astype(int)
+    counts = confusion_matrix(actual, predicted, labels=[0, 1])
+    share = counts / max(counts.sum(), 1)
+    text = [
+        [f"{c:,}<br>({s:.1%} of users)" for c, s in zip(row, srow, strict=True)]
+        for row, srow in zip(counts, share, strict=True)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=counts,
+            x=["predicted: won't buy", "predicted: will buy"],
+            y=["actually didn't buy", "actually bought"],
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+            hovertemplate="%{y}, %{x}: %{z:,} users<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"Who the {SHORT_LABELS.get(model, model)} predicted to buy (probability ≥ "
+        f"{threshold:g})",
+        xaxis_title="prediction",
+        yaxis={"title": "what happened", "autorange": "reversed"},
+    )
+    return _tidy(fig, height=340)
+
+
+def _model_line(name: str) -> dict[str, object]:
+    return {"color": MODEL_COLOURS.get(name, OTHER_COLOUR), "width": 3 if name == pp.MLP else 1.5}
+
+
+def roc_curves_line(users: pd.DataFrame, models: Sequence[str] = pp.MODEL_NAMES) -> go.Figure:
+    """ROC curve of each model's buy probability, AUC in the legend.
+
+    Args:
+        users: ``PurchaseEvaluation.users`` (``actual_buyer`` and ``<model>_probability``).
+    """
+    actual = users[pp.ACTUAL_BUYER].to_numpy(dtype=int)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            name="random guess",
+            mode="lines",
+            line={"color": "#bbb", "dash": "dot"},
+        )
+    )
+    if len(np.unique(actual)) == 2:
+        for name in models:
+            score = users[probability_column(name)].to_numpy(dtype=float)
+            fpr, tpr, _ = roc_curve(actual, score)
+            auc = roc_auc_score(actual, score)
+            fig.add_trace(
+                go.Scatter(
+                    x=fpr,
+                    y=tpr,
+                    mode="lines",
+                    line=_model_line(name),
+                    name=f"{pp.MODEL_LABELS.get(name, name)} (AUC {auc:.3f})",
+                )
+            )
+    fig.update_layout(
+        title="ROC: buyers found vs non-buyers flagged",
+        xaxis={"title": "false positive rate (non-buyers flagged)", "range": [0, 1]},
+        yaxis={"title": "true positive rate (buyers found)", "range": [0, 1.02]},
+    )
+    return _tidy(fig, height=420)
+
+
+def pr_curves_line(users: pd.DataFrame, models: Sequence[str] = pp.MODEL_NAMES) -> go.Figure:
+    """Precision-recall curve of each model's buy probability, PR-AUC (average precision) in
+    the legend, and the share of buyers as the no-skill line."""
+    actual = users[pp.ACTUAL_BUYER].to_numpy(dtype=int)
+    base = float(actual.mean()) if len(actual) else 0.0
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[base, base],
+            name=f"random guess ({base:.1%} buy)",
+            mode="lines",
+            line={"color": "#bbb", "dash": "dot"},
+        )
+    )
+    if len(np.unique(actual)) == 2:
+        for name in models:
+            score = users[probability_column(name)].to_numpy(dtype=float)
+            precision, recall, _ = precision_recall_curve(actual, score)
+            ap = average_precision_score(actual, score)
+            fig.add_trace(
+                go.Scatter(
+                    x=recall,
+                    y=precision,
+                    mode="lines",
+                    line=_model_line(name),
+                    line_shape="hv",
+                    name=f"{pp.MODEL_LABELS.get(name, name)} (PR-AUC {ap:.3f})",
+                )
+            )
+    fig.update_layout(
+        title="Precision vs recall of the buyer list",
+        xaxis={"title": "recall (share of buyers found)", "range": [0, 1]},
+        yaxis={"title": "precision (share who bought)", "range": [0, 1.02]},
+    )
+    return _tidy(fig, height=420)
+
+
+def calibration_line(
+    users: pd.DataFrame, models: Sequence[str] = RANKING_MODELS, *, bins: int = 10
+) -> go.Figure:
+    """Predicted buy probability against the share who bought, per bin of equally many users."""
+    actual = users[pp.ACTUAL_BUYER].to_numpy(dtype=int)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            name="perfectly calibrated",
+            mode="lines",
+            line={"color": "#bbb", "dash": "dot"},
+        )
+    )
+    if len(np.unique(actual)) == 2:
+        for name in models:
+            score = np.clip(users[probability_column(name)].to_numpy(dtype=float), 0, 1)
+            share, mean_predicted = calibration_curve(
+                actual, score, n_bins=bins, strategy="quantile"
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=mean_predicted,
+                    y=share,
+                    mode="lines+markers",
+                    line=_model_line(name),
+                    name=pp.MODEL_LABELS.get(name, name),
+                )
+            )
+    fig.update_layout(
+        title="Calibration: predicted vs actual buying",
+        xaxis={"title": "mean predicted buy probability", "range": [0, 1], "tickformat": ".0%"},
+        yaxis={"title": "share who actually bought", "range": [0, 1.02], "tickformat": ".0%"},
+    )
+    return _tidy(fig, height=420)
+
+
+def cumulative_gain_line(users: pd.DataFrame, models: Sequence[str] = RANKING_MODELS) -> go.Figure:
+    """Cumulative gain (share of buyers in the top x% of users) and lift, side by side."""
+    actual = users[pp.ACTUAL_BUYER].to_numpy(dtype=float)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.1,
+        subplot_titles=("cumulative gain", "lift over random"),
+    )
+    share, perfect = m.cumulative_gain(actual, actual)
+    reference = (
+        ("random", share, {"color": "#bbb", "dash": "dot"}),
+        ("perfect ranking", perfect, {"color": "#bbb", "dash": "dash"}),
+    )
+    for name, found, style in reference:
+        fig.add_trace(
+            go.Scatter(x=share, y=found, name=name, mode="lines", line=style), row=1, col=1
+        )
+    inside = share > 0
+    for name in models:
+        score = users[probability_column(name)].to_numpy(dtype=float)
+        _, found = m.cumulative_gain(actual, score)
+        style = _model_line(name)
+        label = pp.MODEL_LABELS.get(name, name)
+        fig.add_trace(
+            go.Scatter(x=share, y=found, name=label, mode="lines", line=style, legendgroup=name),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=share[inside],
+                y=found[inside] / share[inside],
+                name=label,
+                mode="lines",
+                line=style,
+                legendgroup=name,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
+    fig.add_hline(y=1, line_dash="dot", line_color="#bbb", row=1, col=2)
+    fig.update_xaxes(
+        title_text="share of users contacted (highest probability first)", tickformat=".0%"
+    )
+    fig.update_yaxes(title_text="share of next-period buyers found", tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(title_text="lift (× random)", row=1, col=2)
+    fig.update_layout(title="Cumulative gain and lift: ranking users by buy probability")
+    return _tidy(fig, height=440, top=80)
+
+
+def describe_gain(
+    actual: np.ndarray, score: np.ndarray, *, top: float = 0.1, model: str = pp.MLP
+) -> str:
+    """A caption-ready sentence: "The top 10% of users by MLP (neural network) buy probability
+    hold 45% of next-period buyers (a random 10% of users would hold about 10%)."
+
+    Args:
+        actual: 1 for users who bought in the evaluation window, else 0.
+        score: the model's buy probability (any ranking score).
+        top: the share of users at the top of the ranking, between 0 and 1.
+    """
+    actual = np.asarray(actual, dtype=float)
+    if len(actual) == 0 or actual.sum() == 0:
+        return "Nobody bought in the evaluation window, so the ranking cannot be judged."
+    share, found = m.cumulative_gain(actual, score, points=1001)
+    held = float(np.interp(top, share, found))
+    label = pp.MODEL_LABELS.get(model, model)
+    return (
+        f"The top {top:.0%} of users by {label} buy probability hold {held:.0%} of "
+        f"next-period buyers (a random {top:.0%} of users would hold about {top:.0%})."
+    )
+
+
+def _log1p_ticks(top: float) -> tuple[list[float], list[str]]:
+    values = [v for v in (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if v <= max(top, 1)]
+    return [float(np.log1p(v)) for v in values], [str(v) for v in values]
+
+
+def predicted_vs_actual_scatter(
+    users: pd.DataFrame, *, model: str = pp.MLP, max_points: int = 4000, random_state: int = 0
+) -> go.Figure:
+    """Predicted against actual orders per user on log(1 + orders) axes, so zeros show.
+
+    Actual orders are whole numbers, so they get a little horizontal jitter; points are
+    translucent and at most ``max_points`` users (a random sample) are drawn.
+    """
+    sample = users
+    if len(users) > max_points:
+        sample = users.sample(max_points, random_state=random_state)
+    rng = np.random.default_rng(random_state)
+    actual = sample[pp.ACTUAL_ORDERS].to_numpy(dtype=float)
+    predicted = np.clip(sample[orders_column(model)].to_numpy(dtype=float), 0, None)
+    x = np.log1p(actual) + rng.uniform(-0.12, 0.12, len(actual))
+    y = np.log1p(predicted)
+    top = float(max(actual.max(initial=0), predicted.max(initial=0)))
+    ticks, labels = _log1p_ticks(top)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, np.log1p(top)],
+            y=[0, np.log1p(top)],
+            name="perfect prediction",
+            mode="lines",
+            line={"color": "#888", "dash": "dot"},
+        )
+    )
+    fig.add_trace(
+        go.Scattergl(
+            x=x,
+            y=y,
+            mode="markers",
+            name="one user",
+            marker={"color": MODEL_COLOURS.get(model, MLP_COLOUR), "opacity": 0.3, "size": 5},
+            customdata=np.column_stack([actual, predicted]),
+            hovertemplate="actual %{customdata[0]:.0f}, predicted %{customdata[1]:.2f}"
+            "<extra></extra>",
+        )
+    )
+    shown = f" ({len(sample):,} of {len(users):,} users shown)" if len(sample) < len(users) else ""
+    fig.update_layout(
+        title=f"Predicted vs actual orders per user: {pp.MODEL_LABELS.get(model, model)}{shown}",
+        xaxis={
+            "title": "actual orders (log scale, 0 shown)",
+            "tickvals": ticks,
+            "ticktext": labels,
+        },
+        yaxis={
+            "title": "predicted orders (log scale, 0 shown)",
+            "tickvals": ticks,
+            "ticktext": labels,
+        },
+    )
+    return _tidy(fig, height=440)
+
+
+def residuals_by_frequency_bar(
+    users: pd.DataFrame, models: Sequence[str] = (*RANKING_MODELS, pp.MEAN)
+) -> go.Figure:
+    """Mean and spread of predicted − actual orders by the users' past orders (0, 1, 2–3, 4–7,
+    8+), one bar per model."""
+    past = users[features.ORDERS].to_numpy(dtype=float)
+    actual = users[pp.ACTUAL_ORDERS].to_numpy(dtype=float)
+    labels, masks = [], []
+    for name, low, high in FREQUENCY_BUCKETS:
+        mask = (past >= low) & (past <= high)
+        labels.append(f"{name} past orders<br>({int(mask.sum()):,} users)")
+        masks.append(mask)
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.1,
+        subplot_titles=(
+            "average error: above 0 = predicts too many orders",
+            "spread: standard deviation of the error",
+        ),
+    )
+    for name in models:
+        error = users[orders_column(name)].to_numpy(dtype=float) - actual
+        means = [float(error[k].mean()) if k.any() else np.nan for k in masks]
+        spreads = [float(error[k].std()) if k.any() else np.nan for k in masks]
+        colour = MODEL_COLOURS.get(name, OTHER_COLOUR)
+        label = pp.MODEL_LABELS.get(name, name)
+        fig.add_trace(
+            go.Bar(x=labels, y=means, name=label, marker_color=colour, legendgroup=name),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=spreads,
+                name=label,
+                marker_color=colour,
+                legendgroup=name,
+                showlegend=False,
+            ),
+            row=2,
+            col=1,
+        )
+    fig.update_yaxes(title_text="predicted − actual", row=1, col=1)
+    fig.update_yaxes(title_text="orders", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text="users grouped by orders before the cutoff", row=2, col=1)
+    fig.update_layout(title="Errors by past order frequency", barmode="group")
+    return _tidy(fig, height=540, top=80)
+
+
+def permutation_importance_bar(importance: pd.DataFrame, *, top: int = 15) -> go.Figure:
+    """The inputs whose shuffling hurts the orders network most (mean ± sd over repeats)."""
+    shown = importance.head(top)
+    fig = go.Figure(
+        go.Bar(
+            x=shown["mse_increase"],
+            y=[str(f).replace("_", " ") for f in shown["feature"]],
+            error_x={"type": "data", "array": shown["std"], "color": "#666"},
+            orientation="h",
+            marker_color=MLP_COLOUR,
+        )
+    )
+    fig.update_layout(
+        title="What the orders network relies on (permutation importance)",
+        xaxis_title="increase in MSE when the input is shuffled (orders²)",
+        yaxis={"title": "", "autorange": "reversed"},
+        showlegend=False,
+    )
+    return _tidy(fig, height=80 + 26 * len(shown))
+
+
+def purchase_timeline(
+    windows: Sequence[tuple[pd.Timestamp, int]],
+    *,
+    data_start: pd.Timestamp,
+    data_end: pd.Timestamp,
+    cutoff: pd.Timestamp,
+    horizon_days: int,
+) -> go.Figure:
+    """The data span, each training window's label period, the cutoff, the evaluation window
+    and the deployment window after the data.
+
+    Args:
+        windows: (window start, length in days) of each training window (``PurchaseData``).
+        data_end: the exclusive end of the data (midnight after the last event's day).
+    """
+    horizon = pd.Timedelta(days=horizon_days)
+    rows = [("all data", data_start.normalize(), data_end, "data")]
+    for number, (start, days) in enumerate(sorted(windows), start=1):
+        rows.append(
+            (f"training window {number}", start, start + pd.Timedelta(days=days), "training labels")
+        )
+    rows.append(("evaluation", cutoff, cutoff + horizon, "evaluation (scored)"))
+    rows.append(("prediction", data_end, data_end + horizon, "prediction (after the data)"))
+    frame = pd.DataFrame(rows, columns=["row", "start", "end", "part"])
+    fig = px.timeline(
+        frame,
+        x_start="start",
+        x_end="end",
+        y="row",
+        color="part",
+        color_discrete_map={
+            "data": "#d9dde4",
+            "training labels": "#4c78a8",
+            "evaluation (scored)": MLP_COLOUR,
+            "prediction (after the data)": "#b279a2",
+        },
+        title=f"Time split: {len(windows)} training windows end by the cutoff; "
+        f"the models are scored on the {horizon_days} days after it",
+    )
+    marks = ((cutoff, f"cutoff {cutoff:%Y-%m-%d}", "right"), (data_end, "data ends", "left"))
+    for when, text, side in marks:
+        fig.add_shape(
+            type="line",
+            x0=when,
+            x1=when,
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": "#333", "dash": "dash"},
+        )
+        fig.add_annotation(
+            x=when, y=1.0, yref="paper", text=text, showarrow=False, yanchor="bottom", xanchor=side
+        )
+    fig.update_yaxes(autorange="reversed", title_text="")
+    fig.update_xaxes(title_text="date (each bar: the days whose orders are counted)")
+    return _tidy(fig, height=140 + 20 * len(rows), top=70)
+
+
+def hidden_layers_comparison(history: pd.DataFrame) -> go.Figure:
+    """MSE and accuracy of each configuration tried, with the best baseline of its split.
+
+    Args:
+        history: one row per training with columns ``label``, ``mse``, ``accuracy``,
+            ``baseline_mse`` and ``baseline_accuracy``.
+    """
+    labels = _unique_labels(history["label"].astype(str).tolist())
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.14,
+        subplot_titles=(
+            "MSE of predicted orders (lower is better)",
+            "accuracy of buy / no buy at 0.5 (higher is better)",
+        ),
+    )
+    for column, base, row in ((m.MSE, "baseline_mse", 1), (m.ACCURACY, "baseline_accuracy", 2)):
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=history[column],
+                name="MLP",
+                mode="markers",
+                marker={"size": 14, "color": MLP_COLOUR},
+                showlegend=row == 1,
+                legendgroup="mlp",
+            ),
+            row=row,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=history[base],
+                name="best baseline on the same split",
+                mode="markers",
+                marker={"symbol": "diamond-open", "size": 12, "color": "#333"},
+                showlegend=row == 1,
+                legendgroup="baseline",
+            ),
+            row=row,
+            col=1,
+        )
+    fig.update_xaxes(type="category")
+    fig.update_xaxes(title_text="hidden layers, activation, L2 α (in training order)", row=2, col=1)
+    fig.update_yaxes(title_text="orders²", row=1, col=1)
+    fig.update_yaxes(title_text="share correct", tickformat=".2%", row=2, col=1)
+    fig.update_layout(title="Configurations tried in this session")
+    return _tidy(fig, height=520, top=80)
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return unique

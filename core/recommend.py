@@ -28,8 +28,9 @@ from core.network import EpochReport, NetworkConfig, NetworkTrainer
 EVENT_WEIGHTS: Final = {schema.VIEW: 1.0, schema.FAV: 2.0, schema.CART: 3.0, schema.PURCHASE: 5.0}
 HALF_LIFE_DAYS: Final = 60.0
 NEIGHBOURS: Final = 100
-EASE_ITEMS: Final = 6000
+EASE_ITEMS: Final = 5000
 EASE_LAMBDA: Final = 200.0
+CATEGORY_TOP: Final = 50
 HISTORY_FOR_SIMILARITY: Final = 300
 CHUNK_USERS: Final = 500
 REASON: Final = "reason"
@@ -113,7 +114,10 @@ class Interactions:
     similarity: sparse.csr_matrix
     ease: np.ndarray
     ease_items: np.ndarray
+    ease_position: np.ndarray
     popularity: np.ndarray
+    popularity_in_category: np.ndarray
+    category_top: list[np.ndarray]
     recent_popularity: np.ndarray
     item_days_since_sale: np.ndarray
     item_age_days: np.ndarray
@@ -250,6 +254,13 @@ def build_interactions(
             ]
         allowed = item_ids.isin(listed[schema.ITEM_ID].astype("str"))
 
+    in_category = _popularity_within_category(popularity, category_codes)
+    category_top = [
+        np.flatnonzero(category_codes == code)[
+            np.argsort(-popularity[category_codes == code], kind="stable")[:CATEGORY_TOP]
+        ]
+        for code in range(len(category_names))
+    ]
     return Interactions(
         at=at,
         user_ids=user_ids,
@@ -262,6 +273,8 @@ def build_interactions(
         similarity=_item_similarity(weights),
         **_ease(weights, popularity),
         popularity=popularity,
+        popularity_in_category=in_category,
+        category_top=category_top,
         recent_popularity=recent_popularity,
         item_days_since_sale=item_days_since_sale,
         item_age_days=first_seen,
@@ -338,7 +351,9 @@ def _ease(weights: sparse.csr_matrix, popularity: np.ndarray) -> dict[str, np.nd
     inverse = np.linalg.inv(gram)
     ease = -inverse / np.diag(inverse)[None, :]
     np.fill_diagonal(ease, 0.0)
-    return {"ease": ease.astype(np.float32), "ease_items": items}
+    position = np.full(weights.shape[1], -1)
+    position[items] = np.arange(len(items))
+    return {"ease": ease.astype(np.float32), "ease_items": items, "ease_position": position}
 
 
 def _top_per_row(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
@@ -382,39 +397,28 @@ def _chunks(users: np.ndarray) -> Iterator[np.ndarray]:
         yield users[start : start + CHUNK_USERS]
 
 
-def _generator_scores(
-    inter: Interactions, users: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Dense (users x items) EASE, item-kNN and category-popularity scores for some users."""
-    rows = inter.weights[users]
-    knn = (rows @ inter.similarity).toarray().astype(np.float32)
-    history = rows[:, inter.ease_items].tocsr()
-    history.data = np.log1p(history.data)
-    ease = np.zeros_like(knn)
-    ease[:, inter.ease_items] = history @ inter.ease
+def _dense_scores(inter: Interactions, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense (users x items) item-kNN and category-popularity scores, for the baselines."""
+    knn = (inter.weights[users] @ inter.similarity).toarray().astype(np.float32)
     if len(inter.category_names):
         shares = inter.user_category[users].toarray()
         known = inter.item_category >= 0
         per_item = np.zeros((len(users), len(inter.item_ids)), dtype=np.float32)
         per_item[:, known] = shares[:, inter.item_category[known]]
-        category_popularity = per_item * _popularity_within_category(inter)[None, :]
+        category_popularity = per_item * inter.popularity_in_category[None, :]
     else:
         category_popularity = np.zeros_like(knn)
-    return ease, knn, category_popularity
+    return knn, category_popularity
 
 
-def _popularity_within_category(inter: Interactions) -> np.ndarray:
-    result = np.zeros(len(inter.item_ids))
-    known = inter.item_category >= 0
+def _popularity_within_category(popularity: np.ndarray, categories: np.ndarray) -> np.ndarray:
+    """Each item's popularity relative to the most popular item of its category (0..1)."""
+    result = np.zeros(len(popularity))
+    known = categories >= 0
     if known.any():
-        top = (
-            pd.Series(inter.popularity[known])
-            .groupby(inter.item_category[known])
-            .transform("max")
-            .to_numpy()
-        )
+        top = pd.Series(popularity[known]).groupby(categories[known]).transform("max").to_numpy()
         result[known] = np.divide(
-            inter.popularity[known], top, out=np.zeros(int(known.sum())), where=top > 0
+            popularity[known], top, out=np.zeros(int(known.sum())), where=top > 0
         )
     return result
 
@@ -426,6 +430,52 @@ def _blocked(inter: Interactions, users: np.ndarray, buy_again: bool) -> np.ndar
     return blocked
 
 
+def _top_per_row_pairs(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, keep: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``keep`` highest-valued (row, col) entries of each row (positive values only)."""
+    positive = values > 0
+    rows, cols, values = rows[positive], cols[positive], values[positive]
+    order = np.lexsort((-values, rows))
+    rows, cols = rows[order], cols[order]
+    within = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+    return rows[within < keep], cols[within < keep]
+
+
+@dataclass(frozen=True)
+class _ChunkScores:
+    """Generator scores of a chunk of users, sparse where they are sparse."""
+
+    users: np.ndarray
+    knn: sparse.csr_matrix
+    ease: np.ndarray
+    shares: sparse.csr_matrix
+
+    def knn_of(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return np.asarray(self.knn[rows, items]).ravel() if len(rows) else np.zeros(0)
+
+    def ease_of(self, inter: Interactions, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        position = inter.ease_position[items]
+        return np.where(position >= 0, self.ease[rows, np.maximum(position, 0)], 0.0)
+
+    def category_of(self, inter: Interactions, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        category = inter.item_category[items]
+        known = category >= 0
+        result = np.zeros(len(items))
+        if known.any() and len(inter.category_names):
+            result[known] = np.asarray(self.shares[rows[known], category[known]]).ravel()
+        return result * inter.popularity_in_category[items]
+
+
+def _chunk_scores(inter: Interactions, users: np.ndarray) -> _ChunkScores:
+    history = inter.weights[users]
+    knn = (history @ inter.similarity).tocsr()
+    ease_history = history[:, inter.ease_items].tocsr()
+    ease_history.data = np.log1p(ease_history.data)
+    ease = np.asarray(ease_history @ inter.ease)
+    return _ChunkScores(users, knn, ease, inter.user_category[users].tocsr())
+
+
 def generate_candidates(
     inter: Interactions,
     users: np.ndarray,
@@ -434,68 +484,78 @@ def generate_candidates(
     buy_again: bool,
     category_probability: np.ndarray | None = None,
 ) -> Candidates:
-    """Candidates for ``users`` (codes): the union of each generator's top ``per_source``."""
+    """Candidates for ``users`` (codes): the union of each generator's top ``per_source`` plus
+    the items the user already touched, minus blocked items (bought, or not in the catalogue)."""
     parts: list[tuple[np.ndarray, ...]] = []
-    popular = np.argsort(-inter.popularity, kind="stable")
+    popular = np.argsort(-inter.popularity, kind="stable")[:per_source]
+    n_items = len(inter.item_ids)
     for chunk in _chunks(users):
-        ease, knn, category_popularity = _generator_scores(inter, chunk)
-        blocked = _blocked(inter, chunk, buy_again)
-        mask = np.zeros_like(blocked)
-        for scores in (ease, knn, category_popularity):
-            take = min(per_source, scores.shape[1])
-            ranked = np.where(blocked | (scores <= 0), -np.inf, scores)
-            top = np.argpartition(-ranked, take - 1, axis=1)[:, :take]
-            rows = np.repeat(np.arange(len(chunk)), take)
-            valid = np.isfinite(ranked[rows, top.ravel()])
-            mask[rows[valid], top.ravel()[valid]] = True
-        mask[:, popular[:per_source]] = True
-        # Items the user already viewed, carted or saved are candidates too.
+        scores = _chunk_scores(inter, chunk)
+        size = len(chunk)
+        knn = scores.knn.tocoo()
+        pairs = [_top_per_row_pairs(knn.row, knn.col, knn.data, per_source)]
+        take = min(per_source, scores.ease.shape[1])
+        if take:
+            top = np.argpartition(-scores.ease, take - 1, axis=1)[:, :take]
+            rows = np.repeat(np.arange(size), take)
+            pairs.append(
+                _top_per_row_pairs(
+                    rows, inter.ease_items[top.ravel()], scores.ease[rows, top.ravel()], take
+                )
+            )
+        if len(inter.category_names):
+            shares = scores.shares.tocoo()
+            rows, categories = _top_per_row_pairs(shares.row, shares.col, shares.data, 3)
+            lengths = np.array([len(inter.category_top[c]) for c in categories], dtype=int)
+            if lengths.sum():
+                items = np.concatenate([inter.category_top[c] for c in categories])
+                pairs.append((np.repeat(rows, lengths), items[: int(lengths.sum())]))
+        pairs.append((np.repeat(np.arange(size), len(popular)), np.tile(popular, size)))
         touched = inter.weights[chunk].tocoo()
-        mask[touched.row, touched.col] = True
-        mask &= ~blocked
-        rows, items = np.nonzero(mask)
-        features = _pair_features(
-            inter, chunk, rows, items, ease, knn, category_popularity, category_probability
+        pairs.append((touched.row, touched.col))
+        keys = np.unique(np.concatenate([r.astype(np.int64) * n_items + c for r, c in pairs]))
+        rows, items = keys // n_items, keys % n_items
+        blocked = ~inter.allowed[items]
+        if not buy_again and len(rows):
+            blocked |= np.asarray(inter.bought[chunk[rows], items]).ravel() > 0
+        rows, items = rows[~blocked], items[~blocked]
+        features, knn_pair, category_pair = _pair_features(
+            inter, scores, rows, items, category_probability
         )
-        parts.append(
-            (chunk[rows], items, features, knn[rows, items], category_popularity[rows, items])
-        )
+        parts.append((chunk[rows], items, features, knn_pair, category_pair))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return Candidates(empty, empty, np.zeros((0, len(PAIR_FEATURES))), np.zeros(0), np.zeros(0))
     return Candidates(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
 
 
-def _within_user_rank(scores: np.ndarray, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """Each pair's rank among all items for its user by ``scores`` (0 = best), as 0..1."""
-    ranks = np.empty(scores.shape, dtype=np.int32)
-    order = np.argsort(-scores, axis=1, kind="stable")
-    np.put_along_axis(ranks, order, np.arange(scores.shape[1], dtype=np.int32)[None, :], axis=1)
-    return ranks[rows, items] / scores.shape[1]
+def _candidate_rank(rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Each pair's rank among its user's candidates by ``scores`` (0 = best), as 0..1."""
+    order = np.lexsort((-scores, rows))
+    ranks = np.empty(len(rows))
+    starts = np.searchsorted(rows[order], rows[order], side="left")
+    sizes = np.bincount(rows)[rows[order]]
+    ranks[order] = (np.arange(len(rows)) - starts) / np.maximum(sizes, 1)
+    return ranks
 
 
 def _pair_features(
     inter: Interactions,
-    chunk: np.ndarray,
+    scores: _ChunkScores,
     rows: np.ndarray,
     items: np.ndarray,
-    ease: np.ndarray,
-    knn: np.ndarray,
-    category_popularity: np.ndarray,
     category_probability: np.ndarray | None,
-) -> np.ndarray:
-    users = chunk[rows]
-    ease_pair = ease[rows, items]
-    ease_rank, knn_rank, category_rank = (
-        _within_user_rank(scores, rows, items) for scores in (ease, knn, category_popularity)
-    )
-    knn_pair = knn[rows, items]
-    knn_total = knn.sum(axis=1)[rows]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    users = scores.users[rows]
+    ease_pair = scores.ease_of(inter, rows, items)
+    knn_pair = scores.knn_of(rows, items)
+    category_pair = scores.category_of(inter, rows, items)
+    knn_total = np.asarray(scores.knn.sum(axis=1)).ravel()[rows]
     category = inter.item_category[items]
     known = category >= 0
     share = np.zeros(len(items))
-    if len(inter.category_names):
-        share[known] = np.asarray(inter.user_category[users[known], category[known]]).ravel()
+    if len(inter.category_names) and known.any():
+        share[known] = np.asarray(scores.shares[rows[known], category[known]]).ravel()
     brand = inter.item_brand[items]
     brand_share = np.zeros(len(items))
     has_brand = brand >= 0
@@ -509,12 +569,12 @@ def _pair_features(
     pair = (users, items)
     columns = [
         ease_pair,
-        ease_rank,
+        _candidate_rank(rows, ease_pair),
         np.log1p(knn_pair),
         np.divide(knn_pair, knn_total, out=np.zeros(len(items)), where=knn_total > 0),
-        category_popularity[rows, items],
-        knn_rank,
-        category_rank,
+        category_pair,
+        _candidate_rank(rows, knn_pair),
+        _candidate_rank(rows, category_pair),
         inter.popularity[items],
         inter.recent_popularity[items],
         np.log1p(np.asarray(inter.weights[pair]).ravel()),
@@ -532,7 +592,7 @@ def _pair_features(
         np.log1p(inter.user_days_since_event[users]),
         probability,
     ]
-    return np.column_stack(columns).astype(np.float32)
+    return np.column_stack(columns).astype(np.float32), knn_pair, category_pair
 
 
 # --- relevance ---------------------------------------------------------------------------
@@ -849,7 +909,7 @@ def baseline_recommendations(
     fallback = np.zeros(len(inter.item_ids))
     fallback[popular] = np.linspace(1e-6, 0, len(popular), endpoint=False)
     for chunk in _chunks(np.asarray(users)):
-        _, knn, category_popularity = _generator_scores(inter, chunk)
+        knn, category_popularity = _dense_scores(inter, chunk)
         blocked = _blocked(inter, chunk, recommender.config.buy_again)
         random_scores = rng.random(blocked.shape)
         for name, scores in (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
+import pandas as pd
 import streamlit as st
 
-from core import loading, profile
+from core import loading, profile, purchase
 from core.config import load_settings
 from core.parsing import DateOrder
 from core.reading import RawTable, read_table
@@ -77,3 +79,18 @@ def shop_profile(fingerprint: str, _shop: loading.ShopData) -> profile.Profile:
     """The profile of a loaded shop, keyed by its fingerprint."""
     products = _shop.products.frame if _shop.products else None
     return profile.profile_events(_shop.events.frame, products)
+
+
+@st.cache_data(show_spinner="Building features for every user and time window…", max_entries=4)
+def purchase_data(
+    fingerprint: str, _shop: loading.ShopData, cutoff: dt.date | None, horizon: int
+) -> purchase.PurchaseData:
+    """Training windows, evaluation and deployment tables for one cutoff and horizon H (days);
+    ``cutoff=None`` takes the latest cutoff that leaves H days after it."""
+    products = _shop.products.frame if _shop.products else None
+    return purchase.build_purchase_data(
+        _shop.events.frame,
+        products,
+        cutoff=pd.Timestamp(cutoff) if cutoff is not None else None,
+        horizon_days=horizon,
+    )

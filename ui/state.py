@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pandas as pd
 import streamlit as st
 
+from core import metrics, purchase
 from core.loading import ShopData
+from core.network import format_hidden_layers
+from core.purchase import PurchaseData, PurchaseEvaluation, PurchaseModels, PurchaseTraining
 from ui import cache
 
 SHOP = "data.shop"
@@ -45,3 +51,149 @@ def set_shop(new: ShopData) -> bool:
     for key in stale:
         del st.session_state[key]
     return bool(stale)
+
+
+# --- Purchase prediction page -------------------------------------------------------------
+
+PURCHASE_LAYERS = "purchase.layers"  # the last valid hidden-layer widths (a tuple)
+PURCHASE_LAYERS_TEXT = "purchase.layers_text"
+PURCHASE_PRESET = "purchase.preset"
+PURCHASE_LAYER_PREFIX = "purchase.layer"
+PURCHASE_ADD_LAYER = "purchase.add_layer"
+PURCHASE_REMOVE_LAYER = "purchase.remove_layer"
+PURCHASE_FORM = "purchase.form"
+PURCHASE_HORIZON = "purchase.horizon"
+PURCHASE_CUTOFF = "purchase.cutoff"
+PURCHASE_ACTIVATION = "purchase.activation"
+PURCHASE_SOLVER = "purchase.solver"
+PURCHASE_ALPHA = "purchase.alpha"
+PURCHASE_LEARNING_RATE = "purchase.learning_rate"
+PURCHASE_BATCH_SIZE = "purchase.batch_size"
+PURCHASE_EPOCHS = "purchase.epochs"
+PURCHASE_EARLY_STOPPING = "purchase.early_stopping"
+PURCHASE_VALIDATION_FRACTION = "purchase.validation_fraction"
+PURCHASE_PATIENCE = "purchase.patience"
+PURCHASE_SEED = "purchase.seed"
+PURCHASE_TRAIN = "purchase.train"
+PURCHASE_STOP = "purchase.stop"
+PURCHASE_METRIC = "purchase.metric"
+PURCHASE_USER_SEARCH = "purchase.user_search"
+PURCHASE_TRAINING = "purchase.training"  # a PurchaseTraining not finished yet
+PURCHASE_RESULT = "purchase.result"
+PURCHASE_HISTORY = "purchase.history"
+
+
+def layer_key(position: int) -> str:
+    """Widget key of one hidden layer's width (0 = the first hidden layer)."""
+    return f"{PURCHASE_LAYER_PREFIX}.{position}"
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    """One finished training: the models, their evaluation and the deployment predictions.
+
+    Attributes:
+        data: the feature tables the models were trained and scored on.
+        models: both networks and every baseline.
+        evaluation: scores, per-user predictions and permutation importance.
+        next_orders: predictions for the H days after the data ends.
+        epochs: joint epochs run before training ended or was stopped.
+    """
+
+    data: PurchaseData
+    models: PurchaseModels
+    evaluation: PurchaseEvaluation
+    next_orders: pd.DataFrame
+    epochs: int
+
+    @property
+    def label(self) -> str:
+        """The configuration in a few words, e.g. ``64,32 relu α=0.0001``."""
+        config = self.models.config
+        return (
+            f"{format_hidden_layers(config.hidden_layers)} {config.activation} α={config.alpha:g}"
+        )
+
+
+def start_purchase_training(training: PurchaseTraining) -> None:
+    """Keep ``training`` before it runs, so a Stop click (which interrupts the script) finds it."""
+    st.session_state[PURCHASE_TRAINING] = training
+
+
+def purchase_training() -> PurchaseTraining | None:
+    """A training that was started and not finished (interrupted by Stop or another click)."""
+    return st.session_state.get(PURCHASE_TRAINING)
+
+
+def drop_purchase_training() -> None:
+    """Forget an unfinished training that has no finished epoch to keep."""
+    st.session_state.pop(PURCHASE_TRAINING, None)
+
+
+def finish_purchase_training() -> PurchaseResult:
+    """Finish the pending training with its best epochs, score every model, predict the next
+    H days, and keep the result and a history row. The pending training is dropped last, so
+    an interruption here leaves it to be finished on the next run."""
+    training = st.session_state[PURCHASE_TRAINING]
+    models = training.finish()
+    evaluation = purchase.evaluate_purchase_models(
+        models, training.data, random_state=training.config.random_state
+    )
+    result = PurchaseResult(
+        data=training.data,
+        models=models,
+        evaluation=evaluation,
+        next_orders=purchase.predict_next_orders(models, training.data),
+        epochs=training.epoch,
+    )
+    history = [*st.session_state.get(PURCHASE_HISTORY, []), _history_row(result)]
+    st.session_state[PURCHASE_RESULT] = result
+    st.session_state[PURCHASE_HISTORY] = history
+    del st.session_state[PURCHASE_TRAINING]
+    return result
+
+
+def purchase_result() -> PurchaseResult | None:
+    """The last finished training on the current dataset."""
+    return st.session_state.get(PURCHASE_RESULT)
+
+
+def purchase_history() -> pd.DataFrame:
+    """One row per training finished in this session, oldest first."""
+    return pd.DataFrame(st.session_state.get(PURCHASE_HISTORY, []), columns=HISTORY_COLUMNS)
+
+
+HISTORY_COLUMNS = (
+    "run",
+    "label",
+    "horizon_days",
+    "cutoff",
+    metrics.MSE,
+    metrics.ACCURACY,
+    metrics.ROC_AUC,
+    "epochs",
+    "best_epochs",
+    "stopped",
+    "baseline_mse",
+    "baseline_accuracy",
+)
+
+
+def _history_row(result: PurchaseResult) -> dict[str, object]:
+    scores = result.evaluation.scores
+    mlp, baselines = scores.loc[purchase.MLP], scores.drop(index=purchase.MLP)
+    regressor_best, classifier_best = result.models.best_epochs
+    return {
+        "run": len(st.session_state.get(PURCHASE_HISTORY, [])) + 1,
+        "label": result.label,
+        "horizon_days": result.data.horizon_days,
+        "cutoff": result.data.cutoff.date(),
+        metrics.MSE: float(mlp[metrics.MSE]),
+        metrics.ACCURACY: float(mlp[metrics.ACCURACY]),
+        metrics.ROC_AUC: float(mlp[metrics.ROC_AUC]),
+        "epochs": result.epochs,
+        "best_epochs": f"{regressor_best} / {classifier_best}",
+        "stopped": result.models.stopped,
+        "baseline_mse": float(baselines[metrics.MSE].min()),
+        "baseline_accuracy": float(baselines[metrics.ACCURACY].max()),
+    }

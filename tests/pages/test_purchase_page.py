@@ -1,0 +1,227 @@
+"""The Purchase prediction page and its hidden-layer editor, with Streamlit's AppTest."""
+
+import math
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core import purchase
+from core.config import load_settings
+from core.loading import load_shop
+from core.network import NetworkConfig
+from ui import state
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "2_Purchase_prediction.py")
+TIMEOUT = 90
+TINY = NetworkConfig(hidden_layers=(8,), epochs=5)
+
+
+class StopClickedError(Exception):
+    """Stands in for the rerun Streamlit raises inside a running script when Stop is clicked."""
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.fixture(scope="module")
+def sample_data() -> purchase.PurchaseData:
+    settings = load_settings()
+    shop = load_shop(settings.sample_events, settings.sample_products)
+    return purchase.build_purchase_data(shop.events.frame, shop.products.frame, horizon_days=30)
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+
+
+def _train(at: AppTest, layers: str, epochs: int) -> AppTest:
+    at.text_input(key=state.PURCHASE_LAYERS_TEXT).input(layers).run()
+    at.number_input(key=state.PURCHASE_EPOCHS).set_value(epochs)
+    return at.button(key=state.PURCHASE_TRAIN).click().run()
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_the_page_renders_with_the_sample_shop_and_asks_for_a_training():
+    at = _page()
+    assert not at.exception
+    assert not at.error
+    assert any("press **Train**" in i.value for i in at.info)
+    assert at.text_input(key=state.PURCHASE_LAYERS_TEXT).value == "64,32"
+    assert at.number_input(key=state.PURCHASE_HORIZON).value == 30
+
+
+def test_a_tiny_network_trains_and_the_page_shows_the_core_scores(sample_data):
+    at = _train(_page(), "8", epochs=5)
+    assert not at.exception
+    assert not at.error
+
+    models = purchase.train_purchase_models(sample_data, TINY)
+    expected = purchase.evaluate_purchase_models(models, sample_data).scores
+    result = at.session_state[state.PURCHASE_RESULT]
+    assert result.models.config == TINY
+    assert _metric(at, "MSE · MLP") == f"{expected.loc[purchase.MLP, 'mse']:.4f}"
+    assert _metric(at, "ROC-AUC · MLP") == f"{expected.loc[purchase.MLP, 'roc_auc']:.3f}"
+
+    orders, buyers = at.dataframe[0].value, at.dataframe[1].value
+    labels = [purchase.MODEL_LABELS[n] for n in purchase.MODEL_NAMES]
+    assert list(orders["model"]) == labels and list(buyers["model"]) == labels
+    assert all(math.isfinite(v) for v in orders["MSE"])
+    assert list(orders["MSE"]) == pytest.approx(
+        [expected.loc[n, "mse"] for n in purchase.MODEL_NAMES], rel=1e-9
+    )
+    assert list(buyers["ROC-AUC"]) == pytest.approx(
+        [expected.loc[n, "roc_auc"] for n in purchase.MODEL_NAMES], rel=1e-9
+    )
+    assert any("hold" in c.value and "next-period buyers" in c.value for c in at.caption)
+
+    at.text_input(key=state.PURCHASE_USER_SEARCH).input("U0437").run()  # case does not matter
+    assert not at.exception
+    users = at.dataframe[2].value
+    expected_ids = sorted(u for u in sample_data.evaluation.index if "u0437" in u)
+    assert sorted(users["user_id"]) == expected_ids
+    assert any(f"Showing {len(expected_ids)} users" in c.value for c in at.caption)
+
+
+def test_each_training_adds_a_row_to_the_session_history():
+    at = _train(_page(), "8", epochs=2)
+    at = _train(at, "4,2", epochs=2)
+    assert not at.exception
+    history = at.dataframe[-1].value  # the Session history tab comes last
+    assert list(history["label"]) == ["8 relu α=0.0001", "4,2 relu α=0.0001"]
+    assert list(history["run"]) == [1, 2]
+    assert all(math.isfinite(v) for v in history["mse"])
+
+
+def test_invalid_hidden_layer_text_shows_one_line_error_and_no_exception():
+    at = _page()
+    at.text_input(key=state.PURCHASE_LAYERS_TEXT).input("64,abc").run()
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "'abc' is not a whole number" in message and "\n" not in message
+    assert at.button(key=state.PURCHASE_TRAIN).disabled
+    assert at.session_state[state.PURCHASE_LAYERS] == (64, 32)  # the last valid layers stay
+
+    at.text_input(key=state.PURCHASE_LAYERS_TEXT).input("2000").run()
+    assert len(at.error) == 1 and "out of range" in at.error[0].value
+    at.text_input(key=state.PURCHASE_LAYERS_TEXT).input("16 8").run()
+    assert not at.error
+    assert at.session_state[state.PURCHASE_LAYERS] == (16, 8)
+    assert not at.button(key=state.PURCHASE_TRAIN).disabled
+
+
+def test_a_cutoff_without_h_days_after_it_shows_the_cutoff_error():
+    at = _page()
+    last_day = at.date_input(key=state.PURCHASE_CUTOFF).proto.max
+    at.date_input(key=state.PURCHASE_CUTOFF).set_value(last_day)
+    at.button(key=state.PURCHASE_TRAIN).click().run()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "leaves less than 30 days of data after it" in at.error[0].value
+    assert state.PURCHASE_RESULT not in at.session_state
+
+
+def test_a_shop_without_purchases_shows_the_guard(tmp_path):
+    events = tmp_path / "views.csv"
+    events.write_text(
+        "user_id,item_id,event_type,timestamp\n"
+        "u1,i1,view,2024-03-01 10:00:00\n"
+        "u2,i2,view,2024-03-02 11:00:00\n"
+        "u1,i2,cart,2024-03-03 12:00:00\n"
+    )
+    # Through app.py, so the page link to the Data page resolves as in the running app.
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state[state.SHOP] = load_shop(events)
+    at.switch_page("pages/2_Purchase_prediction.py").run()
+    assert not at.exception
+    assert len(at.info) == 1
+    assert "no purchases" in at.info[0].value
+    assert not at.text_input  # stopped before the editor
+
+
+def test_an_interrupted_training_is_finished_with_its_best_epochs_on_the_next_run(sample_data):
+    training = purchase.PurchaseTraining(
+        sample_data, NetworkConfig(hidden_layers=(8,), epochs=50, early_stopping=False)
+    )
+
+    def interrupt_after_three(progress):
+        if progress.epoch == 3:
+            raise StopClickedError
+
+    with pytest.raises(StopClickedError):
+        training.run(interrupt_after_three)
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state[state.PURCHASE_TRAINING] = training
+    at.run()
+    assert not at.exception
+    assert state.PURCHASE_TRAINING not in at.session_state
+    result = at.session_state[state.PURCHASE_RESULT]
+    assert result.models.stopped and result.epochs == 3
+    assert max(result.models.epochs_run) == 3
+    notice = next(i.value for i in at.info if "stopped" in i.value)
+    assert notice.startswith("Training was stopped at epoch 3;")
+    assert f"orders network: epoch {result.models.best_epochs[0]}" in notice
+
+
+def test_a_training_stopped_before_its_first_epoch_keeps_nothing(sample_data):
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state[state.PURCHASE_TRAINING] = purchase.PurchaseTraining(sample_data, TINY)
+    at.run()
+    assert not at.exception
+    assert any("before its first epoch" in w.value for w in at.warning)
+    assert state.PURCHASE_TRAINING not in at.session_state
+    assert state.PURCHASE_RESULT not in at.session_state
+
+
+def _editor_app():
+    import streamlit as st
+
+    from ui import widgets
+
+    st.session_state["test.layers"] = widgets.hidden_layer_editor()
+
+
+def _editor() -> AppTest:
+    return AppTest.from_function(_editor_app, default_timeout=TIMEOUT).run()
+
+
+def test_the_layer_editor_adds_and_removes_layers_within_one_to_six():
+    at = _editor()
+    assert at.session_state["test.layers"] == (64, 32)
+    at.button(key=state.PURCHASE_ADD_LAYER).click().run()
+    assert at.session_state["test.layers"] == (64, 32, 16)
+    assert at.text_input(key=state.PURCHASE_LAYERS_TEXT).value == "64,32,16"
+    assert at.selectbox(key=state.PURCHASE_PRESET).value == "custom"
+    for _ in range(3):
+        at.button(key=state.PURCHASE_ADD_LAYER).click().run()
+    assert at.session_state["test.layers"] == (64, 32, 16, 8, 4, 2)
+    assert at.button(key=state.PURCHASE_ADD_LAYER).disabled
+    for _ in range(5):
+        at.button(key=state.PURCHASE_REMOVE_LAYER).click().run()
+    assert at.session_state["test.layers"] == (64,)
+    assert at.button(key=state.PURCHASE_REMOVE_LAYER).disabled
+    assert not at.exception
+
+
+def test_the_layer_editor_follows_presets_and_width_inputs():
+    at = _editor()
+    at.selectbox(key=state.PURCHASE_PRESET).set_value("128,64,32").run()
+    assert at.session_state["test.layers"] == (128, 64, 32)
+    assert [at.number_input(key=state.layer_key(i)).value for i in range(3)] == [128, 64, 32]
+    at.number_input(key=state.layer_key(1)).set_value(48).run()
+    assert at.session_state["test.layers"] == (128, 48, 32)
+    assert at.text_input(key=state.PURCHASE_LAYERS_TEXT).value == "128,48,32"
+    assert at.selectbox(key=state.PURCHASE_PRESET).value == "custom"
+    at.text_input(key=state.PURCHASE_LAYERS_TEXT).input("64, 32").run()
+    assert at.selectbox(key=state.PURCHASE_PRESET).value == "64,32"
+    assert not at.exception
