@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -79,6 +80,8 @@ class RecommenderConfig:
         candidates: candidates taken from each generator per user.
         negatives: non-bought candidates kept per user for training the ranker.
         train_windows: how many consecutive H-day windows before the cutoff train the ranker.
+        max_train_pairs: the most (user, candidate) pairs the ranker trains on; above it, a
+            random share of the users is kept.
         buy_again: allow items the user already bought (then they count as hits too).
         catalogue_only: only recommend items present in the product table (and in stock
             where the table has an ``in_stock`` column).
@@ -88,6 +91,7 @@ class RecommenderConfig:
     candidates: int = 50
     negatives: int = 30
     train_windows: int = 3
+    max_train_pairs: int = 400_000
     buy_again: bool = False
     catalogue_only: bool = False
 
@@ -482,7 +486,7 @@ def generate_candidates(
     *,
     per_source: int,
     buy_again: bool,
-    category_probability: np.ndarray | None = None,
+    category_model: Pipeline | None = None,
 ) -> Candidates:
     """Candidates for ``users`` (codes): the union of each generator's top ``per_source`` plus
     the items the user already touched, minus blocked items (bought, or not in the catalogue)."""
@@ -492,15 +496,24 @@ def generate_candidates(
     for chunk in _chunks(users):
         scores = _chunk_scores(inter, chunk)
         size = len(chunk)
+        # Blocked items are dropped before each generator takes its top, not after.
         knn = scores.knn.tocoo()
-        pairs = [_top_per_row_pairs(knn.row, knn.col, knn.data, per_source)]
+        open_knn = inter.allowed[knn.col]
+        if not buy_again and len(knn.row):
+            open_knn &= np.asarray(inter.bought[chunk[knn.row], knn.col]).ravel() == 0
+        pairs = [
+            _top_per_row_pairs(knn.row[open_knn], knn.col[open_knn], knn.data[open_knn], per_source)
+        ]
         take = min(per_source, scores.ease.shape[1])
         if take:
-            top = np.argpartition(-scores.ease, take - 1, axis=1)[:, :take]
+            ease = np.where(inter.allowed[inter.ease_items][None, :], scores.ease, -np.inf)
+            if not buy_again:
+                ease[inter.bought[chunk][:, inter.ease_items].toarray() > 0] = -np.inf
+            top = np.argpartition(-ease, take - 1, axis=1)[:, :take]
             rows = np.repeat(np.arange(size), take)
             pairs.append(
                 _top_per_row_pairs(
-                    rows, inter.ease_items[top.ravel()], scores.ease[rows, top.ravel()], take
+                    rows, inter.ease_items[top.ravel()], ease[rows, top.ravel()], take
                 )
             )
         if len(inter.category_names):
@@ -519,9 +532,12 @@ def generate_candidates(
         if not buy_again and len(rows):
             blocked |= np.asarray(inter.bought[chunk[rows], items]).ravel() > 0
         rows, items = rows[~blocked], items[~blocked]
-        features, knn_pair, category_pair = _pair_features(
-            inter, scores, rows, items, category_probability
+        probability = (
+            _category_probability(category_model, inter, chunk)
+            if category_model is not None
+            else None
         )
+        features, knn_pair, category_pair = _pair_features(inter, scores, rows, items, probability)
         parts.append((chunk[rows], items, features, knn_pair, category_pair))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
@@ -565,7 +581,7 @@ def _pair_features(
         ).ravel()
     probability = np.zeros(len(items))
     if category_probability is not None and len(inter.category_names):
-        probability[known] = category_probability[users[known], category[known]]
+        probability[known] = category_probability[rows[known], category[known]]
     pair = (users, items)
     columns = [
         ease_pair,
@@ -772,11 +788,6 @@ def fit_recommender(
         past = build_interactions(events, products, start, catalogue_only=config.catalogue_only)
         if window == 1:
             category_model = fit_category_model(events, past, start, end, config.network)
-        probability = (
-            _category_probability(category_model, past, None)
-            if category_model is not None
-            else None
-        )
         relevant = relevant_items(events, past, start, end, buy_again=config.buy_again)
         users = np.unique(relevant["user"].to_numpy())
         if not len(users):
@@ -786,7 +797,7 @@ def fit_recommender(
             users,
             per_source=config.candidates,
             buy_again=config.buy_again,
-            category_probability=probability,
+            category_model=category_model,
         )
         n_items = len(past.item_ids)
         labels = np.isin(
@@ -803,6 +814,12 @@ def fit_recommender(
         features = pd.DataFrame(np.concatenate([b[0] for b in blocks]), columns=list(PAIR_FEATURES))
         labels = np.concatenate([b[1] for b in blocks])
         groups = np.concatenate([b[2] for b in blocks])
+        if len(labels) > config.max_train_pairs:  # a sample of users keeps training time bounded
+            keep_users = np.random.default_rng(config.network.random_state).permutation(
+                np.unique(groups)
+            )[: max(1, int(len(np.unique(groups)) * config.max_train_pairs / len(labels)))]
+            keep = np.isin(groups, keep_users)
+            features, labels, groups = features[keep], labels[keep], groups[keep]
         pairs = len(labels)
         if labels.any() and not labels.all():
             trainer = NetworkTrainer("classification", config.network)
@@ -869,20 +886,30 @@ def recommend_users(
     k: int,
     scorer: Scorer | None = None,
 ) -> pd.DataFrame:
-    """Top-k for each user code in ``users`` (long frame: user_id, item_id, score, rank)."""
+    """Top-k for each user code in ``users`` (long frame: user_id, item_id, score, rank).
+
+    Chunks of users run on two threads: the sparse products, sorts and the ranker's matrix
+    products release the GIL.
+    """
     inter = recommender.interactions
-    probability = recommender.category_probability(None) if scorer is None else None
     scorer = scorer or _ranker_scores(recommender)
-    parts = []
-    for chunk in _chunks(np.asarray(users)):
+
+    def top_of(chunk: np.ndarray) -> pd.DataFrame:
         candidates = generate_candidates(
             inter,
             chunk,
             per_source=recommender.config.candidates,
             buy_again=recommender.config.buy_again,
-            category_probability=probability,
+            category_model=recommender.category_model,
         )
-        parts.append(_top_k(candidates.users, candidates.items, scorer(candidates), k, inter))
+        return _top_k(candidates.users, candidates.items, scorer(candidates), k, inter)
+
+    chunks = list(_chunks(np.asarray(users)))
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            parts = list(pool.map(top_of, chunks))
+    else:
+        parts = [top_of(chunk) for chunk in chunks]
     return (
         pd.concat(parts, ignore_index=True)
         if parts
