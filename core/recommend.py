@@ -115,6 +115,9 @@ class Interactions:
     carts: sparse.csr_matrix
     bought: sparse.csr_matrix
     last_touch: sparse.csr_matrix
+    last_view: sparse.csr_matrix
+    last_cart: sparse.csr_matrix
+    last_purchase: sparse.csr_matrix
     similarity: sparse.csr_matrix
     ease: np.ndarray
     ease_items: np.ndarray
@@ -171,7 +174,7 @@ def build_interactions(
     catalogue_only: bool = False,
 ) -> Interactions:
     """Sparse matrices and statistics from the events strictly before ``at``."""
-    if schema.ITEM_ID not in events.columns:
+    if schema.ITEM_ID not in events.columns or not events[schema.ITEM_ID].notna().any():
         raise NoItemsError(
             "This data has no item ids, so there is nothing to recommend; load "
             "events with a product column to use recommendations."
@@ -201,14 +204,22 @@ def build_interactions(
         return sparse.csr_matrix((values[mask], (users[mask], items[mask])), shape=shape)
 
     weights = matrix(weight * decay)
+    weights.eliminate_zeros()  # returns and unknown event types carry no weight
     is_view, is_cart = is_type(schema.VIEW), is_type(schema.CART)
     is_purchase = is_type(schema.PURCHASE)
     ones = np.ones(len(users))
     views, carts = matrix(ones, is_view), matrix(ones, is_cart)
     bought = matrix(ones, is_purchase)
     bought.data[:] = 1.0
-    # Recency of the latest touch per pair, 1 / (1 + days), so that 0 means "never".
-    last_touch = _pair_max(users, items, 1.0 / (1.0 + age), shape)
+    # Latest touch per pair (any type, and per type) in unix seconds; 0 means "never".
+    seconds = past[schema.TIMESTAMP].to_numpy().astype("datetime64[s]").view(np.int64)
+    seconds = seconds.astype(np.float64)
+
+    def latest(mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
+        return _pair_max(users[mask], items[mask], seconds[mask], shape)
+
+    last_touch, last_view, last_cart = latest(), latest(is_view), latest(is_cart)
+    last_purchase = latest(is_purchase)
 
     purchases_weight = np.where(is_purchase, 1.0, 0.0)
     sold = np.bincount(items, weights=purchases_weight, minlength=n_items)
@@ -224,14 +235,14 @@ def build_interactions(
     first_seen = np.full(n_items, 0.0)
     np.maximum.at(first_seen, items, age)
 
-    categories = _item_attribute(events, products, schema.CATEGORY, item_ids)
+    categories = _item_attribute(past, products, schema.CATEGORY, item_ids)
     category_codes, category_names = pd.factorize(categories, use_na_sentinel=True)
-    brands = _item_attribute(events, products, schema.BRAND, item_ids)
+    brands = _item_attribute(past, products, schema.BRAND, item_ids)
     brand_codes, _ = pd.factorize(brands, use_na_sentinel=True)
     prices = pd.to_numeric(
-        _item_attribute(events, products, schema.PRICE, item_ids), errors="coerce"
+        _item_attribute(past, products, schema.PRICE, item_ids), errors="coerce"
     ).to_numpy(dtype=float)
-    names = _item_attribute(events, products, schema.NAME, item_ids)
+    names = _item_attribute(past, products, schema.NAME, item_ids)
     item_names = names.fillna(pd.Series(item_ids, index=item_ids)).to_numpy(dtype=object)
 
     user_category = _user_share(weights, category_codes, max(len(category_names), 1))
@@ -246,22 +257,21 @@ def build_interactions(
     user_last = np.full(n_users, np.inf)
     np.minimum.at(user_last, users, age)
 
-    allowed = np.ones(n_items, dtype=bool)
-    if catalogue_only and products is not None:
-        listed = products
-        if "in_stock" in products.columns:
-            listed = products[
-                products["in_stock"]
-                .astype("str")
-                .str.lower()
-                .isin(["1", "true", "yes", "y", "in stock"])
-            ]
-        allowed = item_ids.isin(listed[schema.ITEM_ID].astype("str"))
+    # Only items known at ``at`` can be recommended: seen before it, or in the product table.
+    allowed = np.bincount(items, minlength=n_items) > 0
+    if products is not None:
+        listed = item_ids.isin(products[schema.ITEM_ID].astype("str"))
+        allowed = listed if catalogue_only else allowed | listed
+        if catalogue_only and "in_stock" in products.columns:
+            stocked = products.loc[_in_stock(products["in_stock"]), schema.ITEM_ID]
+            allowed &= item_ids.isin(stocked.astype("str"))
 
     in_category = _popularity_within_category(popularity, category_codes)
     category_top = [
-        np.flatnonzero(category_codes == code)[
-            np.argsort(-popularity[category_codes == code], kind="stable")[:CATEGORY_TOP]
+        np.flatnonzero((category_codes == code) & (popularity > 0))[
+            np.argsort(-popularity[(category_codes == code) & (popularity > 0)], kind="stable")[
+                :CATEGORY_TOP
+            ]
         ]
         for code in range(len(category_names))
     ]
@@ -274,6 +284,9 @@ def build_interactions(
         carts=carts,
         bought=bought,
         last_touch=last_touch,
+        last_view=last_view,
+        last_cart=last_cart,
+        last_purchase=last_purchase,
         similarity=_item_similarity(weights),
         **_ease(weights, popularity),
         popularity=popularity,
@@ -298,6 +311,19 @@ def build_interactions(
         allowed=allowed,
         item_names=item_names,
     )
+
+
+def _in_stock(column: pd.Series) -> np.ndarray:
+    """True where a stock column says the item is available: a positive number, or a word
+    such as 'yes', 'true' or 'in stock'."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    words = (
+        column.astype("str")
+        .str.strip()
+        .str.lower()
+        .isin(["true", "yes", "y", "in stock", "available"])
+    )
+    return np.where(numbers.notna(), numbers.fillna(0) > 0, words)
 
 
 def _pair_max(
@@ -852,8 +878,9 @@ Scorer = Callable[[Candidates], np.ndarray]
 
 def _ranker_scores(recommender: Recommender) -> Scorer:
     def score(candidates: Candidates) -> np.ndarray:
-        if recommender.ranker is None:
-            return candidates.knn + candidates.category_popularity
+        if recommender.ranker is None:  # no training window: generators, then popularity
+            popularity = candidates.features[:, PAIR_FEATURES.index("popularity")]
+            return candidates.knn + candidates.category_popularity + 1e-6 * popularity
         features = pd.DataFrame(candidates.features, columns=list(PAIR_FEATURES))
         return recommender.ranker.predict_proba(features)[:, 1]
 
@@ -966,9 +993,9 @@ def user_code(recommender: Recommender, user_id: str) -> int:
 # --- reasons -----------------------------------------------------------------------------
 
 
-def _day(at: pd.Timestamp, recency: float) -> str:
-    """The date of a touch stored as 1 / (1 + days before ``at``)."""
-    when = at - pd.Timedelta(days=1.0 / recency - 1.0)
+def _day(seconds: float) -> str:
+    """A date from unix seconds, e.g. '3 May 2026'."""
+    when = pd.Timestamp(int(seconds), unit="s")
     return f"{when.day} {when:%b %Y}"
 
 
@@ -987,31 +1014,34 @@ def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Serie
     pair = (users, items)
     views = np.asarray(inter.views[pair]).ravel()
     carts = np.asarray(inter.carts[pair]).ravel()
-    touched = np.asarray(inter.last_touch[pair]).ravel()
+    last_view = np.asarray(inter.last_view[pair]).ravel()
+    last_cart = np.asarray(inter.last_cart[pair]).ravel()
     history = inter.weights[users].tocsr()
     history.data[:] = 1.0
     closeness = history.multiply(inter.similarity.T.tocsr()[items]).tocsr()
     anchor = np.asarray(closeness.argmax(axis=1)).ravel()
     anchor_score = np.asarray(closeness.max(axis=1).todense()).ravel()
-    anchor_touch = np.asarray(inter.last_touch[users, anchor]).ravel()
     anchor_bought = np.asarray(inter.bought[users, anchor]).ravel() > 0
+    anchor_touch = np.where(
+        anchor_bought,
+        np.asarray(inter.last_purchase[users, anchor]).ravel(),
+        np.asarray(inter.last_touch[users, anchor]).ravel(),
+    )
     category = inter.item_category[items]
     shares = inter.user_category[users].toarray() if len(inter.category_names) else None
     reasons = []
     for row in range(len(users)):
         if carts[row] > 0 or views[row] > 0:
-            what = (
-                f"you added it to your cart {int(carts[row])}×"
-                if carts[row] > 0
-                else f"you viewed it {int(views[row])}×"
-            )
-            reasons.append(f"{what}, last on {_day(inter.at, touched[row])}")
+            if carts[row] > 0:
+                what, when = f"you added it to your cart {int(carts[row])}×", last_cart[row]
+            else:
+                what, when = f"you viewed it {int(views[row])}×", last_view[row]
+            reasons.append(f"{what}, last on {_day(when)}")
         elif anchor_score[row] > 0 and anchor_touch[row] > 0:
             verb = "bought" if anchor_bought[row] else "looked at"
             name = str(inter.item_names[anchor[row]])[:60]
             reasons.append(
-                f"often chosen together with {name}, which you {verb} on "
-                f"{_day(inter.at, anchor_touch[row])}"
+                f"often chosen together with {name}, which you {verb} on {_day(anchor_touch[row])}"
             )
         elif shares is not None and category[row] >= 0 and shares[row, category[row]] > 0:
             top = int(shares[row].argmax()) == category[row]
@@ -1200,7 +1230,8 @@ def popular_in_segment(recommender: Recommender, category: str | None, *, k: int
     scores[~inter.allowed] = -np.inf
     order = np.argsort(-scores, kind="stable")[:k]
     order = order[np.isfinite(scores[order])]
-    label = f"popular in {category}" if category else "popular across the shop right now"
+    known = category is not None and category in set(inter.category_names)
+    label = f"popular in {category}" if known else "popular across the shop right now"
     frame = pd.DataFrame(
         {
             "user": -1,
@@ -1229,3 +1260,71 @@ def _describe(recommender: Recommender, frame: pd.DataFrame) -> pd.DataFrame:
             REASON: frame[REASON].to_numpy(),
         }
     )
+
+
+HISTORY_COLUMNS: Final = (
+    schema.TIMESTAMP,
+    schema.EVENT_TYPE,
+    schema.ITEM_ID,
+    schema.NAME,
+    schema.CATEGORY,
+    schema.PRICE,
+)
+
+
+def user_history(
+    events: pd.DataFrame,
+    products: pd.DataFrame | None,
+    user_id: str,
+    *,
+    before: pd.Timestamp | None = None,
+    limit: int = 200,
+) -> pd.DataFrame:
+    """One user's events, newest first, with each product's name, category and price.
+
+    Name and category come from the product table where it knows the item, else from the event
+    itself; the price is the event's own price where it has one (what the user saw), else the
+    product table's.
+
+    Args:
+        events: the canonical events frame.
+        products: the product table, or ``None``.
+        user_id: the user to show.
+        before: only events strictly before this time (e.g. the evaluation cutoff).
+        limit: the most events returned (the newest ones), at least 0.
+
+    Returns:
+        Columns ``HISTORY_COLUMNS`` (missing values where the data has no such field); empty
+        when the user has no events before ``before``.
+
+    Raises:
+        UnknownUserError: ``user_id`` has no events at all.
+    """
+    mine = events[(events[schema.USER_ID] == str(user_id)).to_numpy()]
+    if mine.empty:
+        raise UnknownUserError(f"User '{user_id}' is not in this data; pick a user from the list.")
+    if before is not None:
+        mine = mine[(mine[schema.TIMESTAMP] < before).to_numpy()]
+    mine = mine.sort_values(schema.TIMESTAMP, ascending=False, kind="stable").head(max(limit, 0))
+    history = pd.DataFrame(index=range(len(mine)))
+    for column in HISTORY_COLUMNS:
+        values = mine[column] if column in mine.columns else pd.Series(pd.NA, index=mine.index)
+        history[column] = values.astype("object").to_numpy()
+    history[schema.TIMESTAMP] = mine[schema.TIMESTAMP].to_numpy()
+    if products is not None and schema.ITEM_ID in products.columns and len(history):
+        table = products.drop_duplicates(schema.ITEM_ID)
+        table = table.set_index(table[schema.ITEM_ID].astype("str"))
+        items = history[schema.ITEM_ID].astype("str")
+        for column in (schema.NAME, schema.CATEGORY):
+            if column in table.columns:
+                known = items.map(table[column].astype("object"))
+                history[column] = known.where(known.notna(), history[column])
+        if schema.PRICE in table.columns:
+            listed = items.map(table[schema.PRICE].astype("object"))
+            history[schema.PRICE] = history[schema.PRICE].where(
+                history[schema.PRICE].notna(), listed
+            )
+    history[schema.PRICE] = pd.to_numeric(history[schema.PRICE], errors="coerce")
+    for column in (schema.EVENT_TYPE, schema.ITEM_ID, schema.NAME, schema.CATEGORY):
+        history[column] = history[column].astype("str").where(history[column].notna(), None)
+    return history
