@@ -6,7 +6,9 @@ st.set_page_config(page_title="ShopLens", page_icon="🔎", layout="wide")
 page = st.navigation(
     [
         st.Page("pages/1_Data.py", title="Data", icon="🗂️", default=True),
+        st.Page("pages/3_Overview.py", title="Overview", icon="📊"),
         st.Page("pages/2_Purchase_prediction.py", title="Purchase prediction", icon="🛒"),
+        st.Page("pages/4_Recommendations.py", title="Recommendations", icon="🎯"),
     ]
 )
 page.run()

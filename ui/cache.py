@@ -8,7 +8,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from core import loading, profile, purchase
+from core import analytics, loading, profile, purchase
 from core.config import load_settings
 from core.parsing import DateOrder
 from core.reading import RawTable, read_table
@@ -93,4 +93,74 @@ def purchase_data(
         products,
         cutoff=pd.Timestamp(cutoff) if cutoff is not None else None,
         horizon_days=horizon,
+    )
+
+
+# --- Shop overview -------------------------------------------------------------------------
+
+
+def _period(first_day: dt.date, last_day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """A picker's days as the core's ``[start, end)``: the end is the day after the last."""
+    return pd.Timestamp(first_day), pd.Timestamp(last_day) + pd.Timedelta(days=1)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def overview_options(fingerprint: str, _shop: loading.ShopData) -> analytics.FilterOptions:
+    """The date span, categories, brands and event types the shop can be filtered by."""
+    products = _shop.products.frame if _shop.products else None
+    return analytics.list_filter_options(_shop.events.frame, products)
+
+
+@st.cache_data(show_spinner="Computing the overview…", max_entries=32)
+def overview(
+    fingerprint: str,
+    _shop: loading.ShopData,
+    first_day: dt.date,
+    last_day: dt.date,
+    categories: tuple[str, ...] | None,
+    brands: tuple[str, ...] | None,
+    event_types: tuple[str, ...] | None,
+    trend_freq: analytics.Freq,
+    window_hours: float,
+    top_n: int,
+) -> analytics.Overview:
+    """Everything the Shop overview shows for the days ``first_day..last_day`` (both
+    included) under the filters (``None`` keeps all), keyed by the shop's fingerprint."""
+    products = _shop.products.frame if _shop.products else None
+    start, end = _period(first_day, last_day)
+    return analytics.compute_overview(
+        _shop.events.frame,
+        products,
+        start=start,
+        end=end,
+        categories=categories,
+        brands=brands,
+        event_types=event_types,
+        trend_freq=trend_freq,
+        window_hours=window_hours,
+        top_n=top_n,
+    )
+
+
+@st.cache_data(show_spinner="Listing the users…", max_entries=8)
+def overview_users(
+    fingerprint: str,
+    _shop: loading.ShopData,
+    first_day: dt.date,
+    last_day: dt.date,
+    categories: tuple[str, ...] | None,
+    brands: tuple[str, ...] | None,
+    event_types: tuple[str, ...] | None,
+) -> pd.DataFrame:
+    """The users with an event in the overview's selection, biggest spenders first."""
+    products = _shop.products.frame if _shop.products else None
+    start, end = _period(first_day, last_day)
+    return analytics.users_in(
+        _shop.events.frame,
+        products,
+        start=start,
+        end=end,
+        categories=categories,
+        brands=brands,
+        event_types=event_types,
     )

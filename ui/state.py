@@ -197,3 +197,65 @@ def _history_row(result: PurchaseResult) -> dict[str, object]:
         "baseline_mse": float(baselines[metrics.MSE].min()),
         "baseline_accuracy": float(baselines[metrics.ACCURACY].max()),
     }
+
+
+# --- Shop overview page --------------------------------------------------------------------
+
+OVERVIEW_WINDOW = "overview.window"
+OVERVIEW_FREQ = "overview.freq"
+OVERVIEW_SPLIT = "overview.split"
+OVERVIEW_MEASURE = "overview.measure"
+OVERVIEW_RETENTION = "overview.retention"
+OVERVIEW_SHOW_USERS = "overview.show_users"
+OVERVIEW_CLEAR = "overview.clear"
+OVERVIEW_CLEAR_SEGMENTS = "overview.clear_segments"
+OVERVIEW_CATEGORY_CHART = "overview.chart.categories"
+OVERVIEW_SEGMENT_CHART = "overview.chart.segments"
+# Dataset-dependent parts, named through overview_key so they never carry over to other data.
+OVERVIEW_DATES = "dates"
+OVERVIEW_CATEGORIES = "categories"
+OVERVIEW_BRANDS = "brands"
+OVERVIEW_EVENT_TYPES = "event_types"
+OVERVIEW_SEGMENTS = "segments"  # RFM segments clicked on the segment chart
+
+
+def overview_key(fingerprint: str, name: str) -> str:
+    """Key of an Overview filter or selection on the dataset with this fingerprint."""
+    return f"overview.{fingerprint}.{name}"
+
+
+# --- Recommendations page ------------------------------------------------------------------
+
+RECS_LAYERS = "recs.layers"  # the last valid hidden-layer widths of the ranker (a tuple)
+RECS_LAYERS_TEXT = "recs.layers_text"
+RECS_PRESET = "recs.preset"
+RECS_LAYER_PREFIX = "recs.layer"  # + ".<position>": one hidden layer's width
+RECS_ADD_LAYER = "recs.add_layer"
+RECS_REMOVE_LAYER = "recs.remove_layer"
+RECS_FORM = "recs.form"
+RECS_MODE = "recs.mode"
+RECS_K = "recs.k"
+RECS_HORIZON = "recs.horizon"
+RECS_CUTOFF = "recs.cutoff"
+RECS_EPOCHS = "recs.epochs"
+RECS_EARLY_STOPPING = "recs.early_stopping"
+RECS_LEARNING_RATE = "recs.learning_rate"
+RECS_ALPHA = "recs.alpha"
+RECS_SEED = "recs.seed"
+RECS_CANDIDATES = "recs.candidates"
+RECS_NEGATIVES = "recs.negatives"
+RECS_WINDOWS = "recs.windows"
+RECS_BUY_AGAIN = "recs.buy_again"
+RECS_CATALOGUE_ONLY = "recs.catalogue_only"
+RECS_TRAIN = "recs.train"
+RECS_STOP = "recs.stop"
+RECS_TRAINING = "recs.training"  # a RecsTraining still running on its worker thread
+RECS_RESULT = "recs.result"  # the fitted Recommender and its evaluation (ui.recommendations)
+RECS_ACCURACY = "recs.accuracy"
+RECS_USER_SOURCE = "recs.user_source"
+RECS_USER_PICK = "recs.user_pick"
+RECS_USER_SEARCH = "recs.user_search"
+RECS_BUYER = "recs.buyer"
+RECS_WHATIF_ITEMS = "recs.whatif_items"
+RECS_WHATIF_CATEGORY = "recs.whatif_category"
+RECS_EXPORT = "recs.export"

@@ -1,0 +1,83 @@
+"""Recommend products to each customer with a two-stage MLP ranker, scored beside baselines."""
+
+import streamlit as st
+
+from core import purchase
+from ui import cache, recommendations, state
+
+st.title("Recommendations")
+st.caption(
+    "Which products should each customer see next? Candidates from item-to-item neighbours, the "
+    "customer's categories and overall popularity are ranked by a small neural network (MLP) "
+    "that learns from earlier time windows, and every model is scored on the H days after a "
+    "cutoff."
+)
+shop = state.shop()
+if not shop.has_items:
+    st.info(
+        "Recommendations need item ids: this dataset has no product column, so there is "
+        "nothing to recommend. Load events with a product (item id) column on the Data page."
+    )
+    st.page_link("pages/1_Data.py", label="Go to Data", icon="🗂️")
+    st.stop()
+summary = cache.shop_profile(shop.fingerprint, shop)
+data_end = purchase.data_end_of(shop.events.frame)
+
+st.subheader("Ranker")
+with st.container(border=True):
+    layers = recommendations.hidden_layer_editor()
+pending = recommendations.pending_training()
+running = pending is not None and not pending.done
+request = recommendations.training_form(
+    layers,
+    first_day=summary.start.date(),
+    last_day=summary.end.date(),
+    data_end=data_end,
+    has_products=shop.products is not None,
+    running=running,
+)
+if request.settings is not None:
+    with st.expander("Time split", expanded=recommendations.current_result() is None):
+        recommendations.time_split(request.settings, data_start=summary.start, data_end=data_end)
+if request.submitted and request.settings is not None:
+    recommendations.start_training(shop, request.settings)
+if pending is not None:
+    recommendations.follow_training(pending, running=running)
+
+result = recommendations.current_result()
+if result is None:
+    st.info("Choose the hidden layers and settings above, then press **Train**.")
+    st.stop()
+
+st.subheader("Results")
+recommendations.summary(result)
+evaluation = result.evaluation
+if evaluation is None:
+    st.info(
+        "Scores need a held-out window: train in **Evaluate** mode to compare the ranker with "
+        "the baselines. The browser, what-if panel and export below use all the data."
+    )
+    with st.expander("Training curves"):
+        recommendations.training_curves(result)
+else:
+    names = ["Scoreboard", "Metric vs k", "Accuracy vs coverage", "Long tail"]
+    tabs = st.tabs([*names, "Next category", "Training curves"])
+    with tabs[0]:
+        recommendations.scoreboard(evaluation)
+    with tabs[1]:
+        recommendations.metric_curves(evaluation)
+    with tabs[2]:
+        recommendations.accuracy_coverage(evaluation)
+    with tabs[3]:
+        recommendations.long_tail(result)
+    with tabs[4]:
+        recommendations.next_category(evaluation)
+    with tabs[5]:
+        recommendations.training_curves(result)
+
+st.subheader("Browse users")
+recommendations.user_browser(result, shop, recommendations.predicted_buyers())
+st.subheader("What if: a new visitor")
+recommendations.what_if(result)
+st.subheader("Export")
+recommendations.export(result)

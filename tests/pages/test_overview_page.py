@@ -1,0 +1,242 @@
+"""The Shop overview page with Streamlit's AppTest: KPIs match the analytics core, filters and
+selections narrow the page, and purchase-only data says what it cannot show."""
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core import analytics, schema
+from core import overview_charts as oc
+from core.config import load_settings
+from core.loading import ShopData, load_shop
+from ui import state
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "3_Overview.py")
+TIMEOUT = 90
+
+# A CDNOW-like orders export: customer, date, quantity, line amount; no items, no event types.
+ORDERS_CSV = """customer_id,date,quantity,amount
+1,1997-01-01,1,11.77
+2,1997-01-12,1,12.00
+2,1997-01-12,5,77.00
+3,1997-01-02,2,20.76
+3,1997-03-30,2,20.76
+3,1997-04-02,2,19.54
+4,1997-01-01,2,29.33
+4,1997-01-18,2,29.73
+4,1997-02-20,1,14.96
+5,1997-02-01,3,40.00
+6,1997-02-05,1,9.99
+6,1997-02-25,2,19.98
+"""
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.fixture(scope="module")
+def sample() -> ShopData:
+    settings = load_settings()
+    return load_shop(settings.sample_events, settings.sample_products)
+
+
+def _page(shop: ShopData | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    if shop is not None:
+        at.session_state[state.SHOP] = shop
+    return at.run()
+
+
+def _core(shop: ShopData, first_day: dt.date, last_day: dt.date, **filters) -> analytics.Overview:
+    products = shop.products.frame if shop.products else None
+    return analytics.compute_overview(
+        shop.events.frame,
+        products,
+        start=pd.Timestamp(first_day),
+        end=pd.Timestamp(last_day) + pd.Timedelta(days=1),
+        **filters,
+    )
+
+
+def _expected_text(value: float, unit: str) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    return {analytics.SHARE: f"{value:.1%}", analytics.MONEY: f"{value:,.2f}"}.get(
+        unit, f"{value:,.0f}"
+    )
+
+
+def _tiles(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _assert_tiles_match(at: AppTest, expected: analytics.Overview) -> None:
+    tiles = _tiles(at)
+    table = expected.kpis.table
+    assert tiles, "no KPI tiles shown"
+    for label, shown in tiles.items():
+        row = table[table[analytics.LABEL] == label].iloc[0]
+        assert shown == _expected_text(float(row[analytics.VALUE]), row[analytics.UNIT]), label
+
+
+def _user_tables(at: AppTest) -> list[pd.DataFrame]:
+    return [d.value for d in at.dataframe if schema.USER_ID in d.value.columns]
+
+
+def _key(shop: ShopData, name: str) -> str:
+    return state.overview_key(shop.fingerprint, name)
+
+
+def test_the_page_renders_on_the_sample_shop_with_the_core_kpis_of_the_last_30_days(sample):
+    at = _page()
+    assert not at.exception
+    assert not at.error
+    dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
+    assert dates == (dt.date(2026, 10, 2), dt.date(2026, 10, 31))
+    expected = _core(sample, *dates)
+    tiles = _tiles(at)
+    assert list(tiles) == list(expected.kpis.table[analytics.LABEL])  # all 11, in order
+    _assert_tiles_match(at, expected)
+    assert tiles["Active users"] == f"{expected.kpis.value(analytics.ACTIVE_USERS):,.0f}"
+    change = expected.kpis.change(analytics.ORDERS)
+    orders = next(m for m in at.metric if m.label == "Orders")
+    assert orders.delta == f"{change:+.1%}"
+    assert any(
+        "compared with the 30 days before: 2026-09-02 to 2026-10-01" in c.value for c in at.caption
+    )
+    assert not at.info  # the sample shop can show everything
+
+
+def test_a_date_range_change_updates_the_kpis_and_they_still_match_the_core(sample):
+    at = _page()
+    before = _tiles(at)
+    august = (dt.date(2026, 8, 1), dt.date(2026, 8, 31))
+    at.date_input(key=_key(sample, state.OVERVIEW_DATES)).set_value(august).run()
+    assert not at.exception
+    assert _tiles(at) != before
+    _assert_tiles_match(at, _core(sample, *august))
+
+
+def test_a_category_filter_updates_the_kpis_and_they_still_match_the_core(sample):
+    at = _page()
+    before = _tiles(at)
+    at.multiselect(key=_key(sample, state.OVERVIEW_CATEGORIES)).set_value(["Books"]).run()
+    assert not at.exception
+    assert _tiles(at) != before
+    dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
+    _assert_tiles_match(at, _core(sample, *dates, categories=["Books"]))
+    # The category chart's clear button (shown while a category is picked) undoes it.
+    at.button(key="overview.clear_categories").click().run()
+    assert at.multiselect(key=_key(sample, state.OVERVIEW_CATEGORIES)).value == []
+    assert _tiles(at) == before
+
+
+def test_an_event_type_filter_narrows_the_kpis_and_the_funnel_says_why(sample):
+    at = _page()
+    at.multiselect(key=_key(sample, state.OVERVIEW_EVENT_TYPES)).set_value(["view", "cart"]).run()
+    assert not at.exception
+    dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
+    _assert_tiles_match(at, _core(sample, *dates, event_types=["view", "cart"]))
+    assert _tiles(at)["Orders"] == "0"
+    assert [i.value for i in at.info] == [
+        "The event-type filter leaves out purchase events, so the funnel shows view → cart only."
+    ]
+
+
+def test_clear_filters_resets_every_filter_to_the_last_30_days(sample):
+    at = _page()
+    before = _tiles(at)
+    at.date_input(key=_key(sample, state.OVERVIEW_DATES)).set_value(
+        (dt.date(2026, 6, 1), dt.date(2026, 6, 30))
+    )
+    at.multiselect(key=_key(sample, state.OVERVIEW_BRANDS)).set_value(["Kestrel"])
+    at.multiselect(key=_key(sample, state.OVERVIEW_EVENT_TYPES)).set_value(["view"]).run()
+    assert _tiles(at) != before
+    at.button(key=state.OVERVIEW_CLEAR).click().run()
+    assert not at.exception
+    assert at.multiselect(key=_key(sample, state.OVERVIEW_BRANDS)).value == []
+    assert _tiles(at) == before
+
+
+def test_show_these_users_lists_the_users_of_the_selection(sample):
+    at = _page()
+    at.multiselect(key=_key(sample, state.OVERVIEW_CATEGORIES)).set_value(["Toys"]).run()
+    at.toggle(key=state.OVERVIEW_SHOW_USERS).set_value(True).run()
+    assert not at.exception
+    dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
+    expected = analytics.users_in(
+        sample.events.frame,
+        sample.products.frame,
+        start=pd.Timestamp(dates[0]),
+        end=pd.Timestamp(dates[1]) + pd.Timedelta(days=1),
+        categories=["Toys"],
+    )
+    (table,) = _user_tables(at)
+    assert list(table[schema.USER_ID]) == list(expected[schema.USER_ID].head(1000))
+    assert any(f"{len(expected):,} users with an event" in c.value for c in at.caption)
+    assert at.get("download_button")  # the CSV download is offered
+
+
+def test_a_clicked_segment_lists_its_buyers_until_cleared(sample):
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state[_key(sample, state.OVERVIEW_SEGMENTS)] = [analytics.CHAMPIONS]
+    at.run()
+    assert not at.exception
+    dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
+    rfm = _core(sample, *dates).rfm
+    champions = analytics.users_in_segment(rfm, analytics.CHAMPIONS)
+    (table,) = _user_tables(at)
+    assert sorted(table[schema.USER_ID]) == sorted(champions[schema.USER_ID])
+    at.button(key=state.OVERVIEW_CLEAR_SEGMENTS).click().run()
+    assert at.session_state[_key(sample, state.OVERVIEW_SEGMENTS)] == []
+    assert not _user_tables(at)
+
+
+def test_a_purchase_only_shop_renders_and_says_what_it_cannot_show(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS_CSV)
+    shop = load_shop(path)
+    assert schema.ITEM_ID not in shop.events.frame.columns
+    at = _page(shop)
+    assert not at.exception
+    assert not at.error
+    dates = at.date_input(key=_key(shop, state.OVERVIEW_DATES)).value
+    assert dates == (dt.date(1997, 3, 4), dt.date(1997, 4, 2))  # the last 30 days of data
+    expected = _core(shop, *dates)
+    _assert_tiles_match(at, expected)
+    tiles = _tiles(at)
+    assert "Views" not in tiles and "Conversion rate" not in tiles  # no views to convert
+    assert not at.select_slider  # no conversion window without a funnel
+    assert {"Active users", "Orders", "Revenue", "Repeat-buyer share"} <= set(tiles)
+    messages = " ".join(i.value for i in at.info)
+    assert "No view or cart events in this data, so the funnel shows purchase only." in messages
+    assert "no item ids, so product figures are not shown" in messages
+    assert "A funnel needs at least two of the view, cart and purchase steps" in " ".join(
+        m.value for m in at.markdown
+    )
+    assert any(
+        "cannot answer them: views, add-to-carts, conversion rate" in c.value for c in at.caption
+    )
+
+
+def test_chart_labels_from_shop_data_are_shown_as_text_not_markup():
+    table = pd.DataFrame(
+        {
+            schema.CATEGORY: ['<a href="https://evil.example">Win</a>', "Books"],
+            analytics.VIEWS: [5, 3],
+        }
+    )
+    fig = oc.top_bar(table, key=schema.CATEGORY, measure=analytics.VIEWS, title="t")
+    labels = list(fig.data[0].y)
+    assert labels[0] == '&lt;a href="https://evil.example"&gt;Win&lt;/a&gt;'
+    assert list(fig.data[0].customdata) == [table[schema.CATEGORY][0], "Books"]  # raw, for clicks

@@ -1,0 +1,695 @@
+"""Widgets of the Shop overview page: the filter bar, the KPI tiles, one function per tab, and
+the user lists behind a selection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import analytics as an
+from core import overview_charts as oc
+from core import schema
+from core.exports import to_safe_csv
+from core.loading import ShopData
+from ui import cache, state
+
+DEFAULT_DAYS = 30
+TOP_N = 15
+USER_ROWS_SHOWN = 1000
+WINDOWS = (1.0, 24.0, 72.0, 168.0, 720.0)
+FREQS = {"D": "Day", "W": "Week", "M": "Month"}
+RETENTION = {"active": "Any event", "buying": "A purchase"}
+
+KPI_HELP = {
+    an.ACTIVE_USERS: "Users with at least one event in the period.",
+    an.NEW_USERS: "Active users whose first event ever (in all the data, whatever the filters) "
+    "falls in the period.",
+    an.SESSIONS: "Sessions with an event in the period: the data's session id where it has "
+    "one, else a user's events split at gaps of more than 30 minutes.",
+    an.VIEWS: "View events in the period.",
+    an.CARTS: "Add-to-cart events in the period.",
+    an.ORDERS: "Orders whose first line falls in the period: one per order id, else one per "
+    "user and day with a purchase.",
+    an.BUYERS: "Users with a purchase in the period.",
+    an.REVENUE: "Price × quantity over the period's purchase lines (gross: returns are not "
+    "subtracted), in the data's currency.",
+    an.AVERAGE_ORDER_VALUE: "Revenue ÷ orders.",
+    an.CONVERSION_RATE: "Buyers ÷ active users.",
+    an.REPEAT_BUYER_SHARE: "Share of the period's buyers with at least two orders from the "
+    "start of the data to the end of the period.",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the whole page is filtered by (days inclusive; ``None`` keeps everything)."""
+
+    first_day: dt.date
+    last_day: dt.date
+    categories: tuple[str, ...] | None
+    brands: tuple[str, ...] | None
+    event_types: tuple[str, ...] | None
+
+    @property
+    def days(self) -> int:
+        """Days in the period."""
+        return (self.last_day - self.first_day).days + 1
+
+
+# --- filters -------------------------------------------------------------------------------
+
+
+def default_period(options: an.FilterOptions) -> tuple[dt.date, dt.date]:
+    """The last 30 days of the data (all of it when shorter)."""
+    assert options.start is not None and options.end is not None
+    last = options.end.date()
+    return max(options.start.date(), last - dt.timedelta(days=DEFAULT_DAYS - 1)), last
+
+
+def _reset_filters(fingerprint: str, options: an.FilterOptions, *, only_missing: bool) -> None:
+    defaults = {
+        state.OVERVIEW_DATES: default_period(options),
+        state.OVERVIEW_CATEGORIES: [],
+        state.OVERVIEW_BRANDS: [],
+        state.OVERVIEW_EVENT_TYPES: [],
+        state.OVERVIEW_SEGMENTS: [],
+    }
+    for name, value in defaults.items():
+        key = state.overview_key(fingerprint, name)
+        if not only_missing or key not in st.session_state:
+            st.session_state[key] = value
+
+
+def _as_filter(values: Sequence[str]) -> tuple[str, ...] | None:
+    return tuple(values) if values else None
+
+
+def filter_bar(options: an.FilterOptions, fingerprint: str) -> Filters:
+    """Period, category, brand and event-type filters for the whole page, and a reset button.
+
+    An empty multiselect keeps everything; the period defaults to the data's last 30 days.
+    """
+    _reset_filters(fingerprint, options, only_missing=True)
+    key = partial(state.overview_key, fingerprint)
+    assert options.start is not None and options.end is not None
+    with st.container(border=True):
+        cols = st.columns([4, 3, 3, 3, 2], vertical_alignment="bottom")
+        picked = cols[0].date_input(
+            "Period",
+            min_value=options.start.date(),
+            max_value=options.end.date(),
+            format="YYYY-MM-DD",
+            key=key(state.OVERVIEW_DATES),
+            help="Every figure covers these days (the last one included). KPI changes compare "
+            "with the same number of days just before.",
+            persist_state="session",
+        )
+        categories = cols[1].multiselect(
+            "Category",
+            options.categories,
+            key=key(state.OVERVIEW_CATEGORIES),
+            placeholder="All categories" if options.categories else "None in this data",
+            disabled=not options.categories,
+            help="Tip: click a bar of the Categories chart on the Products tab to filter by it.",
+            persist_state="session",
+        )
+        brands = cols[2].multiselect(
+            "Brand",
+            options.brands,
+            key=key(state.OVERVIEW_BRANDS),
+            placeholder="All brands" if options.brands else "None in this data",
+            disabled=not options.brands,
+            persist_state="session",
+        )
+        event_types = cols[3].multiselect(
+            "Event types",
+            options.event_types,
+            key=key(state.OVERVIEW_EVENT_TYPES),
+            placeholder="All event types",
+            persist_state="session",
+        )
+        cols[4].button(
+            "Clear filters",
+            key=state.OVERVIEW_CLEAR,
+            on_click=_reset_filters,
+            args=(fingerprint, options),
+            kwargs={"only_missing": False},
+            width="stretch",
+        )
+    days = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
+    first_day, last_day = (days[0], days[-1]) if days else default_period(options)
+    if len(days) == 1:
+        st.caption("Pick the period's last day too; meanwhile the page shows one day.")
+    return Filters(
+        first_day=first_day,
+        last_day=last_day,
+        categories=_as_filter(categories),
+        brands=_as_filter(brands),
+        event_types=_as_filter(event_types),
+    )
+
+
+def window_picker(options: an.FilterOptions) -> float:
+    """The funnel's conversion window, in hours (no widget when the data has no funnel)."""
+    steps = {schema.VIEW, schema.CART, schema.PURCHASE} & set(options.event_types)
+    if len(steps) < 2:
+        return an.DEFAULT_WINDOW_HOURS
+    return st.select_slider(
+        "Conversion window: steps count when they happen within this time of the first view",
+        WINDOWS,
+        value=an.DEFAULT_WINDOW_HOURS,
+        format_func=oc.format_hours,
+        key=state.OVERVIEW_WINDOW,
+    )
+
+
+def freq_picker() -> an.Freq:
+    """The trend charts' period."""
+    return st.radio(
+        "Show per", list(FREQS), format_func=FREQS.get, horizontal=True, key=state.OVERVIEW_FREQ
+    )
+
+
+def compute(
+    shop: ShopData, filters: Filters, *, freq: an.Freq, window: float, categories: bool = True
+) -> an.Overview:
+    """The cached overview for these filters (``categories=False`` ignores the category
+    filter, for the chart the categories are picked on)."""
+    return cache.overview(
+        shop.fingerprint,
+        shop,
+        filters.first_day,
+        filters.last_day,
+        filters.categories if categories else None,
+        filters.brands,
+        filters.event_types,
+        freq,
+        window,
+        TOP_N,
+    )
+
+
+# --- KPIs ----------------------------------------------------------------------------------
+
+
+def format_kpi(value: float | None, unit: str) -> str:
+    """A KPI as shown on its tile: counts whole, money with cents, shares in percent."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if unit == an.SHARE:
+        return f"{value:.1%}"
+    if unit == an.MONEY:
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def _format_delta(row: pd.Series) -> str | None:
+    if row[an.UNIT] == an.SHARE:
+        difference = float(row[an.DIFFERENCE])
+        return f"{difference * 100:+.1f} pp" if math.isfinite(difference) else None
+    change = float(row[an.CHANGE])
+    return f"{change:+.1%}" if math.isfinite(change) else None
+
+
+def shown_kpis(kpis: an.KpiTable, event_types: Sequence[str]) -> list[str]:
+    """The KPIs this data can answer: revenue needs prices, views and carts their events, and
+    the conversion rate some activity besides purchases."""
+    hidden = set()
+    if not kpis.has_revenue:
+        hidden |= {an.REVENUE, an.AVERAGE_ORDER_VALUE}
+    if schema.VIEW not in event_types:
+        hidden.add(an.VIEWS)
+    if schema.CART not in event_types:
+        hidden.add(an.CARTS)
+    if not set(event_types) - {schema.PURCHASE, schema.RETURN}:
+        hidden.add(an.CONVERSION_RATE)
+    return [k for k in kpis.table.index if k not in hidden]
+
+
+def kpi_tiles(kpis: an.KpiTable, filters: Filters, options: an.FilterOptions) -> None:
+    """One tile per KPI with its change against the previous period of equal length."""
+    event_types, data_start = options.event_types, options.start
+    shown = shown_kpis(kpis, event_types)
+    per_row = 4
+    for first in range(0, len(shown), per_row):
+        cols = st.columns(per_row)
+        for col, kpi in zip(cols, shown[first : first + per_row], strict=False):
+            row = kpis.table.loc[kpi]
+            col.metric(
+                str(row[an.LABEL]),
+                format_kpi(kpis.value(kpi), str(row[an.UNIT])),
+                delta=_format_delta(row),
+                help=KPI_HELP.get(kpi),
+                border=True,
+            )
+    before_first = kpis.previous_start.date()
+    before_last = kpis.start.date() - dt.timedelta(days=1)
+    text = (
+        f"{filters.first_day:%Y-%m-%d} to {filters.last_day:%Y-%m-%d} ({filters.days} days), "
+        f"compared with the {filters.days} days before: {before_first:%Y-%m-%d} to "
+        f"{before_last:%Y-%m-%d}. Shares change in percentage points (pp)."
+    )
+    if kpis.table[an.PREVIOUS].isna().all():
+        text += " The data starts inside this period, so there is nothing to compare with."
+    elif not kpis.previous_complete:
+        text += (
+            f" ⚠️ The data starts on {data_start:%Y-%m-%d}, inside that previous period, so "
+            "its figures are undercounted and the changes are too high."
+        )
+    missing = [str(kpis.table.loc[k, an.LABEL]) for k in kpis.table.index if k not in shown]
+    if missing:
+        text += f" Not shown, as this data cannot answer them: {', '.join(missing).lower()}."
+    st.caption(text)
+
+
+def _missing_steps(funnel: an.Funnel, options: an.FilterOptions) -> tuple[list[str], list[str]]:
+    """The funnel steps missing because the data has none, and because of the filter."""
+    absent = [step for step in funnel.missing_steps if step not in options.event_types]
+    hidden = [step for step in funnel.missing_steps if step in options.event_types]
+    return absent, hidden
+
+
+def notes(data: an.Overview, options: an.FilterOptions) -> None:
+    """What this data cannot show, and why (from the analytics), in one box."""
+    lines = list(data.notes)
+    absent, hidden = _missing_steps(data.funnel, options)
+    if absent and not hidden and data.funnel.message:
+        lines.insert(0, data.funnel.message)
+    if lines:
+        st.info("\n".join(f"- {line}" for line in lines))
+
+
+# --- user lists ----------------------------------------------------------------------------
+
+
+def _user_list(users: pd.DataFrame, *, file_name: str, key: str, what: str) -> None:
+    if users.empty:
+        st.write(f"No users {what}.")
+        return
+    st.dataframe(users.head(USER_ROWS_SHOWN), hide_index=True, key=f"{key}.table")
+    more = f"the first {USER_ROWS_SHOWN:,} of " if len(users) > USER_ROWS_SHOWN else ""
+    st.caption(f"Showing {more}{len(users):,} users {what}; the download has all of them.")
+    st.download_button(
+        f"Download these {len(users):,} users (CSV)",
+        lambda: to_safe_csv(users),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"{key}.download",
+        on_click="ignore",
+    )
+
+
+def selection_users(shop: ShopData, filters: Filters) -> None:
+    """The users behind the current filters ("show these users"), with a CSV download."""
+    if not st.toggle(
+        "Show these users",
+        key=state.OVERVIEW_SHOW_USERS,
+        help="List the users with an event in this selection (period and filters), biggest "
+        "spenders first.",
+    ):
+        return
+    users = cache.overview_users(
+        shop.fingerprint,
+        shop,
+        filters.first_day,
+        filters.last_day,
+        filters.categories,
+        filters.brands,
+        filters.event_types,
+    )
+    _user_list(
+        users,
+        file_name=f"users_{filters.first_day:%Y%m%d}_{filters.last_day:%Y%m%d}.csv",
+        key="overview.users",
+        what="with an event in this selection",
+    )
+
+
+# --- charts and clicks ---------------------------------------------------------------------
+
+
+def _chart(figure: go.Figure, how_to_read: str, *, key: str) -> None:
+    st.plotly_chart(figure, key=key)
+    st.caption(how_to_read)
+
+
+def _clicked(chart_key: str) -> list[str]:
+    """The raw keys (``customdata``) of the points selected on a chart, in click order."""
+    points = st.session_state[chart_key]["selection"]["points"]
+    keys = []
+    for point in points:
+        value = point.get("customdata")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is not None:
+            keys.append(str(value))
+    return list(dict.fromkeys(keys))
+
+
+def _on_click(chart_key: str, target_key: str) -> None:
+    """Copy a chart's clicked bars into ``target_key`` (a filter or a selection).
+
+    The chart is drawn with the kept selection highlighted, so it is drawn anew after a click
+    and Streamlit sends nothing for a click on the highlighted bar: clearing is a button.
+    """
+    st.session_state[target_key] = _clicked(chart_key)
+
+
+def _clear(target_key: str) -> None:
+    st.session_state[target_key] = []
+
+
+# --- tabs ----------------------------------------------------------------------------------
+
+
+def funnel_tab(data: an.Overview, options: an.FilterOptions) -> None:
+    """Funnel steps and drop-off, split by segment, and the weekly conversion trend."""
+    funnel = data.funnel
+    absent, hidden = _missing_steps(funnel, options)
+    if hidden:
+        st.info(
+            f"The event-type filter leaves out {' and '.join(hidden)} events"
+            + (f" and the data has no {' or '.join(absent)} events" if absent else "")
+            + (
+                f", so the funnel shows {' → '.join(funnel.step_names)} only."
+                if funnel.step_names
+                else "."
+            )
+        )
+    elif funnel.message and not funnel.missing_steps:  # missing steps are in the box on top
+        st.info(funnel.message)
+    if len(funnel.step_names) < 2:
+        st.write(
+            "A funnel needs at least two of the view, cart and purchase steps; "
+            + (
+                "widen the event-type filter to see one."
+                if hidden
+                else "load events that include views or add-to-carts on the Data page to see one."
+            )
+        )
+        return
+    if funnel.steps[an.USERS].iloc[0] == 0:
+        return
+    left, right = st.columns(2)
+    with left:
+        _chart(
+            oc.funnel_chart(funnel),
+            "Each bar is the users who reached the step, in order and within the window of "
+            "their first view in the period; the text gives the share kept from the step "
+            "before and from the first step.",
+            key="overview.chart.funnel",
+        )
+    with right:
+        st.markdown("**Steps and drop-off**")
+        st.dataframe(
+            funnel.steps,
+            hide_index=True,
+            column_order=[
+                an.STEP,
+                an.USERS,
+                an.CONVERSION_FROM_PREVIOUS,
+                an.CONVERSION_FROM_FIRST,
+                an.DROP_OFF,
+                an.MEDIAN_HOURS,
+            ],
+            column_config={
+                an.STEP: "step",
+                an.USERS: st.column_config.NumberColumn("users", format="localized"),
+                an.CONVERSION_FROM_PREVIOUS: st.column_config.NumberColumn(
+                    "of previous", format="percent"
+                ),
+                an.CONVERSION_FROM_FIRST: st.column_config.NumberColumn(
+                    "of first", format="percent"
+                ),
+                an.DROP_OFF: st.column_config.NumberColumn("dropped off", format="localized"),
+                an.MEDIAN_HOURS: st.column_config.NumberColumn("median hours", format="%.2f"),
+            },
+            key="overview.funnel_table",
+        )
+        st.caption(
+            "Of previous / of first: the step's users as a share of the step before and of the "
+            "first step. Dropped off: users who reached the step before but not this one. "
+            "Median hours: how long those who went on took from the step before."
+        )
+    splits = {k: v for k, v in data.funnel_splits.items() if not v.steps.empty}
+    if splits:
+        by = st.radio(
+            "Split the funnel by",
+            list(splits),
+            format_func=lambda k: oc.SPLIT_LABELS.get(k, k),
+            horizontal=True,
+            key=state.OVERVIEW_SPLIT,
+        )
+        _chart(
+            oc.funnel_split_chart(splits[by]),
+            "One row per group, the most users entering first (at most 15 rows): each dot is "
+            "the share of the group's users who went from one step to the next; the black star "
+            "is the whole way. Groups far left of the others convert worse.",
+            key="overview.chart.funnel_split",
+        )
+    _chart(
+        oc.funnel_trend_chart(data.funnel_trend),
+        "Users are grouped by the week of their first view; each line is the share who went "
+        "on to the next step within the window. Open circles mark weeks whose window had not "
+        "closed when the data ends, so their conversion is still too low; a week cut by the "
+        "period's first day has fewer users.",
+        key="overview.chart.funnel_trend",
+    )
+
+
+def trends_tab(data: an.Overview, freq: an.Freq) -> None:
+    """Events by type, revenue and orders, active users, and the weekday × hour heatmap."""
+    unit = oc.FREQ_LABELS[freq]
+    _chart(
+        oc.events_trend_chart(data.trends, freq),
+        f"Events per {unit}, one panel per event type with its own scale, so small types "
+        "stay readable; compare shapes, not heights. A first or last period cut by the "
+        "date range looks low.",
+        key="overview.chart.events",
+    )
+    left, right = st.columns(2)
+    with left:
+        _chart(
+            oc.revenue_trend_chart(data.trends, freq, has_revenue=data.kpis.has_revenue),
+            f"Bars: revenue per {unit} (price × quantity of purchase lines); line: orders per "
+            f"{unit}, each counted on the day of its first line.",
+            key="overview.chart.revenue",
+        )
+    with right:
+        _chart(
+            oc.active_users_chart(data.trends, freq),
+            f"Distinct users with any event (active) and with a purchase (buyers) per {unit}; "
+            "the gap between the lines is the users who did not buy.",
+            key="overview.chart.active",
+        )
+    _chart(
+        oc.hour_weekday_heatmap(data.heatmap),
+        "Darker cells are busier hours, counted over the whole period in the data's time "
+        "zone: plan campaigns and maintenance by them.",
+        key="overview.chart.heatmap",
+    )
+
+
+def products_tab(data: an.Overview, base: an.Overview, filters: Filters, fingerprint: str) -> None:
+    """Top categories (click to filter), brands and items, conversion per category, prices
+    and the long tail."""
+    tops = data.top_categories or data.top_items
+    if tops is None:
+        st.info(
+            "This data has no item ids and no categories, so there are no product figures. "
+            "Map an item column (and load a product table for categories, brands and names) "
+            "on the Data page."
+        )
+        return
+    measure = st.radio(
+        "Rank by",
+        list(tops),
+        format_func=lambda m: oc.MEASURE_LABELS.get(m, m),
+        horizontal=True,
+        key=state.OVERVIEW_MEASURE,
+    )
+    label = oc.MEASURE_LABELS[measure]
+    left, right = st.columns(2)
+    if base.top_categories is not None:
+        target = state.overview_key(fingerprint, state.OVERVIEW_CATEGORIES)
+        with left:
+            st.plotly_chart(
+                oc.top_bar(
+                    base.top_categories[measure],
+                    key=schema.CATEGORY,
+                    measure=measure,
+                    title=f"Categories by {label} (click a bar to filter the page)",
+                    selected=filters.categories or (),
+                ),
+                key=state.OVERVIEW_CATEGORY_CHART,
+                on_select=partial(_on_click, state.OVERVIEW_CATEGORY_CHART, target),
+                selection_mode="points",
+            )
+            st.caption(
+                f"The top {TOP_N} categories by {label} in the period, under every filter but "
+                "the category one. Click a bar to filter the whole page to it (it turns "
+                "orange) and another to switch; undo with the button below or the × of the "
+                "Category filter."
+            )
+            if filters.categories:
+                st.button(
+                    "Clear the category filter",
+                    key="overview.clear_categories",
+                    on_click=_clear,
+                    args=(target,),
+                )
+    if data.top_brands is not None:
+        with right:
+            _chart(
+                oc.top_bar(
+                    data.top_brands[measure],
+                    key=schema.BRAND,
+                    measure=measure,
+                    title=f"Brands by {label}",
+                ),
+                f"The top {TOP_N} brands by {label} under all the filters; brands come from the "
+                "product table.",
+                key="overview.chart.brands",
+            )
+    if data.top_items is not None:
+        items = data.top_items[measure]
+        names = schema.NAME if schema.NAME in items.columns else None
+        _chart(
+            oc.top_bar(
+                items, key=schema.ITEM_ID, measure=measure, title=f"Items by {label}", label=names
+            ),
+            f"The top {TOP_N} items by {label}"
+            + (", shown as name · item id" if names else "")
+            + "; orders count the distinct orders containing the item.",
+            key="overview.chart.items",
+        )
+        with st.expander("Top items as a table"):
+            st.dataframe(items, hide_index=True, key="overview.items_table")
+    else:
+        st.info(
+            "This data has no item ids, so there are no item, price or long-tail figures; map "
+            "an item column on the Data page."
+        )
+    left, right = st.columns(2)
+    if data.category_conversion is not None and not data.category_conversion.empty:
+        with left:
+            _chart(
+                oc.category_conversion_chart(data.category_conversion),
+                "Of the users who viewed a category in the period, the share who bought in it "
+                "at or after their first view; hover for the counts. Small categories swing "
+                "more.",
+                key="overview.chart.category_conversion",
+            )
+    if data.price_distribution is not None and not data.price_distribution.empty:
+        with right:
+            _chart(
+                oc.price_box_chart(data.price_distribution),
+                "Each item with an event in the period counts once at its list price (else its "
+                "last price seen). The box holds the middle half of the prices, the line is the "
+                "median and the whiskers reach the 10th and 90th percentiles; the scale is "
+                "logarithmic.",
+                key="overview.chart.prices",
+            )
+    if data.long_tail is not None and data.long_tail.items:
+        _chart(
+            oc.long_tail_chart(data.long_tail),
+            oc.describe_long_tail(data.long_tail)
+            + " Items are sorted from best to worst seller; the further the curve bows above "
+            "the dotted diagonal, the more sales depend on a few items.",
+            key="overview.chart.long_tail",
+        )
+
+
+def customers_tab(data: an.Overview, fingerprint: str) -> None:
+    """RFM segments (click to list their buyers), new vs returning users and cohorts."""
+    target = state.overview_key(fingerprint, state.OVERVIEW_SEGMENTS)
+    selected = st.session_state.get(target, [])
+    if data.rfm.empty:
+        st.write("No purchases up to the end of the period, so there are no RFM segments.")
+    else:
+        left, right = st.columns(2)
+        with left:
+            st.plotly_chart(
+                oc.segment_bar(data.segments, selected=selected),
+                key=state.OVERVIEW_SEGMENT_CHART,
+                on_select=partial(_on_click, state.OVERVIEW_SEGMENT_CHART, target),
+                selection_mode="points",
+            )
+            st.caption(
+                "Every buyer up to the end of the period, scored 1–5 on recency and frequency "
+                "of orders (quintiles) and named by the usual R × F map. Click a bar to list "
+                "its buyers below."
+            )
+        with right:
+            _chart(
+                oc.segment_treemap(data.segments),
+                "Each area is a segment's share of the buyers; compare it with the revenue "
+                "share in the label to see which segments carry the shop.",
+                key="overview.chart.treemap",
+            )
+        if selected:
+            st.markdown(f"**Buyers in {', '.join(selected)}**")
+            st.button(
+                "Clear the segment selection",
+                key=state.OVERVIEW_CLEAR_SEGMENTS,
+                on_click=_clear,
+                args=(target,),
+            )
+            _user_list(
+                an.users_in_segment(data.rfm, selected),
+                file_name=f"segment_users_{data.end:%Y%m%d}.csv",
+                key="overview.segment_users",
+                what="in the selected segments",
+            )
+        with st.expander("Segments as a table"):
+            st.dataframe(
+                data.segments,
+                hide_index=True,
+                column_config={
+                    an.USER_SHARE: st.column_config.NumberColumn("user share", format="percent"),
+                    an.REVENUE_SHARE: st.column_config.NumberColumn(
+                        "revenue share", format="percent"
+                    ),
+                    an.REVENUE: st.column_config.NumberColumn(format="%.2f"),
+                    an.RECENCY_DAYS: st.column_config.NumberColumn(
+                        "mean recency (days)", format="%.1f"
+                    ),
+                    an.FREQUENCY: st.column_config.NumberColumn("mean orders", format="%.2f"),
+                    an.MONETARY: st.column_config.NumberColumn("mean spend", format="%.2f"),
+                },
+                key="overview.segments_table",
+            )
+    _chart(
+        oc.new_vs_returning_chart(data.new_vs_returning),
+        "Active users per week, split into new (their first event ever that week) and "
+        "returning; a growing orange share means growth comes from acquisition. Weeks cut by "
+        "the period's first or last day look low.",
+        key="overview.chart.new_vs_returning",
+    )
+    metric = st.radio(
+        "Cohort retention counts users with",
+        list(RETENTION),
+        format_func=RETENTION.get,
+        horizontal=True,
+        key=state.OVERVIEW_RETENTION,
+    )
+    cohorts = data.retention[metric]
+    if cohorts.shares.empty:
+        st.write("No users before the end of the period, so there are no cohorts.")
+        return
+    _chart(
+        oc.retention_heatmap(cohorts),
+        "Rows are users grouped by the month of their first event; each cell is the share of "
+        "the row with an event (or a purchase) that many months later. Read across a row for "
+        "how a cohort fades, down a column to compare cohorts; blank cells are still to come. "
+        "The colour scale stops at the highest later month, so +0 (always 100% active) is "
+        "dark. Uses every event before the period end.",
+        key="overview.chart.retention",
+    )
