@@ -813,7 +813,14 @@ def fit_recommender(
             break
         past = build_interactions(events, products, start, catalogue_only=config.catalogue_only)
         if window == 1:
-            category_model = fit_category_model(events, past, start, end, config.network)
+            # Fixed settings: the next-category model should not suffer from a tiny ranker.
+            category_model = fit_category_model(
+                events,
+                past,
+                start,
+                end,
+                NetworkConfig(hidden_layers=(64, 32), random_state=config.network.random_state),
+            )
         relevant = relevant_items(events, past, start, end, buy_again=config.buy_again)
         users = np.unique(relevant["user"].to_numpy())
         if not len(users):

@@ -23,14 +23,9 @@ from core.errors import ShopLensError
 from core.exports import to_safe_csv
 from core.loading import ShopData
 from core.network import (
-    MAX_LAYERS,
-    MAX_UNITS,
-    PRESETS,
     EpochReport,
-    HiddenLayersError,
     NetworkConfig,
     format_hidden_layers,
-    parse_hidden_layers,
 )
 from core.recommend import RecommendationEvaluation, Recommender, RecommenderConfig
 from ui import state, widgets
@@ -41,122 +36,17 @@ K_CHOICES = (5, 10, 20)
 DEFAULT_K = 10
 EVALUATE = "Evaluate: hold out the H days after a cutoff and score every model"
 DEPLOY = "Recommend now: learn from all the data (no scores)"
-CUSTOM = "custom"
-
-# --- ranker hidden layers (same editor as the Purchase prediction page, own keys) -----------
 
 
-def _layer_key(position: int) -> str:
-    return f"{state.RECS_LAYER_PREFIX}.{position}"
-
-
-def _set_layers(widths: tuple[int, ...]) -> None:
-    """Make ``widths`` the layers and show them in every part of the editor (callbacks only)."""
-    session = st.session_state
-    text = format_hidden_layers(widths)
-    session[state.RECS_LAYERS] = widths
-    session[state.RECS_LAYERS_TEXT] = text
-    session[state.RECS_PRESET] = text if text in PRESETS else CUSTOM
-    for position, width in enumerate(widths):
-        session[_layer_key(position)] = width
-
-
-def _on_preset() -> None:
-    choice = st.session_state[state.RECS_PRESET]
-    if choice != CUSTOM:
-        _set_layers(parse_hidden_layers(choice))
-
-
-def _on_width() -> None:
-    count = len(st.session_state[state.RECS_LAYERS])
-    _set_layers(tuple(int(st.session_state[_layer_key(i)]) for i in range(count)))
-
-
-def _on_add_layer() -> None:
-    widths = st.session_state[state.RECS_LAYERS]
-    if len(widths) < MAX_LAYERS:
-        _set_layers((*widths, max(1, widths[-1] // 2)))
-
-
-def _on_remove_layer() -> None:
-    widths = st.session_state[state.RECS_LAYERS]
-    if len(widths) > 1:
-        _set_layers(widths[:-1])
-
-
-def _on_text() -> None:
-    try:
-        _set_layers(parse_hidden_layers(st.session_state[state.RECS_LAYERS_TEXT]))
-    except HiddenLayersError:
-        pass  # the editor shows the message on this run
-
-
-def hidden_layer_editor(
-    default: tuple[int, ...] = DEFAULT.network.hidden_layers,
-) -> tuple[int, ...] | None:
-    """The ranker's hidden layers: a preset, one width per layer with Add / Remove layer
-    buttons (1 to 6 layers of 1 to 1024 units), or the widths typed as "64,32".
-
-    Returns:
-        the widths, or ``None`` while the typed text is not valid (its message is shown).
-    """
-    session = st.session_state
-    widths = session.setdefault(state.RECS_LAYERS, default)
-    keys = [state.RECS_LAYERS_TEXT, state.RECS_PRESET]
-    if any(k not in session for k in [*keys, *map(_layer_key, range(len(widths)))]):
-        _set_layers(widths)  # first visit, or the widgets were cleaned up on another page
-    top = st.columns([1, 1, 2], vertical_alignment="bottom")
-    top[0].selectbox(
-        "Preset",
-        [*PRESETS, CUSTOM],
-        key=state.RECS_PRESET,
-        on_change=_on_preset,
-        help="Widths of the ranker's hidden layers, first layer first.",
+def hidden_layer_editor() -> tuple[int, ...] | None:
+    """The ranker's hidden layers, in the same editor as the Purchase prediction page."""
+    return widgets.hidden_layer_editor(
+        state.RECS_LAYER_EDITOR,
+        default=DEFAULT.network.hidden_layers,
+        inputs="Features of a (user, product) pair",
+        outputs="chance the user buys it. Candidates come from item-to-item neighbours, the "
+        "user's categories and overall popularity; the network ranks them.",
     )
-    top[1].text_input(
-        "Or type the widths",
-        key=state.RECS_LAYERS_TEXT,
-        on_change=_on_text,
-        help=f"1 to {MAX_LAYERS} whole numbers of 1 to {MAX_UNITS} units, e.g. 64,32; "
-        "press Enter to apply.",
-    )
-    cells = st.columns(MAX_LAYERS)
-    for position in range(len(widths)):
-        cells[position].number_input(
-            f"Layer {position + 1} (units)",
-            min_value=1,
-            max_value=MAX_UNITS,
-            step=1,
-            key=_layer_key(position),
-            on_change=_on_width,
-        )
-    buttons = st.columns([1, 1, 4])
-    buttons[0].button(
-        "Add layer",
-        key=state.RECS_ADD_LAYER,
-        on_click=_on_add_layer,
-        disabled=len(widths) >= MAX_LAYERS,
-        width="stretch",
-    )
-    buttons[1].button(
-        "Remove layer",
-        key=state.RECS_REMOVE_LAYER,
-        on_click=_on_remove_layer,
-        disabled=len(widths) <= 1,
-        width="stretch",
-    )
-    try:
-        parsed = parse_hidden_layers(session[state.RECS_LAYERS_TEXT])
-    except HiddenLayersError as err:
-        st.error(str(err))
-        return None
-    arrows = " → ".join(str(w) for w in parsed)
-    top[2].caption(
-        f"Features of a (user, product) pair → **{arrows}** → chance the user buys it. "
-        "Candidates come from item-to-item neighbours, the user's categories and overall "
-        "popularity; the network ranks them."
-    )
-    return parsed
 
 
 # --- settings form ------------------------------------------------------------------------

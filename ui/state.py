@@ -83,9 +83,35 @@ PURCHASE_RESULT = "purchase.result"
 PURCHASE_HISTORY = "purchase.history"
 
 
+@dataclass(frozen=True)
+class LayerEditorKeys:
+    """Session-state and widget keys of one page's hidden-layer editor."""
+
+    layers: str
+    text: str
+    preset: str
+    layer_prefix: str
+    add: str
+    remove: str
+
+    def layer(self, position: int) -> str:
+        """Widget key of one hidden layer's width (0 = the first hidden layer)."""
+        return f"{self.layer_prefix}.{position}"
+
+
+PURCHASE_LAYER_EDITOR = LayerEditorKeys(
+    PURCHASE_LAYERS,
+    PURCHASE_LAYERS_TEXT,
+    PURCHASE_PRESET,
+    PURCHASE_LAYER_PREFIX,
+    PURCHASE_ADD_LAYER,
+    PURCHASE_REMOVE_LAYER,
+)
+
+
 def layer_key(position: int) -> str:
-    """Widget key of one hidden layer's width (0 = the first hidden layer)."""
-    return f"{PURCHASE_LAYER_PREFIX}.{position}"
+    """Widget key of one of the purchase page's hidden-layer widths."""
+    return PURCHASE_LAYER_EDITOR.layer(position)
 
 
 @dataclass(frozen=True)
@@ -232,6 +258,14 @@ RECS_PRESET = "recs.preset"
 RECS_LAYER_PREFIX = "recs.layer"  # + ".<position>": one hidden layer's width
 RECS_ADD_LAYER = "recs.add_layer"
 RECS_REMOVE_LAYER = "recs.remove_layer"
+RECS_LAYER_EDITOR = LayerEditorKeys(
+    RECS_LAYERS,
+    RECS_LAYERS_TEXT,
+    RECS_PRESET,
+    RECS_LAYER_PREFIX,
+    RECS_ADD_LAYER,
+    RECS_REMOVE_LAYER,
+)
 RECS_FORM = "recs.form"
 RECS_MODE = "recs.mode"
 RECS_K = "recs.k"

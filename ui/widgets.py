@@ -151,73 +151,86 @@ def profile(summary: Profile) -> None:
 CUSTOM = "custom"
 
 
-def _set_layers(widths: tuple[int, ...]) -> None:
+def _set_layers(keys: state.LayerEditorKeys, widths: tuple[int, ...]) -> None:
     """Make ``widths`` the layers and show them in every part of the editor (callbacks only)."""
     session = st.session_state
     text = format_hidden_layers(widths)
-    session[state.PURCHASE_LAYERS] = widths
-    session[state.PURCHASE_LAYERS_TEXT] = text
-    session[state.PURCHASE_PRESET] = text if text in PRESETS else CUSTOM
+    session[keys.layers] = widths
+    session[keys.text] = text
+    session[keys.preset] = text if text in PRESETS else CUSTOM
     for position, width in enumerate(widths):
-        session[state.layer_key(position)] = width
+        session[keys.layer(position)] = width
 
 
-def _on_preset() -> None:
-    choice = st.session_state[state.PURCHASE_PRESET]
+def _on_preset(keys: state.LayerEditorKeys) -> None:
+    choice = st.session_state[keys.preset]
     if choice != CUSTOM:
-        _set_layers(parse_hidden_layers(choice))
+        _set_layers(keys, parse_hidden_layers(choice))
 
 
-def _on_width() -> None:
-    count = len(st.session_state[state.PURCHASE_LAYERS])
-    _set_layers(tuple(int(st.session_state[state.layer_key(i)]) for i in range(count)))
+def _on_width(keys: state.LayerEditorKeys) -> None:
+    count = len(st.session_state[keys.layers])
+    _set_layers(keys, tuple(int(st.session_state[keys.layer(i)]) for i in range(count)))
 
 
-def _on_add_layer() -> None:
-    widths = st.session_state[state.PURCHASE_LAYERS]
+def _on_add_layer(keys: state.LayerEditorKeys) -> None:
+    widths = st.session_state[keys.layers]
     if len(widths) < MAX_LAYERS:
-        _set_layers((*widths, max(1, widths[-1] // 2)))
+        _set_layers(keys, (*widths, max(1, widths[-1] // 2)))
 
 
-def _on_remove_layer() -> None:
-    widths = st.session_state[state.PURCHASE_LAYERS]
+def _on_remove_layer(keys: state.LayerEditorKeys) -> None:
+    widths = st.session_state[keys.layers]
     if len(widths) > 1:
-        _set_layers(widths[:-1])
+        _set_layers(keys, widths[:-1])
 
 
-def _on_text() -> None:
+def _on_text(keys: state.LayerEditorKeys) -> None:
     try:
-        _set_layers(parse_hidden_layers(st.session_state[state.PURCHASE_LAYERS_TEXT]))
+        _set_layers(keys, parse_hidden_layers(st.session_state[keys.text]))
     except HiddenLayersError:
         pass  # the editor shows the message on this run
 
 
 def hidden_layer_editor(
+    keys: state.LayerEditorKeys = state.PURCHASE_LAYER_EDITOR,
+    *,
     default: tuple[int, ...] = NetworkConfig().hidden_layers,
+    inputs: str = "User features",
+    outputs: str = "output. The same hidden layers are used by the orders network (how many "
+    "orders) and the buyer network (buys at all or not).",
 ) -> tuple[int, ...] | None:
     """Hidden layers, TensorFlow-Playground style: a preset, one width per layer with Add /
     Remove layer buttons (1 to 6 layers of 1 to 1024 units), or the widths typed as "64,32".
+
+    Args:
+        keys: the page's widget keys, so each page keeps its own layers.
+        default: the layers on a first visit.
+        inputs: what enters the network, for the caption.
+        outputs: what leaves it, for the caption.
 
     Returns:
         the widths, or ``None`` while the typed text is not valid (its message is shown).
     """
     session = st.session_state
-    widths = session.setdefault(state.PURCHASE_LAYERS, default)
-    keys = [state.PURCHASE_LAYERS_TEXT, state.PURCHASE_PRESET]
-    if any(k not in session for k in [*keys, *map(state.layer_key, range(len(widths)))]):
-        _set_layers(widths)  # first visit, or the widgets were cleaned up on another page
+    widths = session.setdefault(keys.layers, default)
+    needed = [keys.text, keys.preset, *map(keys.layer, range(len(widths)))]
+    if any(k not in session for k in needed):
+        _set_layers(keys, widths)  # first visit, or the widgets were cleaned up on another page
     top = st.columns([1, 1, 2], vertical_alignment="bottom")
     top[0].selectbox(
         "Preset",
         [*PRESETS, CUSTOM],
-        key=state.PURCHASE_PRESET,
+        key=keys.preset,
         on_change=_on_preset,
+        args=(keys,),
         help="Widths of the hidden layers, first layer first.",
     )
     top[1].text_input(
         "Or type the widths",
-        key=state.PURCHASE_LAYERS_TEXT,
+        key=keys.text,
         on_change=_on_text,
+        args=(keys,),
         help=f"1 to {MAX_LAYERS} whole numbers of 1 to {MAX_UNITS} units, e.g. 64,32; "
         "press Enter to apply.",
     )
@@ -228,34 +241,34 @@ def hidden_layer_editor(
             min_value=1,
             max_value=MAX_UNITS,
             step=1,
-            key=state.layer_key(position),
+            key=keys.layer(position),
             on_change=_on_width,
+            args=(keys,),
         )
     buttons = st.columns([1, 1, 4])
     buttons[0].button(
         "Add layer",
-        key=state.PURCHASE_ADD_LAYER,
+        key=keys.add,
         on_click=_on_add_layer,
+        args=(keys,),
         disabled=len(widths) >= MAX_LAYERS,
         width="stretch",
     )
     buttons[1].button(
         "Remove layer",
-        key=state.PURCHASE_REMOVE_LAYER,
+        key=keys.remove,
         on_click=_on_remove_layer,
+        args=(keys,),
         disabled=len(widths) <= 1,
         width="stretch",
     )
     try:
-        parsed = parse_hidden_layers(session[state.PURCHASE_LAYERS_TEXT])
+        parsed = parse_hidden_layers(session[keys.text])
     except HiddenLayersError as err:
         st.error(str(err))
         return None
     arrows = " → ".join(str(w) for w in parsed)
-    top[2].caption(
-        f"User features → **{arrows}** → output. The same hidden layers are used by the "
-        "orders network (how many orders) and the buyer network (buys at all or not)."
-    )
+    top[2].caption(f"{inputs} → **{arrows}** → {outputs}")
     return parsed
 
 

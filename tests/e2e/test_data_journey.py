@@ -3,6 +3,8 @@
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.browser import wait_idle
+
 pytestmark = pytest.mark.e2e
 
 EVENTS_CSV = (
@@ -22,11 +24,6 @@ PRODUCTS_CSV = (
 ).encode()
 
 
-def _wait_idle(page: Page) -> None:
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
-
-
 def test_upload_fix_a_mapping_and_see_the_report(page: Page, app_url, output_dir):
     page.goto(app_url)
     expect(page.get_by_role("heading", name="Data")).to_be_visible()
@@ -38,17 +35,18 @@ def test_upload_fix_a_mapping_and_see_the_report(page: Page, app_url, output_dir
         files=[{"name": "kunden.csv", "mimeType": "text/csv", "buffer": EVENTS_CSV}]
     )
     expect(page.get_by_text("kunden.csv").first).to_be_visible()
+    wait_idle(page)
     uploads.nth(1).set_input_files(
         files=[{"name": "produkte.csv", "mimeType": "text/csv", "buffer": PRODUCTS_CSV}]
     )
-    _wait_idle(page)
+    wait_idle(page)
     expect(page.get_by_text("Unrecognised export (best guess)").first).to_be_visible()
 
     # Betrag is a line amount the guess left unmapped: map it to price by hand.
     price_box = page.get_by_test_id("stSelectbox").filter(has_text="price").first
     price_box.click()
     page.get_by_role("option", name="Betrag").click()
-    _wait_idle(page)
+    wait_idle(page)
     expect(page.get_by_text("price: Decimal commas read", exact=False).first).to_be_visible()
 
     main = page.get_by_test_id("stMain")

@@ -8,15 +8,9 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.browser import wait_idle
+
 pytestmark = pytest.mark.e2e
-
-
-def _wait_idle(page: Page) -> None:
-    # The status widget is hidden by toolbarMode = "minimal", so ask the app root instead.
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stApp")).to_have_attribute(
-        "data-test-script-state", "notRunning", timeout=90_000
-    )
 
 
 def _tile_value(page: Page, label: str) -> Locator:
@@ -46,7 +40,7 @@ def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_
     expect(page.get_by_role("heading", name="Data")).to_be_visible()
     page.get_by_test_id("stSidebarNav").get_by_text("Overview").click()
     expect(page.get_by_role("heading", name="Shop overview")).to_be_visible()
-    _wait_idle(page)
+    wait_idle(page)
     active = _tile_value(page, "Active users")
     expect(active).to_have_text(re.compile(r"^\d[\d,]*$"))
     last_30_days = active.inner_text()
@@ -56,7 +50,7 @@ def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_
     _type_date_part(page, "day, Period start date", "01")
     page.keyboard.press("Escape")  # closes the calendar, which commits the typed date
     expect(page.get_by_text("2026-09-01 to 2026-10-31 (61 days)", exact=False)).to_be_visible()
-    _wait_idle(page)
+    wait_idle(page)
     expect(active).not_to_have_text(last_30_days)
     two_months = active.inner_text()
     expect(page.locator(".st-key-overview-chart-funnel g.funnellayer")).to_be_visible()
@@ -68,7 +62,7 @@ def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_
     box, category = _bar_and_label(chart, 2)
     # A real click on the bar: Plotly listens on the layer above it, so click its position.
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    _wait_idle(page)
+    wait_idle(page)
     category_filter = page.get_by_test_id("stMultiSelect").filter(has_text="Category")
     expect(category_filter).to_contain_text(category)
     expect(active).not_to_have_text(two_months)  # the KPIs follow the click
@@ -82,7 +76,7 @@ def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_
     buyers_of_category = active.inner_text()
 
     page.get_by_text("Show these users").click()
-    _wait_idle(page)
+    wait_idle(page)
     download = page.get_by_role("button", name=re.compile(r"Download these [\d,]+ users"))
     expect(download).to_be_visible()
     with page.expect_download() as info:
@@ -97,7 +91,7 @@ def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_
     page.screenshot(path=str(output_dir / "overview_users.png"))
 
     page.get_by_role("button", name="Clear the category filter").click()
-    _wait_idle(page)
+    wait_idle(page)
     expect(category_filter).not_to_contain_text(category)
     expect(active).to_have_text(two_months)
     expect(page.get_by_test_id("stException")).to_have_count(0)

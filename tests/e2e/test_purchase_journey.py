@@ -5,15 +5,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.browser import wait_idle
+
 pytestmark = pytest.mark.e2e
-
-
-def _wait_idle(page: Page) -> None:
-    # The status widget is hidden by toolbarMode = "minimal", so ask the app root instead.
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stApp")).to_have_attribute(
-        "data-test-script-state", "notRunning", timeout=90_000
-    )
 
 
 def _open_purchase_page(page: Page, app_url: str) -> None:
@@ -21,14 +15,14 @@ def _open_purchase_page(page: Page, app_url: str) -> None:
     expect(page.get_by_role("heading", name="Data")).to_be_visible()
     page.get_by_test_id("stSidebarNav").get_by_text("Purchase prediction").click()
     expect(page.get_by_role("heading", name="Purchase prediction")).to_be_visible()
-    _wait_idle(page)
+    wait_idle(page)
 
 
 def _set_layers(page: Page, text: str) -> None:
     widths = page.get_by_label("Or type the widths", exact=True)
     widths.fill(text)
     widths.press("Enter")
-    _wait_idle(page)
+    wait_idle(page)
 
 
 def _set_number(page: Page, label: str, value: int) -> None:
@@ -47,7 +41,7 @@ def test_tune_layers_train_and_read_the_results(page: Page, app_url, output_dir)
     page.get_by_role("button", name="Train", exact=True).click()
 
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=90_000)
-    _wait_idle(page)
+    wait_idle(page)
     main = page.get_by_test_id("stMain")
     expect(main.get_by_test_id("stMetric").filter(has_text="MSE · MLP")).to_contain_text(
         re.compile(r"\d\.\d{4}")
@@ -92,7 +86,7 @@ def test_stop_keeps_the_best_epoch_so_far(page: Page, app_url, output_dir):
     expect(page.get_by_text("Training was stopped at epoch", exact=False)).to_be_visible(
         timeout=60_000
     )
-    _wait_idle(page)
+    wait_idle(page)
     expect(page.get_by_role("heading", name="Results")).to_be_visible()
     expect(page.get_by_role("button", name="Stop", exact=True)).to_have_count(0)
     expect(page.get_by_role("tab", name="Scoreboard")).to_be_visible()

@@ -5,15 +5,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.browser import wait_idle
+
 pytestmark = pytest.mark.e2e
-
-
-def _wait_idle(page: Page) -> None:
-    # The status widget is hidden by toolbarMode = "minimal", so ask the app root instead.
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stApp")).to_have_attribute(
-        "data-test-script-state", "notRunning", timeout=90_000
-    )
 
 
 def _open_recommendations(page: Page, app_url: str) -> None:
@@ -21,14 +15,14 @@ def _open_recommendations(page: Page, app_url: str) -> None:
     expect(page.get_by_role("heading", name="Data")).to_be_visible()
     page.get_by_test_id("stSidebarNav").get_by_text("Recommendations").click()
     expect(page.get_by_role("heading", name="Recommendations")).to_be_visible()
-    _wait_idle(page)
+    wait_idle(page)
 
 
 def _set_layers(page: Page, text: str) -> None:
     widths = page.get_by_label("Or type the widths", exact=True)
     widths.fill(text)
     widths.press("Enter")
-    _wait_idle(page)
+    wait_idle(page)
 
 
 def _set_number(page: Page, label: str, value: int) -> None:
@@ -45,7 +39,7 @@ def test_train_then_browse_a_user_with_history_reasons_and_hits(page: Page, app_
     page.get_by_role("button", name="Train", exact=True).click()
 
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=90_000)
-    _wait_idle(page)
+    wait_idle(page)
     main = page.get_by_test_id("stMain")
     expect(main.get_by_test_id("stMetric").filter(has_text="NDCG@10 · MLP ranker")).to_contain_text(
         re.compile(r"\d\.\d{3}")
@@ -72,7 +66,7 @@ def test_train_then_browse_a_user_with_history_reasons_and_hits(page: Page, app_
     expect(options.nth(1)).to_contain_text("bought 10 products in the test window")
     user = options.nth(1).inner_text().split(" · ")[0]
     options.nth(1).click()
-    _wait_idle(page)
+    wait_idle(page)
 
     expect(page.get_by_role("combobox", name="User")).to_have_value(re.compile(user))
     heading = page.get_by_text("Top 10 recommendations", exact=True)
@@ -105,7 +99,7 @@ def test_stop_keeps_the_rankers_best_epoch_so_far(page: Page, app_url, output_di
     expect(page.get_by_text("Training was stopped at epoch", exact=False)).to_be_visible(
         timeout=60_000
     )
-    _wait_idle(page)
+    wait_idle(page)
     expect(page.get_by_role("button", name="Stop", exact=True)).to_have_count(0)
     expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()
     expect(page.get_by_role("tab", name="Scoreboard")).to_be_visible()
