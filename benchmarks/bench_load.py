@@ -7,8 +7,6 @@ Targets (2-core machine): 1M events in <= 3 s, <= 600 MB peak RSS, <= 3x the bar
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.fresh_process import run_measurement
+
 SIZES = (1_000_000, 5_000_000)
 TARGET_SECONDS, TARGET_RSS_MB, TARGET_RATIO = 3.0, 600.0, 3.0
 
@@ -59,14 +58,7 @@ def write_events(path: Path, rows: int, *, seed: int = 0) -> None:
 
 
 def measure(mode: str, path: Path) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, mode, str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_measurement(_CHILD, mode, str(path))
 
 
 def main() -> int:

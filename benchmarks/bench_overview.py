@@ -12,9 +12,7 @@ Targets (2-core machine): the whole page (``compute_overview`` over the full ran
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.fresh_process import run_measurement  # noqa: E402
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1_000_000, 5_000_000)
 TARGET_COLD = {1_000_000: 2.0, 5_000_000: 10.0}
 TARGET_FILTER_SECONDS, TARGET_RSS_MB = 1.0, 1500.0
@@ -165,16 +164,7 @@ def make_shop(rows: int, *, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def measure(mode: str, folder: Path) -> dict:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, mode, str(folder)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_measurement(_CHILD, mode, str(folder))
 
 
 def main() -> int:

@@ -671,20 +671,9 @@ def purchase_timeline(
         title=f"Time split: {len(windows)} training windows end by the cutoff; "
         f"the models are scored on the {horizon_days} days after it",
     )
-    marks = ((cutoff, f"cutoff {cutoff:%Y-%m-%d}", "right"), (data_end, "data ends", "left"))
-    for when, text, side in marks:
-        fig.add_shape(
-            type="line",
-            x0=when,
-            x1=when,
-            y0=0,
-            y1=1,
-            yref="paper",
-            line={"color": "#333", "dash": "dash"},
-        )
-        fig.add_annotation(
-            x=when, y=1.0, yref="paper", text=text, showarrow=False, yanchor="bottom", xanchor=side
-        )
+    add_date_marks(
+        fig, ((cutoff, f"cutoff {cutoff:%Y-%m-%d}", "right"), (data_end, "data ends", "left"))
+    )
     fig.update_yaxes(autorange="reversed", title_text="")
     fig.update_xaxes(title_text="date (each bar: the days whose orders are counted)")
     return _tidy(fig, height=140 + 20 * len(rows), top=70)
@@ -750,3 +739,20 @@ def _unique_labels(labels: list[str]) -> list[str]:
         seen[label] = seen.get(label, 0) + 1
         unique.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
     return unique
+
+
+def add_date_marks(fig: go.Figure, marks: Sequence[tuple[pd.Timestamp, str, str]]) -> None:
+    """Dashed vertical lines at dates, each labelled on top (side: "left" or "right")."""
+    for when, text, side in marks:
+        fig.add_shape(
+            type="line",
+            x0=when,
+            x1=when,
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": "#333", "dash": "dash"},
+        )
+        fig.add_annotation(
+            x=when, y=1.0, yref="paper", text=text, showarrow=False, yanchor="bottom", xanchor=side
+        )

@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from core import metrics as m
 from core import schema
-from core.charts import EVENT_COLOURS, MLP_COLOUR
+from core.charts import EVENT_COLOURS, MLP_COLOUR, add_date_marks
 from core.recommend import BASELINES, MLP_RANKER, MODEL_LABELS, Recommender
 
 MODEL_COLOURS = {
@@ -67,22 +67,6 @@ def _tidy(fig: go.Figure, *, height: int = 340, top: int = 50) -> go.Figure:
 
 def _line(name: str) -> dict[str, object]:
     return {"color": MODEL_COLOURS.get(name, "#a0a7b4"), "width": 3 if name == MLP_RANKER else 1.5}
-
-
-def _marks(fig: go.Figure, marks: Sequence[tuple[pd.Timestamp, str, str]]) -> None:
-    for when, text, side in marks:
-        fig.add_shape(
-            type="line",
-            x0=when,
-            x1=when,
-            y0=0,
-            y1=1,
-            yref="paper",
-            line={"color": "#333", "dash": "dash"},
-        )
-        fig.add_annotation(
-            x=when, y=1.0, yref="paper", text=text, showarrow=False, yanchor="bottom", xanchor=side
-        )
 
 
 def training_windows(
@@ -154,7 +138,7 @@ def recommender_timeline(
         )
     label = f"cutoff {cutoff:%Y-%m-%d}" if evaluate else "data ends: recommending from here"
     marks = [(cutoff, label, "right" if evaluate else "left")]
-    _marks(fig, marks)
+    add_date_marks(fig, marks)
     fig.update_xaxes(type="date", title_text="date")
     fig.update_yaxes(
         autorange="reversed",
@@ -434,7 +418,7 @@ def user_history_scatter(
                 opacity=0.08,
                 line_width=0,
             )
-        _marks(fig, [(cutoff, f"cutoff {cutoff:%Y-%m-%d}", "right")])
+        add_date_marks(fig, [(cutoff, f"cutoff {cutoff:%Y-%m-%d}", "right")])
     fig.update_yaxes(
         title_text="",
         categoryorder="array",
