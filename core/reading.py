@@ -414,6 +414,17 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
     )
 
 
+def _is_natural_number(text: str) -> bool:
+    """'0', '7', '-12': an integer without leading zeros that fits in 64 bits."""
+    digits = text[1:] if text.startswith("-") else text
+    return (
+        digits.isascii()
+        and digits.isdigit()
+        and len(digits) <= 18
+        and (digits[0] != "0" or digits == "0")
+    )
+
+
 def _text_id_columns(names: list[str], rows: list[list[str]]) -> dict[str, pa.DataType]:
     """Id columns to read as text, judged on the rows at the top of the file.
 
@@ -427,7 +438,7 @@ def _text_id_columns(names: list[str], rows: list[list[str]]) -> dict[str, pa.Da
             continue
         values = [row[position].strip() for row in rows if position < len(row)]
         values = [v for v in values if v]
-        natural = all(re.fullmatch(r"0|-?[1-9]\d{0,17}", v) for v in values)
+        natural = all(_is_natural_number(v) for v in values)
         fixed_width = len(values) > 1 and len({len(v) for v in values}) == 1
         if not natural or fixed_width:
             types[name] = pa.string()
