@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -141,6 +142,12 @@ class Interactions:
     user_days_since_event: np.ndarray
     allowed: np.ndarray
     item_names: np.ndarray
+
+    @cached_property
+    def similarity_to(self) -> sparse.csr_matrix:
+        """The similarity matrix transposed: row i holds the items that have i as a
+        neighbour (computed once, for the reasons)."""
+        return self.similarity.T.tocsr()
 
 
 def _codes(values: pd.Series) -> np.ndarray:
@@ -1025,7 +1032,7 @@ def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Serie
     last_cart = np.asarray(inter.last_cart[pair]).ravel()
     history = inter.weights[users].tocsr()
     history.data[:] = 1.0
-    closeness = history.multiply(inter.similarity.T.tocsr()[items]).tocsr()
+    closeness = history.multiply(inter.similarity_to[items]).tocsr()
     anchor = np.asarray(closeness.argmax(axis=1)).ravel()
     anchor_score = np.asarray(closeness.max(axis=1).todense()).ravel()
     anchor_bought = np.asarray(inter.bought[users, anchor]).ravel() > 0

@@ -30,15 +30,15 @@ if source == state.SOURCE_UPLOAD:
             "current dataset until then."
         )
         st.stop()
-    events, events_name = events_file.getvalue(), events_file.name
-    products = products_file.getvalue() if products_file else None
-    products_name = products_file.name if products_file else None
+    events = cache.source_file(events_file.name, events_file.getvalue())
+    products = (
+        cache.source_file(products_file.name, products_file.getvalue()) if products_file else None
+    )
 else:
     events, products = cache.sample_files()
-    events_name, products_name = "sample_events.csv.gz", "sample_products.csv"
 
 try:
-    label, detected = cache.detected_events_mapping(events, events_name)
+    label, detected = cache.detected_events_mapping(events)
     with st.expander("Column mapping", expanded=source == state.SOURCE_UPLOAD):
         st.write(
             f"Events: recognised **{label}**. Change any field below and the file is "
@@ -46,8 +46,8 @@ try:
         )
         events_overrides = widgets.mapping_editor(
             "events",
-            cache.digest(events),
-            tuple(cache.raw_table(events, events_name).frame),
+            events.digest,
+            tuple(cache.raw_table(events).frame),
             detected,
             schema.EVENT_MAPPING_FIELDS,
         )
@@ -59,12 +59,12 @@ try:
             key=state.DATE_ORDER,
         )
         products_overrides: dict[str, str | None] = {}
-        if products is not None and products_name is not None:
+        if products is not None:
             st.write("Product table:")
-            products_raw = cache.raw_table(products, products_name)
+            products_raw = cache.raw_table(products)
             products_overrides = widgets.mapping_editor(
                 "products",
-                cache.digest(products),
+                products.digest,
                 tuple(products_raw.frame),
                 detect_products_mapping(products_raw),
                 schema.PRODUCT_FIELDS,
@@ -74,13 +74,11 @@ try:
     )
     shop = cache.load_shop(
         events,
-        events_name,
         products,
-        products_name,
-        events_overrides,
-        products_overrides,
-        date_order,
-        drop_duplicates,
+        events_mapping=events_overrides,
+        products_mapping=products_overrides,
+        date_order=date_order,
+        drop_duplicates=drop_duplicates,
     )
 except ShopLensError as err:
     st.error(str(err))

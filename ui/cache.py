@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass, field
 
 import pandas as pd
 import streamlit as st
@@ -14,43 +15,60 @@ from core.parsing import DateOrder
 from core.reading import RawTable, read_table
 
 
-def digest(data: bytes) -> str:
-    """A short content hash, used in widget keys."""
-    return hashlib.sha256(data).hexdigest()[:12]
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to load, with its content hash: the cache key, computed once per rerun instead
+    of Streamlit hashing the whole file in every cached call."""
+
+    name: str
+    digest: str
+    data: bytes = field(repr=False)
+
+
+def source_file(name: str, data: bytes) -> SourceFile:
+    """Wrap a file's bytes with a short SHA-256 of its content."""
+    return SourceFile(name, hashlib.sha256(data).hexdigest()[:12], data)
 
 
 @st.cache_data(show_spinner="Reading the file…", max_entries=4)
-def raw_table(data: bytes, name: str) -> RawTable:
+def _raw_table(digest: str, name: str, _file: SourceFile) -> RawTable:
+    return read_table(_file.data, name=name)
+
+
+def raw_table(file: SourceFile) -> RawTable:
     """The file's own table."""
-    return read_table(data, name=name)
+    return _raw_table(file.digest, file.name, file)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def detected_events_mapping(data: bytes, name: str) -> tuple[str, dict[str, str]]:
-    """The recognised export's label and proposed mapping for an events file."""
-    export, mapping = loading.detect_format(raw_table(data, name))
+def _detected_events_mapping(
+    digest: str, name: str, _file: SourceFile
+) -> tuple[str, dict[str, str]]:
+    export, mapping = loading.detect_format(raw_table(_file))
     return export.label, mapping
 
 
+def detected_events_mapping(file: SourceFile) -> tuple[str, dict[str, str]]:
+    """The recognised export's label and proposed mapping for an events file."""
+    return _detected_events_mapping(file.digest, file.name, file)
+
+
 @st.cache_data(show_spinner="Mapping and validating…", max_entries=4)
-def load_shop(
-    events: bytes,
-    events_name: str,
-    products: bytes | None,
-    products_name: str | None,
+def _load_shop(
+    events_key: tuple[str, str],
+    products_key: tuple[str, str] | None,
     events_mapping: dict[str, str | None],
     products_mapping: dict[str, str | None],
     date_order: DateOrder,
     drop_duplicates: bool,
+    _events: SourceFile,
+    _products: SourceFile | None,
 ) -> loading.ShopData:
-    """Map and validate both files of a shop."""
     product_result = None
-    if products is not None and products_name is not None:
-        product_result = loading.map_products(
-            raw_table(products, products_name), mapping=products_mapping
-        )
+    if _products is not None:
+        product_result = loading.map_products(raw_table(_products), mapping=products_mapping)
     event_result = loading.map_events(
-        raw_table(events, events_name),
+        raw_table(_events),
         mapping=events_mapping,
         date_order=date_order,
         drop_duplicates=drop_duplicates,
@@ -59,18 +77,48 @@ def load_shop(
     return loading.make_shop(event_result, product_result)
 
 
+def load_shop(
+    events: SourceFile,
+    products: SourceFile | None,
+    *,
+    events_mapping: dict[str, str | None],
+    products_mapping: dict[str, str | None],
+    date_order: DateOrder,
+    drop_duplicates: bool,
+) -> loading.ShopData:
+    """Map and validate both files of a shop."""
+    return _load_shop(
+        (events.digest, events.name),
+        (products.digest, products.name) if products is not None else None,
+        events_mapping,
+        products_mapping,
+        date_order,
+        drop_duplicates,
+        events,
+        products,
+    )
+
+
 @st.cache_data(show_spinner=False)
-def sample_files() -> tuple[bytes, bytes]:
+def sample_files() -> tuple[SourceFile, SourceFile]:
     """The bundled sample shop's events and products files."""
     settings = load_settings()
-    return settings.sample_events.read_bytes(), settings.sample_products.read_bytes()
+    return (
+        source_file(settings.sample_events.name, settings.sample_events.read_bytes()),
+        source_file(settings.sample_products.name, settings.sample_products.read_bytes()),
+    )
 
 
 def sample_shop() -> loading.ShopData:
     """The bundled sample shop as loaded with the detected mapping."""
     events, products = sample_files()
     return load_shop(
-        events, "sample_events.csv.gz", products, "sample_products.csv", {}, {}, "auto", False
+        events,
+        products,
+        events_mapping={},
+        products_mapping={},
+        date_order="auto",
+        drop_duplicates=False,
     )
 
 

@@ -5,39 +5,18 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import wait_idle
+from tests.e2e.browser import open_page, set_layers, set_number, wait_idle
 
 pytestmark = pytest.mark.e2e
 
 
-def _open_purchase_page(page: Page, app_url: str) -> None:
-    page.goto(app_url)
-    expect(page.get_by_role("heading", name="Data")).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_text("Purchase prediction").click()
-    expect(page.get_by_role("heading", name="Purchase prediction")).to_be_visible()
-    wait_idle(page)
-
-
-def _set_layers(page: Page, text: str) -> None:
-    widths = page.get_by_label("Or type the widths", exact=True)
-    widths.fill(text)
-    widths.press("Enter")
-    wait_idle(page)
-
-
-def _set_number(page: Page, label: str, value: int) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Tab")
-
-
 def test_tune_layers_train_and_read_the_results(page: Page, app_url, output_dir):
-    _open_purchase_page(page, app_url)
-    _set_layers(page, "16,8")
+    open_page(page, app_url, "Purchase prediction")
+    set_layers(page, "16,8")
     expect(page.get_by_label("Layer 1 (units)", exact=True)).to_have_value("16")
     expect(page.get_by_label("Layer 2 (units)", exact=True)).to_have_value("8")
     expect(page.get_by_text("User features → 16 → 8 → output", exact=False)).to_be_visible()
-    _set_number(page, "Epochs (at most)", 8)
+    set_number(page, "Epochs (at most)", 8)
     page.get_by_role("button", name="Train", exact=True).click()
 
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=90_000)
@@ -70,9 +49,9 @@ def test_tune_layers_train_and_read_the_results(page: Page, app_url, output_dir)
 
 
 def test_stop_keeps_the_best_epoch_so_far(page: Page, app_url, output_dir):
-    _open_purchase_page(page, app_url)
-    _set_layers(page, "32,16")
-    _set_number(page, "Epochs (at most)", 2000)
+    open_page(page, app_url, "Purchase prediction")
+    set_layers(page, "32,16")
+    set_number(page, "Epochs (at most)", 2000)
     page.get_by_text("Early stopping").click()  # off: only Stop ends this training
     page.get_by_role("button", name="Train", exact=True).click()
 

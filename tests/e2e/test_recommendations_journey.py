@@ -5,36 +5,15 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import wait_idle
+from tests.e2e.browser import open_page, set_layers, set_number, wait_idle
 
 pytestmark = pytest.mark.e2e
 
 
-def _open_recommendations(page: Page, app_url: str) -> None:
-    page.goto(app_url)
-    expect(page.get_by_role("heading", name="Data")).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_text("Recommendations").click()
-    expect(page.get_by_role("heading", name="Recommendations")).to_be_visible()
-    wait_idle(page)
-
-
-def _set_layers(page: Page, text: str) -> None:
-    widths = page.get_by_label("Or type the widths", exact=True)
-    widths.fill(text)
-    widths.press("Enter")
-    wait_idle(page)
-
-
-def _set_number(page: Page, label: str, value: int) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Tab")
-
-
 def test_train_then_browse_a_user_with_history_reasons_and_hits(page: Page, app_url, output_dir):
-    _open_recommendations(page, app_url)
-    _set_layers(page, "16")
-    _set_number(page, "Epochs (at most)", 30)
+    open_page(page, app_url, "Recommendations")
+    set_layers(page, "16")
+    set_number(page, "Epochs (at most)", 30)
     expect(page.get_by_text("Time split: 3 training windows of 30 days")).to_be_visible()
     page.get_by_role("button", name="Train", exact=True).click()
 
@@ -83,9 +62,9 @@ def test_train_then_browse_a_user_with_history_reasons_and_hits(page: Page, app_
 
 
 def test_stop_keeps_the_rankers_best_epoch_so_far(page: Page, app_url, output_dir):
-    _open_recommendations(page, app_url)
-    _set_layers(page, "32,16")
-    _set_number(page, "Epochs (at most)", 2000)
+    open_page(page, app_url, "Recommendations")
+    set_layers(page, "32,16")
+    set_number(page, "Epochs (at most)", 2000)
     page.get_by_text("Early stopping").click()  # off: only Stop ends this training
     page.get_by_role("button", name="Train", exact=True).click()
 
