@@ -8,6 +8,7 @@ validation rows after every epoch. Early stopping keeps the weights of the best 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import time
 from collections.abc import Callable
@@ -333,3 +334,28 @@ def _validation_mask(
     if held.all():  # keep at least one group to train on
         held[np.argmax(draws)] = False
     return held[codes]
+
+
+def network_config_dict(config: NetworkConfig) -> dict[str, object]:
+    """The settings as JSON-ready values (for a run's manifest)."""
+    values = dataclasses.asdict(config)
+    values["hidden_layers"] = list(config.hidden_layers)
+    return values
+
+
+def network_config_from(values: dict) -> NetworkConfig:
+    """The inverse of :func:`network_config_dict`, checked.
+
+    Raises:
+        HiddenLayersError: when the values do not describe a usable network.
+    """
+    known = {f.name for f in dataclasses.fields(NetworkConfig)}
+    try:
+        layers = parse_hidden_layers(",".join(str(w) for w in values["hidden_layers"]))
+        settings = {k: v for k, v in values.items() if k in known and k != "hidden_layers"}
+        config = NetworkConfig(hidden_layers=layers, **settings)
+    except (KeyError, TypeError) as err:
+        raise HiddenLayersError(f"The network settings are incomplete ({err}).") from None
+    if config.activation not in ("relu", "tanh", "logistic", "identity"):
+        raise HiddenLayersError(f"Unknown activation '{config.activation}'.")
+    return config

@@ -28,7 +28,22 @@ from core import schema
 from core.bgnbd import BGNBD, FREQUENCY, RECENCY, T_COLUMN, rfm_summary
 from core.errors import ShopLensError
 from core.metrics import classification_scores, regression_scores
-from core.network import EpochReport, NetworkConfig, NetworkTrainer, make_preprocessor
+from core.network import (
+    EpochReport,
+    NetworkConfig,
+    NetworkTrainer,
+    make_preprocessor,
+    network_config_dict,
+    network_config_from,
+)
+from core.runs import (
+    LoadedRun,
+    RunIntegrityError,
+    RunRecord,
+    columns_to_frame,
+    frame_to_columns,
+    scores_to_metrics,
+)
 
 HORIZON: Final = "horizon_days"
 BGNBD_EXPECTED: Final = "bgnbd_expected_orders"
@@ -488,3 +503,81 @@ def predict_next_orders(models: PurchaseModels, data: PurchaseData) -> pd.DataFr
         },
         index=table.index,
     ).sort_values(PREDICTED, ascending=False)
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+def purchase_run_record(
+    models: PurchaseModels, evaluation: PurchaseEvaluation, data: PurchaseData
+) -> RunRecord:
+    """One training as a run: both networks, the fitted baselines and every score."""
+    return RunRecord(
+        task="purchase",
+        estimators={
+            "regressor": models.regressor,
+            "classifier": models.classifier,
+            "linear_regressor": models.linear_regressor,
+            "logistic": models.logistic,
+        },
+        config={
+            "network": network_config_dict(models.config),
+            "cutoff": f"{data.cutoff:%Y-%m-%d}",
+            "horizon_days": data.horizon_days,
+        },
+        metrics=scores_to_metrics(evaluation.scores),
+        curves={
+            "regressor": frame_to_columns(models.regressor_curves),
+            "classifier": frame_to_columns(models.classifier_curves),
+        },
+        details={
+            "users": len(data.evaluation),
+            "mean_rate_per_day": models.mean_rate_per_day,
+            "base_buy_rate": models.base_buy_rate,
+            "best_epochs": list(models.best_epochs),
+            "epochs_run": list(models.epochs_run),
+            "stopped": models.stopped,
+            "warnings": list(models.warnings),
+            "importance": frame_to_columns(evaluation.importance),
+        },
+        train_seconds=models.train_seconds,
+    )
+
+
+def purchase_models_from_run(loaded: LoadedRun) -> PurchaseModels:
+    """The models of a saved purchase run, as :func:`train_purchase_models` returned them.
+
+    Raises:
+        RunIntegrityError: when the run is not a purchase run or lacks a part.
+    """
+    manifest, estimators = loaded.manifest, loaded.estimators
+    if loaded.task != "purchase":
+        raise RunIntegrityError(f"Run {loaded.run_id} is not a purchase-prediction run.")
+    try:
+        details, curves = manifest["details"], manifest["curves"]
+        return PurchaseModels(
+            config=network_config_from(manifest["config"]["network"]),
+            regressor=estimators["regressor"],
+            classifier=estimators["classifier"],
+            linear_regressor=estimators["linear_regressor"],
+            logistic=estimators["logistic"],
+            mean_rate_per_day=float(details["mean_rate_per_day"]),
+            base_buy_rate=float(details["base_buy_rate"]),
+            regressor_curves=columns_to_frame(curves["regressor"]),
+            classifier_curves=columns_to_frame(curves["classifier"]),
+            best_epochs=tuple(int(e) for e in details["best_epochs"]),  # type: ignore[arg-type]
+            epochs_run=tuple(int(e) for e in details["epochs_run"]),  # type: ignore[arg-type]
+            stopped=bool(details["stopped"]),
+            train_seconds=float(manifest.get("train_seconds") or 0.0),
+            warnings=tuple(str(w) for w in details.get("warnings", ())),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise RunIntegrityError(
+            f"Run {loaded.run_id} lacks part of a purchase model ({err}); retrain it."
+        ) from None
+
+
+def run_cutoff(manifest: dict) -> tuple[pd.Timestamp, int]:
+    """The cutoff and horizon (days) a run was trained for."""
+    config = manifest["config"]
+    return pd.Timestamp(config["cutoff"]), int(config["horizon_days"])

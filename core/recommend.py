@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Final
 
@@ -25,7 +25,21 @@ from sklearn.preprocessing import normalize
 from core import metrics, schema
 from core.errors import ShopLensError
 from core.metrics import RANK, SCORE
-from core.network import EpochReport, NetworkConfig, NetworkTrainer
+from core.network import (
+    EpochReport,
+    NetworkConfig,
+    NetworkTrainer,
+    network_config_dict,
+    network_config_from,
+)
+from core.runs import (
+    LoadedRun,
+    RunIntegrityError,
+    RunRecord,
+    columns_to_frame,
+    frame_to_columns,
+    scores_to_metrics,
+)
 
 EVENT_WEIGHTS: Final = {schema.VIEW: 1.0, schema.FAV: 2.0, schema.CART: 3.0, schema.PURCHASE: 5.0}
 HALF_LIFE_DAYS: Final = 60.0
@@ -1120,15 +1134,37 @@ def evaluate_recommender(
     on_epoch: Callable[[EpochReport], bool | None] | None = None,
 ) -> tuple[Recommender, RecommendationEvaluation]:
     """Fit at ``cutoff`` on earlier events only, then score every model on [t, t + H)."""
+    _check_test_window(events, cutoff, horizon_days)
+    recommender = fit_recommender(
+        events, products, cutoff=cutoff, horizon_days=horizon_days, config=config, on_epoch=on_epoch
+    )
+    return recommender, score_recommender(
+        recommender, events, cutoff=cutoff, horizon_days=horizon_days, k=k, ks=ks
+    )
+
+
+def _check_test_window(events: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> None:
     end = cutoff + pd.Timedelta(days=horizon_days)
     if end > events[schema.TIMESTAMP].max().normalize() + pd.Timedelta(days=1):
         raise ShopLensError(
             f"Cutoff {cutoff:%Y-%m-%d} leaves less than {horizon_days} days of data after it; "
             "pick an earlier cutoff or a shorter horizon."
         )
-    recommender = fit_recommender(
-        events, products, cutoff=cutoff, horizon_days=horizon_days, config=config, on_epoch=on_epoch
-    )
+
+
+def score_recommender(
+    recommender: Recommender,
+    events: pd.DataFrame,
+    *,
+    cutoff: pd.Timestamp,
+    horizon_days: int,
+    k: int,
+    ks: tuple[int, ...] = (1, 5, 10, 20),
+) -> RecommendationEvaluation:
+    """Score a recommender fitted at ``cutoff`` and every baseline on [t, t + H)."""
+    _check_test_window(events, cutoff, horizon_days)
+    config = recommender.config
+    end = cutoff + pd.Timedelta(days=horizon_days)
     inter = recommender.interactions
     pairs = relevant_items(events, inter, cutoff, end, buy_again=config.buy_again)
     users = np.unique(pairs["user"].to_numpy())
@@ -1182,7 +1218,7 @@ def evaluate_recommender(
         fit_seconds=recommender.fit_seconds,
         score_seconds=score_seconds,
     )
-    return recommender, evaluation
+    return evaluation
 
 
 def recommend_everyone(recommender: Recommender, *, k: int) -> pd.DataFrame:
@@ -1342,3 +1378,102 @@ def user_history(
     for column in (schema.EVENT_TYPE, schema.ITEM_ID, schema.NAME, schema.CATEGORY):
         history[column] = history[column].astype("str").where(history[column].notna(), None)
     return history
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+def recommender_config_dict(config: RecommenderConfig) -> dict[str, object]:
+    """The recommender's settings as JSON-ready values (for a run's manifest)."""
+    values = {f.name: getattr(config, f.name) for f in fields(RecommenderConfig)}
+    values["network"] = network_config_dict(config.network)
+    return values
+
+
+def recommender_config_from(values: dict) -> RecommenderConfig:
+    """The inverse of :func:`recommender_config_dict`."""
+    known = {f.name for f in fields(RecommenderConfig)} - {"network"}
+    settings = {k: v for k, v in values.items() if k in known}
+    return RecommenderConfig(network=network_config_from(values["network"]), **settings)
+
+
+def recommender_run_record(
+    recommender: Recommender,
+    evaluation: RecommendationEvaluation | None,
+    *,
+    cutoff: pd.Timestamp,
+    horizon_days: int,
+    k: int,
+    epochs: int,
+    best_epoch: int,
+    stopped: bool,
+) -> RunRecord:
+    """One training as a run: the ranker, the next-category model and every score."""
+    estimators = {"ranker": recommender.ranker, "category": recommender.category_model}
+    details: dict[str, object] = {
+        "train_pairs": recommender.train_pairs,
+        "fit_seconds": recommender.fit_seconds,
+        "epochs": epochs,
+        "best_epoch": best_epoch,
+        "stopped": stopped,
+    }
+    if evaluation is not None:
+        details["users_evaluated"] = evaluation.users
+        details["score_seconds"] = evaluation.score_seconds
+        details["by_k"] = frame_to_columns(evaluation.by_k)
+        report = evaluation.category_report
+        if report is not None:
+            details["category_accuracy"] = report.accuracy
+            details["category_top3_accuracy"] = report.top3_accuracy
+    return RunRecord(
+        task="recommend",
+        estimators={name: model for name, model in estimators.items() if model is not None},
+        config={
+            "network": network_config_dict(recommender.config.network),
+            "recommender": recommender_config_dict(recommender.config),
+            "evaluate": evaluation is not None,
+            "cutoff": f"{cutoff:%Y-%m-%d}",
+            "horizon_days": horizon_days,
+            "k": k,
+        },
+        metrics=scores_to_metrics(evaluation.scores) if evaluation is not None else {},
+        curves={"ranker": frame_to_columns(recommender.curves)},
+        details=details,
+        train_seconds=recommender.fit_seconds,
+    )
+
+
+def recommender_from_run(
+    loaded: LoadedRun, events: pd.DataFrame, products: pd.DataFrame | None
+) -> Recommender:
+    """A saved recommender made usable again on the data it was trained on: its networks as
+    saved, the interactions rebuilt from the events before its cutoff.
+
+    Raises:
+        RunIntegrityError: when the run is not a recommender run or lacks a part.
+    """
+    if loaded.task != "recommend":
+        raise RunIntegrityError(f"Run {loaded.run_id} is not a recommendations run.")
+    manifest = loaded.manifest
+    try:
+        config = recommender_config_from(manifest["config"]["recommender"])
+        cutoff = pd.Timestamp(manifest["config"]["cutoff"])
+        details = manifest["details"]
+        curves = columns_to_frame(manifest["curves"]["ranker"])
+        train_pairs = int(details["train_pairs"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise RunIntegrityError(
+            f"Run {loaded.run_id} lacks part of a recommender ({err}); retrain it."
+        ) from None
+    interactions = build_interactions(
+        events, products, cutoff, catalogue_only=config.catalogue_only
+    )
+    return Recommender(
+        config,
+        interactions,
+        loaded.estimators.get("ranker"),
+        loaded.estimators.get("category"),
+        curves,
+        float(manifest.get("train_seconds") or 0.0),
+        train_pairs,
+    )

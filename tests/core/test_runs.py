@@ -1,0 +1,386 @@
+"""Tests for the run registry: saving, listing, loading back to the same predictions, broken
+and tampered runs, atomic and concurrent saves, safe names, the data snapshot and bundles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+
+from core import purchase, recommend
+from core.loading import ShopData, load_shop
+from core.network import NetworkConfig
+from core.runs import (
+    BUNDLE_MODEL,
+    MANIFEST,
+    MODEL,
+    RunIntegrityError,
+    RunNameError,
+    RunNotFoundError,
+    RunStore,
+    check_run_id,
+    clean_name,
+    clean_tags,
+    file_slug,
+    version_warnings,
+)
+from core.sample import generate_sample_shop
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = NetworkConfig(hidden_layers=(8,), epochs=4, batch_size=64, random_state=0)
+NOW = dt.datetime(2026, 11, 28, 10, 15, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory) -> ShopData:
+    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
+    folder = tmp_path_factory.mktemp("shop")
+    events.to_csv(folder / "events.csv", index=False)
+    products.to_csv(folder / "products.csv", index=False)
+    return load_shop(folder / "events.csv", folder / "products.csv")
+
+
+@pytest.fixture(scope="module")
+def trained(shop):
+    data = purchase.build_purchase_data(shop.events.frame, shop.products.frame, horizon_days=30)
+    models = purchase.train_purchase_models(data, CONFIG)
+    evaluation = purchase.evaluate_purchase_models(models, data, importance_rows=200)
+    return data, models, evaluation
+
+
+@pytest.fixture(scope="module")
+def purchase_record(trained):
+    data, models, evaluation = trained
+    return purchase.purchase_run_record(models, evaluation, data)
+
+
+@pytest.fixture
+def store(tmp_path) -> RunStore:
+    return RunStore(tmp_path / "runs")
+
+
+def test_a_saved_run_is_listed_with_its_manifest(store, shop, purchase_record):
+    run_id = store.save(purchase_record, shop, now=NOW)
+    [info] = store.runs()
+    assert info.ok and info.run_id == run_id and info.task == "purchase"
+    assert run_id.startswith("20261128-101500-purchase-")
+    manifest = info.manifest
+    assert manifest["name"] == "8 seed 0"
+    assert manifest["config"]["network"]["hidden_layers"] == [8]
+    assert manifest["config"]["horizon_days"] == 30
+    assert manifest["dataset"]["fingerprint"] == shop.fingerprint
+    assert manifest["dataset"]["events_file"] == "events.csv"
+    assert set(manifest["metrics"]) == set(purchase.MODEL_NAMES)
+    assert manifest["metrics"]["mlp"]["mse"] > 0
+    assert len(manifest["curves"]["regressor"]["epoch"]) == 4
+    assert manifest["versions"]["scikit-learn"]
+    # The manifest is strict JSON: no NaN anywhere.
+    json.loads((info.path / MANIFEST).read_text(), parse_constant=pytest.fail)
+
+
+def test_a_loaded_purchase_run_predicts_exactly_as_before(store, shop, trained, purchase_record):
+    data, models, evaluation = trained
+    loaded = store.load(store.save(purchase_record, shop))
+    again = purchase.purchase_models_from_run(loaded)
+    table = data.evaluation
+    pd.testing.assert_frame_equal(
+        purchase.predict_all(again, table, 30), purchase.predict_all(models, table, 30)
+    )
+    rescored = purchase.evaluate_purchase_models(again, data, importance_rows=200)
+    pd.testing.assert_frame_equal(rescored.scores, evaluation.scores)
+    pd.testing.assert_frame_equal(again.regressor_curves, models.regressor_curves)
+    assert again.best_epochs == models.best_epochs and again.config == models.config
+
+
+def test_a_loaded_recommender_run_recommends_and_scores_as_before(store, shop):
+    events, products = shop.events.frame, shop.products.frame
+    cutoff = pd.Timestamp("2026-10-02")
+    config = recommend.RecommenderConfig(network=CONFIG, candidates=20, negatives=10)
+    fitted, evaluation = recommend.evaluate_recommender(
+        events, products, cutoff=cutoff, horizon_days=30, k=5, config=config
+    )
+    record = recommend.recommender_run_record(
+        fitted, evaluation, cutoff=cutoff, horizon_days=30, k=5, epochs=4, best_epoch=3,
+        stopped=False,
+    )  # fmt: skip
+    loaded = store.load(store.save(record, shop))
+    again = recommend.recommender_from_run(loaded, events, products)
+    assert again.config == config
+    user = str(evaluation.relevant["user_id"].iloc[0])
+    pd.testing.assert_frame_equal(
+        recommend.recommend_for_user(again, user, k=5),
+        recommend.recommend_for_user(fitted, user, k=5),
+    )
+    rescored = recommend.score_recommender(again, events, cutoff=cutoff, horizon_days=30, k=5)
+    pd.testing.assert_frame_equal(rescored.scores, evaluation.scores)
+    assert loaded.manifest["metrics"]["mlp"]["ndcg"] == pytest.approx(
+        evaluation.scores.loc["mlp", "ndcg"]
+    )
+
+
+def test_a_tampered_model_file_is_listed_as_broken_and_refused(store, shop, purchase_record):
+    run_id = store.save(purchase_record, shop)
+    model = store.path_of(run_id) / MODEL
+    model.write_bytes(model.read_bytes() + b"tampered")
+    [info] = store.runs()
+    assert not info.ok and "SHA-256" in info.problem
+    with pytest.raises(RunIntegrityError, match="SHA-256"):
+        store.load(run_id)
+
+
+def test_broken_runs_are_listed_with_the_reason(store, shop, purchase_record):
+    good = store.save(purchase_record, shop)
+    missing = store.root / "20260101-000000-purchase-00000000"
+    missing.mkdir()
+    garbled = store.root / "20260101-000001-recommend-00000001"
+    garbled.mkdir()
+    (garbled / MANIFEST).write_text("{not json", encoding="utf-8")
+    listed = {info.run_id: info for info in store.runs()}
+    assert listed[good].ok
+    assert listed[missing.name].problem == "manifest.json is missing"
+    assert "cannot be read" in listed[garbled.name].problem
+    assert listed[garbled.name].task == "recommend"
+    with pytest.raises(RunIntegrityError, match="manifest.json is missing"):
+        store.load(missing.name)
+
+
+def test_a_save_killed_between_model_and_manifest_leaves_no_run(tmp_path):
+    """A real process is killed (os._exit) right after the model file is written."""
+    script = textwrap.dedent(
+        f"""
+        import os
+        from core import runs
+        from core.loading import load_shop
+        from core.runs import RunRecord, RunStore
+        from sklearn.linear_model import Ridge
+        shop = load_shop({str(ROOT / "data" / "sample_events.csv.gz")!r})
+        store = RunStore({str(tmp_path / "runs")!r})
+        store.save_dataset(shop)
+        runs._write_json = lambda *a, **k: os._exit(9)   # dies before the manifest exists
+        record = RunRecord("purchase", {{"model": Ridge()}}, {{}}, {{}}, {{}})
+        store.save(record, shop)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True)
+    assert done.returncode == 9, done.stderr.decode()
+    store = RunStore(tmp_path / "runs")
+    assert store.runs() == []
+    leftovers = [p for p in store.root.iterdir() if p.name.startswith(".staging-")]
+    assert len(leftovers) == 1 and (leftovers[0] / MODEL).is_file()
+
+
+def test_two_processes_saving_at_the_same_second_keep_both_runs(tmp_path, shop, purchase_record):
+    store = RunStore(tmp_path / "runs")
+    store.save_dataset(shop)
+    script = textwrap.dedent(
+        f"""
+        import datetime as dt, sys
+        from core.runs import RunRecord, RunStore
+        from sklearn.linear_model import Ridge
+        store = RunStore({str(tmp_path / "runs")!r})
+        shop = store.load_dataset({shop.fingerprint!r})
+        now = dt.datetime(2026, 11, 28, 10, 15, tzinfo=dt.UTC)
+        record = RunRecord("purchase", {{"model": Ridge(alpha=float(sys.argv[1]))}}, {{}}, {{}},
+                           {{}})
+        print(store.save(record, shop, name="run " + sys.argv[1], now=now))
+        """
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(alpha)], cwd=ROOT, stdout=subprocess.PIPE
+        )
+        for alpha in (1, 2)
+    ]
+    ids = [p.communicate()[0].decode().strip() for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+    listed = store.runs()
+    assert len(set(ids)) == 2 and {info.run_id for info in listed} == set(ids)
+    alphas = sorted(store.load(i).estimators["model"].alpha for i in ids)
+    assert alphas == [1.0, 2.0]
+
+
+def test_the_kept_data_comes_back_with_the_same_fingerprint(store, shop):
+    store.save_dataset(shop)
+    again = store.load_dataset(shop.fingerprint)
+    assert again.fingerprint == shop.fingerprint
+    pd.testing.assert_frame_equal(again.events.frame, shop.events.frame)
+    pd.testing.assert_frame_equal(again.products.frame, shop.products.frame)
+    assert again.events.source_name == "events.csv"
+    assert again.events.rejected_counts == shop.events.rejected_counts
+
+
+def test_unknown_data_is_refused_with_one_line(store):
+    with pytest.raises(Exception, match="load the same files on the Data page") as err:
+        store.load_dataset("0123456789abcdef")
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../evil", "a/b", "a\\b", ".hidden", "tab\x00zero", "x" * 61, "   ", "<script>"],
+)
+def test_path_unsafe_or_odd_names_are_rejected(name):
+    with pytest.raises(RunNameError):
+        clean_name(name)
+
+
+def test_names_keep_letters_of_any_language_and_collapse_spaces():
+    assert clean_name("  Größe  64,32 (seed 1) ") == "Größe 64,32 (seed 1)"
+    assert clean_name("宽网络 #2") == "宽网络 #2"
+
+
+def test_tags_are_lower_case_unique_and_checked():
+    assert clean_tags("Baseline, wide-net baseline") == ("baseline", "wide-net")
+    for bad in ("../x", "a/b", "é", "x" * 31):
+        with pytest.raises(RunNameError):
+            clean_tags(bad)
+
+
+@pytest.mark.parametrize(
+    "run_id", ["../../etc", "20261128-101500-purchase-1a2b3c4d/../x", "", "runs", "x" * 200]
+)
+def test_anything_but_a_run_id_is_refused_before_touching_a_path(store, run_id):
+    with pytest.raises(RunNotFoundError):
+        store.path_of(run_id)
+    with pytest.raises(RunNotFoundError):
+        check_run_id(run_id)
+
+
+def test_a_run_can_be_renamed_retagged_and_deleted(store, shop, purchase_record):
+    run_id = store.save(purchase_record, shop, name="first", tags=("a",))
+    store.update(run_id, name="better name", tags="keep, b")
+    info = store.info(run_id)
+    assert (info.name, info.tags) == ("better name", ("keep", "b")) and info.ok
+    with pytest.raises(RunNameError):
+        store.update(run_id, name="../x")
+    store.delete(run_id)
+    assert store.runs() == []
+    with pytest.raises(RunNotFoundError):
+        store.load(run_id)
+
+
+def test_an_older_scikit_learn_version_gives_a_warning():
+    assert version_warnings({"versions": {"scikit-learn": "0.1"}})
+    assert "0.1" in version_warnings({"versions": {"scikit-learn": "0.1"}})[0]
+
+
+def test_file_slug_is_ascii_and_safe():
+    assert file_slug("../Café 64,32") == "cafe-64-32"
+    assert file_slug("宽") == "run"
+
+
+# --- bundles --------------------------------------------------------------------------------
+
+
+def test_a_bundle_imports_as_a_new_run_with_the_same_predictions(
+    tmp_path, store, shop, trained, purchase_record
+):
+    data, models, _ = trained
+    run_id = store.save(purchase_record, shop, name="hand-off", tags=("share",))
+    bundle = store.export_bundle(run_id)
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        assert sorted(archive.namelist()) == [MANIFEST, BUNDLE_MODEL]
+    other = RunStore(tmp_path / "elsewhere")
+    new_id = other.import_bundle(bundle, shop)
+    assert new_id != run_id
+    info = other.info(new_id)
+    assert info.ok and info.name == "hand-off" and info.tags == ("share",)
+    assert info.manifest["imported_from"] == run_id
+    again = purchase.purchase_models_from_run(other.load(new_id))
+    np.testing.assert_array_equal(
+        purchase.predict_all(again, data.evaluation, 30).to_numpy(),
+        purchase.predict_all(models, data.evaluation, 30).to_numpy(),
+    )
+
+
+def test_a_bundle_for_other_data_is_refused_unless_that_data_is_kept(
+    tmp_path, store, shop, purchase_record
+):
+    bundle = store.export_bundle(store.save(purchase_record, shop))
+    with pytest.raises(RunIntegrityError, match="other data"):
+        RunStore(tmp_path / "fresh").import_bundle(bundle, None)
+    assert store.import_bundle(bundle, None)  # this store keeps the data
+
+
+class Foreign:
+    """A type no bundle of ours contains."""
+
+
+def _bundle(manifest: dict, model: bytes, extra: dict[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest))
+        archive.writestr(BUNDLE_MODEL, model)
+        for name, content in (extra or {}).items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _manifest_for(model: bytes, shop: ShopData) -> dict:
+    import hashlib
+
+    return {
+        "task": "purchase",
+        "config": {},
+        "metrics": {},
+        "dataset": {"fingerprint": shop.fingerprint},
+        "model_sha256": "x",
+        "name": "foreign",
+        "tags": [],
+        "bundle_model_sha256": hashlib.sha256(model).hexdigest(),
+    }
+
+
+def test_a_bundle_with_foreign_types_is_refused_without_running_them(store, shop):
+    model = sio.dumps({"model": Foreign()})
+    with pytest.raises(RunIntegrityError, match="types this app does not load"):
+        store.import_bundle(_bundle(_manifest_for(model, shop), model), shop)
+    assert store.runs() == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"not a zip at all",
+        b"\x80\x04\x95pickle-looking bytes",
+    ],
+)
+def test_files_that_are_not_bundles_are_refused_with_one_line(store, shop, content):
+    with pytest.raises(RunIntegrityError, match="not a run bundle") as err:
+        store.import_bundle(content, shop)
+    assert "\n" not in str(err.value)
+
+
+def test_a_zip_holding_a_pickle_is_refused(store, shop):
+    model = sio.dumps({})
+    bundle = _bundle(_manifest_for(model, shop), model, {"model.joblib": b"\x80\x04pickle"})
+    with pytest.raises(RunIntegrityError, match="not a run bundle"):
+        store.import_bundle(bundle, shop)
+
+
+def test_a_bundle_whose_model_was_changed_is_refused(store, shop, purchase_record):
+    bundle = store.export_bundle(store.save(purchase_record, shop))
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        manifest = json.loads(archive.read(MANIFEST))
+        model = archive.read(BUNDLE_MODEL)
+    tampered = _bundle(manifest, model[:-10] + b"0123456789")
+    with pytest.raises(RunIntegrityError, match="SHA-256"):
+        store.import_bundle(tampered, shop)
+
+
+def test_no_staging_folder_is_left_after_a_save(store, shop, purchase_record):
+    store.save(purchase_record, shop)
+    hidden = [p.name for p in store.root.iterdir() if p.name.startswith(".")]
+    assert hidden == []
+    assert os.listdir(store.root / "_datasets") == [shop.fingerprint]
