@@ -18,11 +18,13 @@ from typing import Any
 import pandas as pd
 
 from core import purchase, recommend, schema
+from core.config import load_settings
 from core.errors import ShopLensError
 from core.exports import atomic_write_bytes, to_safe_csv
 from core.loading import ShopData, load_shop
 from core.network import NetworkConfig, parse_hidden_layers
 from core.profile import profile_events
+from core.runs import RunRecord, RunStore, clean_name, clean_tags
 
 
 def _mapping(pairs: Sequence[str]) -> dict[str, str | None]:
@@ -104,6 +106,23 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs-dir", help="folder of saved runs (default: SHOPLENS_RUNS_DIR or ./runs)"
+    )
+    parser.add_argument("--name", default="", help="a name for the saved run")
+    parser.add_argument("--tag", action="append", default=[], help="a tag for the saved run")
+
+
+def run_store(args: argparse.Namespace) -> RunStore:
+    """The runs folder named by ``--runs-dir``, else the configured one."""
+    return RunStore(Path(args.runs_dir) if args.runs_dir else load_settings().runs_dir)
+
+
+def _save_run(args: argparse.Namespace, record: RunRecord, shop: ShopData) -> str:
+    return run_store(args).save(record, shop, name=args.name, tags=tuple(args.tag))
+
+
 def _load(args: argparse.Namespace) -> ShopData:
     return load_shop(
         args.events,
@@ -150,6 +169,7 @@ def _purchase(args: argparse.Namespace) -> int:
     models = purchase.train_purchase_models(data, config)
     evaluation = purchase.evaluate_purchase_models(models, data, random_state=args.seed)
     seconds = time.perf_counter() - started
+    run_id = _save_run(args, purchase.purchase_run_record(models, evaluation, data), shop)
     keys = (
         "mse",
         "rmse",
@@ -162,6 +182,7 @@ def _purchase(args: argparse.Namespace) -> int:
         "pr_auc",
     )
     result = {
+        "run_id": run_id,
         "cutoff": f"{data.cutoff:%Y-%m-%d}",
         "horizon_days": data.horizon_days,
         "users": len(data.evaluation),
@@ -188,7 +209,7 @@ def _purchase(args: argparse.Namespace) -> int:
         return 0
     print(
         f"Cutoff {result['cutoff']}, horizon {data.horizon_days} days, "
-        f"{result['users']:,} users, trained in {seconds:.1f} s"
+        f"{result['users']:,} users, trained in {seconds:.1f} s; saved as run {run_id}"
     )
     table = evaluation.scores[list(keys)].rename(index=purchase.MODEL_LABELS)
     print(table.to_string(float_format=lambda v: f"{v:,.4f}"))
@@ -212,11 +233,16 @@ def _recommend(args: argparse.Namespace) -> int:
     end = purchase.data_end_of(events)
     horizon = pd.Timedelta(days=args.horizon_days)
     cutoff = _date(args.cutoff) if args.cutoff else end - horizon
-    _, evaluation = recommend.evaluate_recommender(
+    fitted, evaluation = recommend.evaluate_recommender(
         events, products, cutoff=cutoff, horizon_days=args.horizon_days, k=args.k, config=config
     )
+    record = recommend.recommender_run_record(
+        fitted, evaluation, cutoff=cutoff, horizon_days=args.horizon_days, k=args.k, stopped=False
+    )
+    run_id = _save_run(args, record, shop)
     keys = ("precision", "recall", "f1", "map", "ndcg", "hit_rate", "coverage", "novelty")
     result = {
+        "run_id": run_id,
         "cutoff": f"{cutoff:%Y-%m-%d}",
         "horizon_days": args.horizon_days,
         "k": args.k,
@@ -243,7 +269,7 @@ def _recommend(args: argparse.Namespace) -> int:
     print(
         f"Cutoff {result['cutoff']}, horizon {args.horizon_days} days, k = {args.k}, "
         f"{evaluation.users:,} users evaluated; fit {evaluation.fit_seconds:.1f} s, "
-        f"scoring {evaluation.score_seconds:.1f} s"
+        f"scoring {evaluation.score_seconds:.1f} s; saved as run {run_id}"
     )
     table = evaluation.scores[list(keys)].rename(index=recommend.MODEL_LABELS)
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
@@ -273,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     buying.add_argument("--epochs", type=int, default=200)
     buying.add_argument("--seed", type=int, default=0)
     buying.add_argument("--out", help="folder for per-user predictions (CSV)")
+    _add_run_arguments(buying)
     recommending = commands.add_parser(
         "recommend", help="evaluate the two-stage recommender and baselines at k"
     )
@@ -287,9 +314,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     recommending.add_argument("--seed", type=int, default=0)
     recommending.add_argument("--out", help="CSV of every user's top-k with reasons (all data)")
+    _add_run_arguments(recommending)
     args = parser.parse_args(argv)
     run = {"inspect": _inspect, "purchase": _purchase, "recommend": _recommend}[args.command]
     try:
+        if getattr(args, "name", ""):  # checked before any training, not after
+            clean_name(args.name)
+        clean_tags(getattr(args, "tag", []))
         return run(args)
     except ShopLensError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -705,6 +705,7 @@ class Recommender:
     curves: pd.DataFrame
     fit_seconds: float
     train_pairs: int
+    best_epoch: int = 0
 
     def category_probability(self, users: np.ndarray | None = None) -> np.ndarray | None:
         """P(next purchase in category c) per user, from the category model."""
@@ -863,7 +864,7 @@ def fit_recommender(
         )
         # Users are told apart per window, so one user's windows share a validation side.
         blocks.append((candidates.features[keep], labels[keep], candidates.users[keep]))
-    ranker, curves, pairs = None, pd.DataFrame(), 0
+    ranker, curves, pairs, best_epoch = None, pd.DataFrame(), 0, 0
     if blocks:
         features = pd.DataFrame(np.concatenate([b[0] for b in blocks]), columns=list(PAIR_FEATURES))
         labels = np.concatenate([b[1] for b in blocks])
@@ -879,10 +880,10 @@ def fit_recommender(
             trainer = NetworkTrainer("classification", config.network)
             trainer.fit(features, labels.astype(int), groups=groups, on_epoch=on_epoch)
             ranker, curves = trainer.best_pipeline(), trainer.curves_
+            best_epoch = trainer.best_epoch_
     now = build_interactions(events, products, cutoff, catalogue_only=config.catalogue_only)
-    return Recommender(
-        config, now, ranker, category_model, curves, time.perf_counter() - started, pairs
-    )
+    seconds = time.perf_counter() - started
+    return Recommender(config, now, ranker, category_model, curves, seconds, pairs, best_epoch)
 
 
 def _sample_negatives(
@@ -1404,8 +1405,6 @@ def recommender_run_record(
     cutoff: pd.Timestamp,
     horizon_days: int,
     k: int,
-    epochs: int,
-    best_epoch: int,
     stopped: bool,
 ) -> RunRecord:
     """One training as a run: the ranker, the next-category model and every score."""
@@ -1413,8 +1412,8 @@ def recommender_run_record(
     details: dict[str, object] = {
         "train_pairs": recommender.train_pairs,
         "fit_seconds": recommender.fit_seconds,
-        "epochs": epochs,
-        "best_epoch": best_epoch,
+        "epochs": len(recommender.curves),
+        "best_epoch": recommender.best_epoch,
         "stopped": stopped,
     }
     if evaluation is not None:
@@ -1476,4 +1475,5 @@ def recommender_from_run(
         curves,
         float(manifest.get("train_seconds") or 0.0),
         train_pairs,
+        int(details.get("best_epoch", 0)),
     )

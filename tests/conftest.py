@@ -14,3 +14,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Every test saves runs into its own temporary folder, never into the project's runs/."""
+    folder = tmp_path_factory.mktemp("runs")
+    monkeypatch.setenv("SHOPLENS_RUNS_DIR", str(folder))
+    return folder

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from core.__main__ import main
+from core.runs import RunStore
 from core.sample import generate_sample_shop
 
 MODELS = {"mlp", "bgnbd", "past_rate", "linear", "mean"}
@@ -92,3 +93,22 @@ def test_purchase_with_a_cutoff_after_the_data_exits_2(shop_files, capsys):
     _, err = capsys.readouterr()
     assert code == 2
     assert "Cutoff 2030-01-01" in err and "\n" == err[-1] and err.count("\n") == 1
+
+
+def test_purchase_saves_a_run_that_the_json_names(shop_files, runs_dir, capsys):
+    events, products = shop_files
+    args = ["purchase", str(events), "--products", str(products), "--hidden", "4", "--epochs", "2"]
+    code = main([*args, "--name", "cli run", "--tag", "nightly", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    run_id = json.loads(out)["run_id"]
+    info = RunStore(runs_dir).info(run_id)
+    assert info.ok and info.name == "cli run" and info.tags == ("nightly",)
+    assert info.manifest["config"]["network"]["hidden_layers"] == [4]
+
+
+def test_purchase_with_an_unsafe_run_name_exits_2_with_one_line(shop_files, capsys):
+    events, _ = shop_files
+    code = main(["purchase", str(events), "--epochs", "1", "--hidden", "4", "--name", "../x"])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1 and "run name" in err

@@ -111,12 +111,11 @@ def test_a_loaded_recommender_run_recommends_and_scores_as_before(store, shop):
         events, products, cutoff=cutoff, horizon_days=30, k=5, config=config
     )
     record = recommend.recommender_run_record(
-        fitted, evaluation, cutoff=cutoff, horizon_days=30, k=5, epochs=4, best_epoch=3,
-        stopped=False,
-    )  # fmt: skip
+        fitted, evaluation, cutoff=cutoff, horizon_days=30, k=5, stopped=False
+    )
     loaded = store.load(store.save(record, shop))
     again = recommend.recommender_from_run(loaded, events, products)
-    assert again.config == config
+    assert again.config == config and again.best_epoch == fitted.best_epoch > 0
     user = str(evaluation.relevant["user_id"].iloc[0])
     pd.testing.assert_frame_equal(
         recommend.recommend_for_user(again, user, k=5),

@@ -1,0 +1,76 @@
+"""The command line: `python -m core recommend EVENTS [...] --json [--out recs.csv]`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.__main__ import main
+from core.runs import RunStore
+from core.sample import generate_sample_shop
+
+METRICS = {"precision", "recall", "f1", "map", "ndcg", "hit_rate", "coverage", "novelty"}
+
+
+@pytest.fixture(scope="module")
+def shop_files(tmp_path_factory) -> tuple[Path, Path]:
+    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=3)
+    folder = tmp_path_factory.mktemp("shop")
+    events.to_csv(folder / "events.csv", index=False)
+    products.to_csv(folder / "products.csv", index=False)
+    return folder / "events.csv", folder / "products.csv"
+
+
+def test_recommend_json_scores_every_model_saves_a_run_and_writes_top_k(
+    shop_files, tmp_path, runs_dir, capsys
+):
+    events, products = shop_files
+    out_csv = tmp_path / "recs.csv"
+    code = main(
+        [
+            "recommend",
+            str(events),
+            "--products",
+            str(products),
+            "--cutoff",
+            "2026-09-20",
+            "--horizon-days",
+            "20",
+            "--k",
+            "5",
+            "--hidden",
+            "8",
+            "--epochs",
+            "3",
+            "--json",
+            "--out",
+            str(out_csv),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["cutoff"], result["horizon_days"], result["k"]) == ("2026-09-20", 20, 5)
+    assert {"mlp", "popularity", "item_knn", "random"} <= set(result["models"])
+    for scores in result["models"].values():
+        assert METRICS <= set(scores)
+        assert 0 <= scores["precision"] <= 1 and 0 <= scores["hit_rate"] <= 1
+    assert result["users_evaluated"] > 0
+    assert result["fit_seconds"] > 0 and result["score_seconds"] >= 0
+    info = RunStore(runs_dir).info(result["run_id"])
+    assert info.ok and info.task == "recommend"
+    assert info.manifest["metrics"]["mlp"]["ndcg"] == pytest.approx(result["models"]["mlp"]["ndcg"])
+    recs = pd.read_csv(out_csv)
+    assert list(recs.columns) == ["user_id", "rank", "item_id", "score", "reason"]
+    assert recs.groupby("user_id")["rank"].max().max() == 5
+    assert recs["reason"].notna().all()
+
+
+def test_recommend_with_a_cutoff_too_late_exits_2_with_one_line(shop_files, capsys):
+    events, _ = shop_files
+    code = main(["recommend", str(events), "--cutoff", "2026-10-30", "--epochs", "1"])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1 and "cutoff" in err.lower()
