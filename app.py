@@ -9,6 +9,7 @@ page = st.navigation(
         st.Page("pages/3_Overview.py", title="Overview", icon="📊"),
         st.Page("pages/2_Purchase_prediction.py", title="Purchase prediction", icon="🛒"),
         st.Page("pages/4_Recommendations.py", title="Recommendations", icon="🎯"),
+        st.Page("pages/5_Runs.py", title="Runs", icon="🗃️"),
     ]
 )
 page.run()

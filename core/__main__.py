@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -17,13 +18,14 @@ from typing import Any
 
 import pandas as pd
 
-from core import purchase, recommend, schema
+from core import purchase, recommend, schema, sweep
 from core.config import load_settings
 from core.errors import ShopLensError
 from core.exports import atomic_write_bytes, to_safe_csv
 from core.loading import ShopData, load_shop
-from core.network import NetworkConfig, parse_hidden_layers
+from core.network import NetworkConfig, format_hidden_layers, parse_hidden_layers
 from core.profile import profile_events
+from core.report import build_report
 from core.runs import RunRecord, RunStore, clean_name, clean_tags
 
 
@@ -106,12 +108,66 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_run_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool = False) -> None:
     parser.add_argument(
         "--runs-dir", help="folder of saved runs (default: SHOPLENS_RUNS_DIR or ./runs)"
     )
-    parser.add_argument("--name", default="", help="a name for the saved run")
-    parser.add_argument("--tag", action="append", default=[], help="a tag for the saved run")
+    if for_sweep:
+        parser.add_argument("--name", default="", help="put before each saved run's name")
+        parser.add_argument("--tag", action="append", default=[], help="a tag for every run")
+        parser.add_argument(
+            "--jobs", type=int, help="trainings run at once (default: the number of CPUs)"
+        )
+    else:
+        parser.add_argument("--name", default="", help="a name for the saved run")
+        parser.add_argument("--tag", action="append", default=[], help="a tag for the saved run")
+
+
+def _add_window_arguments(parser: argparse.ArgumentParser, *, k: bool = False) -> None:
+    parser.add_argument("--cutoff", help="evaluation date YYYY-MM-DD (default: end of data - H)")
+    parser.add_argument("--horizon-days", type=int, default=30)
+    if k:
+        parser.add_argument("--k", type=int, default=10)
+
+
+def _add_network_arguments(parser: argparse.ArgumentParser, *, what: str, for_sweep: bool) -> None:
+    if for_sweep:
+        parser.add_argument(
+            "--hidden",
+            action="append",
+            metavar="WIDTHS",
+            help=f"{what}, e.g. 64,32; repeat for each configuration (default: 64,32)",
+        )
+    else:
+        parser.add_argument("--hidden", default="64,32", help=f"{what}, e.g. 64,32")
+    parser.add_argument("--epochs", type=int, default=200)
+    if for_sweep:
+        parser.add_argument(
+            "--seeds", default="0", help="seeds for every configuration, e.g. 0,1,2"
+        )
+    else:
+        parser.add_argument("--seed", type=int, default=0)
+
+
+def _add_purchase_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool = False) -> None:
+    _add_data_arguments(parser)
+    _add_window_arguments(parser)
+    _add_network_arguments(parser, what="hidden-layer widths", for_sweep=for_sweep)
+    if not for_sweep:
+        parser.add_argument("--out", help="folder for per-user predictions (CSV)")
+    _add_run_arguments(parser, for_sweep=for_sweep)
+
+
+def _add_recommend_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool = False) -> None:
+    _add_data_arguments(parser)
+    _add_window_arguments(parser, k=True)
+    _add_network_arguments(parser, what="ranker hidden layers", for_sweep=for_sweep)
+    parser.add_argument(
+        "--buy-again", action="store_true", help="allow items the user already bought"
+    )
+    if not for_sweep:
+        parser.add_argument("--out", help="CSV of every user's top-k with reasons (all data)")
+    _add_run_arguments(parser, for_sweep=for_sweep)
 
 
 def run_store(args: argparse.Namespace) -> RunStore:
@@ -276,6 +332,100 @@ def _recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+_SWEEP_COLUMNS = {
+    "purchase": ("mse", "mae", "r2", "accuracy", "roc_auc", "pr_auc"),
+    "recommend": ("precision", "recall", "map", "ndcg", "hit_rate", "coverage"),
+}
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    hidden = [parse_hidden_layers(text) for text in args.hidden or ["64,32"]]
+    seeds = sweep.parse_seeds(args.seeds)
+    jobs = args.jobs if args.jobs is not None else os.cpu_count() or 1
+    sweep.sweep_points(hidden, seeds, jobs=jobs)  # bad input fails before the data is read
+    shop = _load(args)
+    cutoff = _date(args.cutoff) if args.cutoff else None
+    # The first seed also draws the training-row sample above the row limit, as --seed does.
+    network = NetworkConfig(epochs=args.epochs, random_state=seeds[0])
+    metric = sweep.PURCHASE_METRIC if args.task == "purchase" else sweep.RECOMMEND_METRIC
+
+    def show_progress(done: int, total: int, run: sweep.SweepRun) -> None:
+        value = run.metrics.get(metric)
+        score = "n/a" if value is None else f"{value:.4f}"
+        print(
+            f"[{done}/{total}] {format_hidden_layers(run.hidden_layers)} seed {run.seed}: "
+            f"{metric} {score}, {run.train_seconds:.1f} s; saved as run {run.run_id}",
+            flush=True,
+        )
+
+    common: dict[str, Any] = {
+        "hidden": hidden,
+        "seeds": seeds,
+        "cutoff": cutoff,
+        "horizon_days": args.horizon_days,
+        "jobs": jobs,
+        "on_done": None if args.json else show_progress,
+        "name_prefix": args.name,
+        "tags": (sweep.SWEEP_TAG, *args.tag),
+    }
+    if args.task == "purchase":
+        result = sweep.sweep_purchase(shop, run_store(args), base=network, **common)
+    else:
+        config = recommend.RecommenderConfig(network=network, buy_again=args.buy_again)
+        result = sweep.sweep_recommend(shop, run_store(args), base=config, k=args.k, **common)
+    if args.json:
+        runs = [
+            {
+                "run_id": run.run_id,
+                "hidden": format_hidden_layers(run.hidden_layers),
+                "seed": run.seed,
+                "metrics": run.metrics,
+            }
+            for run in result.runs
+        ]
+        print(json.dumps(_json_safe({"runs": runs, "best": result.best_run_id})))
+        return 0
+    keys = _SWEEP_COLUMNS[args.task]
+    table = pd.DataFrame(
+        [
+            {
+                "run": run.run_id,
+                "hidden": format_hidden_layers(run.hidden_layers),
+                "seed": run.seed,
+                **{key: run.metrics.get(key) for key in keys},
+                "seconds": run.train_seconds,
+            }
+            for run in result.runs
+        ]
+    )
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
+    best = result.best
+    direction = "lowest" if metric == sweep.PURCHASE_METRIC else "highest"
+    print(
+        f"Best ({direction} {metric}): run {best.run_id}, "
+        f"{format_hidden_layers(best.hidden_layers)} seed {best.seed}"
+    )
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.is_dir():
+        raise ShopLensError(
+            f"--out '{out}' is a folder; name the file, e.g. {out / 'report.html'}."
+        )
+    document = build_report(run_store(args), args.run_ids, title=args.title)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, document.encode("utf-8"))
+    except OSError as err:
+        raise ShopLensError(
+            f"The report cannot be written to {out} ({err.strerror or err}); pick another --out."
+        ) from None
+    print(out)
+    return 0
+
+
 def _date(text: str) -> pd.Timestamp:
     try:
         return pd.Timestamp(text)
@@ -289,34 +439,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser("inspect", help="read an events export and report on it")
     _add_data_arguments(inspect)
-    buying = commands.add_parser(
-        "purchase", help="predict each customer's orders in the next H days (MLP + baselines)"
+    _add_purchase_arguments(
+        commands.add_parser(
+            "purchase", help="predict each customer's orders in the next H days (MLP + baselines)"
+        )
     )
-    _add_data_arguments(buying)
-    buying.add_argument("--cutoff", help="evaluation date YYYY-MM-DD (default: end of data - H)")
-    buying.add_argument("--horizon-days", type=int, default=30)
-    buying.add_argument("--hidden", default="64,32", help="hidden-layer widths, e.g. 64,32")
-    buying.add_argument("--epochs", type=int, default=200)
-    buying.add_argument("--seed", type=int, default=0)
-    buying.add_argument("--out", help="folder for per-user predictions (CSV)")
-    _add_run_arguments(buying)
-    recommending = commands.add_parser(
-        "recommend", help="evaluate the two-stage recommender and baselines at k"
+    _add_recommend_arguments(
+        commands.add_parser(
+            "recommend", help="evaluate the two-stage recommender and baselines at k"
+        )
     )
-    _add_data_arguments(recommending)
-    recommending.add_argument("--cutoff", help="evaluation date YYYY-MM-DD (default: end - H)")
-    recommending.add_argument("--horizon-days", type=int, default=30)
-    recommending.add_argument("--k", type=int, default=10)
-    recommending.add_argument("--hidden", default="64,32", help="ranker hidden layers, e.g. 64,32")
-    recommending.add_argument("--epochs", type=int, default=200)
-    recommending.add_argument(
-        "--buy-again", action="store_true", help="allow items the user already bought"
+    sweeping = commands.add_parser(
+        "sweep", help="train every hidden-layers x seed combination in parallel, each as a run"
     )
-    recommending.add_argument("--seed", type=int, default=0)
-    recommending.add_argument("--out", help="CSV of every user's top-k with reasons (all data)")
-    _add_run_arguments(recommending)
+    sweep_tasks = sweeping.add_subparsers(dest="task", required=True)
+    _add_purchase_arguments(
+        sweep_tasks.add_parser("purchase", help="sweep purchase prediction"), for_sweep=True
+    )
+    _add_recommend_arguments(
+        sweep_tasks.add_parser("recommend", help="sweep the recommender's ranker"), for_sweep=True
+    )
+    reporting = commands.add_parser(
+        "report", help="write a self-contained HTML report of saved runs (opens offline)"
+    )
+    reporting.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="runs to report on")
+    reporting.add_argument("--out", required=True, help="the HTML file to write")
+    reporting.add_argument("--title", default="ShopLens report", help="the report's heading")
+    reporting.add_argument(
+        "--runs-dir", help="folder of saved runs (default: SHOPLENS_RUNS_DIR or ./runs)"
+    )
     args = parser.parse_args(argv)
-    run = {"inspect": _inspect, "purchase": _purchase, "recommend": _recommend}[args.command]
+    run = {
+        "inspect": _inspect,
+        "purchase": _purchase,
+        "recommend": _recommend,
+        "sweep": _sweep,
+        "report": _report,
+    }[args.command]
     try:
         if getattr(args, "name", ""):  # checked before any training, not after
             clean_name(args.name)

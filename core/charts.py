@@ -683,7 +683,7 @@ def hidden_layers_comparison(history: pd.DataFrame) -> go.Figure:
     """MSE and accuracy of each configuration tried, with the best baseline of its split.
 
     Args:
-        history: one row per training with columns ``label``, ``mse``, ``accuracy``,
+        history: one row per run with columns ``label``, ``mse``, ``accuracy``,
             ``baseline_mse`` and ``baseline_accuracy``.
     """
     labels = _unique_labels(history["label"].astype(str).tolist())
@@ -725,10 +725,10 @@ def hidden_layers_comparison(history: pd.DataFrame) -> go.Figure:
             col=1,
         )
     fig.update_xaxes(type="category")
-    fig.update_xaxes(title_text="hidden layers, activation, L2 α (in training order)", row=2, col=1)
+    fig.update_xaxes(title_text="run name (oldest first)", row=2, col=1)
     fig.update_yaxes(title_text="orders²", row=1, col=1)
     fig.update_yaxes(title_text="share correct", tickformat=".2%", row=2, col=1)
-    fig.update_layout(title="Configurations tried in this session")
+    fig.update_layout(title="Runs saved on this data")
     return _tidy(fig, height=520, top=80)
 
 

@@ -745,3 +745,123 @@ def _load_result_from(frame: pd.DataFrame, rejected: pd.DataFrame, meta: dict) -
         read_as=str(meta["read_as"]),
         source_columns=tuple(meta["source_columns"]),
     )
+
+
+# --- comparing runs -----------------------------------------------------------------------
+
+RUN_ID: Final = "run_id"
+# The score each task is judged by, and whether higher is better.
+HEADLINE: Final = {"purchase": ("mse", False), "recommend": ("ndcg", True)}
+MLP_MODEL: Final = "mlp"
+
+
+LOWER_IS_BETTER: Final = frozenset({"mse", "rmse", "mae"})
+
+
+def best_baseline(manifest: Mapping[str, Any], metric: str) -> float | None:
+    """The best value of ``metric`` among the run's baselines (every model but the MLP)."""
+    values = [
+        row.get(metric)
+        for model, row in manifest.get("metrics", {}).items()
+        if model != MLP_MODEL and row.get(metric) is not None
+    ]
+    if not values:
+        return None
+    return min(values) if metric in LOWER_IS_BETTER else max(values)
+
+
+def beats_baselines(manifest: Mapping[str, Any]) -> bool | None:
+    """Whether the MLP beats every baseline on the task's main score (None without scores)."""
+    metric, _ = HEADLINE[manifest["task"]]
+    mlp = manifest.get("metrics", {}).get(MLP_MODEL, {}).get(metric)
+    best = best_baseline(manifest, metric)
+    if mlp is None or best is None:
+        return None
+    return bool(mlp < best if metric in LOWER_IS_BETTER else mlp > best)
+
+
+def hidden_text(manifest: Mapping[str, Any]) -> str:
+    """The hidden layers as ``64,32``."""
+    layers = manifest.get("config", {}).get("network", {}).get("hidden_layers", [])
+    return ",".join(str(w) for w in layers)
+
+
+def runs_table(infos: list[RunInfo]) -> pd.DataFrame:
+    """One row per run for the registry table (broken runs with their reason as status)."""
+    rows = []
+    for info in infos:
+        manifest = info.manifest or {}
+        network = manifest.get("config", {}).get("network", {})
+        dataset = manifest.get("dataset", {})
+        metrics = manifest.get("metrics", {}).get(MLP_MODEL, {})
+        rows.append(
+            {
+                RUN_ID: info.run_id,
+                "name": info.name or info.run_id,
+                "task": TASK_LABELS.get(info.task, info.task),
+                "created": info.created.tz_convert(None),
+                "hidden_layers": hidden_text(manifest),
+                "seed": network.get("random_state"),
+                "data": dataset.get("events_file"),
+                "fingerprint": dataset.get("fingerprint"),
+                "mse": metrics.get("mse"),
+                "accuracy": metrics.get("accuracy"),
+                "ndcg": metrics.get("ndcg"),
+                "k": manifest.get("config", {}).get("k"),
+                "baseline_mse": best_baseline(manifest, "mse"),
+                "baseline_accuracy": best_baseline(manifest, "accuracy"),
+                "baseline_ndcg": best_baseline(manifest, "ndcg"),
+                "beats_baselines": beats_baselines(manifest) if info.ok else None,
+                "train_seconds": manifest.get("train_seconds"),
+                "tags": ", ".join(info.tags),
+                "status": "ok" if info.ok else f"broken: {info.problem}",
+            }
+        )
+    columns = [
+        RUN_ID, "name", "task", "created", "hidden_layers", "seed", "data", "fingerprint", "mse",
+        "accuracy", "ndcg", "k", "baseline_mse", "baseline_accuracy", "baseline_ndcg",
+        "beats_baselines", "train_seconds", "tags", "status",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def flat_config(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The configuration as ``{"network.hidden_layers": "64,32", ...}`` (nested keys dotted)."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list):
+            flat[prefix] = ",".join(str(v) for v in value)
+        else:
+            flat[prefix] = value
+
+    config = dict(manifest.get("config", {}))
+    if isinstance(config.get("recommender"), Mapping):  # its network is the same as config's
+        config["recommender"] = {k: v for k, v in config["recommender"].items() if k != "network"}
+    walk("", config)
+    return flat
+
+
+def config_diff(manifests: list[Mapping[str, Any]], *, only_different: bool = True) -> pd.DataFrame:
+    """Settings side by side: one row per setting, one column per run (by name)."""
+    columns = {}
+    for manifest in manifests:
+        label = f"{manifest.get('name', '')} ({str(manifest.get('run_id', ''))[-8:]})"
+        columns[label] = pd.Series(flat_config(manifest), dtype=object)
+    table = pd.DataFrame(columns).rename_axis("setting")
+    if only_different and len(manifests) > 1:
+        as_text = table.astype(str)
+        table = table[as_text.nunique(axis=1, dropna=False) > 1]
+    return table
+
+
+def metrics_side_by_side(manifests: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """The MLP's scores of each run, one column per run (by name)."""
+    columns = {}
+    for manifest in manifests:
+        label = f"{manifest.get('name', '')} ({str(manifest.get('run_id', ''))[-8:]})"
+        columns[label] = pd.Series(manifest.get("metrics", {}).get(MLP_MODEL, {}), dtype=float)
+    return pd.DataFrame(columns).rename_axis("metric")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import charts, schema
 from core.purchase import CutoffError, PurchaseTraining, default_cutoff
-from ui import cache, state, widgets
+from ui import cache, runs, state, widgets
 
 st.title("Purchase prediction")
 st.caption(
@@ -12,7 +12,9 @@ st.caption(
     "Two small neural networks (MLPs) learn it from earlier time windows and are scored on "
     "the H days after a cutoff, beside simple baselines."
 )
-shop = state.shop()
+current = state.purchase_result()
+runs.follow_url("purchase", current.run_id if current is not None else None)
+shop = state.shop()  # opening a run from the URL may have switched to its data
 summary = cache.shop_profile(shop.fingerprint, shop)
 if not summary.event_mix.get(schema.PURCHASE, 0):
     st.info(
@@ -77,10 +79,11 @@ if result is None:
     st.stop()
 
 st.subheader("Results")
+runs.show_run_badge(result.run_id)
 widgets.purchase_summary(result)
 days = result.data.horizon_days
 names = ["Scoreboard", "Training curves", "Orders", "Buyers", "Inputs", "Users"]
-tabs = st.tabs([*names, f"Next {days} days", "Session history"])
+tabs = st.tabs([*names, f"Next {days} days", "Runs on this data"])
 with tabs[0]:
     widgets.purchase_scoreboard(result.evaluation.scores)
 with tabs[1]:
@@ -96,4 +99,4 @@ with tabs[5]:
 with tabs[6]:
     widgets.next_orders_table(result.next_orders, result.data)
 with tabs[7]:
-    widgets.training_history(state.purchase_history())
+    widgets.training_history(runs.runs_on_this_data("purchase"))

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import purchase
-from ui import cache, recommendations, state
+from ui import cache, recommendations, runs, state
 
 st.title("Recommendations")
 st.caption(
@@ -12,7 +12,9 @@ st.caption(
     "that learns from earlier time windows, and every model is scored on the H days after a "
     "cutoff."
 )
-shop = state.shop()
+current = recommendations.current_result()
+runs.follow_url("recommend", current.run_id if current is not None else None)
+shop = state.shop()  # opening a run from the URL may have switched to its data
 if not shop.has_items:
     st.info(
         "Recommendations need item ids: this dataset has no product column, so there is "
@@ -50,6 +52,7 @@ if result is None:
     st.stop()
 
 st.subheader("Results")
+runs.show_run_badge(result.run_id)
 recommendations.summary(result)
 evaluation = result.evaluation
 if evaluation is None:

@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -267,6 +267,7 @@ class RecsResult:
         best_epoch: the epoch whose weights the ranker keeps.
         stopped: Stop ended the ranker's training early.
         seconds: wall time from Train to the result.
+        run_id: the saved run (None when it could not be saved).
     """
 
     settings: RecsSettings
@@ -276,6 +277,7 @@ class RecsResult:
     best_epoch: int
     stopped: bool
     seconds: float
+    run_id: str | None = None
 
 
 class RecsTraining:
@@ -444,7 +446,21 @@ def follow_training(training: RecsTraining, *, running: bool) -> None:
         st.error(str(err))
         return
     if not training.discarded:
-        st.session_state[state.RECS_RESULT] = result
+        settings = result.settings
+        record = recommend.recommender_run_record(
+            result.recommender,
+            result.evaluation,
+            cutoff=settings.cutoff,
+            horizon_days=settings.horizon_days,
+            k=settings.k,
+            stopped=result.stopped,
+        )
+        st.session_state[state.RECS_RESULT] = replace(result, run_id=state.save_run(record))
+
+
+def set_current_result(result: RecsResult) -> None:
+    """Make ``result`` (e.g. a reopened run) the page's current result."""
+    st.session_state[state.RECS_RESULT] = result
 
 
 def _live_progress(training: RecsTraining) -> None:

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core import metrics, purchase
+from core import purchase
+from core.config import load_settings
 from core.loading import ShopData
 from core.network import format_hidden_layers
 from core.purchase import PurchaseData, PurchaseEvaluation, PurchaseModels, PurchaseTraining
+from core.runs import RunRecord, RunStore
 from ui import cache
 
 SHOP = "data.shop"
@@ -80,7 +82,6 @@ PURCHASE_METRIC = "purchase.metric"
 PURCHASE_USER_SEARCH = "purchase.user_search"
 PURCHASE_TRAINING = "purchase.training"  # a PurchaseTraining not finished yet
 PURCHASE_RESULT = "purchase.result"
-PURCHASE_HISTORY = "purchase.history"
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class PurchaseResult:
         evaluation: scores, per-user predictions and permutation importance.
         next_orders: predictions for the H days after the data ends.
         epochs: joint epochs run before training ended or was stopped.
+        run_id: the saved run (None when it could not be saved).
     """
 
     data: PurchaseData
@@ -131,6 +133,7 @@ class PurchaseResult:
     evaluation: PurchaseEvaluation
     next_orders: pd.DataFrame
     epochs: int
+    run_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -158,23 +161,23 @@ def drop_purchase_training() -> None:
 
 def finish_purchase_training() -> PurchaseResult:
     """Finish the pending training with its best epochs, score every model, predict the next
-    H days, and keep the result and a history row. The pending training is dropped last, so
+    H days, save it as a run and keep the result. The pending training is dropped last, so
     an interruption here leaves it to be finished on the next run."""
     training = st.session_state[PURCHASE_TRAINING]
     models = training.finish()
     evaluation = purchase.evaluate_purchase_models(
         models, training.data, random_state=training.config.random_state
     )
+    record = purchase.purchase_run_record(models, evaluation, training.data)
     result = PurchaseResult(
         data=training.data,
         models=models,
         evaluation=evaluation,
         next_orders=purchase.predict_next_orders(models, training.data),
         epochs=training.epoch,
+        run_id=save_run(record),
     )
-    history = [*st.session_state.get(PURCHASE_HISTORY, []), _history_row(result)]
     st.session_state[PURCHASE_RESULT] = result
-    st.session_state[PURCHASE_HISTORY] = history
     del st.session_state[PURCHASE_TRAINING]
     return result
 
@@ -184,45 +187,37 @@ def purchase_result() -> PurchaseResult | None:
     return st.session_state.get(PURCHASE_RESULT)
 
 
-def purchase_history() -> pd.DataFrame:
-    """One row per training finished in this session, oldest first."""
-    return pd.DataFrame(st.session_state.get(PURCHASE_HISTORY, []), columns=HISTORY_COLUMNS)
+def set_purchase_result(result: PurchaseResult) -> None:
+    """Make ``result`` (e.g. a reopened run) the page's current result."""
+    st.session_state[PURCHASE_RESULT] = result
 
 
-HISTORY_COLUMNS = (
-    "run",
-    "label",
-    "horizon_days",
-    "cutoff",
-    metrics.MSE,
-    metrics.ACCURACY,
-    metrics.ROC_AUC,
-    "epochs",
-    "best_epochs",
-    "stopped",
-    "baseline_mse",
-    "baseline_accuracy",
-)
+# --- runs ------------------------------------------------------------------------------------
+
+RUN_QUERY = "run"  # the URL's query parameter naming the open run
+RUNS_NOTICE = "runs.notice"  # a one-line message to show once on the next page drawn
 
 
-def _history_row(result: PurchaseResult) -> dict[str, object]:
-    scores = result.evaluation.scores
-    mlp, baselines = scores.loc[purchase.MLP], scores.drop(index=purchase.MLP)
-    regressor_best, classifier_best = result.models.best_epochs
-    return {
-        "run": len(st.session_state.get(PURCHASE_HISTORY, [])) + 1,
-        "label": result.label,
-        "horizon_days": result.data.horizon_days,
-        "cutoff": result.data.cutoff.date(),
-        metrics.MSE: float(mlp[metrics.MSE]),
-        metrics.ACCURACY: float(mlp[metrics.ACCURACY]),
-        metrics.ROC_AUC: float(mlp[metrics.ROC_AUC]),
-        "epochs": result.epochs,
-        "best_epochs": f"{regressor_best} / {classifier_best}",
-        "stopped": result.models.stopped,
-        "baseline_mse": float(baselines[metrics.MSE].min()),
-        "baseline_accuracy": float(baselines[metrics.ACCURACY].max()),
-    }
+def run_store() -> RunStore:
+    """The runs folder (``SHOPLENS_RUNS_DIR``, else ``runs/``)."""
+    return RunStore(load_settings().runs_dir)
+
+
+def save_run(record: RunRecord) -> str | None:
+    """Save a finished training of the current dataset as a run and name it in the URL;
+    ``None`` (with a warning) when the runs folder cannot be written."""
+    try:
+        run_id = run_store().save(record, shop())
+    except OSError as err:
+        st.warning(
+            f"The model could not be saved as a run ({err.strerror or err}); it is kept in "
+            "this session only. Check that the runs folder is writable (SHOPLENS_RUNS_DIR)."
+        )
+        if RUN_QUERY in st.query_params:  # the URL must not reopen an older run over this one
+            del st.query_params[RUN_QUERY]
+        return None
+    st.query_params[RUN_QUERY] = run_id
+    return run_id
 
 
 # --- Shop overview page --------------------------------------------------------------------

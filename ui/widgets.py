@@ -757,28 +757,43 @@ def next_orders_table(next_orders: pd.DataFrame, data: PurchaseData) -> None:
     )
 
 
-def training_history(history: pd.DataFrame) -> None:
-    """Every configuration trained in this session, as a table and a comparison chart."""
+def training_history(runs: pd.DataFrame) -> None:
+    """Every purchase run saved on this data, as a table and a comparison chart."""
+    if runs.empty:
+        st.caption("No saved runs on this data yet.")
+        return
     st.dataframe(
-        history,
+        runs,
         hide_index=True,
+        column_order=[
+            "name",
+            "created",
+            "hidden_layers",
+            "seed",
+            m.MSE,
+            "baseline_mse",
+            m.ACCURACY,
+            "baseline_accuracy",
+            "train_seconds",
+            "tags",
+        ],  # fmt: skip
         column_config={
-            "label": "configuration",
-            "horizon_days": "H (days)",
+            "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
+            "hidden_layers": "hidden layers",
             m.MSE: st.column_config.NumberColumn("MSE", format="%.4f"),
             m.ACCURACY: st.column_config.NumberColumn("accuracy", format="%.3f"),
-            m.ROC_AUC: st.column_config.NumberColumn("ROC-AUC", format="%.3f"),
-            "best_epochs": "best epochs (orders / buyers)",
             "baseline_mse": st.column_config.NumberColumn("best baseline MSE", format="%.4f"),
             "baseline_accuracy": st.column_config.NumberColumn(
                 "best baseline accuracy", format="%.3f"
             ),
+            "train_seconds": st.column_config.NumberColumn("training (s)", format="%.1f"),
         },
         key="purchase.history_table",
     )
     _chart(
-        charts.hidden_layers_comparison(history),
-        "One dot per training in this session, in order; the open diamond is the best baseline "
-        "on the same time split. Compare configurations only when H and the cutoff match.",
+        charts.hidden_layers_comparison(runs.rename(columns={"name": "label"})),
+        "One dot per saved run on this data, oldest first; the open diamond is the best baseline "
+        "on the same time split. Compare configurations only when H and the cutoff match; the "
+        "Runs page compares them in more detail.",
         key="purchase.chart.history",
     )

@@ -51,10 +51,16 @@ def _require_chromium() -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
+def e2e_runs_dir(tmp_path_factory) -> Path:
+    """The runs folder of the app under test (a fresh one per test session)."""
+    return tmp_path_factory.mktemp("e2e-runs")
+
+
+@pytest.fixture(scope="session")
+def app_url(e2e_runs_dir) -> Iterator[str]:
     _require_chromium()
     port = _free_port()
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "SHOPLENS_RUNS_DIR": str(e2e_runs_dir)}
     server = subprocess.Popen(
         [
             sys.executable,

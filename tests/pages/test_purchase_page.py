@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -11,6 +12,7 @@ from core import purchase
 from core.config import load_settings
 from core.loading import load_shop
 from core.network import NetworkConfig
+from core.runs import RunStore
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,14 +94,44 @@ def test_a_tiny_network_trains_and_the_page_shows_the_core_scores(sample_data):
     assert any(f"Showing {len(expected_ids)} users" in c.value for c in at.caption)
 
 
-def test_each_training_adds_a_row_to_the_session_history():
+def test_each_training_is_saved_as_a_run_and_listed_under_runs_on_this_data(runs_dir):
     at = _train(_page(), "8", epochs=2)
+    first = at.session_state[state.PURCHASE_RESULT].run_id
     at = _train(at, "4,2", epochs=2)
     assert not at.exception
-    history = at.dataframe[-1].value  # the Session history tab comes last
-    assert list(history["label"]) == ["8 relu α=0.0001", "4,2 relu α=0.0001"]
-    assert list(history["run"]) == [1, 2]
+    second = at.session_state[state.PURCHASE_RESULT].run_id
+    assert first and second and first != second
+    assert at.query_params[state.RUN_QUERY] == second  # a refresh reopens this run
+    saved = RunStore(runs_dir).runs()
+    assert sorted(i.run_id for i in saved) == sorted([first, second])
+    assert {i.name for i in saved} == {"8 seed 0", "4,2 seed 0"}
+    history = at.dataframe[-1].value  # the "Runs on this data" tab comes last
+    assert list(history["name"]) == ["8 seed 0", "4,2 seed 0"]
     assert all(math.isfinite(v) for v in history["mse"])
+    assert any(second in c.value for c in at.caption)
+
+
+def test_a_run_named_in_the_url_is_reopened_with_the_same_scores(runs_dir):
+    at = _train(_page(), "8", epochs=2)
+    trained = at.session_state[state.PURCHASE_RESULT]
+    fresh = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    fresh.query_params[state.RUN_QUERY] = trained.run_id
+    fresh.run()
+    assert not fresh.exception and not fresh.error
+    reopened = fresh.session_state[state.PURCHASE_RESULT]
+    assert reopened.run_id == trained.run_id
+    pd.testing.assert_frame_equal(reopened.evaluation.scores, trained.evaluation.scores)
+    assert _metric(fresh, "MSE · MLP") == _metric(at, "MSE · MLP")
+
+
+def test_an_unknown_run_in_the_url_shows_one_line_and_the_page_still_works():
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.query_params[state.RUN_QUERY] = "../../etc/passwd"
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "not a run id" in at.error[0].value
+    assert "\n" not in at.error[0].value
+    assert any("press **Train**" in i.value for i in at.info)
 
 
 def test_invalid_hidden_layer_text_shows_one_line_error_and_no_exception():

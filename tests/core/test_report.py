@@ -1,0 +1,278 @@
+"""The HTML report of saved runs: its sections, scoreboards that match the manifests, escaped
+names from the data, nothing fetched from outside the file, one-line errors, and the command."""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core import purchase, recommend
+from core.__main__ import main
+from core.loading import ShopData, load_shop
+from core.network import NetworkConfig
+from core.report import (
+    BUYER_SCORES,
+    ORDER_SCORES,
+    RANKING_SCORES,
+    ReportError,
+    build_report,
+)
+from core.runs import MANIFEST, RunIntegrityError, RunNotFoundError, RunStore
+from core.sample import generate_sample_shop
+
+CONFIG = NetworkConfig(hidden_layers=(8,), epochs=4, batch_size=64, random_state=0)
+PAYLOAD = "<img src=x onerror=alert(1)>"
+EVENTS_FILE = "shop & <b>sales.csv"
+RUN_NAME = "Prévision été 北京 (v2)"
+CUTOFF = pd.Timestamp("2026-10-02")
+K = 5
+
+
+class _Tables(HTMLParser):
+    """Every table's cells (header row first) by table id, and every tag's attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self._table: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "table":
+            self._table = dict(attrs).get("id") or f"table-{len(self.tables)}"
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th") and self._table:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._table and self._cell is not None:
+            self.tables[self._table][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _parse(document: str) -> _Tables:
+    parser = _Tables()
+    parser.feed(document)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory) -> ShopData:
+    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
+    products["name"] = PAYLOAD  # names in shop data are untrusted
+    folder = tmp_path_factory.mktemp("shop")
+    events.to_csv(folder / EVENTS_FILE, index=False)
+    products.to_csv(folder / "products.csv", index=False)
+    return load_shop(folder / EVENTS_FILE, folder / "products.csv")
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, shop) -> tuple[RunStore, str, str]:
+    """A store holding one purchase run and one recommendations run on ``shop``."""
+    store = RunStore(tmp_path_factory.mktemp("report") / "runs")
+    events, products = shop.events.frame, shop.products.frame
+    data = purchase.build_purchase_data(events, products, cutoff=CUTOFF, horizon_days=30)
+    models = purchase.train_purchase_models(data, CONFIG)
+    evaluation = purchase.evaluate_purchase_models(models, data, importance_rows=200)
+    purchase_id = store.save(
+        purchase.purchase_run_record(models, evaluation, data),
+        shop,
+        name=RUN_NAME,
+        tags=("q4",),
+    )
+    config = recommend.RecommenderConfig(network=CONFIG, candidates=20, negatives=10)
+    fitted, scored = recommend.evaluate_recommender(
+        events, products, cutoff=CUTOFF, horizon_days=30, k=K, config=config
+    )
+    record = recommend.recommender_run_record(
+        fitted, scored, cutoff=CUTOFF, horizon_days=30, k=K, stopped=False
+    )
+    return store, purchase_id, store.save(record, shop)
+
+
+@pytest.fixture(scope="module")
+def document(saved) -> str:
+    store, purchase_id, recommend_id = saved
+    return build_report(store, [purchase_id, recommend_id], title="Q4 <review> & notes")
+
+
+def test_the_report_has_the_data_and_every_run_with_its_sections(saved, document):
+    _, purchase_id, recommend_id = saved
+    assert document.startswith("<!DOCTYPE html>")
+    for anchor in (f'id="run-{purchase_id}"', f'id="run-{recommend_id}"', 'id="data-'):
+        assert document.count(anchor) == 1
+    purchase_part, recommend_part = document.split(f'id="run-{recommend_id}"')
+    purchase_part = purchase_part.split(f'id="run-{purchase_id}"')[1]
+    assert "The shop at a glance" in document and "Active users" in document
+    for heading in (
+        "Configuration",
+        "Scoreboard: the MLP against every baseline",
+        "Training curves",
+        "What the orders network relies on",
+    ):
+        assert f"<h3>{heading}</h3>" in purchase_part
+    for heading in ("Configuration", "Training curves", "Metrics against k", "Example users"):
+        assert f"<h3>{heading}</h3>" in recommend_part
+    assert "Metrics against k" not in purchase_part
+    assert "What the orders network relies on" not in recommend_part
+    # Three example users, each with their top k and a reason for every product.
+    tables = _parse(recommend_part).tables.values()
+    tables = [t for t in tables if t and t[0][:3] == ["#", "product", "why"]]
+    assert len(tables) == 3
+    for table in tables:
+        assert len(table) == 1 + K and all(row[2] for row in table[1:])
+    # Charts: two bar charts, two curve charts and the importance for the purchase run; a bar
+    # chart, the ranker's curves and metric-vs-k for the recommender; the data's funnel.
+    assert document.count('class="plotly-graph-div"') == 9
+    assert document.count("How to read:") == 9
+
+
+def test_the_scoreboard_shows_the_manifests_numbers(saved, document):
+    store, purchase_id, recommend_id = saved
+    tables = _parse(document).tables
+    checks = [
+        (purchase_id, f"orders-{purchase_id}", ORDER_SCORES, purchase.MODEL_LABELS),
+        (purchase_id, f"buyers-{purchase_id}", BUYER_SCORES, purchase.MODEL_LABELS),
+        (recommend_id, f"ranking-{recommend_id}", RANKING_SCORES, recommend.MODEL_LABELS),
+    ]
+    for run_id, table_id, columns, labels in checks:
+        metrics = store.info(run_id).manifest["metrics"]
+        header, *rows = tables[table_id]
+        keys = {label: key for key, (label, _) in columns.items()}
+        keys |= {f"{label}@{K}": key for key, (label, _) in columns.items()}
+        models = {label: name for name, label in labels.items()}
+        assert header[0] == "model" and len(header) == 1 + len(columns)
+        assert sorted(models[row[0]] for row in rows) == sorted(metrics)
+        assert models[rows[0][0]] == "mlp"  # the MLP first, then the baselines
+        for row in rows:
+            for label, text in zip(header[1:], row[1:], strict=True):
+                value = metrics[models[row[0]]][keys[label]]
+                decimals = len(text.split(".")[1]) if "." in text else 0
+                assert float(text.replace(",", "")) == pytest.approx(
+                    value, abs=0.5 * 10**-decimals + 1e-9
+                ), (table_id, row[0], label)
+
+
+def test_names_from_the_data_and_the_manifests_are_escaped(saved, document):
+    assert PAYLOAD not in document
+    assert "<b>sales" not in document and "<review>" not in document
+    assert html.escape(PAYLOAD) in document  # product names in the example users' lists
+    assert html.escape(EVENTS_FILE) in document
+    assert "Q4 &lt;review&gt; &amp; notes" in document
+    assert f"<h2>{html.escape(RUN_NAME)}</h2>" in document
+    assert '<span class="tag">q4</span>' in document
+    # The only elements are the report's own: no image, frame or object from the data.
+    tags = {tag for tag, _ in _parse(document).tags}
+    assert not tags & {"img", "iframe", "object", "embed", "link", "base", "form"}
+
+
+def test_the_report_refers_to_nothing_outside_the_file(document):
+    parsed = _parse(document)
+    for tag, attrs in parsed.tags:
+        assert not (tag == "script" and attrs.get("src")), attrs
+        for name in ("src", "href"):
+            target = attrs.get(name) or ""
+            assert not target.lower().startswith(("http:", "https:", "//")), (tag, attrs)
+    assert "@import" not in document and "url(" not in document.split("<script")[0]
+    scripts = [attrs for tag, attrs in parsed.tags if tag == "script"]
+    assert document.count("Plotly.newPlot(") == 9
+    # plotly.js is embedded exactly once, in the head.
+    head = document.split("</head>")[0]
+    assert head.count("<script") == 1 and len(head) > 1_000_000
+    assert len(scripts) == 1 + 9
+
+
+def test_no_runs_raise_a_report_error_with_one_line(saved):
+    store, _, _ = saved
+    with pytest.raises(ReportError, match="No runs") as err:
+        build_report(store, [])
+    assert "\n" not in str(err.value)
+
+
+def test_an_unknown_run_raises_run_not_found_with_one_line(saved):
+    store, purchase_id, _ = saved
+    missing = "20200101-000000-purchase-00000000"
+    with pytest.raises(RunNotFoundError, match=missing) as err:
+        build_report(store, [purchase_id, missing])
+    assert "\n" not in str(err.value)
+
+
+def test_broken_runs_raise_one_line_naming_the_run(saved, tmp_path):
+    store, purchase_id, _ = saved
+    broken = RunStore(tmp_path / "runs")
+    empty = broken.root / "20260101-000000-recommend-00000001"
+    empty.mkdir(parents=True)
+    with pytest.raises(RunIntegrityError, match=empty.name) as err:
+        build_report(broken, [empty.name])
+    assert "\n" not in str(err.value)
+    shutil.copytree(store.path_of(purchase_id), broken.root / purchase_id)
+    manifest_path = broken.root / purchase_id / MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    del manifest["curves"]["regressor"]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ReportError, match=f"Run {purchase_id} .*curves.regressor") as err:
+        build_report(broken, [purchase_id])
+    assert "\n" not in str(err.value)
+
+
+def test_without_the_kept_data_the_report_says_so_and_still_shows_the_runs(saved, tmp_path):
+    store, purchase_id, recommend_id = saved
+    elsewhere = RunStore(tmp_path / "runs")
+    for run_id in (purchase_id, recommend_id):
+        shutil.copytree(store.path_of(run_id), elsewhere.root / run_id)
+    document = build_report(elsewhere, [recommend_id, purchase_id])
+    # Said once for the data and once where the example users would be.
+    assert document.count("is not kept in the runs folder") == 2
+    assert "Active users" not in document and html.escape(PAYLOAD) not in document
+    assert f'id="ranking-{recommend_id}"' in document and f'id="orders-{purchase_id}"' in document
+    assert document.index(f'id="run-{recommend_id}"') < document.index(f'id="run-{purchase_id}"')
+
+
+def test_the_report_command_writes_the_file_and_prints_its_path(saved, tmp_path, capsys):
+    store, purchase_id, recommend_id = saved
+    out = tmp_path / "out" / "report.html"
+    code = main(
+        ["report", purchase_id, recommend_id, "--out", str(out), "--runs-dir", str(store.root)]
+    )
+    printed, err = capsys.readouterr()
+    assert code == 0, err
+    assert printed.strip() == str(out)
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and f'id="run-{recommend_id}"' in text
+    assert [p.name for p in out.parent.iterdir()] == ["report.html"]  # no temporary file left
+
+
+def test_the_report_command_exits_2_with_one_line_for_an_unknown_run(saved, tmp_path, capsys):
+    store, purchase_id, _ = saved
+    out = tmp_path / "report.html"
+    missing = "20200101-000000-recommend-00000000"
+    code = main(["report", purchase_id, missing, "--out", str(out), "--runs-dir", str(store.root)])
+    printed, err = capsys.readouterr()
+    assert code == 2 and printed == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and missing in err
+    assert not out.exists()
+
+
+def test_the_report_command_uses_the_configured_runs_folder(saved, runs_dir, tmp_path, capsys):
+    store, purchase_id, _ = saved
+    shutil.copytree(store.path_of(purchase_id), Path(runs_dir) / purchase_id)
+    out = tmp_path / "report.html"
+    assert main(["report", purchase_id, "--out", str(out)]) == 0
+    assert f'id="run-{purchase_id}"' in out.read_text(encoding="utf-8")
+    capsys.readouterr()

@@ -1,0 +1,364 @@
+"""Sweeps over hidden layers and seeds: every point saved as a run, the same result as a single
+training, parallel jobs, progress, the best run, one-line errors and `python -m core sweep`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core import purchase, recommend
+from core.__main__ import main
+from core.errors import ShopLensError
+from core.loading import ShopData, load_shop
+from core.network import NetworkConfig
+from core.runs import RunStore, scores_to_metrics
+from core.sample import generate_sample_shop
+from core.sweep import SweepError, sweep_purchase, sweep_recommend
+
+CONFIG = NetworkConfig(hidden_layers=(64, 32), epochs=3, batch_size=64, random_state=0)
+HIDDEN = [(4,), (8,)]
+SEEDS = [0, 1]
+CUTOFF = pd.Timestamp("2026-09-15")
+HORIZON = 21
+RUN_KEYS = {"run_id", "hidden", "seed", "metrics"}
+
+
+@pytest.fixture(scope="module")
+def shop_files(tmp_path_factory) -> tuple[Path, Path]:
+    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
+    folder = tmp_path_factory.mktemp("shop")
+    events.to_csv(folder / "events.csv", index=False)
+    products.to_csv(folder / "products.csv", index=False)
+    return folder / "events.csv", folder / "products.csv"
+
+
+@pytest.fixture(scope="module")
+def shop(shop_files) -> ShopData:
+    return load_shop(*shop_files)
+
+
+def run_purchase_sweep(shop, store, *, jobs):
+    calls = []
+    result = sweep_purchase(
+        shop,
+        store,
+        hidden=HIDDEN,
+        seeds=SEEDS,
+        base=CONFIG,
+        cutoff=CUTOFF,
+        horizon_days=HORIZON,
+        jobs=jobs,
+        on_done=lambda done, total, run: calls.append((done, total, run)),
+    )
+    return result, calls
+
+
+@pytest.fixture(scope="module")
+def swept(shop, tmp_path_factory):
+    store = RunStore(tmp_path_factory.mktemp("sweep") / "runs")
+    result, calls = run_purchase_sweep(shop, store, jobs=1)
+    return store, result, calls
+
+
+@pytest.fixture(scope="module")
+def recommend_swept(shop, tmp_path_factory):
+    store = RunStore(tmp_path_factory.mktemp("sweep") / "runs")
+    base = recommend.RecommenderConfig(network=CONFIG)
+    result = sweep_recommend(
+        shop,
+        store,
+        hidden=[(4,)],
+        seeds=SEEDS,
+        base=base,
+        cutoff=CUTOFF,
+        horizon_days=HORIZON,
+        k=5,
+        jobs=1,
+    )
+    return store, result
+
+
+def test_every_point_of_a_sweep_is_saved_as_a_run_and_listed(swept):
+    store, result, _ = swept
+    listed = {info.run_id: info for info in store.runs()}
+    assert set(listed) == {run.run_id for run in result.runs}
+    for run in result.runs:
+        manifest = listed[run.run_id].manifest
+        widths = ",".join(str(w) for w in run.hidden_layers)
+        assert manifest["name"] == f"sweep {widths} seed {run.seed}"
+        assert manifest["tags"] == ["sweep"]
+        assert manifest["config"]["network"]["hidden_layers"] == list(run.hidden_layers)
+        assert manifest["config"]["network"]["random_state"] == run.seed
+        assert manifest["config"]["network"]["epochs"] == CONFIG.epochs
+        assert manifest["metrics"]["mlp"] == run.metrics
+
+
+def test_runs_come_back_in_configuration_then_seed_order(swept):
+    _, result, _ = swept
+    assert [(run.hidden_layers, run.seed) for run in result.runs] == [
+        ((4,), 0),
+        ((4,), 1),
+        ((8,), 0),
+        ((8,), 1),
+    ]
+    assert all(run.train_seconds > 0 for run in result.runs)
+
+
+def test_a_sweep_run_equals_a_single_training_with_the_same_seed(shop, swept):
+    store, result, _ = swept
+    [run] = [r for r in result.runs if (r.hidden_layers, r.seed) == ((8,), 1)]
+    data = purchase.build_purchase_data(
+        shop.events.frame, shop.products.frame, cutoff=CUTOFF, horizon_days=HORIZON
+    )
+    config = dataclasses.replace(CONFIG, hidden_layers=(8,), random_state=1)
+    models = purchase.train_purchase_models(data, config)
+    evaluation = purchase.evaluate_purchase_models(models, data, random_state=1)
+    assert run.metrics == scores_to_metrics(evaluation.scores)["mlp"]
+    loaded = store.load(run.run_id)
+    assert loaded.manifest["metrics"] == scores_to_metrics(evaluation.scores)
+    saved = purchase.purchase_models_from_run(loaded)
+    pd.testing.assert_frame_equal(
+        purchase.predict_all(saved, data.evaluation, HORIZON),
+        purchase.predict_all(models, data.evaluation, HORIZON),
+        check_exact=True,
+    )
+
+
+def test_the_progress_callback_is_called_once_per_point_with_increasing_counts(swept):
+    _, result, calls = swept
+    assert [(done, total) for done, total, _ in calls] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert {run.run_id for _, _, run in calls} == {run.run_id for run in result.runs}
+
+
+def test_the_best_purchase_run_has_the_lowest_mlp_mse(swept):
+    _, result, _ = swept
+    lowest = min(result.runs, key=lambda run: run.metrics["mse"])
+    assert result.best_run_id == lowest.run_id == result.best.run_id
+    assert result.metric == "mse"
+
+
+def test_two_jobs_give_the_same_runs_as_one_job(shop, swept, tmp_path):
+    _, serial, _ = swept
+    store = RunStore(tmp_path / "runs")
+    parallel, calls = run_purchase_sweep(shop, store, jobs=2)
+    assert [(r.hidden_layers, r.seed, r.metrics) for r in parallel.runs] == [
+        (r.hidden_layers, r.seed, r.metrics) for r in serial.runs
+    ]
+    assert [done for done, _, _ in calls] == [1, 2, 3, 4]
+    assert len(store.runs()) == 4
+    best = [r.run_id for r in serial.runs].index(serial.best_run_id)
+    assert parallel.best_run_id == parallel.runs[best].run_id
+
+
+def test_a_recommend_sweep_run_equals_a_single_evaluation_and_the_best_has_the_highest_ndcg(
+    shop, recommend_swept
+):
+    store, result = recommend_swept
+    assert len(store.runs()) == 2
+    config = recommend.RecommenderConfig(
+        network=dataclasses.replace(CONFIG, hidden_layers=(4,), random_state=1)
+    )
+    _, evaluation = recommend.evaluate_recommender(
+        shop.events.frame,
+        shop.products.frame,
+        cutoff=CUTOFF,
+        horizon_days=HORIZON,
+        k=5,
+        config=config,
+    )
+    assert result.runs[1].metrics == scores_to_metrics(evaluation.scores)["mlp"]
+    highest = max(result.runs, key=lambda run: run.metrics["ndcg"])
+    assert result.best_run_id == highest.run_id
+    assert store.load(result.runs[1].run_id).manifest["config"]["k"] == 5
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"hidden": []}, "no hidden-layer configurations"),
+        ({"seeds": []}, "no seeds"),
+        ({"hidden": [(n,) for n in range(1, 6)], "seeds": range(5)}, "25 trainings"),
+        ({"jobs": 0}, "at least 1 \\(got 0\\)"),
+        ({"seeds": [-1]}, "Seed -1 cannot be used"),
+        ({"hidden": [(0,)]}, "out of range"),
+        ({"name_prefix": "x" * 50}, "keep it to 60"),
+    ],
+)
+def test_an_unusable_sweep_raises_a_one_line_error_before_training(
+    shop, tmp_path, changes, message
+):
+    store = RunStore(tmp_path / "runs")
+    arguments = {
+        "hidden": HIDDEN,
+        "seeds": SEEDS,
+        "base": CONFIG,
+        "cutoff": CUTOFF,
+        "horizon_days": HORIZON,
+        "jobs": 1,
+        **changes,
+    }
+    with pytest.raises(ShopLensError, match=message) as caught:
+        sweep_purchase(shop, store, **arguments)
+    assert "\n" not in str(caught.value)
+    assert store.runs() == []
+
+
+def test_sweep_errors_are_sweep_errors(shop, tmp_path):
+    with pytest.raises(SweepError):
+        sweep_purchase(
+            shop,
+            RunStore(tmp_path),
+            hidden=HIDDEN,
+            seeds=[],
+            base=CONFIG,
+            cutoff=None,
+            horizon_days=HORIZON,
+            jobs=1,
+        )
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_sweep_purchase_json_has_exactly_the_documented_shape_and_its_runs_exist(
+    shop_files, runs_dir, capsys
+):
+    events, products = shop_files
+    code, out, err = run_cli(
+        capsys,
+        "sweep",
+        "purchase",
+        str(events),
+        "--products",
+        str(products),
+        "--cutoff",
+        "2026-09-15",
+        "--horizon-days",
+        "21",
+        "--hidden",
+        "4",
+        "--hidden",
+        "8x4",
+        "--seeds",
+        "0,1",
+        "--epochs",
+        "3",
+        "--jobs",
+        "2",
+        "--json",
+    )
+    assert code == 0, err
+    assert err == ""
+    assert len(out.strip().splitlines()) == 1
+    result = json.loads(out)
+    assert set(result) == {"runs", "best"}
+    assert [(run["hidden"], run["seed"]) for run in result["runs"]] == [
+        ("4", 0),
+        ("4", 1),
+        ("8,4", 0),
+        ("8,4", 1),
+    ]
+    for run in result["runs"]:
+        assert set(run) == RUN_KEYS
+        assert {"mse", "mae", "r2", "roc_auc"} <= set(run["metrics"])
+    listed = {info.run_id for info in RunStore(runs_dir).runs()}
+    assert {run["run_id"] for run in result["runs"]} == listed
+    assert result["best"] == min(result["runs"], key=lambda run: run["metrics"]["mse"])["run_id"]
+
+
+def test_sweep_recommend_json_has_exactly_the_documented_shape_and_its_runs_exist(
+    shop_files, runs_dir, capsys
+):
+    events, products = shop_files
+    code, out, err = run_cli(
+        capsys,
+        "sweep",
+        "recommend",
+        str(events),
+        "--products",
+        str(products),
+        "--cutoff",
+        "2026-09-15",
+        "--horizon-days",
+        "21",
+        "--k",
+        "5",
+        "--hidden",
+        "4",
+        "--seeds",
+        "2",
+        "--epochs",
+        "3",
+        "--jobs",
+        "1",
+        "--tag",
+        "trial",
+        "--name",
+        "small",
+        "--json",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result) == {"runs", "best"}
+    [run] = result["runs"]
+    assert set(run) == RUN_KEYS
+    assert (run["hidden"], run["seed"], result["best"]) == ("4", 2, run["run_id"])
+    assert {"precision", "recall", "ndcg", "hit_rate"} <= set(run["metrics"])
+    [info] = RunStore(runs_dir).runs()
+    assert info.run_id == run["run_id"]
+    assert (info.name, info.tags) == ("small sweep 4 seed 2", ("sweep", "trial"))
+
+
+def test_sweep_without_json_prints_progress_a_table_and_the_best_run(shop_files, capsys):
+    events, products = shop_files
+    code, out, err = run_cli(
+        capsys,
+        "sweep",
+        "purchase",
+        str(events),
+        "--products",
+        str(products),
+        "--hidden",
+        "4",
+        "--epochs",
+        "2",
+        "--jobs",
+        "1",
+    )
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("[1/1] 4 seed 0: mse ")
+    assert "mse" in lines[1] and "seconds" in lines[1]
+    assert lines[-1].startswith("Best (lowest mse): run ")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--seeds", "0,x", "Seeds '0,x' are not whole numbers"),
+        ("--seeds", "-1", "Seeds '-1' are not whole numbers"),
+        ("--seeds", "", "no seeds"),
+        ("--hidden", "64,abc", "'abc' is not a whole number"),
+        ("--jobs", "0", "at least 1"),
+    ],
+)
+def test_bad_sweep_input_exits_2_with_one_line(
+    shop_files, runs_dir, capsys, option, value, message
+):
+    events, _ = shop_files
+    code, out, err = run_cli(capsys, "sweep", "purchase", str(events), f"{option}={value}")
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("error: ") and message in err
+    assert RunStore(runs_dir).runs() == []

@@ -1,0 +1,67 @@
+"""Runs in a real browser: train two configurations, refresh, find both runs, compare them."""
+
+import re
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.browser import open_page, set_layers, set_number, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+ROW = 35  # st.dataframe's header and row height, in pixels
+
+
+def _train(page: Page, layers: str) -> None:
+    set_layers(page, layers)
+    set_number(page, "Epochs (at most)", 3)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_text(f"Hidden layers {layers} relu", exact=False)).to_be_visible(
+        timeout=90_000
+    )
+    wait_idle(page)
+
+
+def _select_row(grid: Locator, row: int) -> None:
+    """Tick a row's selection box (the grid is a canvas: click its row-marker column)."""
+    grid.click(position={"x": 20, "y": ROW + ROW * row + ROW // 2})
+    wait_idle(grid.page)
+
+
+def test_two_trainings_survive_a_refresh_and_can_be_compared(page: Page, app_url, output_dir):
+    open_page(page, app_url, "Purchase prediction")
+    _train(page, "8")
+    first = re.search(r"run=([\w-]+)", page.url)
+    assert first, page.url
+    _train(page, "16,8")
+    second = re.search(r"run=([\w-]+)", page.url)
+    assert second and second.group(1) != first.group(1)
+
+    page.reload()  # the URL names the run: the page reopens it instead of starting empty
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=90_000)
+    wait_idle(page)
+    expect(page.get_by_text(second.group(1), exact=False)).to_be_visible()
+    expect(page.get_by_text("Hidden layers 16,8 relu", exact=False)).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Runs").click()
+    expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+    wait_idle(page)
+    page.reload()  # and the registry itself survives a refresh
+    expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+    wait_idle(page)
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible()
+    page.screenshot(path=str(output_dir / "runs_table.png"))
+    _select_row(grid, 0)  # newest first: 16,8 then 8
+    _select_row(grid, 1)
+    expect(page.get_by_role("heading", name="2 runs selected")).to_be_visible()
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_text("network.hidden_layers").first).to_be_attached()  # settings diff
+    expect(main.get_by_text("MSE of predicted orders", exact=False).first).to_be_visible()
+    expect(
+        main.get_by_text("Orders network: training (dotted) and validation (solid)", exact=False)
+    ).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile(r"Report of 2 runs"))).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.screenshot(path=str(output_dir / "runs_compare.png"))

@@ -1,0 +1,162 @@
+"""The Runs page with Streamlit's AppTest: the registry table, opening a run from the URL,
+renaming, deleting with a confirmation, broken runs, sweeps and bundle import."""
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core import purchase
+from core.loading import ShopData, load_shop
+from core.network import NetworkConfig
+from core.runs import MANIFEST, RunStore
+from core.sample import generate_sample_shop
+from ui import runs, state
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "5_Runs.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.fixture(scope="module")
+def small_shop(tmp_path_factory) -> ShopData:
+    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
+    folder = tmp_path_factory.mktemp("shop")
+    events.to_csv(folder / "events.csv", index=False)
+    products.to_csv(folder / "products.csv", index=False)
+    return load_shop(folder / "events.csv", folder / "products.csv")
+
+
+def _save(store: RunStore, shop: ShopData, layers: tuple[int, ...], name: str) -> str:
+    data = purchase.build_purchase_data(shop.events.frame, shop.products.frame, horizon_days=30)
+    models = purchase.train_purchase_models(data, NetworkConfig(hidden_layers=layers, epochs=2))
+    evaluation = purchase.evaluate_purchase_models(models, data, importance_rows=100)
+    return store.save(purchase.purchase_run_record(models, evaluation, data), shop, name=name)
+
+
+def _page(run_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    if run_id is not None:
+        at.query_params[state.RUN_QUERY] = run_id
+    return at.run()
+
+
+def test_without_runs_the_page_says_how_to_make_one():
+    at = _page()
+    assert not at.exception and not at.error
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_runs_are_listed_and_the_one_in_the_url_is_selected(runs_dir, small_shop):
+    store = RunStore(runs_dir)
+    first = _save(store, small_shop, (4,), "narrow")
+    second = _save(store, small_shop, (8, 4), "deeper")
+    at = _page(second)
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert set(table["name"]) == {"deeper", "narrow"}
+    assert set(table["run_id"]) == {first, second}
+    assert any(h.value == "1 run selected" for h in at.subheader)
+    assert at.button(key=runs.OPEN)
+    assert at.text_input(key=f"{runs.RENAME_NAME}.{second}").value == "deeper"
+
+
+def test_a_run_can_be_renamed_and_deleted_after_confirming(runs_dir, small_shop):
+    store = RunStore(runs_dir)
+    run_id = _save(store, small_shop, (4,), "old name")
+    at = _page(run_id)
+    at.text_input(key=f"{runs.RENAME_NAME}.{run_id}").input("new name")
+    at.text_input(key=f"{runs.RENAME_TAGS}.{run_id}").input("keep, Best")
+    at.button(key=f"FormSubmitter:{runs.RENAME_FORM}.{run_id}-Save").click().run()
+    assert not at.exception and not at.error
+    info = store.info(run_id)
+    assert (info.name, info.tags) == ("new name", ("keep", "best"))
+
+    at.text_input(key=f"{runs.RENAME_NAME}.{run_id}").input("../escape")
+    at.button(key=f"FormSubmitter:{runs.RENAME_FORM}.{run_id}-Save").click().run()
+    assert len(at.error) == 1 and "run name" in at.error[0].value
+    assert store.info(run_id).name == "new name"
+
+    at.button(key=runs.DELETE).click().run()
+    assert any("Delete run 'new name'?" in w.value for w in at.warning)
+    assert store.runs()  # nothing is deleted before the confirmation
+    at.button(key=runs.DELETE_CONFIRM).click().run()
+    assert not at.exception
+    assert store.runs() == []
+    assert any("was deleted" in s.value for s in at.success)
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_a_broken_run_is_listed_with_its_reason_and_never_crashes_the_page(runs_dir, small_shop):
+    store = RunStore(runs_dir)
+    good = _save(store, small_shop, (4,), "fine")
+    broken = store.path_of(good).parent / "20260101-000000-purchase-0badc0de"
+    broken.mkdir()
+    (broken / MANIFEST).write_text("{half a manifest", encoding="utf-8")
+    at = _page(broken.name)
+    assert not at.exception
+    table = at.dataframe[0].value
+    status = dict(zip(table["run_id"], table["status"], strict=True))
+    assert status[good] == "ok"
+    assert status[broken.name].startswith("broken: manifest.json cannot be read")
+    assert any("is broken" in w.value for w in at.warning)
+    at.button(key=runs.DELETE).click().run()
+    at.button(key=runs.DELETE_CONFIRM).click().run()
+    assert [i.run_id for i in store.runs()] == [good]
+
+
+def test_a_sweep_saves_one_run_per_configuration_and_seed(runs_dir):
+    at = _page()
+    at.multiselect(key=runs.SWEEP_LAYERS).set_value(["16"])
+    at.text_input(key=runs.SWEEP_EXTRA).input("4")
+    at.text_input(key=runs.SWEEP_SEEDS).input("0,1")
+    at.number_input(key=runs.SWEEP_EPOCHS).set_value(2)
+    at.button(key=f"FormSubmitter:{runs.SWEEP_FORM}-Run sweep").click().run()
+    assert not at.exception and not at.error
+    saved = RunStore(runs_dir).runs()
+    assert sorted(i.name for i in saved) == [
+        "sweep 16 seed 0",
+        "sweep 16 seed 1",
+        "sweep 4 seed 0",
+        "sweep 4 seed 1",
+    ]
+    assert all("sweep" in i.tags for i in saved)
+    assert any(s.value.startswith("Best of 4 runs") for s in at.success)
+
+
+def test_bad_sweep_seeds_show_one_line(runs_dir):
+    at = _page()
+    at.text_input(key=runs.SWEEP_SEEDS).input("0,x")
+    at.button(key=f"FormSubmitter:{runs.SWEEP_FORM}-Run sweep").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "not whole numbers" in at.error[0].value
+    assert RunStore(runs_dir).runs() == []
+
+
+def test_a_foreign_upload_is_refused_with_one_line(runs_dir):
+    at = _page()
+    at.file_uploader(key=runs.IMPORT).set_value(("model.zip", b"\x80\x04pickle", "application/zip"))
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "not a run bundle" in at.error[0].value
+    assert RunStore(runs_dir).runs() == []
+
+
+def test_a_bundle_exported_here_imports_as_a_new_run(runs_dir, small_shop):
+    store = RunStore(runs_dir)
+    run_id = _save(store, small_shop, (4,), "shared")
+    bundle = store.export_bundle(run_id)
+    at = _page()
+    at.file_uploader(key=runs.IMPORT).set_value(("run.zip", bundle, "application/zip")).run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("Imported run.zip as run") for s in at.success)
+    names = sorted(i.name for i in store.runs())
+    assert names == ["shared", "shared"]

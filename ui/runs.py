@@ -1,0 +1,539 @@
+"""Saved runs in the app: reopening one on its page (also from the URL), and the widgets of
+the Runs page — the registry table, comparison, actions, sweeps, bundles and the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import purchase, recommend, sweep
+from core import run_charts as rch
+from core import runs as rn
+from core.errors import ShopLensError
+from core.loading import ShopData
+from core.network import PRESETS, NetworkConfig, format_hidden_layers, parse_hidden_layers
+from core.report import build_report
+from core.runs import LoadedRun, RunInfo, RunStore
+from ui import cache, recommendations, state
+
+PAGES = {"purchase": "pages/2_Purchase_prediction.py", "recommend": "pages/4_Recommendations.py"}
+
+TABLE = "runs.table"
+FILTER_TASK = "runs.filter_task"
+FILTER_DATA = "runs.filter_data"
+FILTER_TAG = "runs.filter_tag"
+ALL_SETTINGS = "runs.all_settings"
+CURVES_NETWORK = "runs.curves_network"
+OPEN = "runs.open"
+RENAME_FORM = "runs.rename_form"
+RENAME_NAME = "runs.rename_name"
+RENAME_TAGS = "runs.rename_tags"
+DELETE = "runs.delete"
+DELETE_CONFIRM = "runs.delete_confirm"
+DELETE_CANCEL = "runs.delete_cancel"
+DELETE_PENDING = "runs.delete_pending"
+BUNDLE = "runs.bundle"
+REPORT = "runs.report"
+IMPORT = "runs.import"
+SWEEP_FORM = "runs.sweep_form"
+SWEEP_TASK = "runs.sweep_task"
+SWEEP_LAYERS = "runs.sweep_layers"
+SWEEP_EXTRA = "runs.sweep_extra"
+SWEEP_SEEDS = "runs.sweep_seeds"
+SWEEP_EPOCHS = "runs.sweep_epochs"
+SWEEP_RESULT = "runs.sweep_result"
+
+
+# --- opening a run ---------------------------------------------------------------------------
+
+
+def open_run(run_id: str) -> str:
+    """Make a saved run the current result of its page (switching to the data it was
+    trained on when another dataset is loaded); returns its task.
+
+    Raises:
+        ShopLensError: one line, when the run cannot be opened.
+    """
+    store = state.run_store()
+    loaded = store.load(run_id)
+    fingerprint = loaded.manifest["dataset"].get("fingerprint")
+    shop = state.shop()
+    if shop.fingerprint != fingerprint:
+        with st.spinner("Loading the data this run was trained on…"):
+            shop = store.load_dataset(fingerprint)
+        state.set_shop(shop)
+    with st.spinner("Opening the run and scoring it on its test window…"):
+        if loaded.task == "purchase":
+            state.set_purchase_result(_purchase_result(loaded, shop))
+        else:
+            recommendations.set_current_result(_recs_result(loaded, shop))
+    for warning in loaded.warnings:
+        st.warning(warning)
+    return loaded.task
+
+
+def _purchase_result(loaded: LoadedRun, shop: ShopData) -> state.PurchaseResult:
+    models = purchase.purchase_models_from_run(loaded)
+    cutoff, horizon = purchase.run_cutoff(loaded.manifest)
+    data = cache.purchase_data(shop.fingerprint, shop, cutoff.date(), horizon)
+    evaluation = purchase.evaluate_purchase_models(
+        models, data, random_state=models.config.random_state
+    )
+    return state.PurchaseResult(
+        data=data,
+        models=models,
+        evaluation=evaluation,
+        next_orders=purchase.predict_next_orders(models, data),
+        epochs=max(models.epochs_run),
+        run_id=loaded.run_id,
+    )
+
+
+def _recs_result(loaded: LoadedRun, shop: ShopData) -> recommendations.RecsResult:
+    events = shop.events.frame
+    products = shop.products.frame if shop.products is not None else None
+    fitted = recommend.recommender_from_run(loaded, events, products)
+    config = loaded.manifest["config"]
+    cutoff, horizon = pd.Timestamp(config["cutoff"]), int(config["horizon_days"])
+    evaluation = None
+    if config.get("evaluate"):
+        evaluation = recommend.score_recommender(
+            fitted, events, cutoff=cutoff, horizon_days=horizon, k=int(config["k"])
+        )
+    details = loaded.manifest["details"]
+    settings = recommendations.RecsSettings(
+        evaluate=bool(config.get("evaluate")),
+        cutoff=cutoff,
+        horizon_days=horizon,
+        k=int(config["k"]),
+        config=fitted.config,
+    )
+    return recommendations.RecsResult(
+        settings=settings,
+        recommender=fitted,
+        evaluation=evaluation,
+        epochs=int(details.get("epochs", 0)),
+        best_epoch=int(details.get("best_epoch", 0)),
+        stopped=bool(details.get("stopped", False)),
+        seconds=float(loaded.manifest.get("train_seconds") or 0.0),
+        run_id=loaded.run_id,
+    )
+
+
+def follow_url(task: str, current_run: str | None) -> None:
+    """Open the run named in the URL (``?run=``) when it is not the page's current result, so
+    a refresh or a shared link shows the same run. A bad id shows one line and is dropped."""
+    wanted = st.query_params.get(state.RUN_QUERY)
+    if not wanted or wanted == current_run:
+        return
+    try:
+        info = state.run_store().info(wanted)
+        if info.task != task:
+            raise ShopLensError(
+                f"Run {wanted} is a {rn.TASK_LABELS.get(info.task, info.task)} run; open it "
+                "from the Runs page."
+            )
+        open_run(wanted)
+    except ShopLensError as err:
+        st.error(str(err))
+        del st.query_params[state.RUN_QUERY]
+        return
+    st.query_params[state.RUN_QUERY] = wanted
+
+
+def show_run_badge(run_id: str | None) -> None:
+    """Which saved run the page shows, with a link to compare it with others."""
+    if run_id is None:
+        return
+    info = _info_or_none(run_id)
+    name = info.name if info is not None else run_id
+    st.caption(f"Saved as run **{_md(name)}** (`{run_id}`); compare it on the Runs page.")
+
+
+def _info_or_none(run_id: str) -> RunInfo | None:
+    try:
+        return state.run_store().info(run_id)
+    except ShopLensError:
+        return None
+
+
+def _md(text: str) -> str:
+    """User text shown as plain text inside Markdown (no links, no formatting)."""
+    return recommendations._md(text)
+
+
+# --- the registry table ----------------------------------------------------------------------
+
+
+def runs_filters(table: pd.DataFrame) -> pd.DataFrame:
+    """Task, data and tag filters above the table; returns the rows that pass."""
+    cols = st.columns(3)
+    tasks = cols[0].multiselect("Task", sorted(table["task"].unique()), key=FILTER_TASK)
+    data_labels = {
+        fp: f"{name} ({fp[:8]})"
+        for fp, name in table.dropna(subset=["fingerprint"])
+        .groupby("fingerprint")["data"]
+        .first()
+        .items()
+    }
+    chosen_data = cols[1].multiselect(
+        "Data",
+        list(data_labels),
+        format_func=lambda fp: data_labels[fp],
+        key=FILTER_DATA,
+        help="Runs are comparable only on the same data (same fingerprint).",
+    )
+    tags = sorted({t for text in table["tags"] for t in text.split(", ") if t})
+    chosen_tags = cols[2].multiselect("Tag", tags, key=FILTER_TAG)
+    keep = pd.Series(True, index=table.index)
+    if tasks:
+        keep &= table["task"].isin(tasks)
+    if chosen_data:
+        keep &= table["fingerprint"].isin(chosen_data)
+    if chosen_tags:
+        keep &= table["tags"].map(lambda text: bool(set(text.split(", ")) & set(chosen_tags)))
+    return table[keep]
+
+
+def runs_table(table: pd.DataFrame) -> list[str]:
+    """The runs as a table to pick from; returns the selected run ids."""
+    wanted = st.query_params.get(state.RUN_QUERY)
+    positions = np.flatnonzero(table[rn.RUN_ID].to_numpy() == wanted)
+    default = {"selection": {"rows": [int(positions[0])]}} if len(positions) else None
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="multi-row",
+        selection_default=default,
+        key=TABLE,
+        column_order=[
+            "name",
+            "task",
+            "created",
+            "hidden_layers",
+            "seed",
+            "data",
+            "mse",
+            "accuracy",
+            "ndcg",
+            "baseline_mse",
+            "baseline_ndcg",
+            "beats_baselines",
+            "train_seconds",
+            "tags",
+            "status",
+        ],  # fmt: skip
+        column_config={
+            "name": "name",
+            "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
+            "hidden_layers": "hidden layers",
+            "data": "data file",
+            "mse": st.column_config.NumberColumn("MSE", format="%.4f", help="Purchase runs."),
+            "accuracy": st.column_config.NumberColumn("accuracy", format="%.3f"),
+            "ndcg": st.column_config.NumberColumn(
+                "NDCG@k", format="%.4f", help="Recommendation runs, at their k."
+            ),
+            "baseline_mse": st.column_config.NumberColumn(
+                "best baseline MSE", format="%.4f", help="The best baseline on the same split."
+            ),
+            "baseline_ndcg": st.column_config.NumberColumn(
+                "best baseline NDCG@k", format="%.4f", help="The best baseline on the same split."
+            ),
+            "beats_baselines": st.column_config.CheckboxColumn("MLP beats baselines"),
+            "train_seconds": st.column_config.NumberColumn("training (s)", format="%.1f"),
+        },
+    )
+    rows = event.selection.rows if event is not None else []
+    return [str(table.iloc[r][rn.RUN_ID]) for r in rows]
+
+
+# --- comparing the selected runs ---------------------------------------------------------------
+
+
+def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
+    """Settings that differ, the MLP's scores side by side, scores by configuration and the
+    overlaid training curves of the selected runs."""
+    broken = [i for i in infos if not i.ok]
+    for info in broken:
+        st.warning(f"Run {info.run_id} is broken: {info.problem}. It can only be deleted.")
+    manifests = [i.manifest for i in infos if i.ok and i.manifest is not None]
+    if not manifests:
+        return
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Settings**")
+        show_all = len(manifests) == 1 or st.toggle("Show every setting", key=ALL_SETTINGS)
+        diff = rn.config_diff(manifests, only_different=not show_all)
+        if diff.empty:
+            st.caption("The selected runs have the same settings (the seed included).")
+        else:
+            st.dataframe(diff.astype(str), key="runs.settings_table")
+    with right:
+        st.markdown("**Scores of the MLP**")
+        st.dataframe(rn.metrics_side_by_side(manifests), key="runs.metrics_table")
+    chosen = table[table[rn.RUN_ID].isin([m["run_id"] for m in manifests])]
+    for task, metrics in (("purchase", ("mse", "accuracy")), ("recommend", ("ndcg",))):
+        rows = chosen[chosen["task"] == rn.TASK_LABELS[task]]
+        if rows.empty:
+            continue
+        columns = st.columns(len(metrics))
+        for column, metric in zip(columns, metrics, strict=True):
+            higher = metric != "mse"
+            values = rows[metric]
+            best = rows.loc[values.idxmax() if higher else values.idxmin(), rn.RUN_ID]
+            column.plotly_chart(
+                rch.configuration_scores(rows, metric, best_run=str(best)),
+                key=f"runs.chart.{task}.{metric}",
+            )
+        st.caption(
+            "One red dot per run at its hidden layers; the grey bar is the mean over seeds with "
+            "± one standard deviation, the star the best run, the open diamond the best "
+            "baseline on that run's split. Compare runs only on the same data, cutoff and H."
+        )
+    networks = [
+        n for n in ("regressor", "classifier", "ranker") if any(n in m["curves"] for m in manifests)
+    ]
+    network = st.radio(
+        "Curves of",
+        networks,
+        format_func=lambda n: rch.CURVE_TITLES[n],
+        horizontal=True,
+        key=CURVES_NETWORK,
+    )
+    curves = {
+        f"{m['name']} ({m['run_id'][-8:]})": rn.columns_to_frame(m["curves"][network])
+        for m in manifests
+        if network in m["curves"]
+    }
+    st.plotly_chart(rch.overlaid_curves(curves, network), key="runs.chart.curves")
+    st.caption(
+        "A validation curve that rises while the training curve keeps falling is overfitting; "
+        "each run kept the weights of its best validation epoch."
+    )
+
+
+# --- actions on one run ----------------------------------------------------------------------
+
+
+def run_actions(store: RunStore, info: RunInfo) -> None:
+    """Open, rename and tag, download the bundle, or delete (after a confirmation)."""
+    run_id = info.run_id
+    cols = st.columns([1, 1, 1, 3])
+    if info.ok:
+        page = rn.TASK_LABELS.get(info.task, info.task)
+        if cols[0].button(
+            "Open", key=OPEN, type="primary", help=f"Make this run the model on the {page} page."
+        ):
+            try:
+                task = open_run(run_id)
+            except ShopLensError as err:
+                st.error(str(err))
+                return
+            st.switch_page(PAGES[task], query_params={state.RUN_QUERY: run_id})
+        cols[1].download_button(
+            "Bundle (.zip)",
+            data=lambda: store.export_bundle(run_id),
+            file_name=f"shoplens-run-{rn.file_slug(info.name)}-{run_id[-8:]}.zip",
+            mime="application/zip",
+            key=BUNDLE,
+            on_click="ignore",
+            help="The model and its manifest, to import on another machine with the same data.",
+        )
+    if cols[2].button("Delete…", key=DELETE):
+        st.session_state[DELETE_PENDING] = run_id
+    if st.session_state.get(DELETE_PENDING) == run_id:
+        st.warning(
+            f"Delete run '{info.name or run_id}'? Its model and scores are removed for good."
+        )
+        confirm, cancel = st.columns([1, 5])
+        if confirm.button("Yes, delete", key=DELETE_CONFIRM, type="primary"):
+            store.delete(run_id)
+            st.session_state.pop(DELETE_PENDING, None)
+            if st.query_params.get(state.RUN_QUERY) == run_id:
+                del st.query_params[state.RUN_QUERY]
+            st.session_state[state.RUNS_NOTICE] = f"Run '{info.name or run_id}' was deleted."
+            st.rerun()
+        if cancel.button("Cancel", key=DELETE_CANCEL):
+            st.session_state.pop(DELETE_PENDING, None)
+            st.rerun()
+    if info.ok:
+        with st.form(f"{RENAME_FORM}.{run_id}", border=False):
+            left, right, button = st.columns([3, 3, 1], vertical_alignment="bottom")
+            name = left.text_input("Name", value=info.name, key=f"{RENAME_NAME}.{run_id}")
+            tags = right.text_input(
+                "Tags",
+                value=", ".join(info.tags),
+                key=f"{RENAME_TAGS}.{run_id}",
+                help="Comma-separated; letters a-z, digits, _ and -.",
+            )
+            if button.form_submit_button("Save"):
+                try:
+                    store.update(run_id, name=name, tags=tags)
+                except ShopLensError as err:
+                    st.error(str(err))
+                else:
+                    st.rerun()
+
+
+def report_download(store: RunStore, run_ids: list[str]) -> None:
+    """A self-contained HTML report of the selected runs, for people without the app."""
+    st.download_button(
+        f"Report of {len(run_ids)} run{'s' if len(run_ids) > 1 else ''} (HTML)",
+        data=lambda: build_report(store, run_ids).encode("utf-8"),
+        file_name="shoplens-report.html",
+        mime="text/html",
+        key=REPORT,
+        on_click="ignore",
+        icon="📄",
+        help="Scoreboards against the baselines, curves, importance and example users; opens "
+        "in any browser without internet.",
+    )
+
+
+def import_bundle(store: RunStore) -> None:
+    """Upload a bundle exported on another machine; it becomes a new run here."""
+    upload = st.file_uploader(
+        "Import a run bundle (.zip)",
+        type=["zip"],
+        key=IMPORT,
+        help="Bundles are checked: only ShopLens models with an intact hash are accepted, and "
+        "nothing in them is unpickled.",
+    )
+    if upload is None:
+        return
+    done_key = f"{IMPORT}.done.{upload.file_id}"
+    if done_key in st.session_state:  # already imported on an earlier run of the page
+        st.success(st.session_state[done_key])
+        return
+    try:
+        run_id = store.import_bundle(upload.getvalue(), state.shop())
+    except ShopLensError as err:
+        st.error(f"{upload.name}: {err}")
+        return
+    st.session_state[done_key] = f"Imported {upload.name} as run {run_id}."
+    st.rerun()
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+
+DEFAULT_SWEEP = ("16", "64,32", "128,64,32")
+TASK_CHOICES = ("purchase", "recommend")
+
+
+def sweep_form(store: RunStore) -> None:
+    """Train several hidden-layer configurations × seeds in parallel, each saved as a run."""
+    shop = state.shop()
+    with st.form(SWEEP_FORM):
+        cols = st.columns([2, 3, 2, 1, 1])
+        choices = [t for t in TASK_CHOICES if t == "purchase" or shop.has_items]
+        task = cols[0].radio(
+            "Model", choices, format_func=rn.TASK_LABELS.get, key=SWEEP_TASK, horizontal=True
+        )
+        presets = cols[1].multiselect(
+            "Hidden layers", PRESETS, default=list(DEFAULT_SWEEP), key=SWEEP_LAYERS
+        )
+        extra = cols[2].text_input(
+            "More configurations",
+            key=SWEEP_EXTRA,
+            placeholder="e.g. 48,24; 200",
+            help="Other widths, configurations separated by ';'.",
+        )
+        seeds = cols[3].text_input("Seeds", value="0,1", key=SWEEP_SEEDS)
+        epochs = cols[4].number_input(
+            "Epochs (max)", 1, 1000, 200, key=SWEEP_EPOCHS, help="Early stopping may end sooner."
+        )
+        submitted = st.form_submit_button("Run sweep", type="primary")
+    st.caption(
+        f"The other settings are each page's defaults (H = 30 days, the latest cutoff, k = 10). "
+        f"Runs train {os.cpu_count() or 1} at a time; each is saved as it finishes."
+    )
+    if submitted:
+        try:
+            hidden = _sweep_layers(presets, extra)
+            seed_list = sweep.parse_seeds(seeds)
+        except ShopLensError as err:
+            st.error(str(err))
+        else:
+            _run_sweep(store, task, hidden, seed_list, int(epochs))
+    _sweep_result(store)
+
+
+def _sweep_layers(presets: list[str], extra: str) -> list[tuple[int, ...]]:
+    texts = [*presets, *[t for t in extra.split(";") if t.strip()]]
+    layers = [parse_hidden_layers(t) for t in texts]
+    return list(dict.fromkeys(layers))
+
+
+def _run_sweep(
+    store: RunStore, task: str, hidden: list[tuple[int, ...]], seeds: list[int], epochs: int
+) -> None:
+    shop = state.shop()
+    total = len(hidden) * len(seeds)
+    bar = st.progress(0.0, text=f"Training {total} runs…")
+
+    def on_done(done: int, total: int, point: sweep.SweepRun) -> None:
+        bar.progress(
+            done / total,
+            text=f"{done} of {total} runs done · last: "
+            f"{format_hidden_layers(point.hidden_layers)} seed {point.seed}",
+        )
+
+    network = dataclasses.replace(NetworkConfig(), epochs=epochs)
+    jobs = max(1, os.cpu_count() or 1)
+    try:
+        if task == "purchase":
+            outcome = sweep.sweep_purchase(
+                shop, store, hidden=hidden, seeds=seeds, base=network, cutoff=None,
+                horizon_days=30, jobs=jobs, on_done=on_done,
+            )  # fmt: skip
+        else:
+            base = dataclasses.replace(recommendations.DEFAULT, network=network)
+            data_end = purchase.data_end_of(shop.events.frame)
+            outcome = sweep.sweep_recommend(
+                shop, store, hidden=hidden, seeds=seeds, base=base,
+                cutoff=data_end - pd.Timedelta(days=30), horizon_days=30, k=10, jobs=jobs,
+                on_done=on_done,
+            )  # fmt: skip
+    except ShopLensError as err:
+        st.error(str(err))
+        return
+    finally:
+        bar.empty()
+    st.session_state[SWEEP_RESULT] = (task, [r.run_id for r in outcome.runs], outcome.best_run_id)
+
+
+def _sweep_result(store: RunStore) -> None:
+    result = st.session_state.get(SWEEP_RESULT)
+    if result is None:
+        return
+    task, run_ids, best = result
+    infos = [i for i in store.runs() if i.run_id in set(run_ids) and i.ok]
+    if not infos:
+        return
+    table = rn.runs_table(infos)
+    metric = rn.HEADLINE[task][0]
+    best_info = next((i for i in infos if i.run_id == best), None)
+    if best_info is not None:
+        st.success(
+            f"Best of {len(infos)} runs: {_md(best_info.name)} ({metric} "
+            f"{table.set_index(rn.RUN_ID).loc[best, metric]:.4f})."
+        )
+    st.plotly_chart(rch.configuration_scores(table, metric, best_run=best), key="runs.chart.sweep")
+    st.caption(
+        "Each configuration's dots are its seeds; a wide spread means the difference between "
+        "configurations may be luck. Select the runs in the table above to compare them."
+    )
+
+
+def runs_on_this_data(task: str) -> pd.DataFrame:
+    """The saved runs of ``task`` on the current dataset, oldest first (for a page's history)."""
+    fingerprint = state.shop().fingerprint
+    infos = [i for i in state.run_store().runs() if i.ok and i.task == task]
+    table = rn.runs_table(infos)
+    table = table[table["fingerprint"] == fingerprint]
+    return table.sort_values("created", ignore_index=True)
