@@ -1,4 +1,7 @@
-"""Command line: ``python -m core inspect EVENTS [--products P] [--json]``.
+"""Command line: ``python -m core inspect|purchase|recommend|sweep|report ...``.
+
+``purchase``, ``recommend`` and ``sweep`` save every model they train as a run; ``report``
+writes the stakeholder report of saved runs.
 
 Exit codes: 0 when the data loaded (even with rejected rows), 2 on an input error, whose
 one-line message goes to stderr.

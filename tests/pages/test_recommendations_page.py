@@ -12,6 +12,8 @@ from core import purchase, recommend, schema
 from core.config import load_settings
 from core.loading import ShopData, load_shop
 from core.network import NetworkConfig
+from core.runs import RunStore
+from core.sample import generate_sample_shop
 from ui import recommendations, state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,3 +272,36 @@ def test_the_what_if_panel_recommends_for_clicked_products_at_once():
     )
     assert len(table) == 10
     assert table[recommend.REASON].str.startswith("close to what you clicked").all()
+
+
+def test_a_run_in_the_url_reopens_on_its_own_data_with_the_same_scores(runs_dir, tmp_path):
+    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
+    events.to_csv(tmp_path / "events.csv", index=False)
+    products.to_csv(tmp_path / "products.csv", index=False)
+    other = load_shop(tmp_path / "events.csv", tmp_path / "products.csv")
+    cutoff = purchase.default_cutoff(other.events.frame, 30)
+    fitted, evaluation = recommend.evaluate_recommender(
+        other.events.frame, other.products.frame, cutoff=cutoff, horizon_days=30, k=5, config=TINY
+    )
+    record = recommend.recommender_run_record(
+        fitted, evaluation, cutoff=cutoff, horizon_days=30, k=5, stopped=False
+    )
+    run_id = RunStore(runs_dir).save(record, other, name="small shop")
+
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.query_params[state.RUN_QUERY] = run_id
+    at.run()
+    assert not at.exception and not at.error
+    assert at.session_state[state.SHOP].fingerprint == other.fingerprint  # its data, reloaded
+    result = at.session_state[state.RECS_RESULT]
+    assert result.run_id == run_id and result.settings.k == 5
+    pd.testing.assert_frame_equal(result.evaluation.scores, evaluation.scores)
+    assert any(run_id in c.value for c in at.caption)
+
+
+def test_a_purchase_run_in_the_recommendations_url_is_refused_with_one_line(runs_dir):
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.query_params[state.RUN_QUERY] = "20260101-000000-purchase-00000000"
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "There is no run" in at.error[0].value
