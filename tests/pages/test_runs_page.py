@@ -160,3 +160,18 @@ def test_a_bundle_exported_here_imports_as_a_new_run(runs_dir, small_shop):
     assert any(s.value.startswith("Imported run.zip as run") for s in at.success)
     names = sorted(i.name for i in store.runs())
     assert names == ["shared", "shared"]
+
+
+def test_open_makes_the_run_the_model_of_its_page(runs_dir, small_shop):
+    store = RunStore(runs_dir)
+    run_id = _save(store, small_shop, (4,), "to open")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params[state.RUN_QUERY] = run_id
+    at.switch_page("pages/5_Runs.py").run()
+    at.button(key=runs.OPEN).click().run()
+    assert not at.exception and not at.error
+    result = at.session_state[state.PURCHASE_RESULT]
+    assert result.run_id == run_id
+    assert at.session_state[state.SHOP].fingerprint == small_shop.fingerprint
+    assert any(t.value == "Purchase prediction" for t in at.title)  # switched to its page
+    assert at.query_params[state.RUN_QUERY] == run_id
