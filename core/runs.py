@@ -417,6 +417,7 @@ class RunStore:
         root = Path(self.root)
         if not root.is_dir():
             return []
+        _remove_leftovers(root)
         found = [self._read(p) for p in root.iterdir() if p.is_dir() and _RUN_ID.fullmatch(p.name)]
         return sorted(found, key=lambda info: info.run_id[:15], reverse=True)
 
@@ -605,6 +606,18 @@ class RunStore:
             tags=_usable_tags(manifest.get("tags", [])),
             extra={"imported_from": str(manifest.get("run_id", ""))[:60]},
         )
+
+
+def _remove_leftovers(root: Path, *, older_than_hours: float = 24.0) -> None:
+    """Remove staging folders of saves that were killed (and half-deleted runs) once they are
+    old enough that no save can still be writing them."""
+    limit = dt.datetime.now().timestamp() - older_than_hours * 3600
+    for folder in (*root.glob(f"{_STAGING}*"), *root.glob(".deleted-*")):
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < limit:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def default_name(record: RunRecord) -> str:

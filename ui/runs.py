@@ -46,6 +46,7 @@ SWEEP_EXTRA = "runs.sweep_extra"
 SWEEP_SEEDS = "runs.sweep_seeds"
 SWEEP_EPOCHS = "runs.sweep_epochs"
 SWEEP_RESULT = "runs.sweep_result"
+OPEN_WARNINGS = "runs.open_warnings"  # {run id: warnings from loading it}, shown on its page
 
 
 # --- opening a run ---------------------------------------------------------------------------
@@ -71,8 +72,7 @@ def open_run(run_id: str) -> str:
             state.set_purchase_result(_purchase_result(loaded, shop))
         else:
             recommendations.set_current_result(_recs_result(loaded, shop))
-    for warning in loaded.warnings:
-        st.warning(warning)
+    st.session_state[OPEN_WARNINGS] = {run_id: loaded.warnings}
     return loaded.task
 
 
@@ -152,6 +152,8 @@ def show_run_badge(run_id: str | None) -> None:
     info = _info_or_none(run_id)
     name = info.name if info is not None else run_id
     st.caption(f"Saved as run **{_md(name)}** (`{run_id}`); compare it on the Runs page.")
+    for warning in st.session_state.get(OPEN_WARNINGS, {}).get(run_id, ()):
+        st.warning(warning)
 
 
 def _info_or_none(run_id: str) -> RunInfo | None:

@@ -177,6 +177,11 @@ def test_a_save_killed_between_model_and_manifest_leaves_no_run(tmp_path):
     assert store.runs() == []
     leftovers = [p for p in store.root.iterdir() if p.name.startswith(".staging-")]
     assert len(leftovers) == 1 and (leftovers[0] / MODEL).is_file()
+    # A day later the leftover is cleaned up when the runs are listed.
+    day_ago = leftovers[0].stat().st_mtime - 25 * 3600
+    os.utime(leftovers[0], (day_ago, day_ago))
+    assert store.runs() == []
+    assert not leftovers[0].exists()
 
 
 def test_two_processes_saving_at_the_same_second_keep_both_runs(tmp_path, shop, purchase_record):

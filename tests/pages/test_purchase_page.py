@@ -1,5 +1,6 @@
 """The Purchase prediction page and its hidden-layer editor, with Streamlit's AppTest."""
 
+import json
 import math
 from pathlib import Path
 
@@ -257,3 +258,17 @@ def test_the_layer_editor_follows_presets_and_width_inputs():
     at.text_input(key=state.PURCHASE_LAYERS_TEXT).input("64, 32").run()
     assert at.selectbox(key=state.PURCHASE_PRESET).value == "64,32"
     assert not at.exception
+
+
+def test_a_run_saved_with_another_scikit_learn_opens_with_a_warning(runs_dir):
+    at = _train(_page(), "8", epochs=2)
+    run_id = at.session_state[state.PURCHASE_RESULT].run_id
+    manifest_path = RunStore(runs_dir).path_of(run_id) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["versions"]["scikit-learn"] = "0.1"
+    manifest_path.write_text(json.dumps(manifest))
+    fresh = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    fresh.query_params[state.RUN_QUERY] = run_id
+    fresh.run()
+    assert not fresh.exception and not fresh.error
+    assert any("trained with scikit-learn 0.1" in w.value for w in fresh.warning)
