@@ -29,7 +29,8 @@ import shutil
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -57,7 +58,7 @@ MAX_NAME: Final = 60
 MAX_TAGS: Final = 10
 MAX_BUNDLE_BYTES: Final = 200_000_000
 
-_RUN_ID = re.compile(r"\d{8}-\d{6}-(purchase|recommend)-[0-9a-f]{8}")
+_RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-(purchase|recommend)-[0-9a-f]{8}")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_\-]{0,29}")
 _FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 _STAGING = ".staging-"
@@ -81,6 +82,14 @@ class RunNotFoundError(RunError):
 
 class RunIntegrityError(RunError):
     """A run or bundle whose files do not match their manifest, or that is not ours."""
+
+
+class RunWriteError(RunError):
+    """The runs folder cannot be written."""
+
+
+class RunDataError(RunError):
+    """Data that cannot be kept as Parquet beside the runs."""
 
 
 class RunNameError(RunError):
@@ -217,11 +226,15 @@ class RunInfo:
 
     @property
     def created(self) -> pd.Timestamp:
-        """When the run was saved (UTC), from its id when the manifest cannot be read."""
+        """When the run was saved (UTC), from its id when the manifest cannot be read (NaT
+        when neither holds a date)."""
         text = (self.manifest or {}).get("created")
         if text:
             return pd.Timestamp(text)
-        return pd.Timestamp(dt.datetime.strptime(self.run_id[:15], "%Y%m%d-%H%M%S"), tz="UTC")
+        try:
+            return pd.Timestamp(dt.datetime.strptime(self.run_id[:15], "%Y%m%d-%H%M%S"), tz="UTC")
+        except ValueError:
+            return pd.NaT
 
 
 @dataclass(frozen=True)
@@ -319,6 +332,13 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _write_error(root: Path, err: OSError) -> RunWriteError:
+    return RunWriteError(
+        f"The runs folder {root} cannot be written ({err.strerror or err}); check that it is "
+        "a writable folder (SHOPLENS_RUNS_DIR)."
+    )
+
+
 # --- the store ----------------------------------------------------------------------------
 
 
@@ -350,9 +370,30 @@ class RunStore:
         renamed into place last: a run is listed only once both files are complete.
         """
         root = Path(self.root)
+        try:
+            return self._save(record, shop, name=name, tags=tags, now=now, extra=extra)
+        except OSError as err:
+            raise _write_error(root, err) from None
+
+    def _save(
+        self,
+        record: RunRecord,
+        shop: ShopData,
+        *,
+        name: str,
+        tags: tuple[str, ...],
+        now: dt.datetime | None,
+        extra: Mapping[str, Any] | None,
+    ) -> str:
+        root = Path(self.root)
         root.mkdir(parents=True, exist_ok=True)
-        self.save_dataset(shop)
+        try:
+            self.save_dataset(shop)
+        except RunDataError:
+            pass  # the run is kept all the same; it reopens while the same files are loaded
         created = now or dt.datetime.now(dt.UTC)
+        if created.tzinfo is None:  # a manifest's time always names its zone
+            created = created.replace(tzinfo=dt.UTC)
         while True:
             run_id = new_run_id(record.task, created)
             if not (root / run_id).exists():
@@ -399,16 +440,29 @@ class RunStore:
             manifest["name"] = clean_name(name)
         if tags is not None:
             manifest["tags"] = list(clean_tags(tags))
-        _write_json(info.path / MANIFEST, manifest)
+        try:
+            _write_json(info.path / MANIFEST, manifest)
+        except OSError as err:
+            raise _write_error(Path(self.root), err) from None
 
     def delete(self, run_id: str) -> None:
         """Remove a run (its folder is first renamed away, so it disappears at once)."""
         path = self.path_of(run_id)
         if not path.is_dir():
             raise RunNotFoundError(f"There is no run {run_id}; it may have been deleted already.")
-        trash = Path(tempfile.mkdtemp(dir=self.root, prefix=".deleted-"))
-        os.rename(path, trash / run_id)
-        shutil.rmtree(trash, ignore_errors=True)
+        trash: Path | None = None
+        try:
+            trash = Path(tempfile.mkdtemp(dir=self.root, prefix=".deleted-"))
+            os.rename(path, trash / run_id)
+        except FileNotFoundError:  # deleted meanwhile by another session
+            raise RunNotFoundError(
+                f"There is no run {run_id}; it may have been deleted already."
+            ) from None
+        except OSError as err:
+            raise _write_error(Path(self.root), err) from None
+        finally:
+            if trash is not None:
+                shutil.rmtree(trash, ignore_errors=True)
 
     # --- reading ---
 
@@ -444,13 +498,21 @@ class RunStore:
         info = self.info(run_id)
         if info.manifest is None:
             raise RunIntegrityError(f"Run {run_id} cannot be opened: {info.problem}.")
-        model_path = info.path / MODEL
-        if _sha256(model_path) != info.manifest.get("model_sha256"):
+        try:
+            model = (info.path / MODEL).read_bytes()
+        except OSError as err:
+            raise RunIntegrityError(
+                f"Run {run_id}: the model file cannot be read ({err.strerror or err}); "
+                "delete the run."
+            ) from None
+        # The bytes that were checked are the bytes unpickled: a file swapped after the check
+        # is never read.
+        if hashlib.sha256(model).hexdigest() != info.manifest.get("model_sha256"):
             raise RunIntegrityError(
                 f"Run {run_id}: the model file does not match its manifest (SHA-256 differs), "
                 "so it was changed after saving and will not be opened; delete the run."
             )
-        estimators = joblib.load(model_path)
+        estimators = joblib.load(io.BytesIO(model))
         return LoadedRun(run_id, info.manifest, estimators, version_warnings(info.manifest))
 
     def _read(self, path: Path) -> RunInfo:
@@ -460,13 +522,17 @@ class RunStore:
             return RunInfo(run_id, path, None, "manifest.json is missing")
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        except (OSError, ValueError, RecursionError) as err:
             return RunInfo(run_id, path, None, f"manifest.json cannot be read ({_first_line(err)})")
         problem = _manifest_problem(manifest, run_id)
         if problem is None and not (path / MODEL).is_file():
             problem = "the model file is missing"
-        elif problem is None and _sha256(path / MODEL) != manifest["model_sha256"]:
-            problem = "the model file was changed after saving (its SHA-256 differs)"
+        elif problem is None:
+            try:
+                if _sha256(path / MODEL) != manifest["model_sha256"]:
+                    problem = "the model file was changed after saving (its SHA-256 differs)"
+            except OSError as err:
+                problem = f"the model file cannot be read ({_first_line(err)})"
         return RunInfo(run_id, path, manifest if problem is None else None, problem)
 
     # --- datasets ---
@@ -484,12 +550,18 @@ class RunStore:
             for key, result in tables.items():
                 if result is None:
                     continue
-                result.frame.to_parquet(staging / f"{key}.parquet", index=False)
-                rejected = result.rejected.copy()
-                rejected.columns = [str(c) for c in rejected.columns]
-                rejected.astype({c: "str" for c in rejected.columns if c != "row"}).to_parquet(
-                    staging / f"{key}_rejected.parquet", index=False
-                )
+                try:
+                    result.frame.to_parquet(staging / f"{key}.parquet", index=False)
+                    rejected = result.rejected.copy()
+                    rejected.columns = [str(c) for c in rejected.columns]
+                    rejected.astype({c: "str" for c in rejected.columns if c != "row"}).to_parquet(
+                        staging / f"{key}_rejected.parquet", index=False
+                    )
+                except (TypeError, ValueError) as err:  # e.g. numbers and text in one column
+                    raise RunDataError(
+                        f"The {key} table cannot be kept as Parquet ({_first_line(err)}); runs "
+                        "on it reopen only while the same files are loaded on the Data page."
+                    ) from None
                 meta["tables"][key] = _load_result_meta(result)
             _write_json(staging / "dataset.json", meta)
             try:
@@ -519,14 +591,24 @@ class RunStore:
                 f"{self.root}; load the same files on the Data page to open it."
             )
         folder = Path(self.root) / DATASETS / fingerprint
-        meta = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
         results: dict[str, LoadResult | None] = {"events": None, "products": None}
-        for key, table in meta["tables"].items():
-            frame = pd.read_parquet(folder / f"{key}.parquet")
-            rejected = pd.read_parquet(folder / f"{key}_rejected.parquet")
-            results[key] = _load_result_from(frame, rejected, table)
+        try:
+            meta = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+            for key, table in meta["tables"].items():
+                frame = pd.read_parquet(folder / f"{key}.parquet")
+                rejected = pd.read_parquet(folder / f"{key}_rejected.parquet")
+                results[key] = _load_result_from(frame, rejected, table)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
+            raise RunIntegrityError(
+                f"The kept data {fingerprint} is damaged ({_first_line(err)}); load the same "
+                "files on the Data page to open its runs."
+            ) from None
         events, products = results["events"], results["products"]
-        assert events is not None
+        if events is None:
+            raise RunIntegrityError(
+                f"The kept data {fingerprint} has no events table; load the same files on the "
+                "Data page to open its runs."
+            )
         actual = fingerprint_frames(events.frame, products.frame if products else None)
         if actual != fingerprint:
             raise RunIntegrityError(
@@ -595,8 +677,8 @@ class RunStore:
             estimators=estimators,
             config=manifest["config"],
             metrics=manifest["metrics"],
-            curves=manifest.get("curves", {}),
-            details=manifest.get("details", {}),
+            curves=manifest.get("curves") or {},
+            details=manifest.get("details") or {},
             train_seconds=float(manifest.get("train_seconds") or 0.0),
         )
         return self.save(
@@ -658,27 +740,148 @@ def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or check(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_config(config: Any) -> bool:
+    if not isinstance(config, dict):
+        return False
+    network = config.get("network", {})
+    return (
+        isinstance(network, dict)
+        and isinstance(network.get("hidden_layers", []), list)
+        and all(_is_int(w) for w in network.get("hidden_layers", []))
+        and _is_optional(_is_int)(network.get("random_state"))
+        and _is_optional(_is_int)(config.get("k"))
+    )
+
+
+def _is_dataset(dataset: Any) -> bool:
+    if not isinstance(dataset, dict):
+        return False
+    fingerprint = dataset.get("fingerprint")
+    return (
+        isinstance(fingerprint, str)
+        and bool(_FINGERPRINT.fullmatch(fingerprint))
+        and all(
+            _is_optional(_is_text)(dataset.get(k))
+            for k in ("events_file", "products_file", "start", "end")
+        )
+        and all(_is_optional(_is_int)(dataset.get(k)) for k in ("events", "users", "items"))
+    )
+
+
+def _is_metrics(metrics: Any) -> bool:
+    return isinstance(metrics, dict) and all(
+        isinstance(row, dict) and all(_is_optional(_is_number)(v) for v in row.values())
+        for row in metrics.values()
+    )
+
+
+def _is_curves(curves: Any) -> bool:
+    """Per network, columns of equal length (numbers or None), with ``epoch`` among them."""
+    if not isinstance(curves, dict):
+        return False
+    for columns in curves.values():
+        if not isinstance(columns, dict):
+            return False
+        if not columns:
+            continue
+        values = list(columns.values())
+        if "epoch" not in columns or not all(isinstance(v, list) for v in values):
+            return False
+        if len({len(v) for v in values}) > 1:
+            return False
+        if not all(_is_optional(_is_number)(x) for v in values for x in v):
+            return False
+    return True
+
+
+def _is_created(text: Any) -> bool:
+    if not isinstance(text, str):
+        return False
+    try:
+        return pd.Timestamp(text).tzinfo is not None
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
+def _is_name(name: Any) -> bool:
+    try:
+        return isinstance(name, str) and clean_name(name) == name
+    except RunNameError:
+        return False
+
+
+def _are_tags(tags: Any) -> bool:
+    return (
+        isinstance(tags, list)
+        and len(tags) <= MAX_TAGS
+        and all(isinstance(t, str) and _TAG.fullmatch(t) for t in tags)
+    )
+
+
+# What every manifest holds, each with the check of its value.
+_PARTS: Final[dict[str, Callable[[Any], bool]]] = {
+    "task": _is_text,
+    "config": _is_config,
+    "metrics": _is_metrics,
+    "curves": _is_optional(_is_curves),
+    "details": _is_optional(lambda value: isinstance(value, dict)),
+    "dataset": _is_dataset,
+    "train_seconds": _is_optional(_is_number),
+    "model_sha256": _is_text,
+    "name": _is_text,
+    "tags": lambda value: isinstance(value, list),
+}
+# What a manifest of a run in a store holds besides (a bundle's are replaced on import).
+_RUN_PARTS: Final[dict[str, Callable[[Any], bool]]] = {
+    "curves": _is_curves,
+    "details": lambda value: isinstance(value, dict),
+    "name": _is_name,
+    "tags": _are_tags,
+    "created": _is_created,
+}
+
+
 def _manifest_problem(manifest: Any, run_id: str | None) -> str | None:
-    """What is wrong with a manifest's shape, or None."""
+    """What is wrong with a manifest's shape or values, or None. ``run_id`` is the folder's
+    run id (None for a bundle's manifest, whose name, tags and time are not kept as they are)."""
     if not isinstance(manifest, dict):
         return "manifest.json is not an object"
-    expected = {
-        "task": str,
-        "config": dict,
-        "metrics": dict,
-        "dataset": dict,
-        "model_sha256": str,
-        "name": str,
-        "tags": list,
-    }
-    for key, kind in expected.items():
-        if not isinstance(manifest.get(key), kind):
+    parts = {**_PARTS, **(_RUN_PARTS if run_id is not None else {})}
+    for key, check in parts.items():
+        if not check(manifest.get(key)):
             return f"manifest.json has no valid '{key}'"
     if manifest["task"] not in TASKS:
-        return f"manifest.json names an unknown task '{str(manifest['task'])[:20]}'"
+        return "manifest.json names an unknown task"
     if run_id is not None and manifest.get("run_id") != run_id:
         return "manifest.json belongs to another run"
     return None
+
+
+_ZIP_ERRORS: Final = (
+    zipfile.BadZipFile,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+    EOFError,
+    OSError,
+    ValueError,
+)
 
 
 def _read_bundle(data: bytes) -> tuple[dict[str, Any], bytes]:
@@ -687,7 +890,7 @@ def _read_bundle(data: bytes) -> tuple[dict[str, Any], bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = {i.filename: i for i in archive.infolist()}
-    except (zipfile.BadZipFile, ValueError):
+    except (zipfile.BadZipFile, ValueError, NotImplementedError, OSError, EOFError):
         raise RunIntegrityError(
             "The file is not a run bundle (not a zip); export one on the Runs page and upload it."
         ) from None
@@ -699,13 +902,20 @@ def _read_bundle(data: bytes) -> tuple[dict[str, Any], bytes]:
     if sum(i.file_size for i in members.values()) > MAX_BUNDLE_BYTES:
         raise RunIntegrityError("The bundle unpacks to more than any run; it was not imported.")
     try:
-        manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise RunIntegrityError("The bundle's manifest.json is not valid JSON.") from None
+        manifest_bytes, model = archive.read(MANIFEST), archive.read(BUNDLE_MODEL)
+    except _ZIP_ERRORS as err:  # damaged, encrypted or compressed in a way zipfile cannot read
+        raise RunIntegrityError(
+            f"The bundle cannot be unpacked ({_first_line(err)}); export it again."
+        ) from None
+    try:
+        manifest = json.loads(manifest_bytes.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise RunIntegrityError(
+            "The bundle's manifest.json is not valid JSON; export the bundle again."
+        ) from None
     problem = _manifest_problem(manifest, None)
     if problem is not None:
         raise RunIntegrityError(f"The bundle is not usable: {problem}.")
-    model = archive.read(BUNDLE_MODEL)
     if hashlib.sha256(model).hexdigest() != manifest.get("bundle_model_sha256"):
         raise RunIntegrityError(
             "The bundle's model does not match its manifest (SHA-256 differs): the file was "
@@ -835,7 +1045,9 @@ def runs_table(infos: list[RunInfo]) -> pd.DataFrame:
         "accuracy", "ndcg", "k", "baseline_mse", "baseline_accuracy", "baseline_ndcg",
         "beats_baselines", "train_seconds", "tags", "status",
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
+    numbers = ["mse", "accuracy", "ndcg", "baseline_mse", "baseline_accuracy", "baseline_ndcg"]
+    # Numbers even when no run has a score (runs trained without a test window).
+    return pd.DataFrame(rows, columns=columns).astype({c: float for c in numbers})
 
 
 def flat_config(manifest: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,12 +15,11 @@ notice = st.session_state.pop(state.RUNS_NOTICE, None)
 if notice:
     st.success(notice)
 store = state.run_store()
-infos = store.runs()
-
 with st.expander("Sweep: train several hidden-layer configurations at once"):
     runs.sweep_form(store)
 with st.expander("Import a run bundle from another machine"):
     runs.import_bundle(store)
+infos = store.runs()  # after the sweep, so its runs are listed at once
 
 if not infos:
     st.info(

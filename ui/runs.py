@@ -4,9 +4,9 @@ the Runs page — the registry table, comparison, actions, sweeps, bundles and t
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -22,7 +22,8 @@ from ui import cache, recommendations, state
 
 PAGES = {"purchase": "pages/2_Purchase_prediction.py", "recommend": "pages/4_Recommendations.py"}
 
-TABLE = "runs.table"
+TABLE = "runs.table"  # + ".<digest of the rows>": a new table (no stale selection) per rows
+SELECTED = "runs.selected"  # the run ids selected last, kept across changes of the rows
 FILTER_TASK = "runs.filter_task"
 FILTER_DATA = "runs.filter_data"
 FILTER_TAG = "runs.filter_tag"
@@ -139,7 +140,7 @@ def follow_url(task: str, current_run: str | None) -> None:
             )
         open_run(wanted)
     except ShopLensError as err:
-        st.error(str(err))
+        st.error(_md(str(err)))  # the message may quote the URL, which anyone can write
         del st.query_params[state.RUN_QUERY]
         return
     st.query_params[state.RUN_QUERY] = wanted
@@ -202,17 +203,25 @@ def runs_filters(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def runs_table(table: pd.DataFrame) -> list[str]:
-    """The runs as a table to pick from; returns the selected run ids."""
-    wanted = st.query_params.get(state.RUN_QUERY)
-    positions = np.flatnonzero(table[rn.RUN_ID].to_numpy() == wanted)
-    default = {"selection": {"rows": [int(positions[0])]}} if len(positions) else None
+    """The runs as a table to pick from; returns the selected run ids.
+
+    A selection is kept by run id: when the rows change (a filter, a delete, new runs), the
+    table is drawn anew with the same runs selected, never with whatever run moved into a
+    selected row's position. The run in the URL is selected at first.
+    """
+    ids = [str(r) for r in table[rn.RUN_ID]]
+    remembered = st.session_state.get(SELECTED)
+    wanted = set(remembered if remembered is not None else [st.query_params.get(state.RUN_QUERY)])
+    positions = [row for row, run_id in enumerate(ids) if run_id in wanted]
+    default = {"selection": {"rows": positions}} if positions else None
+    digest = hashlib.sha256(" ".join(ids).encode()).hexdigest()[:16]
     event = st.dataframe(
         table,
         hide_index=True,
         on_select="rerun",
         selection_mode="multi-row",
         selection_default=default,
-        key=TABLE,
+        key=f"{TABLE}.{digest}",
         column_order=[
             "name",
             "task",
@@ -251,7 +260,9 @@ def runs_table(table: pd.DataFrame) -> list[str]:
         },
     )
     rows = event.selection.rows if event is not None else []
-    return [str(table.iloc[r][rn.RUN_ID]) for r in rows]
+    selected = [ids[r] for r in rows if 0 <= r < len(ids)]
+    st.session_state[SELECTED] = selected
+    return selected
 
 
 # --- comparing the selected runs ---------------------------------------------------------------
@@ -262,7 +273,8 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
     overlaid training curves of the selected runs."""
     broken = [i for i in infos if not i.ok]
     for info in broken:
-        st.warning(f"Run {info.run_id} is broken: {info.problem}. It can only be deleted.")
+        reason = _md(str(info.problem))
+        st.warning(f"Run {info.run_id} is broken: {reason}. It can only be deleted.")
     manifests = [i.manifest for i in infos if i.ok and i.manifest is not None]
     if not manifests:
         return
@@ -287,6 +299,9 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
         for column, metric in zip(columns, metrics, strict=True):
             higher = metric != "mse"
             values = rows[metric]
+            if values.isna().all():  # e.g. recommenders trained without a test window
+                column.caption(f"No {metric} scores: these runs were not scored.")
+                continue
             best = rows.loc[values.idxmax() if higher else values.idxmin(), rn.RUN_ID]
             column.plotly_chart(
                 rch.configuration_scores(rows, metric, best_run=str(best)),
@@ -300,6 +315,9 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
     networks = [
         n for n in ("regressor", "classifier", "ranker") if any(n in m["curves"] for m in manifests)
     ]
+    if not networks:
+        st.caption("The selected runs have no training curves.")
+        return
     network = st.radio(
         "Curves of",
         networks,
@@ -349,16 +367,19 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
     if cols[2].button("Delete…", key=DELETE):
         st.session_state[DELETE_PENDING] = run_id
     if st.session_state.get(DELETE_PENDING) == run_id:
-        st.warning(
-            f"Delete run '{info.name or run_id}'? Its model and scores are removed for good."
-        )
+        shown = _md(info.name or run_id)
+        st.warning(f"Delete run '{shown}'? Its model and scores are removed for good.")
         confirm, cancel = st.columns([1, 5])
         if confirm.button("Yes, delete", key=DELETE_CONFIRM, type="primary"):
-            store.delete(run_id)
             st.session_state.pop(DELETE_PENDING, None)
+            try:
+                store.delete(run_id)
+            except ShopLensError as err:
+                st.error(str(err))
+                return
             if st.query_params.get(state.RUN_QUERY) == run_id:
                 del st.query_params[state.RUN_QUERY]
-            st.session_state[state.RUNS_NOTICE] = f"Run '{info.name or run_id}' was deleted."
+            st.session_state[state.RUNS_NOTICE] = f"Run '{shown}' was deleted."
             st.rerun()
         if cancel.button("Cancel", key=DELETE_CANCEL):
             st.session_state.pop(DELETE_PENDING, None)
@@ -415,9 +436,9 @@ def import_bundle(store: RunStore) -> None:
     try:
         run_id = store.import_bundle(upload.getvalue(), state.shop())
     except ShopLensError as err:
-        st.error(f"{upload.name}: {err}")
+        st.error(f"{_md(upload.name)}: {err}")
         return
-    st.session_state[done_key] = f"Imported {upload.name} as run {run_id}."
+    st.session_state[done_key] = f"Imported {_md(upload.name)} as run {run_id}."
     st.rerun()
 
 

@@ -12,7 +12,7 @@ from core.config import load_settings
 from core.loading import ShopData
 from core.network import format_hidden_layers
 from core.purchase import PurchaseData, PurchaseEvaluation, PurchaseModels, PurchaseTraining
-from core.runs import RunRecord, RunStore
+from core.runs import RunRecord, RunStore, RunWriteError
 from ui import cache
 
 SHOP = "data.shop"
@@ -208,11 +208,8 @@ def save_run(record: RunRecord) -> str | None:
     ``None`` (with a warning) when the runs folder cannot be written."""
     try:
         run_id = run_store().save(record, shop())
-    except OSError as err:
-        st.warning(
-            f"The model could not be saved as a run ({err.strerror or err}); it is kept in "
-            "this session only. Check that the runs folder is writable (SHOPLENS_RUNS_DIR)."
-        )
+    except RunWriteError as err:
+        st.warning(f"The model could not be saved as a run and is kept in this session only: {err}")
         if RUN_QUERY in st.query_params:  # the URL must not reopen an older run over this one
             del st.query_params[RUN_QUERY]
         return None

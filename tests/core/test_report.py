@@ -14,7 +14,7 @@ import pytest
 
 from core import purchase, recommend
 from core.__main__ import main
-from core.loading import ShopData, load_shop
+from core.loading import ShopData, fingerprint_frames, load_shop
 from core.network import NetworkConfig
 from core.report import (
     BUYER_SCORES,
@@ -276,3 +276,34 @@ def test_the_report_command_uses_the_configured_runs_folder(saved, runs_dir, tmp
     assert main(["report", purchase_id, "--out", str(out)]) == 0
     assert f'id="run-{purchase_id}"' in out.read_text(encoding="utf-8")
     capsys.readouterr()
+
+
+def test_kept_data_with_a_deleted_file_leaves_a_note_instead_of_failing(saved, tmp_path):
+    store, purchase_id, recommend_id = saved
+    copy = RunStore(tmp_path / "runs")
+    shutil.copytree(store.root, copy.root)
+    fingerprint = copy.info(recommend_id).manifest["dataset"]["fingerprint"]
+    (copy.root / "_datasets" / fingerprint / "events.parquet").unlink()
+    document = build_report(copy, [purchase_id, recommend_id])
+    assert "The kept data cannot be used" in document and "is damaged" in document
+    assert f'id="ranking-{recommend_id}"' in document and f'id="orders-{purchase_id}"' in document
+
+
+def test_a_recommender_trained_without_a_test_window_on_data_without_products_is_reported(
+    shop, tmp_path
+):
+    store = RunStore(tmp_path / "runs")
+    events_only = ShopData(shop.events, None, fingerprint_frames(shop.events.frame, None))
+    end = purchase.data_end_of(shop.events.frame)
+    config = recommend.RecommenderConfig(network=CONFIG, candidates=20, negatives=10)
+    fitted = recommend.fit_recommender(
+        shop.events.frame, None, cutoff=end, horizon_days=30, config=config
+    )
+    record = recommend.recommender_run_record(
+        fitted, None, cutoff=end, horizon_days=30, k=K, stopped=False
+    )
+    document = build_report(store, [store.save(record, events_only)])
+    assert "trained on all the data without a test window" in document
+    assert "Products file</th><td>none" in document
+    tables = [t for t in _parse(document).tables.values() if t and t[0][:2] == ["#", "product"]]
+    assert tables and all(len(t) == 1 + K for t in tables)

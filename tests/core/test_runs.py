@@ -3,6 +3,7 @@ and tampered runs, atomic and concurrent saves, safe names, the data snapshot an
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -28,11 +29,14 @@ from core.runs import (
     RunIntegrityError,
     RunNameError,
     RunNotFoundError,
+    RunRecord,
     RunStore,
+    RunWriteError,
     check_run_id,
     clean_name,
     clean_tags,
     file_slug,
+    runs_table,
     version_warnings,
 )
 from core.sample import generate_sample_shop
@@ -388,3 +392,186 @@ def test_no_staging_folder_is_left_after_a_save(store, shop, purchase_record):
     hidden = [p.name for p in store.root.iterdir() if p.name.startswith(".")]
     assert hidden == []
     assert os.listdir(store.root / "_datasets") == [shop.fingerprint]
+
+
+# --- odd manifests, kept data and folders ------------------------------------------------
+
+
+def _edit_manifest(store: RunStore, run_id: str, change) -> None:
+    path = store.path_of(run_id) / MANIFEST
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    change(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+WRONG_TYPES = {
+    "tags that are not text": lambda m: m.update(tags=[1, None]),
+    "a tag with markup": lambda m: m.update(tags=["<b>x</b>"]),
+    "a name with markup": lambda m: m.update(name="<a href='x'>click</a>"),
+    "a creation time that is no date": lambda m: m.update(created="yesterday"),
+    "a creation time without a zone": lambda m: m.update(created="2026-01-01T00:00:00"),
+    "curves as a list": lambda m: m.update(curves=[1]),
+    "curves of unequal length": lambda m: m["curves"]["regressor"].update(epoch=[1]),
+    "scores as a list": lambda m: m.update(metrics={"mlp": [1]}),
+    "a score as text": lambda m: m["metrics"]["mlp"].update(mse="low"),
+    "the network as text": lambda m: m["config"].update(network="64,32"),
+    "hidden layers as text": lambda m: m["config"]["network"].update(hidden_layers="64"),
+    "a numeric fingerprint": lambda m: m["dataset"].update(fingerprint=5),
+    "a file name as a number": lambda m: m["dataset"].update(events_file=5),
+    "details as a list": lambda m: m.update(details=[]),
+    "training time as text": lambda m: m.update(train_seconds="fast"),
+}
+
+
+@pytest.mark.parametrize("change", WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
+def test_a_manifest_with_wrong_types_is_listed_as_broken_and_the_table_still_builds(
+    store, shop, purchase_record, change
+):
+    run_id = store.save(purchase_record, shop)
+    _edit_manifest(store, run_id, change)
+    [info] = store.runs()
+    assert not info.ok and info.manifest is None
+    assert "manifest.json" in info.problem and "\n" not in info.problem
+    table = runs_table(store.runs())
+    assert table["status"].iloc[0].startswith("broken: ")
+    with pytest.raises(RunIntegrityError):
+        store.load(run_id)
+
+
+def test_a_run_folder_named_with_an_impossible_date_is_listed_as_broken(store, shop):
+    store.save_dataset(shop)
+    (store.root / "20261399-999999-purchase-00000000").mkdir()
+    [info] = store.runs()
+    assert info.problem == "manifest.json is missing"
+    assert runs_table([info])["status"].iloc[0] == "broken: manifest.json is missing"
+
+
+def test_run_ids_are_ascii_digits_only():
+    with pytest.raises(RunNotFoundError):
+        check_run_id("٢٠٢٦١١٢٨-101500-purchase-1a2b3c4d")
+
+
+def test_a_deeply_nested_manifest_is_listed_as_broken(store, shop, purchase_record):
+    run_id = store.save(purchase_record, shop)
+    (store.path_of(run_id) / MANIFEST).write_text("[" * 100_000 + "]" * 100_000)
+    [info] = store.runs()
+    assert not info.ok and "cannot be read" in info.problem
+
+
+def test_scores_of_runs_without_any_are_numbers_in_the_table(store, shop):
+    from sklearn.linear_model import Ridge
+
+    record = RunRecord("recommend", {"ranker": Ridge()}, {"evaluate": False, "k": 10}, {}, {})
+    store.save(record, shop)
+    table = runs_table(store.runs())
+    for column in ("mse", "accuracy", "ndcg", "baseline_mse", "baseline_ndcg"):
+        assert table[column].dtype == float, column
+
+
+@pytest.mark.parametrize("part", ["events.parquet", "events_rejected.parquet", "dataset.json"])
+def test_kept_data_with_a_deleted_or_damaged_file_is_refused_with_one_line(store, shop, part):
+    folder = store.save_dataset(shop)
+    if part == "dataset.json":
+        (folder / part).write_text("{half", encoding="utf-8")
+    else:
+        (folder / part).unlink()
+    with pytest.raises(RunIntegrityError, match="load the same files on the Data page") as err:
+        store.load_dataset(shop.fingerprint)
+    assert "\n" not in str(err.value)
+
+
+def test_data_that_parquet_cannot_hold_still_saves_the_run(store, shop):
+    from sklearn.linear_model import Ridge
+
+    products = shop.products.frame.copy()
+    products["notes"] = [1 if i % 2 else "text" for i in range(len(products))]  # as from Excel
+    odd = ShopData(shop.events, dataclasses.replace(shop.products, frame=products), "0" * 16)
+    run_id = store.save(RunRecord("purchase", {"model": Ridge()}, {}, {}, {}), odd)
+    assert store.info(run_id).ok
+    assert not store.has_dataset(odd.fingerprint)
+    assert [p.name for p in (store.root / "_datasets").iterdir()] == []
+
+
+def test_an_unwritable_runs_folder_gives_a_one_line_run_error(tmp_path, shop, purchase_record):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    store = RunStore(blocker / "runs")
+    with pytest.raises(RunWriteError, match="cannot be written") as err:
+        store.save(purchase_record, shop)
+    assert "\n" not in str(err.value) and "SHOPLENS_RUNS_DIR" in str(err.value)
+    assert store.runs() == []
+
+
+def test_renaming_or_deleting_in_a_folder_that_cannot_be_written_gives_a_run_error(
+    store, shop, purchase_record, monkeypatch
+):
+    run_id = store.save(purchase_record, shop)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("core.runs.atomic_write_bytes", refuse)
+    with pytest.raises(RunWriteError, match="cannot be written"):
+        store.update(run_id, name="new")
+    monkeypatch.setattr("core.runs.os.rename", refuse)
+    with pytest.raises(RunWriteError, match="cannot be written"):
+        store.delete(run_id)
+    assert store.info(run_id).name != "new"
+
+
+def test_a_model_file_swapped_after_its_hash_check_is_never_unpickled(
+    store, shop, purchase_record, monkeypatch
+):
+    import core.runs as runs_module
+
+    run_id = store.save(purchase_record, shop)
+    checked, calls = runs_module._sha256, []
+
+    def check_then_swap(path):
+        digest = checked(path)
+        calls.append(path)
+        if len(calls) == 2:  # the check right before unpickling: swap the file after it
+            path.write_bytes(b"\x80\x04K\x01.")
+        return digest
+
+    monkeypatch.setattr(runs_module, "_sha256", check_then_swap)
+    loaded = store.load(run_id)
+    assert isinstance(loaded.estimators, dict) and "regressor" in loaded.estimators
+
+
+def _zip_with(entries: dict[str, bytes], *, encrypted: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    data = bytearray(buffer.getvalue())
+    if encrypted:  # mark every entry as encrypted, in its local and its central header
+        for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            start = data.find(signature)
+            while start != -1:
+                data[start + offset] |= 0x1
+                start = data.find(signature, start + 4)
+    return bytes(data)
+
+
+def test_a_damaged_encrypted_or_nested_bundle_is_refused_with_one_line(
+    store, shop, purchase_record
+):
+    bundle = store.export_bundle(store.save(purchase_record, shop))
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    stored = _zip_with(parts)
+    start = stored.index(parts[BUNDLE_MODEL][:64]) + 100
+    damaged = stored[:start] + bytes([stored[start] ^ 0xFF]) + stored[start + 1 :]  # bad CRC
+    nested = _zip_with({MANIFEST: b"[" * 100_000 + b"]" * 100_000, BUNDLE_MODEL: b"x"})
+    for data in (damaged, _zip_with(parts, encrypted=True), nested):
+        with pytest.raises(RunIntegrityError) as err:
+            store.import_bundle(data, shop)
+        assert "\n" not in str(err.value)
+    assert len(store.runs()) == 1
+
+
+def test_a_save_given_a_time_without_a_zone_is_kept_in_utc(store, shop, purchase_record):
+    run_id = store.save(purchase_record, shop, now=dt.datetime(2026, 11, 28, 10, 15))
+    info = store.info(run_id)
+    assert info.ok and info.created == pd.Timestamp("2026-11-28 10:15", tz="UTC")

@@ -362,3 +362,32 @@ def test_bad_sweep_input_exits_2_with_one_line(
     assert len(err.strip().splitlines()) == 1
     assert err.startswith("error: ") and message in err
     assert RunStore(runs_dir).runs() == []
+
+
+def test_a_sweep_into_a_runs_folder_that_cannot_be_written_exits_2_with_one_line(
+    shop_files, tmp_path, capsys
+):
+    events, products = shop_files
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, out, err = run_cli(
+        capsys,
+        "sweep",
+        "purchase",
+        str(events),
+        "--products",
+        str(products),
+        "--hidden",
+        "4",
+        "--seeds",
+        "0",
+        "--epochs",
+        "2",
+        "--jobs",
+        "1",
+        "--runs-dir",
+        str(blocker / "runs"),
+        "--json",
+    )
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "cannot be written" in err

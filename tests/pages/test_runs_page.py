@@ -8,9 +8,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core import purchase
+from core.config import load_settings
 from core.loading import ShopData, load_shop
 from core.network import NetworkConfig
-from core.runs import MANIFEST, RunStore
+from core.runs import MANIFEST, RunRecord, RunStore
 from core.sample import generate_sample_shop
 from ui import runs, state
 
@@ -130,6 +131,9 @@ def test_a_sweep_saves_one_run_per_configuration_and_seed(runs_dir):
     ]
     assert all("sweep" in i.tags for i in saved)
     assert any(s.value.startswith("Best of 4 runs") for s in at.success)
+    # The registry below the form lists the new runs at once, not "No runs yet".
+    assert not any("No runs yet" in i.value for i in at.info)
+    assert len(at.dataframe[0].value) == 4
 
 
 def test_bad_sweep_seeds_show_one_line(runs_dir):
@@ -175,3 +179,135 @@ def test_open_makes_the_run_the_model_of_its_page(runs_dir, small_shop):
     assert at.session_state[state.SHOP].fingerprint == small_shop.fingerprint
     assert any(t.value == "Purchase prediction" for t in at.title)  # switched to its page
     assert at.query_params[state.RUN_QUERY] == run_id
+
+
+# --- odd runs, filters, URLs and uploads ------------------------------------------------------
+
+CURVE = {"epoch": [1, 2], "training_loss": [0.7, 0.6], "validation_log_loss": [0.7, 0.65]}
+
+
+def _stub(store: RunStore, shop: ShopData, task: str, *, name: str, tags=(), **parts) -> str:
+    """A run with a tiny estimator: the Runs page reads only its manifest."""
+    from sklearn.linear_model import Ridge
+
+    config = {"network": {"hidden_layers": [8], "random_state": 0}, "evaluate": False, "k": 10}
+    record = RunRecord(
+        task,
+        {"model": Ridge()},
+        parts.get("config", config),
+        parts.get("metrics", {}),
+        parts.get("curves", {"ranker": CURVE}),
+    )
+    return store.save(record, shop, name=name, tags=tags)
+
+
+def test_a_recommender_run_trained_without_a_test_window_can_be_selected(runs_dir, small_shop):
+    run_id = _stub(RunStore(runs_dir), small_shop, "recommend", name="recommend now")
+    at = _page(run_id)
+    assert not at.exception and not at.error
+    assert any(h.value == "1 run selected" for h in at.subheader)
+
+
+def test_runs_without_any_curves_can_be_selected(runs_dir, small_shop):
+    scores = {"mlp": {"mse": 1.0, "accuracy": 0.5}}
+    store = RunStore(runs_dir)
+    run_id = _stub(store, small_shop, "purchase", name="no curves", curves={}, metrics=scores)
+    at = _page(run_id)
+    assert not at.exception and not at.error
+    assert any(h.value == "1 run selected" for h in at.subheader)
+
+
+def test_filtering_after_a_run_was_selected_never_selects_another_run(runs_dir, small_shop):
+    store = RunStore(runs_dir)
+    oldest = _stub(store, small_shop, "recommend", name="oldest")
+    tagged = _stub(store, small_shop, "recommend", name="tagged", tags=("keep",))
+    _stub(store, small_shop, "recommend", name="newest")
+    at = _page(oldest)  # selected from the URL
+    assert at.text_input(key=f"{runs.RENAME_NAME}.{oldest}")
+    at.multiselect(key=runs.FILTER_TAG).set_value(["keep"]).run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["run_id"]) == [tagged]
+    assert not any(h.value == "1 run selected" for h in at.subheader)  # not "tagged" instead
+
+
+def test_after_a_delete_no_other_run_is_selected(runs_dir, small_shop):
+    store = RunStore(runs_dir)
+    older = _stub(store, small_shop, "recommend", name="older")
+    newer = _stub(store, small_shop, "recommend", name="newer")
+    at = _page(newer)
+    at.button(key=runs.DELETE).click().run()
+    at.button(key=runs.DELETE_CONFIRM).click().run()
+    assert not at.exception
+    assert [i.run_id for i in store.runs()] == [older]
+    assert not any(h.value == "1 run selected" for h in at.subheader)
+    assert not [t for t in at.text_input if t.key.startswith(runs.RENAME_NAME)]
+
+
+@pytest.mark.parametrize("script", ["pages/2_Purchase_prediction.py", "pages/4_Recommendations.py"])
+def test_a_bad_run_id_in_the_url_is_shown_as_plain_text(script):
+    at = AppTest.from_file(str(ROOT / script), default_timeout=TIMEOUT)
+    at.query_params[state.RUN_QUERY] = "[Sign in again](https://evil.example)"
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "not a run id" in at.error[0].value
+    assert "[Sign in again](https" not in at.error[0].value
+    assert state.RUN_QUERY not in at.query_params
+
+
+def test_the_name_of_an_uploaded_bundle_is_shown_as_plain_text(runs_dir):
+    at = _page()
+    upload = ("[Click](https://evil.example) **now**.zip", b"junk", "application/zip")
+    at.file_uploader(key=runs.IMPORT).set_value(upload).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "not a run bundle" in at.error[0].value
+    assert "[Click](https" not in at.error[0].value and "**now**" not in at.error[0].value
+
+
+def test_importing_into_a_runs_folder_that_cannot_be_written_shows_one_line(tmp_path, monkeypatch):
+    from sklearn.linear_model import Ridge
+
+    settings = load_settings()
+    sample = load_shop(settings.sample_events, settings.sample_products)
+    source = RunStore(tmp_path / "elsewhere")
+    bundle = source.export_bundle(
+        source.save(RunRecord("purchase", {"model": Ridge()}, {}, {}, {}), sample)
+    )
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SHOPLENS_RUNS_DIR", str(blocker / "runs"))
+    at = _page()
+    at.file_uploader(key=runs.IMPORT).set_value(("run.zip", bundle, "application/zip")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "cannot be written" in at.error[0].value
+
+
+def test_a_training_whose_run_cannot_be_saved_is_kept_with_a_warning(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SHOPLENS_RUNS_DIR", str(blocker / "runs"))
+    at = AppTest.from_file(
+        str(ROOT / "pages" / "2_Purchase_prediction.py"), default_timeout=TIMEOUT
+    )
+    at.run()
+    at.text_input(key=state.PURCHASE_LAYERS_TEXT).input("4").run()
+    at.number_input(key=state.PURCHASE_EPOCHS).set_value(2)
+    at.button(key=state.PURCHASE_TRAIN).click().run()
+    assert not at.exception and not at.error
+    assert any("kept in this session only" in w.value for w in at.warning)
+    assert at.session_state[state.PURCHASE_RESULT].run_id is None
+    assert state.RUN_QUERY not in at.query_params
+
+
+@pytest.mark.parametrize("part", ["events.parquet", "dataset.json"])
+def test_a_run_whose_kept_data_was_damaged_shows_one_line_when_opened(runs_dir, small_shop, part):
+    store = RunStore(runs_dir)
+    run_id = _save(store, small_shop, (4,), "kept data gone")
+    (runs_dir / "_datasets" / small_shop.fingerprint / part).unlink()
+    at = AppTest.from_file(
+        str(ROOT / "pages" / "2_Purchase_prediction.py"), default_timeout=TIMEOUT
+    )
+    at.query_params[state.RUN_QUERY] = run_id
+    at.run()  # the session holds the sample shop, so the run's own data must be read
+    assert not at.exception
+    assert len(at.error) == 1 and "Data page" in at.error[0].value
+    assert state.RUN_QUERY not in at.query_params
