@@ -577,6 +577,20 @@ def purchase_models_from_run(loaded: LoadedRun) -> PurchaseModels:
         ) from None
 
 
+def check_run_inputs(run_id: str, models: PurchaseModels, data: PurchaseData) -> None:
+    """Refuse a saved run whose networks expect other inputs than this version builds.
+
+    Raises:
+        RunIntegrityError: one line, naming the run.
+    """
+    expected = list(getattr(models.regressor, "feature_names_in_", []))
+    if expected != list(data.feature_names):
+        raise RunIntegrityError(
+            f"Run {run_id} was trained on other inputs ({len(expected)} features, this version "
+            f"builds {len(data.feature_names)}); train it again."
+        )
+
+
 def run_cutoff(manifest: dict) -> tuple[pd.Timestamp, int]:
     """The cutoff and horizon (days) a run was trained for."""
     config = manifest["config"]

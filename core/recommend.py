@@ -1410,6 +1410,7 @@ def recommender_run_record(
     """One training as a run: the ranker, the next-category model and every score."""
     estimators = {"ranker": recommender.ranker, "category": recommender.category_model}
     details: dict[str, object] = {
+        "pair_features": list(PAIR_FEATURES),
         "train_pairs": recommender.train_pairs,
         "fit_seconds": recommender.fit_seconds,
         "epochs": len(recommender.curves),
@@ -1464,13 +1465,20 @@ def recommender_from_run(
         raise RunIntegrityError(
             f"Run {loaded.run_id} lacks part of a recommender ({err}); retrain it."
         ) from None
+    ranker = loaded.estimators.get("ranker")
+    inputs = getattr(ranker, "n_features_in_", len(PAIR_FEATURES))
+    if details.get("pair_features") != list(PAIR_FEATURES) or inputs != len(PAIR_FEATURES):
+        raise RunIntegrityError(
+            f"Run {loaded.run_id} was trained on other ranker inputs ({inputs} features, this "
+            f"version uses {len(PAIR_FEATURES)}); train it again."
+        )
     interactions = build_interactions(
         events, products, cutoff, catalogue_only=config.catalogue_only
     )
     return Recommender(
         config,
         interactions,
-        loaded.estimators.get("ranker"),
+        ranker,
         loaded.estimators.get("category"),
         curves,
         float(manifest.get("train_seconds") or 0.0),

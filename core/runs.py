@@ -694,7 +694,8 @@ def _remove_leftovers(root: Path, *, older_than_hours: float = 24.0) -> None:
     """Remove staging folders of saves that were killed (and half-deleted runs) once they are
     old enough that no save can still be writing them."""
     limit = dt.datetime.now().timestamp() - older_than_hours * 3600
-    for folder in (*root.glob(f"{_STAGING}*"), *root.glob(".deleted-*")):
+    leftovers = (f"{_STAGING}*", ".deleted-*", f"{DATASETS}/{_STAGING}*")
+    for folder in (path for pattern in leftovers for path in root.glob(pattern)):
         try:
             if folder.is_dir() and folder.stat().st_mtime < limit:
                 shutil.rmtree(folder, ignore_errors=True)

@@ -14,6 +14,7 @@ from core import purchase, recommend, sweep
 from core import run_charts as rch
 from core import runs as rn
 from core.errors import ShopLensError
+from core.exports import sanitise_cell
 from core.loading import ShopData
 from core.network import PRESETS, NetworkConfig, format_hidden_layers, parse_hidden_layers
 from core.report import build_report
@@ -81,6 +82,7 @@ def _purchase_result(loaded: LoadedRun, shop: ShopData) -> state.PurchaseResult:
     models = purchase.purchase_models_from_run(loaded)
     cutoff, horizon = purchase.run_cutoff(loaded.manifest)
     data = cache.purchase_data(shop.fingerprint, shop, cutoff.date(), horizon)
+    purchase.check_run_inputs(loaded.run_id, models, data)
     evaluation = purchase.evaluate_purchase_models(
         models, data, random_state=models.config.random_state
     )
@@ -215,8 +217,10 @@ def runs_table(table: pd.DataFrame) -> list[str]:
     positions = [row for row, run_id in enumerate(ids) if run_id in wanted]
     default = {"selection": {"rows": positions}} if positions else None
     digest = hashlib.sha256(" ".join(ids).encode()).hexdigest()[:16]
+    # The table's own CSV download must not carry formulas from names or file names.
+    shown = table.assign(**{c: table[c].map(sanitise_cell) for c in ("name", "data", "tags")})
     event = st.dataframe(
-        table,
+        shown,
         hide_index=True,
         on_select="rerun",
         selection_mode="multi-row",

@@ -575,3 +575,32 @@ def test_a_save_given_a_time_without_a_zone_is_kept_in_utc(store, shop, purchase
     run_id = store.save(purchase_record, shop, now=dt.datetime(2026, 11, 28, 10, 15))
     info = store.info(run_id)
     assert info.ok and info.created == pd.Timestamp("2026-11-28 10:15", tz="UTC")
+
+
+def test_a_recommender_run_with_other_ranker_inputs_is_refused_with_one_line(store, shop):
+    events, products = shop.events.frame, shop.products.frame
+    cutoff = pd.Timestamp("2026-10-02")
+    config = recommend.RecommenderConfig(network=CONFIG, candidates=10, negatives=5)
+    fitted = recommend.fit_recommender(
+        events, products, cutoff=cutoff, horizon_days=30, config=config
+    )
+    record = recommend.recommender_run_record(
+        fitted, None, cutoff=cutoff, horizon_days=30, k=5, stopped=False
+    )
+    run_id = store.save(record, shop)
+    manifest_path = store.path_of(run_id) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["details"]["pair_features"] = manifest["details"]["pair_features"][:-1]
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(RunIntegrityError, match="other ranker inputs") as err:
+        recommend.recommender_from_run(store.load(run_id), events, products)
+    assert "\n" not in str(err.value)
+
+
+def test_a_purchase_run_with_other_inputs_is_refused_with_one_line(store, shop, trained):
+    data, models, _ = trained
+    fewer = dataclasses.replace(data, feature_names=data.feature_names[:-1])
+    purchase.check_run_inputs("x", models, data)  # the same inputs pass
+    with pytest.raises(RunIntegrityError, match="other inputs") as err:
+        purchase.check_run_inputs("x", models, fewer)
+    assert "\n" not in str(err.value)
