@@ -65,3 +65,34 @@ def test_two_trainings_survive_a_refresh_and_can_be_compared(page: Page, app_url
     expect(page.get_by_role("button", name=re.compile(r"Report of 2 runs"))).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     page.screenshot(path=str(output_dir / "runs_compare.png"))
+    _select_row(grid, 0)  # leave only the older run (8) selected, then open it
+    expect(page.get_by_role("heading", name="1 run selected")).to_be_visible()
+    page.screenshot(path=str(output_dir / "runs_one_selected.png"))
+    page.get_by_role("button", name="Open", exact=True).filter(visible=True).last.click()
+    expect(page.get_by_role("heading", name="Purchase prediction")).to_be_visible()
+    expect(page.get_by_text("Hidden layers 8 relu", exact=False)).to_be_visible(timeout=90_000)
+    wait_idle(page)
+    assert f"run={first.group(1)}" in page.url
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_a_sweep_trains_every_configuration_and_seed_and_stars_the_best(
+    page: Page, app_url, output_dir
+):
+    open_page(page, app_url, "Runs")
+    page.get_by_text("Sweep: train several hidden-layer configurations at once").click()
+    sweep = page.get_by_test_id("stForm")
+    layers = sweep.get_by_test_id("stMultiSelect")
+    for _ in range(3):  # clear the default configurations
+        layers.get_by_role("button", name=re.compile("Delete|Remove")).first.click()
+    page.keyboard.press("Escape")
+    more = sweep.get_by_label("More configurations", exact=True)
+    more.fill("4; 8,4")
+    sweep.get_by_label("Seeds", exact=True).fill("0,1")
+    set_number(page, "Epochs (max)", 3)
+    sweep.get_by_role("button", name="Run sweep").click()
+    expect(page.get_by_text(re.compile(r"Best of 4 runs"))).to_be_visible(timeout=120_000)
+    wait_idle(page)
+    expect(page.get_by_text("MSE of predicted orders", exact=False).first).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.screenshot(path=str(output_dir / "runs_sweep.png"))
