@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -528,15 +527,6 @@ SCORE_FORMATS.update({"novelty": "%.2f", "diversity": "%.3f"})
 MODEL_COLUMN = "model"
 
 
-_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]()<>#!|~$:&])")
-
-
-def _md(text: str) -> str:
-    """Untrusted text (ids, product names) shown literally inside Markdown: no links, images,
-    emphasis, HTML, math or Streamlit directives, and on one line."""
-    return _MARKDOWN_ACTIVE.sub(r"\\\1", " ".join(str(text).split()))
-
-
 def _chart(figure: go.Figure, how_to_read: str, *, key: str) -> None:
     st.plotly_chart(figure, key=key)
     st.caption(how_to_read)
@@ -823,7 +813,7 @@ def user_browser(result: RecsResult, shop: ShopData, buyers: pd.DataFrame | None
         recs = recommend.recommend_for_user(result.recommender, user, k=s.k)
         known = recommend.user_history(events, products, user, before=s.cutoff, limit=200)
     except recommend.UnknownUserError as err:
-        st.error(_md(str(err)))  # the message quotes the typed id
+        st.error(widgets.plain_md(str(err)))  # the message quotes the typed id
         return
     bought_after = set()
     if evaluation is not None:

@@ -19,7 +19,7 @@ from core.loading import ShopData
 from core.network import PRESETS, NetworkConfig, format_hidden_layers, parse_hidden_layers
 from core.report import build_report
 from core.runs import LoadedRun, RunInfo, RunStore
-from ui import cache, recommendations, state
+from ui import cache, recommendations, state, widgets
 
 PAGES = {"purchase": "pages/2_Purchase_prediction.py", "recommend": "pages/4_Recommendations.py"}
 
@@ -68,7 +68,7 @@ def open_run(run_id: str) -> str:
     if shop.fingerprint != fingerprint:
         with st.spinner("Loading the data this run was trained on…"):
             shop = store.load_dataset(fingerprint)
-        state.set_shop(shop)
+        state.use_kept_data(shop)
     with st.spinner("Opening the run and scoring it on its test window…"):
         if loaded.task == "purchase":
             state.set_purchase_result(_purchase_result(loaded, shop))
@@ -142,7 +142,9 @@ def follow_url(task: str, current_run: str | None) -> None:
             )
         open_run(wanted)
     except ShopLensError as err:
-        st.error(_md(str(err)))  # the message may quote the URL, which anyone can write
+        st.error(
+            widgets.plain_md(str(err))
+        )  # the message may quote the URL, which anyone can write
         del st.query_params[state.RUN_QUERY]
         return
     st.query_params[state.RUN_QUERY] = wanted
@@ -154,7 +156,9 @@ def show_run_badge(run_id: str | None) -> None:
         return
     info = _info_or_none(run_id)
     name = info.name if info is not None else run_id
-    st.caption(f"Saved as run **{_md(name)}** (`{run_id}`); compare it on the Runs page.")
+    st.caption(
+        f"Saved as run **{widgets.plain_md(name)}** (`{run_id}`); compare it on the Runs page."
+    )
     for warning in st.session_state.get(OPEN_WARNINGS, {}).get(run_id, ()):
         st.warning(warning)
 
@@ -164,11 +168,6 @@ def _info_or_none(run_id: str) -> RunInfo | None:
         return state.run_store().info(run_id)
     except ShopLensError:
         return None
-
-
-def _md(text: str) -> str:
-    """User text shown as plain text inside Markdown (no links, no formatting)."""
-    return recommendations._md(text)
 
 
 # --- the registry table ----------------------------------------------------------------------
@@ -277,7 +276,7 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
     overlaid training curves of the selected runs."""
     broken = [i for i in infos if not i.ok]
     for info in broken:
-        reason = _md(str(info.problem))
+        reason = widgets.plain_md(str(info.problem))
         st.warning(f"Run {info.run_id} is broken: {reason}. It can only be deleted.")
     manifests = [i.manifest for i in infos if i.ok and i.manifest is not None]
     if not manifests:
@@ -371,7 +370,7 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
     if cols[2].button("Delete…", key=DELETE):
         st.session_state[DELETE_PENDING] = run_id
     if st.session_state.get(DELETE_PENDING) == run_id:
-        shown = _md(info.name or run_id)
+        shown = widgets.plain_md(info.name or run_id)
         st.warning(f"Delete run '{shown}'? Its model and scores are removed for good.")
         confirm, cancel = st.columns([1, 5])
         if confirm.button("Yes, delete", key=DELETE_CONFIRM, type="primary"):
@@ -440,9 +439,9 @@ def import_bundle(store: RunStore) -> None:
     try:
         run_id = store.import_bundle(upload.getvalue(), state.shop())
     except ShopLensError as err:
-        st.error(f"{_md(upload.name)}: {err}")
+        st.error(f"{widgets.plain_md(upload.name)}: {err}")
         return
-    st.session_state[done_key] = f"Imported {_md(upload.name)} as run {run_id}."
+    st.session_state[done_key] = f"Imported {widgets.plain_md(upload.name)} as run {run_id}."
     st.rerun()
 
 
@@ -547,7 +546,7 @@ def _sweep_result(store: RunStore) -> None:
     best_info = next((i for i in infos if i.run_id == best), None)
     if best_info is not None:
         st.success(
-            f"Best of {len(infos)} runs: {_md(best_info.name)} ({metric} "
+            f"Best of {len(infos)} runs: {widgets.plain_md(best_info.name)} ({metric} "
             f"{table.set_index(rn.RUN_ID).loc[best, metric]:.4f})."
         )
     st.plotly_chart(rch.configuration_scores(table, metric, best_run=best), key="runs.chart.sweep")

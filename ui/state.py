@@ -24,6 +24,8 @@ DROP_DUPLICATES = "data.drop_duplicates"
 MAPPING_PREFIX = "data.map"
 SOURCE_SAMPLE = "Sample shop"
 SOURCE_UPLOAD = "Upload files"
+SOURCE_KEPT = "Data of the opened run"
+KEPT_DATA = "data.kept"  # fingerprint of data reloaded from the runs folder to open a run
 
 # Session-state prefixes of anything trained on a dataset; cleared when the dataset changes.
 MODEL_PREFIXES = ("purchase.", "recs.", "runs.")
@@ -53,6 +55,20 @@ def set_shop(new: ShopData) -> bool:
     for key in stale:
         del st.session_state[key]
     return bool(stale)
+
+
+def use_kept_data(kept: ShopData) -> None:
+    """Make data reloaded from the runs folder the current dataset (opening a run on it)."""
+    set_shop(kept)
+    st.session_state[KEPT_DATA] = kept.fingerprint
+
+
+def kept_data() -> ShopData | None:
+    """The current dataset when it was reloaded from the runs folder to open a run."""
+    current = st.session_state.get(SHOP)
+    if current is not None and st.session_state.get(KEPT_DATA) == current.fingerprint:
+        return current
+    return None
 
 
 # --- Purchase prediction page -------------------------------------------------------------

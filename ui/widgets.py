@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
 import typing
 from dataclasses import dataclass
@@ -33,6 +34,15 @@ from core.purchase import PurchaseData, PurchaseEvaluation, PurchaseProgress, Pu
 from ui import state
 
 NOT_USED = "— not used —"
+
+
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]()<>#!|~$:&])")
+
+
+def plain_md(text: object) -> str:
+    """Untrusted text (ids, names, file names) shown literally inside Markdown: no links,
+    images, emphasis, HTML, math or Streamlit directives, and on one line."""
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def mapping_editor(

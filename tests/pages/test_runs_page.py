@@ -311,3 +311,30 @@ def test_a_run_whose_kept_data_was_damaged_shows_one_line_when_opened(runs_dir, 
     assert not at.exception
     assert len(at.error) == 1 and "Data page" in at.error[0].value
     assert state.RUN_QUERY not in at.query_params
+
+
+def test_the_data_page_keeps_the_data_of_an_opened_run_until_another_source_is_picked(
+    runs_dir, small_shop
+):
+    store = RunStore(runs_dir)
+    run_id = _save(store, small_shop, (4,), "on small data")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params[state.RUN_QUERY] = run_id
+    at.switch_page("pages/5_Runs.py").run()
+    at.button(key=runs.OPEN).click().run()
+    assert at.session_state[state.PURCHASE_RESULT].run_id == run_id
+
+    at.switch_page("pages/1_Data.py").run()
+    assert not at.exception and not at.error
+    assert at.radio(key=state.SOURCE).value == state.SOURCE_KEPT
+    assert at.session_state[state.SHOP].fingerprint == small_shop.fingerprint
+    assert at.session_state[state.PURCHASE_RESULT].run_id == run_id  # still open
+    assert any("events.csv" in i.value for i in at.info)
+
+    at.radio(key=state.SOURCE).set_value(state.SOURCE_SAMPLE).run()
+    assert at.session_state[state.SHOP].fingerprint != small_shop.fingerprint
+    assert state.PURCHASE_RESULT not in at.session_state
+    at.run()  # drawn again, the choice of the run's data is gone
+    assert not at.exception
+    assert state.SOURCE_KEPT not in at.radio(key=state.SOURCE).options
+    assert at.radio(key=state.SOURCE).value == state.SOURCE_SAMPLE
