@@ -75,6 +75,11 @@ def open_run(run_id: str) -> str:
         else:
             recommendations.set_current_result(_recs_result(loaded, shop))
     st.session_state[OPEN_WARNINGS] = {run_id: loaded.warnings}
+    # The page's layer editor shows the opened run's hidden layers, ready to tune from there.
+    editor = state.PURCHASE_LAYER_EDITOR if loaded.task == "purchase" else state.RECS_LAYER_EDITOR
+    layers = loaded.manifest["config"]["network"]["hidden_layers"]
+    st.session_state[editor.layers] = tuple(int(w) for w in layers)
+    st.session_state.pop(editor.text, None)  # redrawn from the layers on the next draw
     return loaded.task
 
 

@@ -123,6 +123,7 @@ def test_a_run_named_in_the_url_is_reopened_with_the_same_scores(runs_dir):
     assert reopened.run_id == trained.run_id
     pd.testing.assert_frame_equal(reopened.evaluation.scores, trained.evaluation.scores)
     assert _metric(fresh, "MSE · MLP") == _metric(at, "MSE · MLP")
+    assert fresh.text_input(key=state.PURCHASE_LAYERS_TEXT).value == "8"  # ready to tune
 
 
 def test_an_unknown_run_in_the_url_shows_one_line_and_the_page_still_works():
