@@ -12,6 +12,7 @@ Run ``python -m core.sample`` (``make sample``) to rewrite ``data/sample_events.
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -222,6 +223,33 @@ def _products(rng: np.random.Generator, n_items: int, n_cat: int) -> pd.DataFram
     )
 
 
+@dataclass(frozen=True)
+class SampleWorld:
+    """The sample shop and the hidden tastes it was drawn from (known only to the generator).
+
+    Attributes:
+        events: the events, as ``generate_sample_shop`` returns them.
+        products: the product table.
+        user_ids: user id of each row of ``taste``, ``budget`` and ``sensitivity``.
+        taste: users x categories, how often each user browses each category (unnormalised).
+        popularity: categories x items, each item's Zipf weight within its category.
+        item_category: category code of each item (column of ``taste``).
+        category_median_price: median price per category code.
+        budget: each user's price budget, relative to a category's median price.
+        sensitivity: how strongly each user shuns prices above their budget.
+    """
+
+    events: pd.DataFrame
+    products: pd.DataFrame
+    user_ids: np.ndarray
+    taste: np.ndarray
+    popularity: np.ndarray
+    item_category: np.ndarray
+    category_median_price: np.ndarray
+    budget: np.ndarray
+    sensitivity: np.ndarray
+
+
 def generate_sample_shop(
     *,
     random_state: int = 7,
@@ -249,6 +277,28 @@ def generate_sample_shop(
     Raises:
         ValueError: if a size is out of range.
     """
+    world = generate_sample_world(
+        random_state=random_state,
+        n_users=n_users,
+        n_items=n_items,
+        n_categories=n_categories,
+        start=start,
+        days=days,
+    )
+    return world.events, world.products
+
+
+def generate_sample_world(
+    *,
+    random_state: int = 7,
+    n_users: int = 5000,
+    n_items: int = 1000,
+    n_categories: int = 20,
+    start: str = "2026-05-01",
+    days: int = 184,
+) -> SampleWorld:
+    """The sample shop with the hidden tastes it was drawn from (for measuring how well any
+    model could do on it); see ``generate_sample_shop`` for the arguments."""
     if not (
         1 <= n_categories <= len(_CATEGORIES)
         and n_items >= n_categories
@@ -426,7 +476,17 @@ def generate_sample_shop(
             SESSION_ID: _ids("s", pd.factorize(s_key)[0], 6),
         }
     )
-    return events, products
+    return SampleWorld(
+        events=events,
+        products=products,
+        user_ids=_ids("u", np.arange(n_users), 5),
+        taste=taste,
+        popularity=popularity,
+        item_category=item_cat,
+        category_median_price=median,
+        budget=budget,
+        sensitivity=sensitivity,
+    )
 
 
 def write_sample_files(directory: Path, *, random_state: int = 7) -> tuple[Path, Path]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.sample import generate_sample_shop, write_sample_files
+from core.sample import generate_sample_shop, generate_sample_world, write_sample_files
 from core.schema import (
     BRAND,
     CART,
@@ -203,3 +203,16 @@ def test_writing_the_sample_twice_gives_byte_identical_files(tmp_path: Path):
     events = pd.read_csv(first[0])
     assert list(events.columns)[:4] == [USER_ID, ITEM_ID, EVENT_TYPE, TIMESTAMP]
     assert events[TIMESTAMP].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d").all()
+
+
+def test_the_sample_world_holds_the_same_shop_and_its_hidden_tastes():
+    world = generate_sample_world(n_users=200, n_items=50, n_categories=5, random_state=3)
+    events, products = generate_sample_shop(n_users=200, n_items=50, n_categories=5, random_state=3)
+    pd.testing.assert_frame_equal(world.events, events)
+    pd.testing.assert_frame_equal(world.products, products)
+    assert world.taste.shape == (200, 5) and world.popularity.shape == (5, 50)
+    assert len(world.user_ids) == len(world.budget) == len(world.sensitivity) == 200
+    assert set(events["user_id"]) <= set(world.user_ids)
+    # Each item's popularity sits in its own category's row only.
+    assert (world.popularity[world.item_category, range(50)] > 0).all()
+    assert (world.popularity > 0).sum() == 50
