@@ -10,6 +10,7 @@ from ui import cache, state, widgets
 FILE_TYPES = ["csv", "tsv", "txt", "gz", "zip", "parquet", "xlsx"]
 DATE_ORDERS = {"auto": "decide from the data", "dmy": "day/month/year", "mdy": "month/day/year"}
 
+state.run_inside_app()
 st.title("Data")
 st.caption(
     "Upload your shop's behaviour events (views, carts, purchases…) and, optionally, its "

@@ -6,6 +6,7 @@ from core import charts, schema
 from core.purchase import CutoffError, PurchaseTraining, default_cutoff
 from ui import cache, runs, state, widgets
 
+state.run_inside_app()
 st.title("Purchase prediction")
 st.caption(
     "How many orders will each customer place in the next H days, and who will buy at all? "

@@ -6,6 +6,7 @@ from core import analytics
 from core.errors import ShopLensError
 from ui import cache, overview, state
 
+state.run_inside_app()
 st.title("Shop overview")
 st.caption(
     "What product-analytics tools show, computed from the loaded events and products: pick a "

@@ -5,6 +5,7 @@ import streamlit as st
 from core import purchase
 from ui import cache, recommendations, runs, state
 
+state.run_inside_app()
 st.title("Recommendations")
 st.caption(
     "Which products should each customer see next? Candidates from item-to-item neighbours, the "

@@ -5,6 +5,7 @@ import streamlit as st
 from core import runs as rn
 from ui import runs, state
 
+state.run_inside_app()
 st.title("Runs")
 st.caption(
     "Every training on the Purchase prediction and Recommendations pages is saved here as a "

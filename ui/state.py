@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from core import purchase
 from core.config import load_settings
@@ -29,6 +30,19 @@ KEPT_DATA = "data.kept"  # fingerprint of data reloaded from the runs folder to 
 
 # Session-state prefixes of anything trained on a dataset; cleared when the dataset changes.
 MODEL_PREFIXES = ("purchase.", "recs.", "runs.")
+
+
+def run_inside_app() -> None:
+    """Run this page through ``app.py``'s navigation.
+
+    A page opened by its own URL on a freshly started server is run by Streamlit's older
+    ``pages/`` discovery instead (narrow layout, a sidebar listing the files), until ``app.py``
+    has run once. Switching that off and rerunning lets ``app.py`` run, which then picks the
+    same page from the URL (query parameters included).
+    """
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def mapping_key(table: str, digest: str, field: str) -> str:

@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,11 +57,11 @@ def e2e_runs_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e-runs")
 
 
-@pytest.fixture(scope="session")
-def app_url(e2e_runs_dir) -> Iterator[str]:
-    _require_chromium()
+@contextmanager
+def running_app(runs_dir: Path) -> Iterator[str]:
+    """A fresh Streamlit server of the app on a free port, saving runs in ``runs_dir``."""
     port = _free_port()
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "SHOPLENS_RUNS_DIR": str(e2e_runs_dir)}
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "SHOPLENS_RUNS_DIR": str(runs_dir)}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -103,6 +104,13 @@ def app_url(e2e_runs_dir) -> Iterator[str]:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(e2e_runs_dir) -> Iterator[str]:
+    _require_chromium()
+    with running_app(e2e_runs_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

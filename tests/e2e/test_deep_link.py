@@ -1,0 +1,38 @@
+"""A shared link to a run, opened on a freshly started server (no page visited before)."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from core import purchase
+from core.config import load_settings
+from core.loading import load_shop
+from core.network import NetworkConfig
+from core.runs import RunStore
+from tests.e2e.browser import wait_idle
+from tests.e2e.conftest import running_app
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_link_to_a_run_reopens_it_on_a_fresh_server(page: Page, tmp_path, output_dir):
+    settings = load_settings()
+    shop = load_shop(settings.sample_events, settings.sample_products)
+    data = purchase.build_purchase_data(shop.events.frame, shop.products.frame, horizon_days=30)
+    models = purchase.train_purchase_models(data, NetworkConfig(hidden_layers=(12,), epochs=2))
+    evaluation = purchase.evaluate_purchase_models(models, data, importance_rows=200)
+    record = purchase.purchase_run_record(models, evaluation, data)
+    run_id = RunStore(tmp_path / "runs").save(record, shop, name="shared link")
+
+    with running_app(tmp_path / "runs") as url:
+        page.goto(f"{url}/Purchase_prediction?run={run_id}")
+        expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=90_000)
+        wait_idle(page)
+        expect(page.get_by_text(run_id, exact=False)).to_be_visible()
+        expect(page.get_by_text("Hidden layers 12 relu", exact=False)).to_be_visible()
+        nav = page.get_by_test_id("stSidebarNav")
+        for title in ("Data", "Overview", "Purchase prediction", "Recommendations", "Runs"):
+            expect(nav.get_by_text(title, exact=True)).to_be_visible()
+        expect(nav.get_by_role("link")).to_have_count(5)  # the app's pages, not the files
+        assert f"run={run_id}" in page.url
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        page.screenshot(path=str(output_dir / "deep_link_run.png"))
