@@ -32,6 +32,9 @@ KEPT_DATA = "data.kept"  # fingerprint of data reloaded from the runs folder to 
 MODEL_PREFIXES = ("purchase.", "recs.", "runs.")
 
 
+INSIDE_APP = "app.inside"
+
+
 def run_inside_app() -> None:
     """Run this page through ``app.py``'s navigation.
 
@@ -40,7 +43,8 @@ def run_inside_app() -> None:
     has run once. Switching that off and rerunning lets ``app.py`` run, which then picks the
     same page from the URL (query parameters included).
     """
-    if getattr(PagesManager, "uses_pages_directory", False):
+    if getattr(PagesManager, "uses_pages_directory", False) and INSIDE_APP not in st.session_state:
+        st.session_state[INSIDE_APP] = True  # once per session: never a rerun loop
         PagesManager.uses_pages_directory = False
         st.rerun()
 
