@@ -467,12 +467,23 @@ class RunStore:
     # --- reading ---
 
     def runs(self) -> list[RunInfo]:
-        """Every run, newest first; broken ones included with the reason."""
+        """Every run, newest first; broken ones included with the reason.
+
+        Raises:
+            RunError: one line, when the runs folder cannot be read.
+        """
         root = Path(self.root)
-        if not root.is_dir():
-            return []
-        _remove_leftovers(root)
-        found = [self._read(p) for p in root.iterdir() if p.is_dir() and _RUN_ID.fullmatch(p.name)]
+        try:
+            if not root.is_dir():
+                return []
+            _remove_leftovers(root)
+            folders = [p for p in root.iterdir() if p.is_dir() and _RUN_ID.fullmatch(p.name)]
+        except OSError as err:
+            raise RunError(
+                f"The runs folder {root} cannot be read ({err.strerror or err}); check its "
+                "permissions or pick another folder (SHOPLENS_RUNS_DIR)."
+            ) from None
+        found = [self._read(p) for p in folders]
         return sorted(found, key=lambda info: info.run_id[:15], reverse=True)
 
     def info(self, run_id: str) -> RunInfo:

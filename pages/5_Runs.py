@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core import runs as rn
+from core.errors import ShopLensError
 from ui import runs, state
 
 state.run_inside_app()
@@ -20,7 +21,11 @@ with st.expander("Sweep: train several hidden-layer configurations at once"):
     runs.sweep_form(store)
 with st.expander("Import a run bundle from another machine"):
     runs.import_bundle(store)
-infos = store.runs()  # after the sweep, so its runs are listed at once
+try:
+    infos = store.runs()  # after the sweep, so its runs are listed at once
+except ShopLensError as err:
+    st.error(str(err))
+    st.stop()
 
 if not infos:
     st.info(

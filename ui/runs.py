@@ -543,7 +543,10 @@ def _sweep_result(store: RunStore) -> None:
     if result is None:
         return
     task, run_ids, best = result
-    infos = [i for i in store.runs() if i.run_id in set(run_ids) and i.ok]
+    try:
+        infos = [i for i in store.runs() if i.run_id in set(run_ids) and i.ok]
+    except ShopLensError:
+        return  # the page itself reports an unreadable runs folder
     if not infos:
         return
     table = rn.runs_table(infos)
@@ -564,7 +567,11 @@ def _sweep_result(store: RunStore) -> None:
 def runs_on_this_data(task: str) -> pd.DataFrame:
     """The saved runs of ``task`` on the current dataset, oldest first (for a page's history)."""
     fingerprint = state.shop().fingerprint
-    infos = [i for i in state.run_store().runs() if i.ok and i.task == task]
+    try:
+        infos = [i for i in state.run_store().runs() if i.ok and i.task == task]
+    except ShopLensError as err:
+        st.warning(str(err))
+        infos = []
     table = rn.runs_table(infos)
     table = table[table["fingerprint"] == fingerprint]
     return table.sort_values("created", ignore_index=True)

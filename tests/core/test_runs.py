@@ -26,6 +26,7 @@ from core.runs import (
     BUNDLE_MODEL,
     MANIFEST,
     MODEL,
+    RunError,
     RunIntegrityError,
     RunNameError,
     RunNotFoundError,
@@ -604,3 +605,16 @@ def test_a_purchase_run_with_other_inputs_is_refused_with_one_line(store, shop, 
     with pytest.raises(RunIntegrityError, match="other inputs") as err:
         purchase.check_run_inputs("x", models, fewer)
     assert "\n" not in str(err.value)
+
+
+def test_a_runs_folder_that_cannot_be_read_gives_one_line(tmp_path, monkeypatch):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    with pytest.raises(RunError, match="cannot be read") as err:
+        RunStore(folder).runs()
+    assert "\n" not in str(err.value) and "Permission denied" in str(err.value)
