@@ -1,10 +1,12 @@
 """Spreadsheet-safe CSV exports."""
 
 import io
+import os
+import stat
 
 import pandas as pd
 
-from core.exports import sanitise_cell, to_safe_csv
+from core.exports import atomic_write_bytes, sanitise_cell, to_safe_csv
 
 
 def test_formula_like_text_is_prefixed_with_a_quote():
@@ -27,3 +29,12 @@ def test_safe_csv_keeps_every_row_and_neutralises_cells():
     assert back["name"].tolist()[:2] == ["'=1+1", "tent"]
     assert back["price"].tolist() == [1.0, -2.0, 3.0]
     assert len(back) == 3
+
+
+def test_an_atomic_write_gives_an_ordinary_file_mode(tmp_path):
+    mask = os.umask(0o022)
+    os.umask(mask)
+    target = tmp_path / "report.html"
+    atomic_write_bytes(target, b"<html></html>")
+    assert target.read_bytes() == b"<html></html>"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
