@@ -144,6 +144,14 @@ def _note(text: str) -> str:
     return f'<p class="note">{_e(text)}</p>'
 
 
+def _chart_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text from a manifest made inert inside a chart: Plotly renders tags such as ``<a>`` in
+    labels, so angle brackets become look-alike characters."""
+    text = frame.select_dtypes(include=["object", "string"]).columns
+    inert = {c: frame[c].astype("str").str.replace("<", "‹").str.replace(">", "›") for c in text}
+    return frame.assign(**inert)
+
+
 def _figure(fig: go.Figure, how_to_read: str) -> str:
     """A figure as a ``<div>`` (plotly.js is loaded once, in the head) and its reading hint."""
     div = fig.to_html(full_html=False, include_plotlyjs=False, config=_PLOTLY_CONFIG)
@@ -491,7 +499,7 @@ def _purchase_section(loaded: LoadedRun) -> str:
     if importance:
         parts.append(
             _figure(
-                charts.permutation_importance_bar(columns_to_frame(importance)),
+                charts.permutation_importance_bar(_chart_safe(columns_to_frame(importance))),
                 "each input is shuffled across users and the rise in the network's MSE is the "
                 "bar (whiskers: spread over repeats). Inputs carrying the same information "
                 "share the credit, so each can look small.",
@@ -580,7 +588,7 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
         parts += [
             "<h3>Metrics against k</h3>",
             _figure(
-                rc.metric_by_k_line(columns_to_frame(by_k), k=k),
+                rc.metric_by_k_line(_chart_safe(columns_to_frame(by_k)), k=k),
                 "each line is a model, measured with lists of different lengths. Longer lists "
                 "find more of what users buy (recall, hit rate rise) but each slot is less "
                 "likely to be right (precision falls); the ranker's line should stay on top.",

@@ -307,3 +307,18 @@ def test_a_recommender_trained_without_a_test_window_on_data_without_products_is
     assert "Products file</th><td>none" in document
     tables = [t for t in _parse(document).tables.values() if t and t[0][:2] == ["#", "product"]]
     assert tables and all(len(t) == 1 + K for t in tables)
+
+
+def test_tags_in_a_manifests_feature_names_stay_inert_in_the_charts(saved, tmp_path):
+    store, purchase_id, _ = saved
+    other = RunStore(tmp_path / "runs")
+    shutil.copytree(store.path_of(purchase_id), other.root / purchase_id)
+    manifest_path = other.root / purchase_id / MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    link = "<a href='https://example.com'>click</a>"
+    manifest["details"]["importance"]["feature"][0] = link
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    document = build_report(other, [purchase_id])
+    # Figures are JSON inside the page: "<" would be written \u003c, the look-alike \u2039.
+    assert "\\u003ca href='https:" not in document
+    assert "\\u2039a href='https:\\u002f\\u002fexample.com'\\u203aclick" in document
