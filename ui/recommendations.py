@@ -78,6 +78,39 @@ class RecsRequest:
     settings: RecsSettings | None
 
 
+def form_values(
+    config: RecommenderConfig,
+    *,
+    evaluate: bool,
+    cutoff: dt.date | None,
+    horizon_days: int,
+    k: int,
+) -> dict[str, object]:
+    """The form's widget values for these settings (keys of ``ui.state``), each kept within
+    what its widget accepts."""
+    network = config.network
+
+    def within(value: int, low: int, high: int) -> int:
+        return min(max(int(value), low), high)
+
+    return {
+        state.RECS_MODE: EVALUATE if evaluate else DEPLOY,
+        state.RECS_K: k if k in K_CHOICES else DEFAULT_K,
+        state.RECS_HORIZON: within(horizon_days, 1, 365),
+        state.RECS_CUTOFF: cutoff if evaluate else None,
+        state.RECS_EPOCHS: within(network.epochs, 1, 2000),
+        state.RECS_BUY_AGAIN: config.buy_again,
+        state.RECS_CATALOGUE_ONLY: config.catalogue_only,
+        state.RECS_EARLY_STOPPING: network.early_stopping,
+        state.RECS_SEED: network.random_state,
+        state.RECS_LEARNING_RATE: network.learning_rate,
+        state.RECS_ALPHA: network.alpha,
+        state.RECS_CANDIDATES: within(config.candidates, 5, 500),
+        state.RECS_NEGATIVES: within(config.negatives, 1, 500),
+        state.RECS_WINDOWS: within(config.train_windows, 1, 12),
+    }
+
+
 def training_form(
     layers: tuple[int, ...] | None,
     *,
@@ -93,6 +126,10 @@ def training_form(
         data_end: the exclusive end of the data (midnight after the last event's day).
         running: a training is under way, so Train is disabled until it ends or is stopped.
     """
+    widgets.seed_widgets(
+        form_values(DEFAULT, evaluate=True, cutoff=None, horizon_days=DEFAULT_HORIZON, k=DEFAULT_K)
+    )
+    session = st.session_state
     network = DEFAULT.network
     with st.form(state.RECS_FORM):
         st.markdown("**What to train**")
@@ -103,7 +140,6 @@ def training_form(
         k = cols[0].radio(
             "Products per list (k)",
             K_CHOICES,
-            index=K_CHOICES.index(DEFAULT_K),
             horizontal=True,
             key=state.RECS_K,
             help="How many products each user is shown; every score is measured at this k.",
@@ -112,36 +148,30 @@ def training_form(
             "Horizon H (days)",
             1,
             365,
-            DEFAULT_HORIZON,
             key=state.RECS_HORIZON,
             help="Length of the test window after the cutoff, and of each training window.",
         )
         latest = data_end - pd.Timedelta(days=DEFAULT_HORIZON)
         cutoff = cols[2].date_input(
             "Cutoff date",
-            None,
-            first_day,
-            last_day,
+            min_value=first_day,
+            max_value=last_day,
             key=state.RECS_CUTOFF,
             help="Evaluate mode: the recommender learns only from events before this date and "
             "is scored on what users bought in the H days from it. Empty: the latest date that "
             f"leaves H days of data ({latest:%Y-%m-%d} for H={DEFAULT_HORIZON}). Not used when "
             "recommending now.",
         )
-        epochs = cols[3].number_input(
-            "Epochs (at most)", 1, 2000, network.epochs, key=state.RECS_EPOCHS
-        )
+        epochs = cols[3].number_input("Epochs (at most)", 1, 2000, key=state.RECS_EPOCHS)
         cols = st.columns(4)
         buy_again = cols[0].checkbox(
             "Buy again",
-            DEFAULT.buy_again,
             key=state.RECS_BUY_AGAIN,
             help="Also recommend products the user already bought (they then count as hits too). "
             "Useful for groceries and consumables.",
         )
         catalogue_only = cols[1].checkbox(
             "Catalogue only",
-            DEFAULT.catalogue_only,
             key=state.RECS_CATALOGUE_ONLY,
             disabled=not has_products,
             help="Only recommend products listed in the product table (and in stock where it "
@@ -150,27 +180,22 @@ def training_form(
         )
         early_stopping = cols[2].checkbox(
             "Early stopping",
-            network.early_stopping,
             key=state.RECS_EARLY_STOPPING,
             help="Stop when the validation log-loss has not improved for "
             f"{network.patience} epochs. The best epoch is kept either way.",
         )
-        seed = cols[3].number_input(
-            "Random seed", 0, 2**31 - 1, network.random_state, key=state.RECS_SEED
-        )
+        seed = cols[3].number_input("Random seed", 0, 2**31 - 1, key=state.RECS_SEED)
         with st.expander("More settings"):
             cols = st.columns(5)
             learning_rate = cols[0].select_slider(
                 "Learning rate",
-                sorted({*widgets.LEARNING_RATES, network.learning_rate}),
-                network.learning_rate,
+                sorted({*widgets.LEARNING_RATES, session[state.RECS_LEARNING_RATE]}),
                 format_func="{:g}".format,
                 key=state.RECS_LEARNING_RATE,
             )
             alpha = cols[1].select_slider(
                 "L2 penalty α",
-                sorted({*widgets.ALPHAS, network.alpha}),
-                network.alpha,
+                sorted({*widgets.ALPHAS, session[state.RECS_ALPHA]}),
                 format_func="{:g}".format,
                 key=state.RECS_ALPHA,
             )
@@ -178,7 +203,6 @@ def training_form(
                 "Candidates per generator",
                 5,
                 500,
-                DEFAULT.candidates,
                 key=state.RECS_CANDIDATES,
                 help="Products each candidate generator proposes per user before ranking.",
             )
@@ -186,7 +210,6 @@ def training_form(
                 "Negatives per user",
                 1,
                 500,
-                DEFAULT.negatives,
                 key=state.RECS_NEGATIVES,
                 help="Candidates the user did not buy, kept per user to train the ranker.",
             )
@@ -194,7 +217,6 @@ def training_form(
                 "Training windows",
                 1,
                 12,
-                DEFAULT.train_windows,
                 key=state.RECS_WINDOWS,
                 help="Consecutive H-day windows before the cutoff the ranker learns from.",
             )

@@ -71,11 +71,25 @@ def open_run(run_id: str) -> str:
         state.use_kept_data(shop)
     with st.spinner("Opening the run and scoring it on its test window…"):
         if loaded.task == "purchase":
-            state.set_purchase_result(_purchase_result(loaded, shop))
+            opened = _purchase_result(loaded, shop)
+            state.set_purchase_result(opened)
+            form = widgets.purchase_form_values(
+                opened.models.config, opened.data.horizon_days, opened.data.cutoff.date()
+            )
         else:
-            recommendations.set_current_result(_recs_result(loaded, shop))
+            result = _recs_result(loaded, shop)
+            recommendations.set_current_result(result)
+            settings = result.settings
+            form = recommendations.form_values(
+                settings.config,
+                evaluate=settings.evaluate,
+                cutoff=settings.cutoff.date(),
+                horizon_days=settings.horizon_days,
+                k=settings.k,
+            )
+    st.session_state.update(form)  # the page's form shows the run's settings
     st.session_state[OPEN_WARNINGS] = {run_id: loaded.warnings}
-    # The page's layer editor shows the opened run's hidden layers, ready to tune from there.
+    # The layer editor shows the opened run's hidden layers too, ready to tune from there.
     editor = state.PURCHASE_LAYER_EDITOR if loaded.task == "purchase" else state.RECS_LAYER_EDITOR
     layers = loaded.manifest["config"]["network"]["hidden_layers"]
     st.session_state[editor.layers] = tuple(int(w) for w in layers)

@@ -307,12 +307,40 @@ class TrainingRequest:
     config: NetworkConfig | None
 
 
+def seed_widgets(values: dict[str, object]) -> None:
+    """First values of widgets, given through session state (so that opening a saved run can
+    set them too); widgets seeded this way take no default of their own."""
+    for key, value in values.items():
+        st.session_state.setdefault(key, value)
+
+
+def purchase_form_values(
+    config: NetworkConfig, horizon_days: int, cutoff: dt.date | None
+) -> dict[str, object]:
+    """The purchase form's widget values for these settings (keys of ``ui.state``)."""
+    return {
+        state.PURCHASE_HORIZON: horizon_days,
+        state.PURCHASE_CUTOFF: cutoff,
+        state.PURCHASE_ACTIVATION: config.activation,
+        state.PURCHASE_SOLVER: config.solver,
+        state.PURCHASE_ALPHA: config.alpha,
+        state.PURCHASE_LEARNING_RATE: config.learning_rate,
+        state.PURCHASE_BATCH_SIZE: config.batch_size,
+        state.PURCHASE_EPOCHS: min(max(config.epochs, 1), 2000),
+        state.PURCHASE_EARLY_STOPPING: config.early_stopping,
+        state.PURCHASE_VALIDATION_FRACTION: config.validation_fraction,
+        state.PURCHASE_PATIENCE: min(max(config.patience, 1), 200),
+        state.PURCHASE_SEED: config.random_state,
+    }
+
+
 def training_form(
     layers: tuple[int, ...] | None, *, first_day: dt.date, last_day: dt.date, latest: dt.date
 ) -> TrainingRequest:
     """Horizon, cutoff and the training settings in one form with a Train button; defaults
     are ``NetworkConfig``'s. ``latest`` is the default cutoff for the default horizon."""
-    default = DEFAULT_NETWORK
+    seed_widgets(purchase_form_values(DEFAULT_NETWORK, DEFAULT_HORIZON, None))
+    session = st.session_state
     with st.form(state.PURCHASE_FORM):
         st.markdown("**Time split and training**")
         cols = st.columns(4)
@@ -320,15 +348,13 @@ def training_form(
             "Horizon H (days)",
             1,
             365,
-            DEFAULT_HORIZON,
             key=state.PURCHASE_HORIZON,
             help="Predict the orders in the H days after a date.",
         )
         cutoff = cols[1].date_input(
             "Cutoff date",
-            None,
-            first_day,
-            last_day,
+            min_value=first_day,
+            max_value=last_day,
             key=state.PURCHASE_CUTOFF,
             help="The models are scored on the H days from this date and trained only on "
             "windows that end by it. Empty: the latest date that leaves H days of data "
@@ -341,50 +367,39 @@ def training_form(
         cols = st.columns(4)
         alpha = cols[0].select_slider(
             "L2 penalty α",
-            _with(ALPHAS, default.alpha),
-            default.alpha,
+            _with(ALPHAS, session[state.PURCHASE_ALPHA]),
             format_func="{:g}".format,
             key=state.PURCHASE_ALPHA,
             help="Larger values keep the weights small (smoother fit).",
         )
         learning_rate = cols[1].select_slider(
             "Learning rate",
-            _with(LEARNING_RATES, default.learning_rate),
-            default.learning_rate,
+            _with(LEARNING_RATES, session[state.PURCHASE_LEARNING_RATE]),
             format_func="{:g}".format,
             key=state.PURCHASE_LEARNING_RATE,
         )
         batch_size = cols[2].select_slider(
             "Batch size",
-            _with(BATCH_SIZES, default.batch_size),
-            default.batch_size,
+            _with(BATCH_SIZES, session[state.PURCHASE_BATCH_SIZE]),
             key=state.PURCHASE_BATCH_SIZE,
         )
-        epochs = cols[3].number_input(
-            "Epochs (at most)", 1, 2000, default.epochs, key=state.PURCHASE_EPOCHS
-        )
+        epochs = cols[3].number_input("Epochs (at most)", 1, 2000, key=state.PURCHASE_EPOCHS)
         cols = st.columns(4)
         early_stopping = cols[0].checkbox(
             "Early stopping",
-            default.early_stopping,
             key=state.PURCHASE_EARLY_STOPPING,
             help="Stop when the validation score has not improved for 'patience' epochs. "
             "The best epoch on the validation users is kept either way.",
         )
         validation_fraction = cols[1].select_slider(
             "Validation share",
-            _with(VALIDATION_FRACTIONS, default.validation_fraction),
-            default.validation_fraction,
+            _with(VALIDATION_FRACTIONS, session[state.PURCHASE_VALIDATION_FRACTION]),
             format_func="{:.0%}".format,
             key=state.PURCHASE_VALIDATION_FRACTION,
             help="Share of users held out of training for the validation curves.",
         )
-        patience = cols[2].number_input(
-            "Patience (epochs)", 1, 200, default.patience, key=state.PURCHASE_PATIENCE
-        )
-        seed = cols[3].number_input(
-            "Random seed", 0, 2**31 - 1, default.random_state, key=state.PURCHASE_SEED
-        )
+        patience = cols[2].number_input("Patience (epochs)", 1, 200, key=state.PURCHASE_PATIENCE)
+        seed = cols[3].number_input("Random seed", 0, 2**31 - 1, key=state.PURCHASE_SEED)
         submitted = st.form_submit_button(
             "Train", type="primary", disabled=layers is None, key=state.PURCHASE_TRAIN
         )

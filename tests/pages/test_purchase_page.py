@@ -124,6 +124,9 @@ def test_a_run_named_in_the_url_is_reopened_with_the_same_scores(runs_dir):
     pd.testing.assert_frame_equal(reopened.evaluation.scores, trained.evaluation.scores)
     assert _metric(fresh, "MSE · MLP") == _metric(at, "MSE · MLP")
     assert fresh.text_input(key=state.PURCHASE_LAYERS_TEXT).value == "8"  # ready to tune
+    assert fresh.number_input(key=state.PURCHASE_EPOCHS).value == 2  # the run's settings
+    assert fresh.date_input(key=state.PURCHASE_CUTOFF).value == trained.data.cutoff.date()
+    assert not fresh.warning  # widgets take their values from session state only
 
 
 def test_an_unknown_run_in_the_url_shows_one_line_and_the_page_still_works():

@@ -297,6 +297,9 @@ def test_a_run_in_the_url_reopens_on_its_own_data_with_the_same_scores(runs_dir,
     assert result.run_id == run_id and result.settings.k == 5
     pd.testing.assert_frame_equal(result.evaluation.scores, evaluation.scores)
     assert any(run_id in c.value for c in at.caption)
+    assert at.radio(key=state.RECS_K).value == 5  # the form shows the run's settings
+    assert at.number_input(key=state.RECS_EPOCHS).value == TINY.network.epochs
+    assert at.date_input(key=state.RECS_CUTOFF).value == cutoff.date()
 
 
 def test_a_purchase_run_in_the_recommendations_url_is_refused_with_one_line(runs_dir):
