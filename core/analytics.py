@@ -224,6 +224,20 @@ class KpiTable:
     previous_complete: bool
     has_revenue: bool
 
+    def answerable(self, event_types: Sequence[str]) -> list[str]:
+        """The KPIs this data can answer: revenue needs prices, views and carts their events,
+        and the conversion rate some activity besides purchases."""
+        hidden = set()
+        if not self.has_revenue:
+            hidden |= {REVENUE, AVERAGE_ORDER_VALUE}
+        if schema.VIEW not in event_types:
+            hidden.add(VIEWS)
+        if schema.CART not in event_types:
+            hidden.add(CARTS)
+        if not set(event_types) - {schema.PURCHASE, schema.RETURN}:
+            hidden.add(CONVERSION_RATE)
+        return [k for k in self.table.index if k not in hidden]
+
     def value(self, kpi: str) -> float | None:
         """The KPI's value in the period, ``None`` where it is not defined."""
         return _optional(self.table.loc[kpi, VALUE])

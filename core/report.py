@@ -247,20 +247,6 @@ def _dataset_section(dataset: _Dataset) -> str:
     return "".join(parts)
 
 
-def _shown_kpis(kpis: an.KpiTable, event_types: Sequence[str]) -> list[str]:
-    """The KPIs this data can answer (as on the Overview page)."""
-    hidden = set()
-    if not kpis.has_revenue:
-        hidden |= {an.REVENUE, an.AVERAGE_ORDER_VALUE}
-    if schema.VIEW not in event_types:
-        hidden.add(an.VIEWS)
-    if schema.CART not in event_types:
-        hidden.add(an.CARTS)
-    if not set(event_types) - {schema.PURCHASE, schema.RETURN}:
-        hidden.add(an.CONVERSION_RATE)
-    return [k for k in kpis.table.index if k not in hidden]
-
-
 def _kpi_text(value: float, unit: str) -> str:
     if not math.isfinite(value):
         return "n/a"
@@ -293,7 +279,7 @@ def _overview(shop: ShopData) -> str:
     current = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
     before = f"{kpis.previous_start:%Y-%m-%d} to {previous_last:%Y-%m-%d}"
     rows = []
-    for kpi in _shown_kpis(kpis, options.event_types):
+    for kpi in kpis.answerable(options.event_types):
         row = kpis.table.loc[kpi]
         unit = str(row[an.UNIT])
         rows.append(

@@ -218,25 +218,10 @@ def _format_delta(row: pd.Series) -> str | None:
     return f"{change:+.1%}" if math.isfinite(change) else None
 
 
-def shown_kpis(kpis: an.KpiTable, event_types: Sequence[str]) -> list[str]:
-    """The KPIs this data can answer: revenue needs prices, views and carts their events, and
-    the conversion rate some activity besides purchases."""
-    hidden = set()
-    if not kpis.has_revenue:
-        hidden |= {an.REVENUE, an.AVERAGE_ORDER_VALUE}
-    if schema.VIEW not in event_types:
-        hidden.add(an.VIEWS)
-    if schema.CART not in event_types:
-        hidden.add(an.CARTS)
-    if not set(event_types) - {schema.PURCHASE, schema.RETURN}:
-        hidden.add(an.CONVERSION_RATE)
-    return [k for k in kpis.table.index if k not in hidden]
-
-
 def kpi_tiles(kpis: an.KpiTable, filters: Filters, options: an.FilterOptions) -> None:
     """One tile per KPI with its change against the previous period of equal length."""
     event_types, data_start = options.event_types, options.start
-    shown = shown_kpis(kpis, event_types)
+    shown = kpis.answerable(event_types)
     per_row = 4
     for first in range(0, len(shown), per_row):
         cols = st.columns(per_row)
