@@ -26,17 +26,7 @@ from core.network import NetworkConfig, NetworkTrainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "events.csv"
-COLUMNS = [
-    "mse",
-    "rmse",
-    "mae",
-    "r2",
-    "total_predicted",
-    "total_actual",
-    "accuracy",
-    "roc_auc",
-    "pr_auc",
-]
+COLUMNS = list(purchase.REPORTED_SCORES)
 
 
 def run_protocol(

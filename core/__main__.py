@@ -29,7 +29,7 @@ from core.loading import ShopData, load_shop
 from core.network import NetworkConfig, format_hidden_layers, parse_hidden_layers
 from core.profile import profile_events
 from core.report import build_report
-from core.runs import RunRecord, RunStore, clean_name, clean_tags
+from core.runs import HEADLINE, LOWER_IS_BETTER, RunRecord, RunStore, clean_name, clean_tags
 
 
 def _mapping(pairs: Sequence[str]) -> dict[str, str | None]:
@@ -229,17 +229,7 @@ def _purchase(args: argparse.Namespace) -> int:
     evaluation = purchase.evaluate_purchase_models(models, data, random_state=args.seed)
     seconds = time.perf_counter() - started
     run_id = _save_run(args, purchase.purchase_run_record(models, evaluation, data), shop)
-    keys = (
-        "mse",
-        "rmse",
-        "mae",
-        "r2",
-        "total_predicted",
-        "total_actual",
-        "accuracy",
-        "roc_auc",
-        "pr_auc",
-    )
+    keys = purchase.REPORTED_SCORES
     result = {
         "run_id": run_id,
         "cutoff": f"{data.cutoff:%Y-%m-%d}",
@@ -350,7 +340,7 @@ def _sweep(args: argparse.Namespace) -> int:
     cutoff = _date(args.cutoff) if args.cutoff else None
     # The first seed also draws the training-row sample above the row limit, as --seed does.
     network = NetworkConfig(epochs=args.epochs, random_state=seeds[0])
-    metric = sweep.PURCHASE_METRIC if args.task == "purchase" else sweep.RECOMMEND_METRIC
+    metric = HEADLINE[args.task]
 
     def show_progress(done: int, total: int, run: sweep.SweepRun) -> None:
         value = run.metrics.get(metric)
@@ -403,7 +393,7 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
     best = result.best
-    direction = "lowest" if metric == sweep.PURCHASE_METRIC else "highest"
+    direction = "lowest" if metric in LOWER_IS_BETTER else "highest"
     print(
         f"Best ({direction} {metric}): run {best.run_id}, "
         f"{format_hidden_layers(best.hidden_layers)} seed {best.seed}"

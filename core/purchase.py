@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
 from core import features as feat
-from core import schema
+from core import metrics, schema
 from core.bgnbd import BGNBD, FREQUENCY, RECENCY, T_COLUMN, rfm_summary
 from core.errors import ShopLensError
 from core.metrics import classification_scores, regression_scores
@@ -69,6 +69,19 @@ MODEL_LABELS: Final = {
     MEAN: "Mean",
     ZERO: "Zero (nobody buys)",
 }
+
+# The scores the command line and the benchmark report for every model.
+REPORTED_SCORES: Final = (
+    metrics.MSE,
+    metrics.RMSE,
+    metrics.MAE,
+    metrics.R2,
+    metrics.TOTAL_PREDICTED,
+    metrics.TOTAL_ACTUAL,
+    metrics.ACCURACY,
+    metrics.ROC_AUC,
+    metrics.PR_AUC,
+)
 
 _BGNBD_UNIT_DAYS: Final = 7.0
 _BGNBD_MAX_CUSTOMERS: Final = 30_000

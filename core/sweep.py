@@ -23,13 +23,11 @@ from core import purchase, recommend
 from core.errors import ShopLensError
 from core.loading import ShopData
 from core.network import NetworkConfig, format_hidden_layers, parse_hidden_layers
-from core.runs import RunRecord, RunStore, clean_name, clean_tags
+from core.runs import HEADLINE, LOWER_IS_BETTER, RunRecord, RunStore, clean_name, clean_tags
 
 MAX_POINTS: Final = 24
 MAX_SEED: Final = 2**32 - 1
 SWEEP_TAG: Final = "sweep"
-PURCHASE_METRIC: Final = "mse"
-RECOMMEND_METRIC: Final = "ndcg"
 
 
 class SweepError(ShopLensError):
@@ -209,7 +207,7 @@ def sweep_purchase(
         prefix=name_prefix,
         tags=tags,
     )
-    return _result(runs, PURCHASE_METRIC, lowest=True)
+    return _result(runs, HEADLINE["purchase"])
 
 
 def sweep_recommend(
@@ -281,7 +279,7 @@ def sweep_recommend(
         prefix=name_prefix,
         tags=tags,
     )
-    return _result(runs, RECOMMEND_METRIC, lowest=False)
+    return _result(runs, HEADLINE["recommend"])
 
 
 def run_name(point: SweepPoint, prefix: str = "") -> str:
@@ -375,9 +373,9 @@ def _run_and_save(
     return tuple(done[index] for index in range(total))
 
 
-def _result(runs: tuple[SweepRun, ...], metric: str, *, lowest: bool) -> SweepResult:
+def _result(runs: tuple[SweepRun, ...], metric: str) -> SweepResult:
     """The best run by ``metric``; runs without a finite score are never preferred."""
-    direction = 1.0 if lowest else -1.0
+    direction = 1.0 if metric in LOWER_IS_BETTER else -1.0
 
     def key(run: SweepRun) -> float:
         value = run.metrics.get(metric)

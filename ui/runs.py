@@ -102,16 +102,8 @@ def _purchase_result(loaded: LoadedRun, shop: ShopData) -> state.PurchaseResult:
     cutoff, horizon = purchase.run_cutoff(loaded.manifest)
     data = cache.purchase_data(shop.fingerprint, shop, cutoff.date(), horizon)
     purchase.check_run_inputs(loaded.run_id, models, data)
-    evaluation = purchase.evaluate_purchase_models(
-        models, data, random_state=models.config.random_state
-    )
-    return state.PurchaseResult(
-        data=data,
-        models=models,
-        evaluation=evaluation,
-        next_orders=purchase.predict_next_orders(models, data),
-        epochs=max(models.epochs_run),
-        run_id=loaded.run_id,
+    return state.score_purchase_models(
+        models, data, epochs=max(models.epochs_run), run_id=loaded.run_id
     )
 
 
@@ -319,7 +311,7 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
             continue
         columns = st.columns(len(metrics))
         for column, metric in zip(columns, metrics, strict=True):
-            higher = metric != "mse"
+            higher = metric not in rn.LOWER_IS_BETTER
             values = rows[metric]
             if values.isna().all():  # e.g. recommenders trained without a test window
                 column.caption(f"No {metric} scores: these runs were not scored.")
@@ -564,7 +556,7 @@ def _sweep_result(store: RunStore) -> None:
     if not infos:
         return
     table = rn.runs_table(infos)
-    metric = rn.HEADLINE[task][0]
+    metric = rn.HEADLINE[task]
     best_info = next((i for i in infos if i.run_id == best), None)
     if best_info is not None:
         st.success(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
@@ -178,6 +178,24 @@ class PurchaseResult:
         )
 
 
+def score_purchase_models(
+    models: PurchaseModels, data: PurchaseData, *, epochs: int, run_id: str | None = None
+) -> PurchaseResult:
+    """Everything the page shows of trained models (fresh or from a run): every model's
+    scores on the evaluation window and the predictions for the H days after the data."""
+    evaluation = purchase.evaluate_purchase_models(
+        models, data, random_state=models.config.random_state
+    )
+    return PurchaseResult(
+        data=data,
+        models=models,
+        evaluation=evaluation,
+        next_orders=purchase.predict_next_orders(models, data),
+        epochs=epochs,
+        run_id=run_id,
+    )
+
+
 def start_purchase_training(training: PurchaseTraining) -> None:
     """Keep ``training`` before it runs, so a Stop click (which interrupts the script) finds it."""
     st.session_state[PURCHASE_TRAINING] = training
@@ -198,19 +216,9 @@ def finish_purchase_training() -> PurchaseResult:
     H days, save it as a run and keep the result. The pending training is dropped last, so
     an interruption here leaves it to be finished on the next run."""
     training = st.session_state[PURCHASE_TRAINING]
-    models = training.finish()
-    evaluation = purchase.evaluate_purchase_models(
-        models, training.data, random_state=training.config.random_state
-    )
-    record = purchase.purchase_run_record(models, evaluation, training.data)
-    result = PurchaseResult(
-        data=training.data,
-        models=models,
-        evaluation=evaluation,
-        next_orders=purchase.predict_next_orders(models, training.data),
-        epochs=training.epoch,
-        run_id=save_run(record),
-    )
+    result = score_purchase_models(training.finish(), training.data, epochs=training.epoch)
+    record = purchase.purchase_run_record(result.models, result.evaluation, result.data)
+    result = replace(result, run_id=save_run(record))
     st.session_state[PURCHASE_RESULT] = result
     del st.session_state[PURCHASE_TRAINING]
     return result
