@@ -29,7 +29,7 @@ lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 
 sample: $(VENV)/.installed
-	$(PY) -m core.sample
+	$(PY) -m core.data.sample
 
 clean:
 	rm -rf $(VENV) .pytest_cache

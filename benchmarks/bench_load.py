@@ -24,7 +24,7 @@ _CHILD = r"""
 import json, resource, sys, time
 mode, path = sys.argv[1], sys.argv[2]
 import pyarrow.csv as pacsv
-from core.loading import read_events
+from core.data.loading import read_events
 start = time.perf_counter()
 if mode == "pyarrow":
     rows = pacsv.read_csv(path).num_rows

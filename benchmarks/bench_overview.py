@@ -34,7 +34,7 @@ import json, os, resource, sys, time
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 mode, folder = sys.argv[1], sys.argv[2]
 import pandas as pd
-from core import analytics
+from core import overview as analytics
 
 events = pd.read_parquet(f"{folder}/events.parquet")
 products = pd.read_parquet(f"{folder}/products.parquet")
@@ -46,11 +46,11 @@ def timed(fn, *args, **kwargs):
     fn(*args, **kwargs)
     return time.perf_counter() - start
 
-out["cold"] = timed(analytics.compute_overview, events, products)
+out["cold"] = timed(an.compute_overview, events, products)
 if mode == "filters":
     last = events["timestamp"].iloc[-1].normalize() + pd.Timedelta(days=1)
-    top = analytics.top_categories(events, products, by="views", n=3)["category"].tolist()
-    brand = analytics.top_brands(events, products, by="views", n=1)["brand"].tolist()
+    top = an.top_categories(events, products, by="views", n=3)["category"].tolist()
+    brand = an.top_brands(events, products, by="views", n=1)["brand"].tolist()
     cases = {
         "warm, full range": {},
         "category filter (1 category)": {"categories": top[:1]},
@@ -64,33 +64,33 @@ if mode == "filters":
         },
     }
     out["filters"] = {
-        name: timed(analytics.compute_overview, events, products, **kwargs)
+        name: timed(an.compute_overview, events, products, **kwargs)
         for name, kwargs in cases.items()
     }
     start, end = last - pd.Timedelta(days=30), last
     parts = {
-        "filter_events (category)": lambda: analytics.filter_events(
+        "filter_events (category)": lambda: an.filter_events(
             events, products, categories=top[:1]
         ),
-        "compute_kpis": lambda: analytics.compute_kpis(
+        "compute_kpis": lambda: an.compute_kpis(
             events, start=events["timestamp"].iloc[0], end=last
         ),
-        "split_sessions": lambda: analytics.split_sessions(events),
-        "compute_funnel": lambda: analytics.compute_funnel(events),
-        "compute_funnel by category": lambda: analytics.compute_funnel(
+        "split_sessions": lambda: an.split_sessions(events),
+        "compute_funnel": lambda: an.compute_funnel(events),
+        "compute_funnel by category": lambda: an.compute_funnel(
             events, products, by="category"
         ),
-        "funnel_trend": lambda: analytics.funnel_trend(events),
-        "event_trends (D)": lambda: analytics.event_trends(events, freq="D"),
-        "hour_weekday_heatmap": lambda: analytics.hour_weekday_heatmap(events),
-        "top_items": lambda: analytics.top_items(events, products, by="revenue"),
-        "category_conversion": lambda: analytics.category_conversion(events, products),
-        "price_distribution": lambda: analytics.price_distribution(events, products),
-        "long_tail": lambda: analytics.long_tail(events),
-        "rfm_segments": lambda: analytics.rfm_segments(events),
-        "new_vs_returning": lambda: analytics.new_vs_returning(events),
-        "cohort_retention": lambda: analytics.cohort_retention(events, metric="buying"),
-        "users_in (category)": lambda: analytics.users_in(events, products, categories=top[:1]),
+        "funnel_trend": lambda: an.funnel_trend(events),
+        "event_trends (D)": lambda: an.event_trends(events, freq="D"),
+        "hour_weekday_heatmap": lambda: an.hour_weekday_heatmap(events),
+        "top_items": lambda: an.top_items(events, products, by="revenue"),
+        "category_conversion": lambda: an.category_conversion(events, products),
+        "price_distribution": lambda: an.price_distribution(events, products),
+        "long_tail": lambda: an.long_tail(events),
+        "rfm_segments": lambda: an.rfm_segments(events),
+        "new_vs_returning": lambda: an.new_vs_returning(events),
+        "cohort_retention": lambda: an.cohort_retention(events, metric="buying"),
+        "users_in (category)": lambda: an.users_in(events, products, categories=top[:1]),
     }
     out["parts"] = {name: timed(fn) for name, fn in parts.items()}
 out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

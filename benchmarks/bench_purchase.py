@@ -21,8 +21,8 @@ import pandas as pd  # noqa: E402
 
 from core import purchase, schema  # noqa: E402
 from core.config import load_settings  # noqa: E402
-from core.loading import load_shop  # noqa: E402
-from core.network import NetworkConfig, NetworkTrainer  # noqa: E402
+from core.data.loading import load_shop  # noqa: E402
+from core.ml.network import NetworkConfig, NetworkTrainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "events.csv"

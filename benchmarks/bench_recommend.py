@@ -20,11 +20,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from core import metrics, recommend, schema  # noqa: E402
+from core import recommend, schema  # noqa: E402
 from core.config import load_settings  # noqa: E402
-from core.loading import load_shop  # noqa: E402
-from core.network import NetworkConfig  # noqa: E402
-from core.sample import SampleWorld, generate_sample_world  # noqa: E402
+from core.data.loading import load_shop  # noqa: E402
+from core.data.sample import SampleWorld, generate_sample_world  # noqa: E402
+from core.ml import metrics  # noqa: E402
+from core.ml.network import NetworkConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RETAIL = ROOT.parent / "shared" / "data" / "onlineretail"

@@ -15,13 +15,13 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from core import purchase  # noqa: E402
-from core import runs as runs_module  # noqa: E402
 from core.config import load_settings  # noqa: E402
-from core.loading import load_shop  # noqa: E402
-from core.network import NetworkConfig  # noqa: E402
-from core.report import build_report  # noqa: E402
+from core.data.loading import load_shop  # noqa: E402
+from core.ml.network import NetworkConfig  # noqa: E402
 from core.runs import RunStore  # noqa: E402
-from core.sweep import sweep_purchase  # noqa: E402
+from core.runs import store as store_module  # noqa: E402
+from core.runs.report import build_report  # noqa: E402
+from core.runs.sweep import sweep_purchase  # noqa: E402
 
 RUNS = 100
 SWEEP = [(16,), (64, 32), (128, 64, 32)]
@@ -48,7 +48,7 @@ def main() -> int:
         for _ in range(RUNS - 1):
             store.save(record, shop)
         per_save = (time.perf_counter() - started) / (RUNS - 1)
-        runs_module._sha256_of.cache_clear()  # as in a fresh process: every file is read
+        store_module._sha256_of.cache_clear()  # as in a fresh process: every file is read
         infos, listing = _timed(store.runs)
         _, relisting = _timed(store.runs)  # a page drawn again: unchanged files are not re-read
         run_id = infos[0].run_id

@@ -21,15 +21,15 @@ from typing import Any
 
 import pandas as pd
 
-from core import purchase, recommend, schema, sweep
+from core import purchase, recommend, schema
 from core.config import load_settings
+from core.data.exports import atomic_write_bytes, to_safe_csv
+from core.data.loading import ShopData, load_shop
+from core.data.profile import profile_events
 from core.errors import ShopLensError
-from core.exports import atomic_write_bytes, to_safe_csv
-from core.loading import ShopData, load_shop
-from core.network import NetworkConfig, format_hidden_layers, parse_hidden_layers
-from core.profile import profile_events
-from core.report import build_report
-from core.runs import HEADLINE, LOWER_IS_BETTER, RunRecord, RunStore, clean_name, clean_tags
+from core.ml.network import NetworkConfig, format_hidden_layers, parse_hidden_layers
+from core.runs import HEADLINE, LOWER_IS_BETTER, RunRecord, RunStore, clean_name, clean_tags, sweep
+from core.runs.report import build_report
 
 
 def _mapping(pairs: Sequence[str]) -> dict[str, str | None]:

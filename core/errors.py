@@ -50,3 +50,27 @@ class MappingError(ShopLensError):
 
 class AllRowsRejectedError(ShopLensError):
     """Every row of the file was rejected by validation."""
+
+
+class RunError(ShopLensError):
+    """A run that cannot be saved, found or loaded."""
+
+
+class RunNotFoundError(RunError):
+    """No run with that id."""
+
+
+class RunIntegrityError(RunError):
+    """A run or bundle whose files do not match their manifest, or that is not ours."""
+
+
+class RunWriteError(RunError):
+    """The runs folder cannot be written."""
+
+
+class RunDataError(RunError):
+    """Data that cannot be kept as Parquet beside the runs."""
+
+
+class RunNameError(RunError):
+    """A run name or tag that cannot be used."""

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from core import schema
+from core.data.loading import detect_products_mapping
 from core.errors import ShopLensError
-from core.loading import detect_products_mapping
 from ui import cache, state, widgets
 
 FILE_TYPES = ["csv", "tsv", "txt", "gz", "zip", "parquet", "xlsx"]

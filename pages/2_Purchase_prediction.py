@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core import charts, schema
-from core.purchase import CutoffError, PurchaseTraining, default_cutoff
+from core import schema
+from core.purchase import CutoffError, PurchaseTraining, charts, default_cutoff
 from ui import cache, runs, state, widgets
 
 state.run_inside_app()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import analytics
+from core import overview as an
 from core.errors import ShopLensError
 from ui import cache, overview, state
 
@@ -43,7 +43,7 @@ except ShopLensError as err:
 with summary:
     overview.notes(data, options)
     overview.kpi_tiles(data.kpis, filters, options)
-    if not data.kpis.value(analytics.ACTIVE_USERS):
+    if not data.kpis.value(an.ACTIVE_USERS):
         st.warning("No events match these filters in this period: widen it or clear a filter.")
         st.stop()
     overview.selection_users(shop, filters)

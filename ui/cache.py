@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from core import analytics, loading, profile, purchase
+from core import overview as an
+from core import purchase
 from core.config import load_settings
-from core.parsing import DateOrder
-from core.reading import RawTable, read_table
+from core.data import loading, profile
+from core.data.parsing import DateOrder
+from core.data.reading import RawTable, read_table
 
 
 @dataclass(frozen=True)
@@ -153,10 +155,10 @@ def _period(first_day: dt.date, last_day: dt.date) -> tuple[pd.Timestamp, pd.Tim
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def overview_options(fingerprint: str, _shop: loading.ShopData) -> analytics.FilterOptions:
+def overview_options(fingerprint: str, _shop: loading.ShopData) -> an.FilterOptions:
     """The date span, categories, brands and event types the shop can be filtered by."""
     products = _shop.products.frame if _shop.products else None
-    return analytics.list_filter_options(_shop.events.frame, products)
+    return an.list_filter_options(_shop.events.frame, products)
 
 
 @st.cache_data(show_spinner="Computing the overview…", max_entries=32)
@@ -168,15 +170,15 @@ def overview(
     categories: tuple[str, ...] | None,
     brands: tuple[str, ...] | None,
     event_types: tuple[str, ...] | None,
-    trend_freq: analytics.Freq,
+    trend_freq: an.Freq,
     window_hours: float,
     top_n: int,
-) -> analytics.Overview:
+) -> an.Overview:
     """Everything the Shop overview shows for the days ``first_day..last_day`` (both
     included) under the filters (``None`` keeps all), keyed by the shop's fingerprint."""
     products = _shop.products.frame if _shop.products else None
     start, end = _period(first_day, last_day)
-    return analytics.compute_overview(
+    return an.compute_overview(
         _shop.events.frame,
         products,
         start=start,
@@ -203,7 +205,7 @@ def overview_users(
     """The users with an event in the overview's selection, biggest spenders first."""
     products = _shop.products.frame if _shop.products else None
     start, end = _period(first_day, last_day)
-    return analytics.users_in(
+    return an.users_in(
         _shop.events.frame,
         products,
         start=start,

@@ -13,11 +13,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import analytics as an
-from core import overview_charts as oc
+from core import overview as an
 from core import schema
-from core.exports import to_safe_csv
-from core.loading import ShopData
+from core.data.exports import to_safe_csv
+from core.data.loading import ShopData
+from core.overview import charts as oc
 from ui import cache, state
 
 DEFAULT_DAYS = 30

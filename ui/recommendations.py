@@ -15,18 +15,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import charts, purchase, recommend, schema
-from core import metrics as m
-from core import recommend_charts as rc
+from core import purchase, recommend, schema
+from core.data.exports import to_safe_csv
+from core.data.loading import ShopData
 from core.errors import ShopLensError
-from core.exports import to_safe_csv
-from core.loading import ShopData
-from core.network import (
-    EpochReport,
-    NetworkConfig,
-    format_hidden_layers,
-)
+from core.ml import charts as ml_charts
+from core.ml import metrics as m
+from core.ml.network import EpochReport, NetworkConfig, format_hidden_layers
 from core.recommend import RecommendationEvaluation, Recommender, RecommenderConfig
+from core.recommend import charts as rc
 from ui import state, widgets
 
 DEFAULT = RecommenderConfig()
@@ -516,7 +513,7 @@ def _live_progress(training: RecsTraining) -> None:
 
 
 def _curves(curves: pd.DataFrame, best_epoch: int) -> go.Figure:
-    return charts.training_curves_line(
+    return ml_charts.training_curves_line(
         curves,
         task="classification",
         best_epoch=best_epoch,

@@ -10,15 +10,15 @@ import os
 import pandas as pd
 import streamlit as st
 
-from core import purchase, recommend, sweep
-from core import run_charts as rch
+from core import purchase, recommend
 from core import runs as rn
+from core.data.exports import sanitise_cell
+from core.data.loading import ShopData
 from core.errors import ShopLensError
-from core.exports import sanitise_cell
-from core.loading import ShopData
-from core.network import PRESETS, NetworkConfig, format_hidden_layers, parse_hidden_layers
-from core.report import build_report
-from core.runs import LoadedRun, RunInfo, RunStore
+from core.ml.network import PRESETS, NetworkConfig, format_hidden_layers, parse_hidden_layers
+from core.runs import LoadedRun, RunInfo, RunStore, sweep
+from core.runs import charts as rch
+from core.runs.report import build_report
 from ui import cache, recommendations, state, widgets
 
 PAGES = {"purchase": "pages/2_Purchase_prediction.py", "recommend": "pages/4_Recommendations.py"}

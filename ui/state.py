@@ -10,8 +10,8 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from core import purchase
 from core.config import load_settings
-from core.loading import ShopData
-from core.network import format_hidden_layers
+from core.data.loading import ShopData
+from core.ml.network import format_hidden_layers
 from core.purchase import PurchaseData, PurchaseEvaluation, PurchaseModels, PurchaseTraining
 from core.runs import RunRecord, RunStore, RunWriteError
 from ui import cache

@@ -14,11 +14,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import charts, features, purchase, schema
-from core import metrics as m
-from core.exports import to_safe_csv
-from core.loading import LoadResult
-from core.network import (
+from core import plotting, purchase, schema
+from core.data import charts as data_charts
+from core.data.exports import to_safe_csv
+from core.data.loading import LoadResult
+from core.data.profile import Profile
+from core.ml import charts as ml_charts
+from core.ml import metrics as m
+from core.ml.network import (
     MAX_LAYERS,
     MAX_UNITS,
     PRESETS,
@@ -29,8 +32,14 @@ from core.network import (
     format_hidden_layers,
     parse_hidden_layers,
 )
-from core.profile import Profile
-from core.purchase import PurchaseData, PurchaseEvaluation, PurchaseProgress, PurchaseTraining
+from core.purchase import (
+    PurchaseData,
+    PurchaseEvaluation,
+    PurchaseProgress,
+    PurchaseTraining,
+    charts,
+    features,
+)
 from ui import state
 
 NOT_USED = "— not used —"
@@ -105,7 +114,7 @@ def load_report(result: LoadResult, *, key: str) -> None:
     if not counts:
         st.success("Every row passed validation.")
         return
-    st.plotly_chart(charts.rejected_reasons_bar(counts), key=f"{key}.reasons")
+    st.plotly_chart(data_charts.rejected_reasons_bar(counts), key=f"{key}.reasons")
     st.dataframe(
         result.rejected.groupby("reason", sort=False).head(3),
         hide_index=True,
@@ -131,8 +140,8 @@ def profile(summary: Profile) -> None:
     cols[3].metric("Days covered", f"{days:,}")
     st.caption(f"From {summary.start:%Y-%m-%d %H:%M} to {summary.end:%Y-%m-%d %H:%M} (UTC).")
     left, right = st.columns([1, 2])
-    left.plotly_chart(charts.event_mix_bar(summary), key="data.chart.mix")
-    right.plotly_chart(charts.daily_events_line(summary), key="data.chart.daily")
+    left.plotly_chart(data_charts.event_mix_bar(summary), key="data.chart.mix")
+    right.plotly_chart(data_charts.daily_events_line(summary), key="data.chart.daily")
     left, middle, right = st.columns(3)
     left.markdown("**Missing values per column**")
     left.dataframe(
@@ -465,8 +474,8 @@ def train_with_live_curves(training: PurchaseTraining) -> None:
         for report in (progress.regressor, progress.classifier):
             if report is not None:
                 slots[report.task].plotly_chart(
-                    charts.legend_below(
-                        charts.training_curves_line(
+                    plotting.legend_below(
+                        ml_charts.training_curves_line(
                             report.curves, task=report.task, best_epoch=report.best_epoch
                         )
                     ),
@@ -504,7 +513,7 @@ def _number(value: float, digits: int) -> str:
 
 
 def _chart(figure: go.Figure, how_to_read: str, *, key: str, half: bool = False) -> None:
-    st.plotly_chart(charts.legend_below(figure) if half else figure, key=key)
+    st.plotly_chart(plotting.legend_below(figure) if half else figure, key=key)
     st.caption(how_to_read)
 
 
@@ -598,7 +607,7 @@ def training_curves(models: purchase.PurchaseModels) -> None:
     left, right = st.columns(2)
     with left:
         _chart(
-            charts.training_curves_line(
+            ml_charts.training_curves_line(
                 models.regressor_curves, task="regression", best_epoch=models.best_epochs[0]
             ),
             "MSE is measured on training rows and on held-out validation users after every "
@@ -610,7 +619,7 @@ def training_curves(models: purchase.PurchaseModels) -> None:
         )
     with right:
         _chart(
-            charts.training_curves_line(
+            ml_charts.training_curves_line(
                 models.classifier_curves,
                 task="classification",
                 best_epoch=models.best_epochs[1],

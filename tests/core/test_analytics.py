@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import analytics as an
+from core import overview as an
 from core.errors import MissingColumnsError
+from core.overview.customers import _quintile_scores
 from core.schema import (
     BRAND,
     CART,
@@ -573,7 +574,7 @@ def test_quintile_scores_match_pandas_qcut_of_first_ranks(n):
 
     expected = pd.qcut(pd.Series(values).rank(method="first"), 5, labels=[1, 2, 3, 4, 5])
 
-    assert an._quintile_scores(values).tolist() == expected.astype(int).tolist()
+    assert _quintile_scores(values).tolist() == expected.astype(int).tolist()
 
 
 AT = pd.Timestamp("2024-06-01")
@@ -817,7 +818,7 @@ def test_overview_judges_new_users_on_all_events_under_a_category_filter():
 
 
 def test_overview_agrees_with_the_single_functions_on_the_sample_shop():
-    from core.sample import generate_sample_shop
+    from core.data.sample import generate_sample_shop
 
     events, products = generate_sample_shop(n_users=150, n_items=60, n_categories=6, days=60)
     events = events.astype({c: "category" for c in (USER_ID, ITEM_ID, EVENT_TYPE, ORDER_ID)})

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from core.bgnbd import BGNBD, rfm_summary
+from core.ml.bgnbd import BGNBD, rfm_summary
 
 CDNOW_EVENTS = (
     Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow_sample" / "events.csv"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.data.loading import read_events, read_products
 from core.errors import (
     AllRowsRejectedError,
     ArchiveContentsError,
@@ -25,7 +26,6 @@ from core.errors import (
     SourceNotFoundError,
     TooFewColumnsError,
 )
-from core.loading import read_events, read_products
 
 GOOD_CSV = (
     "user_id,item_id,event_type,timestamp,price,note\n"

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from core.__main__ import main
+from core.data.sample import generate_sample_shop
 from core.runs import RunStore
-from core.sample import generate_sample_shop
 
 MODELS = {"mlp", "bgnbd", "past_rate", "linear", "mean"}
 SCORES = {

@@ -6,7 +6,7 @@ import stat
 
 import pandas as pd
 
-from core.exports import atomic_write_bytes, sanitise_cell, to_safe_csv
+from core.data.exports import atomic_write_bytes, sanitise_cell, to_safe_csv
 
 
 def test_formula_like_text_is_prefixed_with_a_quote():

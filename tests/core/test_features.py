@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import features as feat
+from core.purchase import features as feat
 from core.schema import (
     CART,
     CATEGORY,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.data.loading import LoadResult, read_events
 from core.errors import MissingColumnsError
-from core.loading import LoadResult, read_events
 from core.schema import (
     CART,
     CATEGORY,

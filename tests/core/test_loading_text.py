@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.loading import LoadResult, read_events
-from core.reading import read_table
+from core.data.loading import LoadResult, read_events
+from core.data.reading import read_table
 from core.schema import (
     CART,
     CATEGORY,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.loading import (
+from core.data.loading import (
     DUPLICATE_EVENT,
     DUPLICATE_ITEM,
     IMPLAUSIBLE_TIME,
@@ -25,7 +25,7 @@ from core.loading import (
     read_events,
     read_products,
 )
-from core.reading import MALFORMED_ROW
+from core.data.reading import MALFORMED_ROW
 from core.schema import BRAND, CATEGORY, ITEM_ID, NAME, PRICE, USER_ID
 
 HEADER = "user_id,item_id,event_type,timestamp,quantity,price\n"

@@ -14,7 +14,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 
 from core.errors import ShopLensError
-from core.network import (
+from core.ml.network import (
     EPOCH,
     TRAIN_ACCURACY,
     TRAIN_MSE,

@@ -10,8 +10,8 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.inspection import permutation_importance
 
-from core import features as feat
-from core.network import NetworkConfig
+from core.data.sample import generate_sample_shop
+from core.ml.network import NetworkConfig
 from core.purchase import (
     ACTUAL_BUYER,
     ACTUAL_ORDERS,
@@ -30,7 +30,7 @@ from core.purchase import (
     predict_next_orders,
     train_purchase_models,
 )
-from core.sample import generate_sample_shop
+from core.purchase import features as feat
 from core.schema import (
     BRAND,
     CATEGORY,

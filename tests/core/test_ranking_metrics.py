@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, ndcg_score
 
-from core import metrics
 from core.errors import MissingColumnsError
-from core.metrics import (
+from core.ml import metrics
+from core.ml.metrics import (
     F1,
     HIT_RATE,
     MAP,

@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from core import metrics
 from core import recommend as rec
-from core.metrics import NDCG, RANK, SCORE
-from core.network import NetworkConfig, NetworkTrainer
+from core.data.sample import generate_sample_shop
+from core.ml import metrics
+from core.ml.metrics import NDCG, RANK, SCORE
+from core.ml.network import NetworkConfig, NetworkTrainer
 from core.recommend import (
     BASELINES,
     MLP_RANKER,
@@ -38,7 +39,6 @@ from core.recommend import (
     recommend_users,
     relevant_items,
 )
-from core.sample import generate_sample_shop
 from core.schema import (
     BRAND,
     CART,

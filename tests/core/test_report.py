@@ -14,17 +14,11 @@ import pytest
 
 from core import purchase, recommend
 from core.__main__ import main
-from core.loading import ShopData, fingerprint_frames, load_shop
-from core.network import NetworkConfig
-from core.report import (
-    BUYER_SCORES,
-    ORDER_SCORES,
-    RANKING_SCORES,
-    ReportError,
-    build_report,
-)
+from core.data.loading import ShopData, fingerprint_frames, load_shop
+from core.data.sample import generate_sample_shop
+from core.ml.network import NetworkConfig
 from core.runs import MANIFEST, RunIntegrityError, RunNotFoundError, RunStore
-from core.sample import generate_sample_shop
+from core.runs.report import BUYER_SCORES, ORDER_SCORES, RANKING_SCORES, ReportError, build_report
 
 CONFIG = NetworkConfig(hidden_layers=(8,), epochs=4, batch_size=64, random_state=0)
 PAYLOAD = "<img src=x onerror=alert(1)>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -20,8 +21,9 @@ import pytest
 import skops.io as sio
 
 from core import purchase, recommend
-from core.loading import ShopData, load_shop
-from core.network import NetworkConfig
+from core.data.loading import ShopData, load_shop
+from core.data.sample import generate_sample_shop
+from core.ml.network import NetworkConfig
 from core.runs import (
     BUNDLE_MODEL,
     MANIFEST,
@@ -40,7 +42,6 @@ from core.runs import (
     runs_table,
     version_warnings,
 )
-from core.sample import generate_sample_shop
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = NetworkConfig(hidden_layers=(8,), epochs=4, batch_size=64, random_state=0)
@@ -164,8 +165,8 @@ def test_a_save_killed_between_model_and_manifest_leaves_no_run(tmp_path):
     script = textwrap.dedent(
         f"""
         import os
-        from core import runs
-        from core.loading import load_shop
+        from core.runs import store as runs
+        from core.data.loading import load_shop
         from core.runs import RunRecord, RunStore
         from sklearn.linear_model import Ridge
         shop = load_shop({str(ROOT / "data" / "sample_events.csv.gz")!r})
@@ -511,33 +512,40 @@ def test_renaming_or_deleting_in_a_folder_that_cannot_be_written_gives_a_run_err
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("core.runs.atomic_write_bytes", refuse)
+    monkeypatch.setattr("core.runs.serial.atomic_write_bytes", refuse)
     with pytest.raises(RunWriteError, match="cannot be written"):
         store.update(run_id, name="new")
-    monkeypatch.setattr("core.runs.os.rename", refuse)
+    monkeypatch.setattr("core.runs.store.os.rename", refuse)
     with pytest.raises(RunWriteError, match="cannot be written"):
         store.delete(run_id)
     assert store.info(run_id).name != "new"
 
 
-def test_a_model_file_swapped_after_its_hash_check_is_never_unpickled(
+def test_a_model_file_swapped_right_after_its_hash_check_is_never_unpickled(
     store, shop, purchase_record, monkeypatch
 ):
-    import core.runs as runs_module
+    import core.runs.store as store_module
 
     run_id = store.save(purchase_record, shop)
-    checked, calls = runs_module._sha256, []
+    model_file = store.path_of(run_id) / MODEL
+    original = model_file.read_bytes()
+    swaps, real_sha256 = [], hashlib.sha256
 
-    def check_then_swap(path):
-        digest = checked(path)
-        calls.append(path)
-        if len(calls) == 2:  # the check right before unpickling: swap the file after it
-            path.write_bytes(b"\x80\x04K\x01.")
+    def hash_then_swap(data=b""):
+        digest = real_sha256(data)
+        if data == original:  # the moment the bytes were checked, an attacker swaps the file
+            model_file.write_bytes(b"\x80\x04K\x01.")
+            swaps.append(len(data))
         return digest
 
-    monkeypatch.setattr(runs_module, "_sha256", check_then_swap)
+    monkeypatch.setattr(store_module.hashlib, "sha256", hash_then_swap)
     loaded = store.load(run_id)
+    assert swaps == [len(original)]  # the check ran on the model's bytes and the swap happened
+    assert model_file.read_bytes() != original
     assert isinstance(loaded.estimators, dict) and "regressor" in loaded.estimators
+    monkeypatch.undo()
+    with pytest.raises(RunIntegrityError, match="SHA-256 differs"):  # the swapped file itself
+        store.load(run_id)
 
 
 def _zip_with(entries: dict[str, bytes], *, encrypted: bool = False) -> bytes:

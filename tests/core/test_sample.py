@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.sample import generate_sample_shop, generate_sample_world, write_sample_files
+from core.data.sample import generate_sample_shop, generate_sample_world, write_sample_files
 from core.schema import (
     BRAND,
     CART,

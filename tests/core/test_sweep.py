@@ -12,12 +12,12 @@ import pytest
 
 from core import purchase, recommend
 from core.__main__ import main
+from core.data.loading import ShopData, load_shop
+from core.data.sample import generate_sample_shop
 from core.errors import ShopLensError
-from core.loading import ShopData, load_shop
-from core.network import NetworkConfig
+from core.ml.network import NetworkConfig
 from core.runs import RunStore, scores_to_metrics
-from core.sample import generate_sample_shop
-from core.sweep import SweepError, sweep_purchase, sweep_recommend
+from core.runs.sweep import SweepError, sweep_purchase, sweep_recommend
 
 CONFIG = NetworkConfig(hidden_layers=(64, 32), epochs=3, batch_size=64, random_state=0)
 HIDDEN = [(4,), (8,)]

@@ -5,8 +5,8 @@ from playwright.sync_api import Page, expect
 
 from core import purchase
 from core.config import load_settings
-from core.loading import load_shop
-from core.network import NetworkConfig
+from core.data.loading import load_shop
+from core.ml.network import NetworkConfig
 from core.runs import RunStore
 from tests.e2e.browser import wait_idle
 from tests.e2e.conftest import running_app

@@ -8,11 +8,11 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from core import purchase, recommend
-from core.loading import load_shop
-from core.network import NetworkConfig
-from core.report import build_report
+from core.data.loading import load_shop
+from core.data.sample import generate_sample_shop
+from core.ml.network import NetworkConfig
 from core.runs import RunStore
-from core.sample import generate_sample_shop
+from core.runs.report import build_report
 
 pytestmark = pytest.mark.e2e
 

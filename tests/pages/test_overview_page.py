@@ -10,10 +10,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core import analytics, schema
-from core import overview_charts as oc
+from core import overview as an
+from core import schema
 from core.config import load_settings
-from core.loading import ShopData, load_shop
+from core.data.loading import ShopData, load_shop
+from core.overview import charts as oc
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,9 +58,9 @@ def _page(shop: ShopData | None = None) -> AppTest:
     return at.run()
 
 
-def _core(shop: ShopData, first_day: dt.date, last_day: dt.date, **filters) -> analytics.Overview:
+def _core(shop: ShopData, first_day: dt.date, last_day: dt.date, **filters) -> an.Overview:
     products = shop.products.frame if shop.products else None
-    return analytics.compute_overview(
+    return an.compute_overview(
         shop.events.frame,
         products,
         start=pd.Timestamp(first_day),
@@ -71,22 +72,20 @@ def _core(shop: ShopData, first_day: dt.date, last_day: dt.date, **filters) -> a
 def _expected_text(value: float, unit: str) -> str:
     if not math.isfinite(value):
         return "n/a"
-    return {analytics.SHARE: f"{value:.1%}", analytics.MONEY: f"{value:,.2f}"}.get(
-        unit, f"{value:,.0f}"
-    )
+    return {an.SHARE: f"{value:.1%}", an.MONEY: f"{value:,.2f}"}.get(unit, f"{value:,.0f}")
 
 
 def _tiles(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def _assert_tiles_match(at: AppTest, expected: analytics.Overview) -> None:
+def _assert_tiles_match(at: AppTest, expected: an.Overview) -> None:
     tiles = _tiles(at)
     table = expected.kpis.table
     assert tiles, "no KPI tiles shown"
     for label, shown in tiles.items():
-        row = table[table[analytics.LABEL] == label].iloc[0]
-        assert shown == _expected_text(float(row[analytics.VALUE]), row[analytics.UNIT]), label
+        row = table[table[an.LABEL] == label].iloc[0]
+        assert shown == _expected_text(float(row[an.VALUE]), row[an.UNIT]), label
 
 
 def _user_tables(at: AppTest) -> list[pd.DataFrame]:
@@ -105,10 +104,10 @@ def test_the_page_renders_on_the_sample_shop_with_the_core_kpis_of_the_last_30_d
     assert dates == (dt.date(2026, 10, 2), dt.date(2026, 10, 31))
     expected = _core(sample, *dates)
     tiles = _tiles(at)
-    assert list(tiles) == list(expected.kpis.table[analytics.LABEL])  # all 11, in order
+    assert list(tiles) == list(expected.kpis.table[an.LABEL])  # all 11, in order
     _assert_tiles_match(at, expected)
-    assert tiles["Active users"] == f"{expected.kpis.value(analytics.ACTIVE_USERS):,.0f}"
-    change = expected.kpis.change(analytics.ORDERS)
+    assert tiles["Active users"] == f"{expected.kpis.value(an.ACTIVE_USERS):,.0f}"
+    change = expected.kpis.change(an.ORDERS)
     orders = next(m for m in at.metric if m.label == "Orders")
     assert orders.delta == f"{change:+.1%}"
     assert any(
@@ -174,7 +173,7 @@ def test_show_these_users_lists_the_users_of_the_selection(sample):
     at.toggle(key=state.OVERVIEW_SHOW_USERS).set_value(True).run()
     assert not at.exception
     dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
-    expected = analytics.users_in(
+    expected = an.users_in(
         sample.events.frame,
         sample.products.frame,
         start=pd.Timestamp(dates[0]),
@@ -189,12 +188,12 @@ def test_show_these_users_lists_the_users_of_the_selection(sample):
 
 def test_a_clicked_segment_lists_its_buyers_until_cleared(sample):
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state[_key(sample, state.OVERVIEW_SEGMENTS)] = [analytics.CHAMPIONS]
+    at.session_state[_key(sample, state.OVERVIEW_SEGMENTS)] = [an.CHAMPIONS]
     at.run()
     assert not at.exception
     dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
     rfm = _core(sample, *dates).rfm
-    champions = analytics.users_in_segment(rfm, analytics.CHAMPIONS)
+    champions = an.users_in_segment(rfm, an.CHAMPIONS)
     (table,) = _user_tables(at)
     assert sorted(table[schema.USER_ID]) == sorted(champions[schema.USER_ID])
     at.button(key=state.OVERVIEW_CLEAR_SEGMENTS).click().run()
@@ -233,10 +232,10 @@ def test_chart_labels_from_shop_data_are_shown_as_text_not_markup():
     table = pd.DataFrame(
         {
             schema.CATEGORY: ['<a href="https://evil.example">Win</a>', "Books"],
-            analytics.VIEWS: [5, 3],
+            an.VIEWS: [5, 3],
         }
     )
-    fig = oc.top_bar(table, key=schema.CATEGORY, measure=analytics.VIEWS, title="t")
+    fig = oc.top_bar(table, key=schema.CATEGORY, measure=an.VIEWS, title="t")
     labels = list(fig.data[0].y)
     assert labels[0] == '&lt;a href="https://evil.example"&gt;Win&lt;/a&gt;'
     assert list(fig.data[0].customdata) == [table[schema.CATEGORY][0], "Books"]  # raw, for clicks

@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.config import load_settings
-from core.loading import load_shop
+from core.data.loading import load_shop
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[2]

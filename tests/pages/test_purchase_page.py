@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import purchase
 from core.config import load_settings
-from core.loading import load_shop
-from core.network import NetworkConfig
+from core.data.loading import load_shop
+from core.ml.network import NetworkConfig
 from core.runs import RunStore
 from ui import state
 

@@ -10,10 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from core import purchase, recommend, schema
 from core.config import load_settings
-from core.loading import ShopData, load_shop
-from core.network import NetworkConfig
+from core.data.loading import ShopData, load_shop
+from core.data.sample import generate_sample_shop
+from core.ml.network import NetworkConfig
 from core.runs import RunStore
-from core.sample import generate_sample_shop
 from ui import recommendations, state
 
 ROOT = Path(__file__).resolve().parents[2]

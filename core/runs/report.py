@@ -22,14 +22,17 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from core import analytics as an
-from core import charts, purchase, recommend, schema
-from core import metrics as m
-from core import overview_charts as oc
-from core import recommend_charts as rc
+from core import plotting
+from core.ml import charts as ml_charts
+from core import overview as an
+from core import purchase, recommend, schema
+from core.purchase import charts
+from core.ml import metrics as m
+from core.overview import charts as oc
+from core.recommend import charts as rc
 from core.errors import ShopLensError
-from core.loading import ShopData
-from core.network import format_hidden_layers
+from core.data.loading import ShopData
+from core.ml.network import format_hidden_layers
 from core.runs import (
     TASK_LABELS,
     LoadedRun,
@@ -446,20 +449,20 @@ def _purchase_section(loaded: LoadedRun) -> str:
         "non-buyers (higher is better). The MLP is the first, highlighted row.</p>",
         '<div class="pair">',
         _figure(
-            charts.legend_below(charts.model_scores_bar(scores, m.MSE)),
+            plotting.legend_below(charts.model_scores_bar(scores, m.MSE)),
             "one bar per model; the MLP is highlighted. Shorter is better: a model that does "
             "not beat the simple baselines is not worth deploying.",
         ),
         _figure(
-            charts.legend_below(charts.model_scores_bar(scores, m.ROC_AUC)),
+            plotting.legend_below(charts.model_scores_bar(scores, m.ROC_AUC)),
             "longer is better; 0.5 is a coin flip, 1 ranks every buyer above every non-buyer.",
         ),
         "</div>",
         "<h3>Training curves</h3>",
         '<div class="pair">',
         _figure(
-            charts.legend_below(
-                charts.training_curves_line(
+            plotting.legend_below(
+                ml_charts.training_curves_line(
                     columns_to_frame(curves["regressor"]), task="regression", best_epoch=best[0]
                 )
             ),
@@ -468,8 +471,8 @@ def _purchase_section(loaded: LoadedRun) -> str:
             "training MSE falls means overfitting.",
         ),
         _figure(
-            charts.legend_below(
-                charts.training_curves_line(
+            plotting.legend_below(
+                ml_charts.training_curves_line(
                     columns_to_frame(curves["classifier"]),
                     task="classification",
                     best_epoch=best[1],
@@ -558,7 +561,7 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
         best = int(details.get("best_epoch", 0))
         parts.append(
             _figure(
-                charts.training_curves_line(
+                ml_charts.training_curves_line(
                     curves,
                     task="classification",
                     best_epoch=best,

@@ -1,4 +1,4 @@
-"""Plotly figure builders; no Streamlit here."""
+"""Figures of purchase prediction: curves, scores, errors, ROC, PR, calibration, gain."""
 
 from __future__ import annotations
 
@@ -18,93 +18,13 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from core import features, schema
-from core import metrics as m
-from core import network as net
 from core import purchase as pp
-from core.profile import DAY, EVENTS, Profile
-
-EVENT_COLOURS = {
-    schema.VIEW: "#8da0cb",
-    schema.CART: "#fc8d62",
-    schema.FAV: "#e78ac3",
-    schema.PURCHASE: "#66c2a5",
-    schema.RETURN: "#a6a6a6",
-}
-
-
-def legend_below(fig: go.Figure) -> go.Figure:
-    """Move the legend under the plot, for charts shown in half-width columns."""
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0})
-    return fig
-
-
-def _tidy(fig: go.Figure, *, height: int = 320, top: int = 40) -> go.Figure:
-    fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": top, "b": 10}, legend_title_text=""
-    )
-    return fig
-
-
-def event_mix_bar(profile: Profile) -> go.Figure:
-    """Events per type as horizontal bars."""
-    mix = profile.event_mix.rename_axis(schema.EVENT_TYPE).reset_index()
-    fig = px.bar(
-        mix,
-        x=EVENTS,
-        y=schema.EVENT_TYPE,
-        orientation="h",
-        color=schema.EVENT_TYPE,
-        color_discrete_map=EVENT_COLOURS,
-        title="Events by type",
-        text_auto=",",
-    )
-    fig.update_layout(showlegend=False, yaxis={"categoryorder": "total ascending", "title": ""})
-    return _tidy(fig)
-
-
-def daily_events_line(profile: Profile) -> go.Figure:
-    """Events per day, one small panel per event type, each with its own scale."""
-    types = list(profile.event_mix.index)
-    fig = px.line(
-        profile.daily,
-        x=DAY,
-        y=EVENTS,
-        color=schema.EVENT_TYPE,
-        facet_row=schema.EVENT_TYPE,
-        category_orders={schema.EVENT_TYPE: types},
-        color_discrete_map=EVENT_COLOURS,
-        title="Events per day by type (each panel has its own scale)",
-    )
-    fig.update_yaxes(matches=None, title_text="", rangemode="tozero")
-    fig.update_xaxes(title_text="")
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1], textangle=0))
-    fig.update_layout(showlegend=False)
-    fig = _tidy(fig, height=90 + 90 * len(types))
-    fig.update_layout(margin_r=80)  # room for the panel labels on the right
-    return fig
-
-
-def rejected_reasons_bar(counts: dict[str, int]) -> go.Figure:
-    """Rejected rows per reason."""
-    frame = pd.DataFrame({"reason": list(counts), "rows": list(counts.values())})
-    fig = px.bar(
-        frame,
-        x="rows",
-        y="reason",
-        orientation="h",
-        title="Rejected rows by reason",
-        text_auto=",",
-        color_discrete_sequence=["#d62728"],
-    )
-    fig.update_layout(yaxis={"categoryorder": "total ascending", "title": ""})
-    return _tidy(fig, height=max(200, 60 + 40 * len(counts)))
-
+from core.ml import metrics as m
+from core.plotting import MLP_COLOUR, OTHER_COLOUR, add_date_marks, tidy, unique_labels
+from core.purchase import features
 
 # --- purchase prediction -----------------------------------------------------------------
 
-MLP_COLOUR = "#e4572e"
-OTHER_COLOUR = "#a0a7b4"
 MODEL_COLOURS = {
     pp.MLP: MLP_COLOUR,
     pp.BGNBD_NAME: "#4c78a8",
@@ -154,81 +74,6 @@ def probability_column(model: str) -> str:
     return f"{model}_probability"
 
 
-def _integer_epochs(fig: go.Figure, curves: pd.DataFrame) -> None:
-    """Whole-number epoch ticks while there are only a few epochs."""
-    if len(curves) <= 10:
-        fig.update_xaxes(dtick=1, tick0=1)
-
-
-def _best_epoch_marker(fig: go.Figure, best_epoch: int, **where: int) -> None:
-    fig.add_vline(x=best_epoch, line_dash="dash", line_color="#555", **where)
-
-
-def training_curves_line(
-    curves: pd.DataFrame, *, task: net.Task, best_epoch: int, title: str | None = None
-) -> go.Figure:
-    """Per-epoch curves of one network, with the best (kept) epoch marked.
-
-    The regressor shows training loss (half the squared error plus the L2 penalty, as the
-    optimiser sees it) beside the real training and validation MSE; the classifier shows its
-    training loss and validation log-loss above the training and validation accuracy.
-    """
-    # Markers keep the first few epochs visible (a single point draws no line).
-    mode = "lines+markers" if len(curves) <= 25 else "lines"
-    if task == "regression":
-        fig = go.Figure()
-        for column, style in (
-            (net.TRAINING_LOSS, {"color": "#999", "dash": "dot"}),
-            (net.TRAIN_MSE, {"color": "#4c78a8"}),
-            (net.VALIDATION_MSE, {"color": MLP_COLOUR}),
-        ):
-            if column in curves:
-                fig.add_trace(
-                    go.Scatter(
-                        x=curves[net.EPOCH], y=curves[column], name=column, mode=mode, line=style
-                    )
-                )
-        fig.update_yaxes(title_text="orders² (lower is better)", rangemode="tozero")
-        fig.update_xaxes(title_text="epoch")
-        _integer_epochs(fig, curves)
-        if best_epoch:
-            _best_epoch_marker(fig, best_epoch)
-        fig.update_layout(
-            title=title or f"Orders network: training curves (best epoch {best_epoch})"
-        )
-        return _tidy(fig)
-    fig = make_subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.12,
-        subplot_titles=("loss (lower is better)", "accuracy (higher is better)"),
-    )
-    for column, row, style in (
-        (net.TRAINING_LOSS, 1, {"color": "#999", "dash": "dot"}),
-        (net.VALIDATION_LOG_LOSS, 1, {"color": MLP_COLOUR}),
-        (net.TRAIN_ACCURACY, 2, {"color": "#4c78a8"}),
-        (net.VALIDATION_ACCURACY, 2, {"color": MLP_COLOUR, "dash": "dash"}),
-    ):
-        if column in curves:
-            fig.add_trace(
-                go.Scatter(
-                    x=curves[net.EPOCH], y=curves[column], name=column, mode=mode, line=style
-                ),
-                row=row,
-                col=1,
-            )
-    if best_epoch:
-        for row in (1, 2):
-            _best_epoch_marker(fig, best_epoch, row=row, col=1)
-    fig.update_xaxes(title_text="epoch", row=2, col=1)
-    fig.update_yaxes(title_text="log-loss", row=1, col=1)
-    fig.update_yaxes(title_text="share correct", tickformat=".1%", row=2, col=1)
-    _integer_epochs(fig, curves)
-    fig.update_layout(title=title or f"Buyer network: training curves (best epoch {best_epoch})")
-    return _tidy(fig, height=440, top=80)
-
-
 def model_scores_bar(scores: pd.DataFrame, metric: str) -> go.Figure:
     """One metric for every model as horizontal bars, the MLP highlighted.
 
@@ -261,7 +106,7 @@ def model_scores_bar(scores: pd.DataFrame, metric: str) -> go.Figure:
         yaxis={"title": "", "autorange": "reversed"},
         showlegend=False,
     )
-    return _tidy(fig, height=60 + 45 * len(frame))
+    return tidy(fig, height=60 + 45 * len(frame))
 
 
 def _short_number(value: float) -> str:
@@ -300,7 +145,7 @@ def confusion_matrix_heatmap(
         xaxis_title="prediction",
         yaxis={"title": "what happened", "autorange": "reversed"},
     )
-    return _tidy(fig, height=340)
+    return tidy(fig, height=340)
 
 
 def _model_line(name: str) -> dict[str, object]:
@@ -343,7 +188,7 @@ def roc_curves_line(users: pd.DataFrame, models: Sequence[str] = pp.MODEL_NAMES)
         xaxis={"title": "false positive rate (non-buyers flagged)", "range": [0, 1]},
         yaxis={"title": "true positive rate (buyers found)", "range": [0, 1.02]},
     )
-    return _tidy(fig, height=420)
+    return tidy(fig, height=420)
 
 
 def pr_curves_line(users: pd.DataFrame, models: Sequence[str] = pp.MODEL_NAMES) -> go.Figure:
@@ -381,7 +226,7 @@ def pr_curves_line(users: pd.DataFrame, models: Sequence[str] = pp.MODEL_NAMES) 
         xaxis={"title": "recall (share of buyers found)", "range": [0, 1]},
         yaxis={"title": "precision (share who bought)", "range": [0, 1.02]},
     )
-    return _tidy(fig, height=420)
+    return tidy(fig, height=420)
 
 
 def calibration_line(
@@ -419,7 +264,7 @@ def calibration_line(
         xaxis={"title": "mean predicted buy probability", "range": [0, 1], "tickformat": ".0%"},
         yaxis={"title": "share who actually bought", "range": [0, 1.02], "tickformat": ".0%"},
     )
-    return _tidy(fig, height=420)
+    return tidy(fig, height=420)
 
 
 def cumulative_gain_line(users: pd.DataFrame, models: Sequence[str] = RANKING_MODELS) -> go.Figure:
@@ -471,7 +316,7 @@ def cumulative_gain_line(users: pd.DataFrame, models: Sequence[str] = RANKING_MO
     fig.update_yaxes(title_text="share of next-period buyers found", tickformat=".0%", row=1, col=1)
     fig.update_yaxes(title_text="lift (× random)", row=1, col=2)
     fig.update_layout(title="Cumulative gain and lift: ranking users by buy probability")
-    return _tidy(fig, height=440, top=80)
+    return tidy(fig, height=440, top=80)
 
 
 def describe_gain(
@@ -556,7 +401,7 @@ def predicted_vs_actual_scatter(
             "ticktext": labels,
         },
     )
-    return _tidy(fig, height=440)
+    return tidy(fig, height=440)
 
 
 def residuals_by_frequency_bar(
@@ -608,7 +453,7 @@ def residuals_by_frequency_bar(
     fig.update_yaxes(title_text="orders", rangemode="tozero", row=2, col=1)
     fig.update_xaxes(title_text="users grouped by orders before the cutoff", row=2, col=1)
     fig.update_layout(title="Errors by past order frequency", barmode="group")
-    return _tidy(fig, height=540, top=80)
+    return tidy(fig, height=540, top=80)
 
 
 def permutation_importance_bar(importance: pd.DataFrame, *, top: int = 15) -> go.Figure:
@@ -629,7 +474,7 @@ def permutation_importance_bar(importance: pd.DataFrame, *, top: int = 15) -> go
         yaxis={"title": "", "autorange": "reversed"},
         showlegend=False,
     )
-    return _tidy(fig, height=80 + 26 * len(shown))
+    return tidy(fig, height=80 + 26 * len(shown))
 
 
 def purchase_timeline(
@@ -676,7 +521,7 @@ def purchase_timeline(
     )
     fig.update_yaxes(autorange="reversed", title_text="")
     fig.update_xaxes(title_text="date (each bar: the days whose orders are counted)")
-    return _tidy(fig, height=140 + 20 * len(rows), top=70)
+    return tidy(fig, height=140 + 20 * len(rows), top=70)
 
 
 def hidden_layers_comparison(history: pd.DataFrame) -> go.Figure:
@@ -686,7 +531,7 @@ def hidden_layers_comparison(history: pd.DataFrame) -> go.Figure:
         history: one row per run with columns ``label``, ``mse``, ``accuracy``,
             ``baseline_mse`` and ``baseline_accuracy``.
     """
-    labels = _unique_labels(history["label"].astype(str).tolist())
+    labels = unique_labels(history["label"].astype(str).tolist())
     fig = make_subplots(
         rows=2,
         cols=1,
@@ -729,30 +574,4 @@ def hidden_layers_comparison(history: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="orders²", row=1, col=1)
     fig.update_yaxes(title_text="share correct", tickformat=".2%", row=2, col=1)
     fig.update_layout(title="Runs saved on this data")
-    return _tidy(fig, height=520, top=80)
-
-
-def _unique_labels(labels: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    unique = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        unique.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
-    return unique
-
-
-def add_date_marks(fig: go.Figure, marks: Sequence[tuple[pd.Timestamp, str, str]]) -> None:
-    """Dashed vertical lines at dates, each labelled on top (side: "left" or "right")."""
-    for when, text, side in marks:
-        fig.add_shape(
-            type="line",
-            x0=when,
-            x1=when,
-            y0=0,
-            y1=1,
-            yref="paper",
-            line={"color": "#333", "dash": "dash"},
-        )
-        fig.add_annotation(
-            x=when, y=1.0, yref="paper", text=text, showarrow=False, yanchor="bottom", xanchor=side
-        )
+    return tidy(fig, height=520, top=80)

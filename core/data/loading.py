@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import schema
-from core.errors import AllRowsRejectedError, MappingError, MissingColumnsError
-from core.parsing import (
+from core.data.parsing import (
     TIME_MAX,
     TIME_MIN,
     DateOrder,
@@ -26,7 +25,8 @@ from core.parsing import (
     parse_numbers,
     parse_timestamps,
 )
-from core.reading import REASON, ROW, RawTable, Source, read_table
+from core.data.reading import REASON, ROW, RawTable, Source, read_table
+from core.errors import AllRowsRejectedError, MappingError, MissingColumnsError
 
 MISSING_USER = "missing user id"
 MISSING_ITEM = "missing item id"

@@ -15,9 +15,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core import metrics as m
 from core import schema
-from core.charts import EVENT_COLOURS, MLP_COLOUR, add_date_marks
+from core.ml import metrics as m
+from core.plotting import EVENT_COLOURS, MLP_COLOUR, add_date_marks
 from core.recommend import BASELINES, MLP_RANKER, MODEL_LABELS, Recommender
 
 MODEL_COLOURS = {

@@ -21,8 +21,8 @@ from joblib import Parallel, delayed
 
 from core import purchase, recommend
 from core.errors import ShopLensError
-from core.loading import ShopData
-from core.network import NetworkConfig, format_hidden_layers, parse_hidden_layers
+from core.data.loading import ShopData
+from core.ml.network import NetworkConfig, format_hidden_layers, parse_hidden_layers
 from core.runs import HEADLINE, LOWER_IS_BETTER, RunRecord, RunStore, clean_name, clean_tags
 
 MAX_POINTS: Final = 24

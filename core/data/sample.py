@@ -5,7 +5,7 @@ popularity is Zipf-like within each category, a bought item pulls its companions
 user's later sessions, and items viewed again are more likely to be carted. That structure is
 what lets personalised models beat a popularity baseline on the sample.
 
-Run ``python -m core.sample`` (``make sample``) to rewrite ``data/sample_events.csv.gz`` and
+Run ``python -m core.data.sample`` (``make sample``) to rewrite ``data/sample_events.csv.gz`` and
 ``data/sample_products.csv``.
 """
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core import network as net
+from core.ml import network as net
 from core.runs import RUN_ID
 
 MLP_COLOUR = "#e45756"

@@ -16,9 +16,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core import analytics as an
+from core import overview as an
 from core import schema
-from core.charts import EVENT_COLOURS, legend_below
+from core.plotting import EVENT_COLOURS, legend_below
 
 OTHER_COLOUR = "#a0a7b4"
 BAR_COLOUR = "#4c78a8"

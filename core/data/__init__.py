@@ -1,0 +1,1 @@
+"""Data in: reading files, parsing columns, mapping and validation, the sample shop, exports."""

@@ -1,0 +1,1 @@
+"""Shared model blocks: the epoch-by-epoch network trainer, BG/NBD and the metrics."""

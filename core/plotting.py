@@ -1,0 +1,60 @@
+"""The chart palette and the helpers every Plotly figure of the app uses; no Streamlit here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core import schema
+
+# The palette: the MLP is always this red, baselines and others grey, every chart alike.
+MLP_COLOUR = "#e4572e"
+OTHER_COLOUR = "#a0a7b4"
+EVENT_COLOURS = {
+    schema.VIEW: "#8da0cb",
+    schema.CART: "#fc8d62",
+    schema.FAV: "#e78ac3",
+    schema.PURCHASE: "#66c2a5",
+    schema.RETURN: "#a6a6a6",
+}
+
+
+def legend_below(fig: go.Figure) -> go.Figure:
+    """Move the legend under the plot, for charts shown in half-width columns."""
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0})
+    return fig
+
+
+def tidy(fig: go.Figure, *, height: int = 320, top: int = 40) -> go.Figure:
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": top, "b": 10}, legend_title_text=""
+    )
+    return fig
+
+
+def unique_labels(labels: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return unique
+
+
+def add_date_marks(fig: go.Figure, marks: Sequence[tuple[pd.Timestamp, str, str]]) -> None:
+    """Dashed vertical lines at dates, each labelled on top (side: "left" or "right")."""
+    for when, text, side in marks:
+        fig.add_shape(
+            type="line",
+            x0=when,
+            x1=when,
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": "#333", "dash": "dash"},
+        )
+        fig.add_annotation(
+            x=when, y=1.0, yref="paper", text=text, showarrow=False, yanchor="bottom", xanchor=side
+        )

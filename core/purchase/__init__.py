@@ -1,0 +1,86 @@
+"""Purchase prediction: how many orders will each customer place in the next H days, and who
+will buy at all; MLPs beside honest baselines, evaluated on a time split."""
+
+from __future__ import annotations
+
+from core.purchase.evaluation import (
+    REPORTED_SCORES,
+    PurchaseEvaluation,
+    evaluate_purchase_models,
+    predict_all,
+    predict_next_orders,
+)
+from core.purchase.models import (
+    BGNBD_NAME,
+    LINEAR,
+    MEAN,
+    MLP,
+    MODEL_LABELS,
+    MODEL_NAMES,
+    PAST_RATE,
+    ZERO,
+    PurchaseModels,
+    PurchaseProgress,
+    PurchaseTraining,
+    train_purchase_models,
+)
+from core.purchase.runs import (
+    check_run_inputs,
+    purchase_models_from_run,
+    purchase_run_record,
+    run_cutoff,
+)
+from core.purchase.windows import (
+    ACTUAL_BUYER,
+    ACTUAL_ORDERS,
+    BGNBD_EXPECTED,
+    HORIZON,
+    MODEL,
+    PREDICTED,
+    PROBABILITY,
+    WINDOW_START,
+    CutoffError,
+    PurchaseData,
+    build_purchase_data,
+    data_end_of,
+    default_cutoff,
+    fit_bgnbd,
+)
+
+__all__ = [
+    "HORIZON",
+    "BGNBD_EXPECTED",
+    "ACTUAL_ORDERS",
+    "ACTUAL_BUYER",
+    "WINDOW_START",
+    "PREDICTED",
+    "PROBABILITY",
+    "MODEL",
+    "CutoffError",
+    "PurchaseData",
+    "data_end_of",
+    "default_cutoff",
+    "build_purchase_data",
+    "fit_bgnbd",
+    "MLP",
+    "BGNBD_NAME",
+    "PAST_RATE",
+    "LINEAR",
+    "MEAN",
+    "ZERO",
+    "MODEL_NAMES",
+    "MODEL_LABELS",
+    "PurchaseProgress",
+    "PurchaseModels",
+    "PurchaseTraining",
+    "train_purchase_models",
+    "REPORTED_SCORES",
+    "predict_all",
+    "PurchaseEvaluation",
+    "evaluate_purchase_models",
+    "predict_next_orders",
+    "purchase_run_record",
+    "purchase_models_from_run",
+    "check_run_inputs",
+    "run_cutoff",
+]

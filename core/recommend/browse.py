@@ -1,0 +1,181 @@
+"""Recommendations for one user, for everyone, for a new visitor, and a user's history."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from core import schema
+from core.ml.metrics import RANK, SCORE
+from core.recommend.interactions import UnknownUserError
+from core.recommend.model import Recommender, recommend_users
+from core.recommend.reasons import REASON, explain
+
+
+def user_code(recommender: Recommender, user_id: str) -> int:
+    """The position of ``user_id``; raises UnknownUserError with a one-line message."""
+    position = recommender.interactions.user_ids.get_indexer([str(user_id)])[0]
+    if position < 0:
+        raise UnknownUserError(f"User '{user_id}' is not in this data; pick a user from the list.")
+    return int(position)
+
+
+def recommend_everyone(recommender: Recommender, *, k: int) -> pd.DataFrame:
+    """Top-k with reasons for every user with history (user_id, rank, item_id, score, reason)."""
+    inter = recommender.interactions
+    users = np.flatnonzero(inter.user_events > 0)
+    lists = recommend_users(recommender, users, k=k)
+    lists[REASON] = explain(recommender, lists)
+    return lists[[schema.USER_ID, RANK, schema.ITEM_ID, SCORE, REASON]]
+
+
+def recommend_for_user(recommender: Recommender, user_id: str, *, k: int) -> pd.DataFrame:
+    """One user's top-k with score, category, price and a reason (fast: one user's scores)."""
+    code = user_code(recommender, user_id)
+    lists = recommend_users(recommender, np.array([code]), k=k)
+    return _describe(recommender, lists.assign(**{REASON: explain(recommender, lists)}))
+
+
+def recommend_for_items(recommender: Recommender, item_ids: list[str], *, k: int) -> pd.DataFrame:
+    """Cold start without retraining: neighbours of the items a new visitor clicked."""
+    inter = recommender.interactions
+    positions = inter.item_ids.get_indexer([str(i) for i in item_ids])
+    positions = positions[positions >= 0]
+    if not len(positions):
+        scores = inter.popularity.copy()
+    else:
+        scores = np.asarray(inter.similarity[positions].sum(axis=0)).ravel()
+        scores = scores + 1e-6 * inter.popularity / max(inter.popularity.max(), 1e-9)
+    scores[positions] = -np.inf
+    scores[~inter.allowed] = -np.inf
+    order = np.argsort(-scores, kind="stable")[:k]
+    order = order[np.isfinite(scores[order])]
+    names = [str(inter.item_names[p])[:60] for p in positions]
+    clicked = ", ".join(names[:3]) if names else ""
+    frame = pd.DataFrame(
+        {
+            "user": -1,
+            "item": order,
+            SCORE: scores[order],
+            RANK: np.arange(1, len(order) + 1),
+            schema.ITEM_ID: inter.item_ids[order],
+        }
+    )
+    frame[REASON] = (
+        f"close to what you clicked ({clicked})"
+        if len(positions)
+        else "popular across the shop right now"
+    )
+    return _describe(recommender, frame)
+
+
+def popular_in_segment(recommender: Recommender, category: str | None, *, k: int) -> pd.DataFrame:
+    """Cold start for a user with no history: the most popular items (in a category)."""
+    inter = recommender.interactions
+    scores = inter.popularity.astype(float).copy()
+    if category is not None and category in set(inter.category_names):
+        code = int(inter.category_names.get_loc(category))
+        scores[inter.item_category != code] = -np.inf
+    scores[~inter.allowed] = -np.inf
+    order = np.argsort(-scores, kind="stable")[:k]
+    order = order[np.isfinite(scores[order])]
+    known = category is not None and category in set(inter.category_names)
+    label = f"popular in {category}" if known else "popular across the shop right now"
+    frame = pd.DataFrame(
+        {
+            "user": -1,
+            "item": order,
+            SCORE: scores[order],
+            RANK: np.arange(1, len(order) + 1),
+            schema.ITEM_ID: inter.item_ids[order],
+            REASON: label,
+        }
+    )
+    return _describe(recommender, frame)
+
+
+def _describe(recommender: Recommender, frame: pd.DataFrame) -> pd.DataFrame:
+    inter = recommender.interactions
+    items = frame["item"].to_numpy()
+    category = inter.item_category[items]
+    return pd.DataFrame(
+        {
+            RANK: frame[RANK].to_numpy(),
+            schema.ITEM_ID: inter.item_ids[items],
+            schema.NAME: inter.item_names[items],
+            schema.CATEGORY: [inter.category_names[c] if c >= 0 else None for c in category],
+            schema.PRICE: inter.item_price[items],
+            SCORE: frame[SCORE].to_numpy(),
+            REASON: frame[REASON].to_numpy(),
+        }
+    )
+
+
+HISTORY_COLUMNS: Final = (
+    schema.TIMESTAMP,
+    schema.EVENT_TYPE,
+    schema.ITEM_ID,
+    schema.NAME,
+    schema.CATEGORY,
+    schema.PRICE,
+)
+
+
+def user_history(
+    events: pd.DataFrame,
+    products: pd.DataFrame | None,
+    user_id: str,
+    *,
+    before: pd.Timestamp | None = None,
+    limit: int = 200,
+) -> pd.DataFrame:
+    """One user's events, newest first, with each product's name, category and price.
+
+    Name and category come from the product table where it knows the item, else from the event
+    itself; the price is the event's own price where it has one (what the user saw), else the
+    product table's.
+
+    Args:
+        events: the canonical events frame.
+        products: the product table, or ``None``.
+        user_id: the user to show.
+        before: only events strictly before this time (e.g. the evaluation cutoff).
+        limit: the most events returned (the newest ones), at least 0.
+
+    Returns:
+        Columns ``HISTORY_COLUMNS`` (missing values where the data has no such field); empty
+        when the user has no events before ``before``.
+
+    Raises:
+        UnknownUserError: ``user_id`` has no events at all.
+    """
+    mine = events[(events[schema.USER_ID] == str(user_id)).to_numpy()]
+    if mine.empty:
+        raise UnknownUserError(f"User '{user_id}' is not in this data; pick a user from the list.")
+    if before is not None:
+        mine = mine[(mine[schema.TIMESTAMP] < before).to_numpy()]
+    mine = mine.sort_values(schema.TIMESTAMP, ascending=False, kind="stable").head(max(limit, 0))
+    history = pd.DataFrame(index=range(len(mine)))
+    for column in HISTORY_COLUMNS:
+        values = mine[column] if column in mine.columns else pd.Series(pd.NA, index=mine.index)
+        history[column] = values.astype("object").to_numpy()
+    history[schema.TIMESTAMP] = mine[schema.TIMESTAMP].to_numpy()
+    if products is not None and schema.ITEM_ID in products.columns and len(history):
+        table = products.drop_duplicates(schema.ITEM_ID)
+        table = table.set_index(table[schema.ITEM_ID].astype("str"))
+        items = history[schema.ITEM_ID].astype("str")
+        for column in (schema.NAME, schema.CATEGORY):
+            if column in table.columns:
+                known = items.map(table[column].astype("object"))
+                history[column] = known.where(known.notna(), history[column])
+        if schema.PRICE in table.columns:
+            listed = items.map(table[schema.PRICE].astype("object"))
+            history[schema.PRICE] = history[schema.PRICE].where(
+                history[schema.PRICE].notna(), listed
+            )
+    history[schema.PRICE] = pd.to_numeric(history[schema.PRICE], errors="coerce")
+    for column in (schema.EVENT_TYPE, schema.ITEM_ID, schema.NAME, schema.CATEGORY):
+        history[column] = history[column].astype("str").where(history[column].notna(), None)
+    return history

@@ -1,0 +1,260 @@
+"""Stage one of the recommender: candidate items per user from item-to-item neighbours,
+popularity within the user's categories and overall popularity, with the (user, item) pair
+features the ranker scores; and the items a user really bought in a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from scipy import sparse
+from sklearn.pipeline import Pipeline
+
+from core.recommend.categories import _category_probability
+from core.recommend.interactions import CHUNK_USERS, Interactions
+
+PAIR_FEATURES: Final = (
+    "ease_score",
+    "ease_rank",
+    "knn_score",
+    "knn_share",
+    "category_popularity",
+    "knn_rank",
+    "category_rank",
+    "popularity",
+    "recent_popularity",
+    "user_item_weight",
+    "user_item_views",
+    "user_item_carts",
+    "category_share",
+    "brand_share",
+    "price_fit",
+    "item_price",
+    "item_days_since_sale",
+    "item_age_days",
+    "user_events",
+    "user_items",
+    "user_purchases",
+    "user_days_since_event",
+    "category_probability",
+)
+
+
+# --- candidates and pair features ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate (user, item) pairs with their generator scores and the ranker's inputs."""
+
+    users: np.ndarray
+    items: np.ndarray
+    features: np.ndarray
+    knn: np.ndarray
+    category_popularity: np.ndarray
+
+
+def _chunks(users: np.ndarray) -> Iterator[np.ndarray]:
+    for start in range(0, len(users), CHUNK_USERS):
+        yield users[start : start + CHUNK_USERS]
+
+
+def _dense_scores(inter: Interactions, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense (users x items) item-kNN and category-popularity scores, for the baselines."""
+    knn = (inter.weights[users] @ inter.similarity).toarray().astype(np.float32)
+    if len(inter.category_names):
+        shares = inter.user_category[users].toarray()
+        known = inter.item_category >= 0
+        per_item = np.zeros((len(users), len(inter.item_ids)), dtype=np.float32)
+        per_item[:, known] = shares[:, inter.item_category[known]]
+        category_popularity = per_item * inter.popularity_in_category[None, :]
+    else:
+        category_popularity = np.zeros_like(knn)
+    return knn, category_popularity
+
+
+def _blocked(inter: Interactions, users: np.ndarray, buy_again: bool) -> np.ndarray:
+    blocked = np.broadcast_to(~inter.allowed, (len(users), len(inter.item_ids))).copy()
+    if not buy_again:
+        blocked |= inter.bought[users].toarray() > 0
+    return blocked
+
+
+def _top_per_row_pairs(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, keep: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``keep`` highest-valued (row, col) entries of each row (positive values only)."""
+    positive = values > 0
+    rows, cols, values = rows[positive], cols[positive], values[positive]
+    order = np.lexsort((-values, rows))
+    rows, cols = rows[order], cols[order]
+    within = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+    return rows[within < keep], cols[within < keep]
+
+
+@dataclass(frozen=True)
+class _ChunkScores:
+    """Generator scores of a chunk of users, sparse where they are sparse."""
+
+    users: np.ndarray
+    knn: sparse.csr_matrix
+    ease: np.ndarray
+    shares: sparse.csr_matrix
+
+    def knn_of(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return np.asarray(self.knn[rows, items]).ravel() if len(rows) else np.zeros(0)
+
+    def ease_of(self, inter: Interactions, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        position = inter.ease_position[items]
+        return np.where(position >= 0, self.ease[rows, np.maximum(position, 0)], 0.0)
+
+    def category_of(self, inter: Interactions, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        category = inter.item_category[items]
+        known = category >= 0
+        result = np.zeros(len(items))
+        if known.any() and len(inter.category_names):
+            result[known] = np.asarray(self.shares[rows[known], category[known]]).ravel()
+        return result * inter.popularity_in_category[items]
+
+
+def _chunk_scores(inter: Interactions, users: np.ndarray) -> _ChunkScores:
+    history = inter.weights[users]
+    knn = (history @ inter.similarity).tocsr()
+    ease_history = history[:, inter.ease_items].tocsr()
+    ease_history.data = np.log1p(ease_history.data)
+    ease = np.asarray(ease_history @ inter.ease)
+    return _ChunkScores(users, knn, ease, inter.user_category[users].tocsr())
+
+
+def generate_candidates(
+    inter: Interactions,
+    users: np.ndarray,
+    *,
+    per_source: int,
+    buy_again: bool,
+    category_model: Pipeline | None = None,
+) -> Candidates:
+    """Candidates for ``users`` (codes): the union of each generator's top ``per_source`` plus
+    the items the user already touched, minus blocked items (bought, or not in the catalogue)."""
+    parts: list[tuple[np.ndarray, ...]] = []
+    popular = np.argsort(-inter.popularity, kind="stable")[:per_source]
+    n_items = len(inter.item_ids)
+    for chunk in _chunks(users):
+        scores = _chunk_scores(inter, chunk)
+        size = len(chunk)
+        # Blocked items are dropped before each generator takes its top, not after.
+        knn = scores.knn.tocoo()
+        open_knn = inter.allowed[knn.col]
+        if not buy_again and len(knn.row):
+            open_knn &= np.asarray(inter.bought[chunk[knn.row], knn.col]).ravel() == 0
+        pairs = [
+            _top_per_row_pairs(knn.row[open_knn], knn.col[open_knn], knn.data[open_knn], per_source)
+        ]
+        take = min(per_source, scores.ease.shape[1])
+        if take:
+            ease = np.where(inter.allowed[inter.ease_items][None, :], scores.ease, -np.inf)
+            if not buy_again:
+                ease[inter.bought[chunk][:, inter.ease_items].toarray() > 0] = -np.inf
+            top = np.argpartition(-ease, take - 1, axis=1)[:, :take]
+            rows = np.repeat(np.arange(size), take)
+            pairs.append(
+                _top_per_row_pairs(
+                    rows, inter.ease_items[top.ravel()], ease[rows, top.ravel()], take
+                )
+            )
+        if len(inter.category_names):
+            shares = scores.shares.tocoo()
+            rows, categories = _top_per_row_pairs(shares.row, shares.col, shares.data, 3)
+            lengths = np.array([len(inter.category_top[c]) for c in categories], dtype=int)
+            if lengths.sum():
+                items = np.concatenate([inter.category_top[c] for c in categories])
+                pairs.append((np.repeat(rows, lengths), items[: int(lengths.sum())]))
+        pairs.append((np.repeat(np.arange(size), len(popular)), np.tile(popular, size)))
+        touched = inter.weights[chunk].tocoo()
+        pairs.append((touched.row, touched.col))
+        keys = np.unique(np.concatenate([r.astype(np.int64) * n_items + c for r, c in pairs]))
+        rows, items = keys // n_items, keys % n_items
+        blocked = ~inter.allowed[items]
+        if not buy_again and len(rows):
+            blocked |= np.asarray(inter.bought[chunk[rows], items]).ravel() > 0
+        rows, items = rows[~blocked], items[~blocked]
+        probability = (
+            _category_probability(category_model, inter, chunk)
+            if category_model is not None
+            else None
+        )
+        features, knn_pair, category_pair = _pair_features(inter, scores, rows, items, probability)
+        parts.append((chunk[rows], items, features, knn_pair, category_pair))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return Candidates(empty, empty, np.zeros((0, len(PAIR_FEATURES))), np.zeros(0), np.zeros(0))
+    return Candidates(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
+
+
+def _candidate_rank(rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Each pair's rank among its user's candidates by ``scores`` (0 = best), as 0..1."""
+    order = np.lexsort((-scores, rows))
+    ranks = np.empty(len(rows))
+    starts = np.searchsorted(rows[order], rows[order], side="left")
+    sizes = np.bincount(rows)[rows[order]]
+    ranks[order] = (np.arange(len(rows)) - starts) / np.maximum(sizes, 1)
+    return ranks
+
+
+def _pair_features(
+    inter: Interactions,
+    scores: _ChunkScores,
+    rows: np.ndarray,
+    items: np.ndarray,
+    category_probability: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    users = scores.users[rows]
+    ease_pair = scores.ease_of(inter, rows, items)
+    knn_pair = scores.knn_of(rows, items)
+    category_pair = scores.category_of(inter, rows, items)
+    knn_total = np.asarray(scores.knn.sum(axis=1)).ravel()[rows]
+    category = inter.item_category[items]
+    known = category >= 0
+    share = np.zeros(len(items))
+    if len(inter.category_names) and known.any():
+        share[known] = np.asarray(scores.shares[rows[known], category[known]]).ravel()
+    brand = inter.item_brand[items]
+    brand_share = np.zeros(len(items))
+    has_brand = brand >= 0
+    if has_brand.any():
+        brand_share[has_brand] = np.asarray(
+            inter.user_brand[users[has_brand], brand[has_brand]]
+        ).ravel()
+    probability = np.zeros(len(items))
+    if category_probability is not None and len(inter.category_names):
+        probability[known] = category_probability[rows[known], category[known]]
+    pair = (users, items)
+    columns = [
+        ease_pair,
+        _candidate_rank(rows, ease_pair),
+        np.log1p(knn_pair),
+        np.divide(knn_pair, knn_total, out=np.zeros(len(items)), where=knn_total > 0),
+        category_pair,
+        _candidate_rank(rows, knn_pair),
+        _candidate_rank(rows, category_pair),
+        inter.popularity[items],
+        inter.recent_popularity[items],
+        np.log1p(np.asarray(inter.weights[pair]).ravel()),
+        np.log1p(np.asarray(inter.views[pair]).ravel()),
+        np.log1p(np.asarray(inter.carts[pair]).ravel()),
+        share,
+        brand_share,
+        np.abs(np.log1p(inter.item_price[items]) - inter.user_log_price[users]),
+        np.log1p(inter.item_price[items]),
+        np.log1p(inter.item_days_since_sale[items]),
+        np.log1p(inter.item_age_days[items]),
+        np.log1p(inter.user_events[users]),
+        np.log1p(inter.user_items[users]),
+        np.log1p(inter.user_purchases[users]),
+        np.log1p(inter.user_days_since_event[users]),
+        probability,
+    ]
+    return np.column_stack(columns).astype(np.float32), knn_pair, category_pair

@@ -1,0 +1,197 @@
+"""Scores of the two-stage model and every baseline on the test window after a cutoff."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from core import schema
+from core.errors import ShopLensError
+from core.ml import metrics
+from core.ml.network import EpochReport
+from core.recommend.baselines import baseline_recommendations
+from core.recommend.categories import _category_probability, _next_categories
+from core.recommend.interactions import relevant_items
+from core.recommend.model import Recommender, RecommenderConfig, fit_recommender, recommend_users
+
+# --- evaluation and deployment -----------------------------------------------------------
+
+MLP_RANKER: Final = "mlp"
+BASELINES: Final = ("popularity", "category_popularity", "item_knn", "random")
+MODEL_LABELS: Final = {
+    MLP_RANKER: "Two-stage MLP ranker",
+    "popularity": "Most popular",
+    "category_popularity": "Popular in the user's categories",
+    "item_knn": "Item-kNN",
+    "random": "Random",
+}
+
+
+@dataclass(frozen=True)
+class RecommendationEvaluation:
+    """Scores of the two-stage model and every baseline on [t, t + H).
+
+    Attributes:
+        scores: one row per model; precision, recall, f1, map, ndcg, hit_rate (at ``k``),
+            coverage, novelty (bits) and diversity.
+        by_k: metric-vs-k curves: rows (model, k), the ranking metrics as columns.
+        recommendations: every model's top-max(ks) lists for the evaluated users.
+        relevant: the (user_id, item_id) pairs bought in the test window.
+        users: evaluated users.
+        category_report: the next-category model's accuracy, where categories exist.
+        fit_seconds: time to fit the recommender.
+        score_seconds: time to rank the evaluated users with the two-stage model.
+    """
+
+    cutoff: pd.Timestamp
+    horizon_days: int
+    k: int
+    scores: pd.DataFrame
+    by_k: pd.DataFrame
+    recommendations: dict[str, pd.DataFrame]
+    relevant: pd.DataFrame
+    users: int
+    category_report: CategoryModelReport | None
+    fit_seconds: float
+    score_seconds: float
+
+
+@dataclass(frozen=True)
+class CategoryModelReport:
+    """How well the category model predicts the category a user buys next."""
+
+    accuracy: float
+    top3_accuracy: float
+    confusion: pd.DataFrame
+    users: int
+
+
+def evaluate_category_model(
+    recommender: Recommender, events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> CategoryModelReport | None:
+    """Accuracy, top-3 accuracy and confusion matrix of the next-category model."""
+    inter = recommender.interactions
+    if recommender.category_model is None:
+        return None
+    labels = _next_categories(events, inter, start, end)
+    if labels.empty:
+        return None
+    probability = _category_probability(recommender.category_model, inter, labels.index.to_numpy())
+    assert probability is not None
+    ranked = np.argsort(-probability, axis=1)
+    actual = labels.to_numpy()
+    predicted = ranked[:, 0]
+    names = inter.category_names
+    confusion = pd.crosstab(
+        pd.Series(names[actual], name="actual"), pd.Series(names[predicted], name="predicted")
+    )
+    return CategoryModelReport(
+        accuracy=float((predicted == actual).mean()),
+        top3_accuracy=float((ranked[:, :3] == actual[:, None]).any(axis=1).mean()),
+        confusion=confusion,
+        users=len(actual),
+    )
+
+
+def evaluate_recommender(
+    events: pd.DataFrame,
+    products: pd.DataFrame | None,
+    *,
+    cutoff: pd.Timestamp,
+    horizon_days: int,
+    k: int,
+    config: RecommenderConfig,
+    ks: tuple[int, ...] = (1, 5, 10, 20),
+    on_epoch: Callable[[EpochReport], bool | None] | None = None,
+) -> tuple[Recommender, RecommendationEvaluation]:
+    """Fit at ``cutoff`` on earlier events only, then score every model on [t, t + H)."""
+    _check_test_window(events, cutoff, horizon_days)
+    recommender = fit_recommender(
+        events, products, cutoff=cutoff, horizon_days=horizon_days, config=config, on_epoch=on_epoch
+    )
+    return recommender, score_recommender(
+        recommender, events, cutoff=cutoff, horizon_days=horizon_days, k=k, ks=ks
+    )
+
+
+def _check_test_window(events: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> None:
+    end = cutoff + pd.Timedelta(days=horizon_days)
+    if end > events[schema.TIMESTAMP].max().normalize() + pd.Timedelta(days=1):
+        raise ShopLensError(
+            f"Cutoff {cutoff:%Y-%m-%d} leaves less than {horizon_days} days of data after it; "
+            "pick an earlier cutoff or a shorter horizon."
+        )
+
+
+def score_recommender(
+    recommender: Recommender,
+    events: pd.DataFrame,
+    *,
+    cutoff: pd.Timestamp,
+    horizon_days: int,
+    k: int,
+    ks: tuple[int, ...] = (1, 5, 10, 20),
+) -> RecommendationEvaluation:
+    """Score a recommender fitted at ``cutoff`` and every baseline on [t, t + H)."""
+    _check_test_window(events, cutoff, horizon_days)
+    config = recommender.config
+    end = cutoff + pd.Timedelta(days=horizon_days)
+    inter = recommender.interactions
+    pairs = relevant_items(events, inter, cutoff, end, buy_again=config.buy_again)
+    users = np.unique(pairs["user"].to_numpy())
+    relevant = pd.DataFrame(
+        {
+            schema.USER_ID: inter.user_ids[pairs["user"].to_numpy()],
+            schema.ITEM_ID: inter.item_ids[pairs["item"].to_numpy()],
+        }
+    )
+    depth = max(max(ks), k)
+    started = time.perf_counter()
+    lists = {MLP_RANKER: recommend_users(recommender, users, k=depth)}
+    score_seconds = time.perf_counter() - started
+    lists.update(
+        baseline_recommendations(recommender, users, k=depth, seed=config.network.random_state)
+    )
+    seen = np.asarray((inter.weights > 0).sum(axis=0)).ravel()
+    item_counts = pd.Series(seen, index=inter.item_ids)
+    history_users = int((inter.user_events > 0).sum())
+    categories = pd.Series(
+        np.where(
+            inter.item_category >= 0,
+            inter.category_names.take(np.maximum(inter.item_category, 0)),
+            None,
+        )
+        if len(inter.category_names)
+        else None,
+        index=inter.item_ids,
+        dtype="object",
+    )
+    rows, curves = {}, []
+    for name, frame in lists.items():
+        rows[name] = {
+            **metrics.ranking_scores(frame, relevant, k=k),
+            "coverage": metrics.catalog_coverage(frame, k=k, n_items=int((seen > 0).sum())),
+            "novelty": metrics.novelty(frame, k=k, item_counts=item_counts, total=history_users),
+            "diversity": metrics.intra_list_diversity(frame, k=k, item_category=categories),
+        }
+        curve = metrics.ranking_scores_by_k(frame, relevant, ks=ks).reset_index()
+        curves.append(curve.assign(model=name))
+    evaluation = RecommendationEvaluation(
+        cutoff=cutoff,
+        horizon_days=horizon_days,
+        k=k,
+        scores=pd.DataFrame.from_dict(rows, orient="index").rename_axis("model"),
+        by_k=pd.concat(curves, ignore_index=True),
+        recommendations=lists,
+        relevant=relevant,
+        users=len(users),
+        category_report=evaluate_category_model(recommender, events, cutoff, end),
+        fit_seconds=recommender.fit_seconds,
+        score_seconds=score_seconds,
+    )
+    return evaluation

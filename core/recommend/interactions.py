@@ -1,0 +1,397 @@
+"""What is known at a date: sparse user x item matrices (events weighted purchase > cart >
+fav > view, with time decay), item-to-item similarities and item and user statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.preprocessing import normalize
+
+from core import schema
+from core.errors import ShopLensError
+
+EVENT_WEIGHTS: Final = {schema.VIEW: 1.0, schema.FAV: 2.0, schema.CART: 3.0, schema.PURCHASE: 5.0}
+HALF_LIFE_DAYS: Final = 60.0
+NEIGHBOURS: Final = 100
+EASE_ITEMS: Final = 5000
+EASE_LAMBDA: Final = 200.0
+CATEGORY_TOP: Final = 50
+HISTORY_FOR_SIMILARITY: Final = 300
+CHUNK_USERS: Final = 500
+
+
+class NoItemsError(ShopLensError):
+    """The data has no item ids, so there is nothing to recommend."""
+
+
+class UnknownUserError(ShopLensError):
+    """A user id that is not in the data."""
+
+
+# --- interactions at a date -------------------------------------------------------------
+
+
+@dataclass
+class Interactions:
+    """What is known at ``at``: sparse user x item matrices and item/user statistics.
+
+    User and item positions are the category codes of the full events frame, so they line up
+    across dates.
+    """
+
+    at: pd.Timestamp
+    user_ids: pd.Index
+    item_ids: pd.Index
+    weights: sparse.csr_matrix
+    views: sparse.csr_matrix
+    carts: sparse.csr_matrix
+    bought: sparse.csr_matrix
+    last_touch: sparse.csr_matrix
+    last_view: sparse.csr_matrix
+    last_cart: sparse.csr_matrix
+    last_purchase: sparse.csr_matrix
+    similarity: sparse.csr_matrix
+    ease: np.ndarray
+    ease_items: np.ndarray
+    ease_position: np.ndarray
+    popularity: np.ndarray
+    popularity_in_category: np.ndarray
+    category_top: list[np.ndarray]
+    recent_popularity: np.ndarray
+    item_days_since_sale: np.ndarray
+    item_age_days: np.ndarray
+    item_category: np.ndarray
+    category_names: pd.Index
+    item_brand: np.ndarray
+    item_price: np.ndarray
+    user_category: sparse.csr_matrix
+    user_brand: sparse.csr_matrix
+    user_log_price: np.ndarray
+    user_events: np.ndarray
+    user_items: np.ndarray
+    user_purchases: np.ndarray
+    user_days_since_event: np.ndarray
+    allowed: np.ndarray
+    item_names: np.ndarray
+
+    @cached_property
+    def similarity_to(self) -> sparse.csr_matrix:
+        """The similarity matrix transposed: row i holds the items that have i as a
+        neighbour (computed once, for the reasons)."""
+        return self.similarity.T.tocsr()
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    return values.cat.codes.to_numpy().astype(np.int64)
+
+
+def _item_attribute(
+    events: pd.DataFrame, products: pd.DataFrame | None, column: str, item_ids: pd.Index
+) -> pd.Series:
+    """Per item (in code order): the product table's value, else the most recent event value."""
+    result = pd.Series(pd.NA, index=item_ids, dtype="object")
+    if column in events.columns:
+        last = events.dropna(subset=[column]).drop_duplicates(schema.ITEM_ID, keep="last")
+        result.update(
+            pd.Series(
+                last[column].astype("str").to_numpy(), index=last[schema.ITEM_ID].astype("str")
+            )
+        )
+    if products is not None and column in products.columns:
+        table = products.drop_duplicates(schema.ITEM_ID).set_index(schema.ITEM_ID)[column]
+        known = table.dropna()
+        result.update(known.astype("str") if column != schema.PRICE else known)
+    return result
+
+
+def build_interactions(
+    events: pd.DataFrame,
+    products: pd.DataFrame | None,
+    at: pd.Timestamp,
+    *,
+    catalogue_only: bool = False,
+) -> Interactions:
+    """Sparse matrices and statistics from the events strictly before ``at``."""
+    if schema.ITEM_ID not in events.columns or not events[schema.ITEM_ID].notna().any():
+        raise NoItemsError(
+            "This data has no item ids, so there is nothing to recommend; load "
+            "events with a product column to use recommendations."
+        )
+    user_ids = pd.Index(events[schema.USER_ID].cat.categories.astype("str"))
+    item_ids = pd.Index(events[schema.ITEM_ID].cat.categories.astype("str"))
+    n_users, n_items = len(user_ids), len(item_ids)
+    times = events[schema.TIMESTAMP].to_numpy()
+    past = events.iloc[: int(np.searchsorted(times, np.datetime64(at.to_datetime64())))]
+    past = past[past[schema.ITEM_ID].notna().to_numpy()]
+    users, items = _codes(past[schema.USER_ID]), _codes(past[schema.ITEM_ID])
+    type_codes = _codes(past[schema.EVENT_TYPE])
+    type_names = list(past[schema.EVENT_TYPE].cat.categories.astype("str"))
+    lookup = np.array([EVENT_WEIGHTS.get(name, 0.0) for name in type_names] + [0.0])
+    weight = lookup[type_codes]  # code -1 (missing) takes the trailing 0
+
+    def is_type(kind: str) -> np.ndarray:
+        return type_codes == (type_names.index(kind) if kind in type_names else -2)
+
+    age = (
+        at.value - past[schema.TIMESTAMP].to_numpy().astype("datetime64[ns]").view(np.int64)
+    ) / 86_400e9
+    decay = 0.5 ** (age / HALF_LIFE_DAYS)
+    shape = (n_users, n_items)
+
+    def matrix(values: np.ndarray, mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
+        return sparse.csr_matrix((values[mask], (users[mask], items[mask])), shape=shape)
+
+    weights = matrix(weight * decay)
+    weights.eliminate_zeros()  # returns and unknown event types carry no weight
+    is_view, is_cart = is_type(schema.VIEW), is_type(schema.CART)
+    is_purchase = is_type(schema.PURCHASE)
+    ones = np.ones(len(users))
+    views, carts = matrix(ones, is_view), matrix(ones, is_cart)
+    bought = matrix(ones, is_purchase)
+    bought.data[:] = 1.0
+    # Latest touch per pair (any type, and per type) in unix seconds; 0 means "never".
+    seconds = past[schema.TIMESTAMP].to_numpy().astype("datetime64[s]").view(np.int64)
+    seconds = seconds.astype(np.float64)
+
+    def latest(mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
+        return _pair_max(users[mask], items[mask], seconds[mask], shape)
+
+    last_touch, last_view, last_cart = latest(), latest(is_view), latest(is_cart)
+    last_purchase = latest(is_purchase)
+
+    purchases_weight = np.where(is_purchase, 1.0, 0.0)
+    sold = np.bincount(items, weights=purchases_weight, minlength=n_items)
+    touched = np.bincount(items, weights=weight * decay, minlength=n_items)
+    popularity = np.log1p(sold + 0.1 * touched)
+    recent = age <= 30
+    recent_popularity = np.log1p(
+        np.bincount(items[recent], weights=weight[recent], minlength=n_items)
+    )
+    last_sale = np.full(n_items, np.inf)
+    np.minimum.at(last_sale, items[is_purchase], age[is_purchase])
+    item_days_since_sale = np.minimum(last_sale, 3650.0)
+    first_seen = np.full(n_items, 0.0)
+    np.maximum.at(first_seen, items, age)
+
+    categories = _item_attribute(past, products, schema.CATEGORY, item_ids)
+    category_codes, category_names = pd.factorize(categories, use_na_sentinel=True)
+    brands = _item_attribute(past, products, schema.BRAND, item_ids)
+    brand_codes, _ = pd.factorize(brands, use_na_sentinel=True)
+    prices = pd.to_numeric(
+        _item_attribute(past, products, schema.PRICE, item_ids), errors="coerce"
+    ).to_numpy(dtype=float)
+    names = _item_attribute(past, products, schema.NAME, item_ids)
+    item_names = names.fillna(pd.Series(item_ids, index=item_ids)).to_numpy(dtype=object)
+
+    user_category = _user_share(weights, category_codes, max(len(category_names), 1))
+    user_brand = _user_share(weights, brand_codes, max(int(brand_codes.max(initial=-1)) + 1, 1))
+    log_price = np.log1p(np.nan_to_num(prices, nan=0.0))
+    priced = sparse.csr_matrix(weights.multiply(log_price[None, :]))
+    totals = np.asarray(weights.sum(axis=1)).ravel()
+    user_log_price = np.divide(
+        np.asarray(priced.sum(axis=1)).ravel(), totals, out=np.zeros(n_users), where=totals > 0
+    )
+    user_events = np.bincount(users, minlength=n_users).astype(float)
+    user_last = np.full(n_users, np.inf)
+    np.minimum.at(user_last, users, age)
+
+    # Only items known at ``at`` can be recommended: seen before it, or in the product table.
+    allowed = np.bincount(items, minlength=n_items) > 0
+    if products is not None:
+        listed = item_ids.isin(products[schema.ITEM_ID].astype("str"))
+        allowed = listed if catalogue_only else allowed | listed
+        if catalogue_only and "in_stock" in products.columns:
+            stocked = products.loc[_in_stock(products["in_stock"]), schema.ITEM_ID]
+            allowed &= item_ids.isin(stocked.astype("str"))
+
+    in_category = _popularity_within_category(popularity, category_codes)
+    category_top = [
+        np.flatnonzero((category_codes == code) & (popularity > 0))[
+            np.argsort(-popularity[(category_codes == code) & (popularity > 0)], kind="stable")[
+                :CATEGORY_TOP
+            ]
+        ]
+        for code in range(len(category_names))
+    ]
+    return Interactions(
+        at=at,
+        user_ids=user_ids,
+        item_ids=item_ids,
+        weights=weights,
+        views=views,
+        carts=carts,
+        bought=bought,
+        last_touch=last_touch,
+        last_view=last_view,
+        last_cart=last_cart,
+        last_purchase=last_purchase,
+        similarity=_item_similarity(weights),
+        **_ease(weights, popularity),
+        popularity=popularity,
+        popularity_in_category=in_category,
+        category_top=category_top,
+        recent_popularity=recent_popularity,
+        item_days_since_sale=item_days_since_sale,
+        item_age_days=first_seen,
+        item_category=category_codes,
+        category_names=pd.Index(category_names),
+        item_brand=brand_codes,
+        item_price=np.nan_to_num(
+            prices, nan=np.nanmedian(prices) if np.isfinite(prices).any() else 0.0
+        ),
+        user_category=user_category,
+        user_brand=user_brand,
+        user_log_price=user_log_price,
+        user_events=user_events,
+        user_items=np.diff(weights.indptr).astype(float),
+        user_purchases=np.asarray(bought.sum(axis=1)).ravel(),
+        user_days_since_event=np.minimum(user_last, 3650.0),
+        allowed=allowed,
+        item_names=item_names,
+    )
+
+
+def _in_stock(column: pd.Series) -> np.ndarray:
+    """True where a stock column says the item is available: a positive number, or a word
+    such as 'yes', 'true' or 'in stock'."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    words = (
+        column.astype("str")
+        .str.strip()
+        .str.lower()
+        .isin(["true", "yes", "y", "in stock", "available"])
+    )
+    return np.where(numbers.notna(), numbers.fillna(0) > 0, words)
+
+
+def _pair_max(
+    users: np.ndarray, items: np.ndarray, values: np.ndarray, shape: tuple[int, int]
+) -> sparse.csr_matrix:
+    """Sparse matrix holding, per (user, item), the largest of its values."""
+    if not len(users):
+        return sparse.csr_matrix(shape)
+    key = users * shape[1] + items
+    frame = pd.DataFrame({"key": key, "value": values}).groupby("key")["value"].max()
+    keys = frame.index.to_numpy()
+    return sparse.csr_matrix((frame.to_numpy(), (keys // shape[1], keys % shape[1])), shape=shape)
+
+
+def _user_share(weights: sparse.csr_matrix, codes: np.ndarray, size: int) -> sparse.csr_matrix:
+    """Share of each user's (weighted, decayed) interactions per category or brand."""
+    known = codes >= 0
+    mapping = sparse.csr_matrix(
+        (np.ones(int(known.sum())), (np.flatnonzero(known), codes[known])),
+        shape=(weights.shape[1], size),
+    )
+    per_group = weights @ mapping
+    return sparse.csr_matrix(normalize(per_group, norm="l1", axis=1))
+
+
+def _item_similarity(weights: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Cosine similarity between items' user vectors, keeping each item's top neighbours.
+
+    Each user's most recent-weighted items only (at most ``HISTORY_FOR_SIMILARITY``) enter,
+    which bounds the cost of very active users.
+    """
+    binary = weights.copy().tocsr()
+    binary.data = np.log1p(binary.data)
+    counts = np.diff(binary.indptr)
+    if counts.max(initial=0) > HISTORY_FOR_SIMILARITY:
+        binary = _top_per_row(binary, HISTORY_FOR_SIMILARITY)
+    columns = normalize(binary.T.tocsr(), norm="l2", axis=1)
+    similarity = (columns @ columns.T).tocsr()
+    similarity.setdiag(0.0)
+    similarity.eliminate_zeros()
+    return _top_per_row(similarity, NEIGHBOURS)
+
+
+def _ease(weights: sparse.csr_matrix, popularity: np.ndarray) -> dict[str, np.ndarray]:
+    """EASE (Steck 2019): a closed-form item-to-item linear model, on the most popular items.
+
+    B = I - P / diag(P) with P = (X'X + lambda I)^-1, diagonal zeroed; a user's scores are
+    their interaction row times B.
+    """
+    items = np.sort(np.argsort(-popularity, kind="stable")[:EASE_ITEMS])
+    matrix = weights[:, items].tocsr()
+    matrix.data = np.log1p(matrix.data)
+    gram = (matrix.T @ matrix).toarray().astype(np.float64)
+    gram[np.diag_indices_from(gram)] += EASE_LAMBDA
+    inverse = np.linalg.inv(gram)
+    ease = -inverse / np.diag(inverse)[None, :]
+    np.fill_diagonal(ease, 0.0)
+    position = np.full(weights.shape[1], -1)
+    position[items] = np.arange(len(items))
+    return {"ease": ease.astype(np.float32), "ease_items": items, "ease_position": position}
+
+
+def _popularity_within_category(popularity: np.ndarray, categories: np.ndarray) -> np.ndarray:
+    """Each item's popularity relative to the most popular item of its category (0..1)."""
+    result = np.zeros(len(popularity))
+    known = categories >= 0
+    if known.any():
+        top = pd.Series(popularity[known]).groupby(categories[known]).transform("max").to_numpy()
+        result[known] = np.divide(
+            popularity[known], top, out=np.zeros(int(known.sum())), where=top > 0
+        )
+    return result
+
+
+def _top_per_row(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
+    matrix = matrix.tocsr()
+    rows, cols, vals = [], [], []
+    for row in range(matrix.shape[0]):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        if end - start == 0:
+            continue
+        data = matrix.data[start:end]
+        index = matrix.indices[start:end]
+        if end - start > keep:
+            top = np.argpartition(-data, keep - 1)[:keep]
+            data, index = data[top], index[top]
+        rows.append(np.full(len(index), row))
+        cols.append(index)
+        vals.append(data)
+    if not rows:
+        return sparse.csr_matrix(matrix.shape)
+    return sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=matrix.shape
+    )
+
+
+# --- relevance ---------------------------------------------------------------------------
+
+
+def relevant_items(
+    events: pd.DataFrame,
+    inter: Interactions,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    buy_again: bool,
+) -> pd.DataFrame:
+    """Distinct (user code, item code) pairs bought in ``[start, end)`` (any event when the data
+    has no purchases); items bought before ``start`` are left out unless ``buy_again``.
+
+    Only users with at least one event before ``start`` are kept.
+    """
+    window = events[(events[schema.TIMESTAMP] >= start) & (events[schema.TIMESTAMP] < end)]
+    window = window[window[schema.ITEM_ID].notna().to_numpy()]
+    if (events[schema.EVENT_TYPE] == schema.PURCHASE).any():
+        window = window[(window[schema.EVENT_TYPE] == schema.PURCHASE).to_numpy()]
+    pairs = pd.DataFrame(
+        {"user": _codes(window[schema.USER_ID]), "item": _codes(window[schema.ITEM_ID])}
+    ).drop_duplicates()
+    known = inter.user_events[pairs["user"].to_numpy()] > 0
+    pairs = pairs[known]
+    if not buy_again and len(pairs):
+        already = (
+            np.asarray(inter.bought[pairs["user"].to_numpy(), pairs["item"].to_numpy()]).ravel() > 0
+        )
+        pairs = pairs[~already]
+    return pairs.reset_index(drop=True)

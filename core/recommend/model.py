@@ -1,0 +1,236 @@
+"""Two-stage product recommender: candidate generators, then an MLP ranker.
+
+Stage two scores each (user, candidate) pair with an ``MLPClassifier`` trained on an earlier
+window the same way it is evaluated: features from events before the window, labels = the
+items the user bought in it. A next-category model adds its guess as one input.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from core import schema
+from core.ml.metrics import RANK, SCORE
+from core.ml.network import EpochReport, NetworkConfig, NetworkTrainer
+from core.recommend.candidates import PAIR_FEATURES, Candidates, _chunks, generate_candidates
+from core.recommend.categories import _category_probability, fit_category_model
+from core.recommend.interactions import Interactions, build_interactions, relevant_items
+
+
+@dataclass(frozen=True)
+class RecommenderConfig:
+    """Settings of the two-stage recommender.
+
+    Attributes:
+        network: the ranker's MLP settings (hidden layers, epochs, seed, ...).
+        candidates: candidates taken from each generator per user.
+        negatives: non-bought candidates kept per user for training the ranker.
+        train_windows: how many consecutive H-day windows before the cutoff train the ranker.
+        max_train_pairs: the most (user, candidate) pairs the ranker trains on; above it, a
+            random share of the users is kept.
+        buy_again: allow items the user already bought (then they count as hits too).
+        catalogue_only: only recommend items present in the product table (and in stock
+            where the table has an ``in_stock`` column).
+    """
+
+    network: NetworkConfig = field(default_factory=lambda: NetworkConfig(hidden_layers=(64, 32)))
+    candidates: int = 50
+    negatives: int = 30
+    train_windows: int = 3
+    max_train_pairs: int = 400_000
+    buy_again: bool = False
+    catalogue_only: bool = False
+
+
+# --- the model ---------------------------------------------------------------------------
+
+
+@dataclass
+class Recommender:
+    """A fitted two-stage recommender: the interactions it knows and its ranker."""
+
+    config: RecommenderConfig
+    interactions: Interactions
+    ranker: Pipeline | None
+    category_model: Pipeline | None
+    curves: pd.DataFrame
+    fit_seconds: float
+    train_pairs: int
+    best_epoch: int = 0
+
+    def category_probability(self, users: np.ndarray | None = None) -> np.ndarray | None:
+        """P(next purchase in category c) per user, from the category model."""
+        if self.category_model is None:
+            return None
+        return _category_probability(self.category_model, self.interactions, users)
+
+
+def fit_recommender(
+    events: pd.DataFrame,
+    products: pd.DataFrame | None,
+    *,
+    cutoff: pd.Timestamp,
+    horizon_days: int,
+    config: RecommenderConfig,
+    on_epoch: Callable[[EpochReport], bool | None] | None = None,
+) -> Recommender:
+    """Fit the recommender for use at ``cutoff``.
+
+    The ranker learns from ``config.train_windows`` windows of H days that end at ``cutoff``:
+    for each, features come from the events before the window and the labels are the items
+    bought in it. Then the interactions are rebuilt from everything before ``cutoff``.
+    """
+    started = time.perf_counter()
+    horizon = pd.Timedelta(days=horizon_days)
+    first = events[schema.TIMESTAMP].min()
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    category_model = None
+    for window in range(1, config.train_windows + 1):
+        start, end = cutoff - window * horizon, cutoff - (window - 1) * horizon
+        if start <= first:
+            break
+        past = build_interactions(events, products, start, catalogue_only=config.catalogue_only)
+        if window == 1:
+            # Fixed settings: the next-category model should not suffer from a tiny ranker.
+            category_model = fit_category_model(
+                events,
+                past,
+                start,
+                end,
+                NetworkConfig(hidden_layers=(64, 32), random_state=config.network.random_state),
+            )
+        relevant = relevant_items(events, past, start, end, buy_again=config.buy_again)
+        users = np.unique(relevant["user"].to_numpy())
+        if not len(users):
+            continue
+        candidates = generate_candidates(
+            past,
+            users,
+            per_source=config.candidates,
+            buy_again=config.buy_again,
+            category_model=category_model,
+        )
+        n_items = len(past.item_ids)
+        labels = np.isin(
+            candidates.users * n_items + candidates.items,
+            relevant["user"].to_numpy() * n_items + relevant["item"].to_numpy(),
+        )
+        keep = _sample_negatives(
+            candidates.users, labels, config.negatives, config.network.random_state + window
+        )
+        # Users are told apart per window, so one user's windows share a validation side.
+        blocks.append((candidates.features[keep], labels[keep], candidates.users[keep]))
+    ranker, curves, pairs, best_epoch = None, pd.DataFrame(), 0, 0
+    if blocks:
+        features = pd.DataFrame(np.concatenate([b[0] for b in blocks]), columns=list(PAIR_FEATURES))
+        labels = np.concatenate([b[1] for b in blocks])
+        groups = np.concatenate([b[2] for b in blocks])
+        if len(labels) > config.max_train_pairs:  # a sample of users keeps training time bounded
+            keep_users = np.random.default_rng(config.network.random_state).permutation(
+                np.unique(groups)
+            )[: max(1, int(len(np.unique(groups)) * config.max_train_pairs / len(labels)))]
+            keep = np.isin(groups, keep_users)
+            features, labels, groups = features[keep], labels[keep], groups[keep]
+        pairs = len(labels)
+        if labels.any() and not labels.all():
+            trainer = NetworkTrainer("classification", config.network)
+            trainer.fit(features, labels.astype(int), groups=groups, on_epoch=on_epoch)
+            ranker, curves = trainer.best_pipeline(), trainer.curves_
+            best_epoch = trainer.best_epoch_
+    now = build_interactions(events, products, cutoff, catalogue_only=config.catalogue_only)
+    seconds = time.perf_counter() - started
+    return Recommender(config, now, ranker, category_model, curves, seconds, pairs, best_epoch)
+
+
+def _sample_negatives(
+    users: np.ndarray, labels: np.ndarray, per_user: int, seed: int
+) -> np.ndarray:
+    """All positive pairs plus up to ``per_user`` random negatives of each user."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(users))
+    frame = pd.DataFrame({"user": users[order], "label": labels[order], "row": order})
+    negatives = frame[~frame["label"]]
+    kept = negatives.groupby("user").head(per_user)["row"].to_numpy()
+    keep = labels.copy()
+    keep[kept] = True
+    return keep
+
+
+# --- recommending ------------------------------------------------------------------------
+
+Scorer = Callable[[Candidates], np.ndarray]
+
+
+def _ranker_scores(recommender: Recommender) -> Scorer:
+    def score(candidates: Candidates) -> np.ndarray:
+        if recommender.ranker is None:  # no training window: generators, then popularity
+            popularity = candidates.features[:, PAIR_FEATURES.index("popularity")]
+            return candidates.knn + candidates.category_popularity + 1e-6 * popularity
+        features = pd.DataFrame(candidates.features, columns=list(PAIR_FEATURES))
+        return recommender.ranker.predict_proba(features)[:, 1]
+
+    return score
+
+
+def _top_k(
+    users: np.ndarray, items: np.ndarray, scores: np.ndarray, k: int, inter: Interactions
+) -> pd.DataFrame:
+    frame = pd.DataFrame({"user": users, "item": items, SCORE: scores})
+    frame = frame.sort_values(["user", SCORE, "item"], ascending=[True, False, True], kind="stable")
+    frame = frame.groupby("user", sort=False).head(k)
+    frame[RANK] = frame.groupby("user", sort=False).cumcount() + 1
+    return pd.DataFrame(
+        {
+            schema.USER_ID: inter.user_ids[frame["user"].to_numpy()],
+            schema.ITEM_ID: inter.item_ids[frame["item"].to_numpy()],
+            SCORE: frame[SCORE].to_numpy(),
+            RANK: frame[RANK].to_numpy(),
+            "user": frame["user"].to_numpy(),
+            "item": frame["item"].to_numpy(),
+        }
+    )
+
+
+def recommend_users(
+    recommender: Recommender,
+    users: np.ndarray,
+    *,
+    k: int,
+    scorer: Scorer | None = None,
+) -> pd.DataFrame:
+    """Top-k for each user code in ``users`` (long frame: user_id, item_id, score, rank).
+
+    Chunks of users run on two threads: the sparse products, sorts and the ranker's matrix
+    products release the GIL.
+    """
+    inter = recommender.interactions
+    scorer = scorer or _ranker_scores(recommender)
+
+    def top_of(chunk: np.ndarray) -> pd.DataFrame:
+        candidates = generate_candidates(
+            inter,
+            chunk,
+            per_source=recommender.config.candidates,
+            buy_again=recommender.config.buy_again,
+            category_model=recommender.category_model,
+        )
+        return _top_k(candidates.users, candidates.items, scorer(candidates), k, inter)
+
+    chunks = list(_chunks(np.asarray(users)))
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            parts = list(pool.map(top_of, chunks))
+    else:
+        parts = [top_of(chunk) for chunk in chunks]
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else _top_k(np.zeros(0, int), np.zeros(0, int), np.zeros(0), k, inter)
+    )

@@ -1,0 +1,74 @@
+"""A plain reason for each recommendation, from the user's own events before the cutoff."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from core.recommend.model import Recommender
+
+REASON: Final = "reason"
+
+
+# --- reasons -----------------------------------------------------------------------------
+
+
+def _day(seconds: float) -> str:
+    """A date from unix seconds, e.g. '3 May 2026'."""
+    when = pd.Timestamp(int(seconds), unit="s")
+    return f"{when.day} {when:%b %Y}"
+
+
+def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Series:
+    """A plain reason for each recommendation, from the user's own events before the cutoff.
+
+    In order: the user already viewed or carted the item; it is a close neighbour of an item
+    the user bought or viewed (named, with the date); it is popular in one of the user's
+    categories; it is popular across the shop.
+    """
+    inter = recommender.interactions
+    users = recommendations["user"].to_numpy()
+    items = recommendations["item"].to_numpy()
+    if not len(users):
+        return pd.Series([], dtype="str", index=recommendations.index)
+    pair = (users, items)
+    views = np.asarray(inter.views[pair]).ravel()
+    carts = np.asarray(inter.carts[pair]).ravel()
+    last_view = np.asarray(inter.last_view[pair]).ravel()
+    last_cart = np.asarray(inter.last_cart[pair]).ravel()
+    history = inter.weights[users].tocsr()
+    history.data[:] = 1.0
+    closeness = history.multiply(inter.similarity_to[items]).tocsr()
+    anchor = np.asarray(closeness.argmax(axis=1)).ravel()
+    anchor_score = np.asarray(closeness.max(axis=1).todense()).ravel()
+    anchor_bought = np.asarray(inter.bought[users, anchor]).ravel() > 0
+    anchor_touch = np.where(
+        anchor_bought,
+        np.asarray(inter.last_purchase[users, anchor]).ravel(),
+        np.asarray(inter.last_touch[users, anchor]).ravel(),
+    )
+    category = inter.item_category[items]
+    shares = inter.user_category[users].toarray() if len(inter.category_names) else None
+    reasons = []
+    for row in range(len(users)):
+        if carts[row] > 0 or views[row] > 0:
+            if carts[row] > 0:
+                what, when = f"you added it to your cart {int(carts[row])}×", last_cart[row]
+            else:
+                what, when = f"you viewed it {int(views[row])}×", last_view[row]
+            reasons.append(f"{what}, last on {_day(when)}")
+        elif anchor_score[row] > 0 and anchor_touch[row] > 0:
+            verb = "bought" if anchor_bought[row] else "looked at"
+            name = str(inter.item_names[anchor[row]])[:60]
+            reasons.append(
+                f"often chosen together with {name}, which you {verb} on {_day(anchor_touch[row])}"
+            )
+        elif shares is not None and category[row] >= 0 and shares[row, category[row]] > 0:
+            top = int(shares[row].argmax()) == category[row]
+            label = "your top category" if top else "one of your categories"
+            reasons.append(f"popular in {inter.category_names[category[row]]}, {label}")
+        else:
+            reasons.append("popular across the shop right now")
+    return pd.Series(reasons, index=recommendations.index, dtype="str")
