@@ -20,6 +20,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest
 
 bench: $(VENV)/.installed
@@ -27,6 +28,7 @@ bench: $(VENV)/.installed
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 sample: $(VENV)/.installed
 	$(PY) -m core.data.sample

@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from ui import trainer
+
 st.set_page_config(page_title="ShopLens", page_icon="🔎", layout="wide")
 page = st.navigation(
     [
@@ -12,4 +14,5 @@ page = st.navigation(
         st.Page("pages/5_Runs.py", title="Runs", icon="🗃️"),
     ]
 )
+trainer.sidebar_note()
 page.run()

@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 from core import purchase, schema  # noqa: E402
 from core.config import load_settings  # noqa: E402
 from core.data.loading import load_shop  # noqa: E402
+from core.ml import metrics as m  # noqa: E402
 from core.ml.network import NetworkConfig, NetworkTrainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +84,7 @@ def main() -> int:
         scores = run_protocol(
             "CDNOW", cdnow, None, cutoff=pd.Timestamp("1997-10-01"), horizon_days=273
         )
-        mlp, bgnbd = scores.loc[purchase.MLP], scores.loc[purchase.BGNBD_NAME]
+        mlp, bgnbd = scores.loc[m.MLP], scores.loc[purchase.BGNBD_NAME]
         gap = mlp["total_predicted"] / mlp["total_actual"] - 1
         checks = {
             f"MLP MSE {mlp['mse']:.4f} < BG/NBD MSE {bgnbd['mse']:.4f}": mlp["mse"] < bgnbd["mse"],

@@ -25,6 +25,7 @@ from core.config import load_settings  # noqa: E402
 from core.data.loading import load_shop  # noqa: E402
 from core.data.sample import SampleWorld, generate_sample_world  # noqa: E402
 from core.ml import metrics  # noqa: E402
+from core.ml import metrics as m  # noqa: E402
 from core.ml.network import NetworkConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +76,7 @@ def run_protocol(
     )
     print(evaluation.scores[COLUMNS].to_string(float_format=lambda v: f"{v:.4f}"))
     print(f"EASE reference (lambda {lam:g}, tuned on the test window): NDCG@10 {ease:.4f}")
-    ours = evaluation.scores.loc[recommend.MLP_RANKER, "ndcg"]
+    ours = evaluation.scores.loc[m.MLP, "ndcg"]
     baselines = evaluation.scores.loc[list(recommend.BASELINES), "ndcg"]
     ratio = ours / baselines.max()
     missed = []
@@ -99,13 +100,13 @@ def seed_spread(
     seeds: tuple[int, ...] = (1, 2),
 ) -> None:
     """The MLP's NDCG@10 with other seeds (the targets above are checked on seed 0)."""
-    values = [first.scores.loc[recommend.MLP_RANKER, "ndcg"]]
+    values = [first.scores.loc[m.MLP, "ndcg"]]
     for seed in seeds:
         config = recommend.RecommenderConfig(network=NetworkConfig(random_state=seed))
         _, evaluation = recommend.evaluate_recommender(
             events, products, cutoff=cutoff, horizon_days=30, k=K, config=config
         )
-        values.append(evaluation.scores.loc[recommend.MLP_RANKER, "ndcg"])
+        values.append(evaluation.scores.loc[m.MLP, "ndcg"])
     best = first.scores.loc[list(recommend.BASELINES), "ndcg"].max()
     shown = ", ".join(f"{v:.4f}" for v in values)
     print(
@@ -215,7 +216,7 @@ def main() -> int:
     print(
         f"  Ranking from the generator's hidden tastes (re-view weight {weight:g}, tuned on the "
         f"test window): NDCG@10 {ceiling:.4f} = {ceiling / best_baseline:.2f}x the best "
-        f"baseline; the MLP reaches {scores.loc[recommend.MLP_RANKER] / ceiling:.0%} of it"
+        f"baseline; the MLP reaches {scores.loc[m.MLP] / ceiling:.0%} of it"
     )
 
     events = synthetic_events(100_000, 20_000, 1_000_000)

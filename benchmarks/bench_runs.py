@@ -18,6 +18,7 @@ from core import purchase  # noqa: E402
 from core.config import load_settings  # noqa: E402
 from core.data.loading import load_shop  # noqa: E402
 from core.ml.network import NetworkConfig  # noqa: E402
+from core.purchase.runs import purchase_models_from_run, purchase_run_record  # noqa: E402
 from core.runs import RunStore  # noqa: E402
 from core.runs import store as store_module  # noqa: E402
 from core.runs.report import build_report  # noqa: E402
@@ -40,7 +41,7 @@ def main() -> int:
     data = purchase.build_purchase_data(shop.events.frame, shop.products.frame, horizon_days=30)
     models = purchase.train_purchase_models(data, NetworkConfig(hidden_layers=(64, 32)))
     evaluation = purchase.evaluate_purchase_models(models, data)
-    record = purchase.purchase_run_record(models, evaluation, data)
+    record = purchase_run_record(models, evaluation, data)
     with tempfile.TemporaryDirectory() as folder:
         store = RunStore(Path(folder) / "runs")
         _, first_save = _timed(lambda: store.save(record, shop))  # also keeps the data once
@@ -52,7 +53,7 @@ def main() -> int:
         infos, listing = _timed(store.runs)
         _, relisting = _timed(store.runs)  # a page drawn again: unchanged files are not re-read
         run_id = infos[0].run_id
-        _, loading = _timed(lambda: purchase.purchase_models_from_run(store.load(run_id)))
+        _, loading = _timed(lambda: purchase_models_from_run(store.load(run_id)))
         _, dataset = _timed(lambda: store.load_dataset(shop.fingerprint))
         bundle, exporting = _timed(lambda: store.export_bundle(run_id))
         _, importing = _timed(lambda: store.import_bundle(bundle, shop))

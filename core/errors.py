@@ -74,3 +74,7 @@ class RunDataError(RunError):
 
 class RunNameError(RunError):
     """A run name or tag that cannot be used."""
+
+
+class CutoffError(ShopLensError):
+    """A cutoff or horizon that leaves no room for training or evaluation."""

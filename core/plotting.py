@@ -9,9 +9,19 @@ import plotly.graph_objects as go
 
 from core import schema
 
-# The palette: the MLP is always this red, baselines and others grey, every chart alike.
-MLP_COLOUR = "#e4572e"
+# The palette: the MLP (and whatever a chart highlights) is always this red, the data's own
+# series this blue, baselines and the rest grey, in every chart alike.
+ACCENT_COLOUR = "#e4572e"
+MLP_COLOUR = ACCENT_COLOUR
+PRIMARY_COLOUR = "#4c78a8"
 OTHER_COLOUR = "#a0a7b4"
+BEST_COLOUR = "#f2b701"
+BASELINE_COLOUR = "#333"
+# One colour per run in overlaid curves (Plotly's qualitative "D3" palette).
+RUN_COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
 EVENT_COLOURS = {
     schema.VIEW: "#8da0cb",
     schema.CART: "#fc8d62",

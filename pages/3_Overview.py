@@ -2,9 +2,7 @@
 
 import streamlit as st
 
-from core import overview as an
-from core.errors import ShopLensError
-from ui import cache, overview, state
+from ui import overview, state
 
 state.run_inside_app()
 st.title("Shop overview")
@@ -13,14 +11,9 @@ st.caption(
     "period and filters, then click a category bar or a customer segment to drill in."
 )
 shop = state.shop()
-options = cache.overview_options(shop.fingerprint, shop)
-if options.start is None:
-    st.info("This dataset has no events. Load a shop on the Data page.")
-    st.page_link("pages/1_Data.py", label="Go to Data", icon="🗂️")
-    st.stop()
-
+options = overview.options(shop)
 filters = overview.filter_bar(options, shop.fingerprint)
-summary = st.container()
+top = st.container()
 funnel_tab, trends_tab, products_tab, customers_tab = st.tabs(
     ["Funnel", "Trends", "Products", "Customers"]
 )
@@ -28,26 +21,9 @@ with funnel_tab:
     window = overview.window_picker(options)
 with trends_tab:
     freq = overview.freq_picker()
-try:
-    data = overview.compute(shop, filters, freq=freq, window=window)
-    # The category chart lists every category, so another one can be clicked.
-    base = (
-        overview.compute(shop, filters, freq=freq, window=window, categories=False)
-        if filters.categories
-        else data
-    )
-except ShopLensError as err:
-    st.error(str(err))
-    st.stop()
-
-with summary:
-    overview.notes(data, options)
-    overview.kpi_tiles(data.kpis, filters, options)
-    if not data.kpis.value(an.ACTIVE_USERS):
-        st.warning("No events match these filters in this period: widen it or clear a filter.")
-        st.stop()
-    overview.selection_users(shop, filters)
-
+data, base = overview.compute_both(shop, filters, freq=freq, window=window)
+with top:
+    overview.summary(data, options, filters, shop)
 with funnel_tab:
     overview.funnel_tab(data, options)
 with trends_tab:

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from core import purchase
-from ui import cache, recommendations, runs, state
+from ui import recommendations, runs, state, trainer
 
 state.run_inside_app()
 st.title("Recommendations")
@@ -23,29 +22,17 @@ if not shop.has_items:
     )
     st.page_link("pages/1_Data.py", label="Go to Data", icon="🗂️")
     st.stop()
-summary = cache.shop_profile(shop.fingerprint, shop)
-data_end = purchase.data_end_of(shop.events.frame)
 
+# Before the form: a training re-attached after a refresh shows its settings there.
+job = trainer.current(recommendations.PAGE, on_reattach=recommendations.show_settings)
 st.subheader("Ranker")
 with st.container(border=True):
     layers = recommendations.hidden_layer_editor()
-pending = recommendations.pending_training()
-running = pending is not None and not pending.done
-request = recommendations.training_form(
-    layers,
-    first_day=summary.start.date(),
-    last_day=summary.end.date(),
-    data_end=data_end,
-    has_products=shop.products is not None,
-    running=running,
-)
+request = recommendations.training_form(layers, shop, running=job is not None and job.running)
 if request.settings is not None:
     with st.expander("Time split", expanded=recommendations.current_result() is None):
-        recommendations.time_split(request.settings, data_start=summary.start, data_end=data_end)
-if request.submitted and request.settings is not None:
-    recommendations.start_training(shop, request.settings)
-if pending is not None:
-    recommendations.follow_training(pending, running=running)
+        recommendations.time_split(request.settings, shop)
+recommendations.train(shop, request, job)
 
 result = recommendations.current_result()
 if result is None:

@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-from core import runs as rn
-from core.errors import ShopLensError
 from ui import runs, state
 
 state.run_inside_app()
@@ -21,30 +19,6 @@ with st.expander("Sweep: train several hidden-layer configurations at once"):
     runs.sweep_form(store)
 with st.expander("Import a run bundle from another machine"):
     runs.import_bundle(store)
-try:
-    infos = store.runs()  # after the sweep, so its runs are listed at once
-except ShopLensError as err:
-    st.error(str(err))
-    st.stop()
-
-if not infos:
-    st.info(
-        "No runs yet. Train a model on the Purchase prediction or Recommendations page, or run "
-        "a sweep above; each training is saved here."
-    )
-    st.stop()
-
-table = runs.runs_filters(rn.runs_table(infos))
-selected = runs.runs_table(table)
-if not selected:
-    st.caption(f"{len(table)} of {len(infos)} runs shown. Select rows to compare them.")
-    st.stop()
-
-chosen = [info for info in infos if info.run_id in selected]
-st.subheader(f"{len(chosen)} run{'s' if len(chosen) > 1 else ''} selected")
-if len(chosen) == 1:
-    runs.run_actions(store, chosen[0])
-ok = [info.run_id for info in chosen if info.ok]
-if ok:
-    runs.report_download(store, ok)
-runs.comparison(chosen, table)
+infos = runs.listed(store)  # after the sweep, so its runs are listed at once
+chosen, table = runs.registry(infos)
+runs.selection(store, chosen, table)

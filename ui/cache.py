@@ -10,11 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from core import overview as an
-from core import purchase
+from core import purchase, services
 from core.config import load_settings
 from core.data import loading, profile
 from core.data.parsing import DateOrder
 from core.data.reading import RawTable, read_table
+from core.ml.network import NetworkConfig
 
 
 @dataclass(frozen=True)
@@ -132,18 +133,24 @@ def shop_profile(fingerprint: str, _shop: loading.ShopData) -> profile.Profile:
 
 
 @st.cache_data(show_spinner="Building features for every user and time window…", max_entries=4)
-def purchase_data(
-    fingerprint: str, _shop: loading.ShopData, cutoff: dt.date | None, horizon: int
+def _purchase_data(
+    fingerprint: str, _shop: loading.ShopData, settings: services.PurchaseSettings
 ) -> purchase.PurchaseData:
-    """Training windows, evaluation and deployment tables for one cutoff and horizon H (days);
-    ``cutoff=None`` takes the latest cutoff that leaves H days after it."""
-    products = _shop.products.frame if _shop.products else None
-    return purchase.build_purchase_data(
-        _shop.events.frame,
-        products,
-        cutoff=pd.Timestamp(cutoff) if cutoff is not None else None,
-        horizon_days=horizon,
+    return services.prepare_purchase(_shop, settings)
+
+
+def purchase_data(
+    fingerprint: str, shop: loading.ShopData, settings: services.PurchaseSettings
+) -> purchase.PurchaseData:
+    """Training windows, evaluation and deployment tables for the settings' cutoff and horizon
+    (``cutoff=None``: the latest that leaves H days after it)."""
+    # Only what the tables depend on is the key: the cutoff, H and the sampling seed.
+    key = services.PurchaseSettings(
+        NetworkConfig(random_state=settings.network.random_state),
+        settings.horizon_days,
+        settings.cutoff,
     )
+    return _purchase_data(fingerprint, shop, key)
 
 
 # --- Shop overview -------------------------------------------------------------------------

@@ -4,7 +4,6 @@ the user lists behind a selection."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -17,6 +16,7 @@ from core import overview as an
 from core import schema
 from core.data.exports import to_safe_csv
 from core.data.loading import ShopData
+from core.errors import ShopLensError
 from core.overview import charts as oc
 from ui import cache, state
 
@@ -24,7 +24,7 @@ DEFAULT_DAYS = 30
 TOP_N = 15
 USER_ROWS_SHOWN = 1000
 WINDOWS = (1.0, 24.0, 72.0, 168.0, 720.0)
-FREQS = {"D": "Day", "W": "Week", "M": "Month"}
+FREQS: dict[an.Freq, str] = {"D": "Day", "W": "Week", "M": "Month"}
 RETENTION = {"active": "Any event", "buying": "A purchase"}
 
 KPI_HELP = {
@@ -172,9 +172,11 @@ def window_picker(options: an.FilterOptions) -> float:
 
 def freq_picker() -> an.Freq:
     """The trend charts' period."""
-    return st.radio(
-        "Show per", list(FREQS), format_func=FREQS.get, horizontal=True, key=state.OVERVIEW_FREQ
+    choices: list[an.Freq] = list(FREQS)
+    picked = st.radio(
+        "Show per", choices, format_func=FREQS.__getitem__, horizontal=True, key=state.OVERVIEW_FREQ
     )
+    return picked if picked is not None else choices[0]
 
 
 def compute(
@@ -199,25 +201,6 @@ def compute(
 # --- KPIs ----------------------------------------------------------------------------------
 
 
-def format_kpi(value: float | None, unit: str) -> str:
-    """A KPI as shown on its tile: counts whole, money with cents, shares in percent."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if unit == an.SHARE:
-        return f"{value:.1%}"
-    if unit == an.MONEY:
-        return f"{value:,.2f}"
-    return f"{value:,.0f}"
-
-
-def _format_delta(row: pd.Series) -> str | None:
-    if row[an.UNIT] == an.SHARE:
-        difference = float(row[an.DIFFERENCE])
-        return f"{difference * 100:+.1f} pp" if math.isfinite(difference) else None
-    change = float(row[an.CHANGE])
-    return f"{change:+.1%}" if math.isfinite(change) else None
-
-
 def kpi_tiles(kpis: an.KpiTable, filters: Filters, options: an.FilterOptions) -> None:
     """One tile per KPI with its change against the previous period of equal length."""
     event_types, data_start = options.event_types, options.start
@@ -229,8 +212,8 @@ def kpi_tiles(kpis: an.KpiTable, filters: Filters, options: an.FilterOptions) ->
             row = kpis.table.loc[kpi]
             col.metric(
                 str(row[an.LABEL]),
-                format_kpi(kpis.value(kpi), str(row[an.UNIT])),
-                delta=_format_delta(row),
+                an.format_kpi(kpis.value(kpi), str(row[an.UNIT])),
+                delta=an.format_change(row),
                 help=KPI_HELP.get(kpi),
                 border=True,
             )
@@ -678,3 +661,43 @@ def customers_tab(data: an.Overview, fingerprint: str) -> None:
         "dark. Uses every event before the period end.",
         key="overview.chart.retention",
     )
+
+
+def options(shop: ShopData) -> an.FilterOptions:
+    """What the data can be filtered by; stops the page (pointing to the Data page) when the
+    dataset has no events."""
+    found = cache.overview_options(shop.fingerprint, shop)
+    if found.start is None:
+        st.info("This dataset has no events. Load a shop on the Data page.")
+        st.page_link("pages/1_Data.py", label="Go to Data", icon="🗂️")
+        st.stop()
+    return found
+
+
+def compute_both(
+    shop: ShopData, filters: Filters, *, freq: an.Freq, window: float
+) -> tuple[an.Overview, an.Overview]:
+    """The overview under the filters, and the one the category chart is drawn from (every
+    category, so another one can be clicked); stops the page with one line on an error."""
+    try:
+        data = compute(shop, filters, freq=freq, window=window)
+        base = (
+            compute(shop, filters, freq=freq, window=window, categories=False)
+            if filters.categories
+            else data
+        )
+    except ShopLensError as err:
+        st.error(str(err))
+        st.stop()
+    return data, base
+
+
+def summary(data: an.Overview, options: an.FilterOptions, filters: Filters, shop: ShopData) -> None:
+    """Notes, the KPI tiles and the users behind the selection; stops the page when nothing
+    matches the filters."""
+    notes(data, options)
+    kpi_tiles(data.kpis, filters, options)
+    if not data.kpis.value(an.ACTIVE_USERS):
+        st.warning("No events match these filters in this period: widen it or clear a filter.")
+        st.stop()
+    selection_users(shop, filters)

@@ -1,35 +1,39 @@
-"""Widgets of the Recommendations page: the ranker's settings, training on a worker thread with
-progress and Stop, the scoreboard and charts, the per-user browser, the what-if panel and the
-export."""
+"""Widgets of the Recommendations page: the ranker's settings, training in the background
+trainer, the scoreboard and charts, the per-user browser, the what-if panel and the export."""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import threading
-import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+import typing
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import purchase, recommend, schema
+from core import purchase, recommend, schema, services
 from core.data.exports import to_safe_csv
 from core.data.loading import ShopData
-from core.errors import ShopLensError
 from core.ml import charts as ml_charts
 from core.ml import metrics as m
-from core.ml.network import EpochReport, NetworkConfig, format_hidden_layers
+from core.ml.network import NetworkConfig, TrainingProgress, format_hidden_layers
+from core.ml.timesplit import data_end_of
+from core.params import Whole
 from core.recommend import RecommendationEvaluation, Recommender, RecommenderConfig
 from core.recommend import charts as rc
-from ui import state, widgets
+from core.services import RecommendResult, RecommendSettings
+from ui import cache, state, trainer, widgets
+from ui import purchase as purchase_page
 
-DEFAULT = RecommenderConfig()
-DEFAULT_HORIZON = 30
+PAGE = "recs"
+DEFAULT = RecommendSettings()
+LIMITS = {
+    **NetworkConfig.CONSTRAINTS,
+    **RecommenderConfig.CONSTRAINTS,
+    **RecommendSettings.CONSTRAINTS,
+}
 K_CHOICES = (5, 10, 20)
-DEFAULT_K = 10
+ALPHAS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0)
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
 EVALUATE = "Evaluate: hold out the H days after a cutoff and score every model"
 DEPLOY = "Recommend now: learn from all the data (no scores)"
 
@@ -38,7 +42,7 @@ def hidden_layer_editor() -> tuple[int, ...] | None:
     """The ranker's hidden layers, in the same editor as the Purchase prediction page."""
     return widgets.hidden_layer_editor(
         state.RECS_LAYER_EDITOR,
-        default=DEFAULT.network.hidden_layers,
+        default=DEFAULT.config.network.hidden_layers,
         inputs="Features of a (user, product) pair",
         outputs="chance the user buys it. Candidates come from item-to-item neighbours, the "
         "user's categories and overall popularity; the network ranks them.",
@@ -49,85 +53,61 @@ def hidden_layer_editor() -> tuple[int, ...] | None:
 
 
 @dataclass(frozen=True)
-class RecsSettings:
-    """What one training was asked for.
-
-    Attributes:
-        evaluate: score every model on ``[cutoff, cutoff + H)``; otherwise learn from all data.
-        cutoff: the evaluation cutoff, or the end of the data when recommending now.
-        horizon_days: H, the length of the test window and of each training window.
-        k: products per list, the k of every score.
-        config: the recommender's settings.
-    """
-
-    evaluate: bool
-    cutoff: pd.Timestamp
-    horizon_days: int
-    k: int
-    config: RecommenderConfig
-
-
-@dataclass(frozen=True)
 class RecsRequest:
-    """The form's values; ``settings`` is None while the hidden layers are invalid."""
+    """The form's values; ``settings`` is None while the hidden layers are invalid, and
+    ``running`` says Train was drawn disabled because a training was under way."""
 
     submitted: bool
-    settings: RecsSettings | None
+    settings: RecommendSettings | None
+    running: bool = False
 
 
-def form_values(
-    config: RecommenderConfig,
-    *,
-    evaluate: bool,
-    cutoff: dt.date | None,
-    horizon_days: int,
-    k: int,
-) -> dict[str, object]:
-    """The form's widget values for these settings (keys of ``ui.state``), each kept within
-    what its widget accepts."""
+def form_values(settings: RecommendSettings) -> dict[str, object]:
+    """The form's widget values for these settings (keys of ``ui.state``)."""
+    config = settings.config
     network = config.network
-
-    def within(value: int, low: int, high: int) -> int:
-        return min(max(int(value), low), high)
-
     return {
-        state.RECS_MODE: EVALUATE if evaluate else DEPLOY,
-        state.RECS_K: k if k in K_CHOICES else DEFAULT_K,
-        state.RECS_HORIZON: within(horizon_days, 1, 365),
-        state.RECS_CUTOFF: cutoff if evaluate else None,
-        state.RECS_EPOCHS: within(network.epochs, 1, 2000),
+        state.RECS_MODE: EVALUATE if settings.evaluate else DEPLOY,
+        state.RECS_K: settings.k if settings.k in K_CHOICES else DEFAULT.k,
+        state.RECS_HORIZON: settings.horizon_days,
+        state.RECS_CUTOFF: (
+            settings.cutoff.date() if settings.evaluate and settings.cutoff is not None else None
+        ),
+        state.RECS_EPOCHS: network.epochs,
         state.RECS_BUY_AGAIN: config.buy_again,
         state.RECS_CATALOGUE_ONLY: config.catalogue_only,
         state.RECS_EARLY_STOPPING: network.early_stopping,
         state.RECS_SEED: network.random_state,
         state.RECS_LEARNING_RATE: network.learning_rate,
         state.RECS_ALPHA: network.alpha,
-        state.RECS_CANDIDATES: within(config.candidates, 5, 500),
-        state.RECS_NEGATIVES: within(config.negatives, 1, 500),
-        state.RECS_WINDOWS: within(config.train_windows, 1, 12),
+        state.RECS_CANDIDATES: config.candidates,
+        state.RECS_NEGATIVES: config.negatives,
+        state.RECS_WINDOWS: config.train_windows,
     }
 
 
-def training_form(
-    layers: tuple[int, ...] | None,
-    *,
-    first_day: dt.date,
-    last_day: dt.date,
-    data_end: pd.Timestamp,
-    has_products: bool,
-    running: bool,
-) -> RecsRequest:
+def _whole(label: str, name: str, key: str, column: typing.Any, **extra: typing.Any) -> int:
+    """A number input whose limits are the setting's own."""
+    limit = LIMITS[name]
+    assert isinstance(limit, Whole)
+    return int(column.number_input(label, limit.low, limit.high, key=key, **extra))
+
+
+def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bool) -> RecsRequest:
     """Mode, k, horizon, cutoff, options and the ranker's training settings in one form.
 
     Args:
-        data_end: the exclusive end of the data (midnight after the last event's day).
+        layers: the hidden layers (None while the typed widths are not valid).
+        shop: the data; the cutoff is picked within its days.
         running: a training is under way, so Train is disabled until it ends or is stopped.
     """
-    widgets.seed_widgets(
-        form_values(DEFAULT, evaluate=True, cutoff=None, horizon_days=DEFAULT_HORIZON, k=DEFAULT_K)
-    )
+    summary = cache.shop_profile(shop.fingerprint, shop)
+    first_day, last_day = summary.start.date(), summary.end.date()
+    data_end = data_end_of(shop.events.frame)
+    has_products = shop.products is not None
+    widgets.seed_widgets(form_values(DEFAULT))
     session = st.session_state
-    network = DEFAULT.network
+    network = DEFAULT.config.network
     with st.form(state.RECS_FORM):
         st.markdown("**What to train**")
         mode = st.radio(
@@ -141,14 +121,14 @@ def training_form(
             key=state.RECS_K,
             help="How many products each user is shown; every score is measured at this k.",
         )
-        horizon = cols[1].number_input(
+        horizon = _whole(
             "Horizon H (days)",
-            1,
-            365,
-            key=state.RECS_HORIZON,
+            "horizon_days",
+            state.RECS_HORIZON,
+            cols[1],
             help="Length of the test window after the cutoff, and of each training window.",
         )
-        latest = data_end - pd.Timedelta(days=DEFAULT_HORIZON)
+        latest = data_end - pd.Timedelta(days=DEFAULT.horizon_days)
         cutoff = cols[2].date_input(
             "Cutoff date",
             min_value=first_day,
@@ -156,10 +136,10 @@ def training_form(
             key=state.RECS_CUTOFF,
             help="Evaluate mode: the recommender learns only from events before this date and "
             "is scored on what users bought in the H days from it. Empty: the latest date that "
-            f"leaves H days of data ({latest:%Y-%m-%d} for H={DEFAULT_HORIZON}). Not used when "
-            "recommending now.",
+            f"leaves H days of data ({latest:%Y-%m-%d} for H={DEFAULT.horizon_days}). Not used "
+            "when recommending now.",
         )
-        epochs = cols[3].number_input("Epochs (at most)", 1, 2000, key=state.RECS_EPOCHS)
+        epochs = _whole("Epochs (at most)", "epochs", state.RECS_EPOCHS, cols[3])
         cols = st.columns(4)
         buy_again = cols[0].checkbox(
             "Buy again",
@@ -181,40 +161,40 @@ def training_form(
             help="Stop when the validation log-loss has not improved for "
             f"{network.patience} epochs. The best epoch is kept either way.",
         )
-        seed = cols[3].number_input("Random seed", 0, 2**31 - 1, key=state.RECS_SEED)
+        seed = _whole("Random seed", "random_state", state.RECS_SEED, cols[3])
         with st.expander("More settings"):
-            cols = st.columns(5)
-            learning_rate = cols[0].select_slider(
+            more = st.columns(5)
+            learning_rate = more[0].select_slider(
                 "Learning rate",
-                sorted({*widgets.LEARNING_RATES, session[state.RECS_LEARNING_RATE]}),
+                widgets.with_default(LEARNING_RATES, session[state.RECS_LEARNING_RATE]),
                 format_func="{:g}".format,
                 key=state.RECS_LEARNING_RATE,
             )
-            alpha = cols[1].select_slider(
+            alpha = more[1].select_slider(
                 "L2 penalty α",
-                sorted({*widgets.ALPHAS, session[state.RECS_ALPHA]}),
+                widgets.with_default(ALPHAS, session[state.RECS_ALPHA]),
                 format_func="{:g}".format,
                 key=state.RECS_ALPHA,
             )
-            candidates = cols[2].number_input(
+            candidates = _whole(
                 "Candidates per generator",
-                5,
-                500,
-                key=state.RECS_CANDIDATES,
+                "candidates",
+                state.RECS_CANDIDATES,
+                more[2],
                 help="Products each candidate generator proposes per user before ranking.",
             )
-            negatives = cols[3].number_input(
+            negatives = _whole(
                 "Negatives per user",
-                1,
-                500,
-                key=state.RECS_NEGATIVES,
+                "negatives",
+                state.RECS_NEGATIVES,
+                more[3],
                 help="Candidates the user did not buy, kept per user to train the ranker.",
             )
-            windows = cols[4].number_input(
+            windows = _whole(
                 "Training windows",
-                1,
-                12,
-                key=state.RECS_WINDOWS,
+                "train_windows",
+                state.RECS_WINDOWS,
+                more[4],
                 help="Consecutive H-day windows before the cutoff the ranker learns from.",
             )
         submitted = st.form_submit_button(
@@ -225,40 +205,44 @@ def training_form(
             help="A training is running: press Stop below to end it." if running else None,
         )
     if layers is None:
-        return RecsRequest(submitted, None)
+        return RecsRequest(submitted, None, running)
     evaluate = mode == EVALUATE
-    horizon_days = int(horizon)
-    if not evaluate:
-        at = data_end
-    elif cutoff is None:
-        at = data_end - pd.Timedelta(days=horizon_days)
-    else:
-        at = pd.Timestamp(cutoff)
     config = RecommenderConfig(
         network=NetworkConfig(
             hidden_layers=layers,
             learning_rate=learning_rate,
             alpha=alpha,
-            epochs=int(epochs),
+            epochs=epochs,
             early_stopping=early_stopping,
-            random_state=int(seed),
+            random_state=seed,
         ),
-        candidates=int(candidates),
-        negatives=int(negatives),
-        train_windows=int(windows),
+        candidates=candidates,
+        negatives=negatives,
+        train_windows=windows,
         buy_again=buy_again,
         catalogue_only=catalogue_only and has_products,
     )
-    return RecsRequest(submitted, RecsSettings(evaluate, at, horizon_days, int(k), config))
+    at = pd.Timestamp(cutoff) if evaluate and cutoff is not None else None
+    return RecsRequest(submitted, RecommendSettings(config, evaluate, at, horizon, int(k)), running)
 
 
-def time_split(settings: RecsSettings, *, data_start: pd.Timestamp, data_end: pd.Timestamp) -> None:
+def show_settings(settings: RecommendSettings) -> None:
+    """Show these settings in the form and the layer editor (an opened run's, or those of a
+    training re-attached after a refresh), ready to tune from there."""
+    st.session_state.update(form_values(settings))
+    editor = state.RECS_LAYER_EDITOR
+    st.session_state[editor.layers] = settings.config.network.hidden_layers
+    st.session_state.pop(editor.text, None)  # redrawn from the layers on the next draw
+
+
+def time_split(settings: RecommendSettings, shop: ShopData) -> None:
     """The timeline of the chosen split with a how-to-read caption."""
-    _chart(
+    events = shop.events.frame
+    widgets.chart(
         rc.recommender_timeline(
-            data_start=data_start,
-            data_end=data_end,
-            cutoff=settings.cutoff,
+            data_start=events[schema.TIMESTAMP].min(),
+            data_end=data_end_of(events),
+            cutoff=settings.cutoff_for(events),
             horizon_days=settings.horizon_days,
             windows=settings.config.train_windows,
             evaluate=settings.evaluate,
@@ -270,246 +254,53 @@ def time_split(settings: RecsSettings, *, data_start: pd.Timestamp, data_end: pd
     )
 
 
-# --- training on a worker thread ----------------------------------------------------------
+# --- training in the background ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RecsResult:
-    """One finished training, kept in session state so the browser never retrains.
-
-    Attributes:
-        settings: what was asked for.
-        recommender: the fitted two-stage recommender (as of ``settings.cutoff``).
-        evaluation: every model's scores on the test window; ``None`` when recommending now.
-        epochs: the ranker's epochs run.
-        best_epoch: the epoch whose weights the ranker keeps.
-        stopped: Stop ended the ranker's training early.
-        seconds: wall time from Train to the result.
-        run_id: the saved run (None when it could not be saved).
-    """
-
-    settings: RecsSettings
-    recommender: Recommender
-    evaluation: RecommendationEvaluation | None
-    epochs: int
-    best_epoch: int
-    stopped: bool
-    seconds: float
-    run_id: str | None = None
-
-
-class RecsTraining:
-    """Fits (and in evaluate mode scores) the recommender on a worker thread.
-
-    The page polls it for progress. A Stop click interrupts the page script, not this thread:
-    the click's callback asks the ranker to stop after its current epoch (keeping the best
-    epoch so far), and the next run waits for the result. Only core code runs on the thread.
-    """
-
-    def __init__(self, shop: ShopData, settings: RecsSettings) -> None:
-        self.settings = settings
-        self.report: EpochReport | None = None
-        self.stopped_at: int | None = None
-        self.discarded = False
-        self._started = time.monotonic()
-        self._stop = threading.Event()
-        events = shop.events.frame
-        products = shop.products.frame if shop.products is not None else None
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shoplens-recs")
-        self._future: Future[tuple[Recommender, RecommendationEvaluation | None]] = pool.submit(
-            self._run, events, products
-        )
-        pool.shutdown(wait=False)  # the thread ends with this one task
-        self._ended: float | None = None
-        self._future.add_done_callback(lambda _: setattr(self, "_ended", time.monotonic()))
-
-    def _on_epoch(self, report: EpochReport) -> bool | None:
-        self.report = report
-        if self._stop.is_set():
-            self.stopped_at = report.epoch
-            return False
-        return None
-
-    def _run(
-        self, events: pd.DataFrame, products: pd.DataFrame | None
-    ) -> tuple[Recommender, RecommendationEvaluation | None]:
-        s = self.settings
-        if s.evaluate:
-            return recommend.evaluate_recommender(
-                events,
-                products,
-                cutoff=s.cutoff,
-                horizon_days=s.horizon_days,
-                k=s.k,
-                config=s.config,
-                on_epoch=self._on_epoch,
-            )
-        fitted = recommend.fit_recommender(
-            events,
-            products,
-            cutoff=s.cutoff,
-            horizon_days=s.horizon_days,
-            config=s.config,
-            on_epoch=self._on_epoch,
-        )
-        return fitted, None
-
-    def request_stop(self) -> None:
-        """Ask the ranker to stop after its current epoch (the Stop button's callback)."""
-        self._stop.set()
-
-    @property
-    def stopping(self) -> bool:
-        """Stop was pressed."""
-        return self._stop.is_set()
-
-    @property
-    def done(self) -> bool:
-        """The worker has finished (with a result or an error)."""
-        return self._future.done()
-
-    def wait(self) -> None:
-        """Block until the worker has finished."""
-        wait([self._future])
-
-    @property
-    def seconds(self) -> float:
-        """Seconds from Train to the end of the work (or to now while it runs)."""
-        return (self._ended or time.monotonic()) - self._started
-
-    def result(self) -> RecsResult:
-        """Wait for the worker and bundle its result; re-raises the worker's error."""
-        recommender, evaluation = self._future.result()
-        report = self.report
-        return RecsResult(
-            settings=self.settings,
-            recommender=recommender,
-            evaluation=evaluation,
-            epochs=report.epoch if report else 0,
-            best_epoch=report.best_epoch if report else 0,
-            stopped=self.stopped_at is not None,
-            seconds=self.seconds,
-        )
-
-
-def pending_training() -> RecsTraining | None:
-    """A training started on this dataset whose result has not been collected yet."""
-    return st.session_state.get(state.RECS_TRAINING)
-
-
-def current_result() -> RecsResult | None:
-    """The last finished training on the current dataset."""
+def current_result() -> RecommendResult | None:
+    """The last finished (or reopened) training on the current dataset."""
     return st.session_state.get(state.RECS_RESULT)
 
 
-def start_training(shop: ShopData, settings: RecsSettings) -> None:
-    """Start a training and rerun, so the form shows Train disabled while it runs."""
-    old = pending_training()
-    if old is not None:  # replaced by a newer request: let it end quickly, keep nothing
-        old.discarded = True
-        old.request_stop()
-    st.session_state[state.RECS_TRAINING] = RecsTraining(shop, settings)
-    st.rerun()
-
-
-POLL_SECONDS = 0.25
-LIVE_CHART_SECONDS = 0.5
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return "under a second"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min"
-
-
-def _progress_text(training: RecsTraining) -> tuple[float, str]:
-    report, settings = training.report, training.settings
-    if training.stopping:
-        return 1.0, "Stopping after this epoch, then scoring every model…"
-    if report is None:
-        windows = settings.config.train_windows
-        return 0.0, (
-            f"Preparing ({training.seconds:.0f} s): candidates and right answers from up to "
-            f"{windows} training windows, and the next-category model…"
-        )
-    left = _duration(report.seconds_left)
-    then = "scoring every model" if settings.evaluate else "ranking"
-    return min(report.epoch / report.epochs, 1.0), (
-        f"Ranker epoch {report.epoch} of at most {report.epochs} · best so far: epoch "
-        f"{report.best_epoch} · about {left} left (early stopping may end sooner), then {then}"
-    )
-
-
-def follow_training(training: RecsTraining, *, running: bool) -> None:
-    """While the training runs, show its progress with a Stop button and rerun once it ends;
-    once it has ended, keep its result (or show its error) and forget it.
-
-    Args:
-        running: the training was still running when the form was drawn on this run, so
-            Train is disabled there and the page must be drawn again when it ends.
-    """
-    if running:
-        if not training.stopping:
-            _live_progress(training)
-        label = "Scoring every model on the test window…" if training.settings.evaluate else ""
-        with st.spinner(label or "Finishing…"):
-            training.wait()
-        st.rerun()
-    st.session_state.pop(state.RECS_TRAINING, None)
-    try:
-        result = training.result()
-    except ShopLensError as err:
-        st.error(str(err))
-        return
-    if not training.discarded:
-        settings = result.settings
-        record = recommend.recommender_run_record(
-            result.recommender,
-            result.evaluation,
-            cutoff=settings.cutoff,
-            horizon_days=settings.horizon_days,
-            k=settings.k,
-            stopped=result.stopped,
-        )
-        st.session_state[state.RECS_RESULT] = replace(result, run_id=state.save_run(record))
-
-
-def set_current_result(result: RecsResult) -> None:
+def set_current_result(result: RecommendResult) -> None:
     """Make ``result`` (e.g. a reopened run) the page's current result."""
     st.session_state[state.RECS_RESULT] = result
 
 
-def _live_progress(training: RecsTraining) -> None:
-    """Poll the worker: progress bar, the ranker's live curves, Stop (which reruns the page)."""
-    stop = st.empty()
-    stop.button(
-        "Stop",
-        key=state.RECS_STOP,
-        icon="⏹️",
-        on_click=training.request_stop,
-        help="End the ranker's training now and keep its best epoch so far.",
+def train(shop: ShopData, request: RecsRequest, job: trainer.TrainingJob | None) -> None:
+    """Start a training when Train was pressed, follow the one under way (progress, the
+    ranker's live curves, Stop), and keep its result once it has ended."""
+    settings = request.settings
+    if request.submitted and settings is not None and (job is None or not job.running):
+        store = state.run_store()
+        network = settings.config.network
+        job = trainer.start(
+            PAGE,
+            f"{format_hidden_layers(network.hidden_layers)} seed {network.random_state}",
+            settings,
+            lambda on_progress: services.train_recommender(
+                shop, settings, store, on_progress=on_progress
+            ),
+        )
+    if job is None:
+        return
+    trainer.follow(
+        job,
+        drawn_running=request.running,
+        stop_key=state.RECS_STOP,
+        epoch_text=_epoch_text,
+        curves=lambda report: _curves(report.curves, report.best_epoch),
+        stop_help="End the ranker's training now and keep its best epoch so far.",
     )
-    bar = st.progress(0.0, text="Starting…")
-    chart = st.empty()
-    drawn_epoch, drawn_at = 0, -math.inf
-    while not training.done:
-        fraction, text = _progress_text(training)
-        bar.progress(fraction, text=text)
-        report = training.report
-        if (
-            report is not None
-            and report.epoch != drawn_epoch
-            and time.monotonic() - drawn_at >= LIVE_CHART_SECONDS
-        ):
-            drawn_epoch, drawn_at = report.epoch, time.monotonic()
-            chart.plotly_chart(
-                _curves(report.curves, report.best_epoch), key=f"recs.live.{report.epoch}"
-            )
-        time.sleep(POLL_SECONDS)
-    for element in (stop, bar, chart):
-        element.empty()
+    finished = trainer.collect(job)
+    if finished is not None:
+        set_current_result(finished)
+        state.show_saved_run(finished.run_id, finished.save_problem)
+
+
+def _epoch_text(progress: TrainingProgress) -> str:
+    best = progress.networks[-1].best_epoch if progress.networks else 0
+    return f"Ranker epoch {progress.epoch} of at most {progress.epochs} · best so far: epoch {best}"
 
 
 def _curves(curves: pd.DataFrame, best_epoch: int) -> go.Figure:
@@ -523,40 +314,14 @@ def _curves(curves: pd.DataFrame, best_epoch: int) -> go.Figure:
 
 # --- results ------------------------------------------------------------------------------
 
-METRIC_HELP = {
-    m.PRECISION: "Share of the k recommended products that the user bought in the test window, "
-    "averaged over users (0 to 1).",
-    m.RECALL: "Share of each user's test-window purchases that made it into their top k, "
-    "averaged over users (0 to 1).",
-    m.F1: "Harmonic mean of each user's precision and recall, averaged over users (0 to 1).",
-    m.MAP: "Mean average precision: for each hit, the precision at its rank, summed and divided "
-    "by min(k, products bought); rewards hits near the top (0 to 1).",
-    m.NDCG: "Hits discounted by log2(rank + 1), divided by the best possible list: 1 means "
-    "every bought product sits at the top (0 to 1).",
-    m.HIT_RATE: "Share of users with at least one bought product in their top k (0 to 1).",
-    "coverage": "Share of the catalogue (products seen before the cutoff) that appears in "
-    "anyone's top k; low coverage means everyone gets the same few products.",
-    "novelty": "Mean −log2 of the share of users who had touched a recommended product before "
-    "the cutoff, in bits: 0 = products everyone knows; higher = less obvious products.",
-    "diversity": "Mean share of pairs in a user's top k from different categories: 0 = one "
-    "category per list, 1 = all different.",
-}
-SCORE_FORMATS = {**dict.fromkeys(m.RANKING_METRICS, "%.3f"), "coverage": "%.3f"}
-SCORE_FORMATS.update({"novelty": "%.2f", "diversity": "%.3f"})
 MODEL_COLUMN = "model"
 
 
-def _chart(figure: go.Figure, how_to_read: str, *, key: str) -> None:
-    st.plotly_chart(figure, key=key)
-    st.caption(how_to_read)
-
-
 def _label(metric: str, k: int) -> str:
-    name = rc.METRIC_LABELS[metric]
-    return name if metric in ("novelty", "diversity") else f"{name}@{k}"
+    return m.METRICS[metric].header(k)
 
 
-def summary(result: RecsResult) -> None:
+def summary(result: RecommendResult) -> None:
     """What was trained on which split, a Stop notice and the headline scores."""
     s, fitted, evaluation = result.settings, result.recommender, result.evaluation
     layers = format_hidden_layers(s.config.network.hidden_layers)
@@ -568,14 +333,14 @@ def summary(result: RecsResult) -> None:
         "generator scores)"
     )
     if evaluation is not None:
-        end = s.cutoff + pd.Timedelta(days=s.horizon_days - 1)
+        end = result.cutoff + pd.Timedelta(days=s.horizon_days - 1)
         where = (
             f"scored on {evaluation.users:,} users who bought in the {s.horizon_days} days from "
-            f"{s.cutoff:%Y-%m-%d} to {end:%Y-%m-%d}"
+            f"{result.cutoff:%Y-%m-%d} to {end:%Y-%m-%d}"
         )
         timing = f"fit {evaluation.fit_seconds:.1f} s, scoring {evaluation.score_seconds:.1f} s"
     else:
-        where = f"learned from all the data up to {s.cutoff - pd.Timedelta(days=1):%Y-%m-%d}"
+        where = f"learned from all the data up to {result.cutoff - pd.Timedelta(days=1):%Y-%m-%d}"
         timing = f"fit {fitted.fit_seconds:.1f} s"
     st.caption(f"k = {s.k} · {where} · {ranker} · {timing} ({result.seconds:.0f} s in all).")
     if result.stopped:
@@ -586,7 +351,7 @@ def summary(result: RecsResult) -> None:
     if evaluation is None:
         return
     scores = evaluation.scores
-    mlp, baselines = scores.loc[recommend.MLP_RANKER], scores.drop(index=recommend.MLP_RANKER)
+    mlp, baselines = scores.loc[m.MLP], scores.drop(index=m.MLP)
     best = baselines[m.NDCG].idxmax()
     cols = st.columns(4)
     cols[0].metric(
@@ -594,13 +359,13 @@ def summary(result: RecsResult) -> None:
         f"{mlp[m.NDCG]:.3f}",
         delta=f"{mlp[m.NDCG] - baselines[m.NDCG].max():+.3f}",
         delta_description=f"vs {recommend.MODEL_LABELS[best]}",
-        help=METRIC_HELP[m.NDCG] + " The delta compares with the best baseline.",
+        help=m.METRICS[m.NDCG].help + " The delta compares with the best baseline.",
     )
     cols[1].metric(
-        f"Hit rate@{s.k} · MLP ranker", f"{mlp[m.HIT_RATE]:.1%}", help=METRIC_HELP[m.HIT_RATE]
+        f"Hit rate@{s.k} · MLP ranker", f"{mlp[m.HIT_RATE]:.1%}", help=m.METRICS[m.HIT_RATE].help
     )
     cols[2].metric(
-        f"Coverage@{s.k} · MLP ranker", f"{mlp['coverage']:.1%}", help=METRIC_HELP["coverage"]
+        f"Coverage@{s.k} · MLP ranker", f"{mlp[m.COVERAGE]:.1%}", help=m.METRICS[m.COVERAGE].help
     )
     cols[3].metric("Users evaluated", f"{evaluation.users:,}")
 
@@ -608,7 +373,7 @@ def summary(result: RecsResult) -> None:
 def scoreboard(evaluation: RecommendationEvaluation) -> None:
     """Every model's scores at k, each column's definition in its header tooltip."""
     k = evaluation.k
-    columns = [c for c in METRIC_HELP if c in evaluation.scores.columns]
+    columns = [c for c in m.RANKING_SCORES if c in evaluation.scores.columns]
     table = evaluation.scores[columns].rename(
         index=recommend.MODEL_LABELS, columns={c: _label(c, k) for c in columns}
     )
@@ -617,7 +382,7 @@ def scoreboard(evaluation: RecommendationEvaluation) -> None:
         hide_index=True,
         column_config={
             _label(c, k): st.column_config.NumberColumn(
-                help=METRIC_HELP[c], format=SCORE_FORMATS[c]
+                help=m.METRICS[c].help, format=f"%.{m.METRICS[c].decimals}f"
             )
             for c in columns
         },
@@ -634,7 +399,7 @@ def scoreboard(evaluation: RecommendationEvaluation) -> None:
 
 def metric_curves(evaluation: RecommendationEvaluation) -> None:
     """Precision, recall, NDCG and hit rate against k."""
-    _chart(
+    widgets.chart(
         rc.metric_by_k_line(evaluation.by_k, k=evaluation.k),
         "Each line is a model, measured with lists of 1, 5, 10 and 20 products. Longer lists "
         "find more of what users buy (recall, hit rate rise) but each slot is less likely to "
@@ -649,10 +414,10 @@ def accuracy_coverage(evaluation: RecommendationEvaluation) -> None:
         "Accuracy measure",
         list(m.RANKING_METRICS),
         index=list(m.RANKING_METRICS).index(m.NDCG),
-        format_func=lambda c: rc.METRIC_LABELS[c],
+        format_func=lambda c: m.METRICS[c].label,
         key=state.RECS_ACCURACY,
     )
-    _chart(
+    widgets.chart(
         rc.accuracy_coverage_scatter(evaluation.scores, k=evaluation.k, accuracy=accuracy),
         "Up is more accurate; right means more of the catalogue gets recommended to someone. "
         "“Most popular” sits top-left (safe, same list for all), “random” bottom-right; a good "
@@ -661,14 +426,14 @@ def accuracy_coverage(evaluation: RecommendationEvaluation) -> None:
     )
 
 
-def long_tail(result: RecsResult) -> None:
+def long_tail(result: RecommendResult) -> None:
     """How each model's recommendations spread over popular and niche products."""
     evaluation = result.evaluation
     assert evaluation is not None
     shares = rc.long_tail_shares(
         evaluation.recommendations, rc.item_user_counts(result.recommender), k=evaluation.k
     )
-    _chart(
+    widgets.chart(
         rc.long_tail_line(shares, k=evaluation.k),
         "Products are sorted by how many users touched them before the cutoff and cut into ten "
         "equal groups, most popular first. Each line shows where a model's recommendation slots "
@@ -700,7 +465,7 @@ def next_category(evaluation: RecommendationEvaluation) -> None:
         help="Share of users whose most-bought category was among the model's three guesses.",
     )
     cols[2].metric("Users scored", f"{report.users:,}")
-    _chart(
+    widgets.chart(
         rc.category_confusion_heatmap(report.confusion),
         "Rows: the category each user bought most in the test window; columns: the model's "
         "first guess. Numbers are users; colour is the share of the row, so a dark diagonal "
@@ -709,13 +474,13 @@ def next_category(evaluation: RecommendationEvaluation) -> None:
     )
 
 
-def training_curves(result: RecsResult) -> None:
+def training_curves(result: RecommendResult) -> None:
     """The ranker's per-epoch curves with the kept epoch marked."""
     curves = result.recommender.curves
     if curves.empty:
         st.write("The ranker was not trained, so there are no curves.")
         return
-    _chart(
+    widgets.chart(
         _curves(curves, result.best_epoch),
         "Log-loss punishes confident wrong guesses of “will buy this product”; accuracy counts "
         "right yes/no calls at 0.5 on (user, candidate) pairs, most of which are not bought. "
@@ -748,15 +513,24 @@ RECOMMENDATION_COLUMNS = {
 }
 
 
-def predicted_buyers(top: int = 25) -> pd.DataFrame | None:
+@dataclass(frozen=True)
+class PredictedBuyers:
+    """The Purchase prediction page's most likely buyers and the days they are predicted for."""
+
+    table: pd.DataFrame
+    horizon_days: int
+
+
+def predicted_buyers(top: int = 25) -> PredictedBuyers | None:
     """The Purchase prediction page's most likely buyers, if it has results on this dataset."""
-    result = state.purchase_result()
+    result = purchase_page.result()
     if result is None:
         return None
-    return result.next_orders.sort_values(purchase.PROBABILITY, ascending=False).head(top)
+    table = result.next_orders.sort_values(purchase.PROBABILITY, ascending=False).head(top)
+    return PredictedBuyers(table, result.data.horizon_days)
 
 
-def _pick_list(result: RecsResult) -> pd.Series:
+def _pick_list(result: RecommendResult) -> pd.Series:
     """Users to pick from, with a short label each."""
     evaluation = result.evaluation
     if evaluation is not None:
@@ -778,7 +552,7 @@ def _pick_list(result: RecsResult) -> pd.Series:
     )
 
 
-def _choose_user(result: RecsResult, buyers: pd.DataFrame | None) -> str | None:
+def _choose_user(result: RecommendResult, buyers: PredictedBuyers | None) -> str | None:
     sources = [PICK, TYPE, *([BUYERS] if buyers is not None else [])]
     source = st.radio("Find a user", sources, horizontal=True, key=state.RECS_USER_SOURCE)
     if buyers is None:
@@ -791,15 +565,14 @@ def _choose_user(result: RecsResult, buyers: pd.DataFrame | None) -> str | None:
         )
         return typed.strip() or None
     if source == BUYERS and buyers is not None:
-        days = state.purchase_result().data.horizon_days  # type: ignore[union-attr]
         labels = {
-            str(u): f"{u} · {p:.0%} likely to buy in the next {days} days"
-            for u, p in buyers[purchase.PROBABILITY].items()
+            str(u): f"{u} · {p:.0%} likely to buy in the next {buyers.horizon_days} days"
+            for u, p in buyers.table[purchase.PROBABILITY].items()
         }
         return st.selectbox(
             f"Top {len(labels)} predicted buyers (Purchase prediction)",
             list(labels),
-            format_func=labels.get,
+            format_func=labels.__getitem__,
             key=state.RECS_BUYER,
         )
     options = _pick_list(result)
@@ -819,7 +592,7 @@ def _choose_user(result: RecsResult, buyers: pd.DataFrame | None) -> str | None:
 
 
 @st.fragment
-def user_browser(result: RecsResult, shop: ShopData, buyers: pd.DataFrame | None) -> None:
+def user_browser(result: RecommendResult, shop: ShopData, buyers: PredictedBuyers | None) -> None:
     """One user's history, top-k with reasons, and (evaluate mode) the hits; reruns only this
     part on every pick and never retrains."""
     user = _choose_user(result, buyers)
@@ -830,7 +603,7 @@ def user_browser(result: RecsResult, shop: ShopData, buyers: pd.DataFrame | None
     products = shop.products.frame if shop.products is not None else None
     try:
         recs = recommend.recommend_for_user(result.recommender, user, k=s.k)
-        known = recommend.user_history(events, products, user, before=s.cutoff, limit=200)
+        known = recommend.user_history(events, products, user, before=result.cutoff, limit=200)
     except recommend.UnknownUserError as err:
         st.error(widgets.plain_md(str(err)))  # the message quotes the typed id
         return
@@ -906,7 +679,7 @@ def _recommendation_table(recs: pd.DataFrame, hits: pd.Series | None, *, k: int)
 
 
 def _history(
-    result: RecsResult,
+    result: RecommendResult,
     events: pd.DataFrame,
     products: pd.DataFrame | None,
     user: str,
@@ -915,16 +688,18 @@ def _history(
     s, evaluate = result.settings, result.evaluation is not None
     shown = known
     if evaluate:  # what the model knew, and what the user did in the test window
-        end = s.cutoff + pd.Timedelta(days=s.horizon_days)
+        end = result.cutoff + pd.Timedelta(days=s.horizon_days)
         later = recommend.user_history(events, products, user, before=end, limit=500)
-        shown = pd.concat([later[later[schema.TIMESTAMP] >= s.cutoff], known], ignore_index=True)
+        shown = pd.concat(
+            [later[later[schema.TIMESTAMP] >= result.cutoff], known], ignore_index=True
+        )
     if shown.empty:
         st.write("This user has no events yet.")
         return
-    _chart(
+    widgets.chart(
         rc.user_history_scatter(
             shown,
-            cutoff=s.cutoff if evaluate else None,
+            cutoff=result.cutoff if evaluate else None,
             horizon_days=s.horizon_days if evaluate else None,
         ),
         "Each dot is one event (hover for the product); "
@@ -962,7 +737,7 @@ ANY_CATEGORY = "any category"
 
 
 @st.fragment
-def what_if(result: RecsResult) -> None:
+def what_if(result: RecommendResult) -> None:
     """Cold start without retraining: products a new visitor clicked, or a category alone."""
     fitted, k = result.recommender, result.settings.k
     inter = fitted.interactions
@@ -975,7 +750,7 @@ def what_if(result: RecsResult) -> None:
     clicked = st.multiselect(
         "Products the visitor clicked",
         list(labels),
-        format_func=labels.get,
+        format_func=labels.__getitem__,
         key=state.RECS_WHATIF_ITEMS,
         max_selections=WHATIF_CLICKS,
         select_all=False,  # a visitor who clicked every product is no what-if
@@ -1010,15 +785,17 @@ def _category(inter: recommend.Interactions, item: int) -> str:
     return str(inter.category_names[code]) if code >= 0 else "no category"
 
 
-def export(result: RecsResult) -> None:
+def export(result: RecommendResult) -> None:
     """Every user's top-k with reasons as a CSV, built when the button is clicked."""
     s = result.settings
     fitted = result.recommender
-    as_of = f"as of {s.cutoff:%Y-%m-%d}" if result.evaluation is not None else "from all the data"
+    as_of = (
+        f"as of {result.cutoff:%Y-%m-%d}" if result.evaluation is not None else "from all the data"
+    )
     st.download_button(
         f"Download every user's top {s.k} (CSV)",
         lambda: to_safe_csv(recommend.recommend_everyone(fitted, k=s.k)),
-        file_name=f"recommendations_top{s.k}_{s.cutoff:%Y%m%d}.csv",
+        file_name=f"recommendations_top{s.k}_{result.cutoff:%Y%m%d}.csv",
         mime="text/csv",
         key=state.RECS_EXPORT,
         on_click="ignore",

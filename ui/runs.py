@@ -9,17 +9,19 @@ import os
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.arrow import DataframeStateInput
 
-from core import purchase, recommend
 from core import runs as rn
+from core import services
 from core.data.exports import sanitise_cell
-from core.data.loading import ShopData
 from core.errors import ShopLensError
+from core.ml import metrics as m
 from core.ml.network import PRESETS, NetworkConfig, format_hidden_layers, parse_hidden_layers
-from core.runs import LoadedRun, RunInfo, RunStore, sweep
+from core.runs import RunInfo, RunStore, bundles, sweep
 from core.runs import charts as rch
 from core.runs.report import build_report
 from ui import cache, recommendations, state, widgets
+from ui import purchase as purchase_page
 
 PAGES = {"purchase": "pages/2_Purchase_prediction.py", "recommend": "pages/4_Recommendations.py"}
 
@@ -63,7 +65,8 @@ def open_run(run_id: str) -> str:
     """
     store = state.run_store()
     loaded = store.load(run_id)
-    fingerprint = loaded.manifest["dataset"].get("fingerprint")
+    manifest = loaded.manifest
+    fingerprint = manifest.dataset.fingerprint
     shop = state.shop()
     if shop.fingerprint != fingerprint:
         with st.spinner("Loading the data this run was trained on…"):
@@ -71,71 +74,18 @@ def open_run(run_id: str) -> str:
         state.use_kept_data(shop)
     with st.spinner("Opening the run and scoring it on its test window…"):
         if loaded.task == "purchase":
-            opened = _purchase_result(loaded, shop)
-            state.set_purchase_result(opened)
-            form = widgets.purchase_form_values(
-                opened.models.config, opened.data.horizon_days, opened.data.cutoff.date()
+            settings = services.PurchaseSettings(
+                manifest.config.network, manifest.config.horizon_days, manifest.config.cutoff
             )
+            data = cache.purchase_data(shop.fingerprint, shop, settings)
+            purchase_page.set_result(services.open_purchase_run(loaded, shop, data=data))
+            purchase_page.show_settings(settings)
         else:
-            result = _recs_result(loaded, shop)
+            result = services.open_recommend_run(loaded, shop)
             recommendations.set_current_result(result)
-            settings = result.settings
-            form = recommendations.form_values(
-                settings.config,
-                evaluate=settings.evaluate,
-                cutoff=settings.cutoff.date(),
-                horizon_days=settings.horizon_days,
-                k=settings.k,
-            )
-    st.session_state.update(form)  # the page's form shows the run's settings
+            recommendations.show_settings(result.settings)
     st.session_state[OPEN_WARNINGS] = {run_id: loaded.warnings}
-    # The layer editor shows the opened run's hidden layers too, ready to tune from there.
-    editor = state.PURCHASE_LAYER_EDITOR if loaded.task == "purchase" else state.RECS_LAYER_EDITOR
-    layers = loaded.manifest["config"]["network"]["hidden_layers"]
-    st.session_state[editor.layers] = tuple(int(w) for w in layers)
-    st.session_state.pop(editor.text, None)  # redrawn from the layers on the next draw
     return loaded.task
-
-
-def _purchase_result(loaded: LoadedRun, shop: ShopData) -> state.PurchaseResult:
-    models = purchase.purchase_models_from_run(loaded)
-    cutoff, horizon = purchase.run_cutoff(loaded.manifest)
-    data = cache.purchase_data(shop.fingerprint, shop, cutoff.date(), horizon)
-    purchase.check_run_inputs(loaded.run_id, models, data)
-    return state.score_purchase_models(
-        models, data, epochs=max(models.epochs_run), run_id=loaded.run_id
-    )
-
-
-def _recs_result(loaded: LoadedRun, shop: ShopData) -> recommendations.RecsResult:
-    events = shop.events.frame
-    products = shop.products.frame if shop.products is not None else None
-    fitted = recommend.recommender_from_run(loaded, events, products)
-    config = loaded.manifest["config"]
-    cutoff, horizon = pd.Timestamp(config["cutoff"]), int(config["horizon_days"])
-    evaluation = None
-    if config.get("evaluate"):
-        evaluation = recommend.score_recommender(
-            fitted, events, cutoff=cutoff, horizon_days=horizon, k=int(config["k"])
-        )
-    details = loaded.manifest["details"]
-    settings = recommendations.RecsSettings(
-        evaluate=bool(config.get("evaluate")),
-        cutoff=cutoff,
-        horizon_days=horizon,
-        k=int(config["k"]),
-        config=fitted.config,
-    )
-    return recommendations.RecsResult(
-        settings=settings,
-        recommender=fitted,
-        evaluation=evaluation,
-        epochs=int(details.get("epochs", 0)),
-        best_epoch=int(details.get("best_epoch", 0)),
-        stopped=bool(details.get("stopped", False)),
-        seconds=float(loaded.manifest.get("train_seconds") or 0.0),
-        run_id=loaded.run_id,
-    )
 
 
 def follow_url(task: str, current_run: str | None) -> None:
@@ -225,7 +175,7 @@ def runs_table(table: pd.DataFrame) -> list[str]:
     remembered = st.session_state.get(SELECTED)
     wanted = set(remembered if remembered is not None else [st.query_params.get(state.RUN_QUERY)])
     positions = [row for row, run_id in enumerate(ids) if run_id in wanted]
-    default = {"selection": {"rows": positions}} if positions else None
+    default: DataframeStateInput | None = {"selection": {"rows": positions}} if positions else None
     digest = hashlib.sha256(" ".join(ids).encode()).hexdigest()[:16]
     # The table's own CSV download must not carry formulas from names or file names.
     shown = table.assign(**{c: table[c].map(sanitise_cell) for c in ("name", "data", "tags")})
@@ -289,7 +239,13 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
     for info in broken:
         reason = widgets.plain_md(str(info.problem))
         st.warning(f"Run {info.run_id} is broken: {reason}. It can only be deleted.")
-    manifests = [i.manifest for i in infos if i.ok and i.manifest is not None]
+    manifests = [i.manifest for i in infos if i.manifest is not None]
+    for manifest in manifests:
+        if manifest.stopped_at_epoch is not None:
+            st.info(
+                f"Run {widgets.plain_md(manifest.name)} is stopped: its training was cut short at "
+                f"epoch {manifest.stopped_at_epoch} and keeps its best epoch so far."
+            )
     if not manifests:
         return
     left, right = st.columns(2)
@@ -304,19 +260,18 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
     with right:
         st.markdown("**Scores of the MLP**")
         st.dataframe(rn.metrics_side_by_side(manifests), key="runs.metrics_table")
-    chosen = table[table[rn.RUN_ID].isin([m["run_id"] for m in manifests])]
+    chosen = table[table[rn.RUN_ID].isin([mf.run_id for mf in manifests])]
     for task, metrics in (("purchase", ("mse", "accuracy")), ("recommend", ("ndcg",))):
         rows = chosen[chosen["task"] == rn.TASK_LABELS[task]]
         if rows.empty:
             continue
         columns = st.columns(len(metrics))
         for column, metric in zip(columns, metrics, strict=True):
-            higher = metric not in rn.LOWER_IS_BETTER
             values = rows[metric]
             if values.isna().all():  # e.g. recommenders trained without a test window
                 column.caption(f"No {metric} scores: these runs were not scored.")
                 continue
-            best = rows.loc[values.idxmax() if higher else values.idxmin(), rn.RUN_ID]
+            best = rows.loc[m.best_of(values.to_dict(), metric), rn.RUN_ID]
             column.plotly_chart(
                 rch.configuration_scores(rows, metric, best_run=str(best)),
                 key=f"runs.chart.{task}.{metric}",
@@ -326,8 +281,13 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
             "± one standard deviation, the star the best run, the open diamond the best "
             "baseline on that run's split. Compare runs only on the same data, cutoff and H."
         )
+    with_curves = {
+        mf.run_id: {n for n, frame in mf.curves.items() if not frame.empty} for mf in manifests
+    }
     networks = [
-        n for n in ("regressor", "classifier", "ranker") if any(n in m["curves"] for m in manifests)
+        n
+        for n in ("regressor", "classifier", "ranker")
+        if any(n in c for c in with_curves.values())
     ]
     if not networks:
         st.caption("The selected runs have no training curves.")
@@ -340,9 +300,9 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
         key=CURVES_NETWORK,
     )
     curves = {
-        f"{m['name']} ({m['run_id'][-8:]})": rn.columns_to_frame(m["curves"][network])
-        for m in manifests
-        if network in m["curves"]
+        rn.run_label(mf): mf.curves[network]
+        for mf in manifests
+        if network in with_curves[mf.run_id]
     }
     st.plotly_chart(rch.overlaid_curves(curves, network), key="runs.chart.curves")
     st.caption(
@@ -371,7 +331,7 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
             st.switch_page(PAGES[task], query_params={state.RUN_QUERY: run_id})
         cols[1].download_button(
             "Bundle (.zip)",
-            data=lambda: store.export_bundle(run_id),
+            data=lambda: bundles.export_bundle(store, run_id),
             file_name=f"shoplens-run-{rn.file_slug(info.name)}-{run_id[-8:]}.zip",
             mime="application/zip",
             key=BUNDLE,
@@ -448,7 +408,7 @@ def import_bundle(store: RunStore) -> None:
         st.success(st.session_state[done_key])
         return
     try:
-        run_id = store.import_bundle(upload.getvalue(), state.shop())
+        run_id = bundles.import_bundle(store, upload.getvalue(), state.shop())
     except ShopLensError as err:
         st.error(f"{widgets.plain_md(upload.name)}: {err}")
         return
@@ -525,16 +485,14 @@ def _run_sweep(
     try:
         if task == "purchase":
             outcome = sweep.sweep_purchase(
-                shop, store, hidden=hidden, seeds=seeds, base=network, cutoff=None,
-                horizon_days=30, jobs=jobs, on_done=on_done,
+                shop, store, hidden=hidden, seeds=seeds, base=services.PurchaseSettings(network),
+                jobs=jobs, on_done=on_done,
             )  # fmt: skip
         else:
-            base = dataclasses.replace(recommendations.DEFAULT, network=network)
-            data_end = purchase.data_end_of(shop.events.frame)
+            config = dataclasses.replace(services.RecommendSettings().config, network=network)
             outcome = sweep.sweep_recommend(
-                shop, store, hidden=hidden, seeds=seeds, base=base,
-                cutoff=data_end - pd.Timedelta(days=30), horizon_days=30, k=10, jobs=jobs,
-                on_done=on_done,
+                shop, store, hidden=hidden, seeds=seeds, base=services.RecommendSettings(config),
+                jobs=jobs, on_done=on_done,
             )  # fmt: skip
     except ShopLensError as err:
         st.error(str(err))
@@ -556,7 +514,7 @@ def _sweep_result(store: RunStore) -> None:
     if not infos:
         return
     table = rn.runs_table(infos)
-    metric = rn.HEADLINE[task]
+    metric = m.HEADLINE[task]
     best_info = next((i for i in infos if i.run_id == best), None)
     if best_info is not None:
         st.success(
@@ -581,3 +539,42 @@ def runs_on_this_data(task: str) -> pd.DataFrame:
     table = rn.runs_table(infos)
     table = table[table["fingerprint"] == fingerprint]
     return table.sort_values("created", ignore_index=True)
+
+
+def listed(store: RunStore) -> list[RunInfo]:
+    """Every run of the store; stops the page with one line when the folder cannot be read,
+    and with a pointer to the model pages when there is none."""
+    try:
+        infos = store.runs()
+    except ShopLensError as err:
+        st.error(str(err))
+        st.stop()
+    if not infos:
+        st.info(
+            "No runs yet. Train a model on the Purchase prediction or Recommendations page, or "
+            "run a sweep above; each training is saved here."
+        )
+        st.stop()
+    return infos
+
+
+def registry(infos: list[RunInfo]) -> tuple[list[RunInfo], pd.DataFrame]:
+    """The filters and the table of runs; returns the selected runs and the rows shown (stops
+    when no run is selected)."""
+    table = runs_filters(rn.runs_table(infos))
+    selected = runs_table(table)
+    if not selected:
+        st.caption(f"{len(table)} of {len(infos)} runs shown. Select rows to compare them.")
+        st.stop()
+    return [info for info in infos if info.run_id in selected], table
+
+
+def selection(store: RunStore, chosen: list[RunInfo], table: pd.DataFrame) -> None:
+    """Actions on one selected run, the report of the selected runs and their comparison."""
+    st.subheader(f"{len(chosen)} run{'s' if len(chosen) > 1 else ''} selected")
+    if len(chosen) == 1:
+        run_actions(store, chosen[0])
+    ok = [info.run_id for info in chosen if info.ok]
+    if ok:
+        report_download(store, ok)
+    comparison(chosen, table)

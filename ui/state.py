@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import purchase
 from core.config import load_settings
 from core.data.loading import ShopData
-from core.ml.network import format_hidden_layers
-from core.purchase import PurchaseData, PurchaseEvaluation, PurchaseModels, PurchaseTraining
-from core.runs import RunRecord, RunStore, RunWriteError
+from core.runs.store import RunStore
 from ui import cache
 
 SHOP = "data.shop"
@@ -114,7 +110,6 @@ PURCHASE_TRAIN = "purchase.train"
 PURCHASE_STOP = "purchase.stop"
 PURCHASE_METRIC = "purchase.metric"
 PURCHASE_USER_SEARCH = "purchase.user_search"
-PURCHASE_TRAINING = "purchase.training"  # a PurchaseTraining not finished yet
 PURCHASE_RESULT = "purchase.result"
 
 
@@ -149,91 +144,6 @@ def layer_key(position: int) -> str:
     return PURCHASE_LAYER_EDITOR.layer(position)
 
 
-@dataclass(frozen=True)
-class PurchaseResult:
-    """One finished training: the models, their evaluation and the deployment predictions.
-
-    Attributes:
-        data: the feature tables the models were trained and scored on.
-        models: both networks and every baseline.
-        evaluation: scores, per-user predictions and permutation importance.
-        next_orders: predictions for the H days after the data ends.
-        epochs: joint epochs run before training ended or was stopped.
-        run_id: the saved run (None when it could not be saved).
-    """
-
-    data: PurchaseData
-    models: PurchaseModels
-    evaluation: PurchaseEvaluation
-    next_orders: pd.DataFrame
-    epochs: int
-    run_id: str | None = None
-
-    @property
-    def label(self) -> str:
-        """The configuration in a few words, e.g. ``64,32 relu α=0.0001``."""
-        config = self.models.config
-        return (
-            f"{format_hidden_layers(config.hidden_layers)} {config.activation} α={config.alpha:g}"
-        )
-
-
-def score_purchase_models(
-    models: PurchaseModels, data: PurchaseData, *, epochs: int, run_id: str | None = None
-) -> PurchaseResult:
-    """Everything the page shows of trained models (fresh or from a run): every model's
-    scores on the evaluation window and the predictions for the H days after the data."""
-    evaluation = purchase.evaluate_purchase_models(
-        models, data, random_state=models.config.random_state
-    )
-    return PurchaseResult(
-        data=data,
-        models=models,
-        evaluation=evaluation,
-        next_orders=purchase.predict_next_orders(models, data),
-        epochs=epochs,
-        run_id=run_id,
-    )
-
-
-def start_purchase_training(training: PurchaseTraining) -> None:
-    """Keep ``training`` before it runs, so a Stop click (which interrupts the script) finds it."""
-    st.session_state[PURCHASE_TRAINING] = training
-
-
-def purchase_training() -> PurchaseTraining | None:
-    """A training that was started and not finished (interrupted by Stop or another click)."""
-    return st.session_state.get(PURCHASE_TRAINING)
-
-
-def drop_purchase_training() -> None:
-    """Forget an unfinished training that has no finished epoch to keep."""
-    st.session_state.pop(PURCHASE_TRAINING, None)
-
-
-def finish_purchase_training() -> PurchaseResult:
-    """Finish the pending training with its best epochs, score every model, predict the next
-    H days, save it as a run and keep the result. The pending training is dropped last, so
-    an interruption here leaves it to be finished on the next run."""
-    training = st.session_state[PURCHASE_TRAINING]
-    result = score_purchase_models(training.finish(), training.data, epochs=training.epoch)
-    record = purchase.purchase_run_record(result.models, result.evaluation, result.data)
-    result = replace(result, run_id=save_run(record))
-    st.session_state[PURCHASE_RESULT] = result
-    del st.session_state[PURCHASE_TRAINING]
-    return result
-
-
-def purchase_result() -> PurchaseResult | None:
-    """The last finished training on the current dataset."""
-    return st.session_state.get(PURCHASE_RESULT)
-
-
-def set_purchase_result(result: PurchaseResult) -> None:
-    """Make ``result`` (e.g. a reopened run) the page's current result."""
-    st.session_state[PURCHASE_RESULT] = result
-
-
 # --- runs ------------------------------------------------------------------------------------
 
 RUN_QUERY = "run"  # the URL's query parameter naming the open run
@@ -245,18 +155,15 @@ def run_store() -> RunStore:
     return RunStore(load_settings().runs_dir)
 
 
-def save_run(record: RunRecord) -> str | None:
-    """Save a finished training of the current dataset as a run and name it in the URL;
-    ``None`` (with a warning) when the runs folder cannot be written."""
-    try:
-        run_id = run_store().save(record, shop())
-    except RunWriteError as err:
-        st.warning(f"The model could not be saved as a run and is kept in this session only: {err}")
-        if RUN_QUERY in st.query_params:  # the URL must not reopen an older run over this one
-            del st.query_params[RUN_QUERY]
-        return None
-    st.query_params[RUN_QUERY] = run_id
-    return run_id
+def show_saved_run(run_id: str | None, problem: str | None) -> None:
+    """Name a training's saved run in the URL, so a refresh or a shared link reopens it; or
+    warn (with the reason) that it could not be saved and is kept in this session only."""
+    if run_id is not None:
+        st.query_params[RUN_QUERY] = run_id
+        return
+    st.warning(f"The model could not be saved as a run and is kept in this session only: {problem}")
+    if RUN_QUERY in st.query_params:  # the URL must not reopen an older run over this one
+        del st.query_params[RUN_QUERY]
 
 
 # --- Shop overview page --------------------------------------------------------------------
@@ -317,7 +224,6 @@ RECS_BUY_AGAIN = "recs.buy_again"
 RECS_CATALOGUE_ONLY = "recs.catalogue_only"
 RECS_TRAIN = "recs.train"
 RECS_STOP = "recs.stop"
-RECS_TRAINING = "recs.training"  # a RecsTraining still running on its worker thread
 RECS_RESULT = "recs.result"  # the fitted Recommender and its evaluation (ui.recommendations)
 RECS_ACCURACY = "recs.accuracy"
 RECS_USER_SOURCE = "recs.user_source"

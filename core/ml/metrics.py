@@ -7,7 +7,7 @@ computed with pandas/numpy over the shared long frame (user_id, item_id, rank or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -32,6 +32,118 @@ F1: Final = "f1"
 ROC_AUC: Final = "roc_auc"
 PR_AUC: Final = "pr_auc"
 LOG_LOSS: Final = "log_loss"
+MAP: Final = "map"
+NDCG: Final = "ndcg"
+HIT_RATE: Final = "hit_rate"
+COVERAGE: Final = "coverage"
+NOVELTY: Final = "novelty"
+DIVERSITY: Final = "diversity"
+
+# The model every scoreboard compares with its baselines, in every task.
+MLP: Final = "mlp"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How a score is named, shown and judged.
+
+    Attributes:
+        key: the key in score tables and manifests.
+        name: a short column header, e.g. ``MSE``.
+        label: the name with its unit, for chart axes, e.g. ``MSE (orders²)``.
+        decimals: decimals shown.
+        lower_is_better: errors and losses; every other score is better higher.
+        at_k: measured on the top k of a list (its header gets ``@k``).
+        help: one sentence for a hover.
+    """
+
+    key: str
+    name: str
+    label: str
+    decimals: int
+    lower_is_better: bool = False
+    at_k: bool = False
+    help: str = ""
+
+    def header(self, k: int | None = None) -> str:
+        """The column header, ``NDCG@10`` for a metric measured at ``k``."""
+        return f"{self.name}@{k}" if self.at_k and k is not None else self.name
+
+
+def _metrics(*metrics: Metric) -> dict[str, Metric]:
+    return {metric.key: metric for metric in metrics}
+
+
+METRICS: Final[Mapping[str, Metric]] = _metrics(
+    Metric(MSE, "MSE", "MSE (orders²)", 4, lower_is_better=True,
+           help="Mean squared error of each user's predicted orders (orders²); lower is better."),
+    Metric(RMSE, "RMSE", "RMSE (orders)", 4, lower_is_better=True,
+           help="Square root of the MSE, in orders per user; lower is better."),
+    Metric(MAE, "MAE", "MAE (orders)", 4, lower_is_better=True,
+           help="Mean absolute error of each user's predicted orders; lower is better."),
+    Metric(R2, "R²", "R²", 3,
+           help="Share of the variation in orders the model explains: 1 is perfect, 0 is no "
+           "better than predicting the mean."),
+    Metric(TOTAL_PREDICTED, "Orders predicted", "predicted orders (total)", 0,
+           help="Orders the model expects from all scored users together."),
+    Metric(TOTAL_ACTUAL, "Orders that happened", "actual orders (total)", 0,
+           help="Orders the scored users really placed in the window."),
+    Metric(ACCURACY, "Accuracy", "accuracy", 3,
+           help="Share of users whose buy / no-buy call at probability 0.5 was right."),
+    Metric(PRECISION, "Precision", "precision", 3, at_k=True,
+           help="Share of the flagged (or recommended) that were bought (0 to 1)."),
+    Metric(RECALL, "Recall", "recall", 3, at_k=True,
+           help="Share of the buyers (or bought products) that were flagged (0 to 1)."),
+    Metric(F1, "F1", "F1", 3, at_k=True,
+           help="Harmonic mean of precision and recall (0 to 1)."),
+    Metric(ROC_AUC, "ROC-AUC", "ROC-AUC", 3,
+           help="Chance that a random buyer gets a higher buy probability than a random "
+           "non-buyer: 0.5 is a coin flip, 1 is perfect."),
+    Metric(PR_AUC, "PR-AUC", "PR-AUC", 3,
+           help="Average precision over every threshold; random flagging scores the buyers' "
+           "share."),
+    Metric(LOG_LOSS, "Log-loss", "log-loss", 4, lower_is_better=True,
+           help="Punishes confident wrong probabilities; lower is better."),
+    Metric(MAP, "MAP", "MAP", 3, at_k=True,
+           help="Mean average precision: for each hit, the precision at its rank, summed and "
+           "divided by min(k, products bought); rewards hits near the top (0 to 1)."),
+    Metric(NDCG, "NDCG", "NDCG", 3, at_k=True,
+           help="Hits discounted by log2(rank + 1), divided by the best possible list: 1 means "
+           "every bought product sits at the top (0 to 1)."),
+    Metric(HIT_RATE, "Hit rate", "hit rate", 3, at_k=True,
+           help="Share of users with at least one bought product in their top k (0 to 1)."),
+    Metric(COVERAGE, "Coverage", "coverage", 3, at_k=True,
+           help="Share of the catalogue (products seen before the cutoff) that appears in "
+           "anyone's top k; low coverage means everyone gets the same few products."),
+    Metric(NOVELTY, "Novelty (bits)", "novelty (bits)", 2,
+           help="Mean −log2 of the share of users who had touched a recommended product before "
+           "the cutoff, in bits: 0 = products everyone knows; higher = less obvious products."),
+    Metric(DIVERSITY, "Diversity", "diversity", 3,
+           help="Mean share of pairs in a user's top k from different categories: 0 = one "
+           "category per list, 1 = all different."),
+)  # fmt: skip
+
+# The scoreboards' columns, in order, for the app, the report and the command line.
+ORDER_SCORES: Final = (MSE, RMSE, MAE, R2, TOTAL_PREDICTED, TOTAL_ACTUAL)
+BUYER_SCORES: Final = (ACCURACY, PRECISION, RECALL, F1, ROC_AUC, PR_AUC)
+RANKING_METRICS: Final = (PRECISION, RECALL, F1, MAP, NDCG, HIT_RATE)
+RANKING_SCORES: Final = (*RANKING_METRICS, COVERAGE, NOVELTY, DIVERSITY)
+# The score each task is judged by first.
+HEADLINE: Final = {"purchase": MSE, "recommend": NDCG}
+
+
+def lower_is_better(key: str) -> bool:
+    """Whether a lower value of the score ``key`` is better (errors and losses)."""
+    return METRICS[key].lower_is_better
+
+
+def best_of(values: Mapping[str, float | None], key: str) -> str | None:
+    """The name whose finite value of score ``key`` is best (the first on a tie)."""
+    finite = {name: v for name, v in values.items() if v is not None and np.isfinite(v)}
+    if not finite:
+        return None
+    pick = min if lower_is_better(key) else max
+    return pick(finite, key=finite.__getitem__)
 
 
 def regression_scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -98,12 +210,6 @@ def cumulative_gain(
 # Columns of the recommendation frame besides USER_ID and ITEM_ID.
 RANK: Final = "rank"
 SCORE: Final = "score"
-
-# Keys of the ranking score dictionaries (PRECISION, RECALL and F1 are shared with the above).
-MAP: Final = "map"
-NDCG: Final = "ndcg"
-HIT_RATE: Final = "hit_rate"
-RANKING_METRICS: Final = (PRECISION, RECALL, F1, MAP, NDCG, HIT_RATE)
 
 # Index name of the metric-vs-k table.
 K: Final = "k"

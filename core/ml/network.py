@@ -11,9 +11,9 @@ import copy
 import dataclasses
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, ClassVar, Final, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,9 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from core.config import MAX_SEED, SEED
 from core.errors import ShopLensError
+from core.params import Choice, Constraint, Flag, Number, SettingError, Whole, check_settings, shown
 
 Task = Literal["regression", "classification"]
 Activation = Literal["relu", "tanh", "logistic", "identity"]
@@ -42,8 +44,11 @@ VALIDATION_LOG_LOSS: Final = "validation log-loss"
 _CURVE_ROWS: Final = 20_000
 
 
-class HiddenLayersError(ShopLensError):
+class HiddenLayersError(SettingError):
     """Hidden-layer widths that cannot be used."""
+
+
+_LAYERS_HINT = f"write 1 to {MAX_LAYERS} widths of 1 to {MAX_UNITS} units, e.g. 64,32"
 
 
 def parse_hidden_layers(text: str) -> tuple[int, ...]:
@@ -57,27 +62,57 @@ def parse_hidden_layers(text: str) -> tuple[int, ...]:
     # "x", "×" and "-" separate only two numbers, so "-5" stays negative and "64,,x" is wrong.
     separators = r"(?<=\d)\s*[x×\-]\s*(?=\d)|[\s,;]+"
     parts = [p for p in re.split(separators, str(text).strip()) if p]
-    text = " ".join(str(text).split())  # as quoted in a one-line message
-    hint = f"write 1 to {MAX_LAYERS} widths of 1 to {MAX_UNITS} units, e.g. 64,32"
+    quoted = shown(text)
     if not parts:
-        raise HiddenLayersError(f"Hidden layers are empty; {hint}.")
+        raise HiddenLayersError(f"Hidden layers are empty; {_LAYERS_HINT}.")
+    for part in parts:
+        number = part.removeprefix("-")
+        if not (number.isascii() and number.isdigit()):
+            raise HiddenLayersError(
+                f"Hidden layers '{quoted}': '{shown(part)}' is not a whole number; {_LAYERS_HINT}."
+            )
+        if part.startswith("-"):
+            raise HiddenLayersError(
+                f"Hidden layers '{quoted}': {shown(part)} is negative; {_LAYERS_HINT}."
+            )
+    if len(parts) > MAX_LAYERS:
+        raise HiddenLayersError(
+            f"Hidden layers '{quoted}' has {len(parts)} layers; {_LAYERS_HINT}."
+        )
     widths = []
     for part in parts:
-        if part.startswith("-") and part[1:].isascii() and part[1:].isdigit():
-            raise HiddenLayersError(f"Hidden layers '{text}': {part} is negative; {hint}.")
-        if not (part.isascii() and part.isdigit()):
+        # Compared as text first: Python refuses to convert thousands of digits.
+        if len(part.lstrip("0")) > len(str(MAX_UNITS)) or not 1 <= int(part) <= MAX_UNITS:
             raise HiddenLayersError(
-                f"Hidden layers '{text}': '{part}' is not a whole number; {hint}."
+                f"Hidden layers '{quoted}': {shown(part)} units is out of range; {_LAYERS_HINT}."
             )
         widths.append(int(part))
-    if len(widths) > MAX_LAYERS:
-        raise HiddenLayersError(f"Hidden layers '{text}' has {len(widths)} layers; {hint}.")
-    for width in widths:
-        if not 1 <= width <= MAX_UNITS:
-            raise HiddenLayersError(
-                f"Hidden layers '{text}': {width} units is out of range; {hint}."
-            )
     return tuple(widths)
+
+
+@dataclass(frozen=True)
+class HiddenLayers:
+    """The hidden-layer widths a network accepts: 1 to 6 layers of 1 to 1024 units."""
+
+    label: str = "Hidden layers"
+
+    def describe(self) -> str:
+        """What the setting accepts."""
+        return _LAYERS_HINT
+
+    def check(self, value: Any) -> tuple[int, ...]:
+        """``value`` as a tuple of widths when every width is usable."""
+        try:
+            widths = tuple(value)
+        except TypeError:
+            widths = ()
+        if not widths or not all(isinstance(w, int) and not isinstance(w, bool) for w in widths):
+            raise HiddenLayersError(f"Hidden layers {shown(value)} are not usable; {_LAYERS_HINT}.")
+        return parse_hidden_layers(format_hidden_layers(widths))
+
+    def parse(self, text: str) -> tuple[int, ...]:
+        """Widths typed as ``64,32``."""
+        return parse_hidden_layers(text)
 
 
 def format_hidden_layers(widths: tuple[int, ...]) -> str:
@@ -115,7 +150,26 @@ class NetworkConfig:
     validation_fraction: float = 0.3
     patience: int = 10
     shuffle: bool = True
-    random_state: int = 0
+    random_state: int = SEED
+
+    CONSTRAINTS: ClassVar[Mapping[str, Constraint]] = {
+        "hidden_layers": HiddenLayers(),
+        "activation": Choice("Activation", get_args(Activation)),
+        "solver": Choice("The solver", get_args(Solver)),
+        "alpha": Number("The L2 penalty α", 0.0, 10.0),
+        "learning_rate": Number("The learning rate", 0.0, 1.0, low_included=False),
+        "batch_size": Whole("The batch size", 1, 100_000),
+        "epochs": Whole("Epochs", 1, 2000),
+        "early_stopping": Flag("Early stopping"),
+        "validation_fraction": Number("The validation share", 0.0, 0.9),
+        "patience": Whole("Patience", 1, 200),
+        "shuffle": Flag("Shuffling"),
+        "random_state": Whole("The random seed", 0, MAX_SEED),
+    }
+
+    def __post_init__(self) -> None:
+        check_settings(self, self.CONSTRAINTS)
+        object.__setattr__(self, "hidden_layers", tuple(self.hidden_layers))
 
     def estimator(
         self, task: Task, random_state: np.random.RandomState, *, rows: int | None = None
@@ -166,6 +220,38 @@ class EpochReport:
     def seconds_left(self) -> float:
         """A linear estimate of the time to the last epoch (early stopping may end sooner)."""
         return self.seconds / self.epoch * (self.epochs - self.epoch)
+
+
+Stage = Literal["preparing", "training", "scoring", "saving"]
+
+
+@dataclass(frozen=True)
+class TrainingProgress:
+    """How far a training has come, for a progress bar and live curves.
+
+    Attributes:
+        stage: ``preparing`` (building what the networks learn from), ``training`` (epochs),
+            ``scoring`` (every model on the test window) or ``saving`` (the run).
+        epoch: epochs finished (of the network that has run the most).
+        epochs: the most epochs the training may run.
+        seconds: seconds spent on the epochs so far.
+        networks: the latest report of each network still training or just finished.
+    """
+
+    stage: Stage
+    epoch: int = 0
+    epochs: int = 0
+    seconds: float = 0.0
+    networks: tuple[EpochReport, ...] = ()
+
+    @property
+    def seconds_left(self) -> float:
+        """A linear estimate of the time to the last epoch (early stopping may end sooner)."""
+        return self.seconds / self.epoch * (self.epochs - self.epoch) if self.epoch else 0.0
+
+
+# Called with the progress; returning False asks the training to stop (keeping its best epoch).
+OnProgress = Callable[[TrainingProgress], bool | None]
 
 
 class NetworkTrainer:
@@ -343,19 +429,16 @@ def network_config_dict(config: NetworkConfig) -> dict[str, object]:
     return values
 
 
-def network_config_from(values: dict) -> NetworkConfig:
+def network_config_from(values: Mapping[str, Any]) -> NetworkConfig:
     """The inverse of :func:`network_config_dict`, checked.
 
     Raises:
-        HiddenLayersError: when the values do not describe a usable network.
+        SettingError: one line, when the values do not describe a usable network.
     """
     known = {f.name for f in dataclasses.fields(NetworkConfig)}
     try:
-        layers = parse_hidden_layers(",".join(str(w) for w in values["hidden_layers"]))
-        settings = {k: v for k, v in values.items() if k in known and k != "hidden_layers"}
-        config = NetworkConfig(hidden_layers=layers, **settings)
+        settings = {k: v for k, v in values.items() if k in known}
+        settings["hidden_layers"] = tuple(values["hidden_layers"])
+        return NetworkConfig(**settings)
     except (KeyError, TypeError) as err:
-        raise HiddenLayersError(f"The network settings are incomplete ({err}).") from None
-    if config.activation not in ("relu", "tanh", "logistic", "identity"):
-        raise HiddenLayersError(f"Unknown activation '{config.activation}'.")
-    return config
+        raise SettingError(f"The network settings are incomplete ({shown(err)}).") from None

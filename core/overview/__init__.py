@@ -108,7 +108,7 @@ from core.overview.customers import (
     segment_summary,
 )
 from core.overview.funnel import Funnel, compute_funnel, funnel_trend
-from core.overview.kpis import KpiTable, compute_kpis, split_sessions
+from core.overview.kpis import KpiTable, compute_kpis, format_change, format_kpi, split_sessions
 from core.overview.products import (
     LongTail,
     category_conversion,
@@ -221,6 +221,8 @@ __all__ = [
     "KpiTable",
     "split_sessions",
     "compute_kpis",
+    "format_kpi",
+    "format_change",
     "Funnel",
     "compute_funnel",
     "funnel_trend",

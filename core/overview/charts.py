@@ -18,13 +18,12 @@ from plotly.subplots import make_subplots
 
 from core import overview as an
 from core import schema
-from core.plotting import EVENT_COLOURS, legend_below
+from core.plotting import ACCENT_COLOUR, EVENT_COLOURS, OTHER_COLOUR, PRIMARY_COLOUR, legend_below
 
-OTHER_COLOUR = "#a0a7b4"
-BAR_COLOUR = "#4c78a8"
+BAR_COLOUR = PRIMARY_COLOUR
 REVENUE_COLOUR = "#54a24b"
 NEW_COLOUR = "#f58518"
-RETURNING_COLOUR = "#4c78a8"
+RETURNING_COLOUR = PRIMARY_COLOUR
 MEASURE_LABELS = {
     an.VIEWS: "views",
     an.CARTS: "add-to-carts",
@@ -369,7 +368,7 @@ def top_bar(
             + "<extra></extra>",
             marker_color=BAR_COLOUR,
             selectedpoints=[i for i, k in enumerate(keys) if k in selected] if selected else None,
-            selected={"marker": {"color": "#e4572e"}},
+            selected={"marker": {"color": ACCENT_COLOUR}},
         )
     )
     fig.update_layout(
@@ -475,7 +474,7 @@ def long_tail_chart(tail: an.LongTail) -> go.Figure:
                 x=[0.2],
                 y=[top],
                 mode="markers+text",
-                marker={"size": 11, "color": "#e4572e"},
+                marker={"size": 11, "color": ACCENT_COLOUR},
                 text=[f"top 20% → {top:.0%}"],
                 textposition="bottom right",
                 showlegend=False,

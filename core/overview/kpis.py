@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,12 +42,14 @@ from core.overview.columns import (
     KPIS,
     LABEL,
     MINUTE_NS,
+    MONEY,
     NEW_USERS,
     ORDERS,
     PREVIOUS,
     REPEAT_BUYER_SHARE,
     REVENUE,
     SESSIONS,
+    SHARE,
     UNIT,
     VALUE,
     VIEWS,
@@ -299,3 +302,25 @@ def compute_kpis(
 def _optional(value: float) -> float | None:
     number = float(value)
     return None if np.isnan(number) else number
+
+
+def format_kpi(value: float | None, unit: str) -> str:
+    """A KPI as shown on its tile and in the report: counts whole, money with cents, shares in
+    percent; ``n/a`` where it is not defined."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if unit == SHARE:
+        return f"{value:.1%}"
+    if unit == MONEY:
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def format_change(row: pd.Series) -> str | None:
+    """A KPI row's change against the previous period: percentage points (``+1.5 pp``) for
+    shares, relative change (``+12.0%``) for the rest; ``None`` where it is not defined."""
+    if row[UNIT] == SHARE:
+        difference = float(row[DIFFERENCE])
+        return f"{difference * 100:+.1f} pp" if math.isfinite(difference) else None
+    change = float(row[CHANGE])
+    return f"{change:+.1%}" if math.isfinite(change) else None

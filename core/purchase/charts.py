@@ -20,21 +20,28 @@ from sklearn.metrics import (
 
 from core import purchase as pp
 from core.ml import metrics as m
-from core.plotting import MLP_COLOUR, OTHER_COLOUR, add_date_marks, tidy, unique_labels
+from core.plotting import (
+    MLP_COLOUR,
+    OTHER_COLOUR,
+    PRIMARY_COLOUR,
+    add_date_marks,
+    tidy,
+    unique_labels,
+)
 from core.purchase import features
 
 # --- purchase prediction -----------------------------------------------------------------
 
 MODEL_COLOURS = {
-    pp.MLP: MLP_COLOUR,
-    pp.BGNBD_NAME: "#4c78a8",
+    m.MLP: MLP_COLOUR,
+    pp.BGNBD_NAME: PRIMARY_COLOUR,
     pp.PAST_RATE: "#72b7b2",
     pp.LINEAR: "#54a24b",
     pp.MEAN: "#9d755d",
     pp.ZERO: "#bab0ac",
 }
 SHORT_LABELS = {
-    pp.MLP: "MLP",
+    m.MLP: "MLP",
     pp.BGNBD_NAME: "BG/NBD",
     pp.PAST_RATE: "past-rate baseline",
     pp.LINEAR: "linear baseline",
@@ -42,7 +49,7 @@ SHORT_LABELS = {
     pp.ZERO: "zero baseline",
 }
 # Models whose scores rank users; the mean and zero baselines give everyone the same score.
-RANKING_MODELS = (pp.MLP, pp.BGNBD_NAME, pp.PAST_RATE, pp.LINEAR)
+RANKING_MODELS = (m.MLP, pp.BGNBD_NAME, pp.PAST_RATE, pp.LINEAR)
 
 METRIC_LABELS = {
     m.MSE: "MSE (orders²)",
@@ -85,7 +92,7 @@ def model_scores_bar(scores: pd.DataFrame, metric: str) -> go.Figure:
         {
             "model": [pp.MODEL_LABELS.get(str(n), str(n)) for n in scores.index],
             "value": scores[metric].to_numpy(dtype=float),
-            "colour": [MLP_COLOUR if n == pp.MLP else OTHER_COLOUR for n in scores.index],
+            "colour": [MLP_COLOUR if n == m.MLP else OTHER_COLOUR for n in scores.index],
         }
     )
     label = METRIC_LABELS.get(metric, metric)
@@ -116,7 +123,7 @@ def _short_number(value: float) -> str:
 
 
 def confusion_matrix_heatmap(
-    actual: np.ndarray, probability: np.ndarray, *, threshold: float = 0.5, model: str = pp.MLP
+    actual: np.ndarray, probability: np.ndarray, *, threshold: float = 0.5, model: str = m.MLP
 ) -> go.Figure:
     """Counts of users by actual and predicted buying, predicted = probability >= threshold."""
     actual = np.asarray(actual, dtype=int)
@@ -149,7 +156,7 @@ def confusion_matrix_heatmap(
 
 
 def _model_line(name: str) -> dict[str, object]:
-    return {"color": MODEL_COLOURS.get(name, OTHER_COLOUR), "width": 3 if name == pp.MLP else 1.5}
+    return {"color": MODEL_COLOURS.get(name, OTHER_COLOUR), "width": 3 if name == m.MLP else 1.5}
 
 
 def roc_curves_line(users: pd.DataFrame, models: Sequence[str] = pp.MODEL_NAMES) -> go.Figure:
@@ -281,9 +288,9 @@ def cumulative_gain_line(users: pd.DataFrame, models: Sequence[str] = RANKING_MO
         ("random", share, {"color": "#bbb", "dash": "dot"}),
         ("perfect ranking", perfect, {"color": "#bbb", "dash": "dash"}),
     )
-    for name, found, style in reference:
+    for name, found, dashed in reference:
         fig.add_trace(
-            go.Scatter(x=share, y=found, name=name, mode="lines", line=style), row=1, col=1
+            go.Scatter(x=share, y=found, name=name, mode="lines", line=dashed), row=1, col=1
         )
     inside = share > 0
     for name in models:
@@ -320,7 +327,7 @@ def cumulative_gain_line(users: pd.DataFrame, models: Sequence[str] = RANKING_MO
 
 
 def describe_gain(
-    actual: np.ndarray, score: np.ndarray, *, top: float = 0.1, model: str = pp.MLP
+    actual: np.ndarray, score: np.ndarray, *, top: float = 0.1, model: str = m.MLP
 ) -> str:
     """A caption-ready sentence: "The top 10% of users by MLP (neural network) buy probability
     hold 45% of next-period buyers (a random 10% of users would hold about 10%)."
@@ -348,7 +355,7 @@ def _log1p_ticks(top: float) -> tuple[list[float], list[str]]:
 
 
 def predicted_vs_actual_scatter(
-    users: pd.DataFrame, *, model: str = pp.MLP, max_points: int = 4000, random_state: int = 0
+    users: pd.DataFrame, *, model: str = m.MLP, max_points: int = 4000, random_state: int = 0
 ) -> go.Figure:
     """Predicted against actual orders per user on log(1 + orders) axes, so zeros show.
 
@@ -509,7 +516,7 @@ def purchase_timeline(
         color="part",
         color_discrete_map={
             "data": "#d9dde4",
-            "training labels": "#4c78a8",
+            "training labels": PRIMARY_COLOUR,
             "evaluation (scored)": MLP_COLOUR,
             "prediction (after the data)": "#b279a2",
         },

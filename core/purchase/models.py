@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -13,10 +12,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
-from core.ml.network import EpochReport, NetworkConfig, NetworkTrainer, make_preprocessor
+from core.ml.metrics import MLP
+from core.ml.network import (
+    NetworkConfig,
+    NetworkTrainer,
+    OnProgress,
+    TrainingProgress,
+    make_preprocessor,
+)
 from core.purchase.windows import ACTUAL_BUYER, ACTUAL_ORDERS, BGNBD_EXPECTED, HORIZON, PurchaseData
 
-MLP: Final = "mlp"
 BGNBD_NAME: Final = "bgnbd"
 PAST_RATE: Final = "past_rate"
 LINEAR: Final = "linear"
@@ -36,22 +41,6 @@ MODEL_LABELS: Final = {
 
 
 # --- training ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PurchaseProgress:
-    """Both networks' state after a joint epoch (passed to the progress callback)."""
-
-    epoch: int
-    epochs: int
-    regressor: EpochReport | None
-    classifier: EpochReport | None
-    seconds: float
-
-    @property
-    def seconds_left(self) -> float:
-        """Linear estimate of the time to the last epoch (early stopping may end sooner)."""
-        return self.seconds / self.epoch * (self.epochs - self.epoch)
 
 
 @dataclass
@@ -91,7 +80,7 @@ class PurchaseTraining:
         self.stopped = False
         self._started = False
 
-    def run(self, on_epoch: Callable[[PurchaseProgress], bool | None] | None = None) -> None:
+    def run(self, on_epoch: OnProgress | None = None) -> None:
         """Train until both networks are done, or ``on_epoch`` returns False."""
         started = time.perf_counter()
         x = self.data.train[list(self.data.feature_names)]
@@ -108,8 +97,12 @@ class PurchaseTraining:
             ]
             self.epoch += 1
             self.seconds = time.perf_counter() - started
-            progress = PurchaseProgress(
-                self.epoch, self.config.epochs, reports[0], reports[1], self.seconds
+            progress = TrainingProgress(
+                "training",
+                self.epoch,
+                self.config.epochs,
+                self.seconds,
+                tuple(report for report in reports if report is not None),
             )
             if on_epoch is not None and on_epoch(progress) is False:
                 self.stop()
@@ -165,7 +158,7 @@ def train_purchase_models(
     data: PurchaseData,
     config: NetworkConfig,
     *,
-    on_epoch: Callable[[PurchaseProgress], bool | None] | None = None,
+    on_epoch: OnProgress | None = None,
 ) -> PurchaseModels:
     """Train both networks to the end (or until ``on_epoch`` returns False) and the baselines."""
     training = PurchaseTraining(data, config)

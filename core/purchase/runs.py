@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
-from core.ml.network import network_config_dict, network_config_from
+from core.errors import RunIntegrityError
 from core.purchase.evaluation import PurchaseEvaluation
 from core.purchase.models import PurchaseModels
 from core.purchase.windows import PurchaseData
-from core.runs import (
-    LoadedRun,
-    RunIntegrityError,
-    RunRecord,
-    columns_to_frame,
-    frame_to_columns,
-    scores_to_metrics,
-)
-
-# --- runs -----------------------------------------------------------------------------------
+from core.runs.manifest import PurchaseDetails, RunConfig, RunRecord, plain_text
+from core.runs.serial import scores_to_metrics
+from core.runs.store import LoadedRun
 
 
 def purchase_run_record(
     models: PurchaseModels, evaluation: PurchaseEvaluation, data: PurchaseData
 ) -> RunRecord:
-    """One training as a run: both networks, the fitted baselines and every score."""
+    """One training as a run: both networks, the fitted baselines and every score; a training
+    cut short by Stop is kept with the epoch it reached."""
     return RunRecord(
         task="purchase",
         estimators={
@@ -32,61 +24,55 @@ def purchase_run_record(
             "linear_regressor": models.linear_regressor,
             "logistic": models.logistic,
         },
-        config={
-            "network": network_config_dict(models.config),
-            "cutoff": f"{data.cutoff:%Y-%m-%d}",
-            "horizon_days": data.horizon_days,
-        },
+        config=RunConfig(network=models.config, cutoff=data.cutoff, horizon_days=data.horizon_days),
         metrics=scores_to_metrics(evaluation.scores),
-        curves={
-            "regressor": frame_to_columns(models.regressor_curves),
-            "classifier": frame_to_columns(models.classifier_curves),
-        },
-        details={
-            "users": len(data.evaluation),
-            "mean_rate_per_day": models.mean_rate_per_day,
-            "base_buy_rate": models.base_buy_rate,
-            "best_epochs": list(models.best_epochs),
-            "epochs_run": list(models.epochs_run),
-            "stopped": models.stopped,
-            "warnings": list(models.warnings),
-            "importance": frame_to_columns(evaluation.importance),
-        },
+        curves={"regressor": models.regressor_curves, "classifier": models.classifier_curves},
+        details=PurchaseDetails(
+            users=len(data.evaluation),
+            mean_rate_per_day=models.mean_rate_per_day,
+            base_buy_rate=models.base_buy_rate,
+            best_epochs=models.best_epochs,
+            epochs_run=models.epochs_run,
+            warnings=tuple(plain_text(w) for w in models.warnings),
+            importance=evaluation.importance,
+        ),
         train_seconds=models.train_seconds,
+        stopped_at_epoch=max(models.epochs_run) if models.stopped else None,
     )
 
 
 def purchase_models_from_run(loaded: LoadedRun) -> PurchaseModels:
-    """The models of a saved purchase run, as :func:`train_purchase_models` returned them.
+    """The models of a saved purchase run, as training returned them.
 
     Raises:
-        RunIntegrityError: when the run is not a purchase run or lacks a part.
+        RunIntegrityError: when the run is not a purchase run or lacks an estimator.
     """
     manifest, estimators = loaded.manifest, loaded.estimators
-    if loaded.task != "purchase":
+    details = manifest.details
+    if loaded.task != "purchase" or not isinstance(details, PurchaseDetails):
         raise RunIntegrityError(f"Run {loaded.run_id} is not a purchase-prediction run.")
-    try:
-        details, curves = manifest["details"], manifest["curves"]
-        return PurchaseModels(
-            config=network_config_from(manifest["config"]["network"]),
-            regressor=estimators["regressor"],
-            classifier=estimators["classifier"],
-            linear_regressor=estimators["linear_regressor"],
-            logistic=estimators["logistic"],
-            mean_rate_per_day=float(details["mean_rate_per_day"]),
-            base_buy_rate=float(details["base_buy_rate"]),
-            regressor_curves=columns_to_frame(curves["regressor"]),
-            classifier_curves=columns_to_frame(curves["classifier"]),
-            best_epochs=tuple(int(e) for e in details["best_epochs"]),  # type: ignore[arg-type]
-            epochs_run=tuple(int(e) for e in details["epochs_run"]),  # type: ignore[arg-type]
-            stopped=bool(details["stopped"]),
-            train_seconds=float(manifest.get("train_seconds") or 0.0),
-            warnings=tuple(str(w) for w in details.get("warnings", ())),
-        )
-    except (KeyError, TypeError, ValueError) as err:
+    missing = {"regressor", "classifier", "linear_regressor", "logistic"} - set(estimators)
+    if missing:
         raise RunIntegrityError(
-            f"Run {loaded.run_id} lacks part of a purchase model ({err}); retrain it."
-        ) from None
+            f"Run {loaded.run_id} lacks part of a purchase model ({sorted(missing)[0]}); "
+            "retrain it."
+        )
+    return PurchaseModels(
+        config=manifest.config.network,
+        regressor=estimators["regressor"],
+        classifier=estimators["classifier"],
+        linear_regressor=estimators["linear_regressor"],
+        logistic=estimators["logistic"],
+        mean_rate_per_day=details.mean_rate_per_day,
+        base_buy_rate=details.base_buy_rate,
+        regressor_curves=manifest.curves["regressor"],
+        classifier_curves=manifest.curves["classifier"],
+        best_epochs=details.best_epochs,
+        epochs_run=details.epochs_run,
+        stopped=manifest.stopped_at_epoch is not None,
+        train_seconds=manifest.train_seconds,
+        warnings=details.warnings,
+    )
 
 
 def check_run_inputs(run_id: str, models: PurchaseModels, data: PurchaseData) -> None:
@@ -101,9 +87,3 @@ def check_run_inputs(run_id: str, models: PurchaseModels, data: PurchaseData) ->
             f"Run {run_id} was trained on other inputs ({len(expected)} features, this version "
             f"builds {len(data.feature_names)}); train it again."
         )
-
-
-def run_cutoff(manifest: dict) -> tuple[pd.Timestamp, int]:
-    """The cutoff and horizon (days) a run was trained for."""
-    config = manifest["config"]
-    return pd.Timestamp(config["cutoff"]), int(config["horizon_days"])

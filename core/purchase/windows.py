@@ -16,8 +16,9 @@ from typing import Final
 import pandas as pd
 
 from core import schema
-from core.errors import ShopLensError
+from core.errors import CutoffError
 from core.ml.bgnbd import BGNBD, FREQUENCY, RECENCY, T_COLUMN, rfm_summary
+from core.ml.timesplit import data_end_of
 from core.purchase import features as feat
 
 HORIZON: Final = "horizon_days"
@@ -33,10 +34,6 @@ MODEL: Final = "model"
 _BGNBD_UNIT_DAYS: Final = 7.0
 _BGNBD_MAX_CUSTOMERS: Final = 30_000
 _MIN_HISTORY_DAYS: Final = 14
-
-
-class CutoffError(ShopLensError):
-    """A cutoff or horizon that leaves no room for training or evaluation."""
 
 
 @dataclass(frozen=True)
@@ -63,16 +60,6 @@ class PurchaseData:
     deployment: pd.DataFrame
     data_end: pd.Timestamp
     windows: tuple[tuple[pd.Timestamp, int], ...]
-
-
-def data_end_of(events: pd.DataFrame) -> pd.Timestamp:
-    """Midnight after the day of the last event: the exclusive end of the data."""
-    return events[schema.TIMESTAMP].max().normalize() + pd.Timedelta(days=1)
-
-
-def default_cutoff(events: pd.DataFrame, horizon_days: int) -> pd.Timestamp:
-    """The last date that leaves a full horizon after it: end of data - H days."""
-    return data_end_of(events) - pd.Timedelta(days=horizon_days)
 
 
 def build_purchase_data(

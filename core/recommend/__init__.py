@@ -16,7 +16,6 @@ from core.recommend.candidates import PAIR_FEATURES, Candidates, generate_candid
 from core.recommend.categories import fit_category_model
 from core.recommend.evaluation import (
     BASELINES,
-    MLP_RANKER,
     MODEL_LABELS,
     CategoryModelReport,
     RecommendationEvaluation,
@@ -47,12 +46,6 @@ from core.recommend.model import (
     recommend_users,
 )
 from core.recommend.reasons import REASON, explain
-from core.recommend.runs import (
-    recommender_config_dict,
-    recommender_config_from,
-    recommender_from_run,
-    recommender_run_record,
-)
 
 __all__ = [
     "EVENT_WEIGHTS",
@@ -80,7 +73,6 @@ __all__ = [
     "baseline_recommendations",
     "REASON",
     "explain",
-    "MLP_RANKER",
     "BASELINES",
     "MODEL_LABELS",
     "RecommendationEvaluation",
@@ -95,8 +87,4 @@ __all__ = [
     "popular_in_segment",
     "HISTORY_COLUMNS",
     "user_history",
-    "recommender_config_dict",
-    "recommender_config_from",
-    "recommender_run_record",
-    "recommender_from_run",
 ]

@@ -17,18 +17,18 @@ from plotly.subplots import make_subplots
 
 from core import schema
 from core.ml import metrics as m
-from core.plotting import EVENT_COLOURS, MLP_COLOUR, add_date_marks
-from core.recommend import BASELINES, MLP_RANKER, MODEL_LABELS, Recommender
+from core.plotting import EVENT_COLOURS, MLP_COLOUR, OTHER_COLOUR, PRIMARY_COLOUR, add_date_marks
+from core.recommend import BASELINES, MODEL_LABELS, Recommender
 
 MODEL_COLOURS = {
-    MLP_RANKER: MLP_COLOUR,
-    "popularity": "#4c78a8",
+    m.MLP: MLP_COLOUR,
+    "popularity": PRIMARY_COLOUR,
     "category_popularity": "#54a24b",
     "item_knn": "#b279a2",
     "random": "#bab0ac",
 }
 SHORT_LABELS = {
-    MLP_RANKER: "MLP ranker",
+    m.MLP: "MLP ranker",
     "popularity": "most popular",
     "category_popularity": "popular in categories",
     "item_knn": "item-kNN",
@@ -66,7 +66,7 @@ def _tidy(fig: go.Figure, *, height: int = 340, top: int = 50) -> go.Figure:
 
 
 def _line(name: str) -> dict[str, object]:
-    return {"color": MODEL_COLOURS.get(name, "#a0a7b4"), "width": 3 if name == MLP_RANKER else 1.5}
+    return {"color": MODEL_COLOURS.get(name, OTHER_COLOUR), "width": 3 if name == m.MLP else 1.5}
 
 
 def training_windows(
@@ -114,7 +114,7 @@ def recommender_timeline(
         rows.append(("test window", cutoff, end, "test window (scored)"))
     colours = {
         "data": "#d9dde4",
-        "training labels (purchases)": "#4c78a8",
+        "training labels (purchases)": PRIMARY_COLOUR,
         "history the recommender uses": "#9ecae9",
         "test window (scored)": MLP_COLOUR,
     }
@@ -174,7 +174,7 @@ def metric_by_k_line(
         horizontal_spacing=0.08,
         vertical_spacing=0.16,
     )
-    models = [name for name in (MLP_RANKER, *BASELINES) if name in set(by_k["model"])]
+    models = [name for name in (m.MLP, *BASELINES) if name in set(by_k["model"])]
     for position, metric in enumerate(metrics):
         row, col = divmod(position, 2)
         for name in models:
@@ -223,8 +223,8 @@ def accuracy_coverage_scatter(scores: pd.DataFrame, *, k: int, accuracy: str = m
                 text=[SHORT_LABELS.get(str(name), str(name))],
                 textposition="top center",
                 marker={
-                    "size": 18 if name == MLP_RANKER else 12,
-                    "color": MODEL_COLOURS.get(str(name), "#a0a7b4"),
+                    "size": 18 if name == m.MLP else 12,
+                    "color": MODEL_COLOURS.get(str(name), OTHER_COLOUR),
                 },
                 hovertemplate=f"{MODEL_LABELS.get(str(name), name)}<br>coverage %{{x:.1%}}<br>"
                 f"{METRIC_LABELS[accuracy]}@{k} %{{y:.3f}}<extra></extra>",

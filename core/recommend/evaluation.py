@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from core import schema
-from core.errors import ShopLensError
-from core.ml import metrics
+from core.ml import metrics as m
 from core.ml.network import EpochReport
+from core.ml.timesplit import check_cutoff
 from core.recommend.baselines import baseline_recommendations
 from core.recommend.categories import _category_probability, _next_categories
 from core.recommend.interactions import relevant_items
@@ -21,10 +21,9 @@ from core.recommend.model import Recommender, RecommenderConfig, fit_recommender
 
 # --- evaluation and deployment -----------------------------------------------------------
 
-MLP_RANKER: Final = "mlp"
 BASELINES: Final = ("popularity", "category_popularity", "item_knn", "random")
 MODEL_LABELS: Final = {
-    MLP_RANKER: "Two-stage MLP ranker",
+    m.MLP: "Two-stage MLP ranker",
     "popularity": "Most popular",
     "category_popularity": "Popular in the user's categories",
     "item_knn": "Item-kNN",
@@ -110,22 +109,13 @@ def evaluate_recommender(
     on_epoch: Callable[[EpochReport], bool | None] | None = None,
 ) -> tuple[Recommender, RecommendationEvaluation]:
     """Fit at ``cutoff`` on earlier events only, then score every model on [t, t + H)."""
-    _check_test_window(events, cutoff, horizon_days)
+    check_cutoff(events, cutoff, horizon_days)
     recommender = fit_recommender(
         events, products, cutoff=cutoff, horizon_days=horizon_days, config=config, on_epoch=on_epoch
     )
     return recommender, score_recommender(
         recommender, events, cutoff=cutoff, horizon_days=horizon_days, k=k, ks=ks
     )
-
-
-def _check_test_window(events: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> None:
-    end = cutoff + pd.Timedelta(days=horizon_days)
-    if end > events[schema.TIMESTAMP].max().normalize() + pd.Timedelta(days=1):
-        raise ShopLensError(
-            f"Cutoff {cutoff:%Y-%m-%d} leaves less than {horizon_days} days of data after it; "
-            "pick an earlier cutoff or a shorter horizon."
-        )
 
 
 def score_recommender(
@@ -138,7 +128,7 @@ def score_recommender(
     ks: tuple[int, ...] = (1, 5, 10, 20),
 ) -> RecommendationEvaluation:
     """Score a recommender fitted at ``cutoff`` and every baseline on [t, t + H)."""
-    _check_test_window(events, cutoff, horizon_days)
+    check_cutoff(events, cutoff, horizon_days)
     config = recommender.config
     end = cutoff + pd.Timedelta(days=horizon_days)
     inter = recommender.interactions
@@ -152,7 +142,7 @@ def score_recommender(
     )
     depth = max(max(ks), k)
     started = time.perf_counter()
-    lists = {MLP_RANKER: recommend_users(recommender, users, k=depth)}
+    lists = {m.MLP: recommend_users(recommender, users, k=depth)}
     score_seconds = time.perf_counter() - started
     lists.update(
         baseline_recommendations(recommender, users, k=depth, seed=config.network.random_state)
@@ -174,12 +164,12 @@ def score_recommender(
     rows, curves = {}, []
     for name, frame in lists.items():
         rows[name] = {
-            **metrics.ranking_scores(frame, relevant, k=k),
-            "coverage": metrics.catalog_coverage(frame, k=k, n_items=int((seen > 0).sum())),
-            "novelty": metrics.novelty(frame, k=k, item_counts=item_counts, total=history_users),
-            "diversity": metrics.intra_list_diversity(frame, k=k, item_category=categories),
+            **m.ranking_scores(frame, relevant, k=k),
+            "coverage": m.catalog_coverage(frame, k=k, n_items=int((seen > 0).sum())),
+            "novelty": m.novelty(frame, k=k, item_counts=item_counts, total=history_users),
+            "diversity": m.intra_list_diversity(frame, k=k, item_category=categories),
         }
-        curve = metrics.ranking_scores_by_k(frame, relevant, ks=ks).reset_index()
+        curve = m.ranking_scores_by_k(frame, relevant, ks=ks).reset_index()
         curves.append(curve.assign(model=name))
     evaluation = RecommendationEvaluation(
         cutoff=cutoff,

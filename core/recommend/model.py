@@ -8,9 +8,10 @@ items the user bought in it. A next-category model adds its guess as one input.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from core import schema
 from core.ml.metrics import RANK, SCORE
 from core.ml.network import EpochReport, NetworkConfig, NetworkTrainer
+from core.params import Constraint, Flag, SettingError, Whole, check_settings, shown
 from core.recommend.candidates import PAIR_FEATURES, Candidates, _chunks, generate_candidates
 from core.recommend.categories import _category_probability, fit_category_model
 from core.recommend.interactions import Interactions, build_interactions, relevant_items
@@ -40,13 +42,27 @@ class RecommenderConfig:
             where the table has an ``in_stock`` column).
     """
 
-    network: NetworkConfig = field(default_factory=lambda: NetworkConfig(hidden_layers=(64, 32)))
+    network: NetworkConfig = field(default_factory=NetworkConfig)
     candidates: int = 50
     negatives: int = 30
     train_windows: int = 3
     max_train_pairs: int = 400_000
     buy_again: bool = False
     catalogue_only: bool = False
+
+    CONSTRAINTS: ClassVar[Mapping[str, Constraint]] = {
+        "candidates": Whole("Candidates per generator", 5, 500),
+        "negatives": Whole("Negatives per user", 1, 500),
+        "train_windows": Whole("Training windows", 1, 12),
+        "max_train_pairs": Whole("The most training pairs", 1_000, 50_000_000),
+        "buy_again": Flag("Buy again"),
+        "catalogue_only": Flag("Catalogue only"),
+    }
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.network, NetworkConfig):
+            raise SettingError(f"The ranker's settings are not usable (got {shown(self.network)}).")
+        check_settings(self, self.CONSTRAINTS)
 
 
 # --- the model ---------------------------------------------------------------------------

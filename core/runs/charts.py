@@ -9,22 +9,16 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.ml import network as net
-from core.runs import RUN_ID
+from core.ml import metrics as m
+from core.plotting import BASELINE_COLOUR, BEST_COLOUR, MLP_COLOUR, RUN_COLOURS
+from core.runs.compare import RUN_ID
 
-MLP_COLOUR = "#e45756"
-BEST_COLOUR = "#f2b701"
-BASELINE_COLOUR = "#333"
-# One colour per run in overlaid curves (Plotly's qualitative "D3" palette).
-RUN_COLOURS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-)  # fmt: skip
 
-METRIC_TITLES = {
-    "mse": "MSE of predicted orders (lower is better)",
-    "accuracy": "accuracy of buy / no buy (higher is better)",
-    "ndcg": "NDCG@k of the recommendations (higher is better)",
-}
+
+def _title(metric: str) -> str:
+    """``MSE (orders²) of the MLP on each run (lower is better)``."""
+    better = "lower" if m.lower_is_better(metric) else "higher"
+    return f"{m.METRICS[metric].label} of the MLP on each run ({better} is better)"
 
 
 def configuration_scores(
@@ -95,7 +89,7 @@ def configuration_scores(
     fig.update_xaxes(title_text="hidden layers (widths, input side first)")
     fig.update_yaxes(title_text=metric)
     fig.update_layout(
-        title=METRIC_TITLES.get(metric, metric),
+        title=_title(metric),
         height=380,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},

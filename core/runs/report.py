@@ -15,90 +15,33 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from core import plotting
-from core.ml import charts as ml_charts
 from core import overview as an
-from core import purchase, recommend, schema
-from core.purchase import charts
-from core.ml import metrics as m
-from core.overview import charts as oc
-from core.recommend import charts as rc
-from core.errors import ShopLensError
+from core import plotting, purchase, recommend, schema
 from core.data.loading import ShopData
-from core.ml.network import format_hidden_layers
-from core.runs import (
-    TASK_LABELS,
-    LoadedRun,
-    RunError,
-    RunStore,
-    columns_to_frame,
-    metrics_to_scores,
-)
+from core.errors import RunError, ShopLensError
+from core.ml import charts as ml_charts
+from core.ml import metrics as m
+from core.ml.network import NetworkConfig, format_hidden_layers
+from core.overview import charts as oc
+from core.purchase import charts
+from core.recommend import charts as rc
+from core.recommend.runs import recommender_from_run
+from core.runs.manifest import DatasetSummary, PurchaseDetails, RecommendDetails, RunManifest
+from core.runs.names import TASK_LABELS
+from core.runs.store import LoadedRun, RunStore
 
-# Scoreboard columns: metric -> (header, decimals).
-ORDER_SCORES: Final[dict[str, tuple[str, int]]] = {
-    m.MSE: ("MSE", 4),
-    m.RMSE: ("RMSE", 4),
-    m.MAE: ("MAE", 4),
-    m.R2: ("R²", 3),
-    m.TOTAL_PREDICTED: ("orders predicted", 0),
-    m.TOTAL_ACTUAL: ("orders that happened", 0),
-}
-BUYER_SCORES: Final[dict[str, tuple[str, int]]] = {
-    m.ACCURACY: ("accuracy", 3),
-    m.PRECISION: ("precision", 3),
-    m.RECALL: ("recall", 3),
-    m.F1: ("F1", 3),
-    m.ROC_AUC: ("ROC-AUC", 3),
-    m.PR_AUC: ("PR-AUC", 3),
-}
-RANKING_SCORES: Final[dict[str, tuple[str, int]]] = {
-    m.PRECISION: ("precision", 3),
-    m.RECALL: ("recall", 3),
-    m.F1: ("F1", 3),
-    m.MAP: ("MAP", 3),
-    m.NDCG: ("NDCG", 3),
-    m.HIT_RATE: ("hit rate", 3),
-    "coverage": ("coverage", 3),
-    "novelty": ("novelty (bits)", 2),
-    "diversity": ("diversity", 3),
-}
-# Measured on the top k (the header gets "@k"); novelty and diversity describe the lists.
-AT_K: Final = frozenset({*m.RANKING_METRICS, "coverage"})
 MODEL_COLUMN: Final = "model"
 EXAMPLE_USERS: Final = 3
 KPI_DAYS: Final = 30
 BOUGHT_MARK: Final = "✔ bought"
 _PLOTLY_CONFIG: Final = {"displaylogo": False, "responsive": True}
-# What each task's section reads from a manifest, as key paths.
-_REQUIRED: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
-    "purchase": (
-        ("config", "network", "hidden_layers"),
-        ("config", "cutoff"),
-        ("config", "horizon_days"),
-        ("details", "best_epochs"),
-        ("details", "epochs_run"),
-        ("curves", "regressor"),
-        ("curves", "classifier"),
-    ),
-    "recommend": (
-        ("config", "network", "hidden_layers"),
-        ("config", "recommender"),
-        ("config", "cutoff"),
-        ("config", "horizon_days"),
-        ("config", "k"),
-        ("details",),
-        ("curves",),
-    ),
-}
-
 _CSS: Final = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
   color: #1f2430; background: #fff; margin: 0; line-height: 1.45; }
@@ -176,7 +119,7 @@ def _frame_table(frame: pd.DataFrame, *, classes: str, table_id: str | None = No
 def _number(value: object, decimals: int) -> str:
     """A score as shown in the tables: fixed decimals, thousands separated, n/a when missing."""
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value) if isinstance(value, int | float | str) else math.nan
     except (TypeError, ValueError):
         return "n/a"
     if not math.isfinite(number):
@@ -193,7 +136,7 @@ def _count(number: int, noun: str) -> str:
 def _day(value: object) -> str:
     """``3 May 2026`` from a timestamp or ISO text; the text itself when it is not a date."""
     try:
-        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+        stamp = pd.Timestamp(value) if isinstance(value, str | dt.date | pd.Timestamp) else pd.NaT
     except (TypeError, ValueError):
         return str(value)
     if pd.isna(stamp):
@@ -211,7 +154,7 @@ def _anchor(text: str) -> str:
 @dataclass(frozen=True)
 class _Dataset:
     fingerprint: str
-    summary: Mapping[str, Any]
+    summary: DatasetSummary
     runs: tuple[LoadedRun, ...]
     shop: ShopData | None
     problem: str | None
@@ -219,18 +162,18 @@ class _Dataset:
 
 def _dataset_section(dataset: _Dataset) -> str:
     summary = dataset.summary
-    start, end = summary.get("start"), summary.get("end")
+    start, end = summary.start, summary.end
     span = "unknown"
-    if start and end:
-        days = (pd.Timestamp(end).normalize() - pd.Timestamp(start).normalize()).days + 1
+    if start is not None and end is not None:
+        days = (end.normalize() - start.normalize()).days + 1
         span = f"{_day(start)} to {_day(end)} ({days:,} days)"
-    items = summary.get("items")
-    names = ", ".join(f"{r.manifest.get('name', '')} ({r.run_id})" for r in dataset.runs)
+    items = summary.items
+    names = ", ".join(f"{r.manifest.name} ({r.run_id})" for r in dataset.runs)
     rows = [
-        ("Events file", summary.get("events_file") or "unknown"),
-        ("Products file", summary.get("products_file") or "none"),
-        ("Events", _number(summary.get("events"), 0)),
-        ("Users", _number(summary.get("users"), 0)),
+        ("Events file", summary.events_file or "unknown"),
+        ("Products file", summary.products_file or "none"),
+        ("Events", _number(summary.events, 0)),
+        ("Users", _number(summary.users, 0)),
         ("Items", "no item ids" if items is None else _number(items, 0)),
         ("Time span", span),
         ("Fingerprint", dataset.fingerprint),
@@ -238,7 +181,7 @@ def _dataset_section(dataset: _Dataset) -> str:
     ]
     parts = [
         f'<section id="data-{_anchor(dataset.fingerprint)}">',
-        f"<h2>Data: {_e(summary.get('events_file') or dataset.fingerprint)}</h2>",
+        f"<h2>Data: {_e(summary.events_file or dataset.fingerprint)}</h2>",
         _settings_table(rows),
         "<h3>The shop at a glance</h3>",
     ]
@@ -248,22 +191,6 @@ def _dataset_section(dataset: _Dataset) -> str:
         parts.append(_overview(dataset.shop))
     parts.append("</section>")
     return "".join(parts)
-
-
-def _kpi_text(value: float, unit: str) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    if unit == an.SHARE:
-        return f"{value:.1%}"
-    return f"{value:,.2f}" if unit == an.MONEY else f"{value:,.0f}"
-
-
-def _kpi_change(row: pd.Series) -> str:
-    if row[an.UNIT] == an.SHARE:
-        difference = float(row[an.DIFFERENCE])
-        return f"{difference * 100:+.1f} pp" if math.isfinite(difference) else "n/a"
-    change = float(row[an.CHANGE])
-    return f"{change:+.1%}" if math.isfinite(change) else "n/a"
 
 
 def _overview(shop: ShopData) -> str:
@@ -288,9 +215,9 @@ def _overview(shop: ShopData) -> str:
         rows.append(
             {
                 "KPI": str(row[an.LABEL]),
-                current: _kpi_text(float(row[an.VALUE]), unit),
-                before: _kpi_text(float(row[an.PREVIOUS]), unit),
-                "change": _kpi_change(row),
+                current: an.format_kpi(float(row[an.VALUE]), unit),
+                before: an.format_kpi(float(row[an.PREVIOUS]), unit),
+                "change": an.format_change(row) or "n/a",
             }
         )
     caption = (
@@ -324,15 +251,15 @@ def _overview(shop: ShopData) -> str:
 # --- runs ----------------------------------------------------------------------------------
 
 
-def _ordered_scores(manifest: Mapping[str, Any], order: Sequence[str]) -> pd.DataFrame:
-    scores = metrics_to_scores(manifest["metrics"])
+def _ordered_scores(manifest: RunManifest, order: Sequence[str]) -> pd.DataFrame:
+    scores = manifest.scores
     known = [name for name in order if name in scores.index]
     return scores.loc[known + [n for n in scores.index if n not in known]]
 
 
 def _score_table(
     scores: pd.DataFrame,
-    columns: Mapping[str, tuple[str, int]],
+    columns: Sequence[str],
     labels: Mapping[str, str],
     *,
     k: int | None = None,
@@ -341,27 +268,18 @@ def _score_table(
     shown = [c for c in columns if c in scores.columns]
     frame = pd.DataFrame({MODEL_COLUMN: [labels.get(str(n), str(n)) for n in scores.index]})
     for column in shown:
-        header, decimals = columns[column]
-        if k is not None and column in AT_K:
-            header = f"{header}@{k}"
-        frame[header] = [_number(v, decimals) for v in scores[column]]
+        metric = m.METRICS[column]
+        frame[metric.header(k)] = [_number(v, metric.decimals) for v in scores[column]]
     return _frame_table(frame, classes="numbers scores", table_id=table_id)
 
 
-def _versus(
-    scores: pd.DataFrame,
-    metric: str,
-    label: str,
-    labels: Mapping[str, str],
-    *,
-    lower_is_better: bool,
-    decimals: int,
-) -> str:
+def _versus(scores: pd.DataFrame, metric: str, label: str, labels: Mapping[str, str]) -> str:
     """One sentence: the MLP against the best baseline on ``metric``."""
-    if metric not in scores.columns or purchase.MLP not in scores.index:
+    lower_is_better, decimals = m.lower_is_better(metric), m.METRICS[metric].decimals
+    if metric not in scores.columns or m.MLP not in scores.index:
         return ""
-    baselines = scores[metric].drop(index=purchase.MLP).dropna()
-    mlp = float(scores.loc[purchase.MLP, metric])
+    baselines = scores[metric].drop(index=m.MLP).dropna()
+    mlp = float(scores.loc[m.MLP, metric])
     if baselines.empty or not math.isfinite(mlp):
         return ""
     best = str(baselines.idxmin() if lower_is_better else baselines.idxmax())
@@ -376,35 +294,30 @@ def _versus(
     return f'<p class="headline">{_e(text)}</p>'
 
 
-def _network_rows(network: Mapping[str, Any]) -> list[tuple[str, object]]:
-    layers = tuple(int(w) for w in network["hidden_layers"])
+def _network_rows(network: NetworkConfig) -> list[tuple[str, object]]:
+    layers = network.hidden_layers
     return [
         ("Hidden layers", f"{format_hidden_layers(layers)} ({_count(len(layers), 'layer')})"),
-        ("Activation", network.get("activation", "")),
-        ("L2 penalty (alpha)", network.get("alpha", "")),
-        ("Learning rate", network.get("learning_rate", "")),
-        ("Most epochs", network.get("epochs", "")),
-        ("Batch size", network.get("batch_size", "")),
-        ("Seed", network.get("random_state", "")),
+        ("Activation", network.activation),
+        ("L2 penalty (alpha)", network.alpha),
+        ("Learning rate", network.learning_rate),
+        ("Most epochs", network.epochs),
+        ("Batch size", network.batch_size),
+        ("Seed", network.random_state),
     ]
 
 
 def _run_header(loaded: LoadedRun) -> str:
     manifest = loaded.manifest
-    text = manifest.get("created")
-    created = (
-        pd.Timestamp(text)
-        if text
-        else pd.Timestamp(dt.datetime.strptime(loaded.run_id[:15], "%Y%m%d-%H%M%S"), tz="UTC")
-    )
+    created = manifest.created
     meta = (
         f"{TASK_LABELS.get(loaded.task, loaded.task)} · created {_day(created)}, "
         f"{created:%H:%M} {created.tzname() or ''} · run {loaded.run_id}"
     )
-    tags = "".join(f' <span class="tag">{_e(t)}</span>' for t in manifest.get("tags", []))
+    tags = "".join(f' <span class="tag">{_e(t)}</span>' for t in manifest.tags)
     parts = [
         f'<section id="run-{_anchor(loaded.run_id)}">',
-        f"<h2>{_e(manifest['name'])}</h2>",
+        f"<h2>{_e(manifest.name)}</h2>",
         f'<p class="meta">{_e(meta)}{tags}</p>',
     ]
     parts += [_note(w) for w in loaded.warnings]
@@ -413,36 +326,39 @@ def _run_header(loaded: LoadedRun) -> str:
 
 def _purchase_section(loaded: LoadedRun) -> str:
     manifest = loaded.manifest
-    config, details, curves = manifest["config"], manifest["details"], manifest["curves"]
-    best, run = details["best_epochs"], details["epochs_run"]
-    horizon = int(config["horizon_days"])
-    cutoff = pd.Timestamp(config["cutoff"])
+    config, details, curves = manifest.config, manifest.details, manifest.curves
+    assert isinstance(details, PurchaseDetails)
+    best, run = details.best_epochs, details.epochs_run
+    horizon, cutoff = config.horizon_days, config.cutoff
     last_day = cutoff + pd.Timedelta(days=horizon - 1)
     rows = [
-        *_network_rows(config["network"]),
+        *_network_rows(config.network),
         ("Epochs run (orders / buyer network)", f"{run[0]} / {run[1]}"),
         ("Best epoch kept (orders / buyer network)", f"{best[0]} / {best[1]}"),
         ("Cutoff", f"{cutoff:%Y-%m-%d}"),
         ("Horizon", f"{horizon} days (scored on {cutoff:%Y-%m-%d} to {last_day:%Y-%m-%d})"),
-        ("Users scored", _number(details.get("users"), 0)),
-        ("Training time", f"{float(manifest.get('train_seconds') or 0):.1f} s"),
+        ("Users scored", _number(details.users, 0)),
+        ("Training time", f"{manifest.train_seconds:.1f} s"),
     ]
     labels = purchase.MODEL_LABELS
     scores = _ordered_scores(manifest, purchase.MODEL_NAMES)
     parts = [_run_header(loaded), "<h3>Configuration</h3>", _settings_table(rows)]
-    if details.get("stopped"):
-        parts.append(_note("Training was stopped early; each network keeps its best epoch."))
-    parts += [_note(w) for w in details.get("warnings", [])]
+    if manifest.stopped_at_epoch is not None:
+        parts.append(
+            _note(
+                f"Stopped: training was cut short at epoch {manifest.stopped_at_epoch}; each "
+                "network keeps its best epoch."
+            )
+        )
+    parts += [_note(w) for w in details.warnings]
     parts += [
         "<h3>Scoreboard: the MLP against every baseline</h3>",
-        _versus(scores, m.MSE, "Order error (MSE)", labels, lower_is_better=True, decimals=4),
-        _versus(
-            scores, m.ROC_AUC, "Finding buyers (ROC-AUC)", labels, lower_is_better=False, decimals=3
-        ),
+        _versus(scores, m.MSE, "Order error (MSE)", labels),
+        _versus(scores, m.ROC_AUC, "Finding buyers (ROC-AUC)", labels),
         "<h4>How many orders · per-user errors, in orders</h4>",
-        _score_table(scores, ORDER_SCORES, labels, table_id=f"orders-{loaded.run_id}"),
+        _score_table(scores, m.ORDER_SCORES, labels, table_id=f"orders-{loaded.run_id}"),
         "<h4>Who buys · at buy probability 0.5; the AUCs judge the ranking</h4>",
-        _score_table(scores, BUYER_SCORES, labels, table_id=f"buyers-{loaded.run_id}"),
+        _score_table(scores, m.BUYER_SCORES, labels, table_id=f"buyers-{loaded.run_id}"),
         '<p class="how">Every model is scored on the same users: features from before the '
         "cutoff, orders counted in the H days after it. MSE, RMSE and MAE are errors in orders "
         "per user (lower is better); ROC-AUC and PR-AUC judge how well buyers are ranked above "
@@ -463,7 +379,7 @@ def _purchase_section(loaded: LoadedRun) -> str:
         _figure(
             plotting.legend_below(
                 ml_charts.training_curves_line(
-                    columns_to_frame(curves["regressor"]), task="regression", best_epoch=best[0]
+                    curves["regressor"], task="regression", best_epoch=best[0]
                 )
             ),
             "MSE on training rows and on held-out validation users after every epoch; the "
@@ -473,7 +389,7 @@ def _purchase_section(loaded: LoadedRun) -> str:
         _figure(
             plotting.legend_below(
                 ml_charts.training_curves_line(
-                    columns_to_frame(curves["classifier"]),
+                    curves["classifier"],
                     task="classification",
                     best_epoch=best[1],
                 )
@@ -484,11 +400,10 @@ def _purchase_section(loaded: LoadedRun) -> str:
         "</div>",
         "<h3>What the orders network relies on</h3>",
     ]
-    importance = details.get("importance")
-    if importance:
+    if len(details.importance):
         parts.append(
             _figure(
-                charts.permutation_importance_bar(_chart_safe(columns_to_frame(importance))),
+                charts.permutation_importance_bar(_chart_safe(details.importance)),
                 "each input is shuffled across users and the rise in the network's MSE is the "
                 "bar (whiskers: spread over repeats). Inputs carrying the same information "
                 "share the credit, so each can look small.",
@@ -502,44 +417,50 @@ def _purchase_section(loaded: LoadedRun) -> str:
 
 def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | None) -> str:
     manifest = loaded.manifest
-    config, details = manifest["config"], manifest["details"]
-    settings = config["recommender"]
-    k, horizon = int(config["k"]), int(config["horizon_days"])
-    cutoff = pd.Timestamp(config["cutoff"])
+    config, details, settings = manifest.config, manifest.details, manifest.config.recommender
+    assert isinstance(details, RecommendDetails) and settings is not None
+    k, horizon, cutoff = config.k or 0, config.horizon_days, config.cutoff
     last_day = cutoff + pd.Timedelta(days=horizon - 1)
-    evaluated = bool(config.get("evaluate", True)) and bool(manifest["metrics"])
+    evaluated = config.evaluate and bool(manifest.metrics)
     scored = (
-        f"{_number(details.get('users_evaluated'), 0)} users who bought from {cutoff:%Y-%m-%d} "
+        f"{_number(details.users_evaluated, 0)} users who bought from {cutoff:%Y-%m-%d} "
         f"to {last_day:%Y-%m-%d}"
         if evaluated
         else "not scored (trained on all the data)"
     )
     rows = [
-        *_network_rows(config["network"]),
-        ("Epochs run", details.get("epochs", "")),
-        ("Best epoch kept", details.get("best_epoch", "")),
+        *_network_rows(config.network),
+        ("Epochs run", details.epochs),
+        ("Best epoch kept", details.best_epoch),
         ("Cutoff", f"{cutoff:%Y-%m-%d}"),
         ("Horizon", f"{horizon} days"),
         ("k (products recommended)", k),
-        ("Candidates per generator", settings.get("candidates", "")),
-        ("Already-bought products allowed", "yes" if settings.get("buy_again") else "no"),
-        ("Ranker trained on", f"{_number(details.get('train_pairs'), 0)} (user, product) pairs"),
+        ("Candidates per generator", settings.candidates),
+        ("Already-bought products allowed", "yes" if settings.buy_again else "no"),
+        ("Ranker trained on", f"{_number(details.train_pairs, 0)} (user, product) pairs"),
         ("Scored on", scored),
-        ("Training time", f"{float(manifest.get('train_seconds') or 0):.1f} s"),
+        ("Training time", f"{manifest.train_seconds:.1f} s"),
     ]
     labels = recommend.MODEL_LABELS
     parts = [_run_header(loaded), "<h3>Configuration</h3>", _settings_table(rows)]
-    if details.get("stopped"):
-        parts.append(_note("Training was stopped early; the ranker keeps its best epoch."))
+    if manifest.stopped_at_epoch is not None:
+        parts.append(
+            _note(
+                f"Stopped: training was cut short at epoch {manifest.stopped_at_epoch}; the "
+                "ranker keeps its best epoch."
+            )
+        )
     parts.append("<h3>Scoreboard: the MLP ranker against every baseline</h3>")
     if evaluated:
-        scores = _ordered_scores(manifest, (recommend.MLP_RANKER, *recommend.BASELINES))
+        scores = _ordered_scores(manifest, (m.MLP, *recommend.BASELINES))
         bar = charts.model_scores_bar(scores, m.NDCG)
         bar.update_traces(y=[labels.get(str(n), str(n)) for n in scores.index])
         bar.update_layout(title=f"NDCG@{k} by model (higher is better)", xaxis_title=f"NDCG@{k}")
         parts += [
-            _versus(scores, m.NDCG, f"NDCG@{k}", labels, lower_is_better=False, decimals=3),
-            _score_table(scores, RANKING_SCORES, labels, k=k, table_id=f"ranking-{loaded.run_id}"),
+            _versus(scores, m.NDCG, f"NDCG@{k}", labels),
+            _score_table(
+                scores, m.RANKING_SCORES, labels, k=k, table_id=f"ranking-{loaded.run_id}"
+            ),
             f'<p class="how">Every model recommends {k} products to each user who bought '
             "something in the test window, using only events before the cutoff; a hit is a "
             "recommended product the user then bought. From precision to hit rate, higher is "
@@ -554,11 +475,11 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
     else:
         parts.append(_note("This run was trained on all the data without a test window."))
     parts.append("<h3>Training curves</h3>")
-    curves = columns_to_frame(manifest["curves"].get("ranker", {}))
+    curves = manifest.curves.get("ranker", pd.DataFrame())
     if curves.empty:
         parts.append(_note("The ranker was not trained, so there are no curves."))
     else:
-        best = int(details.get("best_epoch", 0))
+        best = details.best_epoch
         parts.append(
             _figure(
                 ml_charts.training_curves_line(
@@ -572,12 +493,12 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
                 "bought. The dashed line is the kept epoch.",
             )
         )
-    by_k = details.get("by_k")
-    if by_k:
+    by_k = details.by_k
+    if by_k is not None and len(by_k):
         parts += [
             "<h3>Metrics against k</h3>",
             _figure(
-                rc.metric_by_k_line(_chart_safe(columns_to_frame(by_k)), k=k),
+                rc.metric_by_k_line(_chart_safe(by_k), k=k),
                 "each line is a model, measured with lists of different lengths. Longer lists "
                 "find more of what users buy (recall, hit rate rise) but each slot is less "
                 "likely to be right (precision falls); the ranker's line should stay on top.",
@@ -598,10 +519,9 @@ def _examples(loaded: LoadedRun, shop: ShopData, *, k: int, evaluated: bool) -> 
     if schema.ITEM_ID not in events.columns:
         return _note("This data has no item ids, so there are no recommendations to show.")
     products = shop.products.frame if shop.products is not None else None
-    recommender = recommend.recommender_from_run(loaded, events, products)
+    recommender = recommender_from_run(loaded, events, products)
     inter = recommender.interactions
-    cutoff = pd.Timestamp(loaded.manifest["config"]["cutoff"])
-    horizon = int(loaded.manifest["config"]["horizon_days"])
+    cutoff, horizon = loaded.manifest.config.cutoff, loaded.manifest.config.horizon_days
     bought: dict[int, set[str]] = {}
     if evaluated:
         pairs = recommend.relevant_items(
@@ -669,18 +589,13 @@ def _load_runs(store: RunStore, run_ids: Sequence[str]) -> list[LoadedRun]:
     unique = list(dict.fromkeys(str(r).strip() for r in run_ids))
     if not unique:
         raise ReportError("No runs were given for the report; name at least one run id.")
-    runs = [store.load(run_id) for run_id in unique]
-    for loaded in runs:
-        _check_parts(loaded)
-    return runs
+    return [store.load(run_id) for run_id in unique]
 
 
 def _datasets(store: RunStore, runs: Sequence[LoadedRun]) -> list[_Dataset]:
     grouped: dict[str, list[LoadedRun]] = {}
     for loaded in runs:
-        grouped.setdefault(str(loaded.manifest["dataset"].get("fingerprint", "")), []).append(
-            loaded
-        )
+        grouped.setdefault(loaded.manifest.dataset.fingerprint, []).append(loaded)
     found = []
     for fingerprint, members in grouped.items():
         shop, problem = None, None
@@ -695,32 +610,9 @@ def _datasets(store: RunStore, runs: Sequence[LoadedRun]) -> list[_Dataset]:
             except RunError as err:
                 problem = f"The kept data cannot be used: {err}"
         found.append(
-            _Dataset(fingerprint, members[0].manifest["dataset"], tuple(members), shop, problem)
+            _Dataset(fingerprint, members[0].manifest.dataset, tuple(members), shop, problem)
         )
     return found
-
-
-def _check_parts(loaded: LoadedRun) -> None:
-    """A one-line error naming the run when its manifest lacks what the report shows."""
-    for path in _REQUIRED[loaded.task]:
-        value: Any = loaded.manifest
-        for key in path:
-            value = value.get(key) if isinstance(value, Mapping) else None
-        if value is None:
-            raise ReportError(
-                f"Run {loaded.run_id} cannot be reported: its manifest has no "
-                f"{'.'.join(path)}; retrain it or leave it out."
-            )
-    config = loaded.manifest["config"]
-    try:
-        pd.Timestamp(config["cutoff"])
-        int(config["horizon_days"])
-        int(config.get("k", 0))
-    except (TypeError, ValueError):
-        raise ReportError(
-            f"Run {loaded.run_id} cannot be reported: its cutoff, horizon or k is not readable; "
-            "retrain it or leave it out."
-        ) from None
 
 
 def _run_section(loaded: LoadedRun, dataset: _Dataset) -> str:
@@ -749,10 +641,10 @@ def build_report(store: RunStore, run_ids: Sequence[str], *, title: str = "ShopL
     now = dt.datetime.now(dt.UTC)
     sections = [_dataset_section(d) for d in datasets]
     for loaded in runs:
-        dataset = by_fingerprint[str(loaded.manifest["dataset"].get("fingerprint", ""))]
+        dataset = by_fingerprint[loaded.manifest.dataset.fingerprint]
         sections.append(_run_section(loaded, dataset))
     contents = "".join(
-        f'<li><a href="#run-{_anchor(r.run_id)}">{_e(r.manifest.get("name", r.run_id))}</a> '
+        f'<li><a href="#run-{_anchor(r.run_id)}">{_e(r.manifest.name)}</a> '
         f"· {_e(TASK_LABELS.get(r.task, r.task))}</li>"
         for r in runs
     )

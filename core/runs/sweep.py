@@ -1,9 +1,9 @@
 """Sweeps: one training per (hidden layers, seed) combination, run in parallel, each kept as a run.
 
-Every point of a sweep is the ordinary training with the point's hidden layers and seed, so its
-run holds exactly what a single training with those settings would give. The trainings run in
-worker processes (joblib); the runs are saved by the calling process, one at a time as the
-trainings finish, so the registry has a single writer.
+Every point of a sweep is the ordinary training service with the point's hidden layers and
+seed, so its run holds exactly what a single training with those settings would give. The
+trainings run in worker processes (joblib), each saving its own run (saves are atomic and run
+ids unique, so workers never collide); the calling process reports each as it finishes.
 """
 
 from __future__ import annotations
@@ -19,14 +19,20 @@ from typing import Final
 import pandas as pd
 from joblib import Parallel, delayed
 
-from core import purchase, recommend
-from core.errors import ShopLensError
+from core import services
 from core.data.loading import ShopData
+from core.errors import RunWriteError, ShopLensError
+from core.ml import metrics as m
 from core.ml.network import NetworkConfig, format_hidden_layers, parse_hidden_layers
-from core.runs import HEADLINE, LOWER_IS_BETTER, RunRecord, RunStore, clean_name, clean_tags
+from core.ml.timesplit import check_cutoff
+from core.params import shown
+from core.purchase import PurchaseData
+from core.runs.names import clean_name, clean_tags
+from core.runs.serial import scores_to_metrics
+from core.runs.store import RunStore
 
+SEED = NetworkConfig.CONSTRAINTS["random_state"]
 MAX_POINTS: Final = 24
-MAX_SEED: Final = 2**32 - 1
 SWEEP_TAG: Final = "sweep"
 
 
@@ -102,9 +108,8 @@ def parse_seeds(text: str) -> list[int]:
     """
     parts = [p for p in re.split(r"[\s,;]+", str(text).strip()) if p]
     if not all(p.isascii() and p.isdigit() for p in parts):
-        shown = " ".join(str(text).split())
-        raise SweepError(f"Seeds '{shown}' are not whole numbers; write e.g. 0,1,2.")
-    return [int(p) for p in parts]
+        raise SweepError(f"Seeds '{shown(text)}' are not whole numbers; write e.g. 0,1,2.")
+    return [SEED.parse(p) for p in parts]
 
 
 def sweep_points(
@@ -114,7 +119,8 @@ def sweep_points(
 
     Raises:
         SweepError: with a one-line message when there are no configurations or no seeds,
-            more than 24 combinations, a seed outside 0 to 4294967295, or ``jobs`` below 1.
+            more than 24 combinations, or ``jobs`` below 1.
+        SettingError: for a seed outside 0 to 4,294,967,295.
         HiddenLayersError: when a configuration is not 1 to 6 layers of 1 to 1024 units.
     """
     configurations = list(
@@ -126,10 +132,7 @@ def sweep_points(
     if not unique_seeds:
         raise SweepError("The sweep has no seeds; give at least one, e.g. 0,1,2.")
     for seed in unique_seeds:
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-            raise SweepError(
-                f"Seed {seed!r} cannot be used; seeds are whole numbers from 0 to {MAX_SEED}."
-            )
+        SEED.check(seed)
     total = len(configurations) * len(unique_seeds)
     if total > MAX_POINTS:
         raise SweepError(
@@ -147,9 +150,7 @@ def sweep_purchase(
     *,
     hidden: Sequence[tuple[int, ...]],
     seeds: Sequence[int],
-    base: NetworkConfig,
-    cutoff: pd.Timestamp | None,
-    horizon_days: int,
+    base: services.PurchaseSettings,
     jobs: int,
     on_done: OnDone | None = None,
     name_prefix: str = "",
@@ -158,18 +159,16 @@ def sweep_purchase(
     """Train purchase prediction for every (hidden layers, seed) and save each as a run.
 
     The feature tables are built once, for all points: where the stacked training windows
-    exceed ``build_purchase_data``'s row limit, the sample of rows kept is drawn with
-    ``base.random_state``, so every point learns from the same rows. Each point trains with
-    ``base`` where only ``hidden_layers`` and ``random_state`` (the seed) are replaced.
+    exceed the row limit, the sample of rows kept is drawn with ``base``'s seed, so every point
+    learns from the same rows. Each point trains with ``base`` where only the network's
+    ``hidden_layers`` and ``random_state`` (the seed) are replaced.
 
     Args:
         shop: the loaded data; every run records it.
         store: where the runs are saved.
         hidden: the hidden-layer configurations, e.g. ``[(32,), (64, 32)]``.
         seeds: the seeds, each trained with every configuration.
-        base: the other network settings.
-        cutoff: the evaluation date (default: end of data - H).
-        horizon_days: H, the predicted window in days.
+        base: the other settings (network, horizon, cutoff).
         jobs: trainings run at once (worker processes), at least 1.
         on_done: called after each run is saved with (runs done, total, the run), in the
             order the trainings finish.
@@ -184,30 +183,21 @@ def sweep_purchase(
         CutoffError: when the cutoff leaves no room for training or evaluation.
     """
     points = _check(hidden, seeds, jobs=jobs, name_prefix=name_prefix, tags=tags)
-    products = shop.products.frame if shop.products is not None else None
-    data = purchase.build_purchase_data(
-        shop.events.frame,
-        products,
-        cutoff=cutoff,
-        horizon_days=horizon_days,
-        random_state=base.random_state,
-    )
+    data = services.prepare_purchase(shop, base)
     tasks = (
-        delayed(_train_purchase_point)(index, data, _network(base, point))
+        delayed(_purchase_point)(
+            index,
+            shop,
+            dataclasses.replace(base, network=_network(base.network, point)),
+            store,
+            data,
+            run_name(point, name_prefix),
+            tags,
+        )
         for index, point in enumerate(points)
     )
-    runs = _run_and_save(
-        tasks,
-        points,
-        shop,
-        store,
-        model=purchase.MLP,
-        jobs=jobs,
-        on_done=on_done,
-        prefix=name_prefix,
-        tags=tags,
-    )
-    return _result(runs, HEADLINE["purchase"])
+    runs = _run(tasks, points, jobs=jobs, on_done=on_done)
+    return _result(runs, m.HEADLINE["purchase"])
 
 
 def sweep_recommend(
@@ -216,10 +206,7 @@ def sweep_recommend(
     *,
     hidden: Sequence[tuple[int, ...]],
     seeds: Sequence[int],
-    base: recommend.RecommenderConfig,
-    cutoff: pd.Timestamp | None,
-    horizon_days: int,
-    k: int,
+    base: services.RecommendSettings,
     jobs: int,
     on_done: OnDone | None = None,
     name_prefix: str = "",
@@ -227,19 +214,16 @@ def sweep_recommend(
 ) -> SweepResult:
     """Fit and evaluate the recommender for every (hidden layers, seed) and save each as a run.
 
-    Each point is :func:`core.recommend.evaluate_recommender` with ``base`` where only the
-    ranker's ``hidden_layers`` and ``random_state`` (the seed) are replaced; the seed also
-    drives the negative sampling and the random baseline, as in a single training.
+    Each point is the recommender training with ``base`` where only the ranker's
+    ``hidden_layers`` and ``random_state`` (the seed) are replaced; the seed also drives the
+    negative sampling and the random baseline, as in a single training.
 
     Args:
         shop: the loaded data; every run records it.
         store: where the runs are saved.
         hidden: the ranker's hidden-layer configurations, e.g. ``[(32,), (64, 32)]``.
         seeds: the seeds, each trained with every configuration.
-        base: the other recommender settings.
-        cutoff: the evaluation date (default: end of data - H).
-        horizon_days: H, the test window in days.
-        k: the length of the scored lists.
+        base: the other settings (recommender, cutoff, horizon, k); always evaluated.
         jobs: trainings run at once (worker processes), at least 1.
         on_done: called after each run is saved with (runs done, total, the run), in the
             order the trainings finish.
@@ -251,35 +235,30 @@ def sweep_recommend(
 
     Raises:
         SweepError: for an empty or too large sweep, a bad seed or ``jobs`` below 1.
+        CutoffError: when the cutoff has no data before it or no H days after it.
     """
     points = _check(hidden, seeds, jobs=jobs, name_prefix=name_prefix, tags=tags)
     events = shop.events.frame
-    products = shop.products.frame if shop.products is not None else None
-    at = cutoff if cutoff is not None else purchase.default_cutoff(events, horizon_days)
+    base = dataclasses.replace(base, evaluate=True, cutoff=base.cutoff_for(events))
+    check_cutoff(events, base.cutoff_for(events), base.horizon_days)
     tasks = (
-        delayed(_evaluate_recommend_point)(
+        delayed(_recommend_point)(
             index,
-            events,
-            products,
-            dataclasses.replace(base, network=_network(base.network, point)),
-            at,
-            horizon_days,
-            k,
+            shop,
+            dataclasses.replace(
+                base,
+                config=dataclasses.replace(
+                    base.config, network=_network(base.config.network, point)
+                ),
+            ),
+            store,
+            run_name(point, name_prefix),
+            tags,
         )
         for index, point in enumerate(points)
     )
-    runs = _run_and_save(
-        tasks,
-        points,
-        shop,
-        store,
-        model=recommend.MLP_RANKER,
-        jobs=jobs,
-        on_done=on_done,
-        prefix=name_prefix,
-        tags=tags,
-    )
-    return _result(runs, HEADLINE["recommend"])
+    runs = _run(tasks, points, jobs=jobs, on_done=on_done)
+    return _result(runs, m.HEADLINE["recommend"])
 
 
 def run_name(point: SweepPoint, prefix: str = "") -> str:
@@ -310,61 +289,73 @@ def _network(base: NetworkConfig, point: SweepPoint) -> NetworkConfig:
     return dataclasses.replace(base, hidden_layers=point.hidden_layers, random_state=point.seed)
 
 
-def _train_purchase_point(
-    index: int, data: purchase.PurchaseData, config: NetworkConfig
-) -> tuple[int, RunRecord, float]:
-    """One point in a worker: the same calls as a single purchase training."""
-    started = time.perf_counter()
-    models = purchase.train_purchase_models(data, config)
-    evaluation = purchase.evaluate_purchase_models(models, data, random_state=config.random_state)
-    record = purchase.purchase_run_record(models, evaluation, data)
-    return index, record, time.perf_counter() - started
+def _with_ranker(base: services.RecommendSettings, point: SweepPoint) -> services.RecommendSettings:
+    config = dataclasses.replace(base.config, network=_network(base.config.network, point))
+    return dataclasses.replace(base, config=config)
 
 
-def _evaluate_recommend_point(
+def _purchase_point(
     index: int,
-    events: pd.DataFrame,
-    products: pd.DataFrame | None,
-    config: recommend.RecommenderConfig,
-    cutoff: pd.Timestamp,
-    horizon_days: int,
-    k: int,
-) -> tuple[int, RunRecord, float]:
-    """One point in a worker: the same calls as a single recommender evaluation."""
+    shop: ShopData,
+    settings: services.PurchaseSettings,
+    store: RunStore,
+    data: PurchaseData,
+    name: str,
+    tags: tuple[str, ...],
+) -> tuple[int, str, dict[str, float | None], float]:
+    """One point in a worker: the purchase training service, saving its own run."""
     started = time.perf_counter()
-    fitted, evaluation = recommend.evaluate_recommender(
-        events, products, cutoff=cutoff, horizon_days=horizon_days, k=k, config=config
-    )
-    record = recommend.recommender_run_record(
-        fitted, evaluation, cutoff=cutoff, horizon_days=horizon_days, k=k, stopped=False
-    )
-    return index, record, time.perf_counter() - started
+    result = services.train_purchase(shop, settings, store, data=data, name=name, tags=tags)
+    return index, _saved(result), _mlp_scores(result.evaluation.scores), _since(started)
 
 
-def _run_and_save(
+def _recommend_point(
+    index: int,
+    shop: ShopData,
+    settings: services.RecommendSettings,
+    store: RunStore,
+    name: str,
+    tags: tuple[str, ...],
+) -> tuple[int, str, dict[str, float | None], float]:
+    """One point in a worker: the recommender training service, saving its own run."""
+    started = time.perf_counter()
+    result = services.train_recommender(shop, settings, store, name=name, tags=tags)
+    assert result.evaluation is not None
+    return index, _saved(result), _mlp_scores(result.evaluation.scores), _since(started)
+
+
+def _saved(result: services.PurchaseResult | services.RecommendResult) -> str:
+    if result.run_id is None:
+        raise RunWriteError(result.save_problem or "The run could not be saved.")
+    return result.run_id
+
+
+def _mlp_scores(scores: pd.DataFrame) -> dict[str, float | None]:
+    return dict(scores_to_metrics(scores)[m.MLP])
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
+
+
+def _run(
     tasks: Iterable[object],
     points: tuple[SweepPoint, ...],
-    shop: ShopData,
-    store: RunStore,
     *,
-    model: str,
     jobs: int,
     on_done: OnDone | None,
-    prefix: str,
-    tags: tuple[str, ...],
 ) -> tuple[SweepRun, ...]:
     total = len(points)
     done: dict[int, SweepRun] = {}
-    # Unordered, so each run is saved (and reported) as soon as its training ends.
+    # Unordered, so each run is reported as soon as its training ends.
     parallel = Parallel(n_jobs=min(jobs, total), return_as="generator_unordered")
-    for index, record, seconds in parallel(tasks):
+    for index, run_id, scores, seconds in parallel(tasks):
         point = points[index]
-        run_id = store.save(record, shop, name=run_name(point, prefix), tags=tags)
         run = SweepRun(
             run_id=run_id,
             hidden_layers=point.hidden_layers,
             seed=point.seed,
-            metrics=dict(record.metrics.get(model, {})),
+            metrics=scores,
             train_seconds=seconds,
         )
         done[index] = run
@@ -375,7 +366,7 @@ def _run_and_save(
 
 def _result(runs: tuple[SweepRun, ...], metric: str) -> SweepResult:
     """The best run by ``metric``; runs without a finite score are never preferred."""
-    direction = 1.0 if metric in LOWER_IS_BETTER else -1.0
+    direction = 1.0 if m.lower_is_better(metric) else -1.0
 
     def key(run: SweepRun) -> float:
         value = run.metrics.get(metric)

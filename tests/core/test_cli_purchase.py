@@ -104,7 +104,7 @@ def test_purchase_saves_a_run_that_the_json_names(shop_files, runs_dir, capsys):
     run_id = json.loads(out)["run_id"]
     info = RunStore(runs_dir).info(run_id)
     assert info.ok and info.name == "cli run" and info.tags == ("nightly",)
-    assert info.manifest["config"]["network"]["hidden_layers"] == [4]
+    assert info.manifest.config.network.hidden_layers == (4,)
 
 
 def test_purchase_with_an_unsafe_run_name_exits_2_with_one_line(shop_files, capsys):

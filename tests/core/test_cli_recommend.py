@@ -62,7 +62,7 @@ def test_recommend_json_scores_every_model_saves_a_run_and_writes_top_k(
     assert result["fit_seconds"] > 0 and result["score_seconds"] >= 0
     info = RunStore(runs_dir).info(result["run_id"])
     assert info.ok and info.task == "recommend"
-    assert info.manifest["metrics"]["mlp"]["ndcg"] == pytest.approx(result["models"]["mlp"]["ndcg"])
+    assert info.manifest.metrics["mlp"]["ndcg"] == pytest.approx(result["models"]["mlp"]["ndcg"])
     recs = pd.read_csv(out_csv)
     assert list(recs.columns) == ["user_id", "rank", "item_id", "score", "reason"]
     assert recs.groupby("user_id")["rank"].max().max() == 5

@@ -30,6 +30,7 @@ from core.ml.network import (
     make_preprocessor,
     parse_hidden_layers,
 )
+from core.params import SettingError
 
 # --- parse_hidden_layers ------------------------------------------------------------------
 
@@ -318,12 +319,22 @@ def test_best_pipeline_before_any_epoch_raises():
         trainer.best_pipeline()
 
 
-def test_zero_epochs_trains_nothing():
-    x, y, _ = make_data()
-    trainer = NetworkTrainer("regression", config(epochs=0)).fit(x, y)
-    assert trainer.epochs_run_ == 0
-    with pytest.raises(ShopLensError):
-        trainer.best_pipeline()
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("epochs", 0, "Epochs must be a whole number from 1 to 2,000 \\(got 0\\)"),
+        ("random_state", -1, "The random seed must be a whole number from 0 to 4,294,967,295"),
+        ("random_state", 2**40, "\\(got 1099511627776\\)"),
+        ("learning_rate", 0.0, "The learning rate must be a number above 0"),
+        ("activation", "softmax", "Activation must be one of relu, tanh, logistic, identity"),
+        ("hidden_layers", (0,), "0 units is out of range"),
+        ("epochs", True, "Epochs must be a whole number"),
+    ],
+)
+def test_settings_outside_their_limits_are_refused_with_one_line(setting, value, message):
+    with pytest.raises(SettingError, match=message) as err:
+        config(**{setting: value})
+    assert "\n" not in str(err.value)
 
 
 # --- the group-aware validation split ----------------------------------------------------

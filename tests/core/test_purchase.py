@@ -11,7 +11,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.inspection import permutation_importance
 
 from core.data.sample import generate_sample_shop
+from core.errors import CutoffError
 from core.ml.network import NetworkConfig
+from core.ml.timesplit import data_end_of, default_cutoff
 from core.purchase import (
     ACTUAL_BUYER,
     ACTUAL_ORDERS,
@@ -21,11 +23,8 @@ from core.purchase import (
     PREDICTED,
     PROBABILITY,
     WINDOW_START,
-    CutoffError,
     PurchaseTraining,
     build_purchase_data,
-    data_end_of,
-    default_cutoff,
     evaluate_purchase_models,
     predict_next_orders,
     train_purchase_models,

@@ -17,11 +17,10 @@ from scipy import sparse
 from core import recommend as rec
 from core.data.sample import generate_sample_shop
 from core.ml import metrics
-from core.ml.metrics import NDCG, RANK, SCORE
+from core.ml.metrics import MLP, NDCG, RANK, SCORE
 from core.ml.network import NetworkConfig, NetworkTrainer
 from core.recommend import (
     BASELINES,
-    MLP_RANKER,
     REASON,
     NoItemsError,
     RecommenderConfig,
@@ -291,7 +290,7 @@ def test_no_item_bought_before_the_cutoff_is_recommended_or_counted_as_a_hit(sho
     _, evaluation = evaluated
     bought = bought_before(events, CUTOFF)
     assert not pairs_of(evaluation.relevant) & bought
-    assert set(evaluation.recommendations) == {MLP_RANKER, *BASELINES}
+    assert set(evaluation.recommendations) == {MLP, *BASELINES}
     for name, frame in evaluation.recommendations.items():
         assert not pairs_of(frame) & bought, name
 
@@ -304,8 +303,8 @@ def test_with_buy_again_items_bought_before_the_cutoff_may_be_recommended_and_co
     bought = bought_before(events, CUTOFF)
     rebought = pairs_of(evaluation.relevant) & bought
     assert rebought
-    assert pairs_of(evaluation.recommendations[MLP_RANKER]) & bought
-    hits = pairs_of(evaluation.recommendations[MLP_RANKER]) & rebought
+    assert pairs_of(evaluation.recommendations[MLP]) & bought
+    hits = pairs_of(evaluation.recommendations[MLP]) & rebought
     assert hits  # an item bought again is a hit
 
 
@@ -722,7 +721,7 @@ def test_item_knn_fills_a_short_list_with_popular_items(tiny_recommender):
 def test_evaluation_scores_every_model_with_metrics_between_zero_and_one(evaluated):
     _, evaluation = evaluated
     scores = evaluation.scores
-    assert set(scores.index) == {MLP_RANKER, *BASELINES}
+    assert set(scores.index) == {MLP, *BASELINES}
     values = scores[list(BOUNDED_METRICS)].to_numpy()
     assert np.isfinite(values).all()
     assert ((values >= 0) & (values <= 1)).all()
@@ -752,7 +751,7 @@ def test_there_is_no_category_report_without_categories():
     )
     assert recommender.category_model is None
     assert evaluation.category_report is None
-    assert set(evaluation.scores.index) == {MLP_RANKER, *BASELINES}
+    assert set(evaluation.scores.index) == {MLP, *BASELINES}
 
 
 def test_data_without_item_ids_raises_no_items_error_with_one_line():

@@ -24,6 +24,8 @@ from core import purchase, recommend
 from core.data.loading import ShopData, load_shop
 from core.data.sample import generate_sample_shop
 from core.ml.network import NetworkConfig
+from core.purchase.runs import check_run_inputs, purchase_models_from_run, purchase_run_record
+from core.recommend.runs import recommender_from_run, recommender_run_record
 from core.runs import (
     BUNDLE_MODEL,
     MANIFEST,
@@ -32,16 +34,16 @@ from core.runs import (
     RunIntegrityError,
     RunNameError,
     RunNotFoundError,
-    RunRecord,
     RunStore,
     RunWriteError,
+    bundles,
     check_run_id,
     clean_name,
     clean_tags,
     file_slug,
     runs_table,
-    version_warnings,
 )
+from tests.records import stub_record
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = NetworkConfig(hidden_layers=(8,), epochs=4, batch_size=64, random_state=0)
@@ -68,7 +70,7 @@ def trained(shop):
 @pytest.fixture(scope="module")
 def purchase_record(trained):
     data, models, evaluation = trained
-    return purchase.purchase_run_record(models, evaluation, data)
+    return purchase_run_record(models, evaluation, data)
 
 
 @pytest.fixture
@@ -82,15 +84,15 @@ def test_a_saved_run_is_listed_with_its_manifest(store, shop, purchase_record):
     assert info.ok and info.run_id == run_id and info.task == "purchase"
     assert run_id.startswith("20261128-101500-purchase-")
     manifest = info.manifest
-    assert manifest["name"] == "8 seed 0"
-    assert manifest["config"]["network"]["hidden_layers"] == [8]
-    assert manifest["config"]["horizon_days"] == 30
-    assert manifest["dataset"]["fingerprint"] == shop.fingerprint
-    assert manifest["dataset"]["events_file"] == "events.csv"
-    assert set(manifest["metrics"]) == set(purchase.MODEL_NAMES)
-    assert manifest["metrics"]["mlp"]["mse"] > 0
-    assert len(manifest["curves"]["regressor"]["epoch"]) == 4
-    assert manifest["versions"]["scikit-learn"]
+    assert manifest.name == "8 seed 0" and manifest.status == "complete"
+    assert manifest.config.network.hidden_layers == (8,)
+    assert manifest.config.horizon_days == 30
+    assert manifest.dataset.fingerprint == shop.fingerprint
+    assert manifest.dataset.events_file == "events.csv"
+    assert set(manifest.metrics) == set(purchase.MODEL_NAMES)
+    assert manifest.metrics["mlp"]["mse"] > 0
+    assert len(manifest.curves["regressor"]["epoch"]) == 4
+    assert manifest.versions["scikit-learn"]
     # The manifest is strict JSON: no NaN anywhere.
     json.loads((info.path / MANIFEST).read_text(), parse_constant=pytest.fail)
 
@@ -98,7 +100,7 @@ def test_a_saved_run_is_listed_with_its_manifest(store, shop, purchase_record):
 def test_a_loaded_purchase_run_predicts_exactly_as_before(store, shop, trained, purchase_record):
     data, models, evaluation = trained
     loaded = store.load(store.save(purchase_record, shop))
-    again = purchase.purchase_models_from_run(loaded)
+    again = purchase_models_from_run(loaded)
     table = data.evaluation
     pd.testing.assert_frame_equal(
         purchase.predict_all(again, table, 30), purchase.predict_all(models, table, 30)
@@ -116,11 +118,11 @@ def test_a_loaded_recommender_run_recommends_and_scores_as_before(store, shop):
     fitted, evaluation = recommend.evaluate_recommender(
         events, products, cutoff=cutoff, horizon_days=30, k=5, config=config
     )
-    record = recommend.recommender_run_record(
+    record = recommender_run_record(
         fitted, evaluation, cutoff=cutoff, horizon_days=30, k=5, stopped=False
     )
     loaded = store.load(store.save(record, shop))
-    again = recommend.recommender_from_run(loaded, events, products)
+    again = recommender_from_run(loaded, events, products)
     assert again.config == config and again.best_epoch == fitted.best_epoch > 0
     user = str(evaluation.relevant["user_id"].iloc[0])
     pd.testing.assert_frame_equal(
@@ -129,7 +131,7 @@ def test_a_loaded_recommender_run_recommends_and_scores_as_before(store, shop):
     )
     rescored = recommend.score_recommender(again, events, cutoff=cutoff, horizon_days=30, k=5)
     pd.testing.assert_frame_equal(rescored.scores, evaluation.scores)
-    assert loaded.manifest["metrics"]["mlp"]["ndcg"] == pytest.approx(
+    assert loaded.manifest.metrics["mlp"]["ndcg"] == pytest.approx(
         evaluation.scores.loc["mlp", "ndcg"]
     )
 
@@ -167,14 +169,13 @@ def test_a_save_killed_between_model_and_manifest_leaves_no_run(tmp_path):
         import os
         from core.runs import store as runs
         from core.data.loading import load_shop
-        from core.runs import RunRecord, RunStore
-        from sklearn.linear_model import Ridge
+        from core.runs import RunStore
+        from tests.records import stub_record
         shop = load_shop({str(ROOT / "data" / "sample_events.csv.gz")!r})
         store = RunStore({str(tmp_path / "runs")!r})
         store.save_dataset(shop)
-        runs._write_json = lambda *a, **k: os._exit(9)   # dies before the manifest exists
-        record = RunRecord("purchase", {{"model": Ridge()}}, {{}}, {{}}, {{}})
-        store.save(record, shop)
+        runs.write_json = lambda *a, **k: os._exit(9)   # dies before the manifest exists
+        store.save(stub_record(), shop)
         """
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True)
@@ -196,13 +197,13 @@ def test_two_processes_saving_at_the_same_second_keep_both_runs(tmp_path, shop, 
     script = textwrap.dedent(
         f"""
         import datetime as dt, sys
-        from core.runs import RunRecord, RunStore
+        from core.runs import RunStore
         from sklearn.linear_model import Ridge
+        from tests.records import stub_record
         store = RunStore({str(tmp_path / "runs")!r})
         shop = store.load_dataset({shop.fingerprint!r})
         now = dt.datetime(2026, 11, 28, 10, 15, tzinfo=dt.UTC)
-        record = RunRecord("purchase", {{"model": Ridge(alpha=float(sys.argv[1]))}}, {{}}, {{}},
-                           {{}})
+        record = stub_record(estimators={{"model": Ridge(alpha=float(sys.argv[1]))}})
         print(store.save(record, shop, name="run " + sys.argv[1], now=now))
         """
     )
@@ -280,9 +281,13 @@ def test_a_run_can_be_renamed_retagged_and_deleted(store, shop, purchase_record)
         store.load(run_id)
 
 
-def test_an_older_scikit_learn_version_gives_a_warning():
-    assert version_warnings({"versions": {"scikit-learn": "0.1"}})
-    assert "0.1" in version_warnings({"versions": {"scikit-learn": "0.1"}})[0]
+def test_an_older_scikit_learn_version_gives_a_warning(store, shop):
+    run_id = store.save(stub_record(), shop)
+    manifest = store.info(run_id).manifest
+    assert manifest.version_warnings() == ()
+    older = dataclasses.replace(manifest, versions={"scikit-learn": "0.1"})
+    [warning] = older.version_warnings()
+    assert "0.1" in warning
 
 
 def test_file_slug_is_ascii_and_safe():
@@ -298,16 +303,16 @@ def test_a_bundle_imports_as_a_new_run_with_the_same_predictions(
 ):
     data, models, _ = trained
     run_id = store.save(purchase_record, shop, name="hand-off", tags=("share",))
-    bundle = store.export_bundle(run_id)
+    bundle = bundles.export_bundle(store, run_id)
     with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
         assert sorted(archive.namelist()) == [MANIFEST, BUNDLE_MODEL]
     other = RunStore(tmp_path / "elsewhere")
-    new_id = other.import_bundle(bundle, shop)
+    new_id = bundles.import_bundle(other, bundle, shop)
     assert new_id != run_id
     info = other.info(new_id)
     assert info.ok and info.name == "hand-off" and info.tags == ("share",)
-    assert info.manifest["imported_from"] == run_id
-    again = purchase.purchase_models_from_run(other.load(new_id))
+    assert info.manifest.imported_from == run_id
+    again = purchase_models_from_run(other.load(new_id))
     np.testing.assert_array_equal(
         purchase.predict_all(again, data.evaluation, 30).to_numpy(),
         purchase.predict_all(models, data.evaluation, 30).to_numpy(),
@@ -317,10 +322,10 @@ def test_a_bundle_imports_as_a_new_run_with_the_same_predictions(
 def test_a_bundle_for_other_data_is_refused_unless_that_data_is_kept(
     tmp_path, store, shop, purchase_record
 ):
-    bundle = store.export_bundle(store.save(purchase_record, shop))
+    bundle = bundles.export_bundle(store, store.save(purchase_record, shop))
     with pytest.raises(RunIntegrityError, match="other data"):
-        RunStore(tmp_path / "fresh").import_bundle(bundle, None)
-    assert store.import_bundle(bundle, None)  # this store keeps the data
+        bundles.import_bundle(RunStore(tmp_path / "fresh"), bundle, None)
+    assert bundles.import_bundle(store, bundle, None)  # this store keeps the data
 
 
 class Foreign:
@@ -337,25 +342,20 @@ def _bundle(manifest: dict, model: bytes, extra: dict[str, bytes] | None = None)
     return buffer.getvalue()
 
 
-def _manifest_for(model: bytes, shop: ShopData) -> dict:
+def _manifest_for(model: bytes, store: RunStore, shop: ShopData) -> dict:
+    """A valid manifest (of a stub run) that names ``model`` as its bundle's model."""
     import hashlib
 
-    return {
-        "task": "purchase",
-        "config": {},
-        "metrics": {},
-        "dataset": {"fingerprint": shop.fingerprint},
-        "model_sha256": "x",
-        "name": "foreign",
-        "tags": [],
-        "bundle_model_sha256": hashlib.sha256(model).hexdigest(),
-    }
+    run_id = store.save(stub_record(), shop, name="foreign")
+    manifest = json.loads((store.path_of(run_id) / MANIFEST).read_text())
+    store.delete(run_id)
+    return {**manifest, "bundle_model_sha256": hashlib.sha256(model).hexdigest()}
 
 
 def test_a_bundle_with_foreign_types_is_refused_without_running_them(store, shop):
     model = sio.dumps({"model": Foreign()})
     with pytest.raises(RunIntegrityError, match="types this app does not load"):
-        store.import_bundle(_bundle(_manifest_for(model, shop), model), shop)
+        bundles.import_bundle(store, _bundle(_manifest_for(model, store, shop), model), shop)
     assert store.runs() == []
 
 
@@ -368,25 +368,25 @@ def test_a_bundle_with_foreign_types_is_refused_without_running_them(store, shop
 )
 def test_files_that_are_not_bundles_are_refused_with_one_line(store, shop, content):
     with pytest.raises(RunIntegrityError, match="not a run bundle") as err:
-        store.import_bundle(content, shop)
+        bundles.import_bundle(store, content, shop)
     assert "\n" not in str(err.value)
 
 
 def test_a_zip_holding_a_pickle_is_refused(store, shop):
     model = sio.dumps({})
-    bundle = _bundle(_manifest_for(model, shop), model, {"model.joblib": b"\x80\x04pickle"})
+    bundle = _bundle(_manifest_for(model, store, shop), model, {"model.joblib": b"\x80\x04pickle"})
     with pytest.raises(RunIntegrityError, match="not a run bundle"):
-        store.import_bundle(bundle, shop)
+        bundles.import_bundle(store, bundle, shop)
 
 
 def test_a_bundle_whose_model_was_changed_is_refused(store, shop, purchase_record):
-    bundle = store.export_bundle(store.save(purchase_record, shop))
+    bundle = bundles.export_bundle(store, store.save(purchase_record, shop))
     with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
         manifest = json.loads(archive.read(MANIFEST))
         model = archive.read(BUNDLE_MODEL)
     tampered = _bundle(manifest, model[:-10] + b"0123456789")
     with pytest.raises(RunIntegrityError, match="SHA-256"):
-        store.import_bundle(tampered, shop)
+        bundles.import_bundle(store, tampered, shop)
 
 
 def test_no_staging_folder_is_left_after_a_save(store, shop, purchase_record):
@@ -463,7 +463,7 @@ def test_a_deeply_nested_manifest_is_listed_as_broken(store, shop, purchase_reco
 def test_scores_of_runs_without_any_are_numbers_in_the_table(store, shop):
     from sklearn.linear_model import Ridge
 
-    record = RunRecord("recommend", {"ranker": Ridge()}, {"evaluate": False, "k": 10}, {}, {})
+    record = stub_record("recommend", estimators={"ranker": Ridge()}, evaluate=False)
     store.save(record, shop)
     table = runs_table(store.runs())
     for column in ("mse", "accuracy", "ndcg", "baseline_mse", "baseline_ndcg"):
@@ -488,7 +488,7 @@ def test_data_that_parquet_cannot_hold_still_saves_the_run(store, shop):
     products = shop.products.frame.copy()
     products["notes"] = [1 if i % 2 else "text" for i in range(len(products))]  # as from Excel
     odd = ShopData(shop.events, dataclasses.replace(shop.products, frame=products), "0" * 16)
-    run_id = store.save(RunRecord("purchase", {"model": Ridge()}, {}, {}, {}), odd)
+    run_id = store.save(stub_record(estimators={"model": Ridge()}), odd)
     assert store.info(run_id).ok
     assert not store.has_dataset(odd.fingerprint)
     assert [p.name for p in (store.root / "_datasets").iterdir()] == []
@@ -566,7 +566,7 @@ def _zip_with(entries: dict[str, bytes], *, encrypted: bool = False) -> bytes:
 def test_a_damaged_encrypted_or_nested_bundle_is_refused_with_one_line(
     store, shop, purchase_record
 ):
-    bundle = store.export_bundle(store.save(purchase_record, shop))
+    bundle = bundles.export_bundle(store, store.save(purchase_record, shop))
     with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
         parts = {name: archive.read(name) for name in archive.namelist()}
     stored = _zip_with(parts)
@@ -575,7 +575,7 @@ def test_a_damaged_encrypted_or_nested_bundle_is_refused_with_one_line(
     nested = _zip_with({MANIFEST: b"[" * 100_000 + b"]" * 100_000, BUNDLE_MODEL: b"x"})
     for data in (damaged, _zip_with(parts, encrypted=True), nested):
         with pytest.raises(RunIntegrityError) as err:
-            store.import_bundle(data, shop)
+            bundles.import_bundle(store, data, shop)
         assert "\n" not in str(err.value)
     assert len(store.runs()) == 1
 
@@ -593,7 +593,7 @@ def test_a_recommender_run_with_other_ranker_inputs_is_refused_with_one_line(sto
     fitted = recommend.fit_recommender(
         events, products, cutoff=cutoff, horizon_days=30, config=config
     )
-    record = recommend.recommender_run_record(
+    record = recommender_run_record(
         fitted, None, cutoff=cutoff, horizon_days=30, k=5, stopped=False
     )
     run_id = store.save(record, shop)
@@ -602,16 +602,16 @@ def test_a_recommender_run_with_other_ranker_inputs_is_refused_with_one_line(sto
     manifest["details"]["pair_features"] = manifest["details"]["pair_features"][:-1]
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(RunIntegrityError, match="other ranker inputs") as err:
-        recommend.recommender_from_run(store.load(run_id), events, products)
+        recommender_from_run(store.load(run_id), events, products)
     assert "\n" not in str(err.value)
 
 
 def test_a_purchase_run_with_other_inputs_is_refused_with_one_line(store, shop, trained):
     data, models, _ = trained
     fewer = dataclasses.replace(data, feature_names=data.feature_names[:-1])
-    purchase.check_run_inputs("x", models, data)  # the same inputs pass
+    check_run_inputs("x", models, data)  # the same inputs pass
     with pytest.raises(RunIntegrityError, match="other inputs") as err:
-        purchase.check_run_inputs("x", models, fewer)
+        check_run_inputs("x", models, fewer)
     assert "\n" not in str(err.value)
 
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core import purchase, recommend
+from core import purchase, recommend, services
 from core.__main__ import main
 from core.data.loading import ShopData, load_shop
 from core.data.sample import generate_sample_shop
 from core.errors import ShopLensError
 from core.ml.network import NetworkConfig
+from core.purchase.runs import purchase_models_from_run
 from core.runs import RunStore, scores_to_metrics
 from core.runs.sweep import SweepError, sweep_purchase, sweep_recommend
 
@@ -48,9 +49,7 @@ def run_purchase_sweep(shop, store, *, jobs):
         store,
         hidden=HIDDEN,
         seeds=SEEDS,
-        base=CONFIG,
-        cutoff=CUTOFF,
-        horizon_days=HORIZON,
+        base=services.PurchaseSettings(CONFIG, HORIZON, CUTOFF),
         jobs=jobs,
         on_done=lambda done, total, run: calls.append((done, total, run)),
     )
@@ -67,16 +66,14 @@ def swept(shop, tmp_path_factory):
 @pytest.fixture(scope="module")
 def recommend_swept(shop, tmp_path_factory):
     store = RunStore(tmp_path_factory.mktemp("sweep") / "runs")
-    base = recommend.RecommenderConfig(network=CONFIG)
+    config = recommend.RecommenderConfig(network=CONFIG)
+    base = services.RecommendSettings(config, cutoff=CUTOFF, horizon_days=HORIZON, k=5)
     result = sweep_recommend(
         shop,
         store,
         hidden=[(4,)],
         seeds=SEEDS,
         base=base,
-        cutoff=CUTOFF,
-        horizon_days=HORIZON,
-        k=5,
         jobs=1,
     )
     return store, result
@@ -89,12 +86,12 @@ def test_every_point_of_a_sweep_is_saved_as_a_run_and_listed(swept):
     for run in result.runs:
         manifest = listed[run.run_id].manifest
         widths = ",".join(str(w) for w in run.hidden_layers)
-        assert manifest["name"] == f"sweep {widths} seed {run.seed}"
-        assert manifest["tags"] == ["sweep"]
-        assert manifest["config"]["network"]["hidden_layers"] == list(run.hidden_layers)
-        assert manifest["config"]["network"]["random_state"] == run.seed
-        assert manifest["config"]["network"]["epochs"] == CONFIG.epochs
-        assert manifest["metrics"]["mlp"] == run.metrics
+        assert manifest.name == f"sweep {widths} seed {run.seed}"
+        assert manifest.tags == ("sweep",)
+        assert manifest.config.network.hidden_layers == run.hidden_layers
+        assert manifest.config.network.random_state == run.seed
+        assert manifest.config.network.epochs == CONFIG.epochs
+        assert manifest.metrics["mlp"] == run.metrics
 
 
 def test_runs_come_back_in_configuration_then_seed_order(swept):
@@ -119,8 +116,8 @@ def test_a_sweep_run_equals_a_single_training_with_the_same_seed(shop, swept):
     evaluation = purchase.evaluate_purchase_models(models, data, random_state=1)
     assert run.metrics == scores_to_metrics(evaluation.scores)["mlp"]
     loaded = store.load(run.run_id)
-    assert loaded.manifest["metrics"] == scores_to_metrics(evaluation.scores)
-    saved = purchase.purchase_models_from_run(loaded)
+    assert loaded.manifest.metrics == scores_to_metrics(evaluation.scores)
+    saved = purchase_models_from_run(loaded)
     pd.testing.assert_frame_equal(
         purchase.predict_all(saved, data.evaluation, HORIZON),
         purchase.predict_all(models, data.evaluation, HORIZON),
@@ -173,7 +170,7 @@ def test_a_recommend_sweep_run_equals_a_single_evaluation_and_the_best_has_the_h
     assert result.runs[1].metrics == scores_to_metrics(evaluation.scores)["mlp"]
     highest = max(result.runs, key=lambda run: run.metrics["ndcg"])
     assert result.best_run_id == highest.run_id
-    assert store.load(result.runs[1].run_id).manifest["config"]["k"] == 5
+    assert store.load(result.runs[1].run_id).manifest.config.k == 5
 
 
 @pytest.mark.parametrize(
@@ -183,7 +180,7 @@ def test_a_recommend_sweep_run_equals_a_single_evaluation_and_the_best_has_the_h
         ({"seeds": []}, "no seeds"),
         ({"hidden": [(n,) for n in range(1, 6)], "seeds": range(5)}, "25 trainings"),
         ({"jobs": 0}, "at least 1 \\(got 0\\)"),
-        ({"seeds": [-1]}, "Seed -1 cannot be used"),
+        ({"seeds": [-1]}, "The random seed must be a whole number from 0 to 4,294,967,295"),
         ({"hidden": [(0,)]}, "out of range"),
         ({"name_prefix": "x" * 50}, "keep it to 60"),
     ],
@@ -195,9 +192,7 @@ def test_an_unusable_sweep_raises_a_one_line_error_before_training(
     arguments = {
         "hidden": HIDDEN,
         "seeds": SEEDS,
-        "base": CONFIG,
-        "cutoff": CUTOFF,
-        "horizon_days": HORIZON,
+        "base": services.PurchaseSettings(CONFIG, HORIZON, CUTOFF),
         "jobs": 1,
         **changes,
     }
@@ -214,9 +209,7 @@ def test_sweep_errors_are_sweep_errors(shop, tmp_path):
             RunStore(tmp_path),
             hidden=HIDDEN,
             seeds=[],
-            base=CONFIG,
-            cutoff=None,
-            horizon_days=HORIZON,
+            base=services.PurchaseSettings(CONFIG, HORIZON),
             jobs=1,
         )
 
@@ -349,7 +342,7 @@ def test_sweep_without_json_prints_progress_a_table_and_the_best_run(shop_files,
         ("--seeds", "-1", "Seeds '-1' are not whole numbers"),
         ("--seeds", "", "no seeds"),
         ("--hidden", "64,abc", "'abc' is not a whole number"),
-        ("--jobs", "0", "at least 1"),
+        ("--jobs", "0", "parallel jobs must be a whole number from 1 to 64 (got 0)"),
     ],
 )
 def test_bad_sweep_input_exits_2_with_one_line(

@@ -7,6 +7,7 @@ from core import purchase
 from core.config import load_settings
 from core.data.loading import load_shop
 from core.ml.network import NetworkConfig
+from core.purchase.runs import purchase_run_record
 from core.runs import RunStore
 from tests.e2e.browser import wait_idle
 from tests.e2e.conftest import running_app
@@ -20,7 +21,7 @@ def test_a_link_to_a_run_reopens_it_on_a_fresh_server(page: Page, tmp_path, outp
     data = purchase.build_purchase_data(shop.events.frame, shop.products.frame, horizon_days=30)
     models = purchase.train_purchase_models(data, NetworkConfig(hidden_layers=(12,), epochs=2))
     evaluation = purchase.evaluate_purchase_models(models, data, importance_rows=200)
-    record = purchase.purchase_run_record(models, evaluation, data)
+    record = purchase_run_record(models, evaluation, data)
     run_id = RunStore(tmp_path / "runs").save(record, shop, name="shared link")
 
     with running_app(tmp_path / "runs") as url:

@@ -11,6 +11,8 @@ from core import purchase, recommend
 from core.data.loading import load_shop
 from core.data.sample import generate_sample_shop
 from core.ml.network import NetworkConfig
+from core.purchase.runs import purchase_run_record
+from core.recommend.runs import recommender_run_record
 from core.runs import RunStore
 from core.runs.report import build_report
 
@@ -36,15 +38,13 @@ def report_file(tmp_path_factory) -> Path:
     )
     models = purchase.train_purchase_models(data, CONFIG)
     evaluation = purchase.evaluate_purchase_models(models, data, importance_rows=200)
-    purchase_id = store.save(purchase.purchase_run_record(models, evaluation, data), shop)
+    purchase_id = store.save(purchase_run_record(models, evaluation, data), shop)
     config = recommend.RecommenderConfig(network=CONFIG, candidates=20, negatives=10)
     fitted, scored = recommend.evaluate_recommender(
         shop.events.frame, shop.products.frame, cutoff=CUTOFF, horizon_days=30, k=5, config=config
     )
     recommend_id = store.save(
-        recommend.recommender_run_record(
-            fitted, scored, cutoff=CUTOFF, horizon_days=30, k=5, stopped=False
-        ),
+        recommender_run_record(fitted, scored, cutoff=CUTOFF, horizon_days=30, k=5, stopped=False),
         shop,
     )
     path = folder / "report.html"

@@ -58,7 +58,9 @@ def test_two_trainings_survive_a_refresh_and_can_be_compared(page: Page, app_url
     expect(page.get_by_role("heading", name="2 runs selected")).to_be_visible()
     main = page.get_by_test_id("stMain")
     expect(main.get_by_text("network.hidden_layers").first).to_be_attached()  # settings diff
-    expect(main.get_by_text("MSE of predicted orders", exact=False).first).to_be_visible()
+    expect(
+        main.get_by_text("MSE (orders²) of the MLP on each run", exact=False).first
+    ).to_be_visible()
     expect(
         main.get_by_text("Orders network: training (dotted) and validation (solid)", exact=False)
     ).to_be_visible()
@@ -93,6 +95,8 @@ def test_a_sweep_trains_every_configuration_and_seed_and_stars_the_best(
     sweep.get_by_role("button", name="Run sweep").click()
     expect(page.get_by_text(re.compile(r"Best of 4 runs"))).to_be_visible(timeout=120_000)
     wait_idle(page)
-    expect(page.get_by_text("MSE of predicted orders", exact=False).first).to_be_visible()
+    expect(
+        page.get_by_text("MSE (orders²) of the MLP on each run", exact=False).first
+    ).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     page.screenshot(path=str(output_dir / "runs_sweep.png"))

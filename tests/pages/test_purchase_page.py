@@ -9,21 +9,19 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core import purchase
+from core import purchase, services
 from core.config import load_settings
 from core.data.loading import load_shop
+from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.runs import RunStore
-from ui import state
+from ui import purchase as purchase_page
+from ui import state, trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "2_Purchase_prediction.py")
 TIMEOUT = 90
 TINY = NetworkConfig(hidden_layers=(8,), epochs=5)
-
-
-class StopClickedError(Exception):
-    """Stands in for the rerun Streamlit raises inside a running script when Stop is clicked."""
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +70,8 @@ def test_a_tiny_network_trains_and_the_page_shows_the_core_scores(sample_data):
     expected = purchase.evaluate_purchase_models(models, sample_data).scores
     result = at.session_state[state.PURCHASE_RESULT]
     assert result.models.config == TINY
-    assert _metric(at, "MSE · MLP") == f"{expected.loc[purchase.MLP, 'mse']:.4f}"
-    assert _metric(at, "ROC-AUC · MLP") == f"{expected.loc[purchase.MLP, 'roc_auc']:.3f}"
+    assert _metric(at, "MSE · MLP") == f"{expected.loc[m.MLP, 'mse']:.4f}"
+    assert _metric(at, "ROC-AUC · MLP") == f"{expected.loc[m.MLP, 'roc_auc']:.3f}"
 
     orders, buyers = at.dataframe[0].value, at.dataframe[1].value
     labels = [purchase.MODEL_LABELS[n] for n in purchase.MODEL_NAMES]
@@ -186,46 +184,69 @@ def test_a_shop_without_purchases_shows_the_guard(tmp_path):
     assert not at.text_input  # stopped before the editor
 
 
-def test_an_interrupted_training_is_finished_with_its_best_epochs_on_the_next_run(sample_data):
-    training = purchase.PurchaseTraining(
-        sample_data, NetworkConfig(hidden_layers=(8,), epochs=50, early_stopping=False)
+def _finished_job(settings, *, stop_at: int | None = None, stop_first: bool = False):
+    """A purchase training run to its end here, as the background trainer runs it: Stop is
+    pressed at epoch ``stop_at`` (or before it starts)."""
+    job = trainer.TrainingJob("test-job-" + str(stop_at), purchase_page.PAGE, "test")
+    if stop_first:
+        job.request_stop()
+
+    def work(on_progress):
+        def stop_at_epoch(progress):
+            if progress.epoch == stop_at:
+                job.request_stop()
+            return on_progress(progress)
+
+        shop = load_shop(load_settings().sample_events, load_settings().sample_products)
+        store = RunStore(load_settings().runs_dir)
+        return services.train_purchase(shop, settings, store, on_progress=stop_at_epoch)
+
+    job._run(work)
+    trainer._JOBS[job.job_id] = job
+    return job
+
+
+def test_a_training_stopped_at_epoch_3_keeps_its_best_epochs_and_is_saved_as_stopped(runs_dir):
+    settings = services.PurchaseSettings(
+        NetworkConfig(hidden_layers=(8,), epochs=50, early_stopping=False)
     )
-
-    def interrupt_after_three(progress):
-        if progress.epoch == 3:
-            raise StopClickedError
-
-    with pytest.raises(StopClickedError):
-        training.run(interrupt_after_three)
+    job = _finished_job(settings, stop_at=3)
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state[state.PURCHASE_TRAINING] = training
+    at.query_params[trainer.TRAINING_QUERY] = job.job_id  # as after a refresh
     at.run()
     assert not at.exception
-    assert state.PURCHASE_TRAINING not in at.session_state
+    assert trainer.session_key(purchase_page.PAGE) not in at.session_state
+    assert trainer.TRAINING_QUERY not in at.query_params
     result = at.session_state[state.PURCHASE_RESULT]
     assert result.models.stopped and result.epochs == 3
     assert max(result.models.epochs_run) == 3
     notice = next(i.value for i in at.info if "stopped" in i.value)
     assert notice.startswith("Training was stopped at epoch 3;")
     assert f"orders network: epoch {result.models.best_epochs[0]}" in notice
+    [info] = RunStore(runs_dir).runs()
+    assert info.run_id == result.run_id == at.query_params[state.RUN_QUERY]
+    assert info.manifest.status == "stopped" and info.manifest.stopped_at_epoch == 3
+    assert info.name == "8 seed 0 (stopped at epoch 3)"
 
 
-def test_a_training_stopped_before_its_first_epoch_keeps_nothing(sample_data):
+def test_a_training_stopped_before_it_started_keeps_nothing(runs_dir):
+    job = _finished_job(services.PurchaseSettings(TINY), stop_first=True)
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state[state.PURCHASE_TRAINING] = purchase.PurchaseTraining(sample_data, TINY)
+    at.session_state[trainer.session_key(purchase_page.PAGE)] = job.job_id  # a page switch
     at.run()
     assert not at.exception
-    assert any("before its first epoch" in w.value for w in at.warning)
-    assert state.PURCHASE_TRAINING not in at.session_state
+    assert len(at.error) == 1 and "stopped before it started" in at.error[0].value
+    assert trainer.session_key(purchase_page.PAGE) not in at.session_state
     assert state.PURCHASE_RESULT not in at.session_state
+    assert RunStore(runs_dir).runs() == []
 
 
 def _editor_app():
     import streamlit as st
 
-    from ui import widgets
+    from ui import purchase
 
-    st.session_state["test.layers"] = widgets.hidden_layer_editor()
+    st.session_state["test.layers"] = purchase.hidden_layer_editor()
 
 
 def _editor() -> AppTest:

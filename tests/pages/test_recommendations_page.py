@@ -8,13 +8,16 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core import purchase, recommend, schema
+from core import purchase, recommend, schema, services
 from core.config import load_settings
 from core.data.loading import ShopData, load_shop
 from core.data.sample import generate_sample_shop
+from core.ml import metrics as m
 from core.ml.network import NetworkConfig
+from core.ml.timesplit import data_end_of, default_cutoff
+from core.recommend.runs import recommender_run_record
 from core.runs import RunStore
-from ui import recommendations, state
+from ui import recommendations, state, trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "4_Recommendations.py")
@@ -37,7 +40,7 @@ def sample_shop() -> ShopData:
 
 @pytest.fixture(scope="module")
 def cutoff(sample_shop) -> pd.Timestamp:
-    return purchase.default_cutoff(sample_shop.events.frame, 30)
+    return default_cutoff(sample_shop.events.frame, 30)
 
 
 def _page() -> AppTest:
@@ -101,19 +104,19 @@ def test_training_shows_every_model_and_the_core_ndcg(sample_shop, cutoff):
     assert result.settings.cutoff == cutoff
     assert result.evaluation.users == expected.users
     board = _table(at, "NDCG@10")
-    labels = [recommend.MODEL_LABELS[n] for n in (recommend.MLP_RANKER, *recommend.BASELINES)]
+    labels = [recommend.MODEL_LABELS[n] for n in (m.MLP, *recommend.BASELINES)]
     assert list(board["model"]) == labels
-    ndcg = expected.scores.loc[recommend.MLP_RANKER, "ndcg"]
+    ndcg = expected.scores.loc[m.MLP, "ndcg"]
     assert board.loc[0, "NDCG@10"] == pytest.approx(ndcg, rel=1e-9)
     assert list(board["NDCG@10"]) == pytest.approx(
-        [expected.scores.loc[n, "ndcg"] for n in (recommend.MLP_RANKER, *recommend.BASELINES)],
+        [expected.scores.loc[n, "ndcg"] for n in (m.MLP, *recommend.BASELINES)],
         rel=1e-9,
     )
     assert _metric(at, "NDCG@10 · MLP ranker") == f"{ndcg:.3f}"
     assert _metric(at, "Users evaluated") == f"{expected.users:,}"
     assert _metric(at, "Top-3 accuracy") == f"{expected.category_report.top3_accuracy:.1%}"
     # The fitted recommender and its evaluation survive reruns under "recs." keys.
-    assert state.RECS_TRAINING not in at.session_state
+    assert trainer.session_key(recommendations.PAGE) not in at.session_state
     at.run()
     assert at.session_state[state.RECS_RESULT] is result
 
@@ -171,7 +174,7 @@ def test_a_cutoff_without_h_days_after_it_shows_the_core_error():
     assert len(at.error) == 1
     assert "leaves less than 30 days of data after it" in at.error[0].value
     assert state.RECS_RESULT not in at.session_state
-    assert state.RECS_TRAINING not in at.session_state
+    assert trainer.session_key(recommendations.PAGE) not in at.session_state
     assert not at.button(key=state.RECS_TRAIN).disabled
 
 
@@ -200,37 +203,47 @@ def test_recommend_now_mode_trains_on_all_data_without_scores(sample_shop):
     assert not at.error
     result = at.session_state[state.RECS_RESULT]
     assert result.evaluation is None
-    assert result.settings.cutoff == purchase.data_end_of(sample_shop.events.frame)
+    assert result.settings.cutoff == data_end_of(sample_shop.events.frame)
     assert any("Scores need a held-out window" in i.value for i in at.info)
     recs = _table(at, recommend.REASON)
     assert len(recs) == 10
     assert recommendations.HIT not in recs.columns
 
 
-def test_a_stopped_training_keeps_the_rankers_best_epoch(sample_shop, cutoff):
-    settings = recommendations.RecsSettings(
-        evaluate=True,
-        cutoff=cutoff,
-        horizon_days=30,
-        k=10,
-        config=recommend.RecommenderConfig(
+def test_a_stopped_training_keeps_the_rankers_best_epoch(sample_shop, cutoff, runs_dir):
+    settings = services.RecommendSettings(
+        recommend.RecommenderConfig(
             network=NetworkConfig(hidden_layers=(8,), epochs=500, early_stopping=False)
         ),
+        cutoff=cutoff,
     )
-    training = recommendations.RecsTraining(sample_shop, settings)
-    training.request_stop()  # as the Stop button's callback does before the next run
+    job = trainer.TrainingJob("test-recs-job", recommendations.PAGE, "test")
+
+    def work(on_progress):
+        def stop_at_epoch(progress):
+            if progress.epoch == 4:  # as the Stop button's callback does
+                job.request_stop()
+            return on_progress(progress)
+
+        store = RunStore(runs_dir)
+        return services.train_recommender(sample_shop, settings, store, on_progress=stop_at_epoch)
+
+    job._run(work)
+    trainer._JOBS[job.job_id] = job
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state[state.RECS_TRAINING] = training
+    at.query_params[trainer.TRAINING_QUERY] = job.job_id  # as after a refresh
     at.run()
     assert not at.exception
-    assert state.RECS_TRAINING not in at.session_state
+    assert trainer.session_key(recommendations.PAGE) not in at.session_state
     result = at.session_state[state.RECS_RESULT]
     assert result.stopped
-    assert result.epochs < 500
+    assert result.epochs == 4
     assert len(result.recommender.curves) == result.epochs
     notice = next(i.value for i in at.info if "stopped" in i.value)
     assert notice.startswith(f"Training was stopped at epoch {result.epochs};")
     assert _table(at, "NDCG@10").shape[0] == 5
+    [info] = RunStore(runs_dir).runs()
+    assert info.manifest.status == "stopped" and info.manifest.stopped_at_epoch == 4
 
 
 def test_top_predicted_buyers_from_the_purchase_page_can_be_picked():
@@ -279,11 +292,11 @@ def test_a_run_in_the_url_reopens_on_its_own_data_with_the_same_scores(runs_dir,
     events.to_csv(tmp_path / "events.csv", index=False)
     products.to_csv(tmp_path / "products.csv", index=False)
     other = load_shop(tmp_path / "events.csv", tmp_path / "products.csv")
-    cutoff = purchase.default_cutoff(other.events.frame, 30)
+    cutoff = default_cutoff(other.events.frame, 30)
     fitted, evaluation = recommend.evaluate_recommender(
         other.events.frame, other.products.frame, cutoff=cutoff, horizon_days=30, k=5, config=TINY
     )
-    record = recommend.recommender_run_record(
+    record = recommender_run_record(
         fitted, evaluation, cutoff=cutoff, horizon_days=30, k=5, stopped=False
     )
     run_id = RunStore(runs_dir).save(record, other, name="small shop")

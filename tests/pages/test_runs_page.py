@@ -3,6 +3,7 @@ renaming, deleting with a confirmation, broken runs, sweeps and bundle import.""
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -12,7 +13,9 @@ from core.config import load_settings
 from core.data.loading import ShopData, load_shop
 from core.data.sample import generate_sample_shop
 from core.ml.network import NetworkConfig
-from core.runs import MANIFEST, RunRecord, RunStore
+from core.purchase.runs import purchase_run_record
+from core.runs import MANIFEST, RunStore, bundles
+from tests.records import stub_record
 from ui import runs, state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +43,7 @@ def _save(store: RunStore, shop: ShopData, layers: tuple[int, ...], name: str) -
     data = purchase.build_purchase_data(shop.events.frame, shop.products.frame, horizon_days=30)
     models = purchase.train_purchase_models(data, NetworkConfig(hidden_layers=layers, epochs=2))
     evaluation = purchase.evaluate_purchase_models(models, data, importance_rows=100)
-    return store.save(purchase.purchase_run_record(models, evaluation, data), shop, name=name)
+    return store.save(purchase_run_record(models, evaluation, data), shop, name=name)
 
 
 def _page(run_id: str | None = None) -> AppTest:
@@ -157,7 +160,7 @@ def test_a_foreign_upload_is_refused_with_one_line(runs_dir):
 def test_a_bundle_exported_here_imports_as_a_new_run(runs_dir, small_shop):
     store = RunStore(runs_dir)
     run_id = _save(store, small_shop, (4,), "shared")
-    bundle = store.export_bundle(run_id)
+    bundle = bundles.export_bundle(store, run_id)
     at = _page()
     at.file_uploader(key=runs.IMPORT).set_value(("run.zip", bundle, "application/zip")).run()
     assert not at.exception and not at.error
@@ -183,21 +186,13 @@ def test_open_makes_the_run_the_model_of_its_page(runs_dir, small_shop):
 
 # --- odd runs, filters, URLs and uploads ------------------------------------------------------
 
-CURVE = {"epoch": [1, 2], "training_loss": [0.7, 0.6], "validation_log_loss": [0.7, 0.65]}
+CURVE = pd.DataFrame({"epoch": [1, 2], "training loss": [0.7, 0.6]})
 
 
 def _stub(store: RunStore, shop: ShopData, task: str, *, name: str, tags=(), **parts) -> str:
     """A run with a tiny estimator: the Runs page reads only its manifest."""
-    from sklearn.linear_model import Ridge
-
-    config = {"network": {"hidden_layers": [8], "random_state": 0}, "evaluate": False, "k": 10}
-    record = RunRecord(
-        task,
-        {"model": Ridge()},
-        parts.get("config", config),
-        parts.get("metrics", {}),
-        parts.get("curves", {"ranker": CURVE}),
-    )
+    curves = parts.get("curves", {"ranker": CURVE} if task == "recommend" else None)
+    record = stub_record(task, metrics=parts.get("metrics"), curves=curves, evaluate=False)
     return store.save(record, shop, name=name, tags=tags)
 
 
@@ -211,7 +206,7 @@ def test_a_recommender_run_trained_without_a_test_window_can_be_selected(runs_di
 def test_runs_without_any_curves_can_be_selected(runs_dir, small_shop):
     scores = {"mlp": {"mse": 1.0, "accuracy": 0.5}}
     store = RunStore(runs_dir)
-    run_id = _stub(store, small_shop, "purchase", name="no curves", curves={}, metrics=scores)
+    run_id = _stub(store, small_shop, "purchase", name="no curves", metrics=scores)
     at = _page(run_id)
     assert not at.exception and not at.error
     assert any(h.value == "1 run selected" for h in at.subheader)
@@ -264,14 +259,11 @@ def test_the_name_of_an_uploaded_bundle_is_shown_as_plain_text(runs_dir):
 
 
 def test_importing_into_a_runs_folder_that_cannot_be_written_shows_one_line(tmp_path, monkeypatch):
-    from sklearn.linear_model import Ridge
 
     settings = load_settings()
     sample = load_shop(settings.sample_events, settings.sample_products)
     source = RunStore(tmp_path / "elsewhere")
-    bundle = source.export_bundle(
-        source.save(RunRecord("purchase", {"model": Ridge()}, {}, {}, {}), sample)
-    )
+    bundle = bundles.export_bundle(source, source.save(stub_record(), sample))
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("SHOPLENS_RUNS_DIR", str(blocker / "runs"))

@@ -1,0 +1,568 @@
+"""Command line: ``python -m core inspect|purchase|recommend|sweep|report ...``.
+
+``purchase``, ``recommend`` and ``sweep`` train through the same services as the app and save
+every model they train as a run; ``report`` writes the stakeholder report of saved runs.
+
+Every option is checked by the constraint that defines its setting. Exit codes: 0 when the work
+was done (data that loaded with rejected rows included), 2 on an input error, whose one-line
+message goes to stderr (argparse's own errors add one line saying where the help is).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pandas as pd
+
+from core import purchase, recommend, schema, services
+from core.config import MAX_SEED, load_settings
+from core.data.exports import atomic_write_bytes, to_safe_csv
+from core.data.loading import ShopData, load_shop
+from core.data.profile import profile_events
+from core.errors import ShopLensError
+from core.ml import metrics as m
+from core.ml.network import NetworkConfig, format_hidden_layers
+from core.ml.timesplit import as_day
+from core.params import Constraint, SettingError, Whole
+from core.runs import sweep
+from core.runs.names import clean_name, clean_tags
+from core.runs.report import build_report
+from core.runs.store import RunStore
+
+NETWORK = NetworkConfig.CONSTRAINTS
+JOBS: Constraint = Whole("The number of parallel jobs", 1, 64)
+
+
+class _OptionError(argparse.ArgumentTypeError):
+    """An option's value refused by its setting's constraint: its message says it all."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's errors: one line; argparse's own (an unknown or missing
+    option) add a second line saying where the help is."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {' '.join(message.split())}", file=sys.stderr)
+        handled = sys.exc_info()[1]
+        if not isinstance(getattr(handled, "__context__", None), _OptionError):
+            print(f"Run '{self.prog} --help' for the options.", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _option(constraint: Constraint) -> Callable[[str], Any]:
+    """An argparse ``type`` that parses and checks an option with its setting's constraint."""
+
+    def parse(text: str) -> Any:
+        try:
+            return constraint.parse(text)
+        except SettingError as err:
+            raise _OptionError(str(err)) from None
+
+    parse.__name__ = constraint.label  # argparse names the type in some messages
+    return parse
+
+
+def _cutoff(text: str) -> pd.Timestamp:
+    try:
+        return as_day(text)
+    except ShopLensError as err:
+        raise _OptionError(str(err)) from None
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return sweep.parse_seeds(text)
+    except ShopLensError as err:
+        raise _OptionError(str(err)) from None
+
+
+# --- reading the data ---------------------------------------------------------------------
+
+
+def _mapping(pairs: Sequence[str]) -> dict[str, str | None]:
+    mapping: dict[str, str | None] = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep:
+            raise ShopLensError(
+                f"--map '{pair}' is not FIELD=COLUMN; write e.g. --map user_id=Kunde."
+            )
+        mapping[field.strip()] = column.strip() or None
+    return mapping
+
+
+def _load(args: argparse.Namespace) -> ShopData:
+    return load_shop(
+        args.events,
+        args.products,
+        events_mapping=_mapping(args.map),
+        date_order=args.date_order,
+        drop_duplicates=args.drop_duplicates,
+    )
+
+
+def summarise(shop: ShopData) -> dict[str, Any]:
+    """The inspect summary as plain JSON-ready values."""
+    events = shop.events
+    summary = profile_events(events.frame)
+    result: dict[str, Any] = {
+        "format": events.export_format.key,
+        "format_label": events.export_format.label,
+        "read_as": events.read_as,
+        "mapping": events.mapping,
+        "rows_read": events.rows_read,
+        "rows_kept": events.rows_kept,
+        "rejected": events.rejected_counts,
+        "duplicates": events.duplicates,
+        "users": summary.users,
+        "items": summary.items,
+        "event_types": {str(k): int(v) for k, v in summary.event_mix.items()},
+        "start": summary.start.isoformat(),
+        "end": summary.end.isoformat(),
+        "notes": list(events.notes),
+    }
+    if shop.products is not None:
+        result["products"] = {
+            "rows_read": shop.products.rows_read,
+            "rows_kept": shop.products.rows_kept,
+            "rejected": shop.products.rejected_counts,
+            "mapping": shop.products.mapping,
+        }
+    return result
+
+
+def _print_text(summary: dict[str, Any]) -> None:
+    print(f"Format:     {summary['format_label']} ({summary['read_as']})")
+    print("Mapping:    " + ", ".join(f"{k} <- {v}" for k, v in summary["mapping"].items()))
+    print(
+        f"Rows:       {summary['rows_read']:,} read, {summary['rows_kept']:,} kept, "
+        f"{summary['duplicates']:,} duplicates"
+    )
+    for reason, count in summary["rejected"].items():
+        print(f"  rejected: {count:,} {reason}")
+    items = "no item ids" if summary["items"] is None else f"{summary['items']:,} items"
+    print(f"Users:      {summary['users']:,}; {items}")
+    print("Events:     " + ", ".join(f"{k} {v:,}" for k, v in summary["event_types"].items()))
+    print(f"Time span:  {summary['start']} .. {summary['end']}")
+    for note in summary["notes"]:
+        print(f"Note:       {note}")
+    if "products" in summary:
+        products = summary["products"]
+        print(f"Products:   {products['rows_read']:,} read, {products['rows_kept']:,} kept")
+        for reason, count in products["rejected"].items():
+            print(f"  rejected: {count:,} {reason}")
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities are not JSON: write them as null."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _store(args: argparse.Namespace) -> RunStore:
+    """The runs folder named by ``--runs-dir``, else the configured one."""
+    return RunStore(Path(args.runs_dir) if args.runs_dir else load_settings().runs_dir)
+
+
+def _network(args: argparse.Namespace, **changes: Any) -> NetworkConfig:
+    return dataclasses.replace(NetworkConfig(), epochs=args.epochs, **changes)
+
+
+def _check_out_folder(out: str | None) -> Path | None:
+    """``--out`` naming a folder (made when missing), refused when it is a file."""
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ShopLensError(f"--out '{out}' is a file; name a folder for the CSV files.")
+    return path
+
+
+def _check_out_file(out: str | None, example: str) -> Path | None:
+    """``--out`` naming a file, refused when it is a folder."""
+    if out is None:
+        return None
+    path = Path(out)
+    if path.is_dir():
+        raise ShopLensError(f"--out '{out}' is a folder; name the file, e.g. {path / example}.")
+    return path
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+    except OSError as err:
+        raise ShopLensError(
+            f"{path.name} cannot be written ({err.strerror or type(err).__name__}); pick "
+            "another --out."
+        ) from None
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    summary = summarise(_load(args))
+    if args.json:
+        print(json.dumps(_json_safe(summary), ensure_ascii=False))
+    else:
+        _print_text(summary)
+    return 0
+
+
+def _saved(result: services.PurchaseResult | services.RecommendResult) -> str:
+    if result.run_id is None:
+        raise ShopLensError(result.save_problem or "The run could not be saved.")
+    return result.run_id
+
+
+def _purchase(args: argparse.Namespace) -> int:
+    out = _check_out_folder(args.out)
+    settings = services.PurchaseSettings(
+        _network(args, hidden_layers=args.hidden, random_state=args.seed),
+        args.horizon_days,
+        args.cutoff,
+    )
+    shop = _load(args)
+    result = services.train_purchase(
+        shop, settings, _store(args), name=args.name, tags=tuple(args.tag)
+    )
+    run_id, data, models = _saved(result), result.data, result.models
+    scores = result.evaluation.scores
+    keys = purchase.REPORTED_SCORES
+    report = {
+        "run_id": run_id,
+        "cutoff": f"{data.cutoff:%Y-%m-%d}",
+        "horizon_days": data.horizon_days,
+        "users": len(data.evaluation),
+        "models": {
+            name: {k: float(scores.loc[name, k]) for k in keys} for name in purchase.MODEL_NAMES
+        },
+        "train_seconds": round(models.train_seconds, 3),
+        "epochs_run": list(models.epochs_run),
+        "best_epochs": list(models.best_epochs),
+    }
+    if out is not None:
+        users = result.evaluation.users.reset_index()
+        _write(out / "purchase_evaluation.csv", to_safe_csv(users))
+        _write(out / "purchase_predictions.csv", to_safe_csv(result.next_orders.reset_index()))
+    if args.json:
+        print(json.dumps(_json_safe(report)))
+        return 0
+    print(
+        f"Cutoff {report['cutoff']}, horizon {data.horizon_days} days, "
+        f"{report['users']:,} users, trained in {models.train_seconds:.1f} s; saved as run {run_id}"
+    )
+    table = scores[list(keys)].rename(index=purchase.MODEL_LABELS)
+    print(table.to_string(float_format=lambda v: f"{v:,.4f}"))
+    for warning in models.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
+_RECOMMEND_SCORES = (m.PRECISION, m.RECALL, m.F1, m.MAP, m.NDCG, m.HIT_RATE, m.COVERAGE, m.NOVELTY)
+
+
+def _recommend(args: argparse.Namespace) -> int:
+    out = _check_out_file(args.out, "recommendations.csv")
+    config = recommend.RecommenderConfig(
+        network=_network(args, hidden_layers=args.hidden, random_state=args.seed),
+        buy_again=args.buy_again,
+    )
+    settings = services.RecommendSettings(
+        config, cutoff=args.cutoff, horizon_days=args.horizon_days, k=args.k
+    )
+    shop = _load(args)
+    result = services.train_recommender(
+        shop, settings, _store(args), name=args.name, tags=tuple(args.tag)
+    )
+    run_id, evaluation = _saved(result), result.evaluation
+    assert evaluation is not None
+    cutoff = result.settings.cutoff_for(shop.events.frame)
+    report = {
+        "run_id": run_id,
+        "cutoff": f"{cutoff:%Y-%m-%d}",
+        "horizon_days": args.horizon_days,
+        "k": args.k,
+        "users_evaluated": evaluation.users,
+        "models": {
+            name: {key: float(evaluation.scores.loc[name, key]) for key in _RECOMMEND_SCORES}
+            for name in evaluation.scores.index
+        },
+        "fit_seconds": round(evaluation.fit_seconds, 3),
+        "score_seconds": round(evaluation.score_seconds, 3),
+    }
+    if out is not None:
+        # Deployment: fitted on all the data, top-k for every user with history; not a run.
+        now = dataclasses.replace(settings, evaluate=False, cutoff=None)
+        deployed = services.train_recommender(shop, now, None)
+        lists = recommend.recommend_everyone(deployed.recommender, k=args.k)
+        _write(out, to_safe_csv(lists))
+    if args.json:
+        print(json.dumps(_json_safe(report)))
+        return 0
+    print(
+        f"Cutoff {report['cutoff']}, horizon {args.horizon_days} days, k = {args.k}, "
+        f"{evaluation.users:,} users evaluated; fit {evaluation.fit_seconds:.1f} s, "
+        f"scoring {evaluation.score_seconds:.1f} s; saved as run {run_id}"
+    )
+    table = evaluation.scores[list(_RECOMMEND_SCORES)].rename(index=recommend.MODEL_LABELS)
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+_SWEEP_COLUMNS = {
+    "purchase": (m.MSE, m.MAE, m.R2, m.ACCURACY, m.ROC_AUC, m.PR_AUC),
+    "recommend": (m.PRECISION, m.RECALL, m.MAP, m.NDCG, m.HIT_RATE, m.COVERAGE),
+}
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    hidden = args.hidden or [NetworkConfig().hidden_layers]
+    seeds = args.seeds
+    jobs = args.jobs if args.jobs is not None else os.cpu_count() or 1
+    sweep.sweep_points(hidden, seeds, jobs=jobs)  # bad input fails before the data is read
+    # The first seed also draws the training-row sample above the row limit, as --seed does.
+    network = _network(args, random_state=seeds[0])
+    metric = m.HEADLINE[args.task]
+
+    def show_progress(done: int, total: int, run: sweep.SweepRun) -> None:
+        value = run.metrics.get(metric)
+        score = "n/a" if value is None else f"{value:.4f}"
+        print(
+            f"[{done}/{total}] {format_hidden_layers(run.hidden_layers)} seed {run.seed}: "
+            f"{metric} {score}, {run.train_seconds:.1f} s; saved as run {run.run_id}",
+            flush=True,
+        )
+
+    common: dict[str, Any] = {
+        "hidden": hidden,
+        "seeds": seeds,
+        "jobs": jobs,
+        "on_done": None if args.json else show_progress,
+        "name_prefix": args.name,
+        "tags": (sweep.SWEEP_TAG, *args.tag),
+    }
+    shop = _load(args)
+    if args.task == "purchase":
+        base = services.PurchaseSettings(network, args.horizon_days, args.cutoff)
+        result = sweep.sweep_purchase(shop, _store(args), base=base, **common)
+    else:
+        config = recommend.RecommenderConfig(network=network, buy_again=args.buy_again)
+        settings = services.RecommendSettings(
+            config, cutoff=args.cutoff, horizon_days=args.horizon_days, k=args.k
+        )
+        result = sweep.sweep_recommend(shop, _store(args), base=settings, **common)
+    if args.json:
+        runs = [
+            {
+                "run_id": run.run_id,
+                "hidden": format_hidden_layers(run.hidden_layers),
+                "seed": run.seed,
+                "metrics": run.metrics,
+            }
+            for run in result.runs
+        ]
+        print(json.dumps(_json_safe({"runs": runs, "best": result.best_run_id})))
+        return 0
+    keys = _SWEEP_COLUMNS[args.task]
+    table = pd.DataFrame(
+        [
+            {
+                "run": run.run_id,
+                "hidden": format_hidden_layers(run.hidden_layers),
+                "seed": run.seed,
+                **{key: run.metrics.get(key) for key in keys},
+                "seconds": run.train_seconds,
+            }
+            for run in result.runs
+        ]
+    )
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
+    best = result.best
+    direction = "lowest" if m.lower_is_better(metric) else "highest"
+    print(
+        f"Best ({direction} {metric}): run {best.run_id}, "
+        f"{format_hidden_layers(best.hidden_layers)} seed {best.seed}"
+    )
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    out = _check_out_file(args.out, "report.html")
+    assert out is not None
+    document = build_report(_store(args), args.run_ids, title=args.title)
+    _write(out, document.encode("utf-8"))
+    print(out)
+    return 0
+
+
+# --- the parser ---------------------------------------------------------------------------
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("events", help="events file (CSV, .csv.gz, .zip, Parquet, .xlsx)")
+    parser.add_argument("--products", help="product table file")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help=f"map a column by hand; fields: {', '.join(schema.EVENT_MAPPING_FIELDS)}",
+    )
+    parser.add_argument("--date-order", choices=["auto", "dmy", "mdy"], default="auto")
+    parser.add_argument("--drop-duplicates", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool = False) -> None:
+    parser.add_argument(
+        "--runs-dir", help="folder of saved runs (default: SHOPLENS_RUNS_DIR or ./runs)"
+    )
+    what = "put before each saved run's name" if for_sweep else "a name for the saved run"
+    parser.add_argument("--name", default="", help=what)
+    parser.add_argument("--tag", action="append", default=[], help="a tag for the saved run(s)")
+    if for_sweep:
+        parser.add_argument(
+            "--jobs",
+            type=_option(JOBS),
+            help="trainings run at once (default: the number of CPUs)",
+        )
+
+
+def _add_window_arguments(parser: argparse.ArgumentParser, *, k: bool = False) -> None:
+    horizon = services.PurchaseSettings.CONSTRAINTS["horizon_days"]
+    parser.add_argument(
+        "--cutoff", type=_cutoff, help="evaluation date YYYY-MM-DD (default: end of data - H)"
+    )
+    parser.add_argument(
+        "--horizon-days", type=_option(horizon), default=services.PurchaseSettings.horizon_days
+    )
+    if k:
+        parser.add_argument(
+            "--k",
+            type=_option(services.RecommendSettings.CONSTRAINTS["k"]),
+            default=services.RecommendSettings.k,
+        )
+
+
+def _add_network_arguments(parser: argparse.ArgumentParser, *, what: str, for_sweep: bool) -> None:
+    layers = _option(NETWORK["hidden_layers"])
+    if for_sweep:
+        parser.add_argument(
+            "--hidden",
+            action="append",
+            type=layers,
+            metavar="WIDTHS",
+            help=f"{what}, e.g. 64,32; repeat for each configuration (default: 64,32)",
+        )
+        parser.add_argument(
+            "--seeds",
+            type=_seeds,
+            default=[NetworkConfig.random_state],
+            help=f"seeds for every configuration, e.g. 0,1,2 (0 to {MAX_SEED})",
+        )
+    else:
+        parser.add_argument(
+            "--hidden",
+            type=layers,
+            default=NetworkConfig().hidden_layers,
+            help=f"{what}, e.g. 64,32",
+        )
+        parser.add_argument(
+            "--seed", type=_option(NETWORK["random_state"]), default=NetworkConfig.random_state
+        )
+    parser.add_argument("--epochs", type=_option(NETWORK["epochs"]), default=NetworkConfig.epochs)
+
+
+def _add_purchase_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool = False) -> None:
+    _add_data_arguments(parser)
+    _add_window_arguments(parser)
+    _add_network_arguments(parser, what="hidden-layer widths", for_sweep=for_sweep)
+    if not for_sweep:
+        parser.add_argument("--out", help="folder for per-user predictions (CSV)")
+    _add_run_arguments(parser, for_sweep=for_sweep)
+
+
+def _add_recommend_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool = False) -> None:
+    _add_data_arguments(parser)
+    _add_window_arguments(parser, k=True)
+    _add_network_arguments(parser, what="ranker hidden layers", for_sweep=for_sweep)
+    parser.add_argument(
+        "--buy-again", action="store_true", help="allow items the user already bought"
+    )
+    if not for_sweep:
+        parser.add_argument("--out", help="CSV of every user's top-k with reasons (all data)")
+    _add_run_arguments(parser, for_sweep=for_sweep)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m core", description="ShopLens tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    inspect = commands.add_parser("inspect", help="read an events export and report on it")
+    _add_data_arguments(inspect)
+    _add_purchase_arguments(
+        commands.add_parser(
+            "purchase", help="predict each customer's orders in the next H days (MLP + baselines)"
+        )
+    )
+    _add_recommend_arguments(
+        commands.add_parser(
+            "recommend", help="evaluate the two-stage recommender and baselines at k"
+        )
+    )
+    sweeping = commands.add_parser(
+        "sweep", help="train every hidden-layers x seed combination in parallel, each as a run"
+    )
+    sweep_tasks = sweeping.add_subparsers(dest="task", required=True)
+    _add_purchase_arguments(
+        sweep_tasks.add_parser("purchase", help="sweep purchase prediction"), for_sweep=True
+    )
+    _add_recommend_arguments(
+        sweep_tasks.add_parser("recommend", help="sweep the recommender's ranker"), for_sweep=True
+    )
+    reporting = commands.add_parser(
+        "report", help="write a self-contained HTML report of saved runs (opens offline)"
+    )
+    reporting.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="runs to report on")
+    reporting.add_argument("--out", required=True, help="the HTML file to write")
+    reporting.add_argument("--title", default="ShopLens report", help="the report's heading")
+    reporting.add_argument(
+        "--runs-dir", help="folder of saved runs (default: SHOPLENS_RUNS_DIR or ./runs)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as done:  # --help, or an option refused (already said on stderr)
+        return done.code if isinstance(done.code, int) else 2
+    run = {
+        "inspect": _inspect,
+        "purchase": _purchase,
+        "recommend": _recommend,
+        "sweep": _sweep,
+        "report": _report,
+    }[args.command]
+    try:
+        if getattr(args, "name", ""):  # checked before any training, not after
+            clean_name(args.name)
+        clean_tags(getattr(args, "tag", []))
+        return run(args)
+    except ShopLensError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,420 @@
+"""One function per use case: train, evaluate and save the run; and open a saved run again.
+
+The model pages (through the background trainer), the command line, sweeps and benchmarks all
+call these, so a rule changed here changes everywhere. Each takes the loaded data and settings
+checked where they are defined, reports its progress to an optional callback (which may ask it
+to stop: the run is then kept as ``stopped`` with the best epoch so far) and returns everything
+a page shows of the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pandas as pd
+
+from core import purchase, recommend
+from core.config import HORIZON_DAYS, MAX_HORIZON_DAYS, MAX_K, TOP_K
+from core.data.loading import ShopData
+from core.errors import RunWriteError, ShopLensError
+from core.ml.network import (
+    EpochReport,
+    NetworkConfig,
+    OnProgress,
+    TrainingProgress,
+    format_hidden_layers,
+)
+from core.ml.timesplit import as_day, check_cutoff, data_end_of, default_cutoff
+from core.params import Constraint, Flag, Whole, check_settings
+from core.purchase.runs import check_run_inputs, purchase_models_from_run, purchase_run_record
+from core.recommend.runs import recommender_from_run, recommender_run_record
+from core.runs.manifest import RecommendDetails, RunRecord
+from core.runs.store import LoadedRun, RunStore
+
+HORIZON: Constraint = Whole("The horizon H (days)", 1, MAX_HORIZON_DAYS)
+K: Constraint = Whole("k (products per list)", 1, MAX_K)
+
+
+class TrainingCancelledError(ShopLensError):
+    """Stop was pressed before the first epoch ended, so there is no model to keep."""
+
+
+def _report(on_progress: OnProgress | None, progress: TrainingProgress) -> bool:
+    """Pass ``progress`` on; True when the callback asked to stop."""
+    return on_progress is not None and on_progress(progress) is False
+
+
+def _save(
+    store: RunStore | None,
+    record: RunRecord,
+    shop: ShopData,
+    *,
+    name: str,
+    tags: tuple[str, ...],
+    on_progress: OnProgress | None,
+) -> tuple[str | None, str | None]:
+    """Save the run; ``(run id, None)``, or ``(None, why)`` when the folder cannot be written."""
+    if store is None:
+        return None, None
+    _report(on_progress, TrainingProgress("saving"))
+    try:
+        return store.save(record, shop, name=name, tags=tags), None
+    except RunWriteError as err:
+        return None, str(err)
+
+
+# --- purchase prediction ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurchaseSettings:
+    """What a purchase-prediction training is asked for.
+
+    Attributes:
+        network: the settings of both networks.
+        horizon_days: H, the predicted window in days (1 to 365).
+        cutoff: the evaluation date; ``None`` takes the latest one that leaves H days after it.
+    """
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    horizon_days: int = HORIZON_DAYS
+    cutoff: pd.Timestamp | None = None
+
+    CONSTRAINTS: ClassVar[Mapping[str, Constraint]] = {"horizon_days": HORIZON}
+
+    def __post_init__(self) -> None:
+        check_settings(self, self.CONSTRAINTS)
+        if self.cutoff is not None:
+            object.__setattr__(self, "cutoff", as_day(self.cutoff))
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    """One purchase training, fresh or reopened: what the page, the CLI and sweeps show.
+
+    Attributes:
+        data: the feature tables the models were trained and scored on.
+        models: both networks and every baseline.
+        evaluation: scores, per-user predictions and permutation importance.
+        next_orders: predictions for the H days after the data ends.
+        epochs: joint epochs run before training ended or was stopped.
+        run_id: the saved run (None when it was not saved).
+        save_problem: why the run could not be saved, when it could not.
+    """
+
+    data: purchase.PurchaseData
+    models: purchase.PurchaseModels
+    evaluation: purchase.PurchaseEvaluation
+    next_orders: pd.DataFrame
+    epochs: int
+    run_id: str | None = None
+    save_problem: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """Stop cut the training short."""
+        return self.models.stopped
+
+    @property
+    def label(self) -> str:
+        """The configuration in a few words, e.g. ``64,32 relu α=0.0001``."""
+        config = self.models.config
+        return (
+            f"{format_hidden_layers(config.hidden_layers)} {config.activation} α={config.alpha:g}"
+        )
+
+
+def prepare_purchase(shop: ShopData, settings: PurchaseSettings) -> purchase.PurchaseData:
+    """The feature tables for the settings' cutoff and horizon (the training-row sample, above
+    the row limit, is drawn with the network's seed).
+
+    Raises:
+        CutoffError: when the cutoff leaves no room for training or evaluation.
+    """
+    products = shop.products.frame if shop.products is not None else None
+    return purchase.build_purchase_data(
+        shop.events.frame,
+        products,
+        cutoff=settings.cutoff,
+        horizon_days=settings.horizon_days,
+        random_state=settings.network.random_state,
+    )
+
+
+def score_purchase(
+    models: purchase.PurchaseModels,
+    data: purchase.PurchaseData,
+    *,
+    epochs: int,
+    run_id: str | None = None,
+) -> PurchaseResult:
+    """Every model's scores on the evaluation window and the MLP's predictions for the H days
+    after the data, for trained or reopened models."""
+    evaluation = purchase.evaluate_purchase_models(
+        models, data, random_state=models.config.random_state
+    )
+    return PurchaseResult(
+        data=data,
+        models=models,
+        evaluation=evaluation,
+        next_orders=purchase.predict_next_orders(models, data),
+        epochs=epochs,
+        run_id=run_id,
+    )
+
+
+def train_purchase(
+    shop: ShopData,
+    settings: PurchaseSettings,
+    store: RunStore | None,
+    *,
+    data: purchase.PurchaseData | None = None,
+    on_progress: OnProgress | None = None,
+    name: str = "",
+    tags: tuple[str, ...] = (),
+) -> PurchaseResult:
+    """Train both networks and the baselines, score every model, and save the run.
+
+    Args:
+        shop: the loaded data; the run records it.
+        settings: the networks' settings, the horizon and the cutoff.
+        store: where the run is saved (``None``: not saved).
+        data: the feature tables when already built for these settings (sweeps share them).
+        on_progress: told about every stage and epoch; returning False stops the training,
+            which then keeps each network's best epoch and is saved as stopped.
+        name: the run's name (default: its hidden layers and seed).
+        tags: the run's tags.
+
+    Raises:
+        CutoffError: when the cutoff leaves no room for training or evaluation.
+        TrainingCancelledError: when asked to stop before the first epoch ended.
+    """
+    if _report(on_progress, TrainingProgress("preparing")):
+        raise TrainingCancelledError("Training was stopped before it started; nothing was kept.")
+    data = data if data is not None else prepare_purchase(shop, settings)
+    training = purchase.PurchaseTraining(data, settings.network)
+    training.run(on_progress)
+    if not training.can_finish:
+        raise TrainingCancelledError(
+            "Training was stopped before its first epoch ended, so no model was kept."
+        )
+    _report(on_progress, TrainingProgress("scoring", training.epoch, settings.network.epochs))
+    result = score_purchase(training.finish(), data, epochs=training.epoch)
+    record = purchase_run_record(result.models, result.evaluation, data)
+    run_id, problem = _save(store, record, shop, name=name, tags=tags, on_progress=on_progress)
+    return dataclasses.replace(result, run_id=run_id, save_problem=problem)
+
+
+def open_purchase_run(
+    loaded: LoadedRun, shop: ShopData, *, data: purchase.PurchaseData | None = None
+) -> PurchaseResult:
+    """A saved purchase run scored again on the data it was trained on.
+
+    Raises:
+        RunIntegrityError: when the run lacks a part or was trained on other inputs.
+    """
+    models = purchase_models_from_run(loaded)
+    config = loaded.manifest.config
+    if data is None:
+        settings = PurchaseSettings(models.config, config.horizon_days, config.cutoff)
+        data = prepare_purchase(shop, settings)
+    check_run_inputs(loaded.run_id, models, data)
+    return score_purchase(models, data, epochs=max(models.epochs_run), run_id=loaded.run_id)
+
+
+# --- recommendations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecommendSettings:
+    """What a recommender training is asked for.
+
+    Attributes:
+        config: the recommender's settings (the ranker's network among them).
+        evaluate: hold out the H days after the cutoff and score every model on them;
+            otherwise learn from all the data to recommend now.
+        cutoff: the evaluation date; ``None`` takes the latest one that leaves H days after it
+            (evaluate) or the end of the data (recommend now).
+        horizon_days: H, the test window and each training window, in days (1 to 365).
+        k: products per list, the k of every score (1 to 100).
+    """
+
+    config: recommend.RecommenderConfig = field(default_factory=recommend.RecommenderConfig)
+    evaluate: bool = True
+    cutoff: pd.Timestamp | None = None
+    horizon_days: int = HORIZON_DAYS
+    k: int = TOP_K
+
+    CONSTRAINTS: ClassVar[Mapping[str, Constraint]] = {
+        "evaluate": Flag("Evaluate"),
+        "horizon_days": HORIZON,
+        "k": K,
+    }
+
+    def __post_init__(self) -> None:
+        check_settings(self, self.CONSTRAINTS)
+        if self.cutoff is not None:
+            object.__setattr__(self, "cutoff", as_day(self.cutoff))
+
+    def cutoff_for(self, events: pd.DataFrame) -> pd.Timestamp:
+        """The cutoff used on these events (the default one when none was given)."""
+        if not self.evaluate:
+            return data_end_of(events)
+        return self.cutoff if self.cutoff is not None else default_cutoff(events, self.horizon_days)
+
+
+@dataclass(frozen=True)
+class RecommendResult:
+    """One recommender training, fresh or reopened: what the page, the CLI and sweeps show.
+
+    Attributes:
+        settings: what was asked for, with the cutoff that was used.
+        recommender: the fitted two-stage recommender (as of the cutoff).
+        evaluation: every model's scores on the test window; ``None`` when recommending now.
+        epochs: the ranker's epochs run.
+        best_epoch: the epoch whose weights the ranker keeps.
+        stopped: Stop cut the ranker's training short.
+        seconds: wall time from the start to the result.
+        run_id: the saved run (None when it was not saved).
+        save_problem: why the run could not be saved, when it could not.
+    """
+
+    settings: RecommendSettings
+    recommender: recommend.Recommender
+    evaluation: recommend.RecommendationEvaluation | None
+    epochs: int
+    best_epoch: int
+    stopped: bool
+    seconds: float
+    run_id: str | None = None
+    save_problem: str | None = None
+
+    @property
+    def cutoff(self) -> pd.Timestamp:
+        """The cutoff the recommender was fitted at (the end of the data when recommending now)."""
+        assert self.settings.cutoff is not None  # a result's settings name the cutoff used
+        return self.settings.cutoff
+
+
+def train_recommender(
+    shop: ShopData,
+    settings: RecommendSettings,
+    store: RunStore | None,
+    *,
+    on_progress: OnProgress | None = None,
+    name: str = "",
+    tags: tuple[str, ...] = (),
+) -> RecommendResult:
+    """Fit the recommender (and in evaluate mode score it beside the baselines), and save the run.
+
+    Args:
+        shop: the loaded data, with item ids; the run records it.
+        settings: the recommender's settings, the mode, cutoff, horizon and k.
+        store: where the run is saved (``None``: not saved).
+        on_progress: told about every stage and the ranker's epochs; returning False stops the
+            ranker, which then keeps its best epoch, and the run is saved as stopped.
+        name: the run's name (default: its hidden layers and seed).
+        tags: the run's tags.
+
+    Raises:
+        CutoffError: when the cutoff has no data before it or, when scoring, no H days after.
+        NoItemsError: when the data has no item ids.
+        TrainingCancelledError: when asked to stop before the ranker's first epoch.
+    """
+    started = time.perf_counter()
+    events = shop.events.frame
+    products = shop.products.frame if shop.products is not None else None
+    cutoff = settings.cutoff_for(events)
+    check_cutoff(events, cutoff, settings.horizon_days, evaluate=settings.evaluate)
+    settings = RecommendSettings(
+        settings.config, settings.evaluate, cutoff, settings.horizon_days, settings.k
+    )
+    stopped: list[int] = []
+    latest: list[EpochReport] = []
+
+    def on_epoch(report: EpochReport) -> bool | None:
+        latest[:] = [report]
+        progress = TrainingProgress(
+            "training", report.epoch, report.epochs, report.seconds, (report,)
+        )
+        if _report(on_progress, progress):
+            stopped.append(report.epoch)
+            return False
+        return None
+
+    if _report(on_progress, TrainingProgress("preparing")):
+        raise TrainingCancelledError("Training was stopped before it started; nothing was kept.")
+    fitted = recommend.fit_recommender(
+        events,
+        products,
+        cutoff=cutoff,
+        horizon_days=settings.horizon_days,
+        config=settings.config,
+        on_epoch=on_epoch,
+    )
+    report = latest[0] if latest else None
+    epochs = report.epoch if report is not None else 0
+    evaluation = None
+    if settings.evaluate:
+        _report(on_progress, TrainingProgress("scoring", epochs, settings.config.network.epochs))
+        evaluation = recommend.score_recommender(
+            fitted, events, cutoff=cutoff, horizon_days=settings.horizon_days, k=settings.k
+        )
+    record = recommender_run_record(
+        fitted,
+        evaluation,
+        cutoff=cutoff,
+        horizon_days=settings.horizon_days,
+        k=settings.k,
+        stopped=bool(stopped),
+    )
+    run_id, problem = _save(store, record, shop, name=name, tags=tags, on_progress=on_progress)
+    return RecommendResult(
+        settings=settings,
+        recommender=fitted,
+        evaluation=evaluation,
+        epochs=epochs,
+        best_epoch=report.best_epoch if report is not None else 0,
+        stopped=bool(stopped),
+        seconds=time.perf_counter() - started,
+        run_id=run_id,
+        save_problem=problem,
+    )
+
+
+def open_recommend_run(loaded: LoadedRun, shop: ShopData) -> RecommendResult:
+    """A saved recommender made usable again on the data it was trained on (and, when it was
+    evaluated, scored again on its test window).
+
+    Raises:
+        RunIntegrityError: when the run is not a recommender or was trained on other inputs.
+    """
+    manifest = loaded.manifest
+    events = shop.events.frame
+    products = shop.products.frame if shop.products is not None else None
+    fitted = recommender_from_run(loaded, events, products)
+    config = manifest.config
+    k = config.k or TOP_K
+    evaluation = None
+    if config.evaluate:
+        evaluation = recommend.score_recommender(
+            fitted, events, cutoff=config.cutoff, horizon_days=config.horizon_days, k=k
+        )
+    details = manifest.details
+    assert isinstance(details, RecommendDetails)
+    return RecommendResult(
+        settings=RecommendSettings(
+            fitted.config, config.evaluate, config.cutoff, config.horizon_days, k
+        ),
+        recommender=fitted,
+        evaluation=evaluation,
+        epochs=details.epochs,
+        best_epoch=details.best_epoch,
+        stopped=manifest.stopped_at_epoch is not None,
+        seconds=manifest.train_seconds,
+        run_id=loaded.run_id,
+    )

@@ -1,0 +1,248 @@
+"""Widgets of the Data page: picking the source, the column mapping, the validation report and
+the data profile."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import schema
+from core.data import charts as data_charts
+from core.data.exports import to_safe_csv
+from core.data.loading import LoadResult, ShopData, detect_products_mapping
+from core.data.parsing import DateOrder
+from core.data.profile import Profile
+from core.errors import ShopLensError
+from ui import cache, state, widgets
+
+FILE_TYPES = ["csv", "tsv", "txt", "gz", "zip", "parquet", "xlsx"]
+DATE_ORDERS: dict[DateOrder, str] = {
+    "auto": "decide from the data",
+    "dmy": "day/month/year",
+    "mdy": "month/day/year",
+}
+NOT_USED = "— not used —"
+
+
+def choose_shop() -> ShopData:
+    """The source picker (sample shop, uploads, or the data of an opened run), the column
+    mapping and the loaded shop, which becomes the current dataset. Stops the page while an
+    upload is awaited or the files cannot be loaded (with one line saying why)."""
+    kept = state.kept_data()
+    sources = [state.SOURCE_SAMPLE, state.SOURCE_UPLOAD, *([state.SOURCE_KEPT] if kept else [])]
+    source = st.radio(
+        "Data source", sources, index=2 if kept else 0, horizontal=True, key=state.SOURCE
+    )
+    if source == state.SOURCE_KEPT and kept is not None:
+        st.info(
+            "This is the data an opened run was trained on, kept with the run: "
+            f"{widgets.plain_md(kept.events.source_name)}. Pick another source to load other data."
+        )
+        return kept
+    if source == state.SOURCE_UPLOAD:
+        events_file = st.file_uploader("Events file", type=FILE_TYPES, key=state.EVENTS_FILE)
+        products_file = st.file_uploader(
+            "Product table (optional)", type=FILE_TYPES, key=state.PRODUCTS_FILE
+        )
+        if events_file is None:
+            st.info(
+                "Upload an events file: CSV in any common encoding and separator, .csv.gz, "
+                "a .zip holding one CSV, Parquet or .xlsx. The other pages keep using the "
+                "current dataset until then."
+            )
+            st.stop()
+        events = cache.source_file(events_file.name, events_file.getvalue())
+        products = (
+            cache.source_file(products_file.name, products_file.getvalue())
+            if products_file
+            else None
+        )
+    else:
+        events, products = cache.sample_files()
+    try:
+        shop = _mapped_shop(events, products, expanded=source == state.SOURCE_UPLOAD)
+    except ShopLensError as err:
+        st.error(str(err))
+        st.stop()
+    if state.set_shop(shop):
+        st.warning("The dataset changed, so models trained on the previous data were cleared.")
+    return shop
+
+
+def _mapped_shop(
+    events: cache.SourceFile, products: cache.SourceFile | None, *, expanded: bool
+) -> ShopData:
+    label, detected = cache.detected_events_mapping(events)
+    with st.expander("Column mapping", expanded=expanded):
+        st.write(
+            f"Events: recognised **{label}**. Change any field below and the file is "
+            "read again at once."
+        )
+        events_overrides = mapping_editor(
+            "events",
+            events.digest,
+            tuple(cache.raw_table(events).frame),
+            detected,
+            schema.EVENT_MAPPING_FIELDS,
+        )
+        orders: list[DateOrder] = list(DATE_ORDERS)
+        date_order = (
+            st.radio(
+                "Dates like 03/04/2024 are",
+                orders,
+                horizontal=True,
+                format_func=DATE_ORDERS.__getitem__,
+                key=state.DATE_ORDER,
+            )
+            or orders[0]
+        )
+        products_overrides: dict[str, str | None] = {}
+        if products is not None:
+            st.write("Product table:")
+            products_raw = cache.raw_table(products)
+            products_overrides = mapping_editor(
+                "products",
+                products.digest,
+                tuple(products_raw.frame),
+                detect_products_mapping(products_raw),
+                schema.PRODUCT_FIELDS,
+            )
+    drop_duplicates = st.checkbox(
+        "Drop duplicate events (rows that repeat an earlier row exactly)",
+        key=state.DROP_DUPLICATES,
+    )
+    return cache.load_shop(
+        events,
+        products,
+        events_mapping=events_overrides,
+        products_mapping=products_overrides,
+        date_order=date_order,
+        drop_duplicates=drop_duplicates,
+    )
+
+
+def validation(shop: ShopData) -> None:
+    """The load report of the events and, in a second tab, of the product table."""
+    if shop.products is None:
+        load_report(shop.events, key="data.events")
+        return
+    events_tab, products_tab = st.tabs(["Events", "Products"])
+    with events_tab:
+        load_report(shop.events, key="data.events")
+    with products_tab:
+        load_report(shop.products, key="data.products")
+
+
+def shop_profile(shop: ShopData) -> None:
+    """The profile of the current dataset."""
+    profile(cache.shop_profile(shop.fingerprint, shop))
+
+
+def mapping_editor(
+    table: str,
+    digest: str,
+    columns: tuple[str, ...],
+    detected: dict[str, str],
+    fields: tuple[str, ...],
+) -> dict[str, str | None]:
+    """One select box per canonical field, preset to the detected column.
+
+    Returns:
+        the fields whose choice differs from the detected mapping (``None`` = not used).
+    """
+    overrides: dict[str, str | None] = {}
+    options = [NOT_USED, *columns]
+    grid = st.columns(3)
+    for position, field in enumerate(fields):
+        default = detected.get(field)
+        choice = grid[position % 3].selectbox(
+            field,
+            options,
+            index=options.index(default) if default in options else 0,
+            key=state.mapping_key(table, digest, field),
+            help=_FIELD_HELP.get(field),
+        )
+        chosen = None if choice == NOT_USED else choice
+        if chosen != default:
+            overrides[field] = chosen
+    return overrides
+
+
+_FIELD_HELP = {
+    schema.USER_ID: "Required: who did it (customer, visitor or user id).",
+    schema.TIMESTAMP: "Required: when (a date/time or unix seconds/milliseconds).",
+    schema.ITEM_ID: "The product (needed for recommendations).",
+    schema.EVENT_TYPE: "view / cart / fav / purchase / return; leave unused for an orders export "
+    "(every row is then a purchase).",
+    schema.PRICE: "Unit price.",
+    schema.AMOUNT: "Line total (price × quantity); used for the price when no unit price exists.",
+}
+
+
+def load_report(result: LoadResult, *, key: str) -> None:
+    """Recognised format, notes, kept/rejected counts by reason, and the rejected-rows download."""
+    st.markdown(
+        f"**{result.source_name}** — recognised as **{result.export_format.label}**  \n"
+        f"Read as {result.read_as}."
+    )
+    for note in result.notes:
+        st.caption(f"ℹ️ {note}")
+    kept, read = result.rows_kept, result.rows_read
+    cols = st.columns(4)
+    cols[0].metric("Rows read", f"{read:,}")
+    cols[1].metric("Rows kept", f"{kept:,}")
+    cols[2].metric("Rows rejected", f"{len(result.rejected):,}")
+    dup_label = "Duplicates dropped" if result.duplicates_dropped else "Duplicates (kept)"
+    cols[3].metric(dup_label, f"{result.duplicates:,}")
+    counts = result.rejected_counts
+    if not counts:
+        st.success("Every row passed validation.")
+        return
+    st.plotly_chart(data_charts.rejected_reasons_bar(counts), key=f"{key}.reasons")
+    st.dataframe(
+        result.rejected.groupby("reason", sort=False).head(3),
+        hide_index=True,
+        key=f"{key}.examples",
+    )
+    st.download_button(
+        "Download rejected rows (CSV)",
+        lambda: to_safe_csv(result.rejected),
+        file_name=f"rejected_{result.source_name.replace('/', '_')}.csv",
+        mime="text/csv",
+        key=f"{key}.download",
+        on_click="ignore",
+    )
+
+
+def profile(summary: Profile) -> None:
+    """Size, time span, event mix, events per day, missing values, top items and categories."""
+    cols = st.columns(4)
+    cols[0].metric("Events", f"{summary.rows:,}")
+    cols[1].metric("Users", f"{summary.users:,}")
+    cols[2].metric("Items", "none" if summary.items is None else f"{summary.items:,}")
+    days = (summary.end.normalize() - summary.start.normalize()).days + 1
+    cols[3].metric("Days covered", f"{days:,}")
+    st.caption(f"From {summary.start:%Y-%m-%d %H:%M} to {summary.end:%Y-%m-%d %H:%M} (UTC).")
+    left, right = st.columns([1, 2])
+    left.plotly_chart(data_charts.event_mix_bar(summary), key="data.chart.mix")
+    right.plotly_chart(data_charts.daily_events_line(summary), key="data.chart.daily")
+    left, middle, right = st.columns(3)
+    left.markdown("**Missing values per column**")
+    left.dataframe(
+        summary.missing,
+        hide_index=True,
+        column_config={
+            "missing share": st.column_config.ProgressColumn(
+                format="percent", min_value=0.0, max_value=1.0
+            )
+        },
+    )
+    middle.markdown("**Top items**")
+    if summary.top_items is None:
+        middle.write("This data has no item ids.")
+    else:
+        middle.dataframe(summary.top_items, hide_index=True)
+    right.markdown("**Top categories**")
+    if summary.top_categories is None:
+        right.write("This data has no categories.")
+    else:
+        right.dataframe(summary.top_categories, hide_index=True)

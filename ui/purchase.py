@@ -1,0 +1,623 @@
+"""Widgets of the Purchase prediction page: the settings form, the time split, training in
+the background trainer, and the results."""
+
+from __future__ import annotations
+
+import math
+import typing
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from core import schema, services
+from core.data.exports import to_safe_csv
+from core.data.loading import ShopData
+from core.errors import CutoffError
+from core.ml import charts as ml_charts
+from core.ml import metrics as m
+from core.ml.network import (
+    Activation,
+    NetworkConfig,
+    Solver,
+    TrainingProgress,
+    format_hidden_layers,
+)
+from core.ml.timesplit import default_cutoff
+from core.params import Whole
+from core.purchase import (
+    ACTUAL_BUYER,
+    ACTUAL_ORDERS,
+    BGNBD_EXPECTED,
+    MODEL_LABELS,
+    PREDICTED,
+    PROBABILITY,
+    PurchaseData,
+    PurchaseEvaluation,
+    PurchaseModels,
+    charts,
+    features,
+)
+from core.services import PurchaseResult, PurchaseSettings
+from ui import cache, state, trainer, widgets
+
+PAGE = "purchase"
+DEFAULT = PurchaseSettings()
+LIMITS = {**NetworkConfig.CONSTRAINTS, **PurchaseSettings.CONSTRAINTS}
+ALPHAS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0)
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
+BATCH_SIZES = (32, 64, 128, 256, 512, 1024, 2048)
+VALIDATION_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+
+
+def hidden_layer_editor() -> tuple[int, ...] | None:
+    """The hidden layers of both networks."""
+    return widgets.hidden_layer_editor(
+        state.PURCHASE_LAYER_EDITOR,
+        default=DEFAULT.network.hidden_layers,
+        inputs="User features",
+        outputs="output. The same hidden layers are used by the orders network (how many "
+        "orders) and the buyer network (buys at all or not).",
+    )
+
+
+# --- settings form --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    """The settings form's values; ``settings`` is None while the hidden layers are invalid,
+    and ``running`` says Train was drawn disabled because a training was under way."""
+
+    submitted: bool
+    settings: PurchaseSettings | None
+    running: bool = False
+
+
+def form_values(settings: PurchaseSettings) -> dict[str, object]:
+    """The form's widget values for these settings (keys of ``ui.state``), each within what
+    its widget accepts."""
+    config = settings.network
+    return {
+        state.PURCHASE_HORIZON: settings.horizon_days,
+        state.PURCHASE_CUTOFF: settings.cutoff.date() if settings.cutoff is not None else None,
+        state.PURCHASE_ACTIVATION: config.activation,
+        state.PURCHASE_SOLVER: config.solver,
+        state.PURCHASE_ALPHA: config.alpha,
+        state.PURCHASE_LEARNING_RATE: config.learning_rate,
+        state.PURCHASE_BATCH_SIZE: config.batch_size,
+        state.PURCHASE_EPOCHS: config.epochs,
+        state.PURCHASE_EARLY_STOPPING: config.early_stopping,
+        state.PURCHASE_VALIDATION_FRACTION: config.validation_fraction,
+        state.PURCHASE_PATIENCE: config.patience,
+        state.PURCHASE_SEED: config.random_state,
+    }
+
+
+def _whole(label: str, name: str, key: str, column: typing.Any, **extra: typing.Any) -> int:
+    """A number input whose limits are the setting's own."""
+    limit = LIMITS[name]
+    assert isinstance(limit, Whole)
+    return int(column.number_input(label, limit.low, limit.high, key=key, **extra))
+
+
+def training_form(
+    layers: tuple[int, ...] | None, shop: ShopData, *, running: bool
+) -> TrainingRequest:
+    """Horizon, cutoff and the training settings in one form with a Train button; defaults
+    are the settings' own.
+
+    Args:
+        layers: the hidden layers (None while the typed widths are not valid).
+        shop: the data; the cutoff is picked within its days.
+        running: a training of this page is under way, so Train is disabled until it ends.
+    """
+    summary = cache.shop_profile(shop.fingerprint, shop)
+    first_day, last_day = summary.start.date(), summary.end.date()
+    latest = default_cutoff(shop.events.frame, DEFAULT.horizon_days).date()
+    widgets.seed_widgets(form_values(DEFAULT))
+    session = st.session_state
+    with st.form(state.PURCHASE_FORM):
+        st.markdown("**Time split and training**")
+        cols = st.columns(4)
+        horizon = _whole(
+            "Horizon H (days)",
+            "horizon_days",
+            state.PURCHASE_HORIZON,
+            cols[0],
+            help="Predict the orders in the H days after a date.",
+        )
+        cutoff = cols[1].date_input(
+            "Cutoff date",
+            min_value=first_day,
+            max_value=last_day,
+            key=state.PURCHASE_CUTOFF,
+            help="The models are scored on the H days from this date and trained only on "
+            "windows that end by it. Empty: the latest date that leaves H days of data "
+            f"({latest:%Y-%m-%d} for H={DEFAULT.horizon_days}).",
+        )
+        activation = cols[2].selectbox(
+            "Activation", typing.get_args(Activation), key=state.PURCHASE_ACTIVATION
+        )
+        solver = cols[3].selectbox("Solver", typing.get_args(Solver), key=state.PURCHASE_SOLVER)
+        cols = st.columns(4)
+        alpha = cols[0].select_slider(
+            "L2 penalty α",
+            widgets.with_default(ALPHAS, session[state.PURCHASE_ALPHA]),
+            format_func="{:g}".format,
+            key=state.PURCHASE_ALPHA,
+            help="Larger values keep the weights small (smoother fit).",
+        )
+        learning_rate = cols[1].select_slider(
+            "Learning rate",
+            widgets.with_default(LEARNING_RATES, session[state.PURCHASE_LEARNING_RATE]),
+            format_func="{:g}".format,
+            key=state.PURCHASE_LEARNING_RATE,
+        )
+        batch_size = cols[2].select_slider(
+            "Batch size",
+            widgets.with_default(BATCH_SIZES, session[state.PURCHASE_BATCH_SIZE]),
+            key=state.PURCHASE_BATCH_SIZE,
+        )
+        epochs = _whole("Epochs (at most)", "epochs", state.PURCHASE_EPOCHS, cols[3])
+        cols = st.columns(4)
+        early_stopping = cols[0].checkbox(
+            "Early stopping",
+            key=state.PURCHASE_EARLY_STOPPING,
+            help="Stop when the validation score has not improved for 'patience' epochs. "
+            "The best epoch on the validation users is kept either way.",
+        )
+        validation_fraction = cols[1].select_slider(
+            "Validation share",
+            widgets.with_default(VALIDATION_FRACTIONS, session[state.PURCHASE_VALIDATION_FRACTION]),
+            format_func="{:.0%}".format,
+            key=state.PURCHASE_VALIDATION_FRACTION,
+            help="Share of users held out of training for the validation curves.",
+        )
+        patience = _whole("Patience (epochs)", "patience", state.PURCHASE_PATIENCE, cols[2])
+        seed = _whole("Random seed", "random_state", state.PURCHASE_SEED, cols[3])
+        submitted = st.form_submit_button(
+            "Train",
+            type="primary",
+            disabled=layers is None or running,
+            key=state.PURCHASE_TRAIN,
+            help="A training is running: press Stop below to end it." if running else None,
+        )
+    if layers is None:
+        return TrainingRequest(submitted, None, running)
+    network = NetworkConfig(
+        hidden_layers=layers,
+        activation=activation,
+        solver=solver,
+        alpha=alpha,
+        learning_rate=learning_rate,
+        batch_size=int(batch_size),
+        epochs=epochs,
+        early_stopping=early_stopping,
+        validation_fraction=validation_fraction,
+        patience=patience,
+        random_state=seed,
+    )
+    at = pd.Timestamp(cutoff) if cutoff is not None else None
+    return TrainingRequest(submitted, PurchaseSettings(network, horizon, at), running)
+
+
+def show_settings(settings: PurchaseSettings) -> None:
+    """Show these settings in the form and the layer editor (an opened run's, or those of a
+    training re-attached after a refresh), ready to tune from there."""
+    st.session_state.update(form_values(settings))
+    editor = state.PURCHASE_LAYER_EDITOR
+    st.session_state[editor.layers] = settings.network.hidden_layers
+    st.session_state.pop(editor.text, None)  # redrawn from the layers on the next draw
+
+
+def time_split(shop: ShopData, request: TrainingRequest) -> PurchaseData | None:
+    """The feature tables of the chosen split and its timeline; ``None`` (with the reason as
+    one line) when the cutoff leaves no room for training or evaluation."""
+    settings = request.settings or DEFAULT
+    summary = cache.shop_profile(shop.fingerprint, shop)
+    try:
+        data = cache.purchase_data(shop.fingerprint, shop, settings)
+    except CutoffError as err:
+        st.error(str(err))
+        return None
+    with st.expander("Time split", expanded=result() is None):
+        timeline = charts.purchase_timeline(
+            data.windows,
+            data_start=summary.start,
+            data_end=data.data_end,
+            cutoff=data.cutoff,
+            horizon_days=data.horizon_days,
+        )
+        st.plotly_chart(timeline, key="purchase.chart.timeline")
+        st.caption(
+            f"The data runs from {summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}. Each "
+            "training window learns from features before its start and the orders inside it; "
+            "none reaches past the cutoff, so the evaluation window stays unseen. "
+            f"{len(data.feature_names)} features per user, {len(data.train):,} training rows."
+        )
+    return data
+
+
+def has_purchases(shop: ShopData) -> bool:
+    """Whether the data has any purchase to learn from."""
+    summary = cache.shop_profile(shop.fingerprint, shop)
+    return bool(summary.event_mix.get(schema.PURCHASE, 0))
+
+
+# --- training in the background ---------------------------------------------------------------
+
+
+def result() -> PurchaseResult | None:
+    """The last finished (or reopened) training on the current dataset."""
+    return st.session_state.get(state.PURCHASE_RESULT)
+
+
+def set_result(opened: PurchaseResult) -> None:
+    """Make ``opened`` (e.g. a reopened run) the page's current result."""
+    st.session_state[state.PURCHASE_RESULT] = opened
+
+
+def train(
+    shop: ShopData,
+    request: TrainingRequest,
+    data: PurchaseData | None,
+    job: trainer.TrainingJob | None,
+) -> None:
+    """Start a training when Train was pressed, follow the one under way (progress, live
+    curves, Stop), and keep its result once it has ended."""
+    settings = request.settings
+    if request.submitted and settings is not None and data is not None:
+        if job is None or not job.running:
+            store = state.run_store()
+            job = trainer.start(
+                PAGE,
+                f"{format_hidden_layers(settings.network.hidden_layers)} "
+                f"seed {settings.network.random_state}",
+                settings,
+                lambda on_progress: services.train_purchase(
+                    shop, settings, store, data=data, on_progress=on_progress
+                ),
+            )
+    if job is None:
+        return
+    trainer.follow(
+        job,
+        drawn_running=request.running,
+        stop_key=state.PURCHASE_STOP,
+        epoch_text=_epoch_text,
+        stop_help="End training now and keep each network's best epoch so far.",
+    )
+    finished = trainer.collect(job)
+    if finished is not None:
+        set_result(finished)
+        state.show_saved_run(finished.run_id, finished.save_problem)
+
+
+def _epoch_text(progress: TrainingProgress) -> str:
+    return f"Epoch {progress.epoch} of at most {progress.epochs}"
+
+
+# --- purchase prediction: results ----------------------------------------------------------
+
+MODEL_COLUMN = "model"
+
+
+def _number(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else "n/a"
+
+
+def summary(result: PurchaseResult) -> None:
+    """What was trained on which split, a Stop notice, warnings and the headline scores."""
+    data, models = result.data, result.models
+    last_day = data.cutoff + pd.Timedelta(days=data.horizon_days - 1)
+    (reg_best, clf_best), (reg_run, clf_run) = models.best_epochs, models.epochs_run
+    st.caption(
+        f"Hidden layers {result.label} · horizon H = {data.horizon_days} days · scored on "
+        f"{len(data.evaluation):,} users' orders from {data.cutoff:%Y-%m-%d} to "
+        f"{last_day:%Y-%m-%d} · trained on {len(data.train):,} rows from {len(data.windows)} "
+        f"earlier windows in {models.train_seconds:.1f} s · orders network: best epoch "
+        f"{reg_best} of {reg_run}, buyer network: best epoch {clf_best} of {clf_run}."
+    )
+    if models.stopped:
+        st.info(
+            f"Training was stopped at epoch {result.epochs}; each network keeps its best epoch "
+            f"so far (orders network: epoch {reg_best}, buyer network: epoch {clf_best})."
+        )
+    for warning in models.warnings:
+        st.warning(warning)
+    scores = result.evaluation.scores
+    mlp, baselines = scores.loc[m.MLP], scores.drop(index=m.MLP)
+    best_mse, aucs = baselines[m.MSE].idxmin(), baselines[m.ROC_AUC].dropna()
+    cols = st.columns(4)
+    cols[0].metric(
+        "MSE · MLP",
+        _number(mlp[m.MSE], 4),
+        delta=f"{mlp[m.MSE] - baselines[m.MSE].min():+.4f}",
+        delta_color="inverse",
+        delta_description=f"vs {MODEL_LABELS[best_mse]}",
+        help=m.METRICS[m.MSE].help + " The delta compares with the best baseline.",
+    )
+    if not aucs.empty and math.isfinite(mlp[m.ROC_AUC]):
+        cols[1].metric(
+            "ROC-AUC · MLP",
+            _number(mlp[m.ROC_AUC], 3),
+            delta=f"{mlp[m.ROC_AUC] - aucs.max():+.3f}",
+            delta_description=f"vs {MODEL_LABELS[aucs.idxmax()]}",
+            help=m.METRICS[m.ROC_AUC].help + " The delta compares with the best baseline.",
+        )
+    cols[2].metric("Orders predicted · MLP", f"{mlp[m.TOTAL_PREDICTED]:,.0f}")
+    cols[3].metric("Orders that happened", f"{mlp[m.TOTAL_ACTUAL]:,.0f}")
+
+
+def _score_table(scores: pd.DataFrame, columns: tuple[str, ...], key: str) -> None:
+    metrics = [m.METRICS[c] for c in columns]
+    table = scores[list(columns)].rename(
+        index=MODEL_LABELS, columns={metric.key: metric.name for metric in metrics}
+    )
+    st.dataframe(
+        table.rename_axis(MODEL_COLUMN).reset_index(),
+        hide_index=True,
+        column_config={
+            metric.name: st.column_config.NumberColumn(
+                format=f"%.{metric.decimals}f", help=metric.help
+            )
+            for metric in metrics
+        },
+        key=key,
+    )
+
+
+def scoreboard(scores: pd.DataFrame) -> None:
+    """Every model's scores as two tables (orders, buyers), and one metric as a bar chart."""
+    st.markdown("**How many orders** · per-user errors, in orders")
+    _score_table(scores, m.ORDER_SCORES, "purchase.scoreboard.orders")
+    st.markdown("**Who buys** · at buy probability 0.5; the AUCs judge the ranking")
+    _score_table(scores, m.BUYER_SCORES, "purchase.scoreboard.buyers")
+    st.caption(
+        "Every model is scored on the same users: features from before the cutoff, orders "
+        "counted in the H days after it. MSE, RMSE and MAE are errors in orders per user (lower "
+        "is better); accuracy, precision, recall and F1 judge “buys at least once” at "
+        "probability 0.5; ROC-AUC and PR-AUC judge how well users are ranked (higher is better)."
+    )
+    metric = st.selectbox(
+        "Compare the models on",
+        [*m.ORDER_SCORES, *m.BUYER_SCORES],
+        format_func=lambda k: m.METRICS[k].label,
+        key=state.PURCHASE_METRIC,
+    )
+    widgets.chart(
+        charts.model_scores_bar(scores, metric),
+        "One bar per model on the evaluation window; the MLP is highlighted. A model that "
+        "does not beat the simple baselines is not worth deploying.",
+        key="purchase.chart.scores",
+    )
+
+
+def training_curves(models: PurchaseModels) -> None:
+    """Both networks' per-epoch curves with the kept epoch marked."""
+    left, right = st.columns(2)
+    with left:
+        widgets.chart(
+            ml_charts.training_curves_line(
+                models.regressor_curves, task="regression", best_epoch=models.best_epochs[0]
+            ),
+            "MSE is measured on training rows and on held-out validation users after every "
+            "epoch. Training loss is what the optimiser minimises: half the squared error plus "
+            "the L2 penalty. The dashed line marks the epoch whose weights were kept; a "
+            "validation MSE rising while training MSE falls means overfitting.",
+            key="purchase.chart.curves.regression",
+            half=True,
+        )
+    with right:
+        widgets.chart(
+            ml_charts.training_curves_line(
+                models.classifier_curves,
+                task="classification",
+                best_epoch=models.best_epochs[1],
+            ),
+            "Log-loss punishes confident wrong probabilities; accuracy counts right yes/no "
+            "calls at 0.5. The kept epoch (dashed) is the one with the lowest validation "
+            "log-loss.",
+            key="purchase.chart.curves.classification",
+            half=True,
+        )
+
+
+def regression_charts(evaluation: PurchaseEvaluation) -> None:
+    """Predicted vs actual orders and the errors by past order frequency."""
+    widgets.chart(
+        charts.predicted_vs_actual_scatter(evaluation.users),
+        "Each dot is a user; points on the dotted line were predicted exactly. Both axes are "
+        "log(1 + orders), so users with no orders still show at 0; actual orders are whole "
+        "numbers, spread sideways a little so the dots do not hide each other.",
+        key="purchase.chart.scatter",
+    )
+    widgets.chart(
+        charts.residuals_by_frequency_bar(evaluation.users),
+        "Top: the average of predicted − actual orders in each group (above 0: the model "
+        "expects too many orders). Bottom: how much the error varies inside the group.",
+        key="purchase.chart.residuals",
+    )
+
+
+def classification_charts(evaluation: PurchaseEvaluation) -> None:
+    """Confusion matrix, ROC and PR curves, calibration, and gain/lift with its sentence."""
+    users = evaluation.users
+    left, right = st.columns(2)
+    with left:
+        widgets.chart(
+            charts.confusion_matrix_heatmap(
+                users[ACTUAL_BUYER], users[charts.probability_column(m.MLP)]
+            ),
+            "Rows: what happened in the evaluation window; columns: the MLP's call at buy "
+            "probability 0.5. The diagonal is right; top right are false alarms, bottom left "
+            "are missed buyers.",
+            key="purchase.chart.confusion",
+            half=True,
+        )
+        widgets.chart(
+            charts.roc_curves_line(users),
+            "Each curve sweeps the probability threshold from high to low: further up-left is "
+            "better; the diagonal is guessing. AUC is the chance a random buyer gets a higher "
+            "probability than a random non-buyer.",
+            key="purchase.chart.roc",
+            half=True,
+        )
+    with right:
+        widgets.chart(
+            charts.calibration_line(users),
+            "Users are split into ten equal groups by predicted probability; a point on the "
+            "diagonal means the group bought as often as predicted. Below the line: "
+            "probabilities too high.",
+            key="purchase.chart.calibration",
+            half=True,
+        )
+        widgets.chart(
+            charts.pr_curves_line(users),
+            "Precision is the share of flagged users who bought; recall is the share of buyers "
+            "flagged. Higher is better; the dotted line is what random flagging achieves.",
+            key="purchase.chart.pr",
+            half=True,
+        )
+    widgets.chart(
+        charts.cumulative_gain_line(users),
+        charts.describe_gain(users[ACTUAL_BUYER], users[charts.probability_column(m.MLP)])
+        + " Left: share of buyers reached when contacting the top x% of users; right: how "
+        "many times better than contacting users at random.",
+        key="purchase.chart.gain",
+    )
+
+
+def importance_chart(evaluation: PurchaseEvaluation) -> None:
+    """Permutation importance of the orders network's inputs."""
+    widgets.chart(
+        charts.permutation_importance_bar(evaluation.importance),
+        "Each input is shuffled across users (5 times) and the rise in the orders network's "
+        "MSE is the bar; whiskers show the spread. Inputs that carry the same information "
+        "share the credit, so each can look small.",
+        key="purchase.chart.importance",
+    )
+
+
+USER_ROWS_SHOWN = 1000
+
+
+@st.fragment
+def user_table(evaluation: PurchaseEvaluation, data: PurchaseData) -> None:
+    """Every evaluation user's features, predictions and actual orders, searchable by user
+    id, with a CSV download of the matching rows (reruns only this part on search)."""
+    users = evaluation.users
+    first = [
+        ACTUAL_ORDERS,
+        charts.orders_column(m.MLP),
+        ACTUAL_BUYER,
+        charts.probability_column(m.MLP),
+    ]
+    users = users[[*first, *(c for c in users.columns if c not in first)]]
+    users = users.sort_values(charts.orders_column(m.MLP), ascending=False)
+    query = st.text_input(
+        "Search user id",
+        key=state.PURCHASE_USER_SEARCH,
+        placeholder="part of a user id",
+    )
+    if query:
+        users = users[users.index.astype("str").str.contains(query, case=False, regex=False)]
+    if users.empty:
+        st.write(f"No user id contains “{query}”.")
+        return
+    shown = users.head(USER_ROWS_SHOWN).reset_index()
+    st.dataframe(shown, hide_index=True, key="purchase.users")
+    more = f"the first {USER_ROWS_SHOWN:,} of " if len(users) > USER_ROWS_SHOWN else ""
+    st.caption(
+        f"Showing {more}{len(users):,} users, most predicted orders first. Features describe "
+        f"each user before the cutoff ({data.cutoff:%Y-%m-%d}); actual_orders counts their "
+        f"orders in the {data.horizon_days} days after it; `<model>_orders` and "
+        "`<model>_probability` are each model's predictions."
+    )
+    st.download_button(
+        "Download these users (CSV)",
+        lambda: to_safe_csv(users.reset_index()),
+        file_name=f"purchase_evaluation_{data.cutoff:%Y%m%d}_{data.horizon_days}d.csv",
+        mime="text/csv",
+        key="purchase.users_download",
+        on_click="ignore",
+    )
+
+
+def next_orders_table(next_orders: pd.DataFrame, data: PurchaseData) -> None:
+    """Deployment: the MLP's expected orders and buy probability after the data ends."""
+    start, days = data.data_end, data.horizon_days
+    last_day = start + pd.Timedelta(days=days - 1)
+    cols = st.columns(3)
+    cols[0].metric("Users", f"{len(next_orders):,}")
+    cols[1].metric("Expected orders", f"{next_orders[PREDICTED].sum():,.0f}")
+    cols[2].metric("Expected buyers", f"{next_orders[PROBABILITY].sum():,.0f}")
+    st.dataframe(
+        next_orders.head(USER_ROWS_SHOWN).reset_index(),
+        hide_index=True,
+        column_config={
+            PREDICTED: st.column_config.NumberColumn(format="%.2f"),
+            PROBABILITY: st.column_config.NumberColumn(format="%.3f"),
+            BGNBD_EXPECTED: st.column_config.NumberColumn(format="%.2f"),
+            features.SINCE_ORDER: st.column_config.NumberColumn(format="%.1f"),
+        },
+        key="purchase.next_orders",
+    )
+    st.caption(
+        f"Predictions for {start:%Y-%m-%d} to {last_day:%Y-%m-%d}, the {days} days after the "
+        f"data ends, from every user's history up to then; most expected orders first "
+        f"(showing up to {USER_ROWS_SHOWN:,}; the download has all). Expected buyers is the "
+        f"sum of the buy probabilities; `{features.ORDERS}` and `{features.SINCE_ORDER}` "
+        "describe the user's past."
+    )
+    st.download_button(
+        f"Download predictions for the next {days} days (CSV)",
+        lambda: to_safe_csv(next_orders.reset_index()),
+        file_name=f"next_{days}_days_orders_from_{start:%Y%m%d}.csv",
+        mime="text/csv",
+        key="purchase.next_download",
+        on_click="ignore",
+    )
+
+
+def training_history(runs: pd.DataFrame) -> None:
+    """Every purchase run saved on this data, as a table and a comparison chart."""
+    if runs.empty:
+        st.caption("No saved runs on this data yet.")
+        return
+    st.dataframe(
+        runs,
+        hide_index=True,
+        column_order=[
+            "name",
+            "created",
+            "hidden_layers",
+            "seed",
+            m.MSE,
+            "baseline_mse",
+            m.ACCURACY,
+            "baseline_accuracy",
+            "train_seconds",
+            "tags",
+        ],  # fmt: skip
+        column_config={
+            "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
+            "hidden_layers": "hidden layers",
+            m.MSE: st.column_config.NumberColumn("MSE", format="%.4f"),
+            m.ACCURACY: st.column_config.NumberColumn("accuracy", format="%.3f"),
+            "baseline_mse": st.column_config.NumberColumn("best baseline MSE", format="%.4f"),
+            "baseline_accuracy": st.column_config.NumberColumn(
+                "best baseline accuracy", format="%.3f"
+            ),
+            "train_seconds": st.column_config.NumberColumn("training (s)", format="%.1f"),
+        },
+        key="purchase.history_table",
+    )
+    widgets.chart(
+        charts.hidden_layers_comparison(runs.rename(columns={"name": "label"})),
+        "One dot per saved run on this data, oldest first; the open diamond is the best baseline "
+        "on the same time split. Compare configurations only when H and the cutoff match; the "
+        "Runs page compares them in more detail.",
+        key="purchase.chart.history",
+    )

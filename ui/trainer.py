@@ -1,0 +1,307 @@
+"""The one background trainer every model page uses.
+
+A training runs on a worker thread of the server, not on the page's script: switching pages,
+rerunning or refreshing the browser does not touch it. Its job is server-wide and named in the
+page's URL (``?training=<id>``), so the page it was started from re-attaches to it after a
+refresh and shows its progress again; Stop asks it to end after the current epoch, keeping the
+best epoch. The training service saves the run itself, so a training whose session is gone is
+still kept, and one cut short (by Stop, or by the server shutting down) is saved as stopped.
+
+At most as many trainings run at once as the machine has cores; later ones wait in line. Only
+core code runs on the worker threads.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import plotting
+from core.errors import ShopLensError
+from core.ml import charts as ml_charts
+from core.ml.network import EpochReport, OnProgress, TrainingProgress
+
+TRAINING_QUERY: Final = "training"  # the URL's query parameter naming a page's training
+POLL_SECONDS: Final = 0.25
+LIVE_CHART_SECONDS: Final = 0.5  # redraw live curves at most twice a second
+KEEP_FINISHED_SECONDS: Final = 3600.0  # a finished job waits this long to be collected
+SHUTDOWN_WAIT_SECONDS: Final = 60.0
+_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+_LOCK = threading.Lock()
+_JOBS: dict[str, TrainingJob] = {}
+
+
+@dataclass(eq=False)
+class TrainingJob:
+    """One training on a worker thread, as the pages see it.
+
+    Attributes:
+        job_id: unguessable id, named in the URL of the page that started it.
+        page: the page it belongs to (``purchase`` or ``recs``).
+        label: what is trained, in a few words.
+        settings: what the training was asked for (shown again on re-attaching).
+        progress: the latest progress the training reported (None before it starts).
+    """
+
+    job_id: str
+    page: str
+    label: str
+    settings: Any = None
+    progress: TrainingProgress | None = None
+    started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
+    result: Any = None
+    error: ShopLensError | None = None
+    waiting: bool = True
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def running(self) -> bool:
+        """The training has not ended yet (it may still wait for a free slot)."""
+        return not self._done.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        """Stop was pressed."""
+        return self._stop.is_set()
+
+    @property
+    def seconds(self) -> float:
+        """Seconds from Train to the end of the work (or to now while it runs)."""
+        return (self.ended or time.monotonic()) - self.started
+
+    def request_stop(self) -> None:
+        """Ask the training to stop after its current epoch (the Stop button's callback)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the training has ended; False when ``timeout`` passed first."""
+        return self._done.wait(timeout)
+
+    def _on_progress(self, progress: TrainingProgress) -> bool | None:
+        self.progress = progress
+        return False if self._stop.is_set() else None
+
+    def _run(self, work: Callable[[OnProgress], Any]) -> None:
+        try:
+            with _SLOTS:
+                self.waiting = False
+                self.result = work(self._on_progress)
+        except ShopLensError as err:  # a user's error; anything else is a bug and is raised
+            self.error = err
+        finally:
+            self.ended = time.monotonic()
+            self._done.set()
+
+
+def _forget_old_jobs() -> None:
+    now = time.monotonic()
+    for job_id, job in list(_JOBS.items()):
+        if job.ended is not None and now - job.ended > KEEP_FINISHED_SECONDS:
+            del _JOBS[job_id]
+
+
+def session_key(page: str) -> str:
+    """The session-state key naming the training this session follows on ``page``."""
+    return f"{page}.training"
+
+
+def current(page: str, *, on_reattach: Callable[[Any], None] | None = None) -> TrainingJob | None:
+    """The training this session follows on ``page``: the one it started, or the one named in
+    the URL after a refresh, which this session then follows (``on_reattach`` is then given
+    its settings, to show them in the page's form)."""
+    followed = st.session_state.get(session_key(page))
+    job_id = followed or st.query_params.get(TRAINING_QUERY)
+    with _LOCK:
+        job = _JOBS.get(str(job_id)) if job_id else None
+    if job is None or job.page != page:
+        st.session_state.pop(session_key(page), None)
+        return None
+    if not followed and on_reattach is not None and job.settings is not None:
+        on_reattach(job.settings)
+    _attach(job)
+    return job
+
+
+def _attach(job: TrainingJob) -> None:
+    st.session_state[session_key(job.page)] = job.job_id
+    st.query_params[TRAINING_QUERY] = job.job_id
+
+
+def start(page: str, label: str, settings: Any, work: Callable[[OnProgress], Any]) -> TrainingJob:
+    """Start ``work`` on a worker thread for this session's ``page`` and draw the page again,
+    unless a training of this session is still running there (then that one is returned: one
+    training per page).
+
+    Args:
+        page: the page the training belongs to.
+        label: what is trained, in a few words.
+        settings: what the training was asked for.
+        work: the training service call; it is given the progress callback.
+    """
+    with _LOCK:
+        running = _JOBS.get(str(st.session_state.get(session_key(page))))
+        if running is not None and running.running:
+            return running
+        _forget_old_jobs()
+        job = TrainingJob(secrets.token_urlsafe(12), page, label, settings)
+        _JOBS[job.job_id] = job
+    threading.Thread(
+        target=job._run, args=(work,), name=f"shoplens-{page}-training", daemon=True
+    ).start()
+    _attach(job)
+    st.rerun()  # drawn again, the page's form shows Train disabled while this one runs
+
+
+def collect(job: TrainingJob) -> Any:
+    """The result of a finished training, once: the page stops following it. Its error (or
+    a Stop before the first epoch) is shown as one line and ``None`` returned."""
+    st.session_state.pop(session_key(job.page), None)
+    if st.query_params.get(TRAINING_QUERY) == job.job_id:
+        del st.query_params[TRAINING_QUERY]
+    with _LOCK:
+        _JOBS.pop(job.job_id, None)
+    if job.error is not None:
+        st.error(str(job.error))
+        return None
+    return job.result
+
+
+# --- following a training on its page --------------------------------------------------------
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
+
+
+def _status(job: TrainingJob, epoch_text: Callable[[TrainingProgress], str]) -> tuple[float, str]:
+    progress = job.progress
+    if job.waiting:
+        ahead = sum(j.waiting for j in list(_JOBS.values()) if j.started < job.started)
+        return 0.0, (
+            f"Waiting for a free training slot ({ahead} training{'s' * (ahead != 1)} ahead); "
+            "it starts by itself."
+        )
+    if job.stopping:
+        return 1.0, "Stopping after this epoch, then scoring every model with the best epochs…"
+    if progress is None or progress.stage == "preparing":
+        return 0.0, f"Preparing the training data ({job.seconds:.0f} s)…"
+    if progress.stage == "scoring":
+        return 1.0, "Scoring every model on the evaluation window…"
+    if progress.stage == "saving":
+        return 1.0, "Saving the run…"
+    return min(progress.epoch / max(progress.epochs, 1), 1.0), (
+        f"{epoch_text(progress)} · about {_duration(progress.seconds_left)} left "
+        "(early stopping may end sooner)"
+    )
+
+
+def follow(
+    job: TrainingJob,
+    *,
+    drawn_running: bool,
+    stop_key: str,
+    epoch_text: Callable[[TrainingProgress], str],
+    curves: Callable[[EpochReport], go.Figure] | None = None,
+    stop_help: str = "End training now and keep the best epoch so far.",
+) -> None:
+    """While ``job`` runs: a Stop button, a progress bar and each network's live curves, until
+    it ends; then the page is drawn again to show the result. Switching pages leaves it running.
+
+    Args:
+        job: the training to follow.
+        drawn_running: the page's form was drawn while it ran (Train disabled), so the page
+            is drawn again once it has ended.
+        stop_key: the Stop button's widget key.
+        epoch_text: the progress text for an epoch, e.g. ``Epoch 3 of at most 200``.
+        curves: a network's live figure (default: its training curves).
+        stop_help: the Stop button's tooltip.
+    """
+    if not job.running:
+        if drawn_running:
+            st.rerun()
+        return
+    stop = st.empty()
+    stop.button("Stop", key=stop_key, icon="⏹️", on_click=job.request_stop, help=stop_help)
+    bar = st.progress(0.0, text="Starting…")
+    columns = st.columns(2)
+    slots: dict[str, Any] = {}
+    drawn_epoch, drawn_at = 0, -math.inf
+    while not job.wait(POLL_SECONDS):
+        fraction, text = _status(job, epoch_text)
+        bar.progress(fraction, text=text)
+        progress = job.progress
+        if (
+            progress is not None
+            and progress.epoch != drawn_epoch
+            and progress.networks
+            and time.monotonic() - drawn_at >= LIVE_CHART_SECONDS
+        ):
+            drawn_epoch, drawn_at = progress.epoch, time.monotonic()
+            for report in progress.networks:
+                if report.task not in slots:
+                    slots[report.task] = columns[len(slots) % 2].empty()
+                figure = curves(report) if curves is not None else _curves(report)
+                slots[report.task].plotly_chart(
+                    figure, key=f"{stop_key}.live.{report.task}.{report.epoch}"
+                )
+    for element in (stop, bar, *slots.values()):
+        element.empty()
+    st.rerun()
+
+
+def _curves(report: EpochReport) -> go.Figure:
+    return plotting.legend_below(
+        ml_charts.training_curves_line(
+            report.curves, task=report.task, best_epoch=report.best_epoch
+        )
+    )
+
+
+PAGE_TITLES: Final = {"purchase": "Purchase prediction", "recs": "Recommendations"}
+
+
+def sidebar_note() -> None:
+    """In the sidebar of every page, this session's trainings still running, so a user who
+    left a model page knows it goes on (its page shows the progress)."""
+    for page, title in PAGE_TITLES.items():
+        job = _JOBS.get(str(st.session_state.get(session_key(page))))
+        if job is None or not job.running:
+            continue
+        progress = job.progress
+        where = (
+            f"epoch {progress.epoch} of at most {progress.epochs}"
+            if progress is not None and progress.stage == "training"
+            else "waiting for a slot"
+            if job.waiting
+            else "preparing or scoring"
+        )
+        st.sidebar.caption(f"⏳ {title}: training {job.label}, {where}.")
+
+
+def _stop_all_on_exit() -> None:
+    """When the server shuts down, trainings are cut short and saved as stopped."""
+    jobs = [job for job in list(_JOBS.values()) if job.running]
+    for job in jobs:
+        job.request_stop()
+    deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
+    for job in jobs:
+        job.wait(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(_stop_all_on_exit)
