@@ -19,9 +19,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from core import purchase, schema  # noqa: E402
+from core import purchase, schema, services  # noqa: E402
 from core.config import load_settings  # noqa: E402
-from core.data.loading import load_shop  # noqa: E402
+from core.data.loading import ShopData, load_shop  # noqa: E402
 from core.ml import metrics as m  # noqa: E402
 from core.ml.network import NetworkConfig, NetworkTrainer  # noqa: E402
 
@@ -31,17 +31,12 @@ COLUMNS = list(purchase.REPORTED_SCORES)
 
 
 def run_protocol(
-    label: str,
-    events: pd.DataFrame,
-    products: pd.DataFrame | None,
-    *,
-    cutoff: pd.Timestamp | None,
-    horizon_days: int,
+    label: str, shop: ShopData, *, cutoff: pd.Timestamp | None, horizon_days: int
 ) -> pd.DataFrame:
     started = time.perf_counter()
-    data = purchase.build_purchase_data(events, products, cutoff=cutoff, horizon_days=horizon_days)
-    models = purchase.train_purchase_models(data, NetworkConfig(hidden_layers=(64, 32)))
-    scores = purchase.evaluate_purchase_models(models, data).scores
+    settings = services.PurchaseSettings(NetworkConfig(), horizon_days, cutoff)
+    result = services.train_purchase(shop, settings, None)  # the app's training, not saved
+    data, scores = result.data, result.evaluation.scores
     print(
         f"\n{label}: cutoff {data.cutoff:%Y-%m-%d}, H = {horizon_days} days, "
         f"{len(data.evaluation):,} users, {len(data.train):,} training rows from "
@@ -80,10 +75,8 @@ def synthetic_events(users: int, events: int, seed: int = 0) -> pd.DataFrame:
 def main() -> int:
     missed = []
     if CDNOW.is_file():
-        cdnow = load_shop(CDNOW).events.frame
-        scores = run_protocol(
-            "CDNOW", cdnow, None, cutoff=pd.Timestamp("1997-10-01"), horizon_days=273
-        )
+        cdnow = load_shop(CDNOW)
+        scores = run_protocol("CDNOW", cdnow, cutoff=pd.Timestamp("1997-10-01"), horizon_days=273)
         mlp, bgnbd = scores.loc[m.MLP], scores.loc[purchase.BGNBD_NAME]
         gap = mlp["total_predicted"] / mlp["total_actual"] - 1
         checks = {
@@ -98,9 +91,7 @@ def main() -> int:
         print(f"CDNOW skipped: {CDNOW} not found")
     settings = load_settings()
     sample = load_shop(settings.sample_events, settings.sample_products)
-    run_protocol(
-        "Sample shop", sample.events.frame, sample.products.frame, cutoff=None, horizon_days=30
-    )
+    run_protocol("Sample shop", sample, cutoff=None, horizon_days=30)
 
     events = synthetic_events(100_000, 1_000_000)
     started = time.perf_counter()

@@ -20,9 +20,13 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from core import recommend, schema  # noqa: E402
+from core import (  # noqa: E402
+    recommend,
+    schema,
+    services,  # noqa: E402
+)
 from core.config import load_settings  # noqa: E402
-from core.data.loading import load_shop  # noqa: E402
+from core.data.loading import ShopData, load_shop  # noqa: E402
 from core.data.sample import SampleWorld, generate_sample_world  # noqa: E402
 from core.ml import metrics  # noqa: E402
 from core.ml import metrics as m  # noqa: E402
@@ -64,11 +68,12 @@ def ease_reference(model: recommend.Recommender, relevant: pd.DataFrame) -> tupl
 
 
 def run_protocol(
-    label: str, events: pd.DataFrame, products: pd.DataFrame | None, cutoff: pd.Timestamp
+    label: str, shop: ShopData, cutoff: pd.Timestamp
 ) -> tuple[list[str], recommend.Recommender, recommend.RecommendationEvaluation]:
-    model, evaluation = recommend.evaluate_recommender(
-        events, products, cutoff=cutoff, horizon_days=30, k=K, config=recommend.RecommenderConfig()
-    )
+    settings = services.RecommendSettings(cutoff=cutoff, horizon_days=30, k=K)
+    result = services.train_recommender(shop, settings, None)  # the app's training, not saved
+    model, evaluation = result.recommender, result.evaluation
+    assert evaluation is not None
     ease, lam = ease_reference(model, evaluation.relevant)
     print(
         f"\n{label}: cutoff {cutoff:%Y-%m-%d}, H = 30 days, {evaluation.users:,} users "
@@ -93,8 +98,7 @@ def run_protocol(
 
 
 def seed_spread(
-    events: pd.DataFrame,
-    products: pd.DataFrame | None,
+    shop: ShopData,
     cutoff: pd.Timestamp,
     first: recommend.RecommendationEvaluation,
     seeds: tuple[int, ...] = (1, 2),
@@ -103,9 +107,9 @@ def seed_spread(
     values = [first.scores.loc[m.MLP, "ndcg"]]
     for seed in seeds:
         config = recommend.RecommenderConfig(network=NetworkConfig(random_state=seed))
-        _, evaluation = recommend.evaluate_recommender(
-            events, products, cutoff=cutoff, horizon_days=30, k=K, config=config
-        )
+        settings = services.RecommendSettings(config, cutoff=cutoff, horizon_days=30, k=K)
+        evaluation = services.train_recommender(shop, settings, None).evaluation
+        assert evaluation is not None
         values.append(evaluation.scores.loc[m.MLP, "ndcg"])
     best = first.scores.loc[list(recommend.BASELINES), "ndcg"].max()
     shown = ", ".join(f"{v:.4f}" for v in values)
@@ -196,18 +200,16 @@ def main() -> int:
     if RETAIL.is_dir():
         retail = load_shop(RETAIL / "events.csv", RETAIL / "products.csv")
         cutoff = pd.Timestamp("2011-08-01")
-        retail_missed, _, evaluation = run_protocol(
-            "Online Retail", retail.events.frame, retail.products.frame, cutoff
-        )
+        retail_missed, _, evaluation = run_protocol("Online Retail", retail, cutoff)
         missed += retail_missed
-        seed_spread(retail.events.frame, retail.products.frame, cutoff, evaluation)
+        seed_spread(retail, cutoff, evaluation)
     else:
         print(f"Online Retail skipped: {RETAIL} not found")
     settings = load_settings()
     sample = load_shop(settings.sample_events, settings.sample_products)
     end = sample.events.frame[schema.TIMESTAMP].max().normalize() + pd.Timedelta(days=1)
     sample_missed, model, evaluation = run_protocol(
-        "Sample shop", sample.events.frame, sample.products.frame, end - pd.Timedelta(days=30)
+        "Sample shop", sample, end - pd.Timedelta(days=30)
     )
     missed += sample_missed
     ceiling, weight = hidden_taste_ceiling(generate_sample_world(), model, evaluation.relevant)

@@ -14,12 +14,11 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from core import purchase  # noqa: E402
+from core import services  # noqa: E402
 from core.config import load_settings  # noqa: E402
 from core.data.loading import load_shop  # noqa: E402
-from core.ml.network import NetworkConfig  # noqa: E402
 from core.purchase.runs import purchase_models_from_run, purchase_run_record  # noqa: E402
-from core.runs import RunStore  # noqa: E402
+from core.runs import RunStore, bundles  # noqa: E402
 from core.runs import store as store_module  # noqa: E402
 from core.runs.report import build_report  # noqa: E402
 from core.runs.sweep import sweep_purchase  # noqa: E402
@@ -38,10 +37,8 @@ def _timed(action):  # noqa: ANN001, ANN202 - a tiny local helper
 def main() -> int:
     settings = load_settings()
     shop = load_shop(settings.sample_events, settings.sample_products)
-    data = purchase.build_purchase_data(shop.events.frame, shop.products.frame, horizon_days=30)
-    models = purchase.train_purchase_models(data, NetworkConfig(hidden_layers=(64, 32)))
-    evaluation = purchase.evaluate_purchase_models(models, data)
-    record = purchase_run_record(models, evaluation, data)
+    trained = services.train_purchase(shop, services.PurchaseSettings(), None)
+    record = purchase_run_record(trained.models, trained.evaluation, trained.data)
     with tempfile.TemporaryDirectory() as folder:
         store = RunStore(Path(folder) / "runs")
         _, first_save = _timed(lambda: store.save(record, shop))  # also keeps the data once
@@ -50,13 +47,14 @@ def main() -> int:
             store.save(record, shop)
         per_save = (time.perf_counter() - started) / (RUNS - 1)
         store_module._sha256_of.cache_clear()  # as in a fresh process: every file is read
+        store_module._parsed.cache_clear()
         infos, listing = _timed(store.runs)
         _, relisting = _timed(store.runs)  # a page drawn again: unchanged files are not re-read
         run_id = infos[0].run_id
         _, loading = _timed(lambda: purchase_models_from_run(store.load(run_id)))
         _, dataset = _timed(lambda: store.load_dataset(shop.fingerprint))
-        bundle, exporting = _timed(lambda: store.export_bundle(run_id))
-        _, importing = _timed(lambda: store.import_bundle(bundle, shop))
+        bundle, exporting = _timed(lambda: bundles.export_bundle(store, run_id))
+        _, importing = _timed(lambda: bundles.import_bundle(store, bundle, shop))
         html, reporting = _timed(lambda: build_report(store, [run_id, infos[1].run_id]))
         model_kb = (store.path_of(run_id) / "model.joblib").stat().st_size / 1024
         print(f"Sample shop, {RUNS} runs of a (64,32) purchase model ({model_kb:.0f} KB each):")
@@ -74,9 +72,7 @@ def main() -> int:
                     sweep_store,
                     hidden=SWEEP,
                     seeds=SEEDS,
-                    base=NetworkConfig(),
-                    cutoff=None,
-                    horizon_days=30,
+                    base=services.PurchaseSettings(),
                     jobs=jobs,
                 )  # fmt: skip
             )
