@@ -267,7 +267,7 @@ def _purchase(args: argparse.Namespace) -> int:
     )
     table = scores[list(keys)].rename(index=purchase.MODEL_LABELS)
     print(table.to_string(float_format=lambda v: f"{v:,.4f}"))
-    for warning in models.warnings:
+    for warning in result.warnings:
         print(f"warning: {warning}")
     return 0
 

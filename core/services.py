@@ -120,6 +120,11 @@ class PurchaseResult:
         return self.models.stopped
 
     @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the user should know: about the data (e.g. BG/NBD not fitted) and training."""
+        return tuple(dict.fromkeys((*self.data.warnings, *self.models.warnings)))
+
+    @property
     def label(self) -> str:
         """The configuration in a few words, e.g. ``64,32 relu α=0.0001``."""
         config = self.models.config

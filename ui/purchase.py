@@ -324,7 +324,7 @@ def summary(result: PurchaseResult) -> None:
             f"Training was stopped at epoch {result.epochs}; each network keeps its best epoch "
             f"so far (orders network: epoch {reg_best}, buyer network: epoch {clf_best})."
         )
-    for warning in models.warnings:
+    for warning in result.warnings:
         st.warning(warning)
     scores = result.evaluation.scores
     mlp, baselines = scores.loc[m.MLP], scores.drop(index=m.MLP)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core import schema
+from core.data.orders import DAY_NS, order_keys
 from core.errors import MissingColumnsError
 from core.overview.columns import (
     _INT64_SAFE,
@@ -19,7 +20,6 @@ from core.overview.columns import (
     _K_PURCHASE,
     _KIND_INDEX,
     _NO_TIME,
-    DAY_NS,
     PERIOD,
     Freq,
     Rows,
@@ -386,15 +386,8 @@ class _Orders:
 
 
 def _order_keys(lines: _Arrays) -> np.ndarray:
-    """An order key per purchase line: (user, order id) where the line has an order id, else
-    (user, calendar day), as ``core.features.extract_orders`` does."""
-    if len(lines) == 0:
-        return np.zeros(0, np.int64)
-    day = lines.times // DAY_NS
-    within = lines.labels.n_orders + (day - day.min())
-    if lines.orders is not None:
-        within = np.where(lines.orders >= 0, lines.orders, within)
-    return lines.users * (lines.labels.n_orders + int(day.max() - day.min()) + 1) + within
+    """An order key per purchase line, as ``core.data.orders`` defines orders."""
+    return order_keys(lines.users, lines.times, lines.orders)
 
 
 def _extract_orders(a: _Arrays) -> _Orders:

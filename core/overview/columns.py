@@ -33,7 +33,6 @@ RetentionMetric = Literal["active", "buying"]
 TimeLike: TypeAlias = pd.Timestamp | str
 Rows: TypeAlias = slice | np.ndarray
 
-DAY_NS: Final = 86_400 * 10**9
 HOUR_NS: Final = 3_600 * 10**9
 MINUTE_NS: Final = 60 * 10**9
 DEFAULT_WINDOW_HOURS: Final = 24.0 * 7

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from core import schema
+from core.data.orders import DAY_NS
 from core.overview.arrays import (
     _Arrays,
     _between,
@@ -26,7 +27,6 @@ from core.overview.columns import (
     _NO_TIME,
     _QUINTILE_EDGES,
     ACTIVE_USERS,
-    DAY_NS,
     F_SCORE,
     FREQUENCY,
     M_SCORE,

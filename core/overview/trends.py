@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.data.orders import DAY_NS
 from core.overview.arrays import (
     _Arrays,
     _between,
@@ -22,7 +23,6 @@ from core.overview.columns import (
     _KIND_INDEX,
     ACTIVE_USERS,
     BUYERS,
-    DAY_NS,
     HOUR_NS,
     ORDERS,
     REVENUE,

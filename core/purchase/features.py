@@ -1,8 +1,7 @@
 """Per-user features at a date and purchase labels after it.
 
 The leakage rule: features of a user at date ``at`` use only events strictly before ``at``;
-labels count orders in ``[at, at + horizon)``. An order is a distinct ``order_id`` where the
-data has one, else a distinct (user, day) with a purchase.
+labels count orders in ``[at, at + horizon)``, orders as ``core.data.orders`` defines them.
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from core import schema
+from core.data.orders import DAY_NS, order_keys
 
 ORDER_VALUE: Final = "order_value"
-DAY_NS: Final = 86_400 * 10**9
 
 # Feature names (columns of ``user_features``), in a fixed order.
 TENURE: Final = "tenure_days"
@@ -65,21 +64,17 @@ def prepare_events(events: pd.DataFrame, products: pd.DataFrame | None = None) -
 
 
 def extract_orders(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per order: ``user_id`` (same categories as the events), ``timestamp`` (its first
-    line) and ``order_value`` (sum of price x quantity where prices exist, else NaN); in time
-    order."""
+    """One row per order (``core.data.orders``): ``user_id`` (same categories as the events),
+    ``timestamp`` (its first line) and ``order_value`` (sum of price x quantity where prices
+    exist, else NaN); in time order."""
     purchases = events[(events[schema.EVENT_TYPE] == schema.PURCHASE).to_numpy()]
     users = purchases[schema.USER_ID].cat.codes.to_numpy().astype(np.int64)
     stamps = purchases[schema.TIMESTAMP].to_numpy().astype("datetime64[ns]").view(np.int64)
-    key = stamps // DAY_NS  # a (user, day) with a purchase ...
-    if schema.ORDER_ID in purchases.columns:
-        order_codes = purchases[schema.ORDER_ID].cat.codes.to_numpy().astype(np.int64)
-        # ... unless the line has an order id; days are offset past every order code.
-        key = np.where(
-            order_codes >= 0, order_codes, key - key.min(initial=0) + order_codes.max(initial=0) + 1
-        )
-    span = int(key.max(initial=0)) + 1
-    combined = users * span + key
+    order_codes = (
+        purchases[schema.ORDER_ID].cat.codes.to_numpy().astype(np.int64)
+        if schema.ORDER_ID in purchases.columns
+        else None
+    )
     if schema.PRICE in purchases.columns:
         quantity = (
             purchases[schema.QUANTITY].to_numpy(dtype="float64")
@@ -89,11 +84,13 @@ def extract_orders(events: pd.DataFrame) -> pd.DataFrame:
         value = purchases[schema.PRICE].to_numpy(dtype="float64") * quantity
     else:
         value = np.full(len(purchases), np.nan)
-    lines = pd.DataFrame({"order": combined, "time": stamps, "value": value})
+    lines = pd.DataFrame(
+        {"order": order_keys(users, stamps, order_codes), "user": users, "time": stamps}
+    ).assign(value=value)
     grouped = lines.groupby("order", sort=False)
     orders = pd.DataFrame(
         {
-            "code": grouped["time"].min().index.to_numpy() // span,
+            "code": grouped["user"].first().to_numpy(),
             schema.TIMESTAMP: grouped["time"].min().to_numpy().astype("datetime64[ns]"),
             ORDER_VALUE: grouped["value"].sum(min_count=1).to_numpy(),
         }

@@ -33,7 +33,7 @@ def purchase_run_record(
             base_buy_rate=models.base_buy_rate,
             best_epochs=models.best_epochs,
             epochs_run=models.epochs_run,
-            warnings=tuple(plain_text(w) for w in models.warnings),
+            warnings=tuple(plain_text(w) for w in (*data.warnings, *models.warnings)),
             importance=evaluation.importance,
         ),
         train_seconds=models.train_seconds,

@@ -50,6 +50,8 @@ class PurchaseData:
         deployment: features at the end of the data, for predicting the next H days.
         data_end: the first instant after the last event's day.
         windows: (window start, window length in days) of each training window.
+        warnings: what the user should know about these tables, e.g. where BG/NBD could not
+            be fitted (its expectation, an input and a baseline, is then 0 there).
     """
 
     cutoff: pd.Timestamp
@@ -60,6 +62,7 @@ class PurchaseData:
     deployment: pd.DataFrame
     data_end: pd.Timestamp
     windows: tuple[tuple[pd.Timestamp, int], ...]
+    warnings: tuple[str, ...] = ()
 
 
 def build_purchase_data(
@@ -115,19 +118,48 @@ def build_purchase_data(
             f"Cutoff {t:%Y-%m-%d} leaves no room for a training window after "
             f"{_MIN_HISTORY_DAYS} days of history; pick a later cutoff."
         )
-    parts = [_window_table(prepared, orders, at, days) for at, days in windows]
+    failed: dict[pd.Timestamp, str] = {}
+    parts = [_window_table(prepared, orders, at, days, failed) for at, days in windows]
     train = pd.concat(parts, ignore_index=False)
     if len(train) > max_train_rows:
         train = train.sample(max_train_rows, random_state=random_state)
-    evaluation = _window_table(prepared, orders, t, horizon_days)
-    deployment = _window_table(prepared, orders, end, horizon_days, labels=False)
+    evaluation = _window_table(prepared, orders, t, horizon_days, failed)
+    deployment = _window_table(prepared, orders, end, horizon_days, failed, labels=False)
     names = tuple(
         c for c in evaluation.columns if c not in (ACTUAL_ORDERS, ACTUAL_BUYER, WINDOW_START)
     )
     train = train.reindex(
         columns=[*names, ACTUAL_ORDERS, ACTUAL_BUYER, WINDOW_START], fill_value=0.0
     )
-    return PurchaseData(t, horizon_days, names, train, evaluation, deployment, end, tuple(windows))
+    return PurchaseData(
+        t,
+        horizon_days,
+        names,
+        train,
+        evaluation,
+        deployment,
+        end,
+        tuple(windows),
+        _bgnbd_warnings(failed, t, len(windows) + 2),
+    )
+
+
+def _bgnbd_warnings(
+    failed: dict[pd.Timestamp, str], cutoff: pd.Timestamp, tables: int
+) -> tuple[str, ...]:
+    """One sentence on where BG/NBD could not be fitted, or none."""
+    if not failed:
+        return ()
+    where = (
+        f"at the cutoff {cutoff:%Y-%m-%d}"
+        if cutoff in failed
+        else f"for {len(failed)} of {tables} dates"
+    )
+    reasons = "; ".join(sorted(set(failed.values())))
+    return (
+        f"BG/NBD could not be fitted {where} ({reasons}); its expected orders are 0 there, "
+        "both as the MLP's input and as a baseline.",
+    )
 
 
 def _window_table(
@@ -135,12 +167,16 @@ def _window_table(
     orders: pd.DataFrame,
     at: pd.Timestamp,
     days: int,
+    failed: dict[pd.Timestamp, str],
     *,
     labels: bool = True,
 ) -> pd.DataFrame:
     table = feat.user_features(events, orders, at)
     table[HORIZON] = float(days)
-    table[BGNBD_EXPECTED] = _bgnbd_expected(orders, at, days).reindex(table.index).fillna(0.0)
+    expected, problem = _bgnbd_expected(orders, at, days)
+    if problem is not None:
+        failed[at] = problem
+    table[BGNBD_EXPECTED] = expected.reindex(table.index).fillna(0.0)
     if labels:
         counts = feat.count_orders(orders, at, at + pd.Timedelta(days=days))
         table[ACTUAL_ORDERS] = counts.reindex(table.index).fillna(0).astype(float)
@@ -149,29 +185,36 @@ def _window_table(
     return table
 
 
-def fit_bgnbd(orders: pd.DataFrame, at: pd.Timestamp) -> tuple[BGNBD | None, pd.DataFrame]:
+def fit_bgnbd(
+    orders: pd.DataFrame, at: pd.Timestamp
+) -> tuple[BGNBD | None, pd.DataFrame, str | None]:
     """BG/NBD fitted on the orders before ``at`` (time in weeks) and each customer's summary.
 
-    Returns ``(None, summary)`` when the orders hold no repeat purchase to fit on.
+    Returns:
+        the model (``None`` when it could not be fitted), the summary, and why it could not
+        be fitted (no repeat purchase to learn from, or the fit failed), in a few words.
     """
     summary = rfm_summary(orders, at=at, unit_days=_BGNBD_UNIT_DAYS)
     if summary.empty or not (summary[FREQUENCY] > 0).any():
-        return None, summary
+        return None, summary, f"no customer bought twice before {at:%Y-%m-%d}"
     sample = summary
     if len(summary) > _BGNBD_MAX_CUSTOMERS:  # population parameters: a sample suffices
         sample = summary.sample(_BGNBD_MAX_CUSTOMERS, random_state=0)
     try:
         model = BGNBD(penalizer=1e-6).fit(sample[FREQUENCY], sample[RECENCY], sample[T_COLUMN])
-    except (ValueError, RuntimeError):
-        return None, summary
-    return model, summary
+    except (ValueError, RuntimeError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:80]
+        return None, summary, f"the fit failed: {first}"
+    return model, summary, None
 
 
-def _bgnbd_expected(orders: pd.DataFrame, at: pd.Timestamp, days: int) -> pd.Series:
-    model, summary = fit_bgnbd(orders, at)
+def _bgnbd_expected(
+    orders: pd.DataFrame, at: pd.Timestamp, days: int
+) -> tuple[pd.Series, str | None]:
+    model, summary, problem = fit_bgnbd(orders, at)
     if model is None:
-        return pd.Series(0.0, index=summary.index.astype("str"))
+        return pd.Series(0.0, index=summary.index.astype("str")), problem
     expected = model.expected_purchases(
         days / _BGNBD_UNIT_DAYS, summary[FREQUENCY], summary[RECENCY], summary[T_COLUMN]
     )
-    return pd.Series(expected, index=summary.index.astype("str"))
+    return pd.Series(expected, index=summary.index.astype("str")), None

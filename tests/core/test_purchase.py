@@ -406,3 +406,30 @@ def test_importance_is_the_increase_in_the_mlps_mse(models, evaluation, data):
     )
     got = evaluation.importance.set_index("feature")["mse_increase"]
     assert got.loc[list(data.feature_names)].to_numpy() == pytest.approx(expected.importances_mean)
+
+
+def test_a_bgnbd_fit_that_fails_is_a_visible_warning_not_a_silent_zero(shop, monkeypatch):
+    events, products = shop
+
+    def fail(self, *args, **kwargs):
+        raise RuntimeError("did not converge")
+
+    monkeypatch.setattr("core.purchase.windows.BGNBD.fit", fail)
+    data = build_purchase_data(events, products, cutoff=CUTOFF, horizon_days=30)
+    [warning] = data.warnings
+    assert warning.startswith(f"BG/NBD could not be fitted at the cutoff {CUTOFF:%Y-%m-%d}")
+    assert "the fit failed: did not converge" in warning and "\n" not in warning
+    assert (data.evaluation[BGNBD_EXPECTED] == 0).all()
+
+
+def test_without_any_repeat_purchase_bgnbd_is_not_fitted_and_says_why(shop):
+    events, products = shop
+    first = events[events[EVENT_TYPE] == PURCHASE].drop_duplicates(USER_ID)
+    once = pd.concat([events[events[EVENT_TYPE] != PURCHASE], first]).sort_values(TIMESTAMP)
+    data = build_purchase_data(once, products, cutoff=CUTOFF, horizon_days=30)
+    assert any("no customer bought twice before" in w for w in data.warnings)
+
+
+def test_a_bgnbd_fitted_everywhere_gives_no_warning(shop):
+    events, products = shop
+    assert build_purchase_data(events, products, horizon_days=30).warnings == ()
