@@ -1,0 +1,146 @@
+"""The data a run learned from, kept once per fingerprint beside the runs.
+
+Each dataset is a folder ``<runs dir>/_datasets/<fingerprint>/`` of Parquet tables (events,
+products and their rejected rows) and ``dataset.json`` (how they were loaded): never pickles.
+It is written in a hidden staging folder and renamed into place, so a run can be reopened after
+a restart without uploading the files again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from core import schema
+from core.data.loading import LoadResult, ShopData, fingerprint_frames
+from core.errors import RunDataError, RunError, RunIntegrityError
+from core.runs.manifest import DATASETS, FINGERPRINT_PATTERN
+from core.runs.serial import first_line, write_json
+
+STAGING: Final = ".staging-"
+_SUMMARY: Final = "dataset.json"
+
+
+def keep_dataset(root: Path, shop: ShopData) -> Path:
+    """Keep ``shop`` under its fingerprint (once), as Parquet tables and a JSON summary.
+
+    Raises:
+        RunDataError: one line, when a table cannot be written as Parquet.
+    """
+    folder = Path(root) / DATASETS / shop.fingerprint
+    if (folder / _SUMMARY).is_file():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=STAGING))
+    try:
+        tables = {"events": shop.events, "products": shop.products}
+        meta: dict[str, Any] = {"fingerprint": shop.fingerprint, "tables": {}}
+        for key, result in tables.items():
+            if result is None:
+                continue
+            try:
+                result.frame.to_parquet(staging / f"{key}.parquet", index=False)
+                rejected = result.rejected.copy()
+                rejected.columns = [str(c) for c in rejected.columns]
+                rejected.astype({c: "str" for c in rejected.columns if c != "row"}).to_parquet(
+                    staging / f"{key}_rejected.parquet", index=False
+                )
+            except (TypeError, ValueError) as err:  # e.g. numbers and text in one column
+                raise RunDataError(
+                    f"The {key} table cannot be kept as Parquet ({first_line(err)}); runs "
+                    "on it reopen only while the same files are loaded on the Data page."
+                ) from None
+            meta["tables"][key] = _load_result_meta(result)
+        write_json(staging / _SUMMARY, meta)
+        try:
+            os.rename(staging, folder)
+        except OSError:  # saved meanwhile by another session: theirs is the same data
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def has_dataset(root: Path, fingerprint: str) -> bool:
+    """Whether the data with this fingerprint is kept under ``root``."""
+    if not FINGERPRINT_PATTERN.fullmatch(str(fingerprint)):
+        return False
+    return (Path(root) / DATASETS / fingerprint / _SUMMARY).is_file()
+
+
+def read_dataset(root: Path, fingerprint: str) -> ShopData:
+    """The data a run was trained on, as it was loaded then.
+
+    Raises:
+        RunError: when it is not kept here or does not match its fingerprint.
+    """
+    if not has_dataset(root, fingerprint):
+        raise RunError(
+            f"The data of this run (fingerprint {str(fingerprint)[:16]}) is not kept in the runs "
+            "folder; load the same files on the Data page to open it."
+        )
+    folder = Path(root) / DATASETS / fingerprint
+    results: dict[str, LoadResult | None] = {"events": None, "products": None}
+    try:
+        meta = json.loads((folder / _SUMMARY).read_text(encoding="utf-8"))
+        for key, table in meta["tables"].items():
+            frame = pd.read_parquet(folder / f"{key}.parquet")
+            rejected = pd.read_parquet(folder / f"{key}_rejected.parquet")
+            results[key] = _load_result_from(frame, rejected, table)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
+        raise RunIntegrityError(
+            f"The kept data {fingerprint} is damaged ({first_line(err)}); load the same "
+            "files on the Data page to open its runs."
+        ) from None
+    events, products = results["events"], results["products"]
+    if events is None:
+        raise RunIntegrityError(
+            f"The kept data {fingerprint} has no events table; load the same files on the "
+            "Data page to open its runs."
+        )
+    actual = fingerprint_frames(events.frame, products.frame if products else None)
+    if actual != fingerprint:
+        raise RunIntegrityError(
+            f"The kept data {fingerprint} was changed on disk (its fingerprint is now "
+            f"{actual}); load the original files on the Data page."
+        )
+    return ShopData(events, products, fingerprint)
+
+
+def _load_result_meta(result: LoadResult) -> dict[str, Any]:
+    return {
+        "duplicates": result.duplicates,
+        "duplicates_dropped": result.duplicates_dropped,
+        "export_format": result.export_format.key,
+        "mapping": result.mapping,
+        "notes": list(result.notes),
+        "rows_read": result.rows_read,
+        "source_name": result.source_name,
+        "read_as": result.read_as,
+        "source_columns": list(result.source_columns),
+    }
+
+
+def _load_result_from(frame: pd.DataFrame, rejected: pd.DataFrame, meta: dict) -> LoadResult:
+    known = (*schema.EXPORT_FORMATS, schema.TAOBAO, schema.GENERIC, schema.PRODUCTS_TABLE)
+    formats = {f.key: f for f in known}
+    return LoadResult(
+        frame=frame,
+        rejected=rejected,
+        duplicates=int(meta["duplicates"]),
+        duplicates_dropped=bool(meta["duplicates_dropped"]),
+        export_format=formats.get(meta["export_format"], schema.GENERIC),
+        mapping=dict(meta["mapping"]),
+        notes=tuple(meta["notes"]),
+        rows_read=int(meta["rows_read"]),
+        source_name=str(meta["source_name"]),
+        read_as=str(meta["read_as"]),
+        source_columns=tuple(meta["source_columns"]),
+    )
