@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import purchase, runs, state, trainer
+from ui import purchase, runs, state, trainer, widgets
 
 state.run_inside_app()
 st.title("Purchase prediction")
@@ -12,15 +12,12 @@ st.caption(
     "the H days after a cutoff, beside simple baselines."
 )
 current = purchase.result()
-runs.follow_url("purchase", current.run_id if current is not None else None)
-shop = state.shop()  # opening a run from the URL may have switched to its data
+shop = runs.shop_after_url("purchase", current.run_id if current is not None else None)
 if not purchase.has_purchases(shop):
-    st.info(
+    widgets.stop_for_data(
         "This dataset has no purchases, so there is nothing to predict. Load events that "
         "include purchases, or an orders export, on the Data page."
     )
-    st.page_link("pages/1_Data.py", label="Go to Data", icon="🗂️")
-    st.stop()
 
 # Before the form: a training re-attached after a refresh shows its settings there.
 job = trainer.current(purchase.PAGE, on_reattach=purchase.show_settings)

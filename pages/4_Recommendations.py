@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import recommendations, runs, state, trainer
+from ui import recommendations, runs, state, trainer, widgets
 
 state.run_inside_app()
 st.title("Recommendations")
@@ -12,16 +12,13 @@ st.caption(
     "that learns from earlier time windows, and every model is scored on the H days after a "
     "cutoff."
 )
-current = recommendations.current_result()
-runs.follow_url("recommend", current.run_id if current is not None else None)
-shop = state.shop()  # opening a run from the URL may have switched to its data
+current = recommendations.result()
+shop = runs.shop_after_url("recommend", current.run_id if current is not None else None)
 if not shop.has_items:
-    st.info(
+    widgets.stop_for_data(
         "Recommendations need item ids: this dataset has no product column, so there is "
         "nothing to recommend. Load events with a product (item id) column on the Data page."
     )
-    st.page_link("pages/1_Data.py", label="Go to Data", icon="🗂️")
-    st.stop()
 
 # Before the form: a training re-attached after a refresh shows its settings there.
 job = trainer.current(recommendations.PAGE, on_reattach=recommendations.show_settings)
@@ -30,11 +27,11 @@ with st.container(border=True):
     layers = recommendations.hidden_layer_editor()
 request = recommendations.training_form(layers, shop, running=job is not None and job.running)
 if request.settings is not None:
-    with st.expander("Time split", expanded=recommendations.current_result() is None):
+    with st.expander("Time split", expanded=recommendations.result() is None):
         recommendations.time_split(request.settings, shop)
 recommendations.train(shop, request, job)
 
-result = recommendations.current_result()
+result = recommendations.result()
 if result is None:
     st.info("Choose the hidden layers and settings above, then press **Train**.")
     st.stop()

@@ -18,7 +18,7 @@ from core.data.exports import to_safe_csv
 from core.data.loading import ShopData
 from core.errors import ShopLensError
 from core.overview import charts as oc
-from ui import cache, state
+from ui import cache, state, widgets
 
 DEFAULT_DAYS = 30
 TOP_N = 15
@@ -668,9 +668,7 @@ def options(shop: ShopData) -> an.FilterOptions:
     dataset has no events."""
     found = cache.overview_options(shop.fingerprint, shop)
     if found.start is None:
-        st.info("This dataset has no events. Load a shop on the Data page.")
-        st.page_link("pages/1_Data.py", label="Go to Data", icon="🗂️")
-        st.stop()
+        widgets.stop_for_data("This dataset has no events. Load a shop on the Data page.")
     return found
 
 

@@ -24,7 +24,6 @@ from core.ml.network import (
     format_hidden_layers,
 )
 from core.ml.timesplit import default_cutoff
-from core.params import Whole
 from core.purchase import (
     ACTUAL_BUYER,
     ACTUAL_ORDERS,
@@ -44,8 +43,6 @@ from ui import cache, state, trainer, widgets
 PAGE = "purchase"
 DEFAULT = PurchaseSettings()
 LIMITS = {**NetworkConfig.CONSTRAINTS, **PurchaseSettings.CONSTRAINTS}
-ALPHAS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0)
-LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
 BATCH_SIZES = (32, 64, 128, 256, 512, 1024, 2048)
 VALIDATION_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 
@@ -94,13 +91,6 @@ def form_values(settings: PurchaseSettings) -> dict[str, object]:
     }
 
 
-def _whole(label: str, name: str, key: str, column: typing.Any, **extra: typing.Any) -> int:
-    """A number input whose limits are the setting's own."""
-    limit = LIMITS[name]
-    assert isinstance(limit, Whole)
-    return int(column.number_input(label, limit.low, limit.high, key=key, **extra))
-
-
 def training_form(
     layers: tuple[int, ...] | None, shop: ShopData, *, running: bool
 ) -> TrainingRequest:
@@ -120,11 +110,11 @@ def training_form(
     with st.form(state.PURCHASE_FORM):
         st.markdown("**Time split and training**")
         cols = st.columns(4)
-        horizon = _whole(
-            "Horizon H (days)",
-            "horizon_days",
-            state.PURCHASE_HORIZON,
+        horizon = widgets.whole_input(
             cols[0],
+            "Horizon H (days)",
+            LIMITS["horizon_days"],
+            key=state.PURCHASE_HORIZON,
             help="Predict the orders in the H days after a date.",
         )
         cutoff = cols[1].date_input(
@@ -141,25 +131,19 @@ def training_form(
         )
         solver = cols[3].selectbox("Solver", typing.get_args(Solver), key=state.PURCHASE_SOLVER)
         cols = st.columns(4)
-        alpha = cols[0].select_slider(
-            "L2 penalty α",
-            widgets.with_default(ALPHAS, session[state.PURCHASE_ALPHA]),
-            format_func="{:g}".format,
-            key=state.PURCHASE_ALPHA,
-            help="Larger values keep the weights small (smoother fit).",
-        )
-        learning_rate = cols[1].select_slider(
-            "Learning rate",
-            widgets.with_default(LEARNING_RATES, session[state.PURCHASE_LEARNING_RATE]),
-            format_func="{:g}".format,
-            key=state.PURCHASE_LEARNING_RATE,
-        )
+        alpha = widgets.alpha_slider(cols[0], key=state.PURCHASE_ALPHA)
+        learning_rate = widgets.learning_rate_slider(cols[1], key=state.PURCHASE_LEARNING_RATE)
         batch_size = cols[2].select_slider(
             "Batch size",
             widgets.with_default(BATCH_SIZES, session[state.PURCHASE_BATCH_SIZE]),
             key=state.PURCHASE_BATCH_SIZE,
         )
-        epochs = _whole("Epochs (at most)", "epochs", state.PURCHASE_EPOCHS, cols[3])
+        epochs = widgets.whole_input(
+            cols[3],
+            "Epochs (at most)",
+            LIMITS["epochs"],
+            key=state.PURCHASE_EPOCHS,
+        )
         cols = st.columns(4)
         early_stopping = cols[0].checkbox(
             "Early stopping",
@@ -174,8 +158,18 @@ def training_form(
             key=state.PURCHASE_VALIDATION_FRACTION,
             help="Share of users held out of training for the validation curves.",
         )
-        patience = _whole("Patience (epochs)", "patience", state.PURCHASE_PATIENCE, cols[2])
-        seed = _whole("Random seed", "random_state", state.PURCHASE_SEED, cols[3])
+        patience = widgets.whole_input(
+            cols[2],
+            "Patience (epochs)",
+            LIMITS["patience"],
+            key=state.PURCHASE_PATIENCE,
+        )
+        seed = widgets.whole_input(
+            cols[3],
+            "Random seed",
+            LIMITS["random_state"],
+            key=state.PURCHASE_SEED,
+        )
         submitted = st.form_submit_button(
             "Train",
             type="primary",

@@ -3,7 +3,6 @@ trainer, the scoreboard and charts, the per-user browser, the what-if panel and 
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass
 
 import pandas as pd
@@ -17,7 +16,6 @@ from core.ml import charts as ml_charts
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig, TrainingProgress, format_hidden_layers
 from core.ml.timesplit import data_end_of
-from core.params import Whole
 from core.recommend import RecommendationEvaluation, Recommender, RecommenderConfig
 from core.recommend import charts as rc
 from core.services import RecommendResult, RecommendSettings
@@ -32,8 +30,6 @@ LIMITS = {
     **RecommendSettings.CONSTRAINTS,
 }
 K_CHOICES = (5, 10, 20)
-ALPHAS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0)
-LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
 EVALUATE = "Evaluate: hold out the H days after a cutoff and score every model"
 DEPLOY = "Recommend now: learn from all the data (no scores)"
 
@@ -86,13 +82,6 @@ def form_values(settings: RecommendSettings) -> dict[str, object]:
     }
 
 
-def _whole(label: str, name: str, key: str, column: typing.Any, **extra: typing.Any) -> int:
-    """A number input whose limits are the setting's own."""
-    limit = LIMITS[name]
-    assert isinstance(limit, Whole)
-    return int(column.number_input(label, limit.low, limit.high, key=key, **extra))
-
-
 def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bool) -> RecsRequest:
     """Mode, k, horizon, cutoff, options and the ranker's training settings in one form.
 
@@ -106,7 +95,6 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
     data_end = data_end_of(shop.events.frame)
     has_products = shop.products is not None
     widgets.seed_widgets(form_values(DEFAULT))
-    session = st.session_state
     network = DEFAULT.config.network
     with st.form(state.RECS_FORM):
         st.markdown("**What to train**")
@@ -121,11 +109,11 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
             key=state.RECS_K,
             help="How many products each user is shown; every score is measured at this k.",
         )
-        horizon = _whole(
-            "Horizon H (days)",
-            "horizon_days",
-            state.RECS_HORIZON,
+        horizon = widgets.whole_input(
             cols[1],
+            "Horizon H (days)",
+            LIMITS["horizon_days"],
+            key=state.RECS_HORIZON,
             help="Length of the test window after the cutoff, and of each training window.",
         )
         latest = data_end - pd.Timedelta(days=DEFAULT.horizon_days)
@@ -139,7 +127,12 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
             f"leaves H days of data ({latest:%Y-%m-%d} for H={DEFAULT.horizon_days}). Not used "
             "when recommending now.",
         )
-        epochs = _whole("Epochs (at most)", "epochs", state.RECS_EPOCHS, cols[3])
+        epochs = widgets.whole_input(
+            cols[3],
+            "Epochs (at most)",
+            LIMITS["epochs"],
+            key=state.RECS_EPOCHS,
+        )
         cols = st.columns(4)
         buy_again = cols[0].checkbox(
             "Buy again",
@@ -161,40 +154,35 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
             help="Stop when the validation log-loss has not improved for "
             f"{network.patience} epochs. The best epoch is kept either way.",
         )
-        seed = _whole("Random seed", "random_state", state.RECS_SEED, cols[3])
+        seed = widgets.whole_input(
+            cols[3],
+            "Random seed",
+            LIMITS["random_state"],
+            key=state.RECS_SEED,
+        )
         with st.expander("More settings"):
             more = st.columns(5)
-            learning_rate = more[0].select_slider(
-                "Learning rate",
-                widgets.with_default(LEARNING_RATES, session[state.RECS_LEARNING_RATE]),
-                format_func="{:g}".format,
-                key=state.RECS_LEARNING_RATE,
-            )
-            alpha = more[1].select_slider(
-                "L2 penalty α",
-                widgets.with_default(ALPHAS, session[state.RECS_ALPHA]),
-                format_func="{:g}".format,
-                key=state.RECS_ALPHA,
-            )
-            candidates = _whole(
-                "Candidates per generator",
-                "candidates",
-                state.RECS_CANDIDATES,
+            learning_rate = widgets.learning_rate_slider(more[0], key=state.RECS_LEARNING_RATE)
+            alpha = widgets.alpha_slider(more[1], key=state.RECS_ALPHA)
+            candidates = widgets.whole_input(
                 more[2],
+                "Candidates per generator",
+                LIMITS["candidates"],
+                key=state.RECS_CANDIDATES,
                 help="Products each candidate generator proposes per user before ranking.",
             )
-            negatives = _whole(
-                "Negatives per user",
-                "negatives",
-                state.RECS_NEGATIVES,
+            negatives = widgets.whole_input(
                 more[3],
+                "Negatives per user",
+                LIMITS["negatives"],
+                key=state.RECS_NEGATIVES,
                 help="Candidates the user did not buy, kept per user to train the ranker.",
             )
-            windows = _whole(
-                "Training windows",
-                "train_windows",
-                state.RECS_WINDOWS,
+            windows = widgets.whole_input(
                 more[4],
+                "Training windows",
+                LIMITS["train_windows"],
+                key=state.RECS_WINDOWS,
                 help="Consecutive H-day windows before the cutoff the ranker learns from.",
             )
         submitted = st.form_submit_button(
@@ -257,12 +245,12 @@ def time_split(settings: RecommendSettings, shop: ShopData) -> None:
 # --- training in the background ---------------------------------------------------------
 
 
-def current_result() -> RecommendResult | None:
+def result() -> RecommendResult | None:
     """The last finished (or reopened) training on the current dataset."""
     return st.session_state.get(state.RECS_RESULT)
 
 
-def set_current_result(result: RecommendResult) -> None:
+def set_result(result: RecommendResult) -> None:
     """Make ``result`` (e.g. a reopened run) the page's current result."""
     st.session_state[state.RECS_RESULT] = result
 
@@ -294,7 +282,7 @@ def train(shop: ShopData, request: RecsRequest, job: trainer.TrainingJob | None)
     )
     finished = trainer.collect(job)
     if finished is not None:
-        set_current_result(finished)
+        set_result(finished)
         state.show_saved_run(finished.run_id, finished.save_problem)
 
 

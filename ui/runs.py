@@ -14,6 +14,7 @@ from streamlit.elements.arrow import DataframeStateInput
 from core import runs as rn
 from core import services
 from core.data.exports import sanitise_cell
+from core.data.loading import ShopData
 from core.errors import ShopLensError
 from core.ml import metrics as m
 from core.ml.network import PRESETS, NetworkConfig, format_hidden_layers, parse_hidden_layers
@@ -82,15 +83,21 @@ def open_run(run_id: str) -> str:
             purchase_page.show_settings(settings)
         else:
             result = services.open_recommend_run(loaded, shop)
-            recommendations.set_current_result(result)
+            recommendations.set_result(result)
             recommendations.show_settings(result.settings)
     st.session_state[OPEN_WARNINGS] = {run_id: loaded.warnings}
     return loaded.task
 
 
-def follow_url(task: str, current_run: str | None) -> None:
-    """Open the run named in the URL (``?run=``) when it is not the page's current result, so
-    a refresh or a shared link shows the same run. A bad id shows one line and is dropped."""
+def shop_after_url(task: str, current_run: str | None) -> ShopData:
+    """The data a model page works on, after opening the run named in the URL (``?run=``)
+    when it is not the page's current result (so a refresh or a shared link shows the same
+    run, on the data it was trained on). A bad id shows one line and is dropped."""
+    _follow_url(task, current_run)
+    return state.shop()
+
+
+def _follow_url(task: str, current_run: str | None) -> None:
     wanted = st.query_params.get(state.RUN_QUERY)
     if not wanted or wanted == current_run:
         return

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import NoReturn
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core import plotting
 from core.ml.network import (
@@ -19,6 +21,7 @@ from core.ml.network import (
     format_hidden_layers,
     parse_hidden_layers,
 )
+from core.params import Constraint, Whole
 from ui import state
 
 _MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]()<>#!|~$:&])")
@@ -37,6 +40,14 @@ def seed_widgets(values: Mapping[str, object]) -> None:
         st.session_state.setdefault(key, value)
 
 
+def stop_for_data(message: str) -> NoReturn:
+    """A prerequisite the data lacks: say what and where to fix it, link the Data page, and
+    stop the page (not an error: the user loads other data)."""
+    st.info(message)
+    st.page_link("pages/1_Data.py", label="Go to Data", icon="🗂️")
+    st.stop()
+
+
 def chart(figure: go.Figure, how_to_read: str, *, key: str, half: bool = False) -> None:
     """A figure and, under it, how to read it; ``half`` puts the legend below the plot, for
     half-width columns."""
@@ -47,6 +58,45 @@ def chart(figure: go.Figure, how_to_read: str, *, key: str, half: bool = False) 
 def with_default(options: Sequence[float], default: float) -> list[float]:
     """A slider's options plus the setting's default (or an opened run's value), in order."""
     return sorted({*options, default})
+
+
+# --- the settings of a network, as form widgets ----------------------------------------------
+
+ALPHAS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0)
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
+
+
+def whole_input(
+    column: DeltaGenerator, label: str, constraint: Constraint, *, key: str, help: str | None = None
+) -> int:
+    """A number input whose limits are its setting's own constraint."""
+    assert isinstance(constraint, Whole)
+    return int(column.number_input(label, constraint.low, constraint.high, key=key, help=help))
+
+
+def alpha_slider(column: DeltaGenerator, *, key: str) -> float:
+    """The L2 penalty α, from a few orders of magnitude (and the current value)."""
+    return float(
+        column.select_slider(
+            "L2 penalty α",
+            with_default(ALPHAS, st.session_state[key]),
+            format_func="{:g}".format,
+            key=key,
+            help="Larger values keep the weights small (smoother fit).",
+        )
+    )
+
+
+def learning_rate_slider(column: DeltaGenerator, *, key: str) -> float:
+    """The initial learning rate, from a few steps (and the current value)."""
+    return float(
+        column.select_slider(
+            "Learning rate",
+            with_default(LEARNING_RATES, st.session_state[key]),
+            format_func="{:g}".format,
+            key=key,
+        )
+    )
 
 
 # --- the hidden-layer editor of every model page ----------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -159,37 +159,59 @@ def _model_line(name: str) -> dict[str, object]:
     return {"color": MODEL_COLOURS.get(name, OTHER_COLOUR), "width": 3 if name == m.MLP else 1.5}
 
 
+def _curves_by_model(
+    users: pd.DataFrame,
+    models: Sequence[str],
+    *,
+    reference: tuple[list[float], list[float], str],
+    curve: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, float]],
+    area: str,
+    line_shape: str = "linear",
+) -> go.Figure:
+    """One threshold curve per model's buy probability (its area in the legend) over a grey
+    dotted reference line (what guessing achieves)."""
+    actual = users[pp.ACTUAL_BUYER].to_numpy(dtype=int)
+    x, y, name = reference
+    fig = go.Figure(
+        go.Scatter(x=x, y=y, name=name, mode="lines", line={"color": "#bbb", "dash": "dot"})
+    )
+    if len(np.unique(actual)) == 2:
+        for model in models:
+            across, up, value = curve(actual, users[probability_column(model)].to_numpy(float))
+            fig.add_trace(
+                go.Scatter(
+                    x=across,
+                    y=up,
+                    mode="lines",
+                    line=_model_line(model),
+                    line_shape=line_shape,
+                    name=f"{pp.MODEL_LABELS.get(model, model)} ({area} {value:.3f})",
+                )
+            )
+    return fig
+
+
+def _roc(actual: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    fpr, tpr, _ = roc_curve(actual, score)
+    return fpr, tpr, float(roc_auc_score(actual, score))
+
+
+def _precision_recall(
+    actual: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    precision, recall, _ = precision_recall_curve(actual, score)
+    return recall, precision, float(average_precision_score(actual, score))
+
+
 def roc_curves_line(users: pd.DataFrame, models: Sequence[str] = pp.MODEL_NAMES) -> go.Figure:
     """ROC curve of each model's buy probability, AUC in the legend.
 
     Args:
         users: ``PurchaseEvaluation.users`` (``actual_buyer`` and ``<model>_probability``).
     """
-    actual = users[pp.ACTUAL_BUYER].to_numpy(dtype=int)
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            name="random guess",
-            mode="lines",
-            line={"color": "#bbb", "dash": "dot"},
-        )
+    fig = _curves_by_model(
+        users, models, reference=([0, 1], [0, 1], "random guess"), curve=_roc, area="AUC"
     )
-    if len(np.unique(actual)) == 2:
-        for name in models:
-            score = users[probability_column(name)].to_numpy(dtype=float)
-            fpr, tpr, _ = roc_curve(actual, score)
-            auc = roc_auc_score(actual, score)
-            fig.add_trace(
-                go.Scatter(
-                    x=fpr,
-                    y=tpr,
-                    mode="lines",
-                    line=_model_line(name),
-                    name=f"{pp.MODEL_LABELS.get(name, name)} (AUC {auc:.3f})",
-                )
-            )
     fig.update_layout(
         title="ROC: buyers found vs non-buyers flagged",
         xaxis={"title": "false positive rate (non-buyers flagged)", "range": [0, 1]},
@@ -203,31 +225,14 @@ def pr_curves_line(users: pd.DataFrame, models: Sequence[str] = pp.MODEL_NAMES) 
     the legend, and the share of buyers as the no-skill line."""
     actual = users[pp.ACTUAL_BUYER].to_numpy(dtype=int)
     base = float(actual.mean()) if len(actual) else 0.0
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[base, base],
-            name=f"random guess ({base:.1%} buy)",
-            mode="lines",
-            line={"color": "#bbb", "dash": "dot"},
-        )
+    fig = _curves_by_model(
+        users,
+        models,
+        reference=([0, 1], [base, base], f"random guess ({base:.1%} buy)"),
+        curve=_precision_recall,
+        area="PR-AUC",
+        line_shape="hv",
     )
-    if len(np.unique(actual)) == 2:
-        for name in models:
-            score = users[probability_column(name)].to_numpy(dtype=float)
-            precision, recall, _ = precision_recall_curve(actual, score)
-            ap = average_precision_score(actual, score)
-            fig.add_trace(
-                go.Scatter(
-                    x=recall,
-                    y=precision,
-                    mode="lines",
-                    line=_model_line(name),
-                    line_shape="hv",
-                    name=f"{pp.MODEL_LABELS.get(name, name)} (PR-AUC {ap:.3f})",
-                )
-            )
     fig.update_layout(
         title="Precision vs recall of the buyer list",
         xaxis={"title": "recall (share of buyers found)", "range": [0, 1]},

@@ -15,8 +15,14 @@ from typing import Any, Final
 
 from core.data.loading import ShopData
 from core.errors import RunIntegrityError
-from core.runs.manifest import BUNDLE_MODEL, MANIFEST, ManifestError, RunManifest, RunRecord
-from core.runs.manifest import parse_manifest
+from core.runs.manifest import (
+    BUNDLE_MODEL,
+    MANIFEST,
+    ManifestError,
+    RunManifest,
+    RunRecord,
+    parse_manifest,
+)
 from core.runs.serial import first_line
 from core.runs.store import RunStore, alias_legacy_modules
 

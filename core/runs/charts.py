@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.ml import network as net
 from core.ml import metrics as m
+from core.ml import network as net
 from core.plotting import BASELINE_COLOUR, BEST_COLOUR, MLP_COLOUR, RUN_COLOURS
 from core.runs.compare import RUN_ID
-
 
 
 def _title(metric: str) -> str:

@@ -145,7 +145,5 @@ def config_diff(manifests: Sequence[RunManifest], *, only_different: bool = True
 
 def metrics_side_by_side(manifests: Sequence[RunManifest]) -> pd.DataFrame:
     """The MLP's scores of each run, one column per run (by name)."""
-    columns = {
-        run_label(mf): pd.Series(mf.metrics.get(m.MLP, {}), dtype=float) for mf in manifests
-    }
+    columns = {run_label(mf): pd.Series(mf.metrics.get(m.MLP, {}), dtype=float) for mf in manifests}
     return pd.DataFrame(columns).rename_axis("metric")

@@ -7,13 +7,12 @@ import re
 import secrets
 import unicodedata
 from typing import Final, Literal
+
 from core.errors import RunNameError, RunNotFoundError
 
 Task = Literal["purchase", "recommend"]
 TASKS: Final[tuple[Task, ...]] = ("purchase", "recommend")
 TASK_LABELS: Final = {"purchase": "Purchase prediction", "recommend": "Recommendations"}
-
-
 
 
 MAX_NAME: Final = 60
