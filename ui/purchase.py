@@ -71,24 +71,30 @@ class TrainingRequest:
     running: bool = False
 
 
+# The network settings of the form and their widgets' keys: the form is filled from settings
+# and read back into settings through this one map.
+NETWORK_KEYS = {
+    "activation": state.PURCHASE_ACTIVATION,
+    "solver": state.PURCHASE_SOLVER,
+    "alpha": state.PURCHASE_ALPHA,
+    "learning_rate": state.PURCHASE_LEARNING_RATE,
+    "batch_size": state.PURCHASE_BATCH_SIZE,
+    "epochs": state.PURCHASE_EPOCHS,
+    "early_stopping": state.PURCHASE_EARLY_STOPPING,
+    "validation_fraction": state.PURCHASE_VALIDATION_FRACTION,
+    "patience": state.PURCHASE_PATIENCE,
+    "random_state": state.PURCHASE_SEED,
+}
+
+
 def form_values(settings: PurchaseSettings) -> dict[str, object]:
-    """The form's widget values for these settings (keys of ``ui.state``), each within what
-    its widget accepts."""
-    config = settings.network
-    return {
-        state.PURCHASE_HORIZON: settings.horizon_days,
-        state.PURCHASE_CUTOFF: settings.cutoff.date() if settings.cutoff is not None else None,
-        state.PURCHASE_ACTIVATION: config.activation,
-        state.PURCHASE_SOLVER: config.solver,
-        state.PURCHASE_ALPHA: config.alpha,
-        state.PURCHASE_LEARNING_RATE: config.learning_rate,
-        state.PURCHASE_BATCH_SIZE: config.batch_size,
-        state.PURCHASE_EPOCHS: config.epochs,
-        state.PURCHASE_EARLY_STOPPING: config.early_stopping,
-        state.PURCHASE_VALIDATION_FRACTION: config.validation_fraction,
-        state.PURCHASE_PATIENCE: config.patience,
-        state.PURCHASE_SEED: config.random_state,
+    """The form's widget values for these settings (keys of ``ui.state``)."""
+    values: dict[str, object] = {
+        key: getattr(settings.network, name) for name, key in NETWORK_KEYS.items()
     }
+    values[state.PURCHASE_HORIZON] = settings.horizon_days
+    values[state.PURCHASE_CUTOFF] = None if settings.cutoff is None else settings.cutoff.date()
+    return values
 
 
 def training_form(
@@ -103,73 +109,59 @@ def training_form(
         running: a training of this page is under way, so Train is disabled until it ends.
     """
     summary = cache.shop_profile(shop.fingerprint, shop)
-    first_day, last_day = summary.start.date(), summary.end.date()
     latest = default_cutoff(shop.events.frame, DEFAULT.horizon_days).date()
     widgets.seed_widgets(form_values(DEFAULT))
     session = st.session_state
     with st.form(state.PURCHASE_FORM):
         st.markdown("**Time split and training**")
         cols = st.columns(4)
-        horizon = widgets.whole_input(
+        widgets.whole_input(
             cols[0],
             "Horizon H (days)",
             LIMITS["horizon_days"],
             key=state.PURCHASE_HORIZON,
             help="Predict the orders in the H days after a date.",
         )
-        cutoff = cols[1].date_input(
+        cols[1].date_input(
             "Cutoff date",
-            min_value=first_day,
-            max_value=last_day,
+            min_value=summary.start.date(),
+            max_value=summary.end.date(),
             key=state.PURCHASE_CUTOFF,
             help="The models are scored on the H days from this date and trained only on "
             "windows that end by it. Empty: the latest date that leaves H days of data "
             f"({latest:%Y-%m-%d} for H={DEFAULT.horizon_days}).",
         )
-        activation = cols[2].selectbox(
-            "Activation", typing.get_args(Activation), key=state.PURCHASE_ACTIVATION
-        )
-        solver = cols[3].selectbox("Solver", typing.get_args(Solver), key=state.PURCHASE_SOLVER)
+        cols[2].selectbox("Activation", typing.get_args(Activation), key=state.PURCHASE_ACTIVATION)
+        cols[3].selectbox("Solver", typing.get_args(Solver), key=state.PURCHASE_SOLVER)
         cols = st.columns(4)
-        alpha = widgets.alpha_slider(cols[0], key=state.PURCHASE_ALPHA)
-        learning_rate = widgets.learning_rate_slider(cols[1], key=state.PURCHASE_LEARNING_RATE)
-        batch_size = cols[2].select_slider(
+        widgets.alpha_slider(cols[0], key=state.PURCHASE_ALPHA)
+        widgets.learning_rate_slider(cols[1], key=state.PURCHASE_LEARNING_RATE)
+        cols[2].select_slider(
             "Batch size",
             widgets.with_default(BATCH_SIZES, session[state.PURCHASE_BATCH_SIZE]),
             key=state.PURCHASE_BATCH_SIZE,
         )
-        epochs = widgets.whole_input(
-            cols[3],
-            "Epochs (at most)",
-            LIMITS["epochs"],
-            key=state.PURCHASE_EPOCHS,
+        widgets.whole_input(
+            cols[3], "Epochs (at most)", LIMITS["epochs"], key=state.PURCHASE_EPOCHS
         )
         cols = st.columns(4)
-        early_stopping = cols[0].checkbox(
+        cols[0].checkbox(
             "Early stopping",
             key=state.PURCHASE_EARLY_STOPPING,
             help="Stop when the validation score has not improved for 'patience' epochs. "
             "The best epoch on the validation users is kept either way.",
         )
-        validation_fraction = cols[1].select_slider(
+        cols[1].select_slider(
             "Validation share",
             widgets.with_default(VALIDATION_FRACTIONS, session[state.PURCHASE_VALIDATION_FRACTION]),
             format_func="{:.0%}".format,
             key=state.PURCHASE_VALIDATION_FRACTION,
             help="Share of users held out of training for the validation curves.",
         )
-        patience = widgets.whole_input(
-            cols[2],
-            "Patience (epochs)",
-            LIMITS["patience"],
-            key=state.PURCHASE_PATIENCE,
+        widgets.whole_input(
+            cols[2], "Patience (epochs)", LIMITS["patience"], key=state.PURCHASE_PATIENCE
         )
-        seed = widgets.whole_input(
-            cols[3],
-            "Random seed",
-            LIMITS["random_state"],
-            key=state.PURCHASE_SEED,
-        )
+        widgets.whole_input(cols[3], "Random seed", LIMITS["random_state"], key=state.PURCHASE_SEED)
         submitted = st.form_submit_button(
             "Train",
             type="primary",
@@ -179,21 +171,11 @@ def training_form(
         )
     if layers is None:
         return TrainingRequest(submitted, None, running)
-    network = NetworkConfig(
-        hidden_layers=layers,
-        activation=activation,
-        solver=solver,
-        alpha=alpha,
-        learning_rate=learning_rate,
-        batch_size=int(batch_size),
-        epochs=epochs,
-        early_stopping=early_stopping,
-        validation_fraction=validation_fraction,
-        patience=patience,
-        random_state=seed,
-    )
+    network = NetworkConfig(layers, **{name: session[key] for name, key in NETWORK_KEYS.items()})
+    cutoff = session[state.PURCHASE_CUTOFF]
     at = pd.Timestamp(cutoff) if cutoff is not None else None
-    return TrainingRequest(submitted, PurchaseSettings(network, horizon, at), running)
+    settings = PurchaseSettings(network, session[state.PURCHASE_HORIZON], at)
+    return TrainingRequest(submitted, settings, running)
 
 
 def show_settings(settings: PurchaseSettings) -> None:

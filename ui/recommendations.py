@@ -58,28 +58,37 @@ class RecsRequest:
     running: bool = False
 
 
+# The settings of the form and their widgets' keys: the form is filled from settings and read
+# back into settings through these maps.
+NETWORK_KEYS = {
+    "learning_rate": state.RECS_LEARNING_RATE,
+    "alpha": state.RECS_ALPHA,
+    "epochs": state.RECS_EPOCHS,
+    "early_stopping": state.RECS_EARLY_STOPPING,
+    "random_state": state.RECS_SEED,
+}
+RECOMMENDER_KEYS = {
+    "candidates": state.RECS_CANDIDATES,
+    "negatives": state.RECS_NEGATIVES,
+    "train_windows": state.RECS_WINDOWS,
+    "buy_again": state.RECS_BUY_AGAIN,
+    "catalogue_only": state.RECS_CATALOGUE_ONLY,
+}
+
+
 def form_values(settings: RecommendSettings) -> dict[str, object]:
     """The form's widget values for these settings (keys of ``ui.state``)."""
     config = settings.config
-    network = config.network
-    return {
-        state.RECS_MODE: EVALUATE if settings.evaluate else DEPLOY,
-        state.RECS_K: settings.k if settings.k in K_CHOICES else DEFAULT.k,
-        state.RECS_HORIZON: settings.horizon_days,
-        state.RECS_CUTOFF: (
-            settings.cutoff.date() if settings.evaluate and settings.cutoff is not None else None
-        ),
-        state.RECS_EPOCHS: network.epochs,
-        state.RECS_BUY_AGAIN: config.buy_again,
-        state.RECS_CATALOGUE_ONLY: config.catalogue_only,
-        state.RECS_EARLY_STOPPING: network.early_stopping,
-        state.RECS_SEED: network.random_state,
-        state.RECS_LEARNING_RATE: network.learning_rate,
-        state.RECS_ALPHA: network.alpha,
-        state.RECS_CANDIDATES: config.candidates,
-        state.RECS_NEGATIVES: config.negatives,
-        state.RECS_WINDOWS: config.train_windows,
+    values: dict[str, object] = {
+        **{key: getattr(config.network, name) for name, key in NETWORK_KEYS.items()},
+        **{key: getattr(config, name) for name, key in RECOMMENDER_KEYS.items()},
     }
+    values[state.RECS_MODE] = EVALUATE if settings.evaluate else DEPLOY
+    values[state.RECS_K] = settings.k if settings.k in K_CHOICES else DEFAULT.k
+    values[state.RECS_HORIZON] = settings.horizon_days
+    cutoff = settings.cutoff if settings.evaluate else None
+    values[state.RECS_CUTOFF] = None if cutoff is None else cutoff.date()
+    return values
 
 
 def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bool) -> RecsRequest:
@@ -91,56 +100,47 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
         running: a training is under way, so Train is disabled until it ends or is stopped.
     """
     summary = cache.shop_profile(shop.fingerprint, shop)
-    first_day, last_day = summary.start.date(), summary.end.date()
-    data_end = data_end_of(shop.events.frame)
+    latest = data_end_of(shop.events.frame) - pd.Timedelta(days=DEFAULT.horizon_days)
     has_products = shop.products is not None
     widgets.seed_widgets(form_values(DEFAULT))
-    network = DEFAULT.config.network
+    session = st.session_state
     with st.form(state.RECS_FORM):
         st.markdown("**What to train**")
-        mode = st.radio(
-            "Mode", [EVALUATE, DEPLOY], key=state.RECS_MODE, label_visibility="collapsed"
-        )
+        st.radio("Mode", [EVALUATE, DEPLOY], key=state.RECS_MODE, label_visibility="collapsed")
         cols = st.columns(4)
-        k = cols[0].radio(
+        cols[0].radio(
             "Products per list (k)",
             K_CHOICES,
             horizontal=True,
             key=state.RECS_K,
             help="How many products each user is shown; every score is measured at this k.",
         )
-        horizon = widgets.whole_input(
+        widgets.whole_input(
             cols[1],
             "Horizon H (days)",
             LIMITS["horizon_days"],
             key=state.RECS_HORIZON,
             help="Length of the test window after the cutoff, and of each training window.",
         )
-        latest = data_end - pd.Timedelta(days=DEFAULT.horizon_days)
-        cutoff = cols[2].date_input(
+        cols[2].date_input(
             "Cutoff date",
-            min_value=first_day,
-            max_value=last_day,
+            min_value=summary.start.date(),
+            max_value=summary.end.date(),
             key=state.RECS_CUTOFF,
             help="Evaluate mode: the recommender learns only from events before this date and "
             "is scored on what users bought in the H days from it. Empty: the latest date that "
             f"leaves H days of data ({latest:%Y-%m-%d} for H={DEFAULT.horizon_days}). Not used "
             "when recommending now.",
         )
-        epochs = widgets.whole_input(
-            cols[3],
-            "Epochs (at most)",
-            LIMITS["epochs"],
-            key=state.RECS_EPOCHS,
-        )
+        widgets.whole_input(cols[3], "Epochs (at most)", LIMITS["epochs"], key=state.RECS_EPOCHS)
         cols = st.columns(4)
-        buy_again = cols[0].checkbox(
+        cols[0].checkbox(
             "Buy again",
             key=state.RECS_BUY_AGAIN,
             help="Also recommend products the user already bought (they then count as hits too). "
             "Useful for groceries and consumables.",
         )
-        catalogue_only = cols[1].checkbox(
+        cols[1].checkbox(
             "Catalogue only",
             key=state.RECS_CATALOGUE_ONLY,
             disabled=not has_products,
@@ -148,37 +148,32 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
             "has an in_stock column)."
             + ("" if has_products else " Load a product table on the Data page to use it."),
         )
-        early_stopping = cols[2].checkbox(
+        cols[2].checkbox(
             "Early stopping",
             key=state.RECS_EARLY_STOPPING,
             help="Stop when the validation log-loss has not improved for "
-            f"{network.patience} epochs. The best epoch is kept either way.",
+            f"{DEFAULT.config.network.patience} epochs. The best epoch is kept either way.",
         )
-        seed = widgets.whole_input(
-            cols[3],
-            "Random seed",
-            LIMITS["random_state"],
-            key=state.RECS_SEED,
-        )
+        widgets.whole_input(cols[3], "Random seed", LIMITS["random_state"], key=state.RECS_SEED)
         with st.expander("More settings"):
             more = st.columns(5)
-            learning_rate = widgets.learning_rate_slider(more[0], key=state.RECS_LEARNING_RATE)
-            alpha = widgets.alpha_slider(more[1], key=state.RECS_ALPHA)
-            candidates = widgets.whole_input(
+            widgets.learning_rate_slider(more[0], key=state.RECS_LEARNING_RATE)
+            widgets.alpha_slider(more[1], key=state.RECS_ALPHA)
+            widgets.whole_input(
                 more[2],
                 "Candidates per generator",
                 LIMITS["candidates"],
                 key=state.RECS_CANDIDATES,
                 help="Products each candidate generator proposes per user before ranking.",
             )
-            negatives = widgets.whole_input(
+            widgets.whole_input(
                 more[3],
                 "Negatives per user",
                 LIMITS["negatives"],
                 key=state.RECS_NEGATIVES,
                 help="Candidates the user did not buy, kept per user to train the ranker.",
             )
-            windows = widgets.whole_input(
+            widgets.whole_input(
                 more[4],
                 "Training windows",
                 LIMITS["train_windows"],
@@ -194,24 +189,20 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
         )
     if layers is None:
         return RecsRequest(submitted, None, running)
-    evaluate = mode == EVALUATE
-    config = RecommenderConfig(
-        network=NetworkConfig(
-            hidden_layers=layers,
-            learning_rate=learning_rate,
-            alpha=alpha,
-            epochs=epochs,
-            early_stopping=early_stopping,
-            random_state=seed,
-        ),
-        candidates=candidates,
-        negatives=negatives,
-        train_windows=windows,
-        buy_again=buy_again,
-        catalogue_only=catalogue_only and has_products,
-    )
+    network = NetworkConfig(layers, **{name: session[key] for name, key in NETWORK_KEYS.items()})
+    chosen = {name: session[key] for name, key in RECOMMENDER_KEYS.items()}
+    chosen["catalogue_only"] = chosen["catalogue_only"] and has_products
+    evaluate = session[state.RECS_MODE] == EVALUATE
+    cutoff = session[state.RECS_CUTOFF]
     at = pd.Timestamp(cutoff) if evaluate and cutoff is not None else None
-    return RecsRequest(submitted, RecommendSettings(config, evaluate, at, horizon, int(k)), running)
+    settings = RecommendSettings(
+        RecommenderConfig(network, **chosen),
+        evaluate,
+        at,
+        session[state.RECS_HORIZON],
+        int(session[state.RECS_K]),
+    )
+    return RecsRequest(submitted, settings, running)
 
 
 def show_settings(settings: RecommendSettings) -> None:

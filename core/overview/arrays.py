@@ -493,12 +493,23 @@ def filter_events(
     a = _index_events(events, products)
     if not events[schema.TIMESTAMP].is_monotonic_increasing:
         events = events.sort_values(schema.TIMESTAMP, kind="stable", ignore_index=True)
+    rows = _selected_rows(a, start, end, categories, brands, event_types)
+    return events.iloc[rows].reset_index(drop=True)
+
+
+def _selected_rows(
+    a: _Arrays,
+    start: TimeLike | None,
+    end: TimeLike | None,
+    categories: Sequence[str] | str | None,
+    brands: Sequence[str] | str | None,
+    event_types: Sequence[str] | str | None,
+) -> np.ndarray:
+    """The rows of ``a`` in ``[start, end)`` that pass the category, brand and type filters."""
     s, e = _bounds(a, start, end)
     rows = np.arange(len(a))[_between(a.times, s, e)]
     mask = _value_mask(a, categories, brands, event_types)
-    if mask is not None:
-        rows = rows[mask[rows]]
-    return events.iloc[rows].reset_index(drop=True)
+    return rows if mask is None else rows[mask[rows]]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import pandas as pd
 from core import schema
 from core.overview.arrays import (
     _Arrays,
-    _between,
     _bounds,
     _buckets,
     _extract_orders,
@@ -19,7 +18,7 @@ from core.overview.arrays import (
     _index_events,
     _last_per_key,
     _ns,
-    _value_mask,
+    _selected_rows,
 )
 from core.overview.columns import (
     _K_CART,
@@ -103,12 +102,7 @@ def users_in(
         MissingColumnsError: selecting categories or brands that the data does not have.
     """
     a = _index_events(events, products)
-    s, e = _bounds(a, start, end)
-    rows = np.arange(len(a))[_between(a.times, s, e)]
-    mask = _value_mask(a, categories, brands, event_types)
-    if mask is not None:
-        rows = rows[mask[rows]]
-    return _user_table(a, rows)
+    return _user_table(a, _selected_rows(a, start, end, categories, brands, event_types))
 
 
 def users_in_segment(rfm: pd.DataFrame, segments: Sequence[str] | str) -> pd.DataFrame:
