@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from benchmarks.fresh_process import run_measurement
+from benchmarks.targets import check
 
 SIZES = (1_000_000, 5_000_000)
 TARGET_SECONDS, TARGET_RSS_MB, TARGET_RATIO = 3.0, 600.0, 3.0
@@ -84,10 +85,7 @@ def main() -> int:
                     <= TARGET_RSS_MB,
                     f"ratio {ratio:.1f}x <= {TARGET_RATIO}x": ratio <= TARGET_RATIO,
                 }
-                for label, ok in checks.items():
-                    print(f"  {'met ' if ok else 'MISSED'} {label}")
-                    if not ok:
-                        missed.append(label)
+                missed += check(checks)
     return 1 if missed else 0
 
 

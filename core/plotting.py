@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -14,6 +15,7 @@ from core import schema
 ACCENT_COLOUR = "#e4572e"
 MLP_COLOUR = ACCENT_COLOUR
 PRIMARY_COLOUR = "#4c78a8"
+REFERENCE_LINE = {"color": "#bbb", "dash": "dot"}
 OTHER_COLOUR = "#a0a7b4"
 BEST_COLOUR = "#f2b701"
 BASELINE_COLOUR = "#333"
@@ -29,6 +31,13 @@ EVENT_COLOURS = {
     schema.PURCHASE: "#66c2a5",
     schema.RETURN: "#a6a6a6",
 }
+
+
+def reference_line(
+    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, name: str
+) -> go.Scatter:
+    """A grey dotted line of what chance (or perfection) achieves, to read a curve against."""
+    return go.Scatter(x=x, y=y, name=name, mode="lines", line=REFERENCE_LINE)
 
 
 def legend_below(fig: go.Figure) -> go.Figure:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -156,9 +157,32 @@ def purchase_data(
 # --- Shop overview -------------------------------------------------------------------------
 
 
-def _period(first_day: dt.date, last_day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """A picker's days as the core's ``[start, end)``: the end is the day after the last."""
-    return pd.Timestamp(first_day), pd.Timestamp(last_day) + pd.Timedelta(days=1)
+@dataclass(frozen=True)
+class Selection:
+    """What the Shop overview looks at: the days ``first_day..last_day`` (both included) and
+    the categories, brands and event types kept (``None`` keeps all)."""
+
+    first_day: dt.date
+    last_day: dt.date
+    categories: tuple[str, ...] | None = None
+    brands: tuple[str, ...] | None = None
+    event_types: tuple[str, ...] | None = None
+
+    @property
+    def days(self) -> int:
+        """Days in the period."""
+        return (self.last_day - self.first_day).days + 1
+
+    def as_core(self) -> dict[str, Any]:
+        """The core's arguments: a period ``[start, end)`` (the end is the day after the last)
+        and the filters."""
+        return {
+            "start": pd.Timestamp(self.first_day),
+            "end": pd.Timestamp(self.last_day) + pd.Timedelta(days=1),
+            "categories": self.categories,
+            "brands": self.brands,
+            "event_types": self.event_types,
+        }
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -172,27 +196,17 @@ def overview_options(fingerprint: str, _shop: loading.ShopData) -> an.FilterOpti
 def overview(
     fingerprint: str,
     _shop: loading.ShopData,
-    first_day: dt.date,
-    last_day: dt.date,
-    categories: tuple[str, ...] | None,
-    brands: tuple[str, ...] | None,
-    event_types: tuple[str, ...] | None,
+    selection: Selection,
     trend_freq: an.Freq,
     window_hours: float,
     top_n: int,
 ) -> an.Overview:
-    """Everything the Shop overview shows for the days ``first_day..last_day`` (both
-    included) under the filters (``None`` keeps all), keyed by the shop's fingerprint."""
+    """Everything the Shop overview shows for the selection, keyed by the shop's fingerprint."""
     products = _shop.products.frame if _shop.products else None
-    start, end = _period(first_day, last_day)
     return an.compute_overview(
         _shop.events.frame,
         products,
-        start=start,
-        end=end,
-        categories=categories,
-        brands=brands,
-        event_types=event_types,
+        **selection.as_core(),
         trend_freq=trend_freq,
         window_hours=window_hours,
         top_n=top_n,
@@ -200,24 +214,7 @@ def overview(
 
 
 @st.cache_data(show_spinner="Listing the users…", max_entries=8)
-def overview_users(
-    fingerprint: str,
-    _shop: loading.ShopData,
-    first_day: dt.date,
-    last_day: dt.date,
-    categories: tuple[str, ...] | None,
-    brands: tuple[str, ...] | None,
-    event_types: tuple[str, ...] | None,
-) -> pd.DataFrame:
+def overview_users(fingerprint: str, _shop: loading.ShopData, selection: Selection) -> pd.DataFrame:
     """The users with an event in the overview's selection, biggest spenders first."""
     products = _shop.products.frame if _shop.products else None
-    start, end = _period(first_day, last_day)
-    return an.users_in(
-        _shop.events.frame,
-        products,
-        start=start,
-        end=end,
-        categories=categories,
-        brands=brands,
-        event_types=event_types,
-    )
+    return an.users_in(_shop.events.frame, products, **selection.as_core())

@@ -3,9 +3,9 @@ the user lists behind a selection."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import partial
 
 import pandas as pd
@@ -19,6 +19,7 @@ from core.data.loading import ShopData
 from core.errors import ShopLensError
 from core.overview import charts as oc
 from ui import cache, state, widgets
+from ui.cache import Selection
 
 DEFAULT_DAYS = 30
 TOP_N = 15
@@ -45,22 +46,6 @@ KPI_HELP = {
     an.REPEAT_BUYER_SHARE: "Share of the period's buyers with at least two orders from the "
     "start of the data to the end of the period.",
 }
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What the whole page is filtered by (days inclusive; ``None`` keeps everything)."""
-
-    first_day: dt.date
-    last_day: dt.date
-    categories: tuple[str, ...] | None
-    brands: tuple[str, ...] | None
-    event_types: tuple[str, ...] | None
-
-    @property
-    def days(self) -> int:
-        """Days in the period."""
-        return (self.last_day - self.first_day).days + 1
 
 
 # --- filters -------------------------------------------------------------------------------
@@ -91,7 +76,7 @@ def _as_filter(values: Sequence[str]) -> tuple[str, ...] | None:
     return tuple(values) if values else None
 
 
-def filter_bar(options: an.FilterOptions, fingerprint: str) -> Filters:
+def filter_bar(options: an.FilterOptions, fingerprint: str) -> Selection:
     """Period, category, brand and event-type filters for the whole page, and a reset button.
 
     An empty multiselect keeps everything; the period defaults to the data's last 30 days.
@@ -147,7 +132,7 @@ def filter_bar(options: an.FilterOptions, fingerprint: str) -> Filters:
     first_day, last_day = (days[0], days[-1]) if days else default_period(options)
     if len(days) == 1:
         st.caption("Pick the period's last day too; meanwhile the page shows one day.")
-    return Filters(
+    return Selection(
         first_day=first_day,
         last_day=last_day,
         categories=_as_filter(categories),
@@ -180,28 +165,18 @@ def freq_picker() -> an.Freq:
 
 
 def compute(
-    shop: ShopData, filters: Filters, *, freq: an.Freq, window: float, categories: bool = True
+    shop: ShopData, filters: Selection, *, freq: an.Freq, window: float, categories: bool = True
 ) -> an.Overview:
     """The cached overview for these filters (``categories=False`` ignores the category
     filter, for the chart the categories are picked on)."""
-    return cache.overview(
-        shop.fingerprint,
-        shop,
-        filters.first_day,
-        filters.last_day,
-        filters.categories if categories else None,
-        filters.brands,
-        filters.event_types,
-        freq,
-        window,
-        TOP_N,
-    )
+    selection = filters if categories else dataclasses.replace(filters, categories=None)
+    return cache.overview(shop.fingerprint, shop, selection, freq, window, TOP_N)
 
 
 # --- KPIs ----------------------------------------------------------------------------------
 
 
-def kpi_tiles(kpis: an.KpiTable, filters: Filters, options: an.FilterOptions) -> None:
+def kpi_tiles(kpis: an.KpiTable, filters: Selection, options: an.FilterOptions) -> None:
     """One tile per KPI with its change against the previous period of equal length."""
     event_types, data_start = options.event_types, options.start
     shown = kpis.answerable(event_types)
@@ -274,7 +249,7 @@ def _user_list(users: pd.DataFrame, *, file_name: str, key: str, what: str) -> N
     )
 
 
-def selection_users(shop: ShopData, filters: Filters) -> None:
+def selection_users(shop: ShopData, filters: Selection) -> None:
     """The users behind the current filters ("show these users"), with a CSV download."""
     if not st.toggle(
         "Show these users",
@@ -283,15 +258,7 @@ def selection_users(shop: ShopData, filters: Filters) -> None:
         "spenders first.",
     ):
         return
-    users = cache.overview_users(
-        shop.fingerprint,
-        shop,
-        filters.first_day,
-        filters.last_day,
-        filters.categories,
-        filters.brands,
-        filters.event_types,
-    )
+    users = cache.overview_users(shop.fingerprint, shop, filters)
     _user_list(
         users,
         file_name=f"users_{filters.first_day:%Y%m%d}_{filters.last_day:%Y%m%d}.csv",
@@ -465,7 +432,9 @@ def trends_tab(data: an.Overview, freq: an.Freq) -> None:
     )
 
 
-def products_tab(data: an.Overview, base: an.Overview, filters: Filters, fingerprint: str) -> None:
+def products_tab(
+    data: an.Overview, base: an.Overview, filters: Selection, fingerprint: str
+) -> None:
     """Top categories (click to filter), brands and items, conversion per category, prices
     and the long tail."""
     tops = data.top_categories or data.top_items
@@ -673,7 +642,7 @@ def options(shop: ShopData) -> an.FilterOptions:
 
 
 def compute_both(
-    shop: ShopData, filters: Filters, *, freq: an.Freq, window: float
+    shop: ShopData, filters: Selection, *, freq: an.Freq, window: float
 ) -> tuple[an.Overview, an.Overview]:
     """The overview under the filters, and the one the category chart is drawn from (every
     category, so another one can be clicked); stops the page with one line on an error."""
@@ -690,7 +659,9 @@ def compute_both(
     return data, base
 
 
-def summary(data: an.Overview, options: an.FilterOptions, filters: Filters, shop: ShopData) -> None:
+def summary(
+    data: an.Overview, options: an.FilterOptions, filters: Selection, shop: ShopData
+) -> None:
     """Notes, the KPI tiles and the users behind the selection; stops the page when nothing
     matches the filters."""
     notes(data, options)

@@ -76,27 +76,26 @@ def whole_input(
 
 def alpha_slider(column: DeltaGenerator, *, key: str) -> float:
     """The L2 penalty α, from a few orders of magnitude (and the current value)."""
-    return float(
-        column.select_slider(
-            "L2 penalty α",
-            with_default(ALPHAS, st.session_state[key]),
-            format_func="{:g}".format,
-            key=key,
-            help="Larger values keep the weights small (smoother fit).",
-        )
-    )
+    help_text = "Larger values keep the weights small (smoother fit)."
+    return _slider(column, "L2 penalty α", ALPHAS, key=key, help=help_text)
 
 
 def learning_rate_slider(column: DeltaGenerator, *, key: str) -> float:
     """The initial learning rate, from a few steps (and the current value)."""
-    return float(
-        column.select_slider(
-            "Learning rate",
-            with_default(LEARNING_RATES, st.session_state[key]),
-            format_func="{:g}".format,
-            key=key,
-        )
-    )
+    return _slider(column, "Learning rate", LEARNING_RATES, key=key)
+
+
+def _slider(
+    column: DeltaGenerator,
+    label: str,
+    options: Sequence[float],
+    *,
+    key: str,
+    help: str | None = None,
+) -> float:
+    choices = with_default(options, st.session_state[key])
+    picked = column.select_slider(label, choices, format_func="{:g}".format, key=key, help=help)
+    return float(picked)
 
 
 # --- the hidden-layer editor of every model page ----------------------------------------

@@ -18,7 +18,14 @@ from plotly.subplots import make_subplots
 
 from core import overview as an
 from core import schema
-from core.plotting import ACCENT_COLOUR, EVENT_COLOURS, OTHER_COLOUR, PRIMARY_COLOUR, legend_below
+from core.plotting import (
+    ACCENT_COLOUR,
+    EVENT_COLOURS,
+    OTHER_COLOUR,
+    PRIMARY_COLOUR,
+    legend_below,
+    reference_line,
+)
 
 BAR_COLOUR = PRIMARY_COLOUR
 REVENUE_COLOUR = "#54a24b"
@@ -447,17 +454,8 @@ def long_tail_chart(tail: an.LongTail) -> go.Figure:
     """Cumulative share of units sold against the share of best-selling items."""
     curve = tail.curve
     top = tail.share_of_top(0.2)
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            name="every item sells the same",
-            mode="lines",
-            line={"color": "#bbb", "dash": "dot"},
-            hoverinfo="skip",
-        )
-    )
+    fig = go.Figure(reference_line([0, 1], [0, 1], "every item sells the same"))
+    fig.update_traces(hoverinfo="skip")
     fig.add_trace(
         go.Scatter(
             x=curve[an.ITEM_SHARE],

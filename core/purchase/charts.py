@@ -25,6 +25,7 @@ from core.plotting import (
     OTHER_COLOUR,
     PRIMARY_COLOUR,
     add_date_marks,
+    reference_line,
     tidy,
     unique_labels,
 )
@@ -172,9 +173,7 @@ def _curves_by_model(
     dotted reference line (what guessing achieves)."""
     actual = users[pp.ACTUAL_BUYER].to_numpy(dtype=int)
     x, y, name = reference
-    fig = go.Figure(
-        go.Scatter(x=x, y=y, name=name, mode="lines", line={"color": "#bbb", "dash": "dot"})
-    )
+    fig = go.Figure(reference_line(x, y, name))
     if len(np.unique(actual)) == 2:
         for model in models:
             across, up, value = curve(actual, users[probability_column(model)].to_numpy(float))
@@ -246,16 +245,7 @@ def calibration_line(
 ) -> go.Figure:
     """Predicted buy probability against the share who bought, per bin of equally many users."""
     actual = users[pp.ACTUAL_BUYER].to_numpy(dtype=int)
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            name="perfectly calibrated",
-            mode="lines",
-            line={"color": "#bbb", "dash": "dot"},
-        )
-    )
+    fig = go.Figure(reference_line([0, 1], [0, 1], "perfectly calibrated"))
     if len(np.unique(actual)) == 2:
         for name in models:
             score = np.clip(users[probability_column(name)].to_numpy(dtype=float), 0, 1)
@@ -289,14 +279,9 @@ def cumulative_gain_line(users: pd.DataFrame, models: Sequence[str] = RANKING_MO
         subplot_titles=("cumulative gain", "lift over random"),
     )
     share, perfect = m.cumulative_gain(actual, actual)
-    reference = (
-        ("random", share, {"color": "#bbb", "dash": "dot"}),
-        ("perfect ranking", perfect, {"color": "#bbb", "dash": "dash"}),
-    )
-    for name, found, dashed in reference:
-        fig.add_trace(
-            go.Scatter(x=share, y=found, name=name, mode="lines", line=dashed), row=1, col=1
-        )
+    fig.add_trace(reference_line(share, share, "random"), row=1, col=1)
+    fig.add_trace(reference_line(share, perfect, "perfect ranking"), row=1, col=1)
+    fig.update_traces(line_dash="dash", selector={"name": "perfect ranking"})
     inside = share > 0
     for name in models:
         score = users[probability_column(name)].to_numpy(dtype=float)

@@ -49,26 +49,13 @@ def recommend_for_items(recommender: Recommender, item_ids: list[str], *, k: int
         scores = np.asarray(inter.similarity[positions].sum(axis=0)).ravel()
         scores = scores + 1e-6 * inter.popularity / max(inter.popularity.max(), 1e-9)
     scores[positions] = -np.inf
-    scores[~inter.allowed] = -np.inf
-    order = np.argsort(-scores, kind="stable")[:k]
-    order = order[np.isfinite(scores[order])]
     names = [str(inter.item_names[p])[:60] for p in positions]
-    clicked = ", ".join(names[:3]) if names else ""
-    frame = pd.DataFrame(
-        {
-            "user": -1,
-            "item": order,
-            SCORE: scores[order],
-            RANK: np.arange(1, len(order) + 1),
-            schema.ITEM_ID: inter.item_ids[order],
-        }
-    )
-    frame[REASON] = (
-        f"close to what you clicked ({clicked})"
+    reason = (
+        f"close to what you clicked ({', '.join(names[:3])})"
         if len(positions)
         else "popular across the shop right now"
     )
-    return _describe(recommender, frame)
+    return _cold_start(recommender, scores, reason, k=k)
 
 
 def popular_in_segment(recommender: Recommender, category: str | None, *, k: int) -> pd.DataFrame:
@@ -78,11 +65,20 @@ def popular_in_segment(recommender: Recommender, category: str | None, *, k: int
     if category is not None and category in set(inter.category_names):
         code = int(inter.category_names.get_loc(category))
         scores[inter.item_category != code] = -np.inf
-    scores[~inter.allowed] = -np.inf
-    order = np.argsort(-scores, kind="stable")[:k]
-    order = order[np.isfinite(scores[order])]
     known = category is not None and category in set(inter.category_names)
     label = f"popular in {category}" if known else "popular across the shop right now"
+    return _cold_start(recommender, scores, label, k=k)
+
+
+def _cold_start(
+    recommender: Recommender, scores: np.ndarray, reason: str, *, k: int
+) -> pd.DataFrame:
+    """The ``k`` best allowed items by ``scores`` for a visitor without history, each with
+    the same reason."""
+    inter = recommender.interactions
+    scores = np.where(inter.allowed, scores, -np.inf)
+    order = np.argsort(-scores, kind="stable")[:k]
+    order = order[np.isfinite(scores[order])]
     frame = pd.DataFrame(
         {
             "user": -1,
@@ -90,7 +86,7 @@ def popular_in_segment(recommender: Recommender, category: str | None, *, k: int
             SCORE: scores[order],
             RANK: np.arange(1, len(order) + 1),
             schema.ITEM_ID: inter.item_ids[order],
-            REASON: label,
+            REASON: reason,
         }
     )
     return _describe(recommender, frame)

@@ -313,24 +313,26 @@ def _file_name(value: Any) -> str:
     return value
 
 
-def _day(value: Any) -> pd.Timestamp:
-    """A date between 1970 and 2200, without a zone."""
+def _timestamp(value: Any, *, zone: bool | None = None) -> pd.Timestamp:
+    """A time written as text: with a zone (``zone=True``), without one and between 1970 and
+    2200 (``zone=False``, a day such as a cutoff), or either (``None``)."""
     if not isinstance(value, str) or len(value) > 40:
         raise ValueError(value)
-    day = pd.Timestamp(value)
-    if day.tzinfo is not None or not _FIRST_DAY <= day <= _LAST_DAY:
+    stamp = pd.Timestamp(value)
+    if zone is not None and (stamp.tzinfo is not None) != zone:
         raise ValueError(value)
-    return day
+    if zone is False and not _FIRST_DAY <= stamp <= _LAST_DAY:
+        raise ValueError(value)
+    return stamp
 
 
-def _moment(value: Any) -> pd.Timestamp:
-    """A time that names its zone."""
-    if not isinstance(value, str) or len(value) > 40:
-        raise ValueError(value)
-    moment = pd.Timestamp(value)
-    if moment.tzinfo is None:
-        raise ValueError(value)
-    return moment
+def _with_zone(value: Any) -> pd.Timestamp:
+    return _timestamp(value, zone=True)
+
+
+def _now(_: Any) -> pd.Timestamp:
+    """A bundle's creation time is not kept: the import is the run's creation."""
+    return pd.Timestamp.now("UTC")
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -400,17 +402,11 @@ def _dataset(value: Any) -> DatasetSummary:
         events=count(data.get("events")),
         users=count(data.get("users")),
         items=count(data.get("items")),
-        start=_optional(_moment_or_day)(data.get("start")),
-        end=_optional(_moment_or_day)(data.get("end")),
+        start=_optional(_timestamp)(data.get("start")),
+        end=_optional(_timestamp)(data.get("end")),
         events_file=_optional(_file_name)(data.get("events_file")),
         products_file=_optional(_file_name)(data.get("products_file")),
     )
-
-
-def _moment_or_day(value: Any) -> pd.Timestamp:
-    if not isinstance(value, str) or len(value) > 40:
-        raise ValueError(value)
-    return pd.Timestamp(value)
 
 
 def _config(task: str) -> Callable[[Any], RunConfig]:
@@ -430,7 +426,7 @@ def _config(task: str) -> Callable[[Any], RunConfig]:
             raise ValueError(evaluate)
         return RunConfig(
             network=network_config_from(_mapping(data["network"])),
-            cutoff=_day(data["cutoff"]),
+            cutoff=_timestamp(data["cutoff"], zone=False),
             horizon_days=_whole(1, MAX_HORIZON_DAYS)(data["horizon_days"]),
             evaluate=evaluate,
             k=k,
@@ -572,7 +568,11 @@ def parse_manifest(data: Any, *, run_id: str | None) -> RunManifest:
         task=task,
         name=_part(data, "name", _usable_name if bundle else _name),
         tags=_part(data, "tags", _usable_tags if bundle else _tags),
-        created=_part(data, "created", lambda v: pd.Timestamp.now("UTC") if bundle else _moment(v)),
+        created=_part(
+            data,
+            "created",
+            lambda v: pd.Timestamp.now("UTC") if bundle else _timestamp(v, zone=True),
+        ),
         config=_part(data, "config", _config(task)),
         dataset=_part(data, "dataset", _dataset),
         metrics=_part(data, "metrics", _metrics),

@@ -307,7 +307,7 @@ def _network_rows(network: NetworkConfig) -> list[tuple[str, object]]:
     ]
 
 
-def _run_header(loaded: LoadedRun) -> str:
+def _run_header(loaded: LoadedRun, settings: Sequence[tuple[str, object]]) -> str:
     manifest = loaded.manifest
     created = manifest.created
     meta = (
@@ -320,7 +320,15 @@ def _run_header(loaded: LoadedRun) -> str:
         f"<h2>{_e(manifest.name)}</h2>",
         f'<p class="meta">{_e(meta)}{tags}</p>',
     ]
+    if manifest.stopped_at_epoch is not None:
+        parts.append(
+            _note(
+                f"Stopped: training was cut short at epoch {manifest.stopped_at_epoch}; the "
+                "best epoch so far was kept."
+            )
+        )
     parts += [_note(w) for w in loaded.warnings]
+    parts += ["<h3>Configuration</h3>", _settings_table(settings)]
     return "".join(parts)
 
 
@@ -342,14 +350,7 @@ def _purchase_section(loaded: LoadedRun) -> str:
     ]
     labels = purchase.MODEL_LABELS
     scores = _ordered_scores(manifest, purchase.MODEL_NAMES)
-    parts = [_run_header(loaded), "<h3>Configuration</h3>", _settings_table(rows)]
-    if manifest.stopped_at_epoch is not None:
-        parts.append(
-            _note(
-                f"Stopped: training was cut short at epoch {manifest.stopped_at_epoch}; each "
-                "network keeps its best epoch."
-            )
-        )
+    parts = [_run_header(loaded, rows)]
     parts += [_note(w) for w in details.warnings]
     parts += [
         "<h3>Scoreboard: the MLP against every baseline</h3>",
@@ -442,14 +443,7 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
         ("Training time", f"{manifest.train_seconds:.1f} s"),
     ]
     labels = recommend.MODEL_LABELS
-    parts = [_run_header(loaded), "<h3>Configuration</h3>", _settings_table(rows)]
-    if manifest.stopped_at_epoch is not None:
-        parts.append(
-            _note(
-                f"Stopped: training was cut short at epoch {manifest.stopped_at_epoch}; the "
-                "ranker keeps its best epoch."
-            )
-        )
+    parts = [_run_header(loaded, rows)]
     parts.append("<h3>Scoreboard: the MLP ranker against every baseline</h3>")
     if evaluated:
         scores = _ordered_scores(manifest, (m.MLP, *recommend.BASELINES))
