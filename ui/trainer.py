@@ -13,7 +13,6 @@ core code runs on the worker threads.
 
 from __future__ import annotations
 
-import atexit
 import math
 import os
 import secrets
@@ -295,7 +294,11 @@ def sidebar_note() -> None:
 
 
 def _stop_all_on_exit() -> None:
-    """When the server shuts down, trainings are cut short and saved as stopped."""
+    """When the server shuts down, trainings are cut short and saved as stopped.
+
+    It runs among the threading module's exit calls, before the standard library's thread
+    pools refuse new work (a plain ``atexit`` call would run after them, and saving the run's
+    data, which uses such a pool, would fail)."""
     jobs = [job for job in list(_JOBS.values()) if job.running]
     for job in jobs:
         job.request_stop()
@@ -304,4 +307,4 @@ def _stop_all_on_exit() -> None:
         job.wait(max(0.0, deadline - time.monotonic()))
 
 
-atexit.register(_stop_all_on_exit)
+threading._register_atexit(_stop_all_on_exit)  # type: ignore[attr-defined]

@@ -101,7 +101,7 @@ def running_app(runs_dir: Path) -> Iterator[str]:
     finally:
         server.terminate()
         try:
-            server.wait(timeout=10)
+            server.wait(timeout=60)  # a training still running is first saved as stopped
         except subprocess.TimeoutExpired:
             server.kill()
 

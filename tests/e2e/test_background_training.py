@@ -6,7 +6,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from core.runs.store import RunStore
 from tests.e2e.browser import open_page, set_layers, set_number, wait_idle
+from tests.e2e.conftest import running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -66,3 +68,23 @@ def test_a_training_survives_a_page_switch_and_a_refresh_and_stops_as_a_stopped_
         page.get_by_text(re.compile(r"is stopped: its training was cut short at epoch \d+"))
     ).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_a_training_cut_short_by_the_server_shutting_down_is_saved_as_stopped(browser, tmp_path):
+    """A server stopped (SIGTERM) while a training runs stops it after the current epoch and
+    saves it as a stopped run before exiting."""
+    with running_app(tmp_path) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 2400})
+        page = context.new_page()
+        open_page(page, url, "Purchase prediction")
+        set_layers(page, "16")
+        set_number(page, "Epochs (at most)", 2000)
+        page.get_by_text("Early stopping").click()
+        page.get_by_role("button", name="Train", exact=True).click()
+        expect(page.get_by_text(PAGES["Purchase prediction"])).to_be_visible(timeout=90_000)
+        context.close()
+    # running_app has sent SIGTERM and waited for the server to exit
+    runs = RunStore(tmp_path).runs()
+    assert len(runs) == 1, runs
+    assert runs[0].ok and runs[0].manifest.status == "stopped", runs[0]
+    assert "(stopped at epoch" in runs[0].name
