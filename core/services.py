@@ -140,10 +140,9 @@ def prepare_purchase(shop: ShopData, settings: PurchaseSettings) -> purchase.Pur
     Raises:
         CutoffError: when the cutoff leaves no room for training or evaluation.
     """
-    products = shop.products.frame if shop.products is not None else None
     return purchase.build_purchase_data(
         shop.events.frame,
-        products,
+        shop.product_frame,
         cutoff=settings.cutoff,
         horizon_days=settings.horizon_days,
         random_state=settings.network.random_state,
@@ -332,7 +331,7 @@ def train_recommender(
     """
     started = time.perf_counter()
     events = shop.events.frame
-    products = shop.products.frame if shop.products is not None else None
+    products = shop.product_frame
     cutoff = settings.cutoff_for(events)
     check_cutoff(events, cutoff, settings.horizon_days, evaluate=settings.evaluate)
     settings = RecommendSettings(
@@ -400,7 +399,7 @@ def open_recommend_run(loaded: LoadedRun, shop: ShopData) -> RecommendResult:
     """
     manifest = loaded.manifest
     events = shop.events.frame
-    products = shop.products.frame if shop.products is not None else None
+    products = shop.product_frame
     fitted = recommender_from_run(loaded, events, products)
     config = manifest.config
     k = config.k or TOP_K

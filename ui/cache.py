@@ -129,8 +129,7 @@ def sample_shop() -> loading.ShopData:
 @st.cache_data(show_spinner=False, max_entries=4)
 def shop_profile(fingerprint: str, _shop: loading.ShopData) -> profile.Profile:
     """The profile of a loaded shop, keyed by its fingerprint."""
-    products = _shop.products.frame if _shop.products else None
-    return profile.profile_events(_shop.events.frame, products)
+    return profile.profile_events(_shop.events.frame, _shop.product_frame)
 
 
 @st.cache_data(show_spinner="Building features for every user and time window…", max_entries=4)
@@ -188,8 +187,7 @@ class Selection:
 @st.cache_data(show_spinner=False, max_entries=4)
 def overview_options(fingerprint: str, _shop: loading.ShopData) -> an.FilterOptions:
     """The date span, categories, brands and event types the shop can be filtered by."""
-    products = _shop.products.frame if _shop.products else None
-    return an.list_filter_options(_shop.events.frame, products)
+    return an.list_filter_options(_shop.events.frame, _shop.product_frame)
 
 
 @st.cache_data(show_spinner="Computing the overview…", max_entries=32)
@@ -202,10 +200,9 @@ def overview(
     top_n: int,
 ) -> an.Overview:
     """Everything the Shop overview shows for the selection, keyed by the shop's fingerprint."""
-    products = _shop.products.frame if _shop.products else None
     return an.compute_overview(
         _shop.events.frame,
-        products,
+        _shop.product_frame,
         **selection.as_core(),
         trend_freq=trend_freq,
         window_hours=window_hours,
@@ -216,5 +213,4 @@ def overview(
 @st.cache_data(show_spinner="Listing the users…", max_entries=8)
 def overview_users(fingerprint: str, _shop: loading.ShopData, selection: Selection) -> pd.DataFrame:
     """The users with an event in the overview's selection, biggest spenders first."""
-    products = _shop.products.frame if _shop.products else None
-    return an.users_in(_shop.events.frame, products, **selection.as_core())
+    return an.users_in(_shop.events.frame, _shop.product_frame, **selection.as_core())

@@ -11,6 +11,7 @@ from functools import partial
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core import overview as an
 from core import schema
@@ -76,6 +77,27 @@ def _as_filter(values: Sequence[str]) -> tuple[str, ...] | None:
     return tuple(values) if values else None
 
 
+def _pick(
+    column: DeltaGenerator,
+    label: str,
+    options: Sequence[str],
+    *,
+    key: str,
+    everything: str,
+    help: str | None = None,
+) -> list[str]:
+    """A filter's multiselect: empty keeps ``everything``; disabled when there is nothing."""
+    return column.multiselect(
+        label,
+        options,
+        key=key,
+        placeholder=everything if options else "None in this data",
+        disabled=not options,
+        help=help,
+        persist_state="session",
+    )
+
+
 def filter_bar(options: an.FilterOptions, fingerprint: str) -> Selection:
     """Period, category, brand and event-type filters for the whole page, and a reset button.
 
@@ -96,29 +118,27 @@ def filter_bar(options: an.FilterOptions, fingerprint: str) -> Selection:
             "with the same number of days just before.",
             persist_state="session",
         )
-        categories = cols[1].multiselect(
+        categories = _pick(
+            cols[1],
             "Category",
             options.categories,
             key=key(state.OVERVIEW_CATEGORIES),
-            placeholder="All categories" if options.categories else "None in this data",
-            disabled=not options.categories,
+            everything="All categories",
             help="Tip: click a bar of the Categories chart on the Products tab to filter by it.",
-            persist_state="session",
         )
-        brands = cols[2].multiselect(
+        brands = _pick(
+            cols[2],
             "Brand",
             options.brands,
             key=key(state.OVERVIEW_BRANDS),
-            placeholder="All brands" if options.brands else "None in this data",
-            disabled=not options.brands,
-            persist_state="session",
+            everything="All brands",
         )
-        event_types = cols[3].multiselect(
+        event_types = _pick(
+            cols[3],
             "Event types",
             options.event_types,
             key=key(state.OVERVIEW_EVENT_TYPES),
-            placeholder="All event types",
-            persist_state="session",
+            everything="All event types",
         )
         cols[4].button(
             "Clear filters",

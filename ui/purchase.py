@@ -23,7 +23,6 @@ from core.ml.network import (
     TrainingProgress,
     format_hidden_layers,
 )
-from core.ml.timesplit import default_cutoff
 from core.purchase import (
     ACTUAL_BUYER,
     ACTUAL_ORDERS,
@@ -108,28 +107,20 @@ def training_form(
         shop: the data; the cutoff is picked within its days.
         running: a training of this page is under way, so Train is disabled until it ends.
     """
-    summary = cache.shop_profile(shop.fingerprint, shop)
-    latest = default_cutoff(shop.events.frame, DEFAULT.horizon_days).date()
     widgets.seed_widgets(form_values(DEFAULT))
     session = st.session_state
     with st.form(state.PURCHASE_FORM):
         st.markdown("**Time split and training**")
         cols = st.columns(4)
-        widgets.whole_input(
+        widgets.time_split(
             cols[0],
-            "Horizon H (days)",
-            LIMITS["horizon_days"],
-            key=state.PURCHASE_HORIZON,
-            help="Predict the orders in the H days after a date.",
-        )
-        cols[1].date_input(
-            "Cutoff date",
-            min_value=summary.start.date(),
-            max_value=summary.end.date(),
-            key=state.PURCHASE_CUTOFF,
-            help="The models are scored on the H days from this date and trained only on "
-            "windows that end by it. Empty: the latest date that leaves H days of data "
-            f"({latest:%Y-%m-%d} for H={DEFAULT.horizon_days}).",
+            cols[1],
+            shop,
+            horizon_days=DEFAULT.horizon_days,
+            keys=(state.PURCHASE_HORIZON, state.PURCHASE_CUTOFF),
+            horizon_help="Predict the orders in the H days after a date.",
+            cutoff_help="The models are scored on the H days from this date and trained only "
+            "on windows that end by it.",
         )
         cols[2].selectbox("Activation", typing.get_args(Activation), key=state.PURCHASE_ACTIVATION)
         cols[3].selectbox("Solver", typing.get_args(Solver), key=state.PURCHASE_SOLVER)

@@ -19,8 +19,8 @@ from core.ml.timesplit import data_end_of
 from core.recommend import RecommendationEvaluation, Recommender, RecommenderConfig
 from core.recommend import charts as rc
 from core.services import RecommendResult, RecommendSettings
-from ui import cache, state, trainer, widgets
 from ui import purchase as purchase_page
+from ui import state, trainer, widgets
 
 PAGE = "recs"
 DEFAULT = RecommendSettings()
@@ -75,6 +75,22 @@ RECOMMENDER_KEYS = {
     "catalogue_only": state.RECS_CATALOGUE_ONLY,
 }
 
+# The candidate settings under "More settings": label and tooltip.
+CANDIDATE_SETTINGS = {
+    "candidates": (
+        "Candidates per generator",
+        "Products each candidate generator proposes per user before ranking.",
+    ),
+    "negatives": (
+        "Negatives per user",
+        "Candidates the user did not buy, kept per user to train the ranker.",
+    ),
+    "train_windows": (
+        "Training windows",
+        "Consecutive H-day windows before the cutoff the ranker learns from.",
+    ),
+}
+
 
 def form_values(settings: RecommendSettings) -> dict[str, object]:
     """The form's widget values for these settings (keys of ``ui.state``)."""
@@ -99,8 +115,6 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
         shop: the data; the cutoff is picked within its days.
         running: a training is under way, so Train is disabled until it ends or is stopped.
     """
-    summary = cache.shop_profile(shop.fingerprint, shop)
-    latest = data_end_of(shop.events.frame) - pd.Timedelta(days=DEFAULT.horizon_days)
     has_products = shop.products is not None
     widgets.seed_widgets(form_values(DEFAULT))
     session = st.session_state
@@ -115,22 +129,16 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
             key=state.RECS_K,
             help="How many products each user is shown; every score is measured at this k.",
         )
-        widgets.whole_input(
+        widgets.time_split(
             cols[1],
-            "Horizon H (days)",
-            LIMITS["horizon_days"],
-            key=state.RECS_HORIZON,
-            help="Length of the test window after the cutoff, and of each training window.",
-        )
-        cols[2].date_input(
-            "Cutoff date",
-            min_value=summary.start.date(),
-            max_value=summary.end.date(),
-            key=state.RECS_CUTOFF,
-            help="Evaluate mode: the recommender learns only from events before this date and "
-            "is scored on what users bought in the H days from it. Empty: the latest date that "
-            f"leaves H days of data ({latest:%Y-%m-%d} for H={DEFAULT.horizon_days}). Not used "
-            "when recommending now.",
+            cols[2],
+            shop,
+            horizon_days=DEFAULT.horizon_days,
+            keys=(state.RECS_HORIZON, state.RECS_CUTOFF),
+            horizon_help="Length of the test window after the cutoff, and of each training window.",
+            cutoff_help="Evaluate mode: the recommender learns only from events before this "
+            "date and is scored on what users bought in the H days from it. Not used when "
+            "recommending now.",
         )
         widgets.whole_input(cols[3], "Epochs (at most)", LIMITS["epochs"], key=state.RECS_EPOCHS)
         cols = st.columns(4)
@@ -159,27 +167,12 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
             more = st.columns(5)
             widgets.learning_rate_slider(more[0], key=state.RECS_LEARNING_RATE)
             widgets.alpha_slider(more[1], key=state.RECS_ALPHA)
-            widgets.whole_input(
-                more[2],
-                "Candidates per generator",
-                LIMITS["candidates"],
-                key=state.RECS_CANDIDATES,
-                help="Products each candidate generator proposes per user before ranking.",
-            )
-            widgets.whole_input(
-                more[3],
-                "Negatives per user",
-                LIMITS["negatives"],
-                key=state.RECS_NEGATIVES,
-                help="Candidates the user did not buy, kept per user to train the ranker.",
-            )
-            widgets.whole_input(
-                more[4],
-                "Training windows",
-                LIMITS["train_windows"],
-                key=state.RECS_WINDOWS,
-                help="Consecutive H-day windows before the cutoff the ranker learns from.",
-            )
+            for column, (setting, (label, help_text)) in zip(
+                more[2:], CANDIDATE_SETTINGS.items(), strict=True
+            ):
+                widgets.whole_input(
+                    column, label, LIMITS[setting], key=RECOMMENDER_KEYS[setting], help=help_text
+                )
         submitted = st.form_submit_button(
             "Train",
             type="primary",
@@ -579,7 +572,7 @@ def user_browser(result: RecommendResult, shop: ShopData, buyers: PredictedBuyer
         return
     s, evaluation = result.settings, result.evaluation
     events = shop.events.frame
-    products = shop.products.frame if shop.products is not None else None
+    products = shop.product_frame
     try:
         recs = recommend.recommend_for_user(result.recommender, user, k=s.k)
         known = recommend.user_history(events, products, user, before=result.cutoff, limit=200)

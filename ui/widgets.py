@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from core import plotting
+from core.data.loading import ShopData
 from core.ml.network import (
     MAX_LAYERS,
     MAX_UNITS,
@@ -21,8 +22,10 @@ from core.ml.network import (
     format_hidden_layers,
     parse_hidden_layers,
 )
+from core.ml.timesplit import default_cutoff
 from core.params import Constraint, Whole
-from ui import state
+from core.services import HORIZON
+from ui import cache, state
 
 _MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]()<>#!|~$:&])")
 
@@ -72,6 +75,42 @@ def whole_input(
     """A number input whose limits are its setting's own constraint."""
     assert isinstance(constraint, Whole)
     return int(column.number_input(label, constraint.low, constraint.high, key=key, help=help))
+
+
+def time_split(
+    horizon_column: DeltaGenerator,
+    cutoff_column: DeltaGenerator,
+    shop: ShopData,
+    *,
+    horizon_days: int,
+    keys: tuple[str, str],
+    horizon_help: str,
+    cutoff_help: str,
+) -> None:
+    """The horizon H and the cutoff date of a model page, the cutoff picked within the data's
+    days; its tooltip ends with the date an empty cutoff stands for.
+
+    Args:
+        horizon_column: where the horizon goes.
+        cutoff_column: where the cutoff goes.
+        shop: the data.
+        horizon_days: the default horizon, for the tooltip.
+        keys: the horizon's and the cutoff's widget keys.
+        horizon_help: what the horizon means on this page.
+        cutoff_help: what the cutoff means on this page.
+    """
+    horizon_key, cutoff_key = keys
+    summary = cache.shop_profile(shop.fingerprint, shop)
+    latest = default_cutoff(shop.events.frame, horizon_days)
+    whole_input(horizon_column, "Horizon H (days)", HORIZON, key=horizon_key, help=horizon_help)
+    cutoff_column.date_input(
+        "Cutoff date",
+        min_value=summary.start.date(),
+        max_value=summary.end.date(),
+        key=cutoff_key,
+        help=f"{cutoff_help} Empty: the latest date that leaves H days of data "
+        f"({latest:%Y-%m-%d} for H={horizon_days}).",
+    )
 
 
 def alpha_slider(column: DeltaGenerator, *, key: str) -> float:

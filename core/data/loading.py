@@ -97,6 +97,11 @@ class ShopData:
     fingerprint: str = field(default="")
 
     @property
+    def product_frame(self) -> pd.DataFrame | None:
+        """The product table, or ``None`` when the shop has none."""
+        return self.products.frame if self.products is not None else None
+
+    @property
     def has_items(self) -> bool:
         """Whether events carry item ids (needed by recommendations)."""
         return schema.ITEM_ID in self.events.frame.columns

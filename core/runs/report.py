@@ -196,7 +196,7 @@ def _dataset_section(dataset: _Dataset) -> str:
 def _overview(shop: ShopData) -> str:
     """KPIs of the data's last 30 days against the 30 days before, and the funnel."""
     events = shop.events.frame
-    products = shop.products.frame if shop.products is not None else None
+    products = shop.product_frame
     options = an.list_filter_options(events, products)
     if options.start is None or options.end is None:
         return _note("This data has no events, so there are no KPIs to show.")
@@ -512,7 +512,7 @@ def _examples(loaded: LoadedRun, shop: ShopData, *, k: int, evaluated: bool) -> 
     events = shop.events.frame
     if schema.ITEM_ID not in events.columns:
         return _note("This data has no item ids, so there are no recommendations to show.")
-    products = shop.products.frame if shop.products is not None else None
+    products = shop.product_frame
     recommender = recommender_from_run(loaded, events, products)
     inter = recommender.interactions
     cutoff, horizon = loaded.manifest.config.cutoff, loaded.manifest.config.horizon_days
