@@ -4,6 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from core.config import load_settings
+from core.data.loading import ShopData, load_shop
+from tests.frames import small_shop_frames, write_shop
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -22,3 +26,23 @@ def runs_dir(tmp_path_factory, monkeypatch) -> Path:
     folder = tmp_path_factory.mktemp("runs")
     monkeypatch.setenv("SHOPLENS_RUNS_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(scope="session")
+def sample_shop() -> ShopData:
+    """The bundled sample shop, loaded as the app loads it when nothing was uploaded."""
+    settings = load_settings()
+    return load_shop(settings.sample_events, settings.sample_products)
+
+
+@pytest.fixture(scope="session")
+def small_shop_files(tmp_path_factory) -> tuple[Path, Path]:
+    """The small generated shop (``tests.frames.small_shop_frames``) as events.csv and
+    products.csv, written once per session; tests only read them."""
+    return write_shop(tmp_path_factory.mktemp("small-shop"), *small_shop_frames())
+
+
+@pytest.fixture(scope="session")
+def small_shop(small_shop_files) -> ShopData:
+    """The small generated shop loaded from its files, as a user of the app would load it."""
+    return load_shop(*small_shop_files)

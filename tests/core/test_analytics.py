@@ -9,54 +9,15 @@ import pandas as pd
 import pytest
 
 from core import overview as an
+from core import schema
 from core.errors import MissingColumnsError
 from core.overview.customers import _quintile_scores
-from core.schema import (
-    BRAND,
-    CART,
-    CATEGORY,
-    EVENT_TYPE,
-    FAV,
-    ITEM_ID,
-    NAME,
-    ORDER_ID,
-    PRICE,
-    PURCHASE,
-    QUANTITY,
-    RETURN,
-    SESSION_ID,
-    TIMESTAMP,
-    USER_ID,
-    VIEW,
-)
-
-ID_COLUMNS = (USER_ID, ITEM_ID, EVENT_TYPE, ORDER_ID, SESSION_ID, CATEGORY)
-SHORT = (USER_ID, ITEM_ID, EVENT_TYPE, TIMESTAMP)
-
-
-def make_events(rows: list[tuple], columns: tuple[str, ...] = SHORT) -> pd.DataFrame:
-    """Canonical events as the loader gives them: categorical ids with string categories,
-    datetime64[ns] times in order, float quantity and price."""
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for column in frame.columns:
-        if column in ID_COLUMNS:
-            frame[column] = frame[column].astype("str").where(frame[column].notna())
-            frame[column] = frame[column].astype("category")
-        elif column == TIMESTAMP:
-            frame[column] = pd.to_datetime(frame[column], format="ISO8601")
-            frame[column] = frame[column].astype("datetime64[ns]")
-        else:
-            frame[column] = frame[column].astype("float64")
-    return frame.sort_values(TIMESTAMP, kind="stable", ignore_index=True)
-
-
-def make_products(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(columns))
-
+from core.schema import CART, FAV, PURCHASE, RETURN, VIEW
+from tests.frames import SHORT, canonical, make_events, make_products
 
 # --- the KPI shop: previous period 2024-02-23 .. 03-01, period 03-01 .. 03-08 -----------------
 
-KPI_COLUMNS = (USER_ID, ITEM_ID, EVENT_TYPE, TIMESTAMP, QUANTITY, PRICE, ORDER_ID)
+KPI_COLUMNS = (*SHORT, schema.QUANTITY, schema.PRICE, schema.ORDER_ID)
 # fmt: off
 KPI_SHOP = [
     ("a", "p1", VIEW,     "2024-02-20 10:00", 1,      10.0, None),  # before both periods
@@ -139,7 +100,7 @@ def test_revenue_multiplies_price_by_quantity_and_ignores_returns():
             ("a", "p1", RETURN, "2024-01-02 10:00", 3, 2.5),
             ("b", "p2", PURCHASE, "2024-01-02 11:00", np.nan, 4.0),
         ],
-        (*SHORT, QUANTITY, PRICE),
+        (*SHORT, schema.QUANTITY, schema.PRICE),
     )
     kpis = an.compute_kpis(events, start="2024-01-01", end="2024-01-03")
 
@@ -153,9 +114,9 @@ def test_revenue_falls_back_to_the_product_tables_price():
             ("a", "p1", PURCHASE, "2024-01-01 10:00", 2),
             ("a", "p2", PURCHASE, "2024-01-01 11:00", 1),
         ],
-        (*SHORT, QUANTITY),
+        (*SHORT, schema.QUANTITY),
     )
-    products = make_products([("p1", 4.0), ("p2", 1.5)], (ITEM_ID, PRICE))
+    products = make_products([("p1", 4.0), ("p2", 1.5)], (schema.ITEM_ID, schema.PRICE))
 
     overview = an.compute_overview(events, products)
 
@@ -230,7 +191,7 @@ def test_session_ids_are_kept_and_only_events_without_one_are_split():
             ("a", "p", VIEW, "2024-01-01 13:00", None),
             ("a", "p", VIEW, "2024-01-01 13:10", None),
         ],
-        (*SHORT, SESSION_ID),
+        (*SHORT, schema.SESSION_ID),
     )
     assert an.split_sessions(events).tolist() == [0, 0, 1, 1]
     assert an.split_sessions(events, use_session_id=False).tolist() == [0, 1, 2, 2]
@@ -282,8 +243,8 @@ def test_a_purchase_before_the_cart_does_not_count(funnel_events):
         funnel_events, step=PURCHASE, dropped=True, start="2024-01-01", end="2024-01-08"
     )
 
-    assert sorted(reached[USER_ID]) == ["u3", "u4"]
-    assert dropped[USER_ID].tolist() == ["u2"]
+    assert sorted(reached[schema.USER_ID]) == ["u3", "u4"]
+    assert dropped[schema.USER_ID].tolist() == ["u2"]
     assert dropped[an.FURTHEST_STEP].tolist() == [CART]
 
 
@@ -342,7 +303,7 @@ def test_a_funnel_without_carts_goes_from_view_to_purchase():
 
 
 def test_a_funnel_split_by_category_keeps_every_step_in_the_category():
-    products = make_products([("p1", "X"), ("p2", "Y")], (ITEM_ID, CATEGORY))
+    products = make_products([("p1", "X"), ("p2", "Y")], (schema.ITEM_ID, schema.CATEGORY))
     events = make_events(
         [
             ("u1", "p1", VIEW, "2024-01-01 00:00"),  # views X ...
@@ -413,7 +374,7 @@ def test_daily_trends_count_types_orders_revenue_and_users_with_empty_days():
             ("b", "p", VIEW, "2024-01-01 12:00", 1, 2.0),
             ("b", "p", VIEW, "2024-01-03 12:00", 1, 2.0),
         ],
-        (*SHORT, QUANTITY, PRICE),
+        (*SHORT, schema.QUANTITY, schema.PRICE),
     )
     trends = an.event_trends(events, freq="D")
 
@@ -463,7 +424,7 @@ PRODUCTS = make_products(
         ("p2", "X", "Bolt", 20.0, "Pan"),
         ("p3", "Y", "Acme", 5.0, "Book"),
     ],
-    (ITEM_ID, CATEGORY, BRAND, PRICE, NAME),
+    (schema.ITEM_ID, schema.CATEGORY, schema.BRAND, schema.PRICE, schema.NAME),
 )
 # fmt: off
 SALES = [
@@ -482,31 +443,31 @@ SALES = [
 
 @pytest.fixture
 def sales() -> pd.DataFrame:
-    return make_events(SALES, (*SHORT, QUANTITY, PRICE))
+    return make_events(SALES, (*SHORT, schema.QUANTITY, schema.PRICE))
 
 
 def test_top_items_rank_by_the_chosen_measure_with_product_details(sales):
     by_revenue = an.top_items(sales, PRODUCTS, by="revenue")
     by_views = an.top_items(sales, PRODUCTS, by="views", n=1)
 
-    assert by_revenue[ITEM_ID].tolist() == ["p1", "p2", "p3"]
+    assert by_revenue[schema.ITEM_ID].tolist() == ["p1", "p2", "p3"]
     first = by_revenue.iloc[0]
-    assert (first[NAME], first[CATEGORY], first[BRAND]) == ("Kettle", "X", "Acme")
+    assert first[[schema.NAME, schema.CATEGORY, schema.BRAND]].tolist() == ["Kettle", "X", "Acme"]
     assert first[an.REVENUE] == pytest.approx(30.0)
     assert first[an.ORDERS] == 2
     assert first[an.UNITS] == 3
     assert first[an.BUYERS] == 2
-    assert by_views[ITEM_ID].tolist() == ["p1"]  # 2 views, ties with p3 broken by order
+    assert by_views[schema.ITEM_ID].tolist() == ["p1"]  # 2 views, ties with p3 broken by order
 
 
 def test_top_categories_and_brands_come_from_the_product_table(sales):
     categories = an.top_categories(sales, PRODUCTS, by="orders")
     brands = an.top_brands(sales, PRODUCTS, by="revenue")
 
-    assert categories[CATEGORY].tolist() == ["X", "Y"]
+    assert categories[schema.CATEGORY].tolist() == ["X", "Y"]
     assert categories[an.ORDERS].tolist() == [2, 1]  # a's order has two X lines
     assert categories[an.REVENUE].tolist() == pytest.approx([50.0, 5.0])
-    assert brands[BRAND].tolist() == ["Acme", "Bolt"]
+    assert brands[schema.BRAND].tolist() == ["Acme", "Bolt"]
     assert brands[an.REVENUE].tolist() == pytest.approx([35.0, 20.0])
 
 
@@ -517,7 +478,9 @@ def test_ranking_by_revenue_without_prices_raises_missing_columns_error():
 
 
 def test_product_figures_without_item_ids_raise_missing_columns_error():
-    events = make_events([("a", PURCHASE, "2024-01-01")], (USER_ID, EVENT_TYPE, TIMESTAMP))
+    events = make_events(
+        [("a", PURCHASE, "2024-01-01")], (schema.USER_ID, schema.EVENT_TYPE, schema.TIMESTAMP)
+    )
     with pytest.raises(MissingColumnsError, match="no item ids"):
         an.top_items(events)
     with pytest.raises(MissingColumnsError, match="no item ids"):
@@ -525,7 +488,7 @@ def test_product_figures_without_item_ids_raise_missing_columns_error():
 
 
 def test_category_conversion_counts_viewers_who_bought_after_viewing(sales):
-    table = an.category_conversion(sales, PRODUCTS).set_index(CATEGORY)
+    table = an.category_conversion(sales, PRODUCTS).set_index(schema.CATEGORY)
 
     assert table.loc["X", an.VIEWERS] == 2
     assert table.loc["X", an.CONVERTED] == 2  # a and b bought X after viewing it
@@ -536,7 +499,7 @@ def test_category_conversion_counts_viewers_who_bought_after_viewing(sales):
 
 
 def test_price_distribution_gives_quantiles_of_item_prices_per_category(sales):
-    table = an.price_distribution(sales, PRODUCTS).set_index(CATEGORY)
+    table = an.price_distribution(sales, PRODUCTS).set_index(schema.CATEGORY)
 
     assert table.loc["X", an.ITEMS] == 2
     assert table.loc["X", an.MEDIAN] == pytest.approx(15.0)
@@ -548,7 +511,7 @@ def test_long_tail_shares_of_sales_from_the_top_items():
     # units sold: p1 50, p2 30, p3 10, p4 10; p5 only viewed
     rows = [("a", f"p{i}", PURCHASE, "2024-01-01", q) for i, q in ((1, 50), (2, 30), (3, 10))]
     rows += [("b", "p4", PURCHASE, "2024-01-02", 10), ("b", "p5", VIEW, "2024-01-02", 1)]
-    events = make_events(rows, (*SHORT, QUANTITY))
+    events = make_events(rows, (*SHORT, schema.QUANTITY))
 
     seen = an.long_tail(events, among="seen")
     sold = an.long_tail(events)
@@ -590,11 +553,11 @@ def rfm_events() -> pd.DataFrame:
         for user, (orders, recency, value) in RFM_USERS.items()
         for k in range(orders)
     ]
-    return make_events(rows, (*SHORT, QUANTITY, PRICE))
+    return make_events(rows, (*SHORT, schema.QUANTITY, schema.PRICE))
 
 
 def test_rfm_scores_and_segments_of_a_hand_made_table(rfm_events):
-    rfm = an.rfm_segments(rfm_events, at=AT).set_index(USER_ID)
+    rfm = an.rfm_segments(rfm_events, at=AT).set_index(schema.USER_ID)
 
     assert rfm[an.RECENCY_DAYS].to_dict() == {"u1": 100, "u2": 1, "u3": 50, "u4": 10, "u5": 80}
     assert rfm[an.FREQUENCY].to_dict() == {"u1": 5, "u2": 1, "u3": 3, "u4": 4, "u5": 2}
@@ -613,7 +576,9 @@ def test_rfm_scores_and_segments_of_a_hand_made_table(rfm_events):
 
 def test_rfm_ties_are_ranked_first_come_first_served():
     rows = [(f"u{i}", "p", PURCHASE, "2024-01-01", 1, 1.0) for i in range(5)]
-    rfm = an.rfm_segments(make_events(rows, (*SHORT, QUANTITY, PRICE)), at="2024-01-02")
+    rfm = an.rfm_segments(
+        make_events(rows, (*SHORT, schema.QUANTITY, schema.PRICE)), at="2024-01-02"
+    )
 
     assert rfm[an.F_SCORE].tolist() == [1, 2, 3, 4, 5]
     assert rfm[an.R_SCORE].tolist() == [5, 4, 3, 2, 1]
@@ -667,7 +632,7 @@ def test_users_in_segment_lists_the_users_behind_a_segment(rfm_events):
 
     chosen = an.users_in_segment(rfm, [an.LOYAL, an.NEW_CUSTOMERS])
 
-    assert sorted(chosen[USER_ID]) == ["u2", "u4"]
+    assert sorted(chosen[schema.USER_ID]) == ["u2", "u4"]
 
 
 def test_rfm_without_prices_has_no_monetary_score():
@@ -680,10 +645,12 @@ def test_rfm_without_prices_has_no_monetary_score():
 
 
 def test_rfm_of_one_user_scores_them_without_error():
-    events = make_events([("a", "p", PURCHASE, "2024-01-01", 1, 5.0)], (*SHORT, QUANTITY, PRICE))
+    events = make_events(
+        [("a", "p", PURCHASE, "2024-01-01", 1, 5.0)], (*SHORT, schema.QUANTITY, schema.PRICE)
+    )
     rfm = an.rfm_segments(events)
 
-    assert rfm[USER_ID].tolist() == ["a"]
+    assert rfm[schema.USER_ID].tolist() == ["a"]
     assert rfm[an.RECENCY_DAYS].tolist() == [1.0]  # to midnight after the last event
     assert (rfm[an.R_SCORE].iloc[0], rfm[an.F_SCORE].iloc[0]) == (5, 1)
 
@@ -734,9 +701,9 @@ def test_cohort_retention_shares_of_buying_users():
 def test_users_in_cohort_lists_a_cohort_or_one_of_its_cells():
     events = make_events(COHORTS)
 
-    assert sorted(an.users_in_cohort(events, cohort="2024-01-01")[USER_ID]) == ["u1", "u2"]
+    assert sorted(an.users_in_cohort(events, cohort="2024-01-01")[schema.USER_ID]) == ["u1", "u2"]
     cell = an.users_in_cohort(events, cohort="2024-01", months_since=2, metric="buying")
-    assert cell[USER_ID].tolist() == ["u1"]
+    assert cell[schema.USER_ID].tolist() == ["u1"]
 
 
 # --- filters and the users behind a selection ----------------------------------------------
@@ -745,7 +712,7 @@ def test_users_in_cohort_lists_a_cohort_or_one_of_its_cells():
 def test_filter_events_keeps_start_and_drops_end(sales):
     kept = an.filter_events(sales, start="2024-01-02 10:00", end="2024-01-03 10:00")
 
-    assert kept[TIMESTAMP].tolist() == [
+    assert kept[schema.TIMESTAMP].tolist() == [
         pd.Timestamp(t)
         for t in ("2024-01-02 10:00", "2024-01-02 10:01", "2024-01-02 10:02", "2024-01-02 10:03")
     ]
@@ -754,24 +721,24 @@ def test_filter_events_keeps_start_and_drops_end(sales):
 def test_filter_by_category_goes_through_the_product_table(sales):
     kept = an.filter_events(sales, PRODUCTS, categories=["Y"])
 
-    assert kept[ITEM_ID].astype(str).tolist() == ["p3"] * 4
-    assert kept[USER_ID].dtype == sales[USER_ID].dtype  # categories kept as they were
+    assert kept[schema.ITEM_ID].astype(str).tolist() == ["p3"] * 4
+    assert kept[schema.USER_ID].dtype == sales[schema.USER_ID].dtype  # categories kept as they were
 
 
 def test_filter_by_category_uses_the_events_own_column_first():
     events = make_events(
         [("a", "p1", VIEW, "2024-01-01", "Z"), ("a", "p1", VIEW, "2024-01-02", "X")],
-        (*SHORT, CATEGORY),
+        (*SHORT, schema.CATEGORY),
     )
     kept = an.filter_events(events, PRODUCTS, categories="Z")
 
-    assert kept[TIMESTAMP].tolist() == [pd.Timestamp("2024-01-01")]
+    assert kept[schema.TIMESTAMP].tolist() == [pd.Timestamp("2024-01-01")]
 
 
 def test_filters_by_brand_and_event_type_combine(sales):
     kept = an.filter_events(sales, PRODUCTS, brands=["Acme"], event_types=[PURCHASE])
 
-    assert kept[ITEM_ID].astype(str).tolist() == ["p1", "p1", "p3"]
+    assert kept[schema.ITEM_ID].astype(str).tolist() == ["p1", "p1", "p3"]
 
 
 def test_filtering_by_category_without_categories_raises_missing_columns_error(sales):
@@ -791,7 +758,7 @@ def test_filter_options_list_what_the_data_can_be_filtered_by(sales):
 def test_users_in_lists_the_users_behind_a_category_bar(sales):
     users = an.users_in(sales, PRODUCTS, categories="X")
 
-    assert users[USER_ID].tolist() == ["a", "b"]  # biggest spender first
+    assert users[schema.USER_ID].tolist() == ["a", "b"]  # biggest spender first
     assert users[an.REVENUE].tolist() == pytest.approx([40.0, 10.0])
     assert users[an.EVENTS].tolist() == [3, 2]
     assert users[an.ORDERS].tolist() == [1, 1]
@@ -801,7 +768,7 @@ def test_users_in_lists_the_users_behind_a_category_bar(sales):
 
 
 def test_overview_judges_new_users_on_all_events_under_a_category_filter():
-    products = make_products([("p1", "X"), ("p2", "Y")], (ITEM_ID, CATEGORY))
+    products = make_products([("p1", "X"), ("p2", "Y")], (schema.ITEM_ID, schema.CATEGORY))
     events = make_events(
         [("u", "p2", VIEW, "2024-01-01"), ("u", "p1", VIEW, "2024-01-10")]  # new to X only
     )
@@ -821,9 +788,7 @@ def test_overview_agrees_with_the_single_functions_on_the_sample_shop():
     from core.data.sample import generate_sample_shop
 
     events, products = generate_sample_shop(n_users=150, n_items=60, n_categories=6, days=60)
-    events = events.astype({c: "category" for c in (USER_ID, ITEM_ID, EVENT_TYPE, ORDER_ID)})
-    events = events.astype({SESSION_ID: "category", QUANTITY: "float64"})
-    events[TIMESTAMP] = events[TIMESTAMP].astype("datetime64[ns]")
+    events, _ = canonical(events)  # the products stay as generated
     start, end = "2026-06-01", "2026-06-29"
 
     overview = an.compute_overview(events, products, start=start, end=end)
@@ -851,7 +816,7 @@ def test_overview_of_purchase_only_data_without_item_ids_or_prices():
             ("a", PURCHASE, "2024-02-01"),
             ("b", PURCHASE, "2024-02-02"),
         ],
-        (USER_ID, EVENT_TYPE, TIMESTAMP),
+        (schema.USER_ID, schema.EVENT_TYPE, schema.TIMESTAMP),
     )
     overview = an.compute_overview(events)
 
@@ -878,7 +843,7 @@ def test_overview_of_an_empty_period_is_all_zeros(sales):
 
 
 def test_overview_of_no_events_at_all_does_not_fail():
-    events = make_events([], (*SHORT, PRICE))
+    events = make_events([], (*SHORT, schema.PRICE))
     overview = an.compute_overview(events)
 
     assert overview.kpis.value(an.ACTIVE_USERS) == 0

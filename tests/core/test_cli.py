@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from core.__main__ import main
+from tests.cli import run_json
+from tests.reading import write
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,23 +26,12 @@ EVENTS = (
 )
 
 
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
-    code = main(["inspect", *args, "--json"])
-    out, err = capsys.readouterr()
-    assert code == 0
-    assert err == ""
-    assert len(out.strip().splitlines()) == 1
-    return json.loads(out)
+def inspect_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    return run_json(capsys, "inspect", *args, "--json")
 
 
 def test_json_summary_is_one_object_with_the_loaded_figures(tmp_path, capsys):
-    summary = run_json(capsys, str(write(tmp_path, "events.csv", EVENTS)))
+    summary = inspect_json(capsys, str(write(tmp_path, "events.csv", EVENTS)))
 
     assert {
         "format",
@@ -76,7 +67,7 @@ def test_json_summary_reports_products_and_items_missing_from_them(tmp_path, cap
     events = write(tmp_path, "events.csv", EVENTS)
     products = write(tmp_path, "products.csv", "item_id,name\ni1,Mug\ni1,Mug again\n")
 
-    summary = run_json(capsys, str(events), "--products", str(products))
+    summary = inspect_json(capsys, str(events), "--products", str(products))
 
     # Rows 3 and 5 have item i2; row 4 is counted under its first reason, the missing user.
     assert summary["rejected"] == {"item not in the product table": 2, "missing user id": 1}
@@ -98,7 +89,7 @@ def test_map_option_maps_a_column_by_hand(tmp_path, capsys):
         "bernd@example.de;B-22;Kauf;15.01.2024 11:30\n",
     )
 
-    summary = run_json(
+    summary = inspect_json(
         capsys,
         str(path),
         "--map",
@@ -160,6 +151,7 @@ def test_fatal_error_exits_2_with_one_line_on_stderr(tmp_path, capsys, args, mes
     assert re.match(message, err)
 
 
+@pytest.mark.slow
 def test_module_run_as_a_program_returns_the_real_exit_codes(tmp_path):
     good = write(tmp_path, "events.csv", EVENTS)
     broken = write(tmp_path, "broken.csv", "user_id\nu1\n")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from core.__main__ import main
-from core.data.sample import generate_sample_shop
 from core.runs import RunStore
+from tests.cli import run_cli, run_json
 
 MODELS = {"mlp", "bgnbd", "past_rate", "linear", "mean"}
 SCORES = {
@@ -26,41 +24,14 @@ SCORES = {
 }
 
 
-@pytest.fixture(scope="module")
-def shop_files(tmp_path_factory) -> tuple[Path, Path]:
-    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=3)
-    folder = tmp_path_factory.mktemp("shop")
-    events.to_csv(folder / "events.csv", index=False)
-    products.to_csv(folder / "products.csv", index=False)
-    return folder / "events.csv", folder / "products.csv"
-
-
-def test_purchase_json_reports_every_model_at_the_chosen_cutoff(shop_files, tmp_path, capsys):
-    events, products = shop_files
-    code = main(
-        [
-            "purchase",
-            str(events),
-            "--products",
-            str(products),
-            "--cutoff",
-            "2026-09-15",
-            "--horizon-days",
-            "21",
-            "--hidden",
-            "8",
-            "--epochs",
-            "3",
-            "--seed",
-            "1",
-            "--json",
-            "--out",
-            str(tmp_path / "out"),
-        ]
+@pytest.mark.slow
+def test_purchase_json_reports_every_model_at_the_chosen_cutoff(small_shop_files, tmp_path, capsys):
+    events, products = small_shop_files
+    out_dir = tmp_path / "out"
+    options = "--cutoff 2026-09-15 --horizon-days 21 --hidden 8 --epochs 3 --seed 1 --json"
+    result = run_json(
+        capsys, "purchase", events, "--products", products, *options.split(), "--out", out_dir
     )
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    result = json.loads(out)
     assert result["cutoff"] == "2026-09-15"
     assert result["horizon_days"] == 21
     assert MODELS <= set(result["models"])
@@ -70,36 +41,34 @@ def test_purchase_json_reports_every_model_at_the_chosen_cutoff(shop_files, tmp_
     assert result["users"] == frame.loc[frame["timestamp"] < "2026-09-15", "user_id"].nunique()
     assert result["models"]["zero"]["total_predicted"] == 0
     assert result["train_seconds"] > 0
-    deployed = pd.read_csv(tmp_path / "out" / "purchase_predictions.csv")
+    deployed = pd.read_csv(out_dir / "purchase_predictions.csv")
     assert len(deployed) == frame["user_id"].nunique()
     assert (deployed["predicted_orders"] >= 0).all()
     assert deployed["buy_probability"].between(0, 1).all()
-    evaluated = pd.read_csv(tmp_path / "out" / "purchase_evaluation.csv")
+    evaluated = pd.read_csv(out_dir / "purchase_evaluation.csv")
     assert len(evaluated) == result["users"]
 
 
-def test_purchase_with_invalid_hidden_layers_exits_2_with_one_line(shop_files, capsys):
-    events, _ = shop_files
-    code = main(["purchase", str(events), "--hidden", "64,abc"])
-    out, err = capsys.readouterr()
+def test_purchase_with_invalid_hidden_layers_exits_2_with_one_line(small_shop_files, capsys):
+    events, _ = small_shop_files
+    code, out, err = run_cli(capsys, "purchase", events, "--hidden", "64,abc")
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and "'abc' is not a whole number" in err
 
 
-def test_purchase_with_a_cutoff_after_the_data_exits_2(shop_files, capsys):
-    events, _ = shop_files
-    code = main(["purchase", str(events), "--cutoff", "2030-01-01"])
-    _, err = capsys.readouterr()
+def test_purchase_with_a_cutoff_after_the_data_exits_2(small_shop_files, capsys):
+    events, _ = small_shop_files
+    code, _, err = run_cli(capsys, "purchase", events, "--cutoff", "2030-01-01")
     assert code == 2
     assert "Cutoff 2030-01-01" in err and "\n" == err[-1] and err.count("\n") == 1
 
 
-def test_purchase_saves_a_run_that_the_json_names(shop_files, runs_dir, capsys):
-    events, products = shop_files
-    args = ["purchase", str(events), "--products", str(products), "--hidden", "4", "--epochs", "2"]
-    code = main([*args, "--name", "cli run", "--tag", "nightly", "--json"])
-    out, err = capsys.readouterr()
+@pytest.mark.slow
+def test_purchase_saves_a_run_that_the_json_names(small_shop_files, runs_dir, capsys):
+    events, products = small_shop_files
+    args = ["purchase", events, "--products", products, "--hidden", "4", "--epochs", "2"]
+    code, out, err = run_cli(capsys, *args, "--name", "cli run", "--tag", "nightly", "--json")
     assert code == 0, err
     run_id = json.loads(out)["run_id"]
     info = RunStore(runs_dir).info(run_id)
@@ -107,8 +76,8 @@ def test_purchase_saves_a_run_that_the_json_names(shop_files, runs_dir, capsys):
     assert info.manifest.config.network.hidden_layers == (4,)
 
 
-def test_purchase_with_an_unsafe_run_name_exits_2_with_one_line(shop_files, capsys):
-    events, _ = shop_files
-    code = main(["purchase", str(events), "--epochs", "1", "--hidden", "4", "--name", "../x"])
-    _, err = capsys.readouterr()
+def test_purchase_with_an_unsafe_run_name_exits_2_with_one_line(small_shop_files, capsys):
+    events, _ = small_shop_files
+    options = "--epochs 1 --hidden 4 --name ../x".split()
+    code, _, err = run_cli(capsys, "purchase", events, *options)
     assert code == 2 and err.count("\n") == 1 and "run name" in err

@@ -2,57 +2,25 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-from core.__main__ import main
-from core.data.sample import generate_sample_shop
 from core.runs import RunStore
+from tests.cli import run_cli, run_json
 
 METRICS = {"precision", "recall", "f1", "map", "ndcg", "hit_rate", "coverage", "novelty"}
 
 
-@pytest.fixture(scope="module")
-def shop_files(tmp_path_factory) -> tuple[Path, Path]:
-    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=3)
-    folder = tmp_path_factory.mktemp("shop")
-    events.to_csv(folder / "events.csv", index=False)
-    products.to_csv(folder / "products.csv", index=False)
-    return folder / "events.csv", folder / "products.csv"
-
-
+@pytest.mark.slow
 def test_recommend_json_scores_every_model_saves_a_run_and_writes_top_k(
-    shop_files, tmp_path, runs_dir, capsys
+    small_shop_files, tmp_path, runs_dir, capsys
 ):
-    events, products = shop_files
+    events, products = small_shop_files
     out_csv = tmp_path / "recs.csv"
-    code = main(
-        [
-            "recommend",
-            str(events),
-            "--products",
-            str(products),
-            "--cutoff",
-            "2026-09-20",
-            "--horizon-days",
-            "20",
-            "--k",
-            "5",
-            "--hidden",
-            "8",
-            "--epochs",
-            "3",
-            "--json",
-            "--out",
-            str(out_csv),
-        ]
+    options = "--cutoff 2026-09-20 --horizon-days 20 --k 5 --hidden 8 --epochs 3 --json"
+    result = run_json(
+        capsys, "recommend", events, "--products", products, *options.split(), "--out", out_csv
     )
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    result = json.loads(out)
     assert (result["cutoff"], result["horizon_days"], result["k"]) == ("2026-09-20", 20, 5)
     assert {"mlp", "popularity", "item_knn", "random"} <= set(result["models"])
     for scores in result["models"].values():
@@ -69,8 +37,7 @@ def test_recommend_json_scores_every_model_saves_a_run_and_writes_top_k(
     assert recs["reason"].notna().all()
 
 
-def test_recommend_with_a_cutoff_too_late_exits_2_with_one_line(shop_files, capsys):
-    events, _ = shop_files
-    code = main(["recommend", str(events), "--cutoff", "2026-10-30", "--epochs", "1"])
-    _, err = capsys.readouterr()
+def test_recommend_with_a_cutoff_too_late_exits_2_with_one_line(small_shop_files, capsys):
+    events, _ = small_shop_files
+    code, _, err = run_cli(capsys, "recommend", events, "--cutoff", "2026-10-30", "--epochs", "1")
     assert code == 2 and err.count("\n") == 1 and "cutoff" in err.lower()

@@ -7,39 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core import schema
 from core.purchase import features as feat
-from core.schema import (
-    CART,
-    CATEGORY,
-    EVENT_TYPE,
-    FAV,
-    ITEM_ID,
-    ORDER_ID,
-    PRICE,
-    PURCHASE,
-    QUANTITY,
-    RETURN,
-    TIMESTAMP,
-    USER_ID,
-    VIEW,
-)
+from core.schema import CART, FAV, PURCHASE, RETURN, VIEW
+from tests.frames import SHORT, make_events
 
-COLUMNS = (USER_ID, ITEM_ID, EVENT_TYPE, TIMESTAMP, QUANTITY, PRICE, ORDER_ID, CATEGORY)
-ID_COLUMNS = (USER_ID, ITEM_ID, EVENT_TYPE, ORDER_ID, CATEGORY)
-
-
-def make_events(rows: list[tuple], columns: tuple[str, ...] = COLUMNS) -> pd.DataFrame:
-    """Canonical events as the loader gives them: categorical ids with string categories,
-    datetime64[ns] times, float quantity and price."""
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for column in frame.columns:
-        if column in ID_COLUMNS:
-            frame[column] = frame[column].astype("str").astype("category")
-        elif column == TIMESTAMP:
-            frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
-        else:
-            frame[column] = frame[column].astype("float64")
-    return frame
+COLUMNS = (*SHORT, schema.QUANTITY, schema.PRICE, schema.ORDER_ID, schema.CATEGORY)
 
 
 def features_at(
@@ -170,7 +143,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def shop() -> pd.DataFrame:
-    return make_events(SHOP)
+    return make_events(SHOP, COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +161,7 @@ def test_every_feature_has_its_hand_computed_value(features, user):
 
 def test_features_have_exactly_the_expected_columns(features):
     assert set(features.columns) == set(EXPECTED["a"])
-    assert features.index.name == USER_ID
+    assert features.index.name == schema.USER_ID
 
 
 def test_users_without_an_event_before_at_are_absent(features):
@@ -211,7 +184,7 @@ def test_at_exactly_an_event_time_excludes_that_event(shop):
 
 
 def test_spend_columns_are_absent_without_prices(shop):
-    without = features_at(shop.drop(columns=[PRICE]), AT)
+    without = features_at(shop.drop(columns=[schema.PRICE]), AT)
     assert feat.SPEND not in without.columns
     assert feat.AVG_ORDER_VALUE not in without.columns
     assert feat.AVG_PRICE_PAID not in without.columns
@@ -221,13 +194,13 @@ def test_spend_columns_are_absent_without_prices(shop):
 
 
 def test_spend_uses_one_unit_per_line_without_a_quantity(shop):
-    row = features_at(shop.drop(columns=[QUANTITY]), AT).loc["a"]
+    row = features_at(shop.drop(columns=[schema.QUANTITY]), AT).loc["a"]
     assert row[feat.SPEND] == pytest.approx(10 + 5 + 5 + 20 + 10)
     assert row[feat.AVG_ORDER_VALUE] == pytest.approx(50 / 4)
 
 
 def test_item_and_category_features_are_absent_without_those_columns(shop):
-    without = features_at(shop.drop(columns=[ITEM_ID, CATEGORY]), AT)
+    without = features_at(shop.drop(columns=[schema.ITEM_ID, schema.CATEGORY]), AT)
     for name in (feat.DISTINCT_ITEMS, feat.DISTINCT_CATEGORIES, feat.TOP_CATEGORY_SHARE):
         assert name not in without.columns
 
@@ -236,9 +209,9 @@ def test_item_and_category_features_are_absent_without_those_columns(shop):
 
 PRODUCTS = pd.DataFrame(
     {
-        ITEM_ID: pd.Categorical(["p1", "p2", "p3"]),
-        CATEGORY: pd.Categorical(["X", "Y", "Y"]),
-        PRICE: [10.0, 30.0, 50.0],
+        schema.ITEM_ID: pd.Categorical(["p1", "p2", "p3"]),
+        schema.CATEGORY: pd.Categorical(["X", "Y", "Y"]),
+        schema.PRICE: [10.0, 30.0, 50.0],
     }
 )
 # fmt: off
@@ -251,14 +224,15 @@ BARE = [  # no price, quantity or category on the events
     ("v", "p3", PURCHASE, "2024-01-03"),
 ]
 # fmt: on
-BARE_COLUMNS = (USER_ID, ITEM_ID, EVENT_TYPE, TIMESTAMP)
 
 
 def test_prepare_events_takes_category_and_price_from_the_product_table():
-    prepared = feat.prepare_events(make_events(BARE, BARE_COLUMNS), PRODUCTS)
-    assert isinstance(prepared[CATEGORY].dtype, pd.CategoricalDtype)
-    items = prepared[ITEM_ID].astype("str")
-    category = prepared[CATEGORY].astype("object").where(prepared[CATEGORY].notna(), None)
+    prepared = feat.prepare_events(make_events(BARE), PRODUCTS)
+    assert isinstance(prepared[schema.CATEGORY].dtype, pd.CategoricalDtype)
+    items = prepared[schema.ITEM_ID].astype("str")
+    category = (
+        prepared[schema.CATEGORY].astype("object").where(prepared[schema.CATEGORY].notna(), None)
+    )
     price = (
         prepared[feat.VIEWED_PRICE]
         .astype("object")
@@ -269,7 +243,7 @@ def test_prepare_events_takes_category_and_price_from_the_product_table():
 
 
 def test_category_and_viewed_price_features_come_from_the_product_table():
-    features = features_at(make_events(BARE, BARE_COLUMNS), "2024-02-01", PRODUCTS)
+    features = features_at(make_events(BARE), "2024-02-01", PRODUCTS)
     u, v = features.loc["u"], features.loc["v"]
     assert u[feat.VIEWED_PRICE] == pytest.approx((10 + 30) / 2)  # p9 has no price: skipped
     assert u[feat.DISTINCT_CATEGORIES] == 2  # X, Y (p9 has none)
@@ -279,16 +253,16 @@ def test_category_and_viewed_price_features_come_from_the_product_table():
 
 
 def test_categories_on_the_events_are_kept_over_the_product_table(shop):
-    products = PRODUCTS.assign(**{CATEGORY: pd.Categorical(["Z", "Z", "Z"])})
+    products = PRODUCTS.assign(**{schema.CATEGORY: pd.Categorical(["Z", "Z", "Z"])})
     prepared = feat.prepare_events(shop, products)
-    assert set(prepared[CATEGORY].astype("str")) == {"X", "Y"}
+    assert set(prepared[schema.CATEGORY].astype("str")) == {"X", "Y"}
 
 
 def test_prepare_events_sorts_by_time_without_changing_its_input(shop):
     shuffled = shop.sample(frac=1.0, random_state=0).reset_index(drop=True)
     before = shuffled.copy()
     prepared = feat.prepare_events(shuffled)
-    assert prepared[TIMESTAMP].is_monotonic_increasing
+    assert prepared[schema.TIMESTAMP].is_monotonic_increasing
     pd.testing.assert_frame_equal(shuffled, before)
     pd.testing.assert_frame_equal(features_at(shuffled, AT), features_at(shop, AT))
 
@@ -305,18 +279,20 @@ def test_extract_orders_gives_one_row_per_order_id_at_its_first_line():
             ("u", "p2", PURCHASE, "2024-01-01 10:00", 1, 3.0, "o2", "X"),  # same day, new order
             ("v", "p1", PURCHASE, "2024-01-01 09:15", 1, 4.0, "o3", "X"),
             ("u", "p1", RETURN, "2024-01-02 09:00", 1, 2.0, "o1", "X"),  # a return: no order
-        ]
+        ],
+        COLUMNS,
     )
     orders = feat.extract_orders(events)
-    assert list(orders.columns) == [USER_ID, TIMESTAMP, feat.ORDER_VALUE]
-    assert orders[USER_ID].astype("str").tolist() == ["u", "v", "u"]
-    assert orders[TIMESTAMP].tolist() == [
+    assert list(orders.columns) == [schema.USER_ID, schema.TIMESTAMP, feat.ORDER_VALUE]
+    assert orders[schema.USER_ID].astype("str").tolist() == ["u", "v", "u"]
+    assert orders[schema.TIMESTAMP].tolist() == [
         pd.Timestamp("2024-01-01 09:00"),
         pd.Timestamp("2024-01-01 09:15"),
         pd.Timestamp("2024-01-01 10:00"),
     ]
     assert orders[feat.ORDER_VALUE].tolist() == pytest.approx([2 * 2 + 3, 4.0, 3.0])
-    assert list(orders[USER_ID].cat.categories) == list(events[USER_ID].cat.categories)
+    users = orders[schema.USER_ID].cat.categories
+    assert list(users) == list(events[schema.USER_ID].cat.categories)
 
 
 def test_without_order_ids_an_order_is_a_user_day_with_a_purchase():
@@ -328,11 +304,11 @@ def test_without_order_ids_an_order_is_a_user_day_with_a_purchase():
             ("u", "p1", PURCHASE, "2024-01-02 08:00", 1, 2.0, "X"),  # next day: a new order
             ("u", "p1", VIEW, "2024-01-03 08:00", 1, 2.0, "X"),
         ],
-        (USER_ID, ITEM_ID, EVENT_TYPE, TIMESTAMP, QUANTITY, PRICE, CATEGORY),
+        (*SHORT, schema.QUANTITY, schema.PRICE, schema.CATEGORY),
     )
     orders = feat.extract_orders(events)
-    assert orders[USER_ID].astype("str").tolist() == ["u", "v", "u"]
-    assert orders[TIMESTAMP].tolist() == [
+    assert orders[schema.USER_ID].astype("str").tolist() == ["u", "v", "u"]
+    assert orders[schema.TIMESTAMP].tolist() == [
         pd.Timestamp("2024-01-01 09:00"),
         pd.Timestamp("2024-01-01 10:00"),
         pd.Timestamp("2024-01-02 08:00"),
@@ -348,10 +324,11 @@ def test_lines_without_an_order_id_fall_back_to_user_days():
             ("u", "p1", PURCHASE, "2024-01-01 12:00", 1, 4.0, None, "X"),  # same day: same order
             ("u", "p1", PURCHASE, "2024-01-02 09:00", 1, 8.0, None, "X"),
             ("u", "p1", PURCHASE, "2024-01-02 10:00", 1, 16.0, "o1", "X"),  # o1 again
-        ]
+        ],
+        COLUMNS,
     )
     orders = feat.extract_orders(events)
-    assert orders[TIMESTAMP].tolist() == [
+    assert orders[schema.TIMESTAMP].tolist() == [
         pd.Timestamp("2024-01-01 09:00"),
         pd.Timestamp("2024-01-01 11:00"),
         pd.Timestamp("2024-01-02 09:00"),
@@ -362,7 +339,7 @@ def test_lines_without_an_order_id_fall_back_to_user_days():
 def test_order_values_are_missing_without_prices():
     events = make_events(
         [("u", "p1", PURCHASE, "2024-01-01", "o1")],
-        (USER_ID, ITEM_ID, EVENT_TYPE, TIMESTAMP, ORDER_ID),
+        (*SHORT, schema.ORDER_ID),
     )
     orders = feat.extract_orders(events)
     assert len(orders) == 1
@@ -370,10 +347,10 @@ def test_order_values_are_missing_without_prices():
 
 
 def test_no_purchases_give_no_orders():
-    events = make_events([("u", "p1", VIEW, "2024-01-01", 1, 2.0, None, "X")])
+    events = make_events([("u", "p1", VIEW, "2024-01-01", 1, 2.0, None, "X")], COLUMNS)
     orders = feat.extract_orders(events)
     assert orders.empty
-    assert list(orders.columns) == [USER_ID, TIMESTAMP, feat.ORDER_VALUE]
+    assert list(orders.columns) == [schema.USER_ID, schema.TIMESTAMP, feat.ORDER_VALUE]
     features = feat.user_features(events, orders, pd.Timestamp("2024-02-01"))
     assert features.loc["u", feat.ORDERS] == 0
     assert feat.SPEND not in features.columns
@@ -388,7 +365,8 @@ def test_count_orders_counts_from_start_inclusive_to_end_exclusive():
             ("v", "p1", PURCHASE, "2024-01-19 23:59", 1, 1.0, "o4", "X"),  # just before end: in
             ("v", "p1", PURCHASE, "2024-01-20 00:00", 1, 1.0, "o5", "X"),  # at end: out
             ("w", "p1", PURCHASE, "2024-01-25 00:00", 1, 1.0, "o6", "X"),  # after
-        ]
+        ],
+        COLUMNS,
     )
     counts = feat.count_orders(
         feat.extract_orders(events), pd.Timestamp("2024-01-10"), pd.Timestamp("2024-01-20")
@@ -419,7 +397,7 @@ FUTURE = [
 
 
 def test_future_events_never_change_the_features(features):
-    pd.testing.assert_frame_equal(features_at(make_events(SHOP + FUTURE), AT), features)
+    pd.testing.assert_frame_equal(features_at(make_events(SHOP + FUTURE, COLUMNS), AT), features)
 
 
 def test_changing_events_at_or_after_at_never_changes_the_features(features):
@@ -427,7 +405,7 @@ def test_changing_events_at_or_after_at_never_changes_the_features(features):
         (row[0], "p2", PURCHASE, row[3], 7, 70.0, "o1", "Y") if pd.Timestamp(row[3]) >= AT else row
         for row in SHOP + FUTURE
     ]
-    pd.testing.assert_frame_equal(features_at(make_events(changed), AT), features)
+    pd.testing.assert_frame_equal(features_at(make_events(changed, COLUMNS), AT), features)
 
 
 def test_a_later_line_of_an_earlier_order_does_not_change_the_features(features):
@@ -436,7 +414,9 @@ def test_a_later_line_of_an_earlier_order_does_not_change_the_features(features)
         ("a", "p3", PURCHASE, "2024-04-10 00:00", 2, 20.0, "o3", "Y"),
         ("a", "p3", PURCHASE, "2024-04-15 00:00", 1, 20.0, "o1", "Y"),
     ]
-    pd.testing.assert_frame_equal(features_at(make_events(SHOP + later_lines), AT), features)
+    pd.testing.assert_frame_equal(
+        features_at(make_events(SHOP + later_lines, COLUMNS), AT), features
+    )
 
 
 def test_a_later_purchase_on_the_same_day_does_not_change_the_features(shop):
@@ -449,7 +429,7 @@ def test_a_later_purchase_on_the_same_day_does_not_change_the_features(shop):
     ]
     before = features_at(shop, at)
     assert before.loc["b", feat.SPEND] == pytest.approx(10.0)
-    pd.testing.assert_frame_equal(features_at(make_events(SHOP + afternoon), at), before)
+    pd.testing.assert_frame_equal(features_at(make_events(SHOP + afternoon, COLUMNS), at), before)
 
 
 def random_events(rng: np.random.Generator, n: int, start: str, days: float) -> list[tuple]:
@@ -481,6 +461,8 @@ def test_random_future_events_never_change_the_features(seed):
     for at in (pd.Timestamp("2024-01-20"), pd.Timestamp("2024-01-25 13:00")):
         future = random_events(rng, 20, str(at), 10)
         future += [(row[0], "p1", PURCHASE, at, 1.0, 3.0, row[6], "X") for row in past[:5]]
-        expected = features_at(make_events(past), at)
+        expected = features_at(make_events(past, COLUMNS), at)
         assert len(expected)
-        pd.testing.assert_frame_equal(features_at(make_events(past + future), at), expected)
+        pd.testing.assert_frame_equal(
+            features_at(make_events(past + future, COLUMNS), at), expected
+        )

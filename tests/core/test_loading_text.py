@@ -26,6 +26,7 @@ from core.schema import (
     USER_ID,
     VIEW,
 )
+from tests.reading import column, times, write
 
 HEADER = ["user_id", "item_id", "event_type", "timestamp", "price"]
 ROWS = [
@@ -34,22 +35,8 @@ ROWS = [
 ]
 
 
-def write(tmp_path: Path, name: str, data: str | bytes) -> Path:
-    path = tmp_path / name
-    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    return path
-
-
 def csv_text(rows: list[list[str]], sep: str = ",", header: list[str] = HEADER) -> str:
     return "\n".join(sep.join(row) for row in [header, *rows]) + "\n"
-
-
-def column(result: LoadResult, name: str) -> list[object]:
-    return [None if pd.isna(v) else v for v in result.frame[name].astype("object")]
-
-
-def times(*texts: str) -> list[pd.Timestamp]:
-    return [pd.Timestamp(t) for t in texts]
 
 
 def load_times(tmp_path: Path, values: list[str], **options: object) -> LoadResult:

@@ -27,6 +27,7 @@ from core.data.loading import (
 )
 from core.data.reading import MALFORMED_ROW
 from core.schema import BRAND, CATEGORY, ITEM_ID, NAME, PRICE, USER_ID
+from tests.reading import write
 
 HEADER = "user_id,item_id,event_type,timestamp,quantity,price\n"
 # Data row numbers are in the comments; rows 1, 12 and 13 are valid (13 repeats row 1).
@@ -60,12 +61,6 @@ EXPECTED_ROWS = {
     NEGATIVE_PRICE: [10],
     MALFORMED_ROW: [11, 16],
 }
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def rows_for(result: LoadResult, reason: str) -> list[int]:

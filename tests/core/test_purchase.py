@@ -10,7 +10,6 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.inspection import permutation_importance
 
-from core.data.sample import generate_sample_shop
 from core.errors import CutoffError
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of, default_cutoff
@@ -31,11 +30,8 @@ from core.purchase import (
 )
 from core.purchase import features as feat
 from core.schema import (
-    BRAND,
-    CATEGORY,
     EVENT_TYPE,
     ITEM_ID,
-    NAME,
     ORDER_ID,
     PURCHASE,
     QUANTITY,
@@ -44,6 +40,7 @@ from core.schema import (
     USER_ID,
     VIEW,
 )
+from tests.frames import canonical, small_shop_frames
 
 H = 30
 DAY = pd.Timedelta(days=1)
@@ -54,22 +51,6 @@ CUTOFF = pd.Timestamp("2026-10-02")  # DATA_END - 30 days
 STRIDE = pd.Timedelta(days=4)  # ceil(30 / 8)
 CONFIG = NetworkConfig(hidden_layers=(8,), epochs=5, batch_size=64, random_state=0)
 LABELS = [ACTUAL_ORDERS, ACTUAL_BUYER, WINDOW_START]
-
-
-def canonical(
-    events: pd.DataFrame, products: pd.DataFrame | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The frames as the loader gives them: categorical ids, datetime64[ns], float numbers."""
-    events = events.sort_values(TIMESTAMP, kind="stable", ignore_index=True)
-    for column in (USER_ID, ITEM_ID, EVENT_TYPE, ORDER_ID, SESSION_ID):
-        events[column] = events[column].astype("str").astype("category")
-    events[TIMESTAMP] = events[TIMESTAMP].astype("datetime64[ns]")
-    events[QUANTITY] = events[QUANTITY].astype("float64")
-    if products is not None:
-        products = products.copy()
-        for column in (ITEM_ID, CATEGORY, BRAND, NAME):
-            products[column] = products[column].astype("str").astype("category")
-    return events, products
 
 
 def own_orders(raw: pd.DataFrame) -> pd.DataFrame:
@@ -121,7 +102,7 @@ def extra_purchases(users: list[str], stamps: list[pd.Timestamp], tag: str) -> p
 
 @pytest.fixture(scope="module")
 def raw() -> tuple[pd.DataFrame, pd.DataFrame]:
-    return generate_sample_shop(n_users=300, n_items=60, random_state=1)
+    return small_shop_frames()
 
 
 @pytest.fixture(scope="module")

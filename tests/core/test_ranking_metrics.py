@@ -62,17 +62,13 @@ def scores_of(frame: pd.DataFrame, user: object) -> dict[str, float]:
 # u1 is recommended a, b, c, d (scores .9 .8 .7 .6) and finds a, c, e relevant;
 # u2 is recommended only x, y and finds y relevant; u3 has no recommendations at all;
 # u4 has recommendations but no relevant items, so it is not evaluated.
-RECS = recs_frame(
-    [
-        ("u1", "a", 0.9),
-        ("u1", "b", 0.8),
-        ("u1", "c", 0.7),
-        ("u1", "d", 0.6),
-        ("u2", "x", 0.5),
-        ("u2", "y", 0.4),
-        ("u4", "a", 0.9),
-    ]
-)
+# fmt: off
+RECS = recs_frame([
+    ("u1", "a", 0.9), ("u1", "b", 0.8), ("u1", "c", 0.7), ("u1", "d", 0.6),
+    ("u2", "x", 0.5), ("u2", "y", 0.4),
+    ("u4", "a", 0.9),
+])
+# fmt: on
 RELEVANT = relevant_frame([("u1", "a"), ("u1", "c"), ("u1", "e"), ("u2", "y"), ("u3", "a")])
 
 # u1: top 3 = a b c, rel = 1 0 1, hits = 2, |R| = 3
@@ -410,16 +406,13 @@ def test_both_sort_paths_give_the_same_lists(monkeypatch) -> None:
 
 # Coverage, novelty and diversity use every user's top k; k = 2 here:
 # u1 -> a, b    u2 -> a, c    u3 -> d (only one item)
-BEYOND = recs_frame(
-    [
-        ("u1", "a", 0.9),
-        ("u1", "b", 0.8),
-        ("u1", "c", 0.1),
-        ("u2", "c", 0.7),
-        ("u2", "a", 0.8),
-        ("u3", "d", 0.4),
-    ]
-)
+# fmt: off
+BEYOND = recs_frame([
+    ("u1", "a", 0.9), ("u1", "b", 0.8), ("u1", "c", 0.1),
+    ("u2", "c", 0.7), ("u2", "a", 0.8),
+    ("u3", "d", 0.4),
+])
+# fmt: on
 
 
 def test_catalog_coverage_is_distinct_recommended_items_over_the_catalogue() -> None:

@@ -15,7 +15,6 @@ import pytest
 from core import purchase, recommend
 from core.__main__ import main
 from core.data.loading import ShopData, fingerprint_frames, load_shop
-from core.data.sample import generate_sample_shop
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of
@@ -23,6 +22,9 @@ from core.purchase.runs import purchase_run_record
 from core.recommend.runs import recommender_run_record
 from core.runs import MANIFEST, RunIntegrityError, RunNotFoundError, RunStore
 from core.runs.report import ReportError, build_report
+from tests.frames import small_shop_frames, write_shop
+
+pytestmark = pytest.mark.slow  # every report here is of runs trained for real
 
 CONFIG = NetworkConfig(hidden_layers=(8,), epochs=4, batch_size=64, random_state=0)
 PAYLOAD = "<img src=x onerror=alert(1)>"
@@ -72,12 +74,10 @@ def _parse(document: str) -> _Tables:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory) -> ShopData:
-    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
+    events, products = small_shop_frames()
     products["name"] = PAYLOAD  # names in shop data are untrusted
     folder = tmp_path_factory.mktemp("shop")
-    events.to_csv(folder / EVENTS_FILE, index=False)
-    products.to_csv(folder / "products.csv", index=False)
-    return load_shop(folder / EVENTS_FILE, folder / "products.csv")
+    return load_shop(*write_shop(folder, events, products, events_file=EVENTS_FILE))
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,7 @@ import pytest
 import skops.io as sio
 
 from core import purchase, recommend
-from core.data.loading import ShopData, load_shop
-from core.data.sample import generate_sample_shop
+from core.data.loading import ShopData
 from core.ml.network import NetworkConfig
 from core.purchase.runs import check_run_inputs, purchase_models_from_run, purchase_run_record
 from core.recommend.runs import recommender_from_run, recommender_run_record
@@ -51,12 +50,9 @@ NOW = dt.datetime(2026, 11, 28, 10, 15, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory) -> ShopData:
-    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
-    folder = tmp_path_factory.mktemp("shop")
-    events.to_csv(folder / "events.csv", index=False)
-    products.to_csv(folder / "products.csv", index=False)
-    return load_shop(folder / "events.csv", folder / "products.csv")
+def shop(small_shop) -> ShopData:
+    """The small generated shop, which every run here is trained on or saved with."""
+    return small_shop
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +107,7 @@ def test_a_loaded_purchase_run_predicts_exactly_as_before(store, shop, trained, 
     assert again.best_epochs == models.best_epochs and again.config == models.config
 
 
+@pytest.mark.slow
 def test_a_loaded_recommender_run_recommends_and_scores_as_before(store, shop):
     events, products = shop.events.frame, shop.products.frame
     cutoff = pd.Timestamp("2026-10-02")
@@ -162,6 +159,7 @@ def test_broken_runs_are_listed_with_the_reason(store, shop, purchase_record):
         store.load(missing.name)
 
 
+@pytest.mark.slow
 def test_a_save_killed_between_model_and_manifest_leaves_no_run(tmp_path):
     """A real process is killed (os._exit) right after the model file is written."""
     script = textwrap.dedent(
@@ -191,6 +189,7 @@ def test_a_save_killed_between_model_and_manifest_leaves_no_run(tmp_path):
     assert not leftovers[0].exists()
 
 
+@pytest.mark.slow
 def test_two_processes_saving_at_the_same_second_keep_both_runs(tmp_path, shop, purchase_record):
     store = RunStore(tmp_path / "runs")
     store.save_dataset(shop)
@@ -586,6 +585,7 @@ def test_a_save_given_a_time_without_a_zone_is_kept_in_utc(store, shop, purchase
     assert info.ok and info.created == pd.Timestamp("2026-11-28 10:15", tz="UTC")
 
 
+@pytest.mark.slow
 def test_a_recommender_run_with_other_ranker_inputs_is_refused_with_one_line(store, shop):
     events, products = shop.events.frame, shop.products.frame
     cutoff = pd.Timestamp("2026-10-02")

@@ -4,21 +4,17 @@ training, parallel jobs, progress, the best run, one-line errors and `python -m 
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from core import purchase, recommend, services
-from core.__main__ import main
-from core.data.loading import ShopData, load_shop
-from core.data.sample import generate_sample_shop
 from core.errors import ShopLensError
 from core.ml.network import NetworkConfig
 from core.purchase.runs import purchase_models_from_run
 from core.runs import RunStore, scores_to_metrics
 from core.runs.sweep import SweepError, sweep_purchase, sweep_recommend
+from tests.cli import run_cli, run_json
 
 CONFIG = NetworkConfig(hidden_layers=(64, 32), epochs=3, batch_size=64, random_state=0)
 HIDDEN = [(4,), (8,)]
@@ -26,20 +22,6 @@ SEEDS = [0, 1]
 CUTOFF = pd.Timestamp("2026-09-15")
 HORIZON = 21
 RUN_KEYS = {"run_id", "hidden", "seed", "metrics"}
-
-
-@pytest.fixture(scope="module")
-def shop_files(tmp_path_factory) -> tuple[Path, Path]:
-    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
-    folder = tmp_path_factory.mktemp("shop")
-    events.to_csv(folder / "events.csv", index=False)
-    products.to_csv(folder / "products.csv", index=False)
-    return folder / "events.csv", folder / "products.csv"
-
-
-@pytest.fixture(scope="module")
-def shop(shop_files) -> ShopData:
-    return load_shop(*shop_files)
 
 
 def run_purchase_sweep(shop, store, *, jobs):
@@ -57,28 +39,22 @@ def run_purchase_sweep(shop, store, *, jobs):
 
 
 @pytest.fixture(scope="module")
-def swept(shop, tmp_path_factory):
+def swept(small_shop, tmp_path_factory):
     store = RunStore(tmp_path_factory.mktemp("sweep") / "runs")
-    result, calls = run_purchase_sweep(shop, store, jobs=1)
+    result, calls = run_purchase_sweep(small_shop, store, jobs=1)
     return store, result, calls
 
 
 @pytest.fixture(scope="module")
-def recommend_swept(shop, tmp_path_factory):
+def recommend_swept(small_shop, tmp_path_factory):
     store = RunStore(tmp_path_factory.mktemp("sweep") / "runs")
     config = recommend.RecommenderConfig(network=CONFIG)
     base = services.RecommendSettings(config, cutoff=CUTOFF, horizon_days=HORIZON, k=5)
-    result = sweep_recommend(
-        shop,
-        store,
-        hidden=[(4,)],
-        seeds=SEEDS,
-        base=base,
-        jobs=1,
-    )
+    result = sweep_recommend(small_shop, store, hidden=[(4,)], seeds=SEEDS, base=base, jobs=1)
     return store, result
 
 
+@pytest.mark.slow
 def test_every_point_of_a_sweep_is_saved_as_a_run_and_listed(swept):
     store, result, _ = swept
     listed = {info.run_id: info for info in store.runs()}
@@ -94,6 +70,7 @@ def test_every_point_of_a_sweep_is_saved_as_a_run_and_listed(swept):
         assert manifest.metrics["mlp"] == run.metrics
 
 
+@pytest.mark.slow
 def test_runs_come_back_in_configuration_then_seed_order(swept):
     _, result, _ = swept
     assert [(run.hidden_layers, run.seed) for run in result.runs] == [
@@ -105,11 +82,12 @@ def test_runs_come_back_in_configuration_then_seed_order(swept):
     assert all(run.train_seconds > 0 for run in result.runs)
 
 
-def test_a_sweep_run_equals_a_single_training_with_the_same_seed(shop, swept):
+@pytest.mark.slow
+def test_a_sweep_run_equals_a_single_training_with_the_same_seed(small_shop, swept):
     store, result, _ = swept
     [run] = [r for r in result.runs if (r.hidden_layers, r.seed) == ((8,), 1)]
     data = purchase.build_purchase_data(
-        shop.events.frame, shop.products.frame, cutoff=CUTOFF, horizon_days=HORIZON
+        small_shop.events.frame, small_shop.products.frame, cutoff=CUTOFF, horizon_days=HORIZON
     )
     config = dataclasses.replace(CONFIG, hidden_layers=(8,), random_state=1)
     models = purchase.train_purchase_models(data, config)
@@ -125,12 +103,14 @@ def test_a_sweep_run_equals_a_single_training_with_the_same_seed(shop, swept):
     )
 
 
+@pytest.mark.slow
 def test_the_progress_callback_is_called_once_per_point_with_increasing_counts(swept):
     _, result, calls = swept
     assert [(done, total) for done, total, _ in calls] == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert {run.run_id for _, _, run in calls} == {run.run_id for run in result.runs}
 
 
+@pytest.mark.slow
 def test_the_best_purchase_run_has_the_lowest_mlp_mse(swept):
     _, result, _ = swept
     lowest = min(result.runs, key=lambda run: run.metrics["mse"])
@@ -138,10 +118,11 @@ def test_the_best_purchase_run_has_the_lowest_mlp_mse(swept):
     assert result.metric == "mse"
 
 
-def test_two_jobs_give_the_same_runs_as_one_job(shop, swept, tmp_path):
+@pytest.mark.slow
+def test_two_jobs_give_the_same_runs_as_one_job(small_shop, swept, tmp_path):
     _, serial, _ = swept
     store = RunStore(tmp_path / "runs")
-    parallel, calls = run_purchase_sweep(shop, store, jobs=2)
+    parallel, calls = run_purchase_sweep(small_shop, store, jobs=2)
     assert [(r.hidden_layers, r.seed, r.metrics) for r in parallel.runs] == [
         (r.hidden_layers, r.seed, r.metrics) for r in serial.runs
     ]
@@ -151,8 +132,9 @@ def test_two_jobs_give_the_same_runs_as_one_job(shop, swept, tmp_path):
     assert parallel.best_run_id == parallel.runs[best].run_id
 
 
+@pytest.mark.slow
 def test_a_recommend_sweep_run_equals_a_single_evaluation_and_the_best_has_the_highest_ndcg(
-    shop, recommend_swept
+    small_shop, recommend_swept
 ):
     store, result = recommend_swept
     assert len(store.runs()) == 2
@@ -160,8 +142,8 @@ def test_a_recommend_sweep_run_equals_a_single_evaluation_and_the_best_has_the_h
         network=dataclasses.replace(CONFIG, hidden_layers=(4,), random_state=1)
     )
     _, evaluation = recommend.evaluate_recommender(
-        shop.events.frame,
-        shop.products.frame,
+        small_shop.events.frame,
+        small_shop.products.frame,
         cutoff=CUTOFF,
         horizon_days=HORIZON,
         k=5,
@@ -186,7 +168,7 @@ def test_a_recommend_sweep_run_equals_a_single_evaluation_and_the_best_has_the_h
     ],
 )
 def test_an_unusable_sweep_raises_a_one_line_error_before_training(
-    shop, tmp_path, changes, message
+    small_shop, tmp_path, changes, message
 ):
     store = RunStore(tmp_path / "runs")
     arguments = {
@@ -197,15 +179,15 @@ def test_an_unusable_sweep_raises_a_one_line_error_before_training(
         **changes,
     }
     with pytest.raises(ShopLensError, match=message) as caught:
-        sweep_purchase(shop, store, **arguments)
+        sweep_purchase(small_shop, store, **arguments)
     assert "\n" not in str(caught.value)
     assert store.runs() == []
 
 
-def test_sweep_errors_are_sweep_errors(shop, tmp_path):
+def test_sweep_errors_are_sweep_errors(small_shop, tmp_path):
     with pytest.raises(SweepError):
         sweep_purchase(
-            shop,
+            small_shop,
             RunStore(tmp_path),
             hidden=HIDDEN,
             seeds=[],
@@ -216,118 +198,59 @@ def test_sweep_errors_are_sweep_errors(shop, tmp_path):
 
 # --- the command line ---------------------------------------------------------------------
 
+# A sweep on the command line: its options, then what its JSON and its saved runs must show.
+CLI_SWEEPS = {
+    "purchase": (
+        "--hidden 4 --hidden 8x4 --seeds 0,1 --jobs 2",
+        {
+            "points": [("4", 0), ("4", 1), ("8,4", 0), ("8,4", 1)],
+            "names": ["sweep 4 seed 0", "sweep 4 seed 1", "sweep 8,4 seed 0", "sweep 8,4 seed 1"],
+            "tags": ("sweep",),
+            "metrics": {"mse", "mae", "r2", "roc_auc"},
+            "best": ("mse", min),
+        },
+    ),
+    "recommend": (
+        "--k 5 --hidden 4 --seeds 2 --jobs 1 --tag trial --name small",
+        {
+            "points": [("4", 2)],
+            "names": ["small sweep 4 seed 2"],
+            "tags": ("sweep", "trial"),
+            "metrics": {"precision", "recall", "ndcg", "hit_rate"},
+            "best": ("ndcg", max),
+        },
+    ),
+}
 
-def run_cli(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
-
-def test_sweep_purchase_json_has_exactly_the_documented_shape_and_its_runs_exist(
-    shop_files, runs_dir, capsys
+@pytest.mark.slow
+@pytest.mark.parametrize("task", CLI_SWEEPS)
+def test_sweep_json_has_exactly_the_documented_shape_and_its_runs_exist(
+    small_shop_files, runs_dir, capsys, task
 ):
-    events, products = shop_files
-    code, out, err = run_cli(
-        capsys,
-        "sweep",
-        "purchase",
-        str(events),
-        "--products",
-        str(products),
-        "--cutoff",
-        "2026-09-15",
-        "--horizon-days",
-        "21",
-        "--hidden",
-        "4",
-        "--hidden",
-        "8x4",
-        "--seeds",
-        "0,1",
-        "--epochs",
-        "3",
-        "--jobs",
-        "2",
-        "--json",
-    )
-    assert code == 0, err
-    assert err == ""
-    assert len(out.strip().splitlines()) == 1
-    result = json.loads(out)
+    events, products = small_shop_files
+    options, expected = CLI_SWEEPS[task]
+    options = f"{options} --cutoff 2026-09-15 --horizon-days 21 --epochs 3 --json".split()
+    result = run_json(capsys, "sweep", task, events, "--products", products, *options)
     assert set(result) == {"runs", "best"}
-    assert [(run["hidden"], run["seed"]) for run in result["runs"]] == [
-        ("4", 0),
-        ("4", 1),
-        ("8,4", 0),
-        ("8,4", 1),
-    ]
+    assert [(run["hidden"], run["seed"]) for run in result["runs"]] == expected["points"]
     for run in result["runs"]:
         assert set(run) == RUN_KEYS
-        assert {"mse", "mae", "r2", "roc_auc"} <= set(run["metrics"])
-    listed = {info.run_id for info in RunStore(runs_dir).runs()}
-    assert {run["run_id"] for run in result["runs"]} == listed
-    assert result["best"] == min(result["runs"], key=lambda run: run["metrics"]["mse"])["run_id"]
+        assert expected["metrics"] <= set(run["metrics"])
+    metric, best_of = expected["best"]
+    best = best_of(result["runs"], key=lambda run: run["metrics"][metric])
+    assert result["best"] == best["run_id"]
+    listed = {info.run_id: info for info in RunStore(runs_dir).runs()}
+    assert {run["run_id"] for run in result["runs"]} == set(listed)
+    assert [listed[run["run_id"]].name for run in result["runs"]] == expected["names"]
+    assert all(info.tags == expected["tags"] for info in listed.values())
 
 
-def test_sweep_recommend_json_has_exactly_the_documented_shape_and_its_runs_exist(
-    shop_files, runs_dir, capsys
-):
-    events, products = shop_files
-    code, out, err = run_cli(
-        capsys,
-        "sweep",
-        "recommend",
-        str(events),
-        "--products",
-        str(products),
-        "--cutoff",
-        "2026-09-15",
-        "--horizon-days",
-        "21",
-        "--k",
-        "5",
-        "--hidden",
-        "4",
-        "--seeds",
-        "2",
-        "--epochs",
-        "3",
-        "--jobs",
-        "1",
-        "--tag",
-        "trial",
-        "--name",
-        "small",
-        "--json",
-    )
-    assert code == 0, err
-    result = json.loads(out)
-    assert set(result) == {"runs", "best"}
-    [run] = result["runs"]
-    assert set(run) == RUN_KEYS
-    assert (run["hidden"], run["seed"], result["best"]) == ("4", 2, run["run_id"])
-    assert {"precision", "recall", "ndcg", "hit_rate"} <= set(run["metrics"])
-    [info] = RunStore(runs_dir).runs()
-    assert info.run_id == run["run_id"]
-    assert (info.name, info.tags) == ("small sweep 4 seed 2", ("sweep", "trial"))
-
-
-def test_sweep_without_json_prints_progress_a_table_and_the_best_run(shop_files, capsys):
-    events, products = shop_files
-    code, out, err = run_cli(
-        capsys,
-        "sweep",
-        "purchase",
-        str(events),
-        "--products",
-        str(products),
-        "--hidden",
-        "4",
-        "--epochs",
-        "2",
-        "--jobs",
-        "1",
-    )
+@pytest.mark.slow
+def test_sweep_without_json_prints_progress_a_table_and_the_best_run(small_shop_files, capsys):
+    events, products = small_shop_files
+    options = "--hidden 4 --epochs 2 --jobs 1".split()
+    code, out, err = run_cli(capsys, "sweep", "purchase", events, "--products", products, *options)
     assert code == 0, err
     lines = out.strip().splitlines()
     assert lines[0].startswith("[1/1] 4 seed 0: mse ")
@@ -346,10 +269,10 @@ def test_sweep_without_json_prints_progress_a_table_and_the_best_run(shop_files,
     ],
 )
 def test_bad_sweep_input_exits_2_with_one_line(
-    shop_files, runs_dir, capsys, option, value, message
+    small_shop_files, runs_dir, capsys, option, value, message
 ):
-    events, _ = shop_files
-    code, out, err = run_cli(capsys, "sweep", "purchase", str(events), f"{option}={value}")
+    events, _ = small_shop_files
+    code, out, err = run_cli(capsys, "sweep", "purchase", events, f"{option}={value}")
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1
@@ -357,30 +280,15 @@ def test_bad_sweep_input_exits_2_with_one_line(
     assert RunStore(runs_dir).runs() == []
 
 
+@pytest.mark.slow
 def test_a_sweep_into_a_runs_folder_that_cannot_be_written_exits_2_with_one_line(
-    shop_files, tmp_path, capsys
+    small_shop_files, tmp_path, capsys
 ):
-    events, products = shop_files
+    events, products = small_shop_files
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    code, out, err = run_cli(
-        capsys,
-        "sweep",
-        "purchase",
-        str(events),
-        "--products",
-        str(products),
-        "--hidden",
-        "4",
-        "--seeds",
-        "0",
-        "--epochs",
-        "2",
-        "--jobs",
-        "1",
-        "--runs-dir",
-        str(blocker / "runs"),
-        "--json",
-    )
+    unwritable = blocker / "runs"
+    options = [*"--hidden 4 --seeds 0 --epochs 2 --jobs 1 --json".split(), "--runs-dir", unwritable]
+    code, out, err = run_cli(capsys, "sweep", "purchase", events, "--products", products, *options)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "cannot be written" in err

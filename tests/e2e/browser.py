@@ -1,6 +1,6 @@
 """Helpers shared by the browser tests."""
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 
 def wait_idle(page: Page) -> None:
@@ -36,3 +36,38 @@ def set_number(page: Page, label: str, value: int) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(str(value))
     box.press("Tab")
+
+
+def expect_no_exception(page: Page) -> None:
+    """The page shows no Python exception."""
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def start_endless_training(page: Page, layers: str) -> None:
+    """On a model page: train ``layers`` for up to 2000 epochs without early stopping, so that
+    only Stop ends the training."""
+    set_layers(page, layers)
+    set_number(page, "Epochs (at most)", 2000)
+    page.get_by_text("Early stopping").click()  # off
+    page.get_by_role("button", name="Train", exact=True).click()
+
+
+def stop_training(page: Page, timeout: int = 60_000) -> None:
+    """Press Stop, then wait until the page says so and has finished its run."""
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(page.get_by_text("Training was stopped at epoch", exact=False)).to_be_visible(
+        timeout=timeout
+    )
+    wait_idle(page)
+
+
+def wait_for_results(page: Page) -> None:
+    """Wait until a model page shows the results of a training or of a reopened run, and has
+    finished its run."""
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=90_000)
+    wait_idle(page)
+
+
+def metric(page: Page, label: str) -> Locator:
+    """The metric tile called ``label`` in the page's main area."""
+    return page.get_by_test_id("stMain").get_by_test_id("stMetric").filter(has_text=label)

@@ -9,7 +9,7 @@ from core.data.loading import load_shop
 from core.ml.network import NetworkConfig
 from core.purchase.runs import purchase_run_record
 from core.runs import RunStore
-from tests.e2e.browser import wait_idle
+from tests.e2e import browser as web
 from tests.e2e.conftest import running_app
 
 pytestmark = pytest.mark.e2e
@@ -26,8 +26,7 @@ def test_a_link_to_a_run_reopens_it_on_a_fresh_server(page: Page, tmp_path, outp
 
     with running_app(tmp_path / "runs") as url:
         page.goto(f"{url}/Purchase_prediction?run={run_id}")
-        expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=90_000)
-        wait_idle(page)
+        web.wait_for_results(page)
         expect(page.get_by_text(run_id, exact=False)).to_be_visible()
         expect(page.get_by_text("Hidden layers 12 relu", exact=False)).to_be_visible()
         nav = page.get_by_test_id("stSidebarNav")
@@ -35,5 +34,5 @@ def test_a_link_to_a_run_reopens_it_on_a_fresh_server(page: Page, tmp_path, outp
             expect(nav.get_by_text(title, exact=True)).to_be_visible()
         expect(nav.get_by_role("link")).to_have_count(5)  # the app's pages, not the files
         assert f"run={run_id}" in page.url
-        expect(page.get_by_test_id("stException")).to_have_count(0)
+        web.expect_no_exception(page)
         page.screenshot(path=str(output_dir / "deep_link_run.png"))

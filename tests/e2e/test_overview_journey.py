@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.browser import wait_idle
+from tests.e2e import browser as web
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,7 @@ def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_
     expect(page.get_by_role("heading", name="Data")).to_be_visible()
     page.get_by_test_id("stSidebarNav").get_by_text("Overview").click()
     expect(page.get_by_role("heading", name="Shop overview")).to_be_visible()
-    wait_idle(page)
+    web.wait_idle(page)
     active = _tile_value(page, "Active users")
     expect(active).to_have_text(re.compile(r"^\d[\d,]*$"))
     last_30_days = active.inner_text()
@@ -50,7 +50,7 @@ def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_
     _type_date_part(page, "day, Period start date", "01")
     page.keyboard.press("Escape")  # closes the calendar, which commits the typed date
     expect(page.get_by_text("2026-09-01 to 2026-10-31 (61 days)", exact=False)).to_be_visible()
-    wait_idle(page)
+    web.wait_idle(page)
     expect(active).not_to_have_text(last_30_days)
     two_months = active.inner_text()
     expect(page.locator(".st-key-overview-chart-funnel g.funnellayer")).to_be_visible()
@@ -62,7 +62,7 @@ def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_
     box, category = _bar_and_label(chart, 2)
     # A real click on the bar: Plotly listens on the layer above it, so click its position.
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    wait_idle(page)
+    web.wait_idle(page)
     category_filter = page.get_by_test_id("stMultiSelect").filter(has_text="Category")
     expect(category_filter).to_contain_text(category)
     expect(active).not_to_have_text(two_months)  # the KPIs follow the click
@@ -71,12 +71,12 @@ def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_
     conversion = page.locator(".st-key-overview-chart-category_conversion")
     expect(conversion.locator("g.point path")).to_have_count(1)
     expect(conversion.locator("g.ytick text")).to_have_text(category)
-    expect(page.get_by_test_id("stException")).to_have_count(0)
+    web.expect_no_exception(page)
     page.screenshot(path=str(output_dir / "overview_category_clicked.png"))
     buyers_of_category = active.inner_text()
 
     page.get_by_text("Show these users").click()
-    wait_idle(page)
+    web.wait_idle(page)
     download = page.get_by_role("button", name=re.compile(r"Download these [\d,]+ users"))
     expect(download).to_be_visible()
     with page.expect_download() as info:
@@ -91,7 +91,7 @@ def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_
     page.screenshot(path=str(output_dir / "overview_users.png"))
 
     page.get_by_role("button", name="Clear the category filter").click()
-    wait_idle(page)
+    web.wait_idle(page)
     expect(category_filter).not_to_contain_text(category)
     expect(active).to_have_text(two_months)
-    expect(page.get_by_test_id("stException")).to_have_count(0)
+    web.expect_no_exception(page)

@@ -1,31 +1,28 @@
-"""Recommendations in a real browser: train, read the scoreboard, browse a user, stop."""
+"""Recommendations in a real browser: train, read the scoreboard, browse a user (Stop: see
+test_background_training.py)."""
 
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import open_page, set_layers, set_number, wait_idle
+from tests.e2e import browser as web
 
 pytestmark = pytest.mark.e2e
 
 
 def test_train_then_browse_a_user_with_history_reasons_and_hits(page: Page, app_url, output_dir):
-    open_page(page, app_url, "Recommendations")
-    set_layers(page, "16")
-    set_number(page, "Epochs (at most)", 30)
+    web.open_page(page, app_url, "Recommendations")
+    web.set_layers(page, "16")
+    web.set_number(page, "Epochs (at most)", 30)
     expect(page.get_by_text("Time split: 3 training windows of 30 days")).to_be_visible()
     page.get_by_role("button", name="Train", exact=True).click()
 
-    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=90_000)
-    wait_idle(page)
-    main = page.get_by_test_id("stMain")
-    expect(main.get_by_test_id("stMetric").filter(has_text="NDCG@10 · MLP ranker")).to_contain_text(
-        re.compile(r"\d\.\d{3}")
-    )
+    web.wait_for_results(page)
+    expect(web.metric(page, "NDCG@10 · MLP ranker")).to_contain_text(re.compile(r"\d\.\d{3}"))
     scoreboard = page.get_by_role("tabpanel", name="Scoreboard")
     expect(scoreboard.get_by_test_id("stDataFrame")).to_have_count(1)
-    expect(page.get_by_test_id("stException")).to_have_count(0)
+    web.expect_no_exception(page)
     page.get_by_role("heading", name="Results").scroll_into_view_if_needed()
     page.screenshot(path=str(output_dir / "recs_scoreboard.png"))
 
@@ -45,42 +42,17 @@ def test_train_then_browse_a_user_with_history_reasons_and_hits(page: Page, app_
     expect(options.nth(1)).to_contain_text("bought 10 products in the test window")
     user = options.nth(1).inner_text().split(" · ")[0]
     options.nth(1).click()
-    wait_idle(page)
+    web.wait_idle(page)
 
     expect(page.get_by_role("combobox", name="User")).to_have_value(re.compile(user))
     heading = page.get_by_text("Top 10 recommendations", exact=True)
     expect(heading).to_be_visible()
-    expect(main.get_by_test_id("stMetric").filter(has_text="Hits in the top 10")).to_contain_text(
+    expect(web.metric(page, "Hits in the top 10")).to_contain_text(
         re.compile(r"[1-9]\d* of 10")  # this seed and these settings find hits for this user
     )
     expect(page.get_by_text("Green rows (✔) were bought in the test window")).to_be_visible()
     expect(page.get_by_text("History", exact=True)).to_be_visible()  # the history chart's title
     expect(page.get_by_text(re.compile(r"History table \(\d+ newest events"))).to_be_visible()
-    expect(page.get_by_test_id("stException")).to_have_count(0)
+    web.expect_no_exception(page)
     heading.scroll_into_view_if_needed()
     page.screenshot(path=str(output_dir / "recs_user.png"))
-
-
-def test_stop_keeps_the_rankers_best_epoch_so_far(page: Page, app_url, output_dir):
-    open_page(page, app_url, "Recommendations")
-    set_layers(page, "32,16")
-    set_number(page, "Epochs (at most)", 2000)
-    page.get_by_text("Early stopping").click()  # off: only Stop ends this training
-    page.get_by_role("button", name="Train", exact=True).click()
-
-    expect(page.get_by_text(re.compile(r"Ranker epoch [3-9]\d* of at most 2000"))).to_be_visible(
-        timeout=90_000
-    )
-    expect(page.get_by_role("button", name="Train", exact=True)).to_be_disabled()
-    page.screenshot(path=str(output_dir / "recs_training_live.png"))
-    page.get_by_role("button", name="Stop", exact=True).click()
-
-    expect(page.get_by_text("Training was stopped at epoch", exact=False)).to_be_visible(
-        timeout=60_000
-    )
-    wait_idle(page)
-    expect(page.get_by_role("button", name="Stop", exact=True)).to_have_count(0)
-    expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()
-    expect(page.get_by_role("tab", name="Scoreboard")).to_be_visible()
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    page.screenshot(path=str(output_dir / "recs_stopped.png"))

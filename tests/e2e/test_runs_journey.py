@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.browser import open_page, set_layers, set_number, wait_idle
+from tests.e2e import browser as web
 
 pytestmark = pytest.mark.e2e
 
@@ -13,23 +13,23 @@ ROW = 35  # st.dataframe's header and row height, in pixels
 
 
 def _train(page: Page, layers: str) -> None:
-    set_layers(page, layers)
-    set_number(page, "Epochs (at most)", 3)
+    web.set_layers(page, layers)
+    web.set_number(page, "Epochs (at most)", 3)
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text(f"Hidden layers {layers} relu", exact=False)).to_be_visible(
         timeout=90_000
     )
-    wait_idle(page)
+    web.wait_idle(page)
 
 
 def _select_row(grid: Locator, row: int) -> None:
     """Tick a row's selection box (the grid is a canvas: click its row-marker column)."""
     grid.click(position={"x": 20, "y": ROW + ROW * row + ROW // 2})
-    wait_idle(grid.page)
+    web.wait_idle(grid.page)
 
 
 def test_two_trainings_survive_a_refresh_and_can_be_compared(page: Page, app_url, output_dir):
-    open_page(page, app_url, "Purchase prediction")
+    web.open_page(page, app_url, "Purchase prediction")
     _train(page, "8")
     first = re.search(r"run=([\w-]+)", page.url)
     assert first, page.url
@@ -38,18 +38,17 @@ def test_two_trainings_survive_a_refresh_and_can_be_compared(page: Page, app_url
     assert second and second.group(1) != first.group(1)
 
     page.reload()  # the URL names the run: the page reopens it instead of starting empty
-    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=90_000)
-    wait_idle(page)
+    web.wait_for_results(page)
     expect(page.get_by_text(second.group(1), exact=False)).to_be_visible()
     expect(page.get_by_text("Hidden layers 16,8 relu", exact=False)).to_be_visible()
-    expect(page.get_by_test_id("stException")).to_have_count(0)
+    web.expect_no_exception(page)
 
     page.get_by_test_id("stSidebarNav").get_by_text("Runs").click()
     expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
-    wait_idle(page)
+    web.wait_idle(page)
     page.reload()  # and the registry itself survives a refresh
     expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
-    wait_idle(page)
+    web.wait_idle(page)
     grid = page.get_by_test_id("stDataFrame").first
     expect(grid).to_be_visible()
     page.screenshot(path=str(output_dir / "runs_table.png"))
@@ -65,7 +64,7 @@ def test_two_trainings_survive_a_refresh_and_can_be_compared(page: Page, app_url
         main.get_by_text("Orders network: training (dotted) and validation (solid)", exact=False)
     ).to_be_visible()
     expect(page.get_by_role("button", name=re.compile(r"Report of 2 runs"))).to_be_visible()
-    expect(page.get_by_test_id("stException")).to_have_count(0)
+    web.expect_no_exception(page)
     page.screenshot(path=str(output_dir / "runs_compare.png"))
     _select_row(grid, 0)  # leave only the older run (8) selected, then open it
     expect(page.get_by_role("heading", name="1 run selected")).to_be_visible()
@@ -73,15 +72,15 @@ def test_two_trainings_survive_a_refresh_and_can_be_compared(page: Page, app_url
     page.get_by_role("button", name="Open", exact=True).filter(visible=True).last.click()
     expect(page.get_by_role("heading", name="Purchase prediction")).to_be_visible()
     expect(page.get_by_text("Hidden layers 8 relu", exact=False)).to_be_visible(timeout=90_000)
-    wait_idle(page)
+    web.wait_idle(page)
     assert f"run={first.group(1)}" in page.url
-    expect(page.get_by_test_id("stException")).to_have_count(0)
+    web.expect_no_exception(page)
 
 
 def test_a_sweep_trains_every_configuration_and_seed_and_stars_the_best(
     page: Page, app_url, output_dir
 ):
-    open_page(page, app_url, "Runs")
+    web.open_page(page, app_url, "Runs")
     page.get_by_text("Sweep: train several hidden-layer configurations at once").click()
     sweep = page.get_by_test_id("stForm")
     layers = sweep.get_by_test_id("stMultiSelect")
@@ -91,12 +90,12 @@ def test_a_sweep_trains_every_configuration_and_seed_and_stars_the_best(
     more = sweep.get_by_label("More configurations", exact=True)
     more.fill("4; 8,4")
     sweep.get_by_label("Seeds", exact=True).fill("0,1")
-    set_number(page, "Epochs (max)", 3)
+    web.set_number(page, "Epochs (max)", 3)
     sweep.get_by_role("button", name="Run sweep").click()
     expect(page.get_by_text(re.compile(r"Best of 4 runs"))).to_be_visible(timeout=120_000)
-    wait_idle(page)
+    web.wait_idle(page)
     expect(
         page.get_by_text("MSE (orders²) of the MLP on each run", exact=False).first
     ).to_be_visible()
-    expect(page.get_by_test_id("stException")).to_have_count(0)
+    web.expect_no_exception(page)
     page.screenshot(path=str(output_dir / "runs_sweep.png"))

@@ -3,59 +3,33 @@ selections narrow the page, and purchase-only data says what it cannot show."""
 
 import datetime as dt
 import math
-from pathlib import Path
 
 import pandas as pd
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core import overview as an
 from core import schema
-from core.config import load_settings
 from core.data.loading import ShopData, load_shop
 from core.overview import charts as oc
+from tests.pages.apptest import OVERVIEW, run_page
+from tests.reading import write
 from ui import state
 
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "pages" / "3_Overview.py")
-TIMEOUT = 90
-
 # A CDNOW-like orders export: customer, date, quantity, line amount; no items, no event types.
-ORDERS_CSV = """customer_id,date,quantity,amount
-1,1997-01-01,1,11.77
-2,1997-01-12,1,12.00
-2,1997-01-12,5,77.00
-3,1997-01-02,2,20.76
-3,1997-03-30,2,20.76
-3,1997-04-02,2,19.54
-4,1997-01-01,2,29.33
-4,1997-01-18,2,29.73
-4,1997-02-20,1,14.96
-5,1997-02-01,3,40.00
-6,1997-02-05,1,9.99
-6,1997-02-25,2,19.98
-"""
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-@pytest.fixture(scope="module")
-def sample() -> ShopData:
-    settings = load_settings()
-    return load_shop(settings.sample_events, settings.sample_products)
+# One line per customer.
+ORDERS_CSV = (
+    "customer_id,date,quantity,amount\n"
+    "1,1997-01-01,1,11.77\n"
+    "2,1997-01-12,1,12.00\n2,1997-01-12,5,77.00\n"
+    "3,1997-01-02,2,20.76\n3,1997-03-30,2,20.76\n3,1997-04-02,2,19.54\n"
+    "4,1997-01-01,2,29.33\n4,1997-01-18,2,29.73\n4,1997-02-20,1,14.96\n"
+    "5,1997-02-01,3,40.00\n"
+    "6,1997-02-05,1,9.99\n6,1997-02-25,2,19.98\n"
+)
 
 
 def _page(shop: ShopData | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    if shop is not None:
-        at.session_state[state.SHOP] = shop
-    return at.run()
+    return run_page(OVERVIEW, session={state.SHOP: shop} if shop is not None else None)
 
 
 def _core(shop: ShopData, first_day: dt.date, last_day: dt.date, **filters) -> an.Overview:
@@ -96,13 +70,13 @@ def _key(shop: ShopData, name: str) -> str:
     return state.overview_key(shop.fingerprint, name)
 
 
-def test_the_page_renders_on_the_sample_shop_with_the_core_kpis_of_the_last_30_days(sample):
+def test_the_page_renders_on_the_sample_shop_with_the_core_kpis_of_the_last_30_days(sample_shop):
     at = _page()
     assert not at.exception
     assert not at.error
-    dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
+    dates = at.date_input(key=_key(sample_shop, state.OVERVIEW_DATES)).value
     assert dates == (dt.date(2026, 10, 2), dt.date(2026, 10, 31))
-    expected = _core(sample, *dates)
+    expected = _core(sample_shop, *dates)
     tiles = _tiles(at)
     assert list(tiles) == list(expected.kpis.table[an.LABEL])  # all 11, in order
     _assert_tiles_match(at, expected)
@@ -116,66 +90,67 @@ def test_the_page_renders_on_the_sample_shop_with_the_core_kpis_of_the_last_30_d
     assert not at.info  # the sample shop can show everything
 
 
-def test_a_date_range_change_updates_the_kpis_and_they_still_match_the_core(sample):
+def test_a_date_range_change_updates_the_kpis_and_they_still_match_the_core(sample_shop):
     at = _page()
     before = _tiles(at)
     august = (dt.date(2026, 8, 1), dt.date(2026, 8, 31))
-    at.date_input(key=_key(sample, state.OVERVIEW_DATES)).set_value(august).run()
+    at.date_input(key=_key(sample_shop, state.OVERVIEW_DATES)).set_value(august).run()
     assert not at.exception
     assert _tiles(at) != before
-    _assert_tiles_match(at, _core(sample, *august))
+    _assert_tiles_match(at, _core(sample_shop, *august))
 
 
-def test_a_category_filter_updates_the_kpis_and_they_still_match_the_core(sample):
+def test_a_category_filter_updates_the_kpis_and_they_still_match_the_core(sample_shop):
     at = _page()
     before = _tiles(at)
-    at.multiselect(key=_key(sample, state.OVERVIEW_CATEGORIES)).set_value(["Books"]).run()
+    at.multiselect(key=_key(sample_shop, state.OVERVIEW_CATEGORIES)).set_value(["Books"]).run()
     assert not at.exception
     assert _tiles(at) != before
-    dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
-    _assert_tiles_match(at, _core(sample, *dates, categories=["Books"]))
+    dates = at.date_input(key=_key(sample_shop, state.OVERVIEW_DATES)).value
+    _assert_tiles_match(at, _core(sample_shop, *dates, categories=["Books"]))
     # The category chart's clear button (shown while a category is picked) undoes it.
     at.button(key="overview.clear_categories").click().run()
-    assert at.multiselect(key=_key(sample, state.OVERVIEW_CATEGORIES)).value == []
+    assert at.multiselect(key=_key(sample_shop, state.OVERVIEW_CATEGORIES)).value == []
     assert _tiles(at) == before
 
 
-def test_an_event_type_filter_narrows_the_kpis_and_the_funnel_says_why(sample):
+def test_an_event_type_filter_narrows_the_kpis_and_the_funnel_says_why(sample_shop):
     at = _page()
-    at.multiselect(key=_key(sample, state.OVERVIEW_EVENT_TYPES)).set_value(["view", "cart"]).run()
+    event_types = at.multiselect(key=_key(sample_shop, state.OVERVIEW_EVENT_TYPES))
+    event_types.set_value(["view", "cart"]).run()
     assert not at.exception
-    dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
-    _assert_tiles_match(at, _core(sample, *dates, event_types=["view", "cart"]))
+    dates = at.date_input(key=_key(sample_shop, state.OVERVIEW_DATES)).value
+    _assert_tiles_match(at, _core(sample_shop, *dates, event_types=["view", "cart"]))
     assert _tiles(at)["Orders"] == "0"
     assert [i.value for i in at.info] == [
         "The event-type filter leaves out purchase events, so the funnel shows view → cart only."
     ]
 
 
-def test_clear_filters_resets_every_filter_to_the_last_30_days(sample):
+def test_clear_filters_resets_every_filter_to_the_last_30_days(sample_shop):
     at = _page()
     before = _tiles(at)
-    at.date_input(key=_key(sample, state.OVERVIEW_DATES)).set_value(
+    at.date_input(key=_key(sample_shop, state.OVERVIEW_DATES)).set_value(
         (dt.date(2026, 6, 1), dt.date(2026, 6, 30))
     )
-    at.multiselect(key=_key(sample, state.OVERVIEW_BRANDS)).set_value(["Kestrel"])
-    at.multiselect(key=_key(sample, state.OVERVIEW_EVENT_TYPES)).set_value(["view"]).run()
+    at.multiselect(key=_key(sample_shop, state.OVERVIEW_BRANDS)).set_value(["Kestrel"])
+    at.multiselect(key=_key(sample_shop, state.OVERVIEW_EVENT_TYPES)).set_value(["view"]).run()
     assert _tiles(at) != before
     at.button(key=state.OVERVIEW_CLEAR).click().run()
     assert not at.exception
-    assert at.multiselect(key=_key(sample, state.OVERVIEW_BRANDS)).value == []
+    assert at.multiselect(key=_key(sample_shop, state.OVERVIEW_BRANDS)).value == []
     assert _tiles(at) == before
 
 
-def test_show_these_users_lists_the_users_of_the_selection(sample):
+def test_show_these_users_lists_the_users_of_the_selection(sample_shop):
     at = _page()
-    at.multiselect(key=_key(sample, state.OVERVIEW_CATEGORIES)).set_value(["Toys"]).run()
+    at.multiselect(key=_key(sample_shop, state.OVERVIEW_CATEGORIES)).set_value(["Toys"]).run()
     at.toggle(key=state.OVERVIEW_SHOW_USERS).set_value(True).run()
     assert not at.exception
-    dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
+    dates = at.date_input(key=_key(sample_shop, state.OVERVIEW_DATES)).value
     expected = an.users_in(
-        sample.events.frame,
-        sample.products.frame,
+        sample_shop.events.frame,
+        sample_shop.products.frame,
         start=pd.Timestamp(dates[0]),
         end=pd.Timestamp(dates[1]) + pd.Timedelta(days=1),
         categories=["Toys"],
@@ -186,25 +161,21 @@ def test_show_these_users_lists_the_users_of_the_selection(sample):
     assert at.get("download_button")  # the CSV download is offered
 
 
-def test_a_clicked_segment_lists_its_buyers_until_cleared(sample):
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state[_key(sample, state.OVERVIEW_SEGMENTS)] = [an.CHAMPIONS]
-    at.run()
+def test_a_clicked_segment_lists_its_buyers_until_cleared(sample_shop):
+    at = run_page(OVERVIEW, session={_key(sample_shop, state.OVERVIEW_SEGMENTS): [an.CHAMPIONS]})
     assert not at.exception
-    dates = at.date_input(key=_key(sample, state.OVERVIEW_DATES)).value
-    rfm = _core(sample, *dates).rfm
+    dates = at.date_input(key=_key(sample_shop, state.OVERVIEW_DATES)).value
+    rfm = _core(sample_shop, *dates).rfm
     champions = an.users_in_segment(rfm, an.CHAMPIONS)
     (table,) = _user_tables(at)
     assert sorted(table[schema.USER_ID]) == sorted(champions[schema.USER_ID])
     at.button(key=state.OVERVIEW_CLEAR_SEGMENTS).click().run()
-    assert at.session_state[_key(sample, state.OVERVIEW_SEGMENTS)] == []
+    assert at.session_state[_key(sample_shop, state.OVERVIEW_SEGMENTS)] == []
     assert not _user_tables(at)
 
 
 def test_a_purchase_only_shop_renders_and_says_what_it_cannot_show(tmp_path):
-    path = tmp_path / "orders.csv"
-    path.write_text(ORDERS_CSV)
-    shop = load_shop(path)
+    shop = load_shop(write(tmp_path, "orders.csv", ORDERS_CSV))
     assert schema.ITEM_ID not in shop.events.frame.columns
     at = _page(shop)
     assert not at.exception

@@ -2,67 +2,39 @@
 
 import json
 import math
-from pathlib import Path
+from functools import partial
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core import purchase, services
-from core.config import load_settings
-from core.data.loading import load_shop
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.runs import RunStore
+from tests.pages.apptest import (
+    PURCHASE,
+    TIMEOUT,
+    finished_training,
+    metric,
+    run_page,
+    train_purchase,
+)
 from ui import purchase as purchase_page
 from ui import state, trainer
 
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "pages" / "2_Purchase_prediction.py")
-TIMEOUT = 90
 TINY = NetworkConfig(hidden_layers=(8,), epochs=5)
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
 @pytest.fixture(scope="module")
-def sample_data() -> purchase.PurchaseData:
-    settings = load_settings()
-    shop = load_shop(settings.sample_events, settings.sample_products)
-    return purchase.build_purchase_data(shop.events.frame, shop.products.frame, horizon_days=30)
+def sample_data(sample_shop) -> purchase.PurchaseData:
+    events, products = sample_shop.events.frame, sample_shop.products.frame
+    return purchase.build_purchase_data(events, products, horizon_days=30)
 
 
-def _page() -> AppTest:
-    return AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
-
-
-def _train(at: AppTest, layers: str, epochs: int) -> AppTest:
-    at.text_input(key=state.PURCHASE_LAYERS_TEXT).input(layers).run()
-    at.number_input(key=state.PURCHASE_EPOCHS).set_value(epochs)
-    return at.button(key=state.PURCHASE_TRAIN).click().run()
-
-
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def test_the_page_renders_with_the_sample_shop_and_asks_for_a_training():
-    at = _page()
-    assert not at.exception
-    assert not at.error
-    assert any("press **Train**" in i.value for i in at.info)
-    assert at.text_input(key=state.PURCHASE_LAYERS_TEXT).value == "64,32"
-    assert at.number_input(key=state.PURCHASE_HORIZON).value == 30
-
-
+@pytest.mark.slow
 def test_a_tiny_network_trains_and_the_page_shows_the_core_scores(sample_data):
-    at = _train(_page(), "8", epochs=5)
+    at = train_purchase(run_page(PURCHASE), "8", epochs=5)
     assert not at.exception
     assert not at.error
 
@@ -70,8 +42,8 @@ def test_a_tiny_network_trains_and_the_page_shows_the_core_scores(sample_data):
     expected = purchase.evaluate_purchase_models(models, sample_data).scores
     result = at.session_state[state.PURCHASE_RESULT]
     assert result.models.config == TINY
-    assert _metric(at, "MSE · MLP") == f"{expected.loc[m.MLP, 'mse']:.4f}"
-    assert _metric(at, "ROC-AUC · MLP") == f"{expected.loc[m.MLP, 'roc_auc']:.3f}"
+    assert metric(at, "MSE · MLP") == f"{expected.loc[m.MLP, 'mse']:.4f}"
+    assert metric(at, "ROC-AUC · MLP") == f"{expected.loc[m.MLP, 'roc_auc']:.3f}"
 
     orders, buyers = at.dataframe[0].value, at.dataframe[1].value
     labels = [purchase.MODEL_LABELS[n] for n in purchase.MODEL_NAMES]
@@ -93,10 +65,11 @@ def test_a_tiny_network_trains_and_the_page_shows_the_core_scores(sample_data):
     assert any(f"Showing {len(expected_ids)} users" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_each_training_is_saved_as_a_run_and_listed_under_runs_on_this_data(runs_dir):
-    at = _train(_page(), "8", epochs=2)
+    at = train_purchase(run_page(PURCHASE), "8", epochs=2)
     first = at.session_state[state.PURCHASE_RESULT].run_id
-    at = _train(at, "4,2", epochs=2)
+    at = train_purchase(at, "4,2", epochs=2)
     assert not at.exception
     second = at.session_state[state.PURCHASE_RESULT].run_id
     assert first and second and first != second
@@ -110,17 +83,16 @@ def test_each_training_is_saved_as_a_run_and_listed_under_runs_on_this_data(runs
     assert any(second in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_a_run_named_in_the_url_is_reopened_with_the_same_scores(runs_dir):
-    at = _train(_page(), "8", epochs=2)
+    at = train_purchase(run_page(PURCHASE), "8", epochs=2)
     trained = at.session_state[state.PURCHASE_RESULT]
-    fresh = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    fresh.query_params[state.RUN_QUERY] = trained.run_id
-    fresh.run()
+    fresh = run_page(PURCHASE, query={state.RUN_QUERY: trained.run_id})
     assert not fresh.exception and not fresh.error
     reopened = fresh.session_state[state.PURCHASE_RESULT]
     assert reopened.run_id == trained.run_id
     pd.testing.assert_frame_equal(reopened.evaluation.scores, trained.evaluation.scores)
-    assert _metric(fresh, "MSE · MLP") == _metric(at, "MSE · MLP")
+    assert metric(fresh, "MSE · MLP") == metric(at, "MSE · MLP")
     assert fresh.text_input(key=state.PURCHASE_LAYERS_TEXT).value == "8"  # ready to tune
     assert fresh.number_input(key=state.PURCHASE_EPOCHS).value == 2  # the run's settings
     assert fresh.date_input(key=state.PURCHASE_CUTOFF).value == trained.data.cutoff.date()
@@ -128,9 +100,7 @@ def test_a_run_named_in_the_url_is_reopened_with_the_same_scores(runs_dir):
 
 
 def test_an_unknown_run_in_the_url_shows_one_line_and_the_page_still_works():
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.query_params[state.RUN_QUERY] = "../../etc/passwd"
-    at.run()
+    at = run_page(PURCHASE, query={state.RUN_QUERY: "../../etc/passwd"})
     assert not at.exception
     assert len(at.error) == 1 and "not a run id" in at.error[0].value
     assert "\n" not in at.error[0].value
@@ -138,7 +108,7 @@ def test_an_unknown_run_in_the_url_shows_one_line_and_the_page_still_works():
 
 
 def test_invalid_hidden_layer_text_shows_one_line_error_and_no_exception():
-    at = _page()
+    at = run_page(PURCHASE)
     at.text_input(key=state.PURCHASE_LAYERS_TEXT).input("64,abc").run()
     assert not at.exception
     assert len(at.error) == 1
@@ -155,65 +125,16 @@ def test_invalid_hidden_layer_text_shows_one_line_error_and_no_exception():
     assert not at.button(key=state.PURCHASE_TRAIN).disabled
 
 
-def test_a_cutoff_without_h_days_after_it_shows_the_cutoff_error():
-    at = _page()
-    last_day = at.date_input(key=state.PURCHASE_CUTOFF).proto.max
-    at.date_input(key=state.PURCHASE_CUTOFF).set_value(last_day)
-    at.button(key=state.PURCHASE_TRAIN).click().run()
-    assert not at.exception
-    assert len(at.error) == 1
-    assert "leaves less than 30 days of data after it" in at.error[0].value
-    assert state.PURCHASE_RESULT not in at.session_state
-
-
-def test_a_shop_without_purchases_shows_the_guard(tmp_path):
-    events = tmp_path / "views.csv"
-    events.write_text(
-        "user_id,item_id,event_type,timestamp\n"
-        "u1,i1,view,2024-03-01 10:00:00\n"
-        "u2,i2,view,2024-03-02 11:00:00\n"
-        "u1,i2,cart,2024-03-03 12:00:00\n"
-    )
-    # Through app.py, so the page link to the Data page resolves as in the running app.
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.session_state[state.SHOP] = load_shop(events)
-    at.switch_page("pages/2_Purchase_prediction.py").run()
-    assert not at.exception
-    assert len(at.info) == 1
-    assert "no purchases" in at.info[0].value
-    assert not at.text_input  # stopped before the editor
-
-
-def _finished_job(settings, *, stop_at: int | None = None, stop_first: bool = False):
-    """A purchase training run to its end here, as the background trainer runs it: Stop is
-    pressed at epoch ``stop_at`` (or before it starts)."""
-    job = trainer.TrainingJob("test-job-" + str(stop_at), purchase_page.PAGE, "test")
-    if stop_first:
-        job.request_stop()
-
-    def work(on_progress):
-        def stop_at_epoch(progress):
-            if progress.epoch == stop_at:
-                job.request_stop()
-            return on_progress(progress)
-
-        shop = load_shop(load_settings().sample_events, load_settings().sample_products)
-        store = RunStore(load_settings().runs_dir)
-        return services.train_purchase(shop, settings, store, on_progress=stop_at_epoch)
-
-    job._run(work)
-    trainer._JOBS[job.job_id] = job
-    return job
-
-
-def test_a_training_stopped_at_epoch_3_keeps_its_best_epochs_and_is_saved_as_stopped(runs_dir):
+@pytest.mark.slow
+def test_a_training_stopped_at_epoch_3_keeps_its_best_epochs_and_is_saved_as_stopped(
+    sample_shop, runs_dir
+):
     settings = services.PurchaseSettings(
         NetworkConfig(hidden_layers=(8,), epochs=50, early_stopping=False)
     )
-    job = _finished_job(settings, stop_at=3)
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.query_params[trainer.TRAINING_QUERY] = job.job_id  # as after a refresh
-    at.run()
+    train = partial(services.train_purchase, sample_shop, settings, RunStore(runs_dir))
+    job = finished_training(purchase_page.PAGE, train, stop_at=3)
+    at = run_page(PURCHASE, query={trainer.TRAINING_QUERY: job.job_id})  # as after a refresh
     assert not at.exception
     assert trainer.session_key(purchase_page.PAGE) not in at.session_state
     assert trainer.TRAINING_QUERY not in at.query_params
@@ -229,11 +150,13 @@ def test_a_training_stopped_at_epoch_3_keeps_its_best_epochs_and_is_saved_as_sto
     assert info.name == "8 seed 0 (stopped at epoch 3)"
 
 
-def test_a_training_stopped_before_it_started_keeps_nothing(runs_dir):
-    job = _finished_job(services.PurchaseSettings(TINY), stop_first=True)
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state[trainer.session_key(purchase_page.PAGE)] = job.job_id  # a page switch
-    at.run()
+@pytest.mark.slow
+def test_a_training_stopped_before_it_started_keeps_nothing(sample_shop, runs_dir):
+    settings = services.PurchaseSettings(TINY)
+    train = partial(services.train_purchase, sample_shop, settings, RunStore(runs_dir))
+    job = finished_training(purchase_page.PAGE, train, stop_first=True)
+    page_switch = {trainer.session_key(purchase_page.PAGE): job.job_id}
+    at = run_page(PURCHASE, session=page_switch)
     assert not at.exception
     assert len(at.error) == 1 and "stopped before it started" in at.error[0].value
     assert trainer.session_key(purchase_page.PAGE) not in at.session_state
@@ -285,15 +208,14 @@ def test_the_layer_editor_follows_presets_and_width_inputs():
     assert not at.exception
 
 
+@pytest.mark.slow
 def test_a_run_saved_with_another_scikit_learn_opens_with_a_warning(runs_dir):
-    at = _train(_page(), "8", epochs=2)
+    at = train_purchase(run_page(PURCHASE), "8", epochs=2)
     run_id = at.session_state[state.PURCHASE_RESULT].run_id
     manifest_path = RunStore(runs_dir).path_of(run_id) / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["versions"]["scikit-learn"] = "0.1"
     manifest_path.write_text(json.dumps(manifest))
-    fresh = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    fresh.query_params[state.RUN_QUERY] = run_id
-    fresh.run()
+    fresh = run_page(PURCHASE, query={state.RUN_QUERY: run_id})
     assert not fresh.exception and not fresh.error
     assert any("trained with scikit-learn 0.1" in w.value for w in fresh.warning)

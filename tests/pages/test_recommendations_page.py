@@ -1,41 +1,28 @@
 """The Recommendations page with Streamlit's AppTest: train, scoreboard, per-user browser."""
 
-from pathlib import Path
+from functools import partial
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from core import purchase, recommend, schema, services
-from core.config import load_settings
-from core.data.loading import ShopData, load_shop
-from core.data.sample import generate_sample_shop
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of, default_cutoff
 from core.recommend.runs import recommender_run_record
 from core.runs import RunStore
+from tests.pages.apptest import (
+    RECOMMENDATIONS,
+    finished_training,
+    metric,
+    run_page,
+    table,
+    train_recommender,
+)
 from ui import recommendations, state, trainer
 
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "pages" / "4_Recommendations.py")
-TIMEOUT = 90
 TINY = recommend.RecommenderConfig(network=NetworkConfig(hidden_layers=(8,), epochs=5))
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-@pytest.fixture(scope="module")
-def sample_shop() -> ShopData:
-    settings = load_settings()
-    return load_shop(settings.sample_events, settings.sample_products)
 
 
 @pytest.fixture(scope="module")
@@ -43,51 +30,17 @@ def cutoff(sample_shop) -> pd.Timestamp:
     return default_cutoff(sample_shop.events.frame, 30)
 
 
-def _page() -> AppTest:
-    return AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
-
-
-def _train(
-    at: AppTest,
-    *,
-    layers: str = "8",
-    epochs: int = 5,
-    k: int | None = None,
-    mode: str | None = None,
-) -> AppTest:
-    """Type the layers (a run of its own), then set the form's fields and press Train."""
-    at.text_input(key=state.RECS_LAYERS_TEXT).input(layers).run()
-    at.number_input(key=state.RECS_EPOCHS).set_value(epochs)
-    if k is not None:
-        at.radio(key=state.RECS_K).set_value(k)
-    if mode is not None:
-        at.radio(key=state.RECS_MODE).set_value(mode)
-    return at.button(key=state.RECS_TRAIN).click().run()
-
-
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _table(at: AppTest, column: str) -> pd.DataFrame:
-    """The first dataframe on the page that has ``column``."""
-    return next(d.value for d in at.dataframe if column in d.value.columns)
-
-
-def test_the_page_renders_with_the_sample_shop_and_asks_for_a_training():
-    at = _page()
-    assert not at.exception
-    assert not at.error
-    assert any("press **Train**" in i.value for i in at.info)
-    assert at.text_input(key=state.RECS_LAYERS_TEXT).value == "64,32"
+def test_the_form_starts_at_k_10_without_items_bought_before_or_a_catalogue_filter():
+    # What both model pages show before a training is in test_model_pages.py.
+    at = run_page(RECOMMENDATIONS)
     assert at.radio(key=state.RECS_K).value == 10
-    assert at.number_input(key=state.RECS_HORIZON).value == 30
     assert not at.checkbox(key=state.RECS_BUY_AGAIN).value
     assert not at.checkbox(key=state.RECS_CATALOGUE_ONLY).value
 
 
+@pytest.mark.slow
 def test_training_shows_every_model_and_the_core_ndcg(sample_shop, cutoff):
-    at = _train(_page())
+    at = train_recommender(run_page(RECOMMENDATIONS))
     assert not at.exception
     assert not at.error
 
@@ -103,7 +56,7 @@ def test_training_shows_every_model_and_the_core_ndcg(sample_shop, cutoff):
     assert result.settings.config == TINY
     assert result.settings.cutoff == cutoff
     assert result.evaluation.users == expected.users
-    board = _table(at, "NDCG@10")
+    board = table(at, "NDCG@10")
     labels = [recommend.MODEL_LABELS[n] for n in (m.MLP, *recommend.BASELINES)]
     assert list(board["model"]) == labels
     ndcg = expected.scores.loc[m.MLP, "ndcg"]
@@ -112,17 +65,18 @@ def test_training_shows_every_model_and_the_core_ndcg(sample_shop, cutoff):
         [expected.scores.loc[n, "ndcg"] for n in (m.MLP, *recommend.BASELINES)],
         rel=1e-9,
     )
-    assert _metric(at, "NDCG@10 · MLP ranker") == f"{ndcg:.3f}"
-    assert _metric(at, "Users evaluated") == f"{expected.users:,}"
-    assert _metric(at, "Top-3 accuracy") == f"{expected.category_report.top3_accuracy:.1%}"
+    assert metric(at, "NDCG@10 · MLP ranker") == f"{ndcg:.3f}"
+    assert metric(at, "Users evaluated") == f"{expected.users:,}"
+    assert metric(at, "Top-3 accuracy") == f"{expected.category_report.top3_accuracy:.1%}"
     # The fitted recommender and its evaluation survive reruns under "recs." keys.
     assert trainer.session_key(recommendations.PAGE) not in at.session_state
     at.run()
     assert at.session_state[state.RECS_RESULT] is result
 
 
+@pytest.mark.slow
 def test_picking_a_user_shows_history_and_k_recommendations_with_reasons_and_hits():
-    at = _train(_page(), k=5)
+    at = train_recommender(run_page(RECOMMENDATIONS), k=5)
     assert not at.exception
     result = at.session_state[state.RECS_RESULT]
     relevant = result.evaluation.relevant
@@ -131,7 +85,7 @@ def test_picking_a_user_shows_history_and_k_recommendations_with_reasons_and_hit
     assert not at.exception
     assert not at.error
 
-    recs = _table(at, recommend.REASON)
+    recs = table(at, recommend.REASON)
     assert len(recs) == 5
     assert list(recs["rank"]) == [1, 2, 3, 4, 5]
     assert all(isinstance(r, str) and r.strip() for r in recs[recommend.REASON])
@@ -141,10 +95,10 @@ def test_picking_a_user_shows_history_and_k_recommendations_with_reasons_and_hit
     assert [mark == recommendations.HIT_MARK for mark in recs[recommendations.HIT]] == (
         expected_hits
     )
-    assert _metric(at, "Hits in the top 5") == f"{sum(expected_hits)} of 5"
-    assert _metric(at, "Bought in the test window") == f"{len(bought):,}"
+    assert metric(at, "Hits in the top 5") == f"{sum(expected_hits)} of 5"
+    assert metric(at, "Bought in the test window") == f"{len(bought):,}"
 
-    history = _table(at, schema.EVENT_TYPE)
+    history = table(at, schema.EVENT_TYPE)
     events = at.session_state[state.SHOP].events.frame
     mine = events[
         (events[schema.USER_ID] == user) & (events[schema.TIMESTAMP] < result.settings.cutoff)
@@ -155,8 +109,9 @@ def test_picking_a_user_shows_history_and_k_recommendations_with_reasons_and_hit
     assert history[schema.TIMESTAMP].max() < result.settings.cutoff
 
 
+@pytest.mark.slow
 def test_an_unknown_user_id_shows_a_one_line_error():
-    at = _train(_page())
+    at = train_recommender(run_page(RECOMMENDATIONS))
     at.radio(key=state.RECS_USER_SOURCE).set_value(recommendations.TYPE).run()
     at.text_input(key=state.RECS_USER_SEARCH).input("nobody-42").run()
     assert not at.exception
@@ -165,51 +120,21 @@ def test_an_unknown_user_id_shows_a_one_line_error():
     assert "'nobody-42' is not in this data" in message and "\n" not in message
 
 
-def test_a_cutoff_without_h_days_after_it_shows_the_core_error():
-    at = _page()
-    last_day = at.date_input(key=state.RECS_CUTOFF).proto.max
-    at.date_input(key=state.RECS_CUTOFF).set_value(last_day)
-    at.button(key=state.RECS_TRAIN).click().run()
-    assert not at.exception
-    assert len(at.error) == 1
-    assert "leaves less than 30 days of data after it" in at.error[0].value
-    assert state.RECS_RESULT not in at.session_state
-    assert trainer.session_key(recommendations.PAGE) not in at.session_state
-    assert not at.button(key=state.RECS_TRAIN).disabled
-
-
-def test_data_without_item_ids_shows_the_info_and_no_exception(tmp_path):
-    orders = tmp_path / "orders.csv"
-    orders.write_text(
-        "customer_id,order_date,amount\n"
-        "c1,2024-03-01,10.00\n"
-        "c2,2024-03-02,12.50\n"
-        "c1,2024-03-09,8.00\n"
-    )
-    # Through app.py, so the page link to the Data page resolves as in the running app.
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.session_state[state.SHOP] = load_shop(orders)
-    at.switch_page("pages/4_Recommendations.py").run()
-    assert not at.exception
-    assert not at.error
-    assert len(at.info) == 1
-    assert "Recommendations need item ids" in at.info[0].value
-    assert not at.text_input  # stopped before the editor
-
-
+@pytest.mark.slow
 def test_recommend_now_mode_trains_on_all_data_without_scores(sample_shop):
-    at = _train(_page(), mode=recommendations.DEPLOY)
+    at = train_recommender(run_page(RECOMMENDATIONS), mode=recommendations.DEPLOY)
     assert not at.exception
     assert not at.error
     result = at.session_state[state.RECS_RESULT]
     assert result.evaluation is None
     assert result.settings.cutoff == data_end_of(sample_shop.events.frame)
     assert any("Scores need a held-out window" in i.value for i in at.info)
-    recs = _table(at, recommend.REASON)
+    recs = table(at, recommend.REASON)
     assert len(recs) == 10
     assert recommendations.HIT not in recs.columns
 
 
+@pytest.mark.slow
 def test_a_stopped_training_keeps_the_rankers_best_epoch(sample_shop, cutoff, runs_dir):
     settings = services.RecommendSettings(
         recommend.RecommenderConfig(
@@ -217,22 +142,9 @@ def test_a_stopped_training_keeps_the_rankers_best_epoch(sample_shop, cutoff, ru
         ),
         cutoff=cutoff,
     )
-    job = trainer.TrainingJob("test-recs-job", recommendations.PAGE, "test")
-
-    def work(on_progress):
-        def stop_at_epoch(progress):
-            if progress.epoch == 4:  # as the Stop button's callback does
-                job.request_stop()
-            return on_progress(progress)
-
-        store = RunStore(runs_dir)
-        return services.train_recommender(sample_shop, settings, store, on_progress=stop_at_epoch)
-
-    job._run(work)
-    trainer._JOBS[job.job_id] = job
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.query_params[trainer.TRAINING_QUERY] = job.job_id  # as after a refresh
-    at.run()
+    train = partial(services.train_recommender, sample_shop, settings, RunStore(runs_dir))
+    job = finished_training(recommendations.PAGE, train, stop_at=4)
+    at = run_page(RECOMMENDATIONS, query={trainer.TRAINING_QUERY: job.job_id})  # after a refresh
     assert not at.exception
     assert trainer.session_key(recommendations.PAGE) not in at.session_state
     result = at.session_state[state.RECS_RESULT]
@@ -241,13 +153,14 @@ def test_a_stopped_training_keeps_the_rankers_best_epoch(sample_shop, cutoff, ru
     assert len(result.recommender.curves) == result.epochs
     notice = next(i.value for i in at.info if "stopped" in i.value)
     assert notice.startswith(f"Training was stopped at epoch {result.epochs};")
-    assert _table(at, "NDCG@10").shape[0] == 5
+    assert table(at, "NDCG@10").shape[0] == 5
     [info] = RunStore(runs_dir).runs()
     assert info.manifest.status == "stopped" and info.manifest.stopped_at_epoch == 4
 
 
+@pytest.mark.slow
 def test_top_predicted_buyers_from_the_purchase_page_can_be_picked():
-    at = _train(_page())
+    at = train_recommender(run_page(RECOMMENDATIONS))
     users = at.session_state[state.RECS_RESULT].recommender.interactions.user_ids
     buyers = pd.DataFrame(
         {purchase.PROBABILITY: [0.91, 0.35, 0.72]},
@@ -269,29 +182,28 @@ def test_top_predicted_buyers_from_the_purchase_page_can_be_picked():
     assert not at.exception
     result = at.session_state[state.RECS_RESULT]
     expected = recommend.recommend_for_user(result.recommender, users[7], k=10)
-    assert list(_table(at, recommend.REASON)[schema.ITEM_ID]) == list(expected[schema.ITEM_ID])
+    assert list(table(at, recommend.REASON)[schema.ITEM_ID]) == list(expected[schema.ITEM_ID])
 
 
+@pytest.mark.slow
 def test_the_what_if_panel_recommends_for_clicked_products_at_once():
-    at = _train(_page())
+    at = train_recommender(run_page(RECOMMENDATIONS))
     inter = at.session_state[state.RECS_RESULT].recommender.interactions
     clicked = [str(inter.item_ids[inter.popularity.argmax()])]
     at.multiselect(key=state.RECS_WHATIF_ITEMS).set_value(clicked).run()
     assert not at.exception
-    table = next(
+    what_if = next(
         d.value
         for d in at.dataframe
         if recommend.REASON in d.value.columns and schema.ITEM_ID not in d.value.columns
     )
-    assert len(table) == 10
-    assert table[recommend.REASON].str.startswith("close to what you clicked").all()
+    assert len(what_if) == 10
+    assert what_if[recommend.REASON].str.startswith("close to what you clicked").all()
 
 
-def test_a_run_in_the_url_reopens_on_its_own_data_with_the_same_scores(runs_dir, tmp_path):
-    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
-    events.to_csv(tmp_path / "events.csv", index=False)
-    products.to_csv(tmp_path / "products.csv", index=False)
-    other = load_shop(tmp_path / "events.csv", tmp_path / "products.csv")
+@pytest.mark.slow
+def test_a_run_in_the_url_reopens_on_its_own_data_with_the_same_scores(runs_dir, small_shop):
+    other = small_shop  # not the sample shop the page starts with
     cutoff = default_cutoff(other.events.frame, 30)
     fitted, evaluation = recommend.evaluate_recommender(
         other.events.frame, other.products.frame, cutoff=cutoff, horizon_days=30, k=5, config=TINY
@@ -301,9 +213,7 @@ def test_a_run_in_the_url_reopens_on_its_own_data_with_the_same_scores(runs_dir,
     )
     run_id = RunStore(runs_dir).save(record, other, name="small shop")
 
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.query_params[state.RUN_QUERY] = run_id
-    at.run()
+    at = run_page(RECOMMENDATIONS, query={state.RUN_QUERY: run_id})
     assert not at.exception and not at.error
     assert at.session_state[state.SHOP].fingerprint == other.fingerprint  # its data, reloaded
     result = at.session_state[state.RECS_RESULT]
@@ -316,8 +226,6 @@ def test_a_run_in_the_url_reopens_on_its_own_data_with_the_same_scores(runs_dir,
 
 
 def test_a_purchase_run_in_the_recommendations_url_is_refused_with_one_line(runs_dir):
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.query_params[state.RUN_QUERY] = "20260101-000000-purchase-00000000"
-    at.run()
+    at = run_page(RECOMMENDATIONS, query={state.RUN_QUERY: "20260101-000000-purchase-00000000"})
     assert not at.exception
     assert len(at.error) == 1 and "There is no run" in at.error[0].value

@@ -1,42 +1,18 @@
 """The Runs page with Streamlit's AppTest: the registry table, opening a run from the URL,
 renaming, deleting with a confirmation, broken runs, sweeps and bundle import."""
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core import purchase
-from core.config import load_settings
-from core.data.loading import ShopData, load_shop
-from core.data.sample import generate_sample_shop
+from core.data.loading import ShopData
 from core.ml.network import NetworkConfig
 from core.purchase.runs import purchase_run_record
 from core.runs import MANIFEST, RunStore, bundles
+from tests.pages.apptest import DATA, PURCHASE, RECOMMENDATIONS, RUNS, run_page, train_purchase
 from tests.records import stub_record
 from ui import runs, state
-
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "pages" / "5_Runs.py")
-TIMEOUT = 120
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-@pytest.fixture(scope="module")
-def small_shop(tmp_path_factory) -> ShopData:
-    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
-    folder = tmp_path_factory.mktemp("shop")
-    events.to_csv(folder / "events.csv", index=False)
-    products.to_csv(folder / "products.csv", index=False)
-    return load_shop(folder / "events.csv", folder / "products.csv")
 
 
 def _save(store: RunStore, shop: ShopData, layers: tuple[int, ...], name: str) -> str:
@@ -47,10 +23,7 @@ def _save(store: RunStore, shop: ShopData, layers: tuple[int, ...], name: str) -
 
 
 def _page(run_id: str | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    if run_id is not None:
-        at.query_params[state.RUN_QUERY] = run_id
-    return at.run()
+    return run_page(RUNS, query={state.RUN_QUERY: run_id} if run_id is not None else None)
 
 
 def test_without_runs_the_page_says_how_to_make_one():
@@ -59,6 +32,7 @@ def test_without_runs_the_page_says_how_to_make_one():
     assert any("No runs yet" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_runs_are_listed_and_the_one_in_the_url_is_selected(runs_dir, small_shop):
     store = RunStore(runs_dir)
     first = _save(store, small_shop, (4,), "narrow")
@@ -117,6 +91,7 @@ def test_a_broken_run_is_listed_with_its_reason_and_never_crashes_the_page(runs_
     assert [i.run_id for i in store.runs()] == [good]
 
 
+@pytest.mark.slow
 def test_a_sweep_saves_one_run_per_configuration_and_seed(runs_dir):
     at = _page()
     at.multiselect(key=runs.SWEEP_LAYERS).set_value(["16"])
@@ -169,13 +144,17 @@ def test_a_bundle_exported_here_imports_as_a_new_run(runs_dir, small_shop):
     assert names == ["shared", "shared"]
 
 
+def _open(run_id: str) -> AppTest:
+    """The app, gone to the Runs page from a URL that names ``run_id``, after pressing Open."""
+    at = run_page(RUNS, query={state.RUN_QUERY: run_id}, through_app=True)
+    return at.button(key=runs.OPEN).click().run()
+
+
+@pytest.mark.slow
 def test_open_makes_the_run_the_model_of_its_page(runs_dir, small_shop):
     store = RunStore(runs_dir)
     run_id = _save(store, small_shop, (4,), "to open")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.query_params[state.RUN_QUERY] = run_id
-    at.switch_page("pages/5_Runs.py").run()
-    at.button(key=runs.OPEN).click().run()
+    at = _open(run_id)
     assert not at.exception and not at.error
     result = at.session_state[state.PURCHASE_RESULT]
     assert result.run_id == run_id
@@ -238,11 +217,9 @@ def test_after_a_delete_no_other_run_is_selected(runs_dir, small_shop):
     assert not [t for t in at.text_input if t.key.startswith(runs.RENAME_NAME)]
 
 
-@pytest.mark.parametrize("script", ["pages/2_Purchase_prediction.py", "pages/4_Recommendations.py"])
+@pytest.mark.parametrize("script", [PURCHASE, RECOMMENDATIONS])
 def test_a_bad_run_id_in_the_url_is_shown_as_plain_text(script):
-    at = AppTest.from_file(str(ROOT / script), default_timeout=TIMEOUT)
-    at.query_params[state.RUN_QUERY] = "[Sign in again](https://evil.example)"
-    at.run()
+    at = run_page(script, query={state.RUN_QUERY: "[Sign in again](https://evil.example)"})
     assert not at.exception
     assert len(at.error) == 1 and "not a run id" in at.error[0].value
     assert "[Sign in again](https" not in at.error[0].value
@@ -258,12 +235,11 @@ def test_the_name_of_an_uploaded_bundle_is_shown_as_plain_text(runs_dir):
     assert "[Click](https" not in at.error[0].value and "**now**" not in at.error[0].value
 
 
-def test_importing_into_a_runs_folder_that_cannot_be_written_shows_one_line(tmp_path, monkeypatch):
-
-    settings = load_settings()
-    sample = load_shop(settings.sample_events, settings.sample_products)
+def test_importing_into_a_runs_folder_that_cannot_be_written_shows_one_line(
+    sample_shop, tmp_path, monkeypatch
+):
     source = RunStore(tmp_path / "elsewhere")
-    bundle = bundles.export_bundle(source, source.save(stub_record(), sample))
+    bundle = bundles.export_bundle(source, source.save(stub_record(), sample_shop))
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("SHOPLENS_RUNS_DIR", str(blocker / "runs"))
@@ -273,50 +249,41 @@ def test_importing_into_a_runs_folder_that_cannot_be_written_shows_one_line(tmp_
     assert len(at.error) == 1 and "cannot be written" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_a_training_whose_run_cannot_be_saved_is_kept_with_a_warning(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("SHOPLENS_RUNS_DIR", str(blocker / "runs"))
-    at = AppTest.from_file(
-        str(ROOT / "pages" / "2_Purchase_prediction.py"), default_timeout=TIMEOUT
-    )
-    at.run()
-    at.text_input(key=state.PURCHASE_LAYERS_TEXT).input("4").run()
-    at.number_input(key=state.PURCHASE_EPOCHS).set_value(2)
-    at.button(key=state.PURCHASE_TRAIN).click().run()
+    at = train_purchase(run_page(PURCHASE), "4", epochs=2)
     assert not at.exception and not at.error
     assert any("kept in this session only" in w.value for w in at.warning)
     assert at.session_state[state.PURCHASE_RESULT].run_id is None
     assert state.RUN_QUERY not in at.query_params
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("part", ["events.parquet", "dataset.json"])
 def test_a_run_whose_kept_data_was_damaged_shows_one_line_when_opened(runs_dir, small_shop, part):
     store = RunStore(runs_dir)
     run_id = _save(store, small_shop, (4,), "kept data gone")
     (runs_dir / "_datasets" / small_shop.fingerprint / part).unlink()
-    at = AppTest.from_file(
-        str(ROOT / "pages" / "2_Purchase_prediction.py"), default_timeout=TIMEOUT
-    )
-    at.query_params[state.RUN_QUERY] = run_id
-    at.run()  # the session holds the sample shop, so the run's own data must be read
+    # The session holds the sample shop, so the run's own data must be read.
+    at = run_page(PURCHASE, query={state.RUN_QUERY: run_id})
     assert not at.exception
     assert len(at.error) == 1 and "Data page" in at.error[0].value
     assert state.RUN_QUERY not in at.query_params
 
 
+@pytest.mark.slow
 def test_the_data_page_keeps_the_data_of_an_opened_run_until_another_source_is_picked(
     runs_dir, small_shop
 ):
     store = RunStore(runs_dir)
     run_id = _save(store, small_shop, (4,), "on small data")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.query_params[state.RUN_QUERY] = run_id
-    at.switch_page("pages/5_Runs.py").run()
-    at.button(key=runs.OPEN).click().run()
+    at = _open(run_id)
     assert at.session_state[state.PURCHASE_RESULT].run_id == run_id
 
-    at.switch_page("pages/1_Data.py").run()
+    at.switch_page(DATA).run()
     assert not at.exception and not at.error
     assert at.radio(key=state.SOURCE).value == state.SOURCE_KEPT
     assert at.session_state[state.SHOP].fingerprint == small_shop.fingerprint
