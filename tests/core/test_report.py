@@ -19,10 +19,9 @@ from core.data.sample import generate_sample_shop
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of
-from core.purchase.runs import purchase_run_record
-from core.recommend.runs import recommender_run_record
+from core.report import ReportError, build_report
 from core.runs import MANIFEST, RunIntegrityError, RunNotFoundError, RunStore
-from core.runs.report import ReportError, build_report
+from core.runs.tasks import purchase_run_record, recommender_run_record
 
 CONFIG = NetworkConfig(hidden_layers=(8,), epochs=4, batch_size=64, random_state=0)
 PAYLOAD = "<img src=x onerror=alert(1)>"

@@ -24,8 +24,6 @@ from core import purchase, recommend
 from core.data.loading import ShopData, load_shop
 from core.data.sample import generate_sample_shop
 from core.ml.network import NetworkConfig
-from core.purchase.runs import check_run_inputs, purchase_models_from_run, purchase_run_record
-from core.recommend.runs import recommender_from_run, recommender_run_record
 from core.runs import (
     BUNDLE_MODEL,
     MANIFEST,
@@ -42,6 +40,13 @@ from core.runs import (
     clean_tags,
     file_slug,
     runs_table,
+)
+from core.runs.tasks import (
+    check_run_inputs,
+    purchase_models_from_run,
+    purchase_run_record,
+    recommender_from_run,
+    recommender_run_record,
 )
 from tests.records import stub_record
 

@@ -16,9 +16,9 @@ from core.data.loading import ShopData, load_shop
 from core.data.sample import generate_sample_shop
 from core.errors import ShopLensError
 from core.ml.network import NetworkConfig
-from core.purchase.runs import purchase_models_from_run
 from core.runs import RunStore, scores_to_metrics
-from core.runs.sweep import SweepError, sweep_purchase, sweep_recommend
+from core.runs.tasks import purchase_models_from_run
+from core.sweep import SweepError, sweep
 
 CONFIG = NetworkConfig(hidden_layers=(64, 32), epochs=3, batch_size=64, random_state=0)
 HIDDEN = [(4,), (8,)]
@@ -44,7 +44,7 @@ def shop(shop_files) -> ShopData:
 
 def run_purchase_sweep(shop, store, *, jobs):
     calls = []
-    result = sweep_purchase(
+    result = sweep(
         shop,
         store,
         hidden=HIDDEN,
@@ -68,7 +68,7 @@ def recommend_swept(shop, tmp_path_factory):
     store = RunStore(tmp_path_factory.mktemp("sweep") / "runs")
     config = recommend.RecommenderConfig(network=CONFIG)
     base = services.RecommendSettings(config, cutoff=CUTOFF, horizon_days=HORIZON, k=5)
-    result = sweep_recommend(
+    result = sweep(
         shop,
         store,
         hidden=[(4,)],
@@ -197,14 +197,14 @@ def test_an_unusable_sweep_raises_a_one_line_error_before_training(
         **changes,
     }
     with pytest.raises(ShopLensError, match=message) as caught:
-        sweep_purchase(shop, store, **arguments)
+        sweep(shop, store, **arguments)
     assert "\n" not in str(caught.value)
     assert store.runs() == []
 
 
 def test_sweep_errors_are_sweep_errors(shop, tmp_path):
     with pytest.raises(SweepError):
-        sweep_purchase(
+        sweep(
             shop,
             RunStore(tmp_path),
             hidden=HIDDEN,

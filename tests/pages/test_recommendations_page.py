@@ -15,8 +15,8 @@ from core.data.sample import generate_sample_shop
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of, default_cutoff
-from core.recommend.runs import recommender_run_record
 from core.runs import RunStore
+from core.runs.tasks import recommender_run_record
 from ui import recommendations, state, trainer
 
 ROOT = Path(__file__).resolve().parents[2]

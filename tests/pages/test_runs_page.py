@@ -13,8 +13,8 @@ from core.config import load_settings
 from core.data.loading import ShopData, load_shop
 from core.data.sample import generate_sample_shop
 from core.ml.network import NetworkConfig
-from core.purchase.runs import purchase_run_record
 from core.runs import MANIFEST, RunStore, bundles
+from core.runs.tasks import purchase_run_record
 from tests.records import stub_record
 from ui import runs, state
 
