@@ -17,11 +17,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from core import services  # noqa: E402
 from core.config import load_settings  # noqa: E402
 from core.data.loading import load_shop  # noqa: E402
-from core.purchase.runs import purchase_models_from_run, purchase_run_record  # noqa: E402
+from core.report import build_report  # noqa: E402
 from core.runs import RunStore, bundles  # noqa: E402
 from core.runs import store as store_module  # noqa: E402
-from core.runs.report import build_report  # noqa: E402
-from core.runs.sweep import sweep_purchase  # noqa: E402
+from core.runs.tasks import purchase_models_from_run, purchase_run_record  # noqa: E402
+from core.sweep import sweep  # noqa: E402
 
 RUNS = 100
 SWEEP = [(16,), (64, 32), (128, 64, 32)]
@@ -67,14 +67,14 @@ def main() -> int:
         for jobs in (1, 2):
             sweep_store = RunStore(Path(folder) / f"sweep{jobs}")
             result, seconds = _timed(
-                lambda jobs=jobs, sweep_store=sweep_store: sweep_purchase(
+                lambda jobs=jobs, sweep_store=sweep_store: sweep(
                     shop,
                     sweep_store,
+                    base=services.PurchaseSettings(),
                     hidden=SWEEP,
                     seeds=SEEDS,
-                    base=services.PurchaseSettings(),
                     jobs=jobs,
-                )  # fmt: skip
+                )
             )
             best = result.best
             print(

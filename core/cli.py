@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
-from core import purchase, recommend, schema, services
+from core import purchase, recommend, schema, services, sweep
 from core.config import MAX_SEED, load_settings
 from core.data.exports import atomic_write_bytes, to_safe_csv
 from core.data.loading import ShopData, load_shop
@@ -32,9 +32,8 @@ from core.ml import metrics as m
 from core.ml.network import NetworkConfig, format_hidden_layers
 from core.ml.timesplit import as_day
 from core.params import Constraint, SettingError, Whole
-from core.runs import sweep
+from core.report import build_report
 from core.runs.names import clean_name, clean_tags
-from core.runs.report import build_report
 from core.runs.store import RunStore
 
 NETWORK = NetworkConfig.CONSTRAINTS
@@ -356,15 +355,15 @@ def _sweep(args: argparse.Namespace) -> int:
         "tags": (sweep.SWEEP_TAG, *args.tag),
     }
     shop = _load(args)
+    base: sweep.Settings
     if args.task == "purchase":
         base = services.PurchaseSettings(network, args.horizon_days, args.cutoff)
-        result = sweep.sweep_purchase(shop, _store(args), base=base, **common)
     else:
         config = recommend.RecommenderConfig(network=network, buy_again=args.buy_again)
-        settings = services.RecommendSettings(
+        base = services.RecommendSettings(
             config, cutoff=args.cutoff, horizon_days=args.horizon_days, k=args.k
         )
-        result = sweep.sweep_recommend(shop, _store(args), base=settings, **common)
+    result = sweep.sweep(shop, _store(args), base=base, **common)
     if args.json:
         runs = [
             {

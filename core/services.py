@@ -30,10 +30,15 @@ from core.ml.network import (
 )
 from core.ml.timesplit import as_day, check_cutoff, data_end_of, default_cutoff
 from core.params import Constraint, Flag, Whole, check_settings
-from core.purchase.runs import check_run_inputs, purchase_models_from_run, purchase_run_record
-from core.recommend.runs import recommender_from_run, recommender_run_record
 from core.runs.manifest import RecommendDetails, RunRecord
 from core.runs.store import LoadedRun, RunStore
+from core.runs.tasks import (
+    check_run_inputs,
+    purchase_models_from_run,
+    purchase_run_record,
+    recommender_from_run,
+    recommender_run_record,
+)
 
 HORIZON: Constraint = Whole("The horizon H (days)", 1, MAX_HORIZON_DAYS)
 K: Constraint = Whole("k (products per list)", 1, MAX_K)

@@ -58,6 +58,48 @@ def test_pages_call_only_ui_and_the_services(path):
     assert outside == set(), f"{path.name} imports {sorted(outside)}"
 
 
+# The core's layers, top first: a module may import its own layer and those below it.
+CORE_LAYERS = (
+    ("core.cli", "core.__main__"),
+    ("core.report", "core.sweep"),
+    ("core.services",),
+    ("core.runs",),
+    ("core.overview", "core.purchase", "core.recommend"),
+    ("core.data", "core.ml"),
+    ("core.plotting", "core.params", "core.schema", "core.errors", "core.config"),
+)
+
+
+def _layer(module: str) -> int | None:
+    if module == "core":  # the package itself: a docstring
+        return len(CORE_LAYERS) - 1
+    for depth, layer in enumerate(CORE_LAYERS):
+        if any(module == name or module.startswith(f"{name}.") for name in layer):
+            return depth
+    return None
+
+
+def _module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_every_core_module_has_a_layer():
+    assert [str(p) for p in CORE_FILES if _layer(_module_of(p)) is None] == []
+
+
+def test_the_core_imports_only_downwards():
+    upwards = []
+    for path in CORE_FILES:
+        own = _layer(_module_of(path))
+        assert own is not None
+        for name in _imported_modules(path):
+            layer = _layer(name)
+            if layer is not None and layer < own:
+                upwards.append(f"{_module_of(path)} imports {name}")
+    assert upwards == []
+
+
 def test_ui_never_imports_pages_and_only_ui_and_pages_import_streamlit():
     for path in UI_FILES:
         assert "pages" not in {_top(n) for n in _imported_modules(path)}, path.name

@@ -12,15 +12,15 @@ import streamlit as st
 from streamlit.elements.arrow import DataframeStateInput
 
 from core import runs as rn
-from core import services
+from core import services, sweep
 from core.data.exports import sanitise_cell
 from core.data.loading import ShopData
 from core.errors import ShopLensError
 from core.ml import metrics as m
 from core.ml.network import PRESETS, NetworkConfig, format_hidden_layers, parse_hidden_layers
-from core.runs import RunInfo, RunStore, bundles, sweep
+from core.report import build_report
+from core.runs import RunInfo, RunStore, bundles
 from core.runs import charts as rch
-from core.runs.report import build_report
 from ui import cache, recommendations, state, widgets
 from ui import purchase as purchase_page
 
@@ -490,17 +490,15 @@ def _run_sweep(
     network = dataclasses.replace(NetworkConfig(), epochs=epochs)
     jobs = max(1, os.cpu_count() or 1)
     try:
+        base: sweep.Settings
         if task == "purchase":
-            outcome = sweep.sweep_purchase(
-                shop, store, hidden=hidden, seeds=seeds, base=services.PurchaseSettings(network),
-                jobs=jobs, on_done=on_done,
-            )  # fmt: skip
+            base = services.PurchaseSettings(network)
         else:
             config = dataclasses.replace(services.RecommendSettings().config, network=network)
-            outcome = sweep.sweep_recommend(
-                shop, store, hidden=hidden, seeds=seeds, base=services.RecommendSettings(config),
-                jobs=jobs, on_done=on_done,
-            )  # fmt: skip
+            base = services.RecommendSettings(config)
+        outcome = sweep.sweep(
+            shop, store, base=base, hidden=hidden, seeds=seeds, jobs=jobs, on_done=on_done
+        )
     except ShopLensError as err:
         st.error(str(err))
         return

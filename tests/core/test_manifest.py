@@ -14,9 +14,9 @@ import pytest
 
 from core.data.loading import ShopData, load_shop
 from core.data.sample import generate_sample_shop
+from core.report import build_report
 from core.runs import MANIFEST, RunIntegrityError, RunStore, bundles, runs_table
 from core.runs.manifest import BUNDLE_MODEL, parse_manifest
-from core.runs.report import build_report
 from tests.records import stub_record
 
 MARKDOWN = "[Sign in again](https://evil.example/login) ![t](http://127.0.0.1:9/fn.png) $e^x$"

@@ -18,10 +18,9 @@ from core.data.loading import ShopData, fingerprint_frames, load_shop
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of
-from core.purchase.runs import purchase_run_record
-from core.recommend.runs import recommender_run_record
+from core.report import ReportError, build_report
 from core.runs import MANIFEST, RunIntegrityError, RunNotFoundError, RunStore
-from core.runs.report import ReportError, build_report
+from core.runs.tasks import purchase_run_record, recommender_run_record
 from tests.frames import small_shop_frames, write_shop
 
 pytestmark = pytest.mark.slow  # every report here is of runs trained for real

@@ -23,8 +23,6 @@ import skops.io as sio
 from core import purchase, recommend
 from core.data.loading import ShopData
 from core.ml.network import NetworkConfig
-from core.purchase.runs import check_run_inputs, purchase_models_from_run, purchase_run_record
-from core.recommend.runs import recommender_from_run, recommender_run_record
 from core.runs import (
     BUNDLE_MODEL,
     MANIFEST,
@@ -41,6 +39,13 @@ from core.runs import (
     clean_tags,
     file_slug,
     runs_table,
+)
+from core.runs.tasks import (
+    check_run_inputs,
+    purchase_models_from_run,
+    purchase_run_record,
+    recommender_from_run,
+    recommender_run_record,
 )
 from tests.records import stub_record
 

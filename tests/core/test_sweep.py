@@ -11,9 +11,9 @@ import pytest
 from core import purchase, recommend, services
 from core.errors import ShopLensError
 from core.ml.network import NetworkConfig
-from core.purchase.runs import purchase_models_from_run
 from core.runs import RunStore, scores_to_metrics
-from core.runs.sweep import SweepError, sweep_purchase, sweep_recommend
+from core.runs.tasks import purchase_models_from_run
+from core.sweep import SweepError, sweep
 from tests.cli import run_cli, run_json
 
 CONFIG = NetworkConfig(hidden_layers=(64, 32), epochs=3, batch_size=64, random_state=0)
@@ -26,7 +26,7 @@ RUN_KEYS = {"run_id", "hidden", "seed", "metrics"}
 
 def run_purchase_sweep(shop, store, *, jobs):
     calls = []
-    result = sweep_purchase(
+    result = sweep(
         shop,
         store,
         hidden=HIDDEN,
@@ -50,7 +50,7 @@ def recommend_swept(small_shop, tmp_path_factory):
     store = RunStore(tmp_path_factory.mktemp("sweep") / "runs")
     config = recommend.RecommenderConfig(network=CONFIG)
     base = services.RecommendSettings(config, cutoff=CUTOFF, horizon_days=HORIZON, k=5)
-    result = sweep_recommend(small_shop, store, hidden=[(4,)], seeds=SEEDS, base=base, jobs=1)
+    result = sweep(small_shop, store, hidden=[(4,)], seeds=SEEDS, base=base, jobs=1)
     return store, result
 
 
@@ -179,14 +179,14 @@ def test_an_unusable_sweep_raises_a_one_line_error_before_training(
         **changes,
     }
     with pytest.raises(ShopLensError, match=message) as caught:
-        sweep_purchase(small_shop, store, **arguments)
+        sweep(small_shop, store, **arguments)
     assert "\n" not in str(caught.value)
     assert store.runs() == []
 
 
 def test_sweep_errors_are_sweep_errors(small_shop, tmp_path):
     with pytest.raises(SweepError):
-        sweep_purchase(
+        sweep(
             small_shop,
             RunStore(tmp_path),
             hidden=HIDDEN,

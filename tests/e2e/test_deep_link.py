@@ -7,8 +7,8 @@ from core import purchase
 from core.config import load_settings
 from core.data.loading import load_shop
 from core.ml.network import NetworkConfig
-from core.purchase.runs import purchase_run_record
 from core.runs import RunStore
+from core.runs.tasks import purchase_run_record
 from tests.e2e import browser as web
 from tests.e2e.conftest import running_app
 

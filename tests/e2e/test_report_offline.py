@@ -11,10 +11,9 @@ from core import purchase, recommend
 from core.data.loading import load_shop
 from core.data.sample import generate_sample_shop
 from core.ml.network import NetworkConfig
-from core.purchase.runs import purchase_run_record
-from core.recommend.runs import recommender_run_record
+from core.report import build_report
 from core.runs import RunStore
-from core.runs.report import build_report
+from core.runs.tasks import purchase_run_record, recommender_run_record
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ from core import purchase, recommend, schema, services
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of, default_cutoff
-from core.recommend.runs import recommender_run_record
 from core.runs import RunStore
+from core.runs.tasks import recommender_run_record
 from tests.pages.apptest import (
     RECOMMENDATIONS,
     finished_training,

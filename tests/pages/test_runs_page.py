@@ -8,8 +8,8 @@ from streamlit.testing.v1 import AppTest
 from core import purchase
 from core.data.loading import ShopData
 from core.ml.network import NetworkConfig
-from core.purchase.runs import purchase_run_record
 from core.runs import MANIFEST, RunStore, bundles
+from core.runs.tasks import purchase_run_record
 from tests.pages.apptest import DATA, PURCHASE, RECOMMENDATIONS, RUNS, run_page, train_purchase
 from tests.records import stub_record
 from ui import runs, state

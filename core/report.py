@@ -32,10 +32,10 @@ from core.ml.network import NetworkConfig, format_hidden_layers
 from core.overview import charts as oc
 from core.purchase import charts
 from core.recommend import charts as rc
-from core.recommend.runs import recommender_from_run
 from core.runs.manifest import DatasetSummary, PurchaseDetails, RecommendDetails, RunManifest
 from core.runs.names import TASK_LABELS
 from core.runs.store import LoadedRun, RunStore
+from core.runs.tasks import recommender_from_run
 
 MODEL_COLUMN: Final = "model"
 EXAMPLE_USERS: Final = 3

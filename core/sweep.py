@@ -98,6 +98,7 @@ class SweepResult:
 
 
 OnDone = Callable[[int, int, SweepRun], None]
+Settings = services.PurchaseSettings | services.RecommendSettings
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -144,31 +145,33 @@ def sweep_points(
     return tuple(SweepPoint(h, s) for h in configurations for s in unique_seeds)
 
 
-def sweep_purchase(
+def sweep(
     shop: ShopData,
     store: RunStore,
     *,
+    base: Settings,
     hidden: Sequence[tuple[int, ...]],
     seeds: Sequence[int],
-    base: services.PurchaseSettings,
     jobs: int,
     on_done: OnDone | None = None,
     name_prefix: str = "",
     tags: tuple[str, ...] = (SWEEP_TAG,),
 ) -> SweepResult:
-    """Train purchase prediction for every (hidden layers, seed) and save each as a run.
+    """Train the task of ``base`` for every (hidden layers, seed) and save each as a run.
 
-    The feature tables are built once, for all points: where the stacked training windows
-    exceed the row limit, the sample of rows kept is drawn with ``base``'s seed, so every point
-    learns from the same rows. Each point trains with ``base`` where only the network's
-    ``hidden_layers`` and ``random_state`` (the seed) are replaced.
+    Each point trains with ``base`` where only the network's (for recommendations, the
+    ranker's) ``hidden_layers`` and ``random_state`` (the seed) are replaced. Purchase
+    prediction builds its feature tables once, for all points: where the stacked training
+    windows exceed the row limit, the rows kept are drawn with ``base``'s seed, so every point
+    learns from the same rows. A recommender is always evaluated; its seed also drives the
+    negative sampling and the random baseline, as in a single training.
 
     Args:
         shop: the loaded data; every run records it.
         store: where the runs are saved.
+        base: the other settings: ``PurchaseSettings`` or ``RecommendSettings``.
         hidden: the hidden-layer configurations, e.g. ``[(32,), (64, 32)]``.
         seeds: the seeds, each trained with every configuration.
-        base: the other settings (network, horizon, cutoff).
         jobs: trainings run at once (worker processes), at least 1.
         on_done: called after each run is saved with (runs done, total, the run), in the
             order the trainings finish.
@@ -176,89 +179,32 @@ def sweep_purchase(
         tags: the runs' tags.
 
     Returns:
-        the runs in configuration/seed order and the one with the lowest MLP ``mse``.
+        the runs in configuration/seed order and the best by the task's headline score (the
+        lowest MLP ``mse`` for purchase prediction, the highest ``ndcg`` at k for
+        recommendations).
 
     Raises:
         SweepError: for an empty or too large sweep, a bad seed or ``jobs`` below 1.
         CutoffError: when the cutoff leaves no room for training or evaluation.
     """
     points = _check(hidden, seeds, jobs=jobs, name_prefix=name_prefix, tags=tags)
-    data = services.prepare_purchase(shop, base)
+    data: PurchaseData | None = None
+    if isinstance(base, services.PurchaseSettings):
+        task = "purchase"
+        data = services.prepare_purchase(shop, base)
+    else:
+        task = "recommend"
+        events = shop.events.frame
+        base = dataclasses.replace(base, evaluate=True, cutoff=base.cutoff_for(events))
+        check_cutoff(events, base.cutoff_for(events), base.horizon_days)
     tasks = (
-        delayed(_purchase_point)(
-            index,
-            shop,
-            dataclasses.replace(base, network=_network(base.network, point)),
-            store,
-            data,
-            run_name(point, name_prefix),
-            tags,
+        delayed(_point)(
+            index, shop, _with_point(base, point), store, run_name(point, name_prefix), tags, data
         )
         for index, point in enumerate(points)
     )
     runs = _run(tasks, points, jobs=jobs, on_done=on_done)
-    return _result(runs, m.HEADLINE["purchase"])
-
-
-def sweep_recommend(
-    shop: ShopData,
-    store: RunStore,
-    *,
-    hidden: Sequence[tuple[int, ...]],
-    seeds: Sequence[int],
-    base: services.RecommendSettings,
-    jobs: int,
-    on_done: OnDone | None = None,
-    name_prefix: str = "",
-    tags: tuple[str, ...] = (SWEEP_TAG,),
-) -> SweepResult:
-    """Fit and evaluate the recommender for every (hidden layers, seed) and save each as a run.
-
-    Each point is the recommender training with ``base`` where only the ranker's
-    ``hidden_layers`` and ``random_state`` (the seed) are replaced; the seed also drives the
-    negative sampling and the random baseline, as in a single training.
-
-    Args:
-        shop: the loaded data; every run records it.
-        store: where the runs are saved.
-        hidden: the ranker's hidden-layer configurations, e.g. ``[(32,), (64, 32)]``.
-        seeds: the seeds, each trained with every configuration.
-        base: the other settings (recommender, cutoff, horizon, k); always evaluated.
-        jobs: trainings run at once (worker processes), at least 1.
-        on_done: called after each run is saved with (runs done, total, the run), in the
-            order the trainings finish.
-        name_prefix: put before each run's name ``sweep 64,32 seed 1``.
-        tags: the runs' tags.
-
-    Returns:
-        the runs in configuration/seed order and the one with the highest MLP ``ndcg`` at k.
-
-    Raises:
-        SweepError: for an empty or too large sweep, a bad seed or ``jobs`` below 1.
-        CutoffError: when the cutoff has no data before it or no H days after it.
-    """
-    points = _check(hidden, seeds, jobs=jobs, name_prefix=name_prefix, tags=tags)
-    events = shop.events.frame
-    base = dataclasses.replace(base, evaluate=True, cutoff=base.cutoff_for(events))
-    check_cutoff(events, base.cutoff_for(events), base.horizon_days)
-    tasks = (
-        delayed(_recommend_point)(
-            index,
-            shop,
-            dataclasses.replace(
-                base,
-                config=dataclasses.replace(
-                    base.config, network=_network(base.config.network, point)
-                ),
-            ),
-            store,
-            run_name(point, name_prefix),
-            tags,
-        )
-        for index, point in enumerate(points)
-    )
-    runs = _run(tasks, points, jobs=jobs, on_done=on_done)
-    return _result(runs, m.HEADLINE["recommend"])
+    return _result(runs, m.HEADLINE[task])
 
 
 def run_name(point: SweepPoint, prefix: str = "") -> str:
@@ -285,41 +231,35 @@ def _check(
     return points
 
 
-def _network(base: NetworkConfig, point: SweepPoint) -> NetworkConfig:
-    return dataclasses.replace(base, hidden_layers=point.hidden_layers, random_state=point.seed)
-
-
-def _with_ranker(base: services.RecommendSettings, point: SweepPoint) -> services.RecommendSettings:
-    config = dataclasses.replace(base.config, network=_network(base.config.network, point))
+def _with_point(base: Settings, point: SweepPoint) -> Settings:
+    """``base`` with the point's hidden layers and seed."""
+    if isinstance(base, services.PurchaseSettings):
+        network = base.network
+        return dataclasses.replace(base, network=_with_layers(network, point))
+    config = dataclasses.replace(base.config, network=_with_layers(base.config.network, point))
     return dataclasses.replace(base, config=config)
 
 
-def _purchase_point(
-    index: int,
-    shop: ShopData,
-    settings: services.PurchaseSettings,
-    store: RunStore,
-    data: PurchaseData,
-    name: str,
-    tags: tuple[str, ...],
-) -> tuple[int, str, dict[str, float | None], float]:
-    """One point in a worker: the purchase training service, saving its own run."""
-    started = time.perf_counter()
-    result = services.train_purchase(shop, settings, store, data=data, name=name, tags=tags)
-    return index, _saved(result), _mlp_scores(result.evaluation.scores), _since(started)
+def _with_layers(network: NetworkConfig, point: SweepPoint) -> NetworkConfig:
+    return dataclasses.replace(network, hidden_layers=point.hidden_layers, random_state=point.seed)
 
 
-def _recommend_point(
+def _point(
     index: int,
     shop: ShopData,
-    settings: services.RecommendSettings,
+    settings: Settings,
     store: RunStore,
     name: str,
     tags: tuple[str, ...],
+    data: PurchaseData | None,
 ) -> tuple[int, str, dict[str, float | None], float]:
-    """One point in a worker: the recommender training service, saving its own run."""
+    """One point in a worker: the task's training service, saving its own run."""
     started = time.perf_counter()
-    result = services.train_recommender(shop, settings, store, name=name, tags=tags)
+    result: services.PurchaseResult | services.RecommendResult
+    if isinstance(settings, services.PurchaseSettings):
+        result = services.train_purchase(shop, settings, store, data=data, name=name, tags=tags)
+    else:
+        result = services.train_recommender(shop, settings, store, name=name, tags=tags)
     assert result.evaluation is not None
     return index, _saved(result), _mlp_scores(result.evaluation.scores), _since(started)
 
