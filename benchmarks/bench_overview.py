@@ -50,8 +50,8 @@ def timed(fn, *args, **kwargs):
 out["cold"] = timed(an.compute_overview, events, products)
 if mode == "filters":
     last = events["timestamp"].iloc[-1].normalize() + pd.Timedelta(days=1)
-    top = an.top_categories(events, products, by="views", n=3)["category"].tolist()
-    brand = an.top_brands(events, products, by="views", n=1)["brand"].tolist()
+    top = an.top_segments(events, products, by="views", n=3)["category"].tolist()
+    brand = an.top_segments(events, products, segment="brand", by="views", n=1)["brand"].tolist()
     cases = {
         "warm, full range": {},
         "category filter (1 category)": {"categories": top[:1]},

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from core import schema
-from core.data.sample import generate_sample_shop
+from core.data.sample import generate_sample_world
 
 ID_COLUMNS = (
     schema.USER_ID,
@@ -69,7 +69,7 @@ def canonical(
 
 def small_shop_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The small generated shop most model tests train on: 300 users, 60 items, seed 1."""
-    return generate_sample_shop(n_users=300, n_items=60, random_state=1)
+    return generate_sample_world(n_users=300, n_items=60, random_state=1).frames
 
 
 def write_shop(

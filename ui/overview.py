@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from functools import partial
+from typing import Final
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -77,6 +78,18 @@ def _as_filter(values: Sequence[str]) -> tuple[str, ...] | None:
     return tuple(values) if values else None
 
 
+# The filters after the period: the Selection's field (and FilterOptions'), label, widget key,
+# what an empty choice keeps, and the tooltip.
+CATEGORY_TIP: Final = (
+    "Tip: click a bar of the Categories chart on the Products tab to filter by it."
+)
+FILTERS = (
+    ("categories", "Category", state.OVERVIEW_CATEGORIES, "All categories", CATEGORY_TIP),
+    ("brands", "Brand", state.OVERVIEW_BRANDS, "All brands", None),
+    ("event_types", "Event types", state.OVERVIEW_EVENT_TYPES, "All event types", None),
+)
+
+
 def _pick(
     column: DeltaGenerator,
     label: str,
@@ -84,7 +97,7 @@ def _pick(
     *,
     key: str,
     everything: str,
-    help: str | None = None,
+    help: str | None,
 ) -> list[str]:
     """A filter's multiselect: empty keeps ``everything``; disabled when there is nothing."""
     return column.multiselect(
@@ -118,28 +131,12 @@ def filter_bar(options: an.FilterOptions, fingerprint: str) -> Selection:
             "with the same number of days just before.",
             persist_state="session",
         )
-        categories = _pick(
-            cols[1],
-            "Category",
-            options.categories,
-            key=key(state.OVERVIEW_CATEGORIES),
-            everything="All categories",
-            help="Tip: click a bar of the Categories chart on the Products tab to filter by it.",
-        )
-        brands = _pick(
-            cols[2],
-            "Brand",
-            options.brands,
-            key=key(state.OVERVIEW_BRANDS),
-            everything="All brands",
-        )
-        event_types = _pick(
-            cols[3],
-            "Event types",
-            options.event_types,
-            key=key(state.OVERVIEW_EVENT_TYPES),
-            everything="All event types",
-        )
+        chosen = {
+            name: _pick(
+                column, label, getattr(options, name), key=key(widget), everything=all_, help=tip
+            )
+            for column, (name, label, widget, all_, tip) in zip(cols[1:4], FILTERS, strict=True)
+        }
         cols[4].button(
             "Clear filters",
             key=state.OVERVIEW_CLEAR,
@@ -155,9 +152,7 @@ def filter_bar(options: an.FilterOptions, fingerprint: str) -> Selection:
     return Selection(
         first_day=first_day,
         last_day=last_day,
-        categories=_as_filter(categories),
-        brands=_as_filter(brands),
-        event_types=_as_filter(event_types),
+        **{name: _as_filter(values) for name, values in chosen.items()},
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import typing
-from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -60,14 +59,7 @@ def hidden_layer_editor() -> tuple[int, ...] | None:
 # --- settings form --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TrainingRequest:
-    """The settings form's values; ``settings`` is None while the hidden layers are invalid,
-    and ``running`` says Train was drawn disabled because a training was under way."""
-
-    submitted: bool
-    settings: PurchaseSettings | None
-    running: bool = False
+Request = widgets.TrainingRequest[PurchaseSettings]
 
 
 # The network settings of the form and their widgets' keys: the form is filled from settings
@@ -96,9 +88,7 @@ def form_values(settings: PurchaseSettings) -> dict[str, object]:
     return values
 
 
-def training_form(
-    layers: tuple[int, ...] | None, shop: ShopData, *, running: bool
-) -> TrainingRequest:
+def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bool) -> Request:
     """Horizon, cutoff and the training settings in one form with a Train button; defaults
     are the settings' own.
 
@@ -161,12 +151,12 @@ def training_form(
             help="A training is running: press Stop below to end it." if running else None,
         )
     if layers is None:
-        return TrainingRequest(submitted, None, running)
+        return Request(submitted, None, running)
     network = NetworkConfig(layers, **{name: session[key] for name, key in NETWORK_KEYS.items()})
     cutoff = session[state.PURCHASE_CUTOFF]
     at = pd.Timestamp(cutoff) if cutoff is not None else None
     settings = PurchaseSettings(network, session[state.PURCHASE_HORIZON], at)
-    return TrainingRequest(submitted, settings, running)
+    return Request(submitted, settings, running)
 
 
 def show_settings(settings: PurchaseSettings) -> None:
@@ -178,7 +168,7 @@ def show_settings(settings: PurchaseSettings) -> None:
     st.session_state.pop(editor.text, None)  # redrawn from the layers on the next draw
 
 
-def time_split(shop: ShopData, request: TrainingRequest) -> PurchaseData | None:
+def time_split(shop: ShopData, request: Request) -> PurchaseData | None:
     """The feature tables of the chosen split and its timeline; ``None`` (with the reason as
     one line) when the cutoff leaves no room for training or evaluation."""
     settings = request.settings or DEFAULT
@@ -227,7 +217,7 @@ def set_result(opened: PurchaseResult) -> None:
 
 def train(
     shop: ShopData,
-    request: TrainingRequest,
+    request: Request,
     data: PurchaseData | None,
     job: trainer.TrainingJob | None,
 ) -> None:

@@ -48,14 +48,7 @@ def hidden_layer_editor() -> tuple[int, ...] | None:
 # --- settings form ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RecsRequest:
-    """The form's values; ``settings`` is None while the hidden layers are invalid, and
-    ``running`` says Train was drawn disabled because a training was under way."""
-
-    submitted: bool
-    settings: RecommendSettings | None
-    running: bool = False
+Request = widgets.TrainingRequest[RecommendSettings]
 
 
 # The settings of the form and their widgets' keys: the form is filled from settings and read
@@ -107,7 +100,7 @@ def form_values(settings: RecommendSettings) -> dict[str, object]:
     return values
 
 
-def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bool) -> RecsRequest:
+def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bool) -> Request:
     """Mode, k, horizon, cutoff, options and the ranker's training settings in one form.
 
     Args:
@@ -181,7 +174,7 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
             help="A training is running: press Stop below to end it." if running else None,
         )
     if layers is None:
-        return RecsRequest(submitted, None, running)
+        return Request(submitted, None, running)
     network = NetworkConfig(layers, **{name: session[key] for name, key in NETWORK_KEYS.items()})
     chosen = {name: session[key] for name, key in RECOMMENDER_KEYS.items()}
     chosen["catalogue_only"] = chosen["catalogue_only"] and has_products
@@ -195,7 +188,7 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
         session[state.RECS_HORIZON],
         int(session[state.RECS_K]),
     )
-    return RecsRequest(submitted, settings, running)
+    return Request(submitted, settings, running)
 
 
 def show_settings(settings: RecommendSettings) -> None:
@@ -239,7 +232,7 @@ def set_result(result: RecommendResult) -> None:
     st.session_state[state.RECS_RESULT] = result
 
 
-def train(shop: ShopData, request: RecsRequest, job: trainer.TrainingJob | None) -> None:
+def train(shop: ShopData, request: Request, job: trainer.TrainingJob | None) -> None:
     """Start a training when Train was pressed, follow the one under way (progress, the
     ranker's live curves, Stop), and keep its result once it has ended."""
     settings = request.settings

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from dataclasses import dataclass
+from typing import Generic, NoReturn, TypeVar
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -27,6 +28,7 @@ from core.params import Constraint, Whole
 from core.services import HORIZON
 from ui import cache, state
 
+SettingsT = TypeVar("SettingsT")
 _MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]()<>#!|~$:&])")
 
 
@@ -34,6 +36,16 @@ def plain_md(text: object) -> str:
     """Untrusted text (ids, names, file names) shown literally inside Markdown: no links,
     images, emphasis, HTML, math or Streamlit directives, and on one line."""
     return _MARKDOWN_ACTIVE.sub(r"\\\1", " ".join(str(text).split()))
+
+
+@dataclass(frozen=True)
+class TrainingRequest(Generic[SettingsT]):
+    """A model form's values: ``settings`` is None while the hidden layers are invalid, and
+    ``running`` says Train was drawn disabled because a training was under way."""
+
+    submitted: bool
+    settings: SettingsT | None
+    running: bool = False
 
 
 def seed_widgets(values: Mapping[str, object]) -> None:

@@ -228,7 +228,7 @@ class SampleWorld:
     """The sample shop and the hidden tastes it was drawn from (known only to the generator).
 
     Attributes:
-        events: the events, as ``generate_sample_shop`` returns them.
+        events: the events.
         products: the product table.
         user_ids: user id of each row of ``taste``, ``budget`` and ``sensitivity``.
         taste: users x categories, how often each user browses each category (unnormalised).
@@ -249,43 +249,10 @@ class SampleWorld:
     budget: np.ndarray
     sensitivity: np.ndarray
 
-
-def generate_sample_shop(
-    *,
-    random_state: int = 7,
-    n_users: int = 5000,
-    n_items: int = 1000,
-    n_categories: int = 20,
-    start: str = "2026-05-01",
-    days: int = 184,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Generate a believable shop: about 40 events per user over ``days`` days.
-
-    Args:
-        random_state: seed; the same seed always gives the same frames.
-        n_users: number of users.
-        n_items: number of products (at least ``n_categories``).
-        n_categories: number of categories, at most 20.
-        start: first day of the period, ``YYYY-MM-DD``.
-        days: length of the period in days; the newest users join in its last two months.
-
-    Returns:
-        ``(events, products)``. Events are sorted by timestamp and carry user, item, event
-        type, timestamp (seconds), quantity, price, order id (purchases and returns only) and
-        session id. Products carry item id, category, price, brand and name.
-
-    Raises:
-        ValueError: if a size is out of range.
-    """
-    world = generate_sample_world(
-        random_state=random_state,
-        n_users=n_users,
-        n_items=n_items,
-        n_categories=n_categories,
-        start=start,
-        days=days,
-    )
-    return world.events, world.products
+    @property
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(events, products)``."""
+        return self.events, self.products
 
 
 def generate_sample_world(
@@ -297,8 +264,26 @@ def generate_sample_world(
     start: str = "2026-05-01",
     days: int = 184,
 ) -> SampleWorld:
-    """The sample shop with the hidden tastes it was drawn from (for measuring how well any
-    model could do on it); see ``generate_sample_shop`` for the arguments."""
+    """Generate a believable shop: about 40 events per user over ``days`` days.
+
+    Args:
+        random_state: seed; the same seed always gives the same frames.
+        n_users: number of users.
+        n_items: number of products (at least ``n_categories``).
+        n_categories: number of categories, at most 20.
+        start: first day of the period, ``YYYY-MM-DD``.
+        days: length of the period in days; the newest users join in its last two months.
+
+    Returns:
+        the shop and the hidden tastes it was drawn from (for measuring how well any model
+        could do on it); ``frames`` is ``(events, products)``. Events are sorted by timestamp
+        and carry user, item, event type, timestamp (seconds), quantity, price, order id
+        (purchases and returns only) and session id. Products carry item id, category, price,
+        brand and name.
+
+    Raises:
+        ValueError: if a size is out of range.
+    """
     if not (
         1 <= n_categories <= len(_CATEGORIES)
         and n_items >= n_categories
@@ -496,12 +481,12 @@ def write_sample_files(directory: Path, *, random_state: int = 7) -> tuple[Path,
 
     Args:
         directory: target folder, created if missing.
-        random_state: seed passed to ``generate_sample_shop``.
+        random_state: seed passed to ``generate_sample_world``.
 
     Returns:
         The paths of the events file and the products file.
     """
-    events, products = generate_sample_shop(random_state=random_state)
+    events, products = generate_sample_world(random_state=random_state).frames
     directory.mkdir(parents=True, exist_ok=True)
     events_path, products_path = directory / EVENTS_FILE, directory / PRODUCTS_FILE
     text = events.to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S", lineterminator="\n")

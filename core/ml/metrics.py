@@ -444,36 +444,6 @@ def ranking_scores(
     return _mean_scores(_scores_at(matched, k))
 
 
-def precision_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int) -> float:
-    """Mean share of the k slots that hold a relevant item, between 0 and 1."""
-    return ranking_scores(recommendations, relevant, k=k)[PRECISION]
-
-
-def recall_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int) -> float:
-    """Mean share of each user's relevant items found in the top k, between 0 and 1."""
-    return ranking_scores(recommendations, relevant, k=k)[RECALL]
-
-
-def f1_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int) -> float:
-    """Mean over users of the F1 of their precision@k and recall@k, between 0 and 1."""
-    return ranking_scores(recommendations, relevant, k=k)[F1]
-
-
-def map_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int) -> float:
-    """Mean average precision at k (normalised by min(k, relevant items)), between 0 and 1."""
-    return ranking_scores(recommendations, relevant, k=k)[MAP]
-
-
-def ndcg_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int) -> float:
-    """Mean normalised discounted cumulative gain at k with binary gains, between 0 and 1."""
-    return ranking_scores(recommendations, relevant, k=k)[NDCG]
-
-
-def hit_rate_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int) -> float:
-    """Share of evaluated users with at least one relevant item in their top k, 0 to 1."""
-    return ranking_scores(recommendations, relevant, k=k)[HIT_RATE]
-
-
 def ranking_scores_by_k(
     recommendations: pd.DataFrame,
     relevant: pd.DataFrame,

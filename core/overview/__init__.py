@@ -113,9 +113,8 @@ from core.overview.products import (
     category_conversion,
     long_tail,
     price_distribution,
-    top_brands,
-    top_categories,
     top_items,
+    top_segments,
 )
 from core.overview.summary import Overview, compute_overview
 from core.overview.trends import event_trends, hour_weekday_heatmap
@@ -228,8 +227,7 @@ __all__ = [
     "hour_weekday_heatmap",
     "LongTail",
     "top_items",
-    "top_categories",
-    "top_brands",
+    "top_segments",
     "category_conversion",
     "price_distribution",
     "long_tail",

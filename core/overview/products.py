@@ -184,27 +184,21 @@ def top_items(
     return _ranked(_item_table(_index_events(events, products)), by, n).reset_index(drop=True)
 
 
-def top_categories(
+def top_segments(
     events: pd.DataFrame,
     products: pd.DataFrame | None = None,
     *,
+    segment: Literal["category", "brand"] = "category",
     by: Measure = "views",
     n: int = 10,
 ) -> pd.DataFrame:
-    """The ``n`` best categories; columns as ``top_items`` with ``category`` first."""
-    table = _segment_table(_index_events(events, products), schema.CATEGORY)
-    return _ranked(table, by, n).reset_index(drop=True)
+    """The ``n`` best categories or brands (brands come from the product table); columns as
+    ``top_items`` with the segment's column (``category`` or ``brand``) first.
 
-
-def top_brands(
-    events: pd.DataFrame,
-    products: pd.DataFrame | None = None,
-    *,
-    by: Measure = "views",
-    n: int = 10,
-) -> pd.DataFrame:
-    """The ``n`` best brands (from the product table); columns as ``top_items``."""
-    table = _segment_table(_index_events(events, products), schema.BRAND)
+    Raises:
+        MissingColumnsError: the data has no such segment, or ``by="revenue"`` without prices.
+    """
+    table = _segment_table(_index_events(events, products), segment)
     return _ranked(table, by, n).reset_index(drop=True)
 
 

@@ -461,8 +461,8 @@ def test_top_items_rank_by_the_chosen_measure_with_product_details(sales):
 
 
 def test_top_categories_and_brands_come_from_the_product_table(sales):
-    categories = an.top_categories(sales, PRODUCTS, by="orders")
-    brands = an.top_brands(sales, PRODUCTS, by="revenue")
+    categories = an.top_segments(sales, PRODUCTS, by="orders")
+    brands = an.top_segments(sales, PRODUCTS, segment="brand", by="revenue")
 
     assert categories[schema.CATEGORY].tolist() == ["X", "Y"]
     assert categories[an.ORDERS].tolist() == [2, 1]  # a's order has two X lines
@@ -785,9 +785,11 @@ def test_overview_judges_new_users_on_all_events_under_a_category_filter():
 
 
 def test_overview_agrees_with_the_single_functions_on_the_sample_shop():
-    from core.data.sample import generate_sample_shop
+    from core.data.sample import generate_sample_world
 
-    events, products = generate_sample_shop(n_users=150, n_items=60, n_categories=6, days=60)
+    events, products = generate_sample_world(
+        n_users=150, n_items=60, n_categories=6, days=60
+    ).frames
     events, _ = canonical(events)  # the products stay as generated
     start, end = "2026-06-01", "2026-06-29"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
-from core.data.sample import generate_sample_shop
+from core.data.sample import generate_sample_world
 from core.runs import RunStore
 
 DIGITS = "9" * 5000
@@ -17,7 +17,7 @@ DIGITS = "9" * 5000
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory) -> Path:
-    shop, _ = generate_sample_shop(n_users=300, n_items=60, random_state=1)
+    shop, _ = generate_sample_world(n_users=300, n_items=60, random_state=1).frames
     path = tmp_path_factory.mktemp("cli") / "events.csv"
     shop.to_csv(path, index=False)
     return path

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from core.data.loading import ShopData, load_shop
-from core.data.sample import generate_sample_shop
+from core.data.sample import generate_sample_world
 from core.report import build_report
 from core.runs import MANIFEST, RunIntegrityError, RunStore, bundles, runs_table
 from core.runs.manifest import BUNDLE_MODEL, parse_manifest
@@ -24,7 +24,7 @@ MARKDOWN = "[Sign in again](https://evil.example/login) ![t](http://127.0.0.1:9/
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory) -> ShopData:
-    events, products = generate_sample_shop(n_users=120, n_items=30, random_state=3)
+    events, products = generate_sample_world(n_users=120, n_items=30, random_state=3).frames
     folder = tmp_path_factory.mktemp("shop")
     events.to_csv(folder / "events.csv", index=False)
     products.to_csv(folder / "products.csv", index=False)

@@ -25,17 +25,11 @@ from core.ml.metrics import (
     SCORE,
     K,
     catalog_coverage,
-    f1_at_k,
-    hit_rate_at_k,
     intra_list_diversity,
-    map_at_k,
-    ndcg_at_k,
     novelty,
     per_user_ranking_scores,
-    precision_at_k,
     ranking_scores,
     ranking_scores_by_k,
-    recall_at_k,
     select_top_k,
 )
 from core.schema import ITEM_ID, USER_ID
@@ -119,17 +113,6 @@ def test_ranking_scores_average_the_hand_computed_values_over_evaluated_users() 
     )
 
 
-def test_each_metric_function_returns_its_entry_of_ranking_scores() -> None:
-    scores = ranking_scores(RECS, RELEVANT, k=3)
-
-    assert precision_at_k(RECS, RELEVANT, k=3) == pytest.approx(1 / 3)
-    assert recall_at_k(RECS, RELEVANT, k=3) == pytest.approx(5 / 9)
-    assert f1_at_k(RECS, RELEVANT, k=3) == pytest.approx(7 / 18)
-    assert map_at_k(RECS, RELEVANT, k=3) == pytest.approx(19 / 54)
-    assert ndcg_at_k(RECS, RELEVANT, k=3) == pytest.approx(scores[NDCG])
-    assert hit_rate_at_k(RECS, RELEVANT, k=3) == pytest.approx(2 / 3)
-
-
 def test_a_rank_column_orders_the_lists_like_the_equivalent_scores() -> None:
     ranked = RECS.assign(**{RANK: [1, 2, 3, 4, 1, 2, 1]}).drop(columns=SCORE)
 
@@ -142,7 +125,7 @@ def test_rank_is_used_when_both_rank_and_score_are_given() -> None:
     # The ranks put b first, the scores would put a first; relevant = {a}.
     recs = pd.DataFrame({USER_ID: [1, 1], ITEM_ID: ["a", "b"], RANK: [2, 1], SCORE: [0.9, 0.1]})
 
-    assert precision_at_k(recs, relevant_frame([(1, "a")]), k=1) == 0.0
+    assert ranking_scores(recs, relevant_frame([(1, "a")]), k=1)[PRECISION] == 0.0
 
 
 def test_empty_recommendations_score_zero_for_every_evaluated_user() -> None:
@@ -205,7 +188,11 @@ def test_tied_scores_are_broken_by_item_id_whatever_the_row_order() -> None:
     assert list(select_top_k(backward, k=3)[ITEM_ID]) == ["d", "a", "b"]
     # So at k = 2 the relevant c is cut and b is kept: precision = 1/2 (d) for both orders.
     relevant = relevant_frame([(1, "d"), (1, "c")])
-    assert precision_at_k(forward, relevant, k=2) == precision_at_k(backward, relevant, k=2) == 0.5
+    assert (
+        ranking_scores(forward, relevant, k=2)[PRECISION]
+        == ranking_scores(backward, relevant, k=2)[PRECISION]
+        == 0.5
+    )
 
 
 def test_tied_ranks_are_broken_by_item_id() -> None:
@@ -239,7 +226,7 @@ def test_repeated_relevant_pairs_count_once() -> None:
     relevant = relevant_frame([("u", "a"), ("u", "a"), ("u", "b")])
 
     # |R| = 2, so finding a alone is recall 1/2.
-    assert recall_at_k(recs_frame([("u", "a", 1.0)]), relevant, k=1) == 0.5
+    assert ranking_scores(recs_frame([("u", "a", 1.0)]), relevant, k=1)[RECALL] == 0.5
 
 
 def test_missing_ids_are_ignored() -> None:
@@ -379,7 +366,9 @@ def test_ndcg_equals_sklearn_ndcg_score_when_every_relevant_item_is_a_candidate(
     # ideal because every relevant item is a candidate.
     y_true, y_score, recs, relevant = candidate_case(seed=k)
 
-    assert ndcg_at_k(recs, relevant, k=k) == pytest.approx(ndcg_score(y_true, y_score, k=k))
+    assert ranking_scores(recs, relevant, k=k)[NDCG] == pytest.approx(
+        ndcg_score(y_true, y_score, k=k)
+    )
 
 
 def test_average_precision_equals_sklearn_when_k_covers_the_whole_list() -> None:

@@ -698,7 +698,7 @@ def test_evaluation_scores_every_model_with_metrics_between_zero_and_one(evaluat
 def test_evaluation_ndcg_is_the_metrics_ndcg_of_its_own_lists(evaluated):
     _, evaluation = evaluated
     for name, frame in evaluation.recommendations.items():
-        expected = metrics.ndcg_at_k(frame, evaluation.relevant, k=K)
+        expected = metrics.ranking_scores(frame, evaluation.relevant, k=K)[metrics.NDCG]
         assert evaluation.scores.loc[name, NDCG] == pytest.approx(expected), name
 
 

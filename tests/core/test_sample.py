@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from core import schema
-from core.data.sample import generate_sample_shop, generate_sample_world, write_sample_files
+from core.data.sample import generate_sample_world, write_sample_files
 from core.schema import CART, FAV, PURCHASE, RETURN, VIEW
 from tests.frames import SHORT
 
@@ -20,7 +20,7 @@ DAYS = 184
 
 @pytest.fixture(scope="module")
 def shop() -> tuple[pd.DataFrame, pd.DataFrame]:
-    return generate_sample_shop(**SMALL)
+    return generate_sample_world(**SMALL).frames
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +34,13 @@ def products(shop: tuple[pd.DataFrame, pd.DataFrame]) -> pd.DataFrame:
 
 
 def test_the_same_seed_gives_identical_frames(shop):
-    again = generate_sample_shop(**SMALL)
+    again = generate_sample_world(**SMALL).frames
     pd.testing.assert_frame_equal(shop[0], again[0])
     pd.testing.assert_frame_equal(shop[1], again[1])
 
 
 def test_a_different_seed_gives_a_different_shop(events):
-    other, _ = generate_sample_shop(random_state=8, **SMALL)
+    other, _ = generate_sample_world(random_state=8, **SMALL).frames
     assert not events.equals(other)
 
 
@@ -149,7 +149,7 @@ def test_heavy_buyers_concentrate_on_a_favourite_category(events, products):
 
 
 def test_fewer_categories_still_give_a_consistent_shop():
-    events, products = generate_sample_shop(n_users=50, n_items=10, n_categories=3, days=30)
+    events, products = generate_sample_world(n_users=50, n_items=10, n_categories=3, days=30).frames
     assert products[schema.CATEGORY].nunique() == 3
     assert events[schema.ITEM_ID].isin(products[schema.ITEM_ID]).all()
     assert events[schema.TIMESTAMP].max() < START + pd.Timedelta(days=30)
@@ -157,13 +157,13 @@ def test_fewer_categories_still_give_a_consistent_shop():
 
 def test_impossible_sizes_are_rejected():
     with pytest.raises(ValueError):
-        generate_sample_shop(n_categories=21)
+        generate_sample_world(n_categories=21)
     with pytest.raises(ValueError):
-        generate_sample_shop(n_items=5, n_categories=10)
+        generate_sample_world(n_items=5, n_categories=10)
 
 
 def test_the_default_shop_has_the_intended_size():
-    events, products = generate_sample_shop()
+    events, products = generate_sample_world().frames
     assert events[schema.USER_ID].nunique() == 5000
     assert len(products) == 1000
     assert products[schema.CATEGORY].nunique() == 20
@@ -189,11 +189,10 @@ def test_writing_the_sample_twice_gives_byte_identical_files(tmp_path: Path):
     assert events[schema.TIMESTAMP].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d").all()
 
 
-def test_the_sample_world_holds_the_same_shop_and_its_hidden_tastes():
+def test_the_sample_world_holds_the_shop_and_its_hidden_tastes():
     world = generate_sample_world(n_users=200, n_items=50, n_categories=5, random_state=3)
-    events, products = generate_sample_shop(n_users=200, n_items=50, n_categories=5, random_state=3)
-    pd.testing.assert_frame_equal(world.events, events)
-    pd.testing.assert_frame_equal(world.products, products)
+    events, products = world.frames
+    assert events is world.events and products is world.products
     assert world.taste.shape == (200, 5) and world.popularity.shape == (5, 50)
     assert len(world.user_ids) == len(world.budget) == len(world.sensitivity) == 200
     assert set(events["user_id"]) <= set(world.user_ids)

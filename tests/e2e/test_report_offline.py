@@ -9,7 +9,7 @@ from playwright.sync_api import Page, Route, expect
 
 from core import purchase, recommend
 from core.data.loading import load_shop
-from core.data.sample import generate_sample_shop
+from core.data.sample import generate_sample_world
 from core.ml.network import NetworkConfig
 from core.report import build_report
 from core.runs import RunStore
@@ -26,7 +26,7 @@ PAYLOAD = "<img src=x onerror=alert(1)>"
 def report_file(tmp_path_factory) -> Path:
     """A report of one purchase run and one recommendations run, written to a file."""
     folder = tmp_path_factory.mktemp("report")
-    events, products = generate_sample_shop(n_users=300, n_items=60, random_state=1)
+    events, products = generate_sample_world(n_users=300, n_items=60, random_state=1).frames
     products["name"] = PAYLOAD
     events.to_csv(folder / "events.csv", index=False)
     products.to_csv(folder / "products.csv", index=False)
