@@ -27,13 +27,11 @@ from core.purchase.windows import (
     ACTUAL_ORDERS,
     BGNBD_EXPECTED,
     HORIZON,
-    MODEL,
     PREDICTED,
     PROBABILITY,
     WINDOW_START,
     PurchaseData,
     build_purchase_data,
-    fit_bgnbd,
 )
 
 __all__ = [
@@ -44,10 +42,8 @@ __all__ = [
     "WINDOW_START",
     "PREDICTED",
     "PROBABILITY",
-    "MODEL",
     "PurchaseData",
     "build_purchase_data",
-    "fit_bgnbd",
     "BGNBD_NAME",
     "PAST_RATE",
     "LINEAR",
