@@ -15,27 +15,25 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from benchmarks.fresh_process import run_measurement
+from benchmarks.fresh_process import peak_rss_mb, run_measurement
 from benchmarks.targets import check
 
 SIZES = (1_000_000, 5_000_000)
 TARGET_SECONDS, TARGET_RSS_MB, TARGET_RATIO = 3.0, 600.0, 3.0
 
-_CHILD = r"""
-import json, resource, sys, time
-mode, path = sys.argv[1], sys.argv[2]
-import pyarrow.csv as pacsv
-from core.data.loading import read_events
-start = time.perf_counter()
-if mode == "pyarrow":
-    rows = pacsv.read_csv(path).num_rows
-else:
-    result = read_events(path)
-    rows = result.rows_kept
-seconds = time.perf_counter() - start
-rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "rss_mb": rss_mb, "rows": rows}))
-"""
+
+def _measure_in_child(mode: str, path: str) -> None:
+    """In a fresh process: read ``path`` with bare pyarrow or as ShopLens loads it."""
+    import json
+    import time
+
+    from core.data.loading import read_events
+
+    start = time.perf_counter()
+    rows = pacsv.read_csv(path).num_rows if mode == "pyarrow" else read_events(path).rows_kept
+    seconds = time.perf_counter() - start
+    rss_mb = peak_rss_mb()
+    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb, "rows": rows}))
 
 
 def write_events(path: Path, rows: int, *, seed: int = 0) -> None:
@@ -59,7 +57,7 @@ def write_events(path: Path, rows: int, *, seed: int = 0) -> None:
 
 
 def measure(mode: str, path: Path) -> dict[str, float]:
-    return run_measurement(_CHILD, mode, str(path))
+    return run_measurement(_measure_in_child, mode, str(path))
 
 
 def main() -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.fresh_process import run_measurement  # noqa: E402
+from benchmarks.fresh_process import peak_rss_mb, run_measurement  # noqa: E402
 from benchmarks.targets import check  # noqa: E402
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -30,73 +30,75 @@ TARGET_COLD = {1_000_000: 2.0, 5_000_000: 10.0}
 TARGET_FILTER_SECONDS, TARGET_RSS_MB = 1.0, 1500.0
 N_ITEMS, N_CATEGORIES, N_BRANDS = 20_000, 200, 500
 
-_CHILD = r"""
-import json, os, resource, sys, time
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-mode, folder = sys.argv[1], sys.argv[2]
-import pandas as pd
-from core import overview as analytics
 
-events = pd.read_parquet(f"{folder}/events.parquet")
-products = pd.read_parquet(f"{folder}/products.parquet")
-loaded_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-out = {"loaded_mb": loaded_mb}
+def _measure_in_child(mode: str, folder: str) -> None:
+    """In a fresh process: the whole page cold, then (mode ``filters``) each filter change and
+    each single function, printed as one JSON object."""
+    import json
+    import time
 
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    fn(*args, **kwargs)
-    return time.perf_counter() - start
+    from core import overview as an
 
-out["cold"] = timed(an.compute_overview, events, products)
-if mode == "filters":
-    last = events["timestamp"].iloc[-1].normalize() + pd.Timedelta(days=1)
-    top = an.top_segments(events, products, by="views", n=3)["category"].tolist()
-    brand = an.top_segments(events, products, segment="brand", by="views", n=1)["brand"].tolist()
-    cases = {
-        "warm, full range": {},
-        "category filter (1 category)": {"categories": top[:1]},
-        "category filter (3 categories)": {"categories": top},
-        "brand filter": {"brands": brand},
-        "event types (view, purchase)": {"event_types": ["view", "purchase"]},
-        "last 30 days": {"start": last - pd.Timedelta(days=30), "end": last},
-        "last 7 days": {"start": last - pd.Timedelta(days=7), "end": last},
-        "last 90 days + category": {
-            "start": last - pd.Timedelta(days=90), "end": last, "categories": top[:1]
-        },
-    }
-    out["filters"] = {
-        name: timed(an.compute_overview, events, products, **kwargs)
-        for name, kwargs in cases.items()
-    }
-    start, end = last - pd.Timedelta(days=30), last
-    parts = {
-        "filter_events (category)": lambda: an.filter_events(
-            events, products, categories=top[:1]
-        ),
-        "compute_kpis": lambda: an.compute_kpis(
-            events, start=events["timestamp"].iloc[0], end=last
-        ),
-        "split_sessions": lambda: an.split_sessions(events),
-        "compute_funnel": lambda: an.compute_funnel(events),
-        "compute_funnel by category": lambda: an.compute_funnel(
-            events, products, by="category"
-        ),
-        "funnel_trend": lambda: an.funnel_trend(events),
-        "event_trends (D)": lambda: an.event_trends(events, freq="D"),
-        "hour_weekday_heatmap": lambda: an.hour_weekday_heatmap(events),
-        "top_items": lambda: an.top_items(events, products, by="revenue"),
-        "category_conversion": lambda: an.category_conversion(events, products),
-        "price_distribution": lambda: an.price_distribution(events, products),
-        "long_tail": lambda: an.long_tail(events),
-        "rfm_segments": lambda: an.rfm_segments(events),
-        "new_vs_returning": lambda: an.new_vs_returning(events),
-        "cohort_retention": lambda: an.cohort_retention(events, metric="buying"),
-        "users_in (category)": lambda: an.users_in(events, products, categories=top[:1]),
-    }
-    out["parts"] = {name: timed(fn) for name, fn in parts.items()}
-out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps(out))
-"""
+    events = pd.read_parquet(f"{folder}/events.parquet")
+    products = pd.read_parquet(f"{folder}/products.parquet")
+    out: dict[str, object] = {"loaded_mb": peak_rss_mb()}
+
+    def timed(fn, *args, **kwargs) -> float:
+        start = time.perf_counter()
+        fn(*args, **kwargs)
+        return time.perf_counter() - start
+
+    out["cold"] = timed(an.compute_overview, events, products)
+    if mode == "filters":
+        last = events["timestamp"].iloc[-1].normalize() + pd.Timedelta(days=1)
+        top = an.top_segments(events, products, by="views", n=3)["category"].tolist()
+        brands = an.top_segments(events, products, segment="brand", by="views", n=1)
+        brand = brands["brand"].tolist()
+        cases = {
+            "warm, full range": {},
+            "category filter (1 category)": {"categories": top[:1]},
+            "category filter (3 categories)": {"categories": top},
+            "brand filter": {"brands": brand},
+            "event types (view, purchase)": {"event_types": ["view", "purchase"]},
+            "last 30 days": {"start": last - pd.Timedelta(days=30), "end": last},
+            "last 7 days": {"start": last - pd.Timedelta(days=7), "end": last},
+            "last 90 days + category": {
+                "start": last - pd.Timedelta(days=90),
+                "end": last,
+                "categories": top[:1],
+            },
+        }
+        out["filters"] = {
+            name: timed(an.compute_overview, events, products, **kwargs)
+            for name, kwargs in cases.items()
+        }
+        parts = {
+            "filter_events (category)": lambda: an.filter_events(
+                events, products, categories=top[:1]
+            ),
+            "compute_kpis": lambda: an.compute_kpis(
+                events, start=events["timestamp"].iloc[0], end=last
+            ),
+            "split_sessions": lambda: an.split_sessions(events),
+            "compute_funnel": lambda: an.compute_funnel(events),
+            "compute_funnel by category": lambda: an.compute_funnel(
+                events, products, by="category"
+            ),
+            "funnel_trend": lambda: an.funnel_trend(events),
+            "event_trends (D)": lambda: an.event_trends(events, freq="D"),
+            "hour_weekday_heatmap": lambda: an.hour_weekday_heatmap(events),
+            "top_items": lambda: an.top_items(events, products, by="revenue"),
+            "category_conversion": lambda: an.category_conversion(events, products),
+            "price_distribution": lambda: an.price_distribution(events, products),
+            "long_tail": lambda: an.long_tail(events),
+            "rfm_segments": lambda: an.rfm_segments(events),
+            "new_vs_returning": lambda: an.new_vs_returning(events),
+            "cohort_retention": lambda: an.cohort_retention(events, metric="buying"),
+            "users_in (category)": lambda: an.users_in(events, products, categories=top[:1]),
+        }
+        out["parts"] = {name: timed(fn) for name, fn in parts.items()}
+    out["rss_mb"] = peak_rss_mb()
+    print(json.dumps(out))
 
 
 def make_shop(rows: int, *, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -165,7 +167,7 @@ def make_shop(rows: int, *, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def measure(mode: str, folder: Path) -> dict:
-    return run_measurement(_CHILD, mode, str(folder))
+    return run_measurement(_measure_in_child, mode, str(folder))
 
 
 def main() -> int:
