@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -172,8 +171,8 @@ class Selection:
         """Days in the period."""
         return (self.last_day - self.first_day).days + 1
 
-    def as_core(self) -> dict[str, Any]:
-        """The core's arguments: a period ``[start, end)`` (the end is the day after the last)
+    def as_core(self) -> an.Selection:
+        """The core's selection: a period ``[start, end)`` (the end is the day after the last)
         and the filters."""
         return {
             "start": pd.Timestamp(self.first_day),

@@ -81,6 +81,7 @@ from core.overview.columns import (
     VIEWERS,
     VIEWS,
     Freq,
+    Selection,
 )
 from core.overview.customers import (
     CohortTable,
@@ -104,6 +105,7 @@ from core.overview.trends import event_trends, hour_weekday_heatmap
 from core.overview.users import users_in, users_in_cohort, users_in_funnel, users_in_segment
 
 __all__ = [
+    "Selection",
     "Freq",
     "DEFAULT_WINDOW_HOURS",
     "PERIOD",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Unpack
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from core.overview.columns import (
     PERIOD,
     Freq,
     Rows,
+    Selection,
     TimeLike,
 )
 
@@ -448,18 +450,13 @@ def _wanted(labels: pd.Index | None, values: Sequence[str] | str, what: str) -> 
     return table
 
 
-def _value_mask(
-    a: _Arrays,
-    categories: Sequence[str] | str | None,
-    brands: Sequence[str] | str | None,
-    event_types: Sequence[str] | str | None,
-) -> np.ndarray | None:
+def _value_mask(a: _Arrays, selection: Selection) -> np.ndarray | None:
     """Rows matching the category, brand and event-type filters; ``None`` when unfiltered."""
     mask = None
     for values, codes, labels, what in (
-        (categories, a.categories, a.labels.categories, "categories"),
-        (brands, a.brands, a.labels.brands, "brands"),
-        (event_types, a.types, a.labels.types, "event types"),
+        (selection.get("categories"), a.categories, a.labels.categories, "categories"),
+        (selection.get("brands"), a.brands, a.labels.brands, "brands"),
+        (selection.get("event_types"), a.types, a.labels.types, "event types"),
     ):
         if values is None:
             continue
@@ -470,17 +467,10 @@ def _value_mask(
 
 
 def filter_events(
-    events: pd.DataFrame,
-    products: pd.DataFrame | None = None,
-    *,
-    start: TimeLike | None = None,
-    end: TimeLike | None = None,
-    categories: Sequence[str] | str | None = None,
-    brands: Sequence[str] | str | None = None,
-    event_types: Sequence[str] | str | None = None,
+    events: pd.DataFrame, products: pd.DataFrame | None = None, **selection: Unpack[Selection]
 ) -> pd.DataFrame:
-    """The events in ``[start, end)`` whose category, brand and event type are among those
-    given (``None`` keeps all).
+    """The events of the ``selection``: in ``[start, end)``, and of the categories, brands and
+    event types given (``None`` keeps all).
 
     Categories come from the events' ``category`` column where it exists, else from the
     product table through ``item_id``; brands come from the product table. Events without a
@@ -493,22 +483,14 @@ def filter_events(
     a = _index_events(events, products)
     if not events[schema.TIMESTAMP].is_monotonic_increasing:
         events = events.sort_values(schema.TIMESTAMP, kind="stable", ignore_index=True)
-    rows = _selected_rows(a, start, end, categories, brands, event_types)
-    return events.iloc[rows].reset_index(drop=True)
+    return events.iloc[_selected_rows(a, selection)].reset_index(drop=True)
 
 
-def _selected_rows(
-    a: _Arrays,
-    start: TimeLike | None,
-    end: TimeLike | None,
-    categories: Sequence[str] | str | None,
-    brands: Sequence[str] | str | None,
-    event_types: Sequence[str] | str | None,
-) -> np.ndarray:
+def _selected_rows(a: _Arrays, selection: Selection) -> np.ndarray:
     """The rows of ``a`` in ``[start, end)`` that pass the category, brand and type filters."""
-    s, e = _bounds(a, start, end)
+    s, e = _bounds(a, selection.get("start"), selection.get("end"))
     rows = np.arange(len(a))[_between(a.times, s, e)]
-    mask = _value_mask(a, categories, brands, event_types)
+    mask = _value_mask(a, selection)
     return rows if mask is None else rows[mask[rows]]
 
 

@@ -18,7 +18,8 @@ Definitions used throughout the Overview:
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from collections.abc import Sequence
+from typing import Final, Literal, TypeAlias, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,20 @@ Measure = Literal["views", "carts", "orders", "revenue"]
 SalesMeasure = Literal["units", "orders", "revenue"]
 RetentionMetric = Literal["active", "buying"]
 TimeLike: TypeAlias = pd.Timestamp | str
+
+
+class Selection(TypedDict, total=False):
+    """What part of the shop a figure covers, given as keyword arguments: the period
+    ``[start, end)`` (default: all of it) and the categories, brands and event types kept
+    (absent or ``None``: all)."""
+
+    start: TimeLike | None
+    end: TimeLike | None
+    categories: Sequence[str] | str | None
+    brands: Sequence[str] | str | None
+    event_types: Sequence[str] | str | None
+
+
 Rows: TypeAlias = slice | np.ndarray
 
 HOUR_NS: Final = 3_600 * 10**9

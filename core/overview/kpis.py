@@ -53,6 +53,7 @@ from core.overview.columns import (
     UNIT,
     VALUE,
     VIEWS,
+    Selection,
     TimeLike,
 )
 
@@ -173,14 +174,13 @@ class _Context:
 def _context(
     events: pd.DataFrame,
     products: pd.DataFrame | None = None,
+    selection: Selection | None = None,
     *,
-    categories: Sequence[str] | str | None = None,
-    brands: Sequence[str] | str | None = None,
-    event_types: Sequence[str] | str | None = None,
     gap_minutes: float = DEFAULT_GAP_MINUTES,
 ) -> _Context:
+    """The events indexed, and those of the selection's filters (its period is not applied)."""
     base = _index_events(events, products)
-    mask = _value_mask(base, categories, brands, event_types)
+    mask = _value_mask(base, selection or {})
     return _Context(
         base=base,
         selection=base if mask is None else base.take(mask),

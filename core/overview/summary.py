@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Unpack
 
 import pandas as pd
 
@@ -20,7 +21,7 @@ from core.overview.columns import (
     VIEWS,
     Freq,
     Measure,
-    TimeLike,
+    Selection,
 )
 from core.overview.customers import (
     CohortTable,
@@ -99,15 +100,11 @@ def compute_overview(
     events: pd.DataFrame,
     products: pd.DataFrame | None = None,
     *,
-    start: TimeLike | None = None,
-    end: TimeLike | None = None,
-    categories: Sequence[str] | str | None = None,
-    brands: Sequence[str] | str | None = None,
-    event_types: Sequence[str] | str | None = None,
     trend_freq: Freq = "D",
     window_hours: float = DEFAULT_WINDOW_HOURS,
     top_n: int = 10,
     gap_minutes: float = DEFAULT_GAP_MINUTES,
+    **selection: Unpack[Selection],
 ) -> Overview:
     """Everything the Shop overview shows for ``[start, end)`` under the given filters.
 
@@ -119,29 +116,19 @@ def compute_overview(
     Args:
         events: canonical events.
         products: the product table (categories, brands, names, list prices), if any.
-        start: period start (default: the first event).
-        end: period end, exclusive (default: just after the last event).
-        categories: keep events of these categories.
-        brands: keep events of these brands.
-        event_types: keep events of these types.
         trend_freq: period of ``trends`` (``D``, ``W`` or ``M``).
         window_hours: funnel conversion window.
         top_n: rows of the top tables.
         gap_minutes: session inactivity gap.
+        selection: the period (default: from the first event to just after the last) and
+            the categories, brands and event types kept.
 
     Raises:
         MissingColumnsError: filtering by categories or brands that the data does not have.
     """
-    ctx = _context(
-        events,
-        products,
-        categories=categories,
-        brands=brands,
-        event_types=event_types,
-        gap_minutes=gap_minutes,
-    )
+    ctx = _context(events, products, selection, gap_minutes=gap_minutes)
     a = ctx.selection
-    s, e = _bounds(ctx.base, start, end)
+    s, e = _bounds(ctx.base, selection.get("start"), selection.get("end"))
     period = a.take(_between(a.times, s, e))
     notes: list[str] = []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ from core.overview.columns import (
     SEGMENT,
     VIEWS,
     RetentionMetric,
+    Selection,
     TimeLike,
 )
 from core.overview.funnel import _funnel_rows, _reach_funnel
@@ -81,14 +83,7 @@ def _user_table(a: _Arrays, rows: np.ndarray | None = None) -> pd.DataFrame:
 
 
 def users_in(
-    events: pd.DataFrame,
-    products: pd.DataFrame | None = None,
-    *,
-    start: TimeLike | None = None,
-    end: TimeLike | None = None,
-    categories: Sequence[str] | str | None = None,
-    brands: Sequence[str] | str | None = None,
-    event_types: Sequence[str] | str | None = None,
+    events: pd.DataFrame, products: pd.DataFrame | None = None, **selection: Unpack[Selection]
 ) -> pd.DataFrame:
     """The users behind a selection (a category bar, a period, an event type), for a list or
     a CSV download.
@@ -102,7 +97,7 @@ def users_in(
         MissingColumnsError: selecting categories or brands that the data does not have.
     """
     a = _index_events(events, products)
-    return _user_table(a, _selected_rows(a, start, end, categories, brands, event_types))
+    return _user_table(a, _selected_rows(a, selection))
 
 
 def users_in_segment(rfm: pd.DataFrame, segments: Sequence[str] | str) -> pd.DataFrame:
