@@ -221,6 +221,31 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scores_json(scores: pd.DataFrame, keys: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Each model's scores (rows of ``scores``) on ``keys``, for the JSON report."""
+    return {str(name): {key: float(scores.loc[name, key]) for key in keys} for name in scores.index}
+
+
+def _print_report(
+    args: argparse.Namespace,
+    report: dict[str, Any],
+    headline: str,
+    table: pd.DataFrame,
+    *,
+    warnings: Sequence[str] = (),
+) -> int:
+    """A training's report: as one JSON object with ``--json``, else its headline, the score
+    table and its warnings."""
+    if args.json:
+        print(json.dumps(_json_safe(report)))
+        return 0
+    print(headline)
+    print(table.to_string(float_format=lambda v: f"{v:,.4f}"))
+    for warning in warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
 def _saved(result: services.PurchaseResult | services.RecommendResult) -> str:
     if result.run_id is None:
         raise ShopLensError(result.save_problem or "The run could not be saved.")
@@ -246,9 +271,7 @@ def _purchase(args: argparse.Namespace) -> int:
         "cutoff": f"{data.cutoff:%Y-%m-%d}",
         "horizon_days": data.horizon_days,
         "users": len(data.evaluation),
-        "models": {
-            name: {k: float(scores.loc[name, k]) for k in keys} for name in purchase.MODEL_NAMES
-        },
+        "models": _scores_json(scores.loc[list(purchase.MODEL_NAMES)], keys),
         "train_seconds": round(models.train_seconds, 3),
         "epochs_run": list(models.epochs_run),
         "best_epochs": list(models.best_epochs),
@@ -257,18 +280,14 @@ def _purchase(args: argparse.Namespace) -> int:
         users = result.evaluation.users.reset_index()
         _write(out / "purchase_evaluation.csv", to_safe_csv(users))
         _write(out / "purchase_predictions.csv", to_safe_csv(result.next_orders.reset_index()))
-    if args.json:
-        print(json.dumps(_json_safe(report)))
-        return 0
-    print(
-        f"Cutoff {report['cutoff']}, horizon {data.horizon_days} days, "
-        f"{report['users']:,} users, trained in {models.train_seconds:.1f} s; saved as run {run_id}"
+    return _print_report(
+        args,
+        report,
+        f"Cutoff {report['cutoff']}, horizon {data.horizon_days} days, {report['users']:,} "
+        f"users, trained in {models.train_seconds:.1f} s; saved as run {run_id}",
+        scores[list(keys)].rename(index=purchase.MODEL_LABELS),
+        warnings=result.warnings,
     )
-    table = scores[list(keys)].rename(index=purchase.MODEL_LABELS)
-    print(table.to_string(float_format=lambda v: f"{v:,.4f}"))
-    for warning in result.warnings:
-        print(f"warning: {warning}")
-    return 0
 
 
 _RECOMMEND_SCORES = (m.PRECISION, m.RECALL, m.F1, m.MAP, m.NDCG, m.HIT_RATE, m.COVERAGE, m.NOVELTY)
@@ -296,10 +315,7 @@ def _recommend(args: argparse.Namespace) -> int:
         "horizon_days": args.horizon_days,
         "k": args.k,
         "users_evaluated": evaluation.users,
-        "models": {
-            name: {key: float(evaluation.scores.loc[name, key]) for key in _RECOMMEND_SCORES}
-            for name in evaluation.scores.index
-        },
+        "models": _scores_json(evaluation.scores, _RECOMMEND_SCORES),
         "fit_seconds": round(evaluation.fit_seconds, 3),
         "score_seconds": round(evaluation.score_seconds, 3),
     }
@@ -309,17 +325,14 @@ def _recommend(args: argparse.Namespace) -> int:
         deployed = services.train_recommender(shop, now, None)
         lists = recommend.recommend_everyone(deployed.recommender, k=args.k)
         _write(out, to_safe_csv(lists))
-    if args.json:
-        print(json.dumps(_json_safe(report)))
-        return 0
-    print(
+    return _print_report(
+        args,
+        report,
         f"Cutoff {report['cutoff']}, horizon {args.horizon_days} days, k = {args.k}, "
         f"{evaluation.users:,} users evaluated; fit {evaluation.fit_seconds:.1f} s, "
-        f"scoring {evaluation.score_seconds:.1f} s; saved as run {run_id}"
+        f"scoring {evaluation.score_seconds:.1f} s; saved as run {run_id}",
+        evaluation.scores[list(_RECOMMEND_SCORES)].rename(index=recommend.MODEL_LABELS),
     )
-    table = evaluation.scores[list(_RECOMMEND_SCORES)].rename(index=recommend.MODEL_LABELS)
-    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
-    return 0
 
 
 _SWEEP_COLUMNS = {

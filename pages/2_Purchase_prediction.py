@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import purchase, runs, state, trainer, widgets
+from ui import purchase, runs, state, widgets
 
 state.run_inside_app()
 st.title("Purchase prediction")
@@ -19,22 +19,11 @@ if not purchase.has_purchases(shop):
         "include purchases, or an orders export, on the Data page."
     )
 
-# Before the form: a training re-attached after a refresh shows its settings there.
-job = trainer.current(purchase.PAGE, on_reattach=purchase.show_settings)
-st.subheader("Network")
-with st.container(border=True):
-    layers = purchase.hidden_layer_editor()
-request = purchase.training_form(layers, shop, running=job is not None and job.running)
+job, request = purchase.settings_form(shop)
 data = purchase.time_split(shop, request)
 purchase.train(shop, request, data, job)
 
-result = purchase.result()
-if result is None:
-    st.info("Choose the hidden layers and settings above, then press **Train**.")
-    st.stop()
-
-st.subheader("Results")
-runs.show_run_badge(result.run_id)
+result = runs.results_heading(purchase.result())
 purchase.summary(result)
 days = result.data.horizon_days
 names = ["Scoreboard", "Training curves", "Orders", "Buyers", "Inputs", "Users"]

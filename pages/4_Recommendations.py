@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import recommendations, runs, state, trainer, widgets
+from ui import recommendations, runs, state, widgets
 
 state.run_inside_app()
 st.title("Recommendations")
@@ -20,24 +20,13 @@ if not shop.has_items:
         "nothing to recommend. Load events with a product (item id) column on the Data page."
     )
 
-# Before the form: a training re-attached after a refresh shows its settings there.
-job = trainer.current(recommendations.PAGE, on_reattach=recommendations.show_settings)
-st.subheader("Ranker")
-with st.container(border=True):
-    layers = recommendations.hidden_layer_editor()
-request = recommendations.training_form(layers, shop, running=job is not None and job.running)
+job, request = recommendations.settings_form(shop)
 if request.settings is not None:
     with st.expander("Time split", expanded=recommendations.result() is None):
         recommendations.time_split(request.settings, shop)
 recommendations.train(shop, request, job)
 
-result = recommendations.result()
-if result is None:
-    st.info("Choose the hidden layers and settings above, then press **Train**.")
-    st.stop()
-
-st.subheader("Results")
-runs.show_run_badge(result.run_id)
+result = runs.results_heading(recommendations.result())
 recommendations.summary(result)
 evaluation = result.evaluation
 if evaluation is None:
@@ -48,20 +37,7 @@ if evaluation is None:
     with st.expander("Training curves"):
         recommendations.training_curves(result)
 else:
-    names = ["Scoreboard", "Metric vs k", "Accuracy vs coverage", "Long tail"]
-    tabs = st.tabs([*names, "Next category", "Training curves"])
-    with tabs[0]:
-        recommendations.scoreboard(evaluation)
-    with tabs[1]:
-        recommendations.metric_curves(evaluation)
-    with tabs[2]:
-        recommendations.accuracy_coverage(evaluation)
-    with tabs[3]:
-        recommendations.long_tail(result)
-    with tabs[4]:
-        recommendations.next_category(evaluation)
-    with tabs[5]:
-        recommendations.training_curves(result)
+    recommendations.evaluation_tabs(result, evaluation)
 
 st.subheader("Browse users")
 recommendations.user_browser(result, shop, recommendations.predicted_buyers())

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
-from typing import Final
+from typing import Final, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -27,6 +27,7 @@ DEFAULT_DAYS = 30
 TOP_N = 15
 USER_ROWS_SHOWN = 1000
 WINDOWS = (1.0, 24.0, 72.0, 168.0, 720.0)
+OptionT = TypeVar("OptionT", bound=str)
 FREQS: dict[an.Freq, str] = {"D": "Day", "W": "Week", "M": "Month"}
 RETENTION = {"active": "Any event", "buying": "A purchase"}
 
@@ -111,6 +112,17 @@ def _pick(
     )
 
 
+def _choice(
+    label: str, options: Iterable[OptionT], labels: Mapping[OptionT, str], *, key: str
+) -> OptionT:
+    """One of ``options`` as a row of radio buttons, each shown by its label."""
+    choices = list(options)
+    picked = st.radio(
+        label, choices, format_func=lambda o: labels.get(o, str(o)), horizontal=True, key=key
+    )
+    return picked if picked is not None else choices[0]
+
+
 def filter_bar(options: an.FilterOptions, fingerprint: str) -> Selection:
     """Period, category, brand and event-type filters for the whole page, and a reset button.
 
@@ -172,11 +184,7 @@ def window_picker(options: an.FilterOptions) -> float:
 
 def freq_picker() -> an.Freq:
     """The trend charts' period."""
-    choices: list[an.Freq] = list(FREQS)
-    picked = st.radio(
-        "Show per", choices, format_func=FREQS.__getitem__, horizontal=True, key=state.OVERVIEW_FREQ
-    )
-    return picked if picked is not None else choices[0]
+    return _choice("Show per", FREQS, FREQS, key=state.OVERVIEW_FREQ)
 
 
 def compute(
@@ -390,13 +398,7 @@ def funnel_tab(data: an.Overview, options: an.FilterOptions) -> None:
         )
     splits = {k: v for k, v in data.funnel_splits.items() if not v.steps.empty}
     if splits:
-        by = st.radio(
-            "Split the funnel by",
-            list(splits),
-            format_func=lambda k: oc.SPLIT_LABELS.get(k, k),
-            horizontal=True,
-            key=state.OVERVIEW_SPLIT,
-        )
+        by = _choice("Split the funnel by", splits, oc.SPLIT_LABELS, key=state.OVERVIEW_SPLIT)
         _chart(
             oc.funnel_split_chart(splits[by]),
             "One row per group, the most users entering first (at most 15 rows): each dot is "
@@ -460,13 +462,7 @@ def products_tab(
             "on the Data page."
         )
         return
-    measure = st.radio(
-        "Rank by",
-        list(tops),
-        format_func=lambda m: oc.MEASURE_LABELS.get(m, m),
-        horizontal=True,
-        key=state.OVERVIEW_MEASURE,
-    )
+    measure = _choice("Rank by", tops, oc.MEASURE_LABELS, key=state.OVERVIEW_MEASURE)
     label = oc.MEASURE_LABELS[measure]
     left, right = st.columns(2)
     if base.top_categories is not None:
@@ -625,12 +621,8 @@ def customers_tab(data: an.Overview, fingerprint: str) -> None:
         "the period's first or last day look low.",
         key="overview.chart.new_vs_returning",
     )
-    metric = st.radio(
-        "Cohort retention counts users with",
-        list(RETENTION),
-        format_func=RETENTION.get,
-        horizontal=True,
-        key=state.OVERVIEW_RETENTION,
+    metric = _choice(
+        "Cohort retention counts users with", RETENTION, RETENTION, key=state.OVERVIEW_RETENTION
     )
     cohorts = data.retention[metric]
     if cohorts.shares.empty:

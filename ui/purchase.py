@@ -20,7 +20,6 @@ from core.ml.network import (
     NetworkConfig,
     Solver,
     TrainingProgress,
-    format_hidden_layers,
 )
 from core.purchase import (
     ACTUAL_BUYER,
@@ -86,6 +85,16 @@ def form_values(settings: PurchaseSettings) -> dict[str, object]:
     values[state.PURCHASE_HORIZON] = settings.horizon_days
     values[state.PURCHASE_CUTOFF] = None if settings.cutoff is None else settings.cutoff.date()
     return values
+
+
+def settings_form(shop: ShopData) -> tuple[trainer.TrainingJob | None, Request]:
+    """The hidden layers and the training form, and the training this session follows on the
+    page (one re-attached after a refresh first shows its settings in the form)."""
+    job = trainer.current(PAGE, on_reattach=show_settings)
+    st.subheader("Network")
+    with st.container(border=True):
+        layers = hidden_layer_editor()
+    return job, training_form(layers, shop, running=job is not None and job.running)
 
 
 def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bool) -> Request:
@@ -162,10 +171,9 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
 def show_settings(settings: PurchaseSettings) -> None:
     """Show these settings in the form and the layer editor (an opened run's, or those of a
     training re-attached after a refresh), ready to tune from there."""
-    st.session_state.update(form_values(settings))
-    editor = state.PURCHASE_LAYER_EDITOR
-    st.session_state[editor.layers] = settings.network.hidden_layers
-    st.session_state.pop(editor.text, None)  # redrawn from the layers on the next draw
+    widgets.show_in_form(
+        form_values(settings), state.PURCHASE_LAYER_EDITOR, settings.network.hidden_layers
+    )
 
 
 def time_split(shop: ShopData, request: Request) -> PurchaseData | None:
@@ -223,29 +231,25 @@ def train(
 ) -> None:
     """Start a training when Train was pressed, follow the one under way (progress, live
     curves, Stop), and keep its result once it has ended."""
-    settings = request.settings
+    settings, start = request.settings, None
     if request.submitted and settings is not None and data is not None:
-        if job is None or not job.running:
-            store = state.run_store()
-            job = trainer.start(
-                PAGE,
-                f"{format_hidden_layers(settings.network.hidden_layers)} "
-                f"seed {settings.network.random_state}",
-                settings,
-                lambda on_progress: services.train_purchase(
-                    shop, settings, store, data=data, on_progress=on_progress
-                ),
-            )
-    if job is None:
-        return
-    trainer.follow(
-        job,
+        store = state.run_store()
+        start = (
+            settings.network,
+            settings,
+            lambda on_progress: services.train_purchase(
+                shop, settings, store, data=data, on_progress=on_progress
+            ),
+        )
+    finished = trainer.train_on_page(
+        PAGE,
+        train=start,
+        job=job,
         drawn_running=request.running,
         stop_key=state.PURCHASE_STOP,
         epoch_text=_epoch_text,
         stop_help="End training now and keep each network's best epoch so far.",
     )
-    finished = trainer.collect(job)
     if finished is not None:
         set_result(finished)
         state.show_saved_run(finished.run_id, finished.save_problem)

@@ -3,7 +3,9 @@ trainer, the scoreboard and charts, the per-user browser, the what-if panel and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -100,6 +102,16 @@ def form_values(settings: RecommendSettings) -> dict[str, object]:
     return values
 
 
+def settings_form(shop: ShopData) -> tuple[trainer.TrainingJob | None, Request]:
+    """The hidden layers and the training form, and the training this session follows on the
+    page (one re-attached after a refresh first shows its settings in the form)."""
+    job = trainer.current(PAGE, on_reattach=show_settings)
+    st.subheader("Ranker")
+    with st.container(border=True):
+        layers = hidden_layer_editor()
+    return job, training_form(layers, shop, running=job is not None and job.running)
+
+
 def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bool) -> Request:
     """Mode, k, horizon, cutoff, options and the ranker's training settings in one form.
 
@@ -194,10 +206,9 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
 def show_settings(settings: RecommendSettings) -> None:
     """Show these settings in the form and the layer editor (an opened run's, or those of a
     training re-attached after a refresh), ready to tune from there."""
-    st.session_state.update(form_values(settings))
-    editor = state.RECS_LAYER_EDITOR
-    st.session_state[editor.layers] = settings.config.network.hidden_layers
-    st.session_state.pop(editor.text, None)  # redrawn from the layers on the next draw
+    widgets.show_in_form(
+        form_values(settings), state.RECS_LAYER_EDITOR, settings.config.network.hidden_layers
+    )
 
 
 def time_split(settings: RecommendSettings, shop: ShopData) -> None:
@@ -235,29 +246,26 @@ def set_result(result: RecommendResult) -> None:
 def train(shop: ShopData, request: Request, job: trainer.TrainingJob | None) -> None:
     """Start a training when Train was pressed, follow the one under way (progress, the
     ranker's live curves, Stop), and keep its result once it has ended."""
-    settings = request.settings
-    if request.submitted and settings is not None and (job is None or not job.running):
+    settings, start = request.settings, None
+    if request.submitted and settings is not None:
         store = state.run_store()
-        network = settings.config.network
-        job = trainer.start(
-            PAGE,
-            f"{format_hidden_layers(network.hidden_layers)} seed {network.random_state}",
+        start = (
+            settings.config.network,
             settings,
             lambda on_progress: services.train_recommender(
                 shop, settings, store, on_progress=on_progress
             ),
         )
-    if job is None:
-        return
-    trainer.follow(
-        job,
+    finished = trainer.train_on_page(
+        PAGE,
+        train=start,
+        job=job,
         drawn_running=request.running,
         stop_key=state.RECS_STOP,
         epoch_text=_epoch_text,
         curves=lambda report: _curves(report.curves, report.best_epoch),
         stop_help="End the ranker's training now and keep its best epoch so far.",
     )
-    finished = trainer.collect(job)
     if finished is not None:
         set_result(finished)
         state.show_saved_run(finished.run_id, finished.save_problem)
@@ -333,6 +341,21 @@ def summary(result: RecommendResult) -> None:
         f"Coverage@{s.k} · MLP ranker", f"{mlp[m.COVERAGE]:.1%}", help=m.METRICS[m.COVERAGE].help
     )
     cols[3].metric("Users evaluated", f"{evaluation.users:,}")
+
+
+def evaluation_tabs(result: RecommendResult, evaluation: RecommendationEvaluation) -> None:
+    """The scores of an evaluated training, one view per tab."""
+    views: dict[str, Callable[[], None]] = {
+        "Scoreboard": partial(scoreboard, evaluation),
+        "Metric vs k": partial(metric_curves, evaluation),
+        "Accuracy vs coverage": partial(accuracy_coverage, evaluation),
+        "Long tail": partial(long_tail, result),
+        "Next category": partial(next_category, evaluation),
+        "Training curves": partial(training_curves, result),
+    }
+    for tab, draw in zip(st.tabs(list(views)), views.values(), strict=True):
+        with tab:
+            draw()
 
 
 def scoreboard(evaluation: RecommendationEvaluation) -> None:

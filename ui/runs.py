@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from typing import Protocol, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -118,7 +119,26 @@ def _follow_url(task: str, current_run: str | None) -> None:
     st.query_params[state.RUN_QUERY] = wanted
 
 
-def show_run_badge(run_id: str | None) -> None:
+class _Trained(Protocol):
+    @property
+    def run_id(self) -> str | None: ...
+
+
+TrainedT = TypeVar("TrainedT", bound=_Trained)
+
+
+def results_heading(result: TrainedT | None) -> TrainedT:
+    """A model page's Results heading and which saved run its ``result`` is, returned; before
+    any training (no result) a hint to train instead, and the page stops there."""
+    if result is None:
+        st.info("Choose the hidden layers and settings above, then press **Train**.")
+        st.stop()
+    st.subheader("Results")
+    _run_badge(result.run_id)
+    return result
+
+
+def _run_badge(run_id: str | None) -> None:
     """Which saved run the page shows, with a link to compare it with others."""
     if run_id is None:
         return

@@ -28,7 +28,13 @@ import streamlit as st
 from core import plotting
 from core.errors import ShopLensError
 from core.ml import charts as ml_charts
-from core.ml.network import EpochReport, OnProgress, TrainingProgress
+from core.ml.network import (
+    EpochReport,
+    NetworkConfig,
+    OnProgress,
+    TrainingProgress,
+    format_hidden_layers,
+)
 
 TRAINING_QUERY: Final = "training"  # the URL's query parameter naming a page's training
 POLL_SECONDS: Final = 0.25
@@ -138,17 +144,20 @@ def _attach(job: TrainingJob) -> None:
     st.query_params[TRAINING_QUERY] = job.job_id
 
 
-def start(page: str, label: str, settings: Any, work: Callable[[OnProgress], Any]) -> TrainingJob:
+def start(
+    page: str, network: NetworkConfig, settings: Any, work: Callable[[OnProgress], Any]
+) -> TrainingJob:
     """Start ``work`` on a worker thread for this session's ``page`` and draw the page again,
     unless a training of this session is still running there (then that one is returned: one
     training per page).
 
     Args:
         page: the page the training belongs to.
-        label: what is trained, in a few words.
+        network: the network trained (its layers and seed name the training).
         settings: what the training was asked for.
         work: the training service call; it is given the progress callback.
     """
+    label = f"{format_hidden_layers(network.hidden_layers)} seed {network.random_state}"
     with _LOCK:
         running = _JOBS.get(str(st.session_state.get(session_key(page))))
         if running is not None and running.running:
@@ -175,6 +184,35 @@ def collect(job: TrainingJob) -> Any:
         st.error(str(job.error))
         return None
     return job.result
+
+
+def train_on_page(
+    page: str,
+    *,
+    train: tuple[NetworkConfig, Any, Callable[[OnProgress], Any]] | None,
+    job: TrainingJob | None,
+    drawn_running: bool,
+    stop_key: str,
+    epoch_text: Callable[[TrainingProgress], str],
+    stop_help: str,
+    curves: Callable[[EpochReport], go.Figure] | None = None,
+) -> Any:
+    """A model page's training: start one when Train was pressed (``train``: the network, the
+    settings and the service call) unless one is running, follow the one under way (progress,
+    live curves, Stop) and return its result once it has ended (else ``None``)."""
+    if train is not None and (job is None or not job.running):
+        job = start(page, *train)
+    if job is None:
+        return None
+    follow(
+        job,
+        drawn_running=drawn_running,
+        stop_key=stop_key,
+        epoch_text=epoch_text,
+        curves=curves,
+        stop_help=stop_help,
+    )
+    return collect(job)
 
 
 # --- following a training on its page --------------------------------------------------------

@@ -55,6 +55,17 @@ def seed_widgets(values: Mapping[str, object]) -> None:
         st.session_state.setdefault(key, value)
 
 
+def show_in_form(
+    values: Mapping[str, object], editor: state.LayerEditorKeys, layers: tuple[int, ...]
+) -> None:
+    """Put settings in a model page's form (``values``, by widget key) and ``layers`` in its
+    layer editor: an opened run's, or those of a training re-attached after a refresh, ready
+    to tune from there."""
+    st.session_state.update(values)
+    st.session_state[editor.layers] = layers
+    st.session_state.pop(editor.text, None)  # redrawn from the layers on the next draw
+
+
 def stop_for_data(message: str) -> NoReturn:
     """A prerequisite the data lacks: say what and where to fix it, link the Data page, and
     stop the page (not an error: the user loads other data)."""
@@ -247,23 +258,17 @@ def hidden_layer_editor(
             on_change=_on_width,
             args=(keys,),
         )
-    buttons = st.columns([1, 1, 4])
-    buttons[0].button(
-        "Add layer",
-        key=keys.add,
-        on_click=_on_add_layer,
-        args=(keys,),
-        disabled=len(widths) >= MAX_LAYERS,
-        width="stretch",
-    )
-    buttons[1].button(
-        "Remove layer",
-        key=keys.remove,
-        on_click=_on_remove_layer,
-        args=(keys,),
-        disabled=len(widths) <= 1,
-        width="stretch",
-    )
+    for column, (label, key, change, disabled) in zip(
+        st.columns([1, 1, 4]),
+        (
+            ("Add layer", keys.add, _on_add_layer, len(widths) >= MAX_LAYERS),
+            ("Remove layer", keys.remove, _on_remove_layer, len(widths) <= 1),
+        ),
+        strict=False,
+    ):
+        column.button(
+            label, key=key, on_click=change, args=(keys,), disabled=disabled, width="stretch"
+        )
     try:
         parsed = parse_hidden_layers(session[keys.text])
     except HiddenLayersError as err:

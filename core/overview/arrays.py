@@ -23,6 +23,7 @@ from core.overview.columns import (
     _NO_TIME,
     PERIOD,
     Freq,
+    Period,
     Rows,
     Selection,
     TimeLike,
@@ -316,8 +317,9 @@ def _stamp(ns: int) -> pd.Timestamp:
     return pd.Timestamp(ns, unit="ns")
 
 
-def _bounds(a: _Arrays, start: TimeLike | None, end: TimeLike | None) -> tuple[int, int]:
+def _bounds(a: _Arrays, period: Period) -> tuple[int, int]:
     """The period in ns; missing bounds span the data (``end`` just after the last event)."""
+    start, end = period.get("start"), period.get("end")
     first = int(a.times[0]) if len(a) else 0
     last = int(a.times[-1]) + 1 if len(a) else 0
     s = _ns(start) if start is not None else first
@@ -488,7 +490,7 @@ def filter_events(
 
 def _selected_rows(a: _Arrays, selection: Selection) -> np.ndarray:
     """The rows of ``a`` in ``[start, end)`` that pass the category, brand and type filters."""
-    s, e = _bounds(a, selection.get("start"), selection.get("end"))
+    s, e = _bounds(a, selection)
     rows = np.arange(len(a))[_between(a.times, s, e)]
     mask = _value_mask(a, selection)
     return rows if mask is None else rows[mask[rows]]

@@ -34,13 +34,18 @@ RetentionMetric = Literal["active", "buying"]
 TimeLike: TypeAlias = pd.Timestamp | str
 
 
-class Selection(TypedDict, total=False):
-    """What part of the shop a figure covers, given as keyword arguments: the period
-    ``[start, end)`` (default: all of it) and the categories, brands and event types kept
-    (absent or ``None``: all)."""
+class Period(TypedDict, total=False):
+    """The period ``[start, end)`` a figure covers, given as keyword arguments (absent or
+    ``None``: from the first event, to just after the last)."""
 
     start: TimeLike | None
     end: TimeLike | None
+
+
+class Selection(Period, total=False):
+    """What part of the shop a figure covers, given as keyword arguments: the ``Period`` and
+    the categories, brands and event types kept (absent or ``None``: all)."""
+
     categories: Sequence[str] | str | None
     brands: Sequence[str] | str | None
     event_types: Sequence[str] | str | None

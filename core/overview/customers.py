@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Unpack
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ from core.overview.columns import (
     USER_SHARE,
     USERS,
     Freq,
+    Period,
     RetentionMetric,
     TimeLike,
 )
@@ -213,8 +215,7 @@ def new_vs_returning(
     events: pd.DataFrame,
     *,
     freq: Freq = "W",
-    start: TimeLike | None = None,
-    end: TimeLike | None = None,
+    **period: Unpack[Period],
 ) -> pd.DataFrame:
     """Active users per period split into new (first event ever in that period) and returning.
 
@@ -223,7 +224,7 @@ def new_vs_returning(
         (0..1).
     """
     a = _index_events(events, None)
-    s, e = _bounds(a, start, end)
+    s, e = _bounds(a, period)
     return _new_vs_returning(a, _first_seen(a), freq, s, e)
 
 

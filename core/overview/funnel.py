@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Unpack
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ from core.overview.columns import (
     USERS,
     Freq,
     FunnelSplit,
-    TimeLike,
+    Period,
 )
 from core.overview.kpis import _Context, _context
 
@@ -317,10 +318,9 @@ def compute_funnel(
     events: pd.DataFrame,
     products: pd.DataFrame | None = None,
     *,
-    start: TimeLike | None = None,
-    end: TimeLike | None = None,
     window_hours: float = DEFAULT_WINDOW_HOURS,
     by: FunnelSplit | None = None,
+    **period: Unpack[Period],
 ) -> Funnel:
     """The view -> cart -> purchase funnel of users whose first view falls in ``[start, end)``.
 
@@ -335,18 +335,18 @@ def compute_funnel(
     Args:
         events: canonical events.
         products: the product table, for categories and brands.
-        start: first entry time (default: the first event).
-        end: end of entries, exclusive (default: after the last event).
         window_hours: the conversion window from the entry, in hours.
         by: split by the ``category`` or ``brand`` of the steps' items (every step within the
             segment, a user counting once per segment), or by ``new_vs_returning`` users (new:
             first event ever at or after ``start``).
+        period: when users enter: ``start`` (default: the first event) to ``end``,
+            exclusive (default: after the last event).
 
     Raises:
         MissingColumnsError: a split by categories or brands the data does not have.
     """
     ctx = _context(events, products)
-    s, e = _bounds(ctx.base, start, end)
+    s, e = _bounds(ctx.base, period)
     return _funnel(ctx, _funnel_rows(ctx.selection, s, e, int(window_hours * HOUR_NS)), by)[0]
 
 
@@ -374,10 +374,9 @@ def _funnel_trend(a: _Arrays, fr: _FunnelRows, freq: Freq) -> pd.DataFrame:
 def funnel_trend(
     events: pd.DataFrame,
     *,
-    start: TimeLike | None = None,
-    end: TimeLike | None = None,
     freq: Freq = "W",
     window_hours: float = DEFAULT_WINDOW_HOURS,
+    **period: Unpack[Period],
 ) -> pd.DataFrame:
     """Funnel conversion per period of entry.
 
@@ -391,5 +390,5 @@ def funnel_trend(
         data ends before every entry's window closes, so conversion is still too low).
     """
     a = _index_events(events, None)
-    s, e = _bounds(a, start, end)
+    s, e = _bounds(a, period)
     return _funnel_trend(a, _funnel_rows(a, s, e, int(window_hours * HOUR_NS)), freq)

@@ -295,7 +295,7 @@ def compute_kpis(
         gap_minutes: session inactivity gap for events without a ``session_id``.
     """
     ctx = _context(events, gap_minutes=gap_minutes)
-    s, e = _bounds(ctx.base, start, end)
+    s, e = _bounds(ctx.base, {"start": start, "end": end})
     return _kpis(ctx, s, e)
 
 

@@ -126,16 +126,22 @@ def _ranked(stats: pd.DataFrame, by: Measure, n: int) -> pd.DataFrame:
     return active.sort_values([by, VIEWS], ascending=False, kind="stable").head(n)
 
 
+def _item_codes(a: _Arrays, without: str) -> tuple[np.ndarray, pd.Index]:
+    """Each event's item code and the item ids; without them, ``without`` says what cannot
+    be shown, in a one-line error that points to the Data page."""
+    if a.items is None or a.labels.items is None:
+        raise MissingColumnsError(
+            f"This data has no item ids, so {without}; map an item column on the Data page."
+        )
+    return a.items, a.labels.items
+
+
 def _item_table(a: _Arrays) -> pd.DataFrame:
     labels = a.labels
-    if a.items is None or labels.items is None:
-        raise MissingColumnsError(
-            "This data has no item ids, so there are no product figures; map an item column "
-            "on the Data page."
-        )
-    size = len(labels.items)
-    stats = _key_stats(a, a.items, size)
-    stats.insert(0, schema.ITEM_ID, labels.items.to_numpy())
+    items, item_ids = _item_codes(a, "there are no product figures")
+    size = len(item_ids)
+    stats = _key_stats(a, items, size)
+    stats.insert(0, schema.ITEM_ID, item_ids.to_numpy())
     position = 1
     if labels.item_name is not None:
         stats.insert(position, schema.NAME, labels.item_name)
@@ -260,25 +266,21 @@ def category_conversion(events: pd.DataFrame, products: pd.DataFrame | None = No
 
 def _price_distribution(a: _Arrays) -> pd.DataFrame:
     labels = a.labels
-    if a.items is None or labels.items is None:
-        raise MissingColumnsError(
-            "This data has no item ids, so prices cannot be told apart by item; map an item "
-            "column on the Data page."
-        )
+    items, item_ids = _item_codes(a, "prices cannot be told apart by item")
     if labels.item_category is None or labels.categories is None:
         raise MissingColumnsError(
             "This data has no categories, so there is no price distribution per category; "
             "load a product table with a category column."
         )
-    size = len(labels.items)
+    size = len(item_ids)
     price = labels.item_price.copy() if labels.item_price is not None else np.full(size, np.nan)
     if a.prices is not None:
-        priced = np.flatnonzero((a.items >= 0) & np.isfinite(a.prices))
-        keys, rows = _last_per_key(a.items[priced])
+        priced = np.flatnonzero((items >= 0) & np.isfinite(a.prices))
+        keys, rows = _last_per_key(items[priced])
         seen = np.full(size, np.nan)
         seen[keys] = a.prices[priced][rows]
         price = np.where(np.isnan(price), seen, price)
-    used = _present(a.items, size) & np.isfinite(price) & (labels.item_category >= 0)
+    used = _present(items, size) & np.isfinite(price) & (labels.item_category >= 0)
     columns = [schema.CATEGORY, ITEMS, MIN, *(name for name, _ in _PRICE_QUANTILES), MAX, MEAN]
     if not used.any():
         return pd.DataFrame({column: [] for column in columns})
@@ -331,13 +333,9 @@ def _long_tail(
     stats: pd.DataFrame | None = None,
 ) -> LongTail:
     """``long_tail``; ``stats`` is ``_item_table(a)`` if already made."""
-    if a.items is None or a.labels.items is None:
-        raise MissingColumnsError(
-            "This data has no item ids, so sales cannot be split by item; map an item column "
-            "on the Data page."
-        )
+    items, item_ids = _item_codes(a, "sales cannot be split by item")
     if stats is None:
-        stats = _key_stats(a, a.items, len(a.labels.items))
+        stats = _key_stats(a, items, len(item_ids))
     if measure not in (UNITS, ORDERS, REVENUE):
         raise ValueError(f"measure must be 'units', 'orders' or 'revenue', got {measure!r}")
     if measure == REVENUE and not a.has_prices:
@@ -345,7 +343,7 @@ def _long_tail(
             "This data has no prices, so sales cannot be measured by revenue; use units."
         )
     sales = np.nan_to_num(stats[measure].to_numpy(dtype="float64"))
-    seen = _present(a.items, len(stats))
+    seen = _present(items, len(stats))
     counted = sales > 0 if among == "sold" else seen
     ordered = np.sort(sales[counted])[::-1]
     total = ordered.sum()

@@ -128,7 +128,7 @@ def compute_overview(
     """
     ctx = _context(events, products, selection, gap_minutes=gap_minutes)
     a = ctx.selection
-    s, e = _bounds(ctx.base, selection.get("start"), selection.get("end"))
+    s, e = _bounds(ctx.base, selection)
     period = a.take(_between(a.times, s, e))
     notes: list[str] = []
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import numpy as np
 import pandas as pd
 
@@ -28,7 +30,7 @@ from core.overview.columns import (
     REVENUE,
     WEEKDAYS,
     Freq,
-    TimeLike,
+    Period,
 )
 
 # --- trends --------------------------------------------------------------------------------
@@ -74,8 +76,7 @@ def event_trends(
     events: pd.DataFrame,
     *,
     freq: Freq = "D",
-    start: TimeLike | None = None,
-    end: TimeLike | None = None,
+    **period: Unpack[Period],
 ) -> pd.DataFrame:
     """Activity per day, Monday-based week or calendar month.
 
@@ -86,7 +87,7 @@ def event_trends(
         without prices), ``active_users`` and ``buyers`` (distinct users in the period).
     """
     a = _index_events(events, None)
-    s, e = _bounds(a, start, end)
+    s, e = _bounds(a, period)
     return _event_trends(a, freq, s, e)
 
 

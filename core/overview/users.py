@@ -38,6 +38,7 @@ from core.overview.columns import (
     REVENUE,
     SEGMENT,
     VIEWS,
+    Period,
     RetentionMetric,
     Selection,
     TimeLike,
@@ -134,9 +135,8 @@ def users_in_funnel(
     *,
     step: str,
     dropped: bool = False,
-    start: TimeLike | None = None,
-    end: TimeLike | None = None,
     window_hours: float = DEFAULT_WINDOW_HOURS,
+    **period: Unpack[Period],
 ) -> pd.DataFrame:
     """The users who reached ``step`` of ``compute_funnel`` (or, with ``dropped``, who reached
     the step before it but not it).
@@ -149,7 +149,7 @@ def users_in_funnel(
         ValueError: ``step`` is not a step of this data's funnel.
     """
     a = _index_events(events, None)
-    s, e = _bounds(a, start, end)
+    s, e = _bounds(a, period)
     reach = _reach_funnel(_funnel_rows(a, s, e, int(window_hours * HOUR_NS)))
     if step not in reach.steps:
         raise ValueError(f"step must be one of {reach.steps}, got {step!r}")

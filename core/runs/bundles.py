@@ -20,7 +20,6 @@ from core.runs.manifest import (
     MANIFEST,
     ManifestError,
     RunManifest,
-    RunRecord,
     parse_manifest,
 )
 from core.runs.serial import first_line
@@ -104,18 +103,8 @@ def import_bundle(store: RunStore, data: bytes, shop: ShopData | None = None) ->
                 f"{fingerprint}); load the same files on the Data page first."
             )
         shop = store.load_dataset(fingerprint)
-    record = RunRecord(
-        task=manifest.task,
-        estimators=estimators,
-        config=manifest.config,
-        metrics=manifest.metrics,
-        curves=manifest.curves,
-        details=manifest.details,
-        train_seconds=manifest.train_seconds,
-        stopped_at_epoch=manifest.stopped_at_epoch,
-    )
     return store.save(
-        record,
+        manifest.record(estimators),
         shop,
         name=manifest.name,
         tags=manifest.tags,

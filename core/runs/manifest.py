@@ -207,6 +207,20 @@ class RunManifest:
         """The metrics as a table: one row per model (index ``model``), NaN where undefined."""
         return metrics_to_scores(self.metrics)
 
+    def record(self, estimators: dict[str, Any]) -> RunRecord:
+        """The training this manifest describes, with its ``estimators``, ready to save again
+        (e.g. into another runs folder)."""
+        return RunRecord(
+            self.task,
+            estimators,
+            self.config,
+            self.metrics,
+            self.curves,
+            self.details,
+            self.train_seconds,
+            self.stopped_at_epoch,
+        )
+
     def version_warnings(self) -> tuple[str, ...]:
         """A warning when the run was saved with another scikit-learn than this one."""
         saved = self.versions.get("scikit-learn")
