@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,18 @@ def reference_line(
 ) -> go.Scatter:
     """A grey dotted line of what chance (or perfection) achieves, to read a curve against."""
     return go.Scatter(x=x, y=y, name=name, mode="lines", line=REFERENCE_LINE)
+
+
+def baseline_points(x: Any, y: Any, **more: Any) -> go.Scatter:
+    """The best baseline's score on the same split as each MLP point: open diamonds."""
+    return go.Scatter(
+        x=x,
+        y=y,
+        mode="markers",
+        name="best baseline on the same split",
+        marker={"symbol": "diamond-open", "size": 12, "color": BASELINE_COLOUR},
+        **more,
+    )
 
 
 def legend_below(fig: go.Figure) -> go.Figure:

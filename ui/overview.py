@@ -525,26 +525,23 @@ def products_tab(
             "This data has no item ids, so there are no item, price or long-tail figures; map "
             "an item column on the Data page."
         )
-    left, right = st.columns(2)
-    if data.category_conversion is not None and not data.category_conversion.empty:
-        with left:
-            _chart(
-                oc.category_conversion_chart(data.category_conversion),
-                "Of the users who viewed a category in the period, the share who bought in it "
-                "at or after their first view; hover for the counts. Small categories swing "
-                "more.",
-                key="overview.chart.category_conversion",
-            )
-    if data.price_distribution is not None and not data.price_distribution.empty:
-        with right:
-            _chart(
-                oc.price_box_chart(data.price_distribution),
-                "Each item with an event in the period counts once at its list price (else its "
-                "last price seen). The box holds the middle half of the prices, the line is the "
-                "median and the whiskers reach the 10th and 90th percentiles; the scale is "
-                "logarithmic.",
-                key="overview.chart.prices",
-            )
+    for column, frame, draw, caption, key in zip(
+        st.columns(2),
+        (data.category_conversion, data.price_distribution),
+        (oc.category_conversion_chart, oc.price_box_chart),
+        (
+            "Of the users who viewed a category in the period, the share who bought in it at "
+            "or after their first view; hover for the counts. Small categories swing more.",
+            "Each item with an event in the period counts once at its list price (else its last "
+            "price seen). The box holds the middle half of the prices, the line is the median "
+            "and the whiskers reach the 10th and 90th percentiles; the scale is logarithmic.",
+        ),
+        ("overview.chart.category_conversion", "overview.chart.prices"),
+        strict=True,
+    ):
+        if frame is not None and not frame.empty:
+            with column:
+                _chart(draw(frame), caption, key=key)
     if data.long_tail is not None and data.long_tail.items:
         _chart(
             oc.long_tail_chart(data.long_tail),

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -120,36 +121,38 @@ def fingerprint_frames(*frames: pd.DataFrame | None) -> str:
     return digest.hexdigest()[:16]
 
 
+class EventOptions(TypedDict, total=False):
+    """How events are mapped and validated, given as keyword arguments.
+
+    Attributes:
+        mapping: canonical field -> source column, overriding the detected mapping; ``None``
+            as a value unmaps that field.
+        date_order: how to read dates like 03/04/2024 when the data cannot tell (default
+            ``auto``).
+        drop_duplicates: remove rows that repeat an earlier row exactly (default False).
+        products: a canonical product table; events whose item is not in it are rejected.
+    """
+
+    mapping: ColumnMapping | None
+    date_order: DateOrder
+    drop_duplicates: bool
+    products: pd.DataFrame | None
+
+
 def read_events(
-    source: Source,
-    *,
-    mapping: ColumnMapping | None = None,
-    date_order: DateOrder = "auto",
-    drop_duplicates: bool = False,
-    products: pd.DataFrame | None = None,
-    name: str | None = None,
+    source: Source, *, name: str | None = None, **options: Unpack[EventOptions]
 ) -> LoadResult:
     """Read, recognise, map and validate an events export.
 
     Args:
         source: a path, bytes, or binary file object (such as an upload).
-        mapping: canonical field -> source column, overriding the detected mapping;
-            ``None`` as a value unmaps that field.
-        date_order: how to read dates like 03/04/2024 when the data cannot tell.
-        drop_duplicates: remove rows that repeat an earlier row exactly.
-        products: a canonical product table; events whose item is not in it are rejected.
         name: the file name to show (defaults to the path's name).
+        options: how the events are mapped and validated (``EventOptions``).
 
     Raises:
         ShopLensError: a subclass naming the problem when the file cannot give events.
     """
-    return map_events(
-        read_table(source, name=name),
-        mapping=mapping,
-        date_order=date_order,
-        drop_duplicates=drop_duplicates,
-        products=products,
-    )
+    return map_events(read_table(source, name=name), **options)
 
 
 def read_products(
@@ -367,15 +370,11 @@ class _Rejections:
         )
 
 
-def map_events(
-    raw: RawTable,
-    *,
-    mapping: ColumnMapping | None = None,
-    date_order: DateOrder = "auto",
-    drop_duplicates: bool = False,
-    products: pd.DataFrame | None = None,
-) -> LoadResult:
+def map_events(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
     """Map a raw table to canonical events and validate it; see ``read_events``."""
+    mapping, products = options.get("mapping"), options.get("products")
+    date_order = options.get("date_order", "auto")
+    drop_duplicates = options.get("drop_duplicates", False)
     export, detected = detect_format(raw)
     used, chosen = _resolve_mapping(raw, detected, mapping, schema.EVENT_MAPPING_FIELDS)
     for required, what in ((schema.USER_ID, "the user id"), (schema.TIMESTAMP, "the event time")):

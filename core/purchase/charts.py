@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from core.plotting import (
     OTHER_COLOUR,
     PRIMARY_COLOUR,
     add_date_marks,
+    baseline_points,
     reference_line,
     tidy,
     unique_labels,
@@ -160,6 +162,16 @@ def _model_line(name: str) -> dict[str, object]:
     return {"color": MODEL_COLOURS.get(name, OTHER_COLOUR), "width": 3 if name == m.MLP else 1.5}
 
 
+def _model_curve(
+    model: str, x: Any, y: Any, *, label: str | None = None, **more: Any
+) -> go.Scatter:
+    """A model's curve in its colour (the MLP's thicker), named by its label unless ``label``
+    is given; ``more`` goes to the trace (``mode`` defaults to lines)."""
+    more.setdefault("mode", "lines")
+    name = label or pp.MODEL_LABELS.get(model, model)
+    return go.Scatter(x=x, y=y, name=name, line=_model_line(model), **more)
+
+
 def _curves_by_model(
     users: pd.DataFrame,
     models: Sequence[str],
@@ -177,16 +189,8 @@ def _curves_by_model(
     if len(np.unique(actual)) == 2:
         for model in models:
             across, up, value = curve(actual, users[probability_column(model)].to_numpy(float))
-            fig.add_trace(
-                go.Scatter(
-                    x=across,
-                    y=up,
-                    mode="lines",
-                    line=_model_line(model),
-                    line_shape=line_shape,
-                    name=f"{pp.MODEL_LABELS.get(model, model)} ({area} {value:.3f})",
-                )
-            )
+            label = f"{pp.MODEL_LABELS.get(model, model)} ({area} {value:.3f})"
+            fig.add_trace(_model_curve(model, across, up, label=label, line_shape=line_shape))
     return fig
 
 
@@ -252,15 +256,7 @@ def calibration_line(
             share, mean_predicted = calibration_curve(
                 actual, score, n_bins=bins, strategy="quantile"
             )
-            fig.add_trace(
-                go.Scatter(
-                    x=mean_predicted,
-                    y=share,
-                    mode="lines+markers",
-                    line=_model_line(name),
-                    name=pp.MODEL_LABELS.get(name, name),
-                )
-            )
+            fig.add_trace(_model_curve(name, mean_predicted, share, mode="lines+markers"))
     fig.update_layout(
         title="Calibration: predicted vs actual buying",
         xaxis={"title": "mean predicted buy probability", "range": [0, 1], "tickformat": ".0%"},
@@ -286,26 +282,11 @@ def cumulative_gain_line(users: pd.DataFrame, models: Sequence[str] = RANKING_MO
     for name in models:
         score = users[probability_column(name)].to_numpy(dtype=float)
         _, found = m.cumulative_gain(actual, score)
-        style = _model_line(name)
-        label = pp.MODEL_LABELS.get(name, name)
-        fig.add_trace(
-            go.Scatter(x=share, y=found, name=label, mode="lines", line=style, legendgroup=name),
-            row=1,
-            col=1,
+        fig.add_trace(_model_curve(name, share, found, legendgroup=name), row=1, col=1)
+        lift = _model_curve(
+            name, share[inside], found[inside] / share[inside], legendgroup=name, showlegend=False
         )
-        fig.add_trace(
-            go.Scatter(
-                x=share[inside],
-                y=found[inside] / share[inside],
-                name=label,
-                mode="lines",
-                line=style,
-                legendgroup=name,
-                showlegend=False,
-            ),
-            row=1,
-            col=2,
-        )
+        fig.add_trace(lift, row=1, col=2)
     fig.add_hline(y=1, line_dash="dot", line_color="#bbb", row=1, col=2)
     fig.update_xaxes(
         title_text="share of users contacted (highest probability first)", tickformat=".0%"
@@ -554,15 +535,7 @@ def hidden_layers_comparison(history: pd.DataFrame) -> go.Figure:
             col=1,
         )
         fig.add_trace(
-            go.Scatter(
-                x=labels,
-                y=history[base],
-                name="best baseline on the same split",
-                mode="markers",
-                marker={"symbol": "diamond-open", "size": 12, "color": "#333"},
-                showlegend=row == 1,
-                legendgroup="baseline",
-            ),
+            baseline_points(labels, history[base], showlegend=row == 1, legendgroup="baseline"),
             row=row,
             col=1,
         )

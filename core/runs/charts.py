@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from core.ml import metrics as m
 from core.ml import network as net
-from core.plotting import BASELINE_COLOUR, BEST_COLOUR, MLP_COLOUR, RUN_COLOURS
+from core.plotting import BEST_COLOUR, MLP_COLOUR, RUN_COLOURS, baseline_points
 from core.runs.compare import RUN_ID
 
 
@@ -59,15 +59,7 @@ def configuration_scores(
         )
     )
     if baseline in table and table[baseline].notna().any():
-        fig.add_trace(
-            go.Scatter(
-                x=table["hidden_layers"].astype(str),
-                y=table[baseline],
-                mode="markers",
-                name="best baseline on the same split",
-                marker={"symbol": "diamond-open", "size": 11, "color": BASELINE_COLOUR},
-            )
-        )
+        fig.add_trace(baseline_points(table["hidden_layers"].astype(str), table[baseline]))
     if best_run is not None and (table[RUN_ID] == best_run).any():
         best = table[table[RUN_ID] == best_run].iloc[0]
         fig.add_trace(
