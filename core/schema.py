@@ -38,6 +38,7 @@ EVENT_FIELDS: Final = (
     ORDER_ID,
     SESSION_ID,
     CATEGORY,
+    NAME,
 )
 EVENT_MAPPING_FIELDS: Final = (*EVENT_FIELDS, AMOUNT)
 REQUIRED_EVENT_FIELDS: Final = (USER_ID, TIMESTAMP)
@@ -353,6 +354,7 @@ EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = (
             TIMESTAMP: "InvoiceDate",
             PRICE: "UnitPrice",
             USER_ID: "CustomerID",
+            NAME: "Description",
         },
         purchase_table=True,
         cancel_prefix="C",
@@ -370,6 +372,7 @@ EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = (
             TIMESTAMP: "InvoiceDate",
             PRICE: "Price",
             USER_ID: "Customer ID",
+            NAME: "Description",
         },
         purchase_table=True,
         cancel_prefix="C",

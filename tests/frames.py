@@ -20,6 +20,7 @@ ID_COLUMNS = (
     schema.ORDER_ID,
     schema.SESSION_ID,
     schema.CATEGORY,
+    schema.NAME,
 )
 SHORT = (schema.USER_ID, schema.ITEM_ID, schema.EVENT_TYPE, schema.TIMESTAMP)
 

@@ -175,6 +175,9 @@ _FIELD_HELP = {
     "(every row is then a purchase).",
     schema.PRICE: "Unit price.",
     schema.AMOUNT: "Line total (price × quantity); used for the price when no unit price exists.",
+    schema.NAME: "Product name (e.g. a Description column), shown wherever the item appears; "
+    "an item named differently across rows takes its most frequent name. A product table's "
+    "names come first.",
 }
 
 

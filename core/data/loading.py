@@ -437,6 +437,8 @@ def map_events(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
     for target in (schema.ORDER_ID, schema.SESSION_ID, schema.CATEGORY):
         if target in used:
             out[target] = ids[target]
+    if schema.NAME in used and schema.ITEM_ID in out:
+        out[schema.NAME] = ids[schema.NAME]
 
     if products is not None and schema.ITEM_ID in out:
         known = pd.Index(products[schema.ITEM_ID].astype("str"))
@@ -457,6 +459,10 @@ def map_events(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
         events_frame = events_frame[~duplicated].reset_index(drop=True)
     if not events_frame[schema.TIMESTAMP].is_monotonic_increasing:
         events_frame = events_frame.sort_values(schema.TIMESTAMP, kind="stable", ignore_index=True)
+    if schema.NAME in events_frame.columns:
+        events_frame[schema.NAME] = most_frequent_names(
+            events_frame[schema.ITEM_ID], events_frame[schema.NAME]
+        )
     return _checked_result(
         raw,
         frame=events_frame if keep.all() else _drop_unused_categories(events_frame),
@@ -469,6 +475,25 @@ def map_events(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
     )
 
 
+def most_frequent_names(items: pd.Series, names: pd.Series) -> pd.Series:
+    """Each row's item named by the name its rows give most often (ties: the name seen first),
+    so one item has one name; rows of items without any name stay missing."""
+    pairs = pd.DataFrame({"item": items.cat.codes, "name": names.cat.codes})
+    pairs = pairs[(pairs["item"] >= 0) & (pairs["name"] >= 0)]
+    counts = pairs.groupby(["item", "name"], sort=False).size().reset_index(name="n")
+    first = pairs.reset_index().groupby(["item", "name"], sort=False)["index"].min().to_numpy()
+    counts = counts.assign(first=first).sort_values(
+        ["item", "n", "first"], ascending=[True, False, True]
+    )
+    best = counts.drop_duplicates("item")
+    table = np.full(len(items.cat.categories), -1, dtype=np.int64)
+    table[best["item"].to_numpy()] = best["name"].to_numpy()
+    codes = items.cat.codes.to_numpy()
+    chosen = np.where(codes >= 0, table[np.maximum(codes, 0)], -1)
+    named = pd.Categorical.from_codes(chosen, categories=names.cat.categories)
+    return pd.Series(named, index=items.index).cat.remove_unused_categories()
+
+
 def _parse_id_columns(frame: pd.DataFrame, used: dict[str, str]) -> dict[str, pd.Series]:
     """Parse every mapped id column; two threads, as the hashing releases the GIL."""
     targets = [
@@ -479,6 +504,7 @@ def _parse_id_columns(frame: pd.DataFrame, used: dict[str, str]) -> dict[str, pd
             schema.ORDER_ID,
             schema.SESSION_ID,
             schema.CATEGORY,
+            schema.NAME,
         )
         if t in used
     ]

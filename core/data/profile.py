@@ -85,13 +85,35 @@ def _top(events: pd.DataFrame, key: str, products: pd.DataFrame | None, top: int
         .reset_index()
     )
     grouped[key] = grouped[key].astype("str")
-    if key == schema.ITEM_ID and products is not None:
-        extra = [c for c in (schema.NAME, schema.CATEGORY) if c in products.columns]
-        if extra:
-            grouped = grouped.merge(
-                products[[schema.ITEM_ID, *extra]], on=schema.ITEM_ID, how="left"
-            )
+    if key != schema.ITEM_ID:
+        return grouped
+    names = item_names(events, products)
+    if names is not None:
+        grouped[schema.NAME] = grouped[key].map(names).to_numpy()
+    if products is not None and schema.CATEGORY in products.columns:
+        categories = products.drop_duplicates(schema.ITEM_ID).set_index(schema.ITEM_ID)
+        grouped[schema.CATEGORY] = grouped[key].map(categories[schema.CATEGORY]).to_numpy()
     return grouped
+
+
+def item_names(events: pd.DataFrame, products: pd.DataFrame | None) -> pd.Series | None:
+    """Each item's name (indexed by item id): the product table's, else the one its events
+    give (one per item, as loaded); ``None`` when neither names any item."""
+    names = None
+    if schema.NAME in events.columns and schema.ITEM_ID in events.columns:
+        named = events[[schema.ITEM_ID, schema.NAME]].dropna().drop_duplicates(schema.ITEM_ID)
+        names = pd.Series(
+            named[schema.NAME].astype("str").to_numpy(),
+            index=named[schema.ITEM_ID].astype("str").to_numpy(),
+        )
+    if products is not None and schema.NAME in products.columns:
+        table = products.dropna(subset=[schema.NAME]).drop_duplicates(schema.ITEM_ID)
+        listed = pd.Series(
+            table[schema.NAME].astype("str").to_numpy(),
+            index=table[schema.ITEM_ID].astype("str").to_numpy(),
+        )
+        names = listed if names is None else listed.combine_first(names)
+    return names
 
 
 def _top_categories(

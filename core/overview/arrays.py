@@ -188,6 +188,16 @@ def _index_events(events: pd.DataFrame, products: pd.DataFrame | None) -> _Array
     if table is not None and product_row is not None and schema.NAME in table.columns:
         names = table[schema.NAME].to_numpy(dtype=object)
         item_name = _lookup(names, product_row, None)
+    if schema.NAME in events.columns and items is not None:
+        # Names the events carry (one per item, as loaded) fill what a product table lacks.
+        name_codes, name_labels = _codes(events[schema.NAME])
+        named = _last_value_per_item(items, name_codes, n_items)
+        from_events = _lookup(name_labels.to_numpy(dtype=object), named, None)
+        item_name = (
+            from_events
+            if item_name is None
+            else np.where(pd.isna(item_name), from_events, item_name)
+        )
 
     orders = sessions = None
     n_orders = n_sessions = 0

@@ -23,12 +23,14 @@ def user_code(recommender: Recommender, user_id: str) -> int:
 
 
 def recommend_everyone(recommender: Recommender, *, k: int) -> pd.DataFrame:
-    """Top-k with reasons for every user with history (user_id, rank, item_id, score, reason)."""
+    """Top-k with reasons for every user with history (user_id, rank, item_id, name, score,
+    reason; the name is the item id when the data names no product)."""
     inter = recommender.interactions
     users = np.flatnonzero(inter.user_events > 0)
     lists = recommend_users(recommender, users, k=k)
     lists[REASON] = explain(recommender, lists)
-    return lists[[schema.USER_ID, RANK, schema.ITEM_ID, SCORE, REASON]]
+    lists[schema.NAME] = inter.item_names[lists["item"].to_numpy()]
+    return lists[[schema.USER_ID, RANK, schema.ITEM_ID, schema.NAME, SCORE, REASON]]
 
 
 def recommend_for_user(recommender: Recommender, user_id: str, *, k: int) -> pd.DataFrame:

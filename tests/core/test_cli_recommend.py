@@ -32,7 +32,9 @@ def test_recommend_json_scores_every_model_saves_a_run_and_writes_top_k(
     assert info.ok and info.task == "recommend"
     assert info.manifest.metrics["mlp"]["ndcg"] == pytest.approx(result["models"]["mlp"]["ndcg"])
     recs = pd.read_csv(out_csv)
-    assert list(recs.columns) == ["user_id", "rank", "item_id", "score", "reason"]
+    assert list(recs.columns) == ["user_id", "rank", "item_id", "name", "score", "reason"]
+    names = pd.read_csv(products).set_index("item_id")["name"]
+    assert (recs["name"] == recs["item_id"].map(names)).all()
     assert recs.groupby("user_id")["rank"].max().max() == 5
     assert recs["reason"].notna().all()
 

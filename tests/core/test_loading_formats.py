@@ -193,8 +193,15 @@ EXPORTS = {
             schema.TIMESTAMP: "InvoiceDate",
             schema.PRICE: "UnitPrice",
             schema.USER_ID: "CustomerID",
+            schema.NAME: "Description",
         },
         values={
+            schema.NAME: [
+                "WHITE HANGING HEART T-LIGHT HOLDER",
+                "WHITE METAL LANTERN",
+                "Discount",
+                "ALARM CLOCK BAKELIKE PINK",
+            ],  # fmt: skip
             schema.EVENT_TYPE: [PURCHASE, PURCHASE, RETURN, PURCHASE],
             schema.QUANTITY: [6.0, 6.0, 1.0, 24.0],
             schema.PRICE: [2.55, 3.39, 27.5, 3.75],
@@ -227,6 +234,7 @@ EXPORTS = {
             schema.TIMESTAMP: "InvoiceDate",
             schema.PRICE: "Price",
             schema.USER_ID: "Customer ID",
+            schema.NAME: "Description",
         },
         values={
             # Spreadsheet-style "13085.0" customer ids read as "13085".

@@ -19,6 +19,7 @@ from core.schema import (
     EVENT_TYPE,
     FAV,
     ITEM_ID,
+    NAME,
     PRICE,
     PURCHASE,
     RETURN,
@@ -96,7 +97,9 @@ def test_chinese_headers_and_values_in_gb18030_or_gbk_are_decoded(tmp_path, enco
         EVENT_TYPE: "行为类型",
         TIMESTAMP: "时间",
         CATEGORY: "类目",
+        NAME: "商品名称",
     }
+    assert column(result, NAME) == ["连衣裙", "运动鞋", "连衣裙"]
     assert column(result, USER_ID) == ["张三", "李四", "王五"]
     assert column(result, ITEM_ID) == ["1001", "1002", "1001"]
     assert column(result, EVENT_TYPE) == [VIEW, PURCHASE, CART]

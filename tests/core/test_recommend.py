@@ -631,7 +631,11 @@ def test_every_reason_on_the_sample_shop_refers_to_the_users_own_events(shop, ev
     events, products = shop
     recommender, _ = evaluated
     everyone = recommend_everyone(recommender, k=K)
-    assert list(everyone.columns) == [schema.USER_ID, RANK, schema.ITEM_ID, SCORE, REASON]
+    assert list(everyone.columns) == [
+        schema.USER_ID, RANK, schema.ITEM_ID, schema.NAME, SCORE, REASON
+    ]  # fmt: skip
+    names = products.set_index(schema.ITEM_ID)[schema.NAME]
+    assert (everyone[schema.NAME] == names.loc[everyone[schema.ITEM_ID]].to_numpy()).all()
     assert check_reasons(everyone, events, products, dates=False) == []
     user = str(everyone[schema.USER_ID].iloc[0])
     one = recommend_for_user(recommender, user, k=K)
