@@ -249,3 +249,23 @@ def profile(summary: Profile) -> None:
         right.write("This data has no categories.")
     else:
         right.dataframe(summary.top_categories, hide_index=True)
+    lines = summary.non_product
+    if len(lines):
+        st.markdown("**Postage, fees and other lines that sell no product**")
+        st.caption(
+            f"{int(lines['lines'].sum()):,} purchase lines of {len(lines):,} items are not "
+            "products (postage, carriage, fees, manual adjustments). They stay in the data and "
+            "their revenue shows as its own line on the Overview, but they are never ranked or "
+            "recommended as products."
+        )
+        st.dataframe(
+            lines,
+            hide_index=True,
+            column_config={
+                "item_id": "item id",
+                "name": "name",
+                "lines": st.column_config.NumberColumn("purchase lines", format="%d"),
+                "revenue": st.column_config.NumberColumn("revenue", format="%.2f"),
+            },
+            key="data.non_product",
+        )

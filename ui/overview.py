@@ -42,10 +42,15 @@ KPI_HELP = {
     an.ORDERS: "Orders whose first line falls in the period: one per order id, else one per "
     "user and day with a purchase.",
     an.BUYERS: "Users with a purchase in the period.",
-    an.REVENUE: "Price × quantity over the period's purchase lines (gross: returns are not "
-    "subtracted), in the data's currency.",
-    an.AVERAGE_ORDER_VALUE: "Revenue ÷ orders.",
-    an.CONVERSION_RATE: "Buyers ÷ active users.",
+    an.REVENUE: "Price × quantity over the period's purchase lines, in the data's currency: "
+    "gross, so returns and cancellations are not subtracted.",
+    an.NET_REVENUE: "Gross revenue minus the value of the period's returned and cancelled lines.",
+    an.NON_PRODUCT_REVENUE: "The part of the gross revenue from lines that sell no product: "
+    "postage, carriage, fees, manual adjustments. They are never ranked or recommended as "
+    "products.",
+    an.AVERAGE_ORDER_VALUE: "Gross revenue ÷ orders.",
+    an.CONVERSION_RATE: "Buyers ÷ active users: the share of the period's active users who "
+    "bought. Not the funnel's view → purchase conversion, which follows users from a view.",
     an.REPEAT_BUYER_SHARE: "Share of the period's buyers with at least two orders from the "
     "start of the data to the end of the period.",
 }
@@ -229,7 +234,11 @@ def kpi_tiles(kpis: an.KpiTable, filters: Selection, options: an.FilterOptions) 
             f" ⚠️ The data starts on {data_start:%Y-%m-%d}, inside that previous period, so "
             "its figures are undercounted and the changes are too high."
         )
-    missing = [str(kpis.table.loc[k, an.LABEL]) for k in kpis.table.index if k not in shown]
+    missing = [  # postage and fees are not unanswerable when there are none: they are left out
+        str(kpis.table.loc[k, an.LABEL])
+        for k in kpis.table.index
+        if k not in shown and k != an.NON_PRODUCT_REVENUE
+    ]
     if missing:
         text += f" Not shown, as this data cannot answer them: {', '.join(missing).lower()}."
     st.caption(text)

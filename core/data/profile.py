@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core import schema
+from core.data.nonproduct import non_product_lines
 
 EVENTS = "events"
 DAY = "day"
@@ -29,8 +30,11 @@ class Profile:
         event_mix: events per event type, most frequent first.
         daily: events per day and type (columns ``day``, ``event_type``, ``events``).
         missing: missing values per column (``column``, ``missing``, ``missing share`` 0..1).
-        top_items: most active items with events and purchases (and name/category if known).
+        top_items: most active products with events and purchases (and name/category if
+            known); non-product lines are left out.
         top_categories: most active categories, or ``None`` when there are none.
+        non_product: the non-product lines (postage, fees, adjustments) by item: item id, name,
+            purchase lines and their revenue, most lines first; empty when there are none.
     """
 
     rows: int
@@ -43,6 +47,7 @@ class Profile:
     missing: pd.DataFrame
     top_items: pd.DataFrame | None
     top_categories: pd.DataFrame | None
+    non_product: pd.DataFrame
 
 
 def profile_events(
@@ -60,6 +65,13 @@ def profile_events(
     missing = events.isna().sum().rename(MISSING).rename_axis(COLUMN).reset_index()
     missing[MISSING_SHARE] = missing[MISSING] / max(len(events), 1)
     has_items = schema.ITEM_ID in events.columns
+    names = item_names(events, products) if has_items else None
+    non_product = non_product_lines(events, names)
+    products_only = (
+        events[~events[schema.ITEM_ID].astype("str").isin(non_product[schema.ITEM_ID]).to_numpy()]
+        if has_items and len(non_product)
+        else events
+    )
     return Profile(
         rows=len(events),
         users=int(events[schema.USER_ID].nunique()),
@@ -69,8 +81,9 @@ def profile_events(
         event_mix=types.value_counts().rename(EVENTS),
         daily=daily,
         missing=missing,
-        top_items=_top(events, schema.ITEM_ID, products, top) if has_items else None,
+        top_items=_top(products_only, schema.ITEM_ID, products, top) if has_items else None,
         top_categories=_top_categories(events, products, top),
+        non_product=non_product,
     )
 
 

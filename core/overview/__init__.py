@@ -44,10 +44,12 @@ from core.overview.columns import (
     MONETARY,
     MONEY,
     NEED_ATTENTION,
+    NET_REVENUE,
     NEW,
     NEW_CUSTOMERS,
     NEW_SHARE,
     NEW_USERS,
+    NON_PRODUCT_REVENUE,
     ORDERS,
     P10,
     P25,
@@ -105,6 +107,8 @@ from core.overview.trends import event_trends, hour_weekday_heatmap
 from core.overview.users import users_in, users_in_cohort, users_in_funnel, users_in_segment
 
 __all__ = [
+    "NET_REVENUE",
+    "NON_PRODUCT_REVENUE",
     "Selection",
     "Freq",
     "DEFAULT_WINDOW_HOURS",

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core import schema
+from core.data.nonproduct import non_product_items
 from core.data.orders import DAY_NS, order_keys
 from core.errors import MissingColumnsError
 from core.overview.columns import (
@@ -47,6 +48,7 @@ class _Labels:
     item_brand: np.ndarray | None
     item_price: np.ndarray | None  # the product table's price, NaN where unknown
     item_name: np.ndarray | None
+    item_non_product: np.ndarray | None  # per item code: postage, fees and the like
     has_prices: bool  # whether any event has a price (from the events or the product table)
 
 
@@ -99,6 +101,19 @@ class _Arrays:
     @property
     def n_users(self) -> int:
         return len(self.labels.users)
+
+    def product_items(self) -> np.ndarray:
+        """Per item code, whether it is a product (not postage, a fee or an adjustment)."""
+        flags = self.labels.item_non_product
+        size = len(self.labels.items) if self.labels.items is not None else 0
+        return ~flags if flags is not None else np.ones(size, dtype=bool)
+
+    def non_product_rows(self) -> np.ndarray:
+        """Per event, whether its item is a non-product line."""
+        flags = self.labels.item_non_product
+        if flags is None or self.items is None:
+            return np.zeros(len(self), dtype=bool)
+        return _lookup(flags, self.items, False)
 
     def line_values(self, rows: np.ndarray) -> np.ndarray:
         """Price x quantity of the events at ``rows``; NaN where the price is unknown."""
@@ -219,6 +234,9 @@ def _index_events(events: pd.DataFrame, products: pd.DataFrame | None) -> _Array
         item_brand=item_brand,
         item_price=item_price,
         item_name=item_name,
+        item_non_product=(
+            non_product_items(item_labels, item_name) if item_labels is not None else None
+        ),
         has_prices=prices is not None and bool(np.isfinite(prices).any()),
     )
     return _Arrays(

@@ -70,6 +70,8 @@ PURCHASES: Final = "purchases"
 ORDERS: Final = "orders"
 UNITS: Final = "units"
 REVENUE: Final = "revenue"
+NET_REVENUE: Final = "net_revenue"
+NON_PRODUCT_REVENUE: Final = "non_product_revenue"
 BUYERS: Final = "buyers"
 VIEWERS: Final = "viewers"
 SESSIONS: Final = "sessions"
@@ -135,9 +137,11 @@ KPIS: Final[tuple[tuple[str, str, str], ...]] = (
     (CARTS, "Add-to-carts", COUNT),
     (ORDERS, "Orders", COUNT),
     (BUYERS, "Buyers", COUNT),
-    (REVENUE, "Revenue", MONEY),
+    (REVENUE, "Gross revenue", MONEY),
+    (NET_REVENUE, "Net revenue", MONEY),
+    (NON_PRODUCT_REVENUE, "Postage and fees", MONEY),
     (AVERAGE_ORDER_VALUE, "Average order value", MONEY),
-    (CONVERSION_RATE, "Conversion rate", SHARE),
+    (CONVERSION_RATE, "Buyers ÷ active users", SHARE),
     (REPEAT_BUYER_SHARE, "Repeat-buyer share", SHARE),
 )
 

@@ -28,6 +28,7 @@ from core.overview.arrays import (
 from core.overview.columns import (
     _K_CART,
     _K_PURCHASE,
+    _K_RETURN,
     _K_VIEW,
     _NO_TIME,
     ACTIVE_USERS,
@@ -43,7 +44,9 @@ from core.overview.columns import (
     LABEL,
     MINUTE_NS,
     MONEY,
+    NET_REVENUE,
     NEW_USERS,
+    NON_PRODUCT_REVENUE,
     ORDERS,
     PREVIOUS,
     REPEAT_BUYER_SHARE,
@@ -76,6 +79,7 @@ class KpiTable:
             NaN when the data starts at or after ``start``.
         previous_complete: whether the data covers the whole previous period.
         has_revenue: whether the data has prices.
+        has_non_product: whether the data has non-product lines (postage, fees).
     """
 
     start: pd.Timestamp
@@ -84,13 +88,16 @@ class KpiTable:
     table: pd.DataFrame
     previous_complete: bool
     has_revenue: bool
+    has_non_product: bool = False
 
     def answerable(self, event_types: Sequence[str]) -> list[str]:
         """The KPIs this data can answer: revenue needs prices, views and carts their events,
         and the conversion rate some activity besides purchases."""
         hidden = set()
         if not self.has_revenue:
-            hidden |= {REVENUE, AVERAGE_ORDER_VALUE}
+            hidden |= {REVENUE, NET_REVENUE, NON_PRODUCT_REVENUE, AVERAGE_ORDER_VALUE}
+        if not self.has_non_product:
+            hidden.add(NON_PRODUCT_REVENUE)
         if schema.VIEW not in event_types:
             hidden.add(VIEWS)
         if schema.CART not in event_types:
@@ -203,9 +210,12 @@ def _period_kpis(
     buyers = _present(p.users[bought], n_users)
     n_buyers = int(buyers.sum())
     n_orders = int(((orders.times >= start) & (orders.times < end)).sum())
-    revenue = float("nan")
+    revenue = net = non_product = float("nan")
     if a.has_prices:
         revenue = float(np.nansum(p.line_values(bought)))
+        returned = np.flatnonzero(p.kinds == _K_RETURN)
+        net = revenue - float(np.nansum(p.line_values(returned)))
+        non_product = float(np.nansum(p.line_values(bought[p.non_product_rows()[bought]])))
     return {
         ACTIVE_USERS: n_active,
         NEW_USERS: new,
@@ -215,6 +225,8 @@ def _period_kpis(
         ORDERS: n_orders,
         BUYERS: n_buyers,
         REVENUE: revenue,
+        NET_REVENUE: net,
+        NON_PRODUCT_REVENUE: non_product,
         AVERAGE_ORDER_VALUE: revenue / n_orders if n_orders else float("nan"),
         CONVERSION_RATE: n_buyers / n_active if n_active else float("nan"),
         REPEAT_BUYER_SHARE: (
@@ -264,6 +276,7 @@ def _kpis(ctx: _Context, start: int, end: int) -> KpiTable:
         table=table,
         previous_complete=data_start <= previous_start,
         has_revenue=a.has_prices,
+        has_non_product=bool(a.non_product_rows().any()),
     )
 
 
@@ -282,8 +295,11 @@ def compute_kpis(
     - sessions: sessions with an event in the period (see ``split_sessions``).
     - views, carts: events of those types.
     - orders: orders whose first line falls in the period; buyers: users with a purchase.
-    - revenue: price x quantity over the period's purchase lines (NaN without prices);
-      average order value: revenue / orders.
+    - gross revenue: price x quantity over the period's purchase lines (NaN without prices);
+      net revenue: gross revenue minus the value of the period's returned and cancelled lines;
+      postage and fees: the part of the gross revenue from non-product lines (postage,
+      carriage, fees, manual adjustments; see ``core.data.nonproduct``); average order value:
+      gross revenue / orders.
     - conversion rate: buyers / active users (0..1).
     - repeat-buyer share: the share (0..1) of the period's buyers who have at least two orders
       from the start of the data up to the period's end.

@@ -177,7 +177,8 @@ def top_items(
     by: Measure = "views",
     n: int = 10,
 ) -> pd.DataFrame:
-    """The ``n`` best items by ``views``, ``carts``, ``orders`` or ``revenue``.
+    """The ``n`` best products by ``views``, ``carts``, ``orders`` or ``revenue`` (postage, fees
+    and other non-product lines are never ranked).
 
     Returns:
         ``item_id`` (and ``name``, ``category``, ``brand`` where known), ``views``, ``carts``,
@@ -187,7 +188,8 @@ def top_items(
     Raises:
         MissingColumnsError: the data has no item ids, or ``by="revenue"`` without prices.
     """
-    return _ranked(_item_table(_index_events(events, products)), by, n).reset_index(drop=True)
+    a = _index_events(events, products)
+    return _ranked(_item_table(a)[a.product_items()], by, n).reset_index(drop=True)
 
 
 def top_segments(
@@ -280,7 +282,9 @@ def _price_distribution(a: _Arrays) -> pd.DataFrame:
         seen = np.full(size, np.nan)
         seen[keys] = a.prices[priced][rows]
         price = np.where(np.isnan(price), seen, price)
-    used = _present(items, size) & np.isfinite(price) & (labels.item_category >= 0)
+    used = (
+        _present(items, size) & np.isfinite(price) & (labels.item_category >= 0) & a.product_items()
+    )
     columns = [schema.CATEGORY, ITEMS, MIN, *(name for name, _ in _PRICE_QUANTILES), MAX, MEAN]
     if not used.any():
         return pd.DataFrame({column: [] for column in columns})
@@ -344,7 +348,7 @@ def _long_tail(
         )
     sales = np.nan_to_num(stats[measure].to_numpy(dtype="float64"))
     seen = _present(items, len(stats))
-    counted = sales > 0 if among == "sold" else seen
+    counted = (sales > 0 if among == "sold" else seen) & a.product_items()
     ordered = np.sort(sales[counted])[::-1]
     total = ordered.sum()
     cumulative = np.concatenate([[0.0], np.cumsum(ordered) / total if total > 0 else ordered])
@@ -375,7 +379,8 @@ def long_tail(
     measure: SalesMeasure = "units",
     among: Literal["sold", "seen"] = "sold",
 ) -> LongTail:
-    """How much of the sales the best-selling items make (a Pareto curve).
+    """How much of the sales the best-selling items make (a Pareto curve); non-product lines
+    (postage, fees) are left out.
 
     Args:
         events: canonical events with item ids.

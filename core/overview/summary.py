@@ -164,7 +164,7 @@ def compute_overview(
     items = categories_top = brands_top = conversion = prices = tail = None
     if a.items is not None:
         item_table = _item_table(period)
-        items = ranked(item_table)
+        items = ranked(item_table[period.product_items()])
         tail = _long_tail(period, UNITS, "sold", item_table)
     else:
         notes.append("This data has no item ids, so product figures are not shown.")

@@ -78,7 +78,9 @@ def test_the_page_renders_on_the_sample_shop_with_the_core_kpis_of_the_last_30_d
     assert dates == (dt.date(2026, 10, 2), dt.date(2026, 10, 31))
     expected = _core(sample_shop, *dates)
     tiles = _tiles(at)
-    assert list(tiles) == list(expected.kpis.table[an.LABEL])  # all 11, in order
+    # Every KPI in order, but postage and fees: the sample shop sells products only.
+    shown = expected.kpis.table.drop(index=an.NON_PRODUCT_REVENUE)
+    assert list(tiles) == list(shown[an.LABEL])
     _assert_tiles_match(at, expected)
     assert tiles["Active users"] == f"{expected.kpis.value(an.ACTIVE_USERS):,.0f}"
     change = expected.kpis.change(an.ORDERS)
@@ -185,9 +187,11 @@ def test_a_purchase_only_shop_renders_and_says_what_it_cannot_show(tmp_path):
     expected = _core(shop, *dates)
     _assert_tiles_match(at, expected)
     tiles = _tiles(at)
-    assert "Views" not in tiles and "Conversion rate" not in tiles  # no views to convert
+    assert "Views" not in tiles and "Buyers ÷ active users" not in tiles  # no views to convert
     assert not at.select_slider  # no conversion window without a funnel
-    assert {"Active users", "Orders", "Revenue", "Repeat-buyer share"} <= set(tiles)
+    assert {"Active users", "Orders", "Gross revenue", "Net revenue", "Repeat-buyer share"} <= set(
+        tiles
+    )
     messages = " ".join(i.value for i in at.info)
     assert "No view or cart events in this data, so the funnel shows purchase only." in messages
     assert "no item ids, so product figures are not shown" in messages
@@ -195,7 +199,8 @@ def test_a_purchase_only_shop_renders_and_says_what_it_cannot_show(tmp_path):
         m.value for m in at.markdown
     )
     assert any(
-        "cannot answer them: views, add-to-carts, conversion rate" in c.value for c in at.caption
+        "cannot answer them: views, add-to-carts, buyers ÷ active users" in c.value
+        for c in at.caption
     )
 
 
