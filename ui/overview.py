@@ -364,6 +364,14 @@ def funnel_tab(data: an.Overview, options: an.FilterOptions) -> None:
         return
     if funnel.steps[an.USERS].iloc[0] == 0:
         return
+    first, last = funnel.step_names[0], funnel.step_names[-1]
+    st.metric(
+        f"{first.capitalize()} → {last} within {oc.format_hours(funnel.window_hours)}",
+        f"{funnel.steps[an.CONVERSION_FROM_FIRST].iloc[-1]:.1%}",
+        help=f"Of the users whose first {first} falls in the period, the share who reached "
+        f"{last} within the conversion window. Not the KPI “Buyers ÷ active users”, which "
+        "divides by every active user, whether they viewed or not.",
+    )
     left, right = st.columns(2)
     with left:
         _chart(

@@ -185,11 +185,13 @@ def funnel_trend_chart(trend: pd.DataFrame) -> go.Figure:
     if an.CONVERSION_FROM_FIRST in trend.columns and len(rates) > 1:
         rates.append(an.CONVERSION_FROM_FIRST)
     complete = trend[an.COMPLETE].to_numpy(dtype=bool)
+    steps = [str(c).split("_to_") for c in rates if c != an.CONVERSION_FROM_FIRST]
+    whole = f"{steps[0][0]} → {steps[-1][-1]} (whole way)" if steps else "whole way"
     fig = go.Figure()
     for column in rates:
         overall = column == an.CONVERSION_FROM_FIRST
         after = str(column).split("_to_")[-1]
-        name = "overall" if overall else str(column).replace("_to_", " → ")
+        name = whole if overall else str(column).replace("_to_", " → ")
         fig.add_trace(
             go.Scatter(
                 x=trend[an.PERIOD],

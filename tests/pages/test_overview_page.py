@@ -49,8 +49,12 @@ def _expected_text(value: float, unit: str) -> str:
     return {an.SHARE: f"{value:.1%}", an.MONEY: f"{value:,.2f}"}.get(unit, f"{value:,.0f}")
 
 
+KPI_LABELS = {label for _, label, _ in an.KPIS}
+
+
 def _tiles(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    """The KPI tiles (other metrics, such as the funnel's conversion, are left out)."""
+    return {m.label: m.value for m in at.metric if m.label in KPI_LABELS}
 
 
 def _assert_tiles_match(at: AppTest, expected: an.Overview) -> None:
@@ -90,6 +94,18 @@ def test_the_page_renders_on_the_sample_shop_with_the_core_kpis_of_the_last_30_d
         "compared with the 30 days before: 2026-09-02 to 2026-10-01" in c.value for c in at.caption
     )
     assert not at.info  # the sample shop can show everything
+
+
+def test_the_funnel_names_its_conversion_apart_from_buyers_per_active_user(sample_shop):
+    at = _page()
+    dates = at.date_input(key=_key(sample_shop, state.OVERVIEW_DATES)).value
+    funnel = _core(sample_shop, *dates).funnel
+    expected = funnel.steps[an.CONVERSION_FROM_FIRST].iloc[-1]
+
+    conversion = next(m for m in at.metric if m.label.startswith("View → purchase within"))
+    assert conversion.label == f"View → purchase within {oc.format_hours(funnel.window_hours)}"
+    assert conversion.value == f"{expected:.1%}"
+    assert "Buyers ÷ active users" in conversion.help
 
 
 def test_a_date_range_change_updates_the_kpis_and_they_still_match_the_core(sample_shop):
