@@ -644,11 +644,16 @@ def customers_tab(data: an.Overview, fingerprint: str) -> None:
         return
     _chart(
         oc.retention_heatmap(cohorts),
-        "Rows are users grouped by the month of their first event; each cell is the share of "
-        "the row with an event (or a purchase) that many months later. Read across a row for "
-        "how a cohort fades, down a column to compare cohorts; blank cells are still to come. "
-        "The colour scale stops at the highest later month, so +0 (always 100% active) is "
-        "dark. Uses every event before the period end.",
+        (
+            "Rows are users grouped by the month of their first event; each cell is the share "
+            "of the row with an event that many months later."
+            if metric == "active"
+            else "Rows are buyers grouped by the month of their first purchase; each cell is "
+            "the share of the row with a purchase that many months later."
+        )
+        + " Read across a row for how a cohort fades, down a column to compare cohorts; blank "
+        "cells are still to come. The colour scale stops at the highest later month, so +0 "
+        "(always 100%) is dark. Uses every event before the period end.",
         key="overview.chart.retention",
     )
 

@@ -407,6 +407,15 @@ def _first_seen(a: _Arrays) -> np.ndarray:
     return first
 
 
+def _first_purchase(a: _Arrays) -> np.ndarray:
+    """Per user code, the time (ns) of their first purchase; ``_NO_TIME`` for non-buyers."""
+    bought = np.flatnonzero(a.kinds == _K_PURCHASE)
+    first = np.full(a.n_users, _NO_TIME, dtype=np.int64)
+    keys, rows = _first_per_key(a.users[bought])
+    first[keys] = a.times[bought][rows]
+    return first
+
+
 # --- orders and sessions -------------------------------------------------------------------
 
 

@@ -590,8 +590,9 @@ def retention_heatmap(cohorts: an.CohortTable) -> go.Figure:
     later = z[:, 1:] if z.shape[1] > 1 else z
     top = float(np.nanmax(later)) if np.isfinite(later).any() else 1.0
     text = np.where(np.isfinite(z), np.vectorize(lambda v: f"{v:.0%}")(np.nan_to_num(z)), "")
+    who, start = ("users", "event") if cohorts.metric == "active" else ("buyers", "purchase")
     rows = [
-        f"{month:%Y-%m} ({size:,} users)"
+        f"{month:%Y-%m} ({size:,} {who})"
         for month, size in zip(shares.index, cohorts.sizes, strict=True)
     ]
     doing = "active" if cohorts.metric == "active" else "buying"
@@ -611,7 +612,7 @@ def retention_heatmap(cohorts: an.CohortTable) -> go.Figure:
     )
     fig.update_layout(
         title=f"Monthly cohorts: share {doing} k months after their first month",
-        xaxis={"title": "months since the first event", "type": "category"},
+        xaxis={"title": f"months since the first {start}", "type": "category"},
         yaxis={"title": "", "autorange": "reversed", "type": "category"},
     )
     return _tidy(fig, height=110 + 30 * max(len(rows), 1))

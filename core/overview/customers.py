@@ -19,6 +19,7 @@ from core.overview.arrays import (
     _buckets,
     _distinct_pairs,
     _extract_orders,
+    _first_purchase,
     _first_seen,
     _index_events,
     _ns,
@@ -233,6 +234,8 @@ def _cohort_retention(
 ) -> CohortTable:
     if metric not in ("active", "buying"):
         raise ValueError(f"metric must be 'active' or 'buying', got {metric!r}")
+    if metric == "buying":  # a buyer's cohort is the month of their first purchase
+        first_seen = _first_purchase(a)
     p = a.take(slice(0, int(np.searchsorted(a.times, end, side="left"))))
     seen = first_seen < end
     if not seen.any() or not len(p):
@@ -275,10 +278,11 @@ def _cohort_retention(
 def cohort_retention(events: pd.DataFrame, *, metric: RetentionMetric = "active") -> CohortTable:
     """Monthly acquisition cohorts by months since acquisition.
 
-    A user's cohort is the calendar month of their first event. Cell (cohort, k) is the share
-    of the cohort with an event (``active``) or a purchase (``buying``) in calendar month
-    cohort + k. Month 0 of ``active`` is 1 by definition; months after the data's last month
-    are NaN.
+    For ``active``, a user's cohort is the calendar month of their first event and cell
+    (cohort, k) is the share of the cohort with an event in calendar month cohort + k. For
+    ``buying``, the cohorts are of buyers, by the month of their first purchase, and a cell is
+    the share with a purchase in month cohort + k. Month 0 is 1 by definition either way;
+    months after the data's last month are NaN.
     """
     a = _index_events(events, None)
     end = int(a.times[-1]) + 1 if len(a) else 0

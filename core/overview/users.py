@@ -15,6 +15,7 @@ from core.overview.arrays import (
     _buckets,
     _extract_orders,
     _first_per_key,
+    _first_purchase,
     _first_seen,
     _index_events,
     _last_per_key,
@@ -115,9 +116,10 @@ def users_in_cohort(
     metric: RetentionMetric = "active",
 ) -> pd.DataFrame:
     """The users of a cohort (the month of ``cohort``), or of one cell of ``cohort_retention``
-    (those active, or buying, ``months_since`` months later); columns as ``users_in``."""
+    (those active, or buying, ``months_since`` months later); columns as ``users_in``. As in
+    ``cohort_retention``, ``buying`` cohorts are of buyers by their first purchase."""
     a = _index_events(events, None)
-    first_seen = _first_seen(a)
+    first_seen = _first_purchase(a) if metric == "buying" else _first_seen(a)
     month = int(_buckets(np.array([_ns(cohort)], dtype=np.int64), "M")[0])
     seen = first_seen != _NO_TIME
     members = np.zeros(a.n_users, dtype=bool)

@@ -692,18 +692,23 @@ def test_cohort_retention_shares_of_active_users_by_month_since_acquisition():
     np.testing.assert_allclose(table.shares.to_numpy(), [[1.0, 0.5, 0.5], [1.0, 1.0, np.nan]])
 
 
-def test_cohort_retention_shares_of_buying_users():
+def test_cohort_retention_of_buyers_starts_at_their_first_purchase():
     table = an.cohort_retention(make_events(COHORTS), metric="buying")
 
-    np.testing.assert_allclose(table.shares.to_numpy(), [[0.5, 0.0, 0.5], [0.0, 0.0, np.nan]])
+    # u2 first bought in January, u1 in March (after a January view): one buyer per cohort,
+    # and month 0 is every buyer of the cohort.
+    assert list(table.shares.index) == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-03-01")]
+    assert table.sizes.tolist() == [1, 1]
+    np.testing.assert_allclose(table.shares.to_numpy(), [[1.0, 0.0, 0.0], [1.0, np.nan, np.nan]])
 
 
 def test_users_in_cohort_lists_a_cohort_or_one_of_its_cells():
     events = make_events(COHORTS)
 
     assert sorted(an.users_in_cohort(events, cohort="2024-01-01")[schema.USER_ID]) == ["u1", "u2"]
-    cell = an.users_in_cohort(events, cohort="2024-01", months_since=2, metric="buying")
-    assert cell[schema.USER_ID].tolist() == ["u1"]
+    cell = an.users_in_cohort(events, cohort="2024-03", months_since=0, metric="buying")
+    assert cell[schema.USER_ID].tolist() == ["u1"]  # u1's first purchase is in March
+    assert an.users_in_cohort(events, cohort="2024-01", months_since=2, metric="buying").empty
 
 
 # --- filters and the users behind a selection ----------------------------------------------
