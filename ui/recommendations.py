@@ -600,17 +600,17 @@ def user_browser(result: RecommendResult, shop: ShopData, buyers: PredictedBuyer
         relevant = evaluation.relevant
         bought_after = set(relevant.loc[relevant[schema.USER_ID] == user, schema.ITEM_ID])
     hits = recs[schema.ITEM_ID].isin(bought_after)
-    cols = st.columns(4)
-    cols[0].metric(
-        "Events before the cutoff" if evaluation else "Events",
-        f"{len(known):,}{'+' * (len(known) >= 200)}",
-    )
-    cols[1].metric(
-        "Purchases among them", f"{int((known[schema.EVENT_TYPE] == schema.PURCHASE).sum()):,}"
-    )
+    done = recommend.user_activity(events, user, before=result.cutoff)
+    tiles = {
+        "Events before the cutoff" if evaluation else "Events": f"{done.events:,}",
+        "Purchase lines": f"{done.purchase_lines:,}",
+        "Orders": f"{done.orders:,}",
+    }
     if evaluation is not None:
-        cols[2].metric("Bought in the test window", f"{len(bought_after):,}")
-        cols[3].metric(f"Hits in the top {s.k}", f"{int(hits.sum())} of {len(recs)}")
+        tiles["Bought in the test window"] = f"{len(bought_after):,}"
+        tiles[f"Hits in the top {s.k}"] = f"{int(hits.sum())} of {len(recs)}"
+    for column, (label, value) in zip(st.columns(len(tiles)), tiles.items(), strict=True):
+        column.metric(label, value)
     _recommendation_table(recs, hits if evaluation is not None else None, k=s.k)
     missed = sorted(bought_after - set(recs[schema.ITEM_ID]))
     if missed:

@@ -9,6 +9,7 @@ from core.recommend.browse import (
     recommend_everyone,
     recommend_for_items,
     recommend_for_user,
+    user_activity,
     user_history,
 )
 from core.recommend.candidates import PAIR_FEATURES, Candidates, generate_candidates
@@ -55,5 +56,6 @@ __all__ = [
     "recommend_for_items",
     "popular_in_segment",
     "HISTORY_COLUMNS",
+    "user_activity",
     "user_history",
 ]

@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
 from core import schema
+from core.data.orders import order_keys
 from core.ml.metrics import RANK, SCORE
 from core.recommend.interactions import UnknownUserError
 from core.recommend.model import Recommender, recommend_users
 from core.recommend.reasons import REASON, explain
+
+
+@dataclass(frozen=True)
+class UserActivity:
+    """A user's exact counts: events, purchase lines and orders (as every figure counts them)."""
+
+    events: int
+    purchase_lines: int
+    orders: int
+
+
+def user_activity(
+    events: pd.DataFrame, user_id: str, *, before: pd.Timestamp | None = None
+) -> UserActivity:
+    """How much ``user_id`` did (strictly before ``before``, when given): every event, not a
+    sample of the newest."""
+    mine = events[(events[schema.USER_ID] == str(user_id)).to_numpy()]
+    if before is not None:
+        mine = mine[(mine[schema.TIMESTAMP] < before).to_numpy()]
+    bought = mine[(mine[schema.EVENT_TYPE].astype("str") == schema.PURCHASE).to_numpy()]
+    codes = None
+    if schema.ORDER_ID in bought.columns:
+        codes, _ = pd.factorize(bought[schema.ORDER_ID], use_na_sentinel=True)
+    times = np.asarray(bought[schema.TIMESTAMP].to_numpy(), dtype="datetime64[ns]").view(np.int64)
+    keys = order_keys(np.zeros(len(bought), dtype=np.int64), times, codes)
+    return UserActivity(len(mine), len(bought), len(np.unique(keys)))
 
 
 def user_code(recommender: Recommender, user_id: str) -> int:

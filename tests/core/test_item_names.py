@@ -94,3 +94,23 @@ def test_recommendations_their_reasons_and_the_export_name_items_from_the_events
     u3, teapot = inter.user_ids.get_loc("u3"), inter.item_ids.get_loc("i2")
     reason = explain(recommender, pd.DataFrame({"user": [u3], "item": [teapot]})).iloc[0]
     assert reason.startswith("often chosen together with Kettle"), reason
+
+
+def test_a_users_activity_counts_every_event_purchase_line_and_order():
+    from core.recommend import user_activity
+
+    rows = [("u1", f"i{n % 7}", VIEW, f"2026-05-01 {n // 60:02d}:{n % 60:02d}") for n in range(300)]
+    rows += [
+        ("u1", "i1", PURCHASE, "2026-05-02 10:00", "o1"),
+        ("u1", "i2", PURCHASE, "2026-05-02 10:00", "o1"),
+        ("u1", "i3", PURCHASE, "2026-05-03 10:00", "o2"),
+        ("u1", "i3", PURCHASE, "2026-05-04 10:00", None),  # no order id: one order that day
+        ("u2", "i3", PURCHASE, "2026-05-04 10:00", "o3"),
+        ("u1", "i4", PURCHASE, "2026-06-02 10:00", "o4"),  # after the cutoff
+    ]
+    rows = [(*r, None) if len(r) == 4 else r for r in rows]
+    events = make_events(rows, (*SHORT, schema.ORDER_ID))
+
+    done = user_activity(events, "u1", before=pd.Timestamp("2026-06-01"))
+    assert (done.events, done.purchase_lines, done.orders) == (304, 4, 3)
+    assert user_activity(events, "u1").orders == 4

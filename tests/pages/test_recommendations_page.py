@@ -104,6 +104,11 @@ def test_picking_a_user_shows_history_and_k_recommendations_with_reasons_and_hit
         (events[schema.USER_ID] == user) & (events[schema.TIMESTAMP] < result.settings.cutoff)
     ]
     assert len(history) == min(len(mine), 200)
+    assert metric(at, "Events before the cutoff") == f"{len(mine):,}"  # every one, never "200+"
+    bought_lines = mine[mine[schema.EVENT_TYPE] == schema.PURCHASE]
+    assert metric(at, "Purchase lines") == f"{len(bought_lines):,}"
+    orders = bought_lines[schema.ORDER_ID].nunique() if schema.ORDER_ID in mine else None
+    assert orders is not None and metric(at, "Orders") == f"{orders:,}"
     assert history[schema.TIMESTAMP].is_monotonic_decreasing
     assert history[schema.NAME].notna().all()
     assert history[schema.TIMESTAMP].max() < result.settings.cutoff
