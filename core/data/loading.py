@@ -432,7 +432,7 @@ def map_events(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
         rejections.add(events.values.isna(), MISSING_EVENT)
         out[schema.EVENT_TYPE] = events.values
     else:
-        out[schema.EVENT_TYPE] = _purchase_table_types(frame, used, export, numbers, notes)
+        out[schema.EVENT_TYPE] = _purchase_table_types(frame, used, export, numbers)
     out.update(numbers)
     for target in (schema.ORDER_ID, schema.SESSION_ID, schema.CATEGORY):
         if target in used:
@@ -446,6 +446,14 @@ def map_events(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
         rejections.add(unknown, UNKNOWN_ITEM)
 
     keep = rejections.keep
+    if schema.EVENT_TYPE not in used:
+        returns = (out[schema.EVENT_TYPE] == schema.RETURN).to_numpy()
+        notes.append(
+            "No event column: every row is a sold line, read as a purchase; "
+            f"{int(returns.sum()):,} rows with a negative quantity or a cancelled invoice read "
+            f"as returns, of which {int((returns & keep).sum()):,} are kept (the others are "
+            "rejected for the reasons below)."
+        )
     events_frame = pd.DataFrame(out)[[c for c in schema.EVENT_FIELDS if c in out]]
     events_frame = events_frame[keep].reset_index(drop=True)
     kept_rows = raw.row_numbers[keep]
@@ -565,8 +573,9 @@ def _purchase_table_types(
     used: dict[str, str],
     export: schema.ExportFormat,
     numbers: dict[str, pd.Series],
-    notes: list[str],
 ) -> pd.Series:
+    """Every row of an orders export is a purchase, or a return when its quantity is negative
+    or its invoice cancelled."""
     is_return = np.zeros(len(frame), dtype=bool)
     if schema.QUANTITY in numbers:
         quantity = numbers[schema.QUANTITY]
@@ -575,10 +584,6 @@ def _purchase_table_types(
     if export.cancel_prefix and schema.ORDER_ID in used:
         orders = frame[used[schema.ORDER_ID]].astype("str")
         is_return |= orders.str.startswith(export.cancel_prefix).fillna(False).to_numpy()
-    notes.append(
-        f"No event column: every row is a sold line, read as a purchase; {int(is_return.sum()):,} "
-        "rows with a negative quantity or a cancelled invoice read as returns."
-    )
     codes = is_return.astype(np.int8)
     categories = pd.Index([schema.PURCHASE, schema.RETURN], dtype="str")
     return pd.Series(

@@ -287,3 +287,20 @@ def test_every_row_read_is_either_kept_or_rejected(events_path, options):
     result = read_events(events_path, **options)
 
     assert_nothing_lost(result)
+
+
+def test_an_orders_export_says_how_many_returns_it_read_and_how_many_it_kept(tmp_path):
+    text = (
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,UK\n"
+        "C536366,85123A,WHITE HANGING HEART T-LIGHT HOLDER,-1,12/1/2010 9:00,2.55,17850,UK\n"
+        "C536367,71053,WHITE METAL LANTERN,-2,12/2/2010 9:00,3.39,,UK\n"
+    )
+    result = read_events(write(tmp_path, "Online Retail.csv", text))
+
+    assert result.rows_kept == 2  # the second return has no customer id
+    assert any(
+        "2 rows with a negative quantity or a cancelled invoice read as returns, of which 1 "
+        "are kept" in note
+        for note in result.notes
+    ), result.notes
