@@ -42,6 +42,10 @@ EXAMPLE_USERS: Final = 3
 KPI_DAYS: Final = 30
 BOUGHT_MARK: Final = "✔ bought"
 _PLOTLY_CONFIG: Final = {"displaylogo": False, "responsive": True}
+# Every figure gets Plotly's own template, whatever the process's default is: inside the app
+# Streamlit makes its own template the default, whose colours are placeholders that only the
+# app's page fills in, and whose axes do not make room for long labels.
+_TEMPLATE: Final = "plotly"
 _CSS: Final = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
   color: #1f2430; background: #fff; margin: 0; line-height: 1.45; }
@@ -100,6 +104,7 @@ def _chart_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _figure(fig: go.Figure, how_to_read: str) -> str:
     """A figure as a ``<div>`` (plotly.js is loaded once, in the head) and its reading hint."""
+    fig = go.Figure(fig).update_layout(template=_TEMPLATE)
     div = fig.to_html(full_html=False, include_plotlyjs=False, config=_PLOTLY_CONFIG)
     caption = f'<figcaption class="how">How to read: {_e(how_to_read)}</figcaption>'
     return f"<figure>{div}{caption}</figure>"
@@ -447,9 +452,6 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
     parts.append("<h3>Scoreboard: the MLP ranker against every baseline</h3>")
     if evaluated:
         scores = _ordered_scores(manifest, (m.MLP, *recommend.BASELINES))
-        bar = charts.model_scores_bar(scores, m.NDCG)
-        bar.update_traces(y=[labels.get(str(n), str(n)) for n in scores.index])
-        bar.update_layout(title=f"NDCG@{k} by model (higher is better)", xaxis_title=f"NDCG@{k}")
         parts += [
             _versus(scores, m.NDCG, f"NDCG@{k}", labels),
             _score_table(
@@ -461,7 +463,7 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
             "better; coverage, novelty and diversity describe the lists (random tops them). "
             "The MLP ranker is the first, highlighted row.</p>",
             _figure(
-                bar,
+                rc.model_scores_bar(scores, k=k),
                 "one bar per model; the ranker is highlighted. NDCG rewards bought products "
                 "near the top of the list: 1 means every bought product sits at the top.",
             ),

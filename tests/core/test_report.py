@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
+import plotly.io as pio
 import pytest
 
 from core import purchase, recommend
@@ -22,6 +24,7 @@ from core.report import ReportError, build_report
 from core.runs import MANIFEST, RunIntegrityError, RunNotFoundError, RunStore
 from core.runs.tasks import purchase_run_record, recommender_run_record
 from tests.frames import small_shop_frames, write_shop
+from tests.report_figures import as_in_the_app, category_labels, figures_in
 
 pytestmark = pytest.mark.slow  # every report here is of runs trained for real
 
@@ -316,3 +319,33 @@ def test_a_manifest_whose_feature_names_carry_markup_is_refused_with_one_line(sa
     with pytest.raises(RunIntegrityError, match=f"Run {purchase_id} .*'details'") as err:
         build_report(other, [purchase_id])
     assert "\n" not in str(err.value) and "href" not in str(err.value)
+
+
+# --- the figures, drawn as the reader sees them --------------------------------------------
+
+
+def test_the_report_draws_with_its_own_template_inside_the_app_s_process(saved):
+    store, purchase_id, recommend_id = saved
+    with as_in_the_app():
+        document = build_report(store, [purchase_id, recommend_id])
+    assert not re.search(r"#0000(0[1-9]|[1-3][0-9]|40)\b", document)
+    figures = figures_in(document)
+    assert len(figures) == 9
+    colours = list(pio.templates["plotly"].layout.colorway)
+    for figure in figures:
+        layout = figure["layout"]
+        assert layout["template"]["layout"]["colorway"] == colours
+        axes = [key for key in layout if re.fullmatch(r"[xy]axis\d*", key)]
+        assert axes and all(layout[key]["automargin"] is True for key in axes), axes
+
+
+def test_the_report_s_bar_labels_are_the_whole_names(saved, document):
+    store, purchase_id, _ = saved
+    labels = [category_labels(f) for f in figures_in(document)]
+    purchase_models = [purchase.MODEL_LABELS[n] for n in purchase.MODEL_NAMES]
+    recommend_models = [recommend.MODEL_LABELS[n] for n in (m.MLP, *recommend.BASELINES)]
+    importance = store.info(purchase_id).manifest.details.importance
+    features = [str(f).replace("_", " ") for f in importance["feature"].head(15)]
+    assert labels.count(purchase_models) == 2  # the MSE and ROC-AUC scoreboards
+    assert labels.count(recommend_models) == 1
+    assert labels.count(features) == 1
