@@ -241,15 +241,29 @@ def _overview(shop: ShopData) -> str:
         f'<p class="how">{_e(caption)}</p>',
     ]
     parts += [_note(text) for text in overview.notes]
-    if len(overview.funnel.steps):
-        parts.append(
-            _figure(
-                oc.funnel_chart(overview.funnel),
-                "users who entered the funnel in those days, and how many of them went on to "
-                "each later step within the window; the percentages are of the previous and of "
-                "the first step.",
-            )
+    parts.append(_funnel(overview.funnel))
+    return "".join(parts)
+
+
+def _funnel(funnel: an.Funnel) -> str:
+    """The funnel chart, or one line on why there is none (as the app's Overview does): a
+    funnel needs two steps, so data of orders alone has none."""
+    if len(funnel.step_names) < 2:
+        return _note(
+            f"No funnel: this data has no {' or '.join(funnel.missing_steps)} events, and a "
+            "funnel needs at least two of the view, cart and purchase steps."
         )
+    if funnel.steps[an.USERS].iloc[0] == 0:
+        return _note(funnel.message or "No user entered the funnel in these days.")
+    parts = [_note(funnel.message)] if funnel.message else []
+    parts.append(
+        _figure(
+            oc.funnel_chart(funnel),
+            "users who entered the funnel in those days, and how many of them went on to "
+            "each later step within the window; the percentages are of the previous and of "
+            "the first step.",
+        )
+    )
     return "".join(parts)
 
 
