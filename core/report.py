@@ -46,6 +46,7 @@ _PLOTLY_CONFIG: Final = {"displaylogo": False, "responsive": True}
 # Streamlit makes its own template the default, whose colours are placeholders that only the
 # app's page fills in, and whose axes do not make room for long labels.
 _TEMPLATE: Final = "plotly"
+STOPPED_MARK: Final = "stopped"
 _CSS: Final = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
   color: #1f2430; background: #fff; margin: 0; line-height: 1.45; }
@@ -60,6 +61,8 @@ h4 { font-size: 1em; margin: 16px 0 4px; }
 .meta { color: #5b6272; margin: 0 0 8px; }
 .tag { display: inline-block; background: #eef0f4; border-radius: 9px; padding: 0 8px;
   margin-right: 4px; font-size: .9em; }
+.tag.stopped { background: #fde2d8; color: #8a2b0c; font-weight: 600; }
+h2 .tag { font-size: .62em; vertical-align: middle; margin-left: 6px; }
 table { border-collapse: collapse; margin: 6px 0 10px; font-size: .92em; }
 th, td { border: 1px solid #e3e6ec; padding: 4px 9px; text-align: left; vertical-align: top; }
 th { background: #f4f5f8; font-weight: 600; }
@@ -149,6 +152,13 @@ def _day(value: object) -> str:
     return f"{stamp.day} {stamp:%b %Y}"
 
 
+def _stopped_tag(manifest: RunManifest) -> str:
+    """A ``stopped`` tag after a run's name when its training was cut short, else nothing."""
+    if manifest.status != "stopped":
+        return ""
+    return f' <span class="tag stopped">{STOPPED_MARK}</span>'
+
+
 def _anchor(text: str) -> str:
     return "".join(c if c.isalnum() or c == "-" else "-" for c in text)
 
@@ -173,7 +183,11 @@ def _dataset_section(dataset: _Dataset) -> str:
         days = (end.normalize() - start.normalize()).days + 1
         span = f"{_day(start)} to {_day(end)} ({days:,} days)"
     items = summary.items
-    names = ", ".join(f"{r.manifest.name} ({r.run_id})" for r in dataset.runs)
+    names = ", ".join(
+        f"{r.manifest.name} ({r.run_id}"
+        + (f", {STOPPED_MARK})" if r.manifest.status == "stopped" else ")")
+        for r in dataset.runs
+    )
     rows = [
         ("Events file", summary.events_file or "unknown"),
         ("Products file", summary.products_file or "none"),
@@ -336,7 +350,7 @@ def _run_header(loaded: LoadedRun, settings: Sequence[tuple[str, object]]) -> st
     tags = "".join(f' <span class="tag">{_e(t)}</span>' for t in manifest.tags)
     parts = [
         f'<section id="run-{_anchor(loaded.run_id)}">',
-        f"<h2>{_e(manifest.name)}</h2>",
+        f"<h2>{_e(manifest.name)}{_stopped_tag(manifest)}</h2>",
         f'<p class="meta">{_e(meta)}{tags}</p>',
     ]
     if manifest.stopped_at_epoch is not None:
@@ -654,8 +668,8 @@ def build_report(store: RunStore, run_ids: Sequence[str], *, title: str = "ShopL
         dataset = by_fingerprint[loaded.manifest.dataset.fingerprint]
         sections.append(_run_section(loaded, dataset))
     contents = "".join(
-        f'<li><a href="#run-{_anchor(r.run_id)}">{_e(r.manifest.name)}</a> '
-        f"· {_e(TASK_LABELS.get(r.task, r.task))}</li>"
+        f'<li><a href="#run-{_anchor(r.run_id)}">{_e(r.manifest.name)}</a>'
+        f"{_stopped_tag(r.manifest)} · {_e(TASK_LABELS.get(r.task, r.task))}</li>"
         for r in runs
     )
     plotly_js = get_plotlyjs().replace("</script", "<\\/script")

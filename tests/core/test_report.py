@@ -410,3 +410,25 @@ def test_orders_only_data_shows_a_one_line_note_instead_of_the_funnel(mixed_docu
     ]
     # Five charts per purchase run and the full data's funnel: nothing else went missing.
     assert mixed_document.count('class="plotly-graph-div"') == 11
+
+
+def test_a_stopped_run_is_marked_in_the_contents_its_heading_and_its_data(
+    with_orders_only, mixed_document
+):
+    _, purchase_id, stopped_id = with_orders_only
+    tag = '<span class="tag stopped">stopped</span>'
+    contents = mixed_document.split("<nav>")[1].split("</nav>")[0]
+    items = dict(re.findall(r'<li><a href="#run-([^"]+)">(.*?)</li>', contents))
+    assert set(items) == {purchase_id, stopped_id}
+    assert items[stopped_id] == f"{ORDERS_ONLY_NAME}</a> {tag} · Purchase prediction"
+    assert tag not in items[purchase_id]
+    sections = _sections(mixed_document)
+    stopped, complete = sections[f"run-{stopped_id}"], sections[f"run-{purchase_id}"]
+    assert stopped.startswith(f"<h2>{ORDERS_ONLY_NAME} {tag}</h2>")
+    assert complete.startswith(f"<h2>{html.escape(RUN_NAME)}</h2>")
+    assert "Stopped: training was cut short at epoch 1; the best epoch so far was kept." in stopped
+    assert "Stopped" not in complete and tag not in complete
+    # Nothing in the stopped run's section says that its training ran to its end.
+    assert not re.search(r"\b(complete[ds]?|finish(ed|es)?|ran to)\b", stopped, flags=re.I)
+    assert f"{ORDERS_ONLY_NAME} ({stopped_id}, stopped)" in mixed_document
+    assert f"{html.escape(RUN_NAME)} ({purchase_id})" in mixed_document
