@@ -104,7 +104,8 @@ def bar_chart_height(labels: Sequence[str], *, base: int, per_bar: int) -> int:
     """The height of a horizontal bar chart: ``base`` for title and axis, and ``per_bar`` for
     each bar, more when the labels wrap onto several lines (``wrap_label``)."""
     lines = max((label.count("<br>") + 1 for label in labels), default=1)
-    return base + len(labels) * max(per_bar, _LINE_PX * lines + _BAR_GAP_PX)
+    band = per_bar if lines == 1 else max(per_bar, _LINE_PX * lines + _BAR_GAP_PX)
+    return base + len(labels) * band
 
 
 def score_bars(
