@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,11 +61,82 @@ def legend_below(fig: go.Figure) -> go.Figure:
     return fig
 
 
+# Characters on one line of a category label (model names, steps) before it wraps.
+LABEL_WIDTH = 20
+# Pixels one line of tick text takes at Plotly's default 12 px font, and the gap around a bar.
+_LINE_PX = 16
+_BAR_GAP_PX = 12
+
+
 def tidy(fig: go.Figure, *, height: int = 320, top: int = 40) -> go.Figure:
+    """Small outer margins that grow as the tick labels and axis titles need.
+
+    Margins are pushed out by every axis's own ``automargin``, set here rather than left to
+    the template: Streamlit's default template, used by whatever runs in the app's process
+    (the downloadable report too), has none, and long labels would be cut at the edge.
+    """
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": top, "b": 10}, legend_title_text=""
     )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
+
+
+def wrap_label(text: str, *, width: int = LABEL_WIDTH) -> str:
+    """A category label on lines of at most ``width`` characters, broken at spaces into lines
+    of similar length and joined by Plotly's ``<br>``; a single longer word stays whole.
+
+    ``text`` must already be safe for Plotly (escaped where it comes from data).
+    """
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    if len(lines) <= 1:
+        return text
+    # The narrowest width that needs no more lines, so that no line is left nearly empty.
+    for narrower in range(math.ceil(len(text) / len(lines)), width):
+        balanced = textwrap.wrap(text, narrower, break_long_words=False, break_on_hyphens=False)
+        if len(balanced) <= len(lines):
+            return "<br>".join(balanced)
+    return "<br>".join(lines)
+
+
+def bar_chart_height(labels: Sequence[str], *, base: int, per_bar: int) -> int:
+    """The height of a horizontal bar chart: ``base`` for title and axis, and ``per_bar`` for
+    each bar, more when the labels wrap onto several lines (``wrap_label``)."""
+    lines = max((label.count("<br>") + 1 for label in labels), default=1)
+    band = per_bar if lines == 1 else max(per_bar, _LINE_PX * lines + _BAR_GAP_PX)
+    return base + len(labels) * band
+
+
+def score_bars(
+    labels: Sequence[str],
+    values: Sequence[float] | np.ndarray,
+    *,
+    highlighted: Sequence[bool],
+    text: Sequence[str],
+    title: str,
+    axis_title: str,
+) -> go.Figure:
+    """One horizontal bar per model, top to bottom in the given order, the highlighted ones
+    (the MLP) in the accent colour and the rest grey; long labels wrap."""
+    wrapped = [wrap_label(label) for label in labels]
+    fig = go.Figure(
+        go.Bar(
+            x=np.asarray(values, dtype=float),
+            y=wrapped,
+            orientation="h",
+            marker_color=[MLP_COLOUR if h else OTHER_COLOUR for h in highlighted],
+            text=list(text),
+            textposition="auto",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title=axis_title,
+        yaxis={"title": "", "autorange": "reversed"},
+        showlegend=False,
+    )
+    return tidy(fig, height=bar_chart_height(wrapped, base=60, per_bar=45))
 
 
 def unique_labels(labels: list[str]) -> list[str]:

@@ -42,6 +42,11 @@ EXAMPLE_USERS: Final = 3
 KPI_DAYS: Final = 30
 BOUGHT_MARK: Final = "✔ bought"
 _PLOTLY_CONFIG: Final = {"displaylogo": False, "responsive": True}
+# Every figure gets Plotly's own template, whatever the process's default is: inside the app
+# Streamlit makes its own template the default, whose colours are placeholders that only the
+# app's page fills in, and whose axes do not make room for long labels.
+_TEMPLATE: Final = "plotly"
+STOPPED_MARK: Final = "stopped"
 _CSS: Final = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
   color: #1f2430; background: #fff; margin: 0; line-height: 1.45; }
@@ -56,6 +61,8 @@ h4 { font-size: 1em; margin: 16px 0 4px; }
 .meta { color: #5b6272; margin: 0 0 8px; }
 .tag { display: inline-block; background: #eef0f4; border-radius: 9px; padding: 0 8px;
   margin-right: 4px; font-size: .9em; }
+.tag.stopped { background: #fde2d8; color: #8a2b0c; font-weight: 600; }
+h2 .tag { font-size: .62em; vertical-align: middle; margin-left: 6px; }
 table { border-collapse: collapse; margin: 6px 0 10px; font-size: .92em; }
 th, td { border: 1px solid #e3e6ec; padding: 4px 9px; text-align: left; vertical-align: top; }
 th { background: #f4f5f8; font-weight: 600; }
@@ -100,6 +107,7 @@ def _chart_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _figure(fig: go.Figure, how_to_read: str) -> str:
     """A figure as a ``<div>`` (plotly.js is loaded once, in the head) and its reading hint."""
+    fig = go.Figure(fig).update_layout(template=_TEMPLATE)
     div = fig.to_html(full_html=False, include_plotlyjs=False, config=_PLOTLY_CONFIG)
     caption = f'<figcaption class="how">How to read: {_e(how_to_read)}</figcaption>'
     return f"<figure>{div}{caption}</figure>"
@@ -144,6 +152,13 @@ def _day(value: object) -> str:
     return f"{stamp.day} {stamp:%b %Y}"
 
 
+def _stopped_tag(manifest: RunManifest) -> str:
+    """A ``stopped`` tag after a run's name when its training was cut short, else nothing."""
+    if manifest.status != "stopped":
+        return ""
+    return f' <span class="tag stopped">{STOPPED_MARK}</span>'
+
+
 def _anchor(text: str) -> str:
     return "".join(c if c.isalnum() or c == "-" else "-" for c in text)
 
@@ -168,7 +183,11 @@ def _dataset_section(dataset: _Dataset) -> str:
         days = (end.normalize() - start.normalize()).days + 1
         span = f"{_day(start)} to {_day(end)} ({days:,} days)"
     items = summary.items
-    names = ", ".join(f"{r.manifest.name} ({r.run_id})" for r in dataset.runs)
+    names = ", ".join(
+        f"{r.manifest.name} ({r.run_id}"
+        + (f", {STOPPED_MARK})" if r.manifest.status == "stopped" else ")")
+        for r in dataset.runs
+    )
     rows = [
         ("Events file", summary.events_file or "unknown"),
         ("Products file", summary.products_file or "none"),
@@ -236,15 +255,29 @@ def _overview(shop: ShopData) -> str:
         f'<p class="how">{_e(caption)}</p>',
     ]
     parts += [_note(text) for text in overview.notes]
-    if len(overview.funnel.steps):
-        parts.append(
-            _figure(
-                oc.funnel_chart(overview.funnel),
-                "users who entered the funnel in those days, and how many of them went on to "
-                "each later step within the window; the percentages are of the previous and of "
-                "the first step.",
-            )
+    parts.append(_funnel(overview.funnel))
+    return "".join(parts)
+
+
+def _funnel(funnel: an.Funnel) -> str:
+    """The funnel chart, or one line on why there is none (as the app's Overview does): a
+    funnel needs two steps, so data of orders alone has none."""
+    if len(funnel.step_names) < 2:
+        return _note(
+            f"No funnel: this data has no {' or '.join(funnel.missing_steps)} events, and a "
+            "funnel needs at least two of the view, cart and purchase steps."
         )
+    if funnel.steps[an.USERS].iloc[0] == 0:
+        return _note(funnel.message or "No user entered the funnel in these days.")
+    parts = [_note(funnel.message)] if funnel.message else []
+    parts.append(
+        _figure(
+            oc.funnel_chart(funnel),
+            "users who entered the funnel in those days, and how many of them went on to "
+            "each later step within the window; the percentages are of the previous and of "
+            "the first step.",
+        )
+    )
     return "".join(parts)
 
 
@@ -317,7 +350,7 @@ def _run_header(loaded: LoadedRun, settings: Sequence[tuple[str, object]]) -> st
     tags = "".join(f' <span class="tag">{_e(t)}</span>' for t in manifest.tags)
     parts = [
         f'<section id="run-{_anchor(loaded.run_id)}">',
-        f"<h2>{_e(manifest.name)}</h2>",
+        f"<h2>{_e(manifest.name)}{_stopped_tag(manifest)}</h2>",
         f'<p class="meta">{_e(meta)}{tags}</p>',
     ]
     if manifest.stopped_at_epoch is not None:
@@ -447,9 +480,6 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
     parts.append("<h3>Scoreboard: the MLP ranker against every baseline</h3>")
     if evaluated:
         scores = _ordered_scores(manifest, (m.MLP, *recommend.BASELINES))
-        bar = charts.model_scores_bar(scores, m.NDCG)
-        bar.update_traces(y=[labels.get(str(n), str(n)) for n in scores.index])
-        bar.update_layout(title=f"NDCG@{k} by model (higher is better)", xaxis_title=f"NDCG@{k}")
         parts += [
             _versus(scores, m.NDCG, f"NDCG@{k}", labels),
             _score_table(
@@ -461,7 +491,7 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
             "better; coverage, novelty and diversity describe the lists (random tops them). "
             "The MLP ranker is the first, highlighted row.</p>",
             _figure(
-                bar,
+                rc.model_scores_bar(scores, k=k),
                 "one bar per model; the ranker is highlighted. NDCG rewards bought products "
                 "near the top of the list: 1 means every bought product sits at the top.",
             ),
@@ -638,8 +668,8 @@ def build_report(store: RunStore, run_ids: Sequence[str], *, title: str = "ShopL
         dataset = by_fingerprint[loaded.manifest.dataset.fingerprint]
         sections.append(_run_section(loaded, dataset))
     contents = "".join(
-        f'<li><a href="#run-{_anchor(r.run_id)}">{_e(r.manifest.name)}</a> '
-        f"· {_e(TASK_LABELS.get(r.task, r.task))}</li>"
+        f'<li><a href="#run-{_anchor(r.run_id)}">{_e(r.manifest.name)}</a>'
+        f"{_stopped_tag(r.manifest)} · {_e(TASK_LABELS.get(r.task, r.task))}</li>"
         for r in runs
     )
     plotly_js = get_plotlyjs().replace("</script", "<\\/script")

@@ -25,6 +25,7 @@ from core.plotting import (
     PRIMARY_COLOUR,
     legend_below,
     reference_line,
+    tidy,
 )
 
 BAR_COLOUR = PRIMARY_COLOUR
@@ -81,10 +82,7 @@ def _labels(values: Sequence[object]) -> list[str]:
 
 
 def _tidy(fig: go.Figure, *, height: int = 340, top: int = 50) -> go.Figure:
-    fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": top, "b": 10}, legend_title_text=""
-    )
-    return fig
+    return tidy(fig, height=height, top=top)
 
 
 def _week_ticks(fig: go.Figure, periods: pd.Series, *, most: int = 10) -> go.Figure:

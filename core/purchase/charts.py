@@ -26,10 +26,13 @@ from core.plotting import (
     OTHER_COLOUR,
     PRIMARY_COLOUR,
     add_date_marks,
+    bar_chart_height,
     baseline_points,
     reference_line,
+    score_bars,
     tidy,
     unique_labels,
+    wrap_label,
 )
 from core.purchase import features
 
@@ -71,6 +74,9 @@ METRIC_LABELS = {
 }
 LOWER_IS_BETTER = frozenset({m.MSE, m.RMSE, m.MAE, m.LOG_LOSS})
 
+# Feature names are read in a wide chart: wrap only those longer than any built-in one.
+IMPORTANCE_LABEL_WIDTH = 24
+
 FREQUENCY_BUCKETS = (("0", 0, 0), ("1", 1, 1), ("2–3", 2, 3), ("4–7", 4, 7), ("8+", 8, np.inf))
 
 
@@ -91,32 +97,17 @@ def model_scores_bar(scores: pd.DataFrame, metric: str) -> go.Figure:
         scores: ``PurchaseEvaluation.scores`` (one row per model name).
         metric: a column of ``scores``, e.g. ``"mse"``.
     """
-    frame = pd.DataFrame(
-        {
-            "model": [pp.MODEL_LABELS.get(str(n), str(n)) for n in scores.index],
-            "value": scores[metric].to_numpy(dtype=float),
-            "colour": [MLP_COLOUR if n == m.MLP else OTHER_COLOUR for n in scores.index],
-        }
-    )
+    values = scores[metric].to_numpy(dtype=float)
     label = METRIC_LABELS.get(metric, metric)
     better = "lower" if metric in LOWER_IS_BETTER else "higher"
-    fig = go.Figure(
-        go.Bar(
-            x=frame["value"],
-            y=frame["model"],
-            orientation="h",
-            marker_color=frame["colour"],
-            text=[_short_number(v) for v in frame["value"]],
-            textposition="auto",
-        )
-    )
-    fig.update_layout(
+    return score_bars(
+        [pp.MODEL_LABELS.get(str(n), str(n)) for n in scores.index],
+        values,
+        highlighted=[n == m.MLP for n in scores.index],
+        text=[_short_number(v) for v in values],
         title=f"{label} by model ({better} is better)",
-        xaxis_title=label,
-        yaxis={"title": "", "autorange": "reversed"},
-        showlegend=False,
+        axis_title=label,
     )
-    return tidy(fig, height=60 + 45 * len(frame))
 
 
 def _short_number(value: float) -> str:
@@ -437,10 +428,13 @@ def residuals_by_frequency_bar(
 def permutation_importance_bar(importance: pd.DataFrame, *, top: int = 15) -> go.Figure:
     """The inputs whose shuffling hurts the orders network most (mean ± sd over repeats)."""
     shown = importance.head(top)
+    labels = [
+        wrap_label(str(f).replace("_", " "), width=IMPORTANCE_LABEL_WIDTH) for f in shown["feature"]
+    ]
     fig = go.Figure(
         go.Bar(
             x=shown["mse_increase"],
-            y=[str(f).replace("_", " ") for f in shown["feature"]],
+            y=labels,
             error_x={"type": "data", "array": shown["std"], "color": "#666"},
             orientation="h",
             marker_color=MLP_COLOUR,
@@ -452,7 +446,7 @@ def permutation_importance_bar(importance: pd.DataFrame, *, top: int = 15) -> go
         yaxis={"title": "", "autorange": "reversed"},
         showlegend=False,
     )
-    return tidy(fig, height=80 + 26 * len(shown))
+    return tidy(fig, height=bar_chart_height(labels, base=80, per_bar=26))
 
 
 def purchase_timeline(

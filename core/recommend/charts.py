@@ -17,7 +17,15 @@ from plotly.subplots import make_subplots
 
 from core import schema
 from core.ml import metrics as m
-from core.plotting import EVENT_COLOURS, MLP_COLOUR, OTHER_COLOUR, PRIMARY_COLOUR, add_date_marks
+from core.plotting import (
+    EVENT_COLOURS,
+    MLP_COLOUR,
+    OTHER_COLOUR,
+    PRIMARY_COLOUR,
+    add_date_marks,
+    score_bars,
+    tidy,
+)
 from core.recommend import BASELINES, MODEL_LABELS, Recommender
 
 MODEL_COLOURS = {
@@ -59,10 +67,7 @@ def _plain(text: object) -> str:
 
 
 def _tidy(fig: go.Figure, *, height: int = 340, top: int = 50) -> go.Figure:
-    fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": top, "b": 10}, legend_title_text=""
-    )
-    return fig
+    return tidy(fig, height=height, top=top)
 
 
 def _line(name: str) -> dict[str, object]:
@@ -157,6 +162,26 @@ def recommender_timeline(
         legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0},
     )
     return _tidy(fig, height=150 + 28 * len(rows), top=70)
+
+
+def model_scores_bar(scores: pd.DataFrame, *, k: int, metric: str = m.NDCG) -> go.Figure:
+    """One ranking metric at k for every model as horizontal bars, the MLP ranker highlighted.
+
+    Args:
+        scores: ``RecommendationEvaluation.scores`` (one row per model name).
+        k: the list length the scores were measured at.
+    """
+    values = scores[metric].to_numpy(dtype=float)
+    label = f"{METRIC_LABELS.get(metric, metric)}@{k}"
+    better = "lower" if m.lower_is_better(metric) else "higher"
+    return score_bars(
+        [MODEL_LABELS.get(str(n), str(n)) for n in scores.index],
+        values,
+        highlighted=[n == m.MLP for n in scores.index],
+        text=[f"{v:.3f}" if np.isfinite(v) else "n/a" for v in values],
+        title=f"{label} by model ({better} is better)",
+        axis_title=label,
+    )
 
 
 def metric_by_k_line(

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from core.ml import metrics as m
 from core.ml import network as net
-from core.plotting import BEST_COLOUR, MLP_COLOUR, RUN_COLOURS, baseline_points
+from core.plotting import BEST_COLOUR, MLP_COLOUR, RUN_COLOURS, baseline_points, tidy
 from core.runs.compare import RUN_ID
 
 
@@ -81,11 +81,9 @@ def configuration_scores(
     fig.update_yaxes(title_text=metric)
     fig.update_layout(
         title=_title(metric),
-        height=380,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
     )
-    return fig
+    return tidy(fig, height=380, top=50)
 
 
 def _configuration_order(labels: pd.Series) -> list[str]:
@@ -140,8 +138,6 @@ def overlaid_curves(curves: Mapping[str, pd.DataFrame], network: str) -> go.Figu
     fig.update_yaxes(title_text=y_title)
     fig.update_layout(
         title=f"{CURVE_TITLES[network]}: training (dotted) and validation (solid) curves",
-        height=420,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
     )
-    return fig
+    return tidy(fig, height=420, top=50)

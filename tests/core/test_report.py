@@ -5,23 +5,27 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
+import plotly.io as pio
 import pytest
 
-from core import purchase, recommend
+from core import purchase, recommend, schema
 from core.__main__ import main
 from core.data.loading import ShopData, fingerprint_frames, load_shop
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of
+from core.overview.charts import STEP_LABELS
 from core.report import ReportError, build_report
 from core.runs import MANIFEST, RunIntegrityError, RunNotFoundError, RunStore
 from core.runs.tasks import purchase_run_record, recommender_run_record
 from tests.frames import small_shop_frames, write_shop
+from tests.report_figures import as_in_the_app, category_labels, figures_in
 
 pytestmark = pytest.mark.slow  # every report here is of runs trained for real
 
@@ -316,3 +320,115 @@ def test_a_manifest_whose_feature_names_carry_markup_is_refused_with_one_line(sa
     with pytest.raises(RunIntegrityError, match=f"Run {purchase_id} .*'details'") as err:
         build_report(other, [purchase_id])
     assert "\n" not in str(err.value) and "href" not in str(err.value)
+
+
+# --- the figures, drawn as the reader sees them --------------------------------------------
+
+
+def test_the_report_draws_with_its_own_template_inside_the_app_s_process(saved):
+    store, purchase_id, recommend_id = saved
+    with as_in_the_app():
+        document = build_report(store, [purchase_id, recommend_id])
+    assert not re.search(r"#0000(0[1-9]|[1-3][0-9]|40)\b", document)
+    figures = figures_in(document)
+    assert len(figures) == 9
+    colours = list(pio.templates["plotly"].layout.colorway)
+    for figure in figures:
+        layout = figure["layout"]
+        assert layout["template"]["layout"]["colorway"] == colours
+        axes = [key for key in layout if re.fullmatch(r"[xy]axis\d*", key)]
+        assert axes and all(layout[key]["automargin"] is True for key in axes), axes
+
+
+def test_the_report_s_bar_labels_are_the_whole_names(saved, document):
+    store, purchase_id, _ = saved
+    labels = [category_labels(f) for f in figures_in(document)]
+    purchase_models = [purchase.MODEL_LABELS[n] for n in purchase.MODEL_NAMES]
+    recommend_models = [recommend.MODEL_LABELS[n] for n in (m.MLP, *recommend.BASELINES)]
+    importance = store.info(purchase_id).manifest.details.importance
+    features = [str(f).replace("_", " ") for f in importance["feature"].head(15)]
+    assert labels.count(purchase_models) == 2  # the MSE and ROC-AUC scoreboards
+    assert labels.count(recommend_models) == 1
+    assert labels.count(features) == 1
+
+
+# --- data of orders alone, and a stopped run -----------------------------------------------
+
+
+ORDERS_ONLY_NAME = "Orders only"
+
+
+@pytest.fixture(scope="module")
+def with_orders_only(tmp_path_factory, saved) -> tuple[RunStore, str, str]:
+    """The runs of ``saved`` and a purchase run on the small shop's orders alone (no view or
+    cart events), cut short by Stop after its first epoch."""
+    store, purchase_id, _ = saved
+    folder = tmp_path_factory.mktemp("orders-only")
+    copy = RunStore(folder / "runs")
+    shutil.copytree(store.root, copy.root)
+    events, products = small_shop_frames()
+    orders = events[events[schema.EVENT_TYPE] == schema.PURCHASE]
+    shop = load_shop(*write_shop(folder, orders, products, events_file="orders.csv"))
+    data = purchase.build_purchase_data(
+        shop.events.frame, shop.products.frame, cutoff=CUTOFF, horizon_days=30
+    )
+    models = purchase.train_purchase_models(data, CONFIG, on_epoch=lambda progress: False)
+    assert models.stopped
+    evaluation = purchase.evaluate_purchase_models(models, data, importance_rows=200)
+    record = purchase_run_record(models, evaluation, data)
+    return copy, purchase_id, copy.save(record, shop, name=ORDERS_ONLY_NAME)
+
+
+@pytest.fixture(scope="module")
+def mixed_document(with_orders_only) -> str:
+    store, purchase_id, stopped_id = with_orders_only
+    return build_report(store, [purchase_id, stopped_id])
+
+
+def _sections(document: str) -> dict[str, str]:
+    """Each ``<section>`` of the report by its id."""
+    found = re.findall(r'<section id="([^"]+)">(.*?)</section>', document, flags=re.DOTALL)
+    return dict(found)
+
+
+def test_orders_only_data_shows_a_one_line_note_instead_of_the_funnel(mixed_document):
+    data = {k: v for k, v in _sections(mixed_document).items() if k.startswith("data-")}
+    assert len(data) == 2
+    (orders_only,) = [v for v in data.values() if "Events file</th><td>orders.csv" in v]
+    (full,) = [v for v in data.values() if v is not orders_only]
+    note = re.findall(r'<p class="note">([^<]*No funnel[^<]*)</p>', orders_only)
+    assert note == [
+        "No funnel: this data has no view or cart events, and a funnel needs at least two of "
+        "the view, cart and purchase steps."
+    ]
+    assert "plotly-graph-div" not in orders_only and "Active users" in orders_only
+    # The full data keeps its funnel chart, with every step.
+    assert "No funnel" not in full and full.count('class="plotly-graph-div"') == 1
+    (funnel,) = [f for f in figures_in(full) if f["data"][0]["type"] == "funnel"]
+    assert category_labels(funnel) == [
+        STEP_LABELS[s] for s in (schema.VIEW, schema.CART, schema.PURCHASE)
+    ]
+    # Five charts per purchase run and the full data's funnel: nothing else went missing.
+    assert mixed_document.count('class="plotly-graph-div"') == 11
+
+
+def test_a_stopped_run_is_marked_in_the_contents_its_heading_and_its_data(
+    with_orders_only, mixed_document
+):
+    _, purchase_id, stopped_id = with_orders_only
+    tag = '<span class="tag stopped">stopped</span>'
+    contents = mixed_document.split("<nav>")[1].split("</nav>")[0]
+    items = dict(re.findall(r'<li><a href="#run-([^"]+)">(.*?)</li>', contents))
+    assert set(items) == {purchase_id, stopped_id}
+    assert items[stopped_id] == f"{ORDERS_ONLY_NAME}</a> {tag} · Purchase prediction"
+    assert tag not in items[purchase_id]
+    sections = _sections(mixed_document)
+    stopped, complete = sections[f"run-{stopped_id}"], sections[f"run-{purchase_id}"]
+    assert stopped.startswith(f"<h2>{ORDERS_ONLY_NAME} {tag}</h2>")
+    assert complete.startswith(f"<h2>{html.escape(RUN_NAME)}</h2>")
+    assert "Stopped: training was cut short at epoch 1; the best epoch so far was kept." in stopped
+    assert "Stopped" not in complete and tag not in complete
+    # Nothing in the stopped run's section says that its training ran to its end.
+    assert not re.search(r"\b(complete[ds]?|finish(ed|es)?|ran to)\b", stopped, flags=re.I)
+    assert f"{ORDERS_ONLY_NAME} ({stopped_id}, stopped)" in mixed_document
+    assert f"{html.escape(RUN_NAME)} ({purchase_id})" in mixed_document

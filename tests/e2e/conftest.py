@@ -114,7 +114,8 @@ def app_url(e2e_runs_dir) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser(app_url):
+def browser():
+    _require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -128,6 +129,17 @@ def browser(app_url):
 @pytest.fixture
 def page(browser, app_url):
     context = browser.new_context(viewport={"width": 1400, "height": 2400})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def file_page(browser):
+    """A page 1280 px wide, a common laptop screen, for files opened without the app (the
+    report)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
     yield page

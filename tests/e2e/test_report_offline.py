@@ -51,7 +51,8 @@ def report_file(tmp_path_factory) -> Path:
     return path
 
 
-def test_the_report_renders_every_chart_offline(page: Page, report_file, output_dir):
+def test_the_report_renders_every_chart_offline(file_page: Page, report_file, output_dir):
+    page = file_page
     blocked: list[str] = []
     problems: list[str] = []
 
