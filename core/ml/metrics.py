@@ -113,8 +113,9 @@ METRICS: Final[Mapping[str, Metric]] = _metrics(
     Metric(HIT_RATE, "Hit rate", "hit rate", 3, at_k=True,
            help="Share of users with at least one bought product in their top k (0 to 1)."),
     Metric(COVERAGE, "Coverage", "coverage", 3, at_k=True,
-           help="Share of the catalogue (products seen before the cutoff) that appears in "
-           "anyone's top k; low coverage means everyone gets the same few products."),
+           help="Share of the catalogue (the products that could be recommended: seen before "
+           "the cutoff) that appears in anyone's top k; low coverage means everyone gets the "
+           "same few products."),
     Metric(NOVELTY, "Novelty (bits)", "novelty (bits)", 2,
            help="Mean −log2 of the share of users who had touched a recommended product before "
            "the cutoff, in bits: 0 = products everyone knows; higher = less obvious products."),
@@ -470,7 +471,8 @@ def catalog_coverage(recommendations: pd.DataFrame, *, k: int, n_items: int) -> 
     Args:
         recommendations: one row per recommendation: USER_ID, ITEM_ID and RANK or SCORE.
         k: the cutoff, a positive integer.
-        n_items: the catalogue size, i.e. the number of distinct items seen before the cutoff.
+        n_items: the catalogue size, i.e. the number of distinct items that could be
+            recommended (in ShopLens: items seen before the cutoff).
 
     Returns:
         Distinct recommended items / ``n_items``: between 0 and 1 when every recommended item
