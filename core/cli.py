@@ -275,16 +275,28 @@ def _purchase(args: argparse.Namespace) -> int:
         "train_seconds": round(models.train_seconds, 3),
         "epochs_run": list(models.epochs_run),
         "best_epochs": list(models.best_epochs),
+        "bgnbd": {
+            "purchase_days": float(data.evaluation[purchase.BGNBD_EXPECTED].sum()),
+            "orders": float(scores.loc[purchase.BGNBD_NAME, m.TOTAL_PREDICTED]),
+            "pooled_orders_per_day": data.order_scale.pooled,
+            "own_scale_customers": data.order_scale.own_customers,
+            "pooled_scale_customers": data.order_scale.pooled_customers,
+            "own_scale_min_days": data.order_scale.min_days,
+        },
     }
     if out is not None:
         users = result.evaluation.users.reset_index()
         _write(out / "purchase_evaluation.csv", to_safe_csv(users))
         _write(out / "purchase_predictions.csv", to_safe_csv(result.next_orders.reset_index()))
+    headline = (
+        f"Cutoff {report['cutoff']}, horizon {data.horizon_days} days, {report['users']:,} "
+        f"users, trained in {models.train_seconds:.1f} s; saved as run {run_id}"
+    )
+    bgnbd = purchase.describe_bgnbd(data)
     return _print_report(
         args,
         report,
-        f"Cutoff {report['cutoff']}, horizon {data.horizon_days} days, {report['users']:,} "
-        f"users, trained in {models.train_seconds:.1f} s; saved as run {run_id}",
+        f"{headline}\n{bgnbd}" if bgnbd else headline,
         scores[list(keys)].rename(index=purchase.MODEL_LABELS),
         warnings=result.warnings,
     )

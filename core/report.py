@@ -32,6 +32,7 @@ from core.ml.network import NetworkConfig, format_hidden_layers
 from core.overview import charts as oc
 from core.purchase import charts
 from core.recommend import charts as rc
+from core.runs.compare import beats_baselines, versus_baselines
 from core.runs.manifest import DatasetSummary, PurchaseDetails, RecommendDetails, RunManifest
 from core.runs.names import TASK_LABELS
 from core.runs.store import LoadedRun, RunStore
@@ -327,6 +328,23 @@ def _versus(scores: pd.DataFrame, metric: str, label: str, labels: Mapping[str, 
     return f'<p class="headline">{_e(text)}</p>'
 
 
+def _against_baselines(manifest: RunManifest) -> str:
+    """One sentence: does the MLP beat the best baseline on every headline score of its task,
+    and if not, which it wins and which it loses to which baseline."""
+    verdict = versus_baselines(manifest)
+    if not verdict:
+        return ""
+    k = manifest.config.k
+    scores = ", ".join(m.METRICS[key].header(k) for key in m.HEADLINES[manifest.task])
+    lead = (
+        "The MLP beats the baselines"
+        if beats_baselines(manifest)
+        else "The MLP does not beat the baselines on every headline score"
+    )
+    text = f"{lead} ({scores}; a tie is no win): it {verdict}."
+    return f'<p class="headline">{_e(text)}</p>'
+
+
 def _network_rows(network: NetworkConfig) -> list[tuple[str, object]]:
     layers = network.hidden_layers
     return [
@@ -387,6 +405,7 @@ def _purchase_section(loaded: LoadedRun) -> str:
     parts += [_note(w) for w in details.warnings]
     parts += [
         "<h3>Scoreboard: the MLP against every baseline</h3>",
+        _against_baselines(manifest),
         _versus(scores, m.MSE, "Order error (MSE)", labels),
         _versus(scores, m.ROC_AUC, "Finding buyers (ROC-AUC)", labels),
         "<h4>How many orders · per-user errors, in orders</h4>",
@@ -481,6 +500,7 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
     if evaluated:
         scores = _ordered_scores(manifest, (m.MLP, *recommend.BASELINES))
         parts += [
+            _against_baselines(manifest),
             _versus(scores, m.NDCG, f"NDCG@{k}", labels),
             _score_table(
                 scores, m.RANKING_SCORES, labels, k=k, table_id=f"ranking-{loaded.run_id}"

@@ -25,6 +25,8 @@ from core.purchase import (
     ACTUAL_BUYER,
     ACTUAL_ORDERS,
     BGNBD_EXPECTED,
+    BGNBD_ORDERS,
+    BGNBD_SCALE,
     MODEL_LABELS,
     PREDICTED,
     PROBABILITY,
@@ -32,6 +34,7 @@ from core.purchase import (
     PurchaseEvaluation,
     PurchaseModels,
     charts,
+    describe_bgnbd,
     features,
 )
 from core.services import PurchaseResult, PurchaseSettings
@@ -287,6 +290,9 @@ def summary(result: PurchaseResult) -> None:
         )
     for warning in result.warnings:
         st.warning(warning)
+    bgnbd = describe_bgnbd(data)
+    if bgnbd:
+        st.caption(bgnbd)
     scores = result.evaluation.scores
     mlp, baselines = scores.loc[m.MLP], scores.drop(index=m.MLP)
     best_mse, aucs = baselines[m.MSE].idxmin(), baselines[m.ROC_AUC].dropna()
@@ -462,6 +468,26 @@ def importance_chart(evaluation: PurchaseEvaluation) -> None:
 
 
 USER_ROWS_SHOWN = 1000
+# BG/NBD's columns in the per-user tables: its own unit, the scale and the orders it is scored on.
+BGNBD_COLUMNS = {
+    BGNBD_EXPECTED: st.column_config.NumberColumn(
+        "BG/NBD purchase days",
+        format="%.2f",
+        help="BG/NBD's expected purchase days in the H days (several orders on one day count "
+        "once); also an input of the MLP, which learns the rest.",
+    ),
+    BGNBD_SCALE: st.column_config.NumberColumn(
+        "orders per purchase day",
+        format="%.2f",
+        help="The user's own orders per purchase day before the date when they bought on at "
+        "least 3 days, else the ratio over every customer.",
+    ),
+    BGNBD_ORDERS: st.column_config.NumberColumn(
+        "BG/NBD orders",
+        format="%.2f",
+        help="BG/NBD's purchase days × orders per purchase day: what it is scored on.",
+    ),
+}
 
 
 @st.fragment
@@ -488,13 +514,14 @@ def user_table(evaluation: PurchaseEvaluation, data: PurchaseData) -> None:
         st.write(f"No user id contains “{query}”.")
         return
     shown = users.head(USER_ROWS_SHOWN).reset_index()
-    st.dataframe(shown, hide_index=True, key="purchase.users")
+    st.dataframe(shown, hide_index=True, column_config=BGNBD_COLUMNS, key="purchase.users")
     more = f"the first {USER_ROWS_SHOWN:,} of " if len(users) > USER_ROWS_SHOWN else ""
     st.caption(
         f"Showing {more}{len(users):,} users, most predicted orders first. Features describe "
         f"each user before the cutoff ({data.cutoff:%Y-%m-%d}); actual_orders counts their "
         f"orders in the {data.horizon_days} days after it; `<model>_orders` and "
-        "`<model>_probability` are each model's predictions."
+        "`<model>_probability` are each model's predictions; BG/NBD's orders are its "
+        f"purchase days (`{BGNBD_EXPECTED}`) × `{BGNBD_SCALE}`."
     )
     st.download_button(
         "Download these users (CSV)",
@@ -520,7 +547,7 @@ def next_orders_table(next_orders: pd.DataFrame, data: PurchaseData) -> None:
         column_config={
             PREDICTED: st.column_config.NumberColumn(format="%.2f"),
             PROBABILITY: st.column_config.NumberColumn(format="%.3f"),
-            BGNBD_EXPECTED: st.column_config.NumberColumn(format="%.2f"),
+            **BGNBD_COLUMNS,
             features.SINCE_ORDER: st.column_config.NumberColumn(format="%.1f"),
         },
         key="purchase.next_orders",
@@ -530,7 +557,7 @@ def next_orders_table(next_orders: pd.DataFrame, data: PurchaseData) -> None:
         f"data ends, from every user's history up to then; most expected orders first "
         f"(showing up to {USER_ROWS_SHOWN:,}; the download has all). Expected buyers is the "
         f"sum of the buy probabilities; `{features.ORDERS}` and `{features.SINCE_ORDER}` "
-        "describe the user's past."
+        "describe the user's past; BG/NBD's expectation is shown in purchase days and in orders."
     )
     st.download_button(
         f"Download predictions for the next {days} days (CSV)",

@@ -378,8 +378,10 @@ def scoreboard(evaluation: RecommendationEvaluation) -> None:
     )
     st.caption(
         f"Every model recommends {k} products to each user who bought something in the test "
-        "window, using only events before the cutoff; a hit is a recommended product the user "
-        "then bought. Hover a column header for its definition. From precision to hit rate, "
+        "window, using only events before the cutoff and only products that existed then "
+        "(with an event before it); a hit is a recommended product the user then bought, and "
+        "products that first appeared later count nowhere. Hover a column header for its "
+        "definition. From precision to hit rate, "
         "higher is better; coverage, novelty and diversity describe the lists (random tops "
         "them). A ranker that does not beat the baselines is not worth deploying."
     )

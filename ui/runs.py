@@ -191,6 +191,18 @@ def runs_filters(table: pd.DataFrame) -> pd.DataFrame:
     return table[keep]
 
 
+def _headline_names(task: str) -> str:
+    metrics = [m.METRICS[key] for key in m.HEADLINES[task]]
+    return ", ".join(f"{c.name}@k" if c.at_k else c.name for c in metrics)
+
+
+BEATS_HELP = (
+    "Ticked only when the MLP beats the best baseline on every headline score of its task: "
+    f"{_headline_names('purchase')} for purchase prediction, {_headline_names('recommend')} "
+    "for recommendations. A tie is not a win."
+)
+
+
 def runs_table(table: pd.DataFrame) -> list[str]:
     """The runs as a table to pick from; returns the selected run ids.
 
@@ -226,6 +238,7 @@ def runs_table(table: pd.DataFrame) -> list[str]:
             "baseline_mse",
             "baseline_ndcg",
             "beats_baselines",
+            "versus_baselines",
             "train_seconds",
             "tags",
             "status",
@@ -246,7 +259,14 @@ def runs_table(table: pd.DataFrame) -> list[str]:
             "baseline_ndcg": st.column_config.NumberColumn(
                 "best baseline NDCG@k", format="%.4f", help="The best baseline on the same split."
             ),
-            "beats_baselines": st.column_config.CheckboxColumn("MLP beats baselines"),
+            "beats_baselines": st.column_config.CheckboxColumn(
+                "MLP beats baselines", help=BEATS_HELP
+            ),
+            "versus_baselines": st.column_config.TextColumn(
+                "against the baselines",
+                help="The headline scores the MLP wins, and those it ties or loses, with the "
+                "baseline that beats it.",
+            ),
             "train_seconds": st.column_config.NumberColumn("training (s)", format="%.1f"),
         },
     )
@@ -287,6 +307,13 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
     with right:
         st.markdown("**Scores of the MLP**")
         st.dataframe(rn.metrics_side_by_side(manifests), key="runs.metrics_table")
+        for manifest in manifests:
+            verdict = rn.versus_baselines(manifest)
+            if verdict:
+                st.caption(
+                    f"{widgets.plain_md(rn.run_label(manifest))}: the MLP "
+                    f"{widgets.plain_md(verdict)}."
+                )
     chosen = table[table[rn.RUN_ID].isin([mf.run_id for mf in manifests])]
     for task, metrics in (("purchase", ("mse", "accuracy")), ("recommend", ("ndcg",))):
         rows = chosen[chosen["task"] == rn.TASK_LABELS[task]]

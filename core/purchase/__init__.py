@@ -4,6 +4,7 @@ will buy at all; MLPs beside honest baselines, evaluated on a time split."""
 from __future__ import annotations
 
 from core.purchase.evaluation import (
+    BGNBD_ORDERS,
     REPORTED_SCORES,
     PurchaseEvaluation,
     evaluate_purchase_models,
@@ -26,17 +27,21 @@ from core.purchase.windows import (
     ACTUAL_BUYER,
     ACTUAL_ORDERS,
     BGNBD_EXPECTED,
+    BGNBD_SCALE,
     HORIZON,
     PREDICTED,
     PROBABILITY,
     WINDOW_START,
     PurchaseData,
     build_purchase_data,
+    describe_bgnbd,
 )
 
 __all__ = [
     "HORIZON",
     "BGNBD_EXPECTED",
+    "BGNBD_SCALE",
+    "BGNBD_ORDERS",
     "ACTUAL_ORDERS",
     "ACTUAL_BUYER",
     "WINDOW_START",
@@ -44,6 +49,7 @@ __all__ = [
     "PROBABILITY",
     "PurchaseData",
     "build_purchase_data",
+    "describe_bgnbd",
     "BGNBD_NAME",
     "PAST_RATE",
     "LINEAR",

@@ -27,11 +27,16 @@ from core.purchase.windows import (
     ACTUAL_BUYER,
     ACTUAL_ORDERS,
     BGNBD_EXPECTED,
+    BGNBD_SCALE,
     MODEL,
     PREDICTED,
     PROBABILITY,
     PurchaseData,
+    bgnbd_orders,
 )
+
+# BG/NBD's expected orders (purchase days scaled), as in every model's ``<model>_orders``.
+BGNBD_ORDERS: Final = f"{BGNBD_NAME}_orders"
 
 REPORTED_SCORES: Final = (
     metrics.MSE,
@@ -52,6 +57,9 @@ REPORTED_SCORES: Final = (
 def predict_all(models: PurchaseModels, table: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     """Every model's predicted orders and buy probability for the users of ``table``.
 
+    BG/NBD's orders are its expected purchase days scaled by each user's orders per purchase
+    day (``OrderScale``), so every model is scored in orders.
+
     Returns:
         one row per user; columns ``<model>_orders`` and ``<model>_probability``.
     """
@@ -60,7 +68,9 @@ def predict_all(models: PurchaseModels, table: pd.DataFrame, horizon_days: int) 
     past_rate = table[feat.ORDERS] / tenure * horizon_days
     scores = {
         MLP: (_mlp_orders(models.regressor, table), models.classifier.predict_proba(x)[:, 1]),
-        BGNBD_NAME: (table[BGNBD_EXPECTED].to_numpy(), _poisson_any(table[BGNBD_EXPECTED])),
+        # Orders are purchase days times orders per purchase day; buying at all is buying on
+        # at least one day, so the probability stays with the purchase days.
+        BGNBD_NAME: (bgnbd_orders(table), _poisson_any(table[BGNBD_EXPECTED])),
         PAST_RATE: (past_rate.to_numpy(), _poisson_any(past_rate)),
         LINEAR: (
             np.clip(models.linear_regressor.predict(x), 0, None),
@@ -102,7 +112,8 @@ class PurchaseEvaluation:
 
     Attributes:
         scores: one row per model (index: model name), regression and classification scores.
-        users: per user: actual orders, actual buyer, each model's predictions, key features.
+        users: per user: actual orders, actual buyer, each model's predictions, the inputs
+            (BG/NBD's expected purchase days among them) and BG/NBD's orders per purchase day.
         importance: permutation importance of the MLP regressor's inputs (increase in MSE).
     """
 
@@ -131,7 +142,12 @@ def evaluate_purchase_models(
         }
     scores = pd.DataFrame.from_dict(rows, orient="index").rename_axis(MODEL)
     users = pd.concat(
-        [table[[ACTUAL_ORDERS, ACTUAL_BUYER]], predictions, table[list(data.feature_names)]], axis=1
+        [
+            table[[ACTUAL_ORDERS, ACTUAL_BUYER]],
+            predictions,
+            table[[*data.feature_names, BGNBD_SCALE]],
+        ],
+        axis=1,
     )
     return PurchaseEvaluation(
         scores, users, _importance(models, table, data, importance_rows, random_state)
@@ -168,7 +184,8 @@ def _importance(
 
 def predict_next_orders(models: PurchaseModels, data: PurchaseData) -> pd.DataFrame:
     """Deployment: every user's expected orders and buy probability in the H days after the
-    data ends, from features at the end of the data."""
+    data ends, from features at the end of the data, beside BG/NBD's expectation in purchase
+    days, the orders per purchase day and its expectation in orders."""
     table = data.deployment
     x = table[list(data.feature_names)]
     return pd.DataFrame(
@@ -176,6 +193,8 @@ def predict_next_orders(models: PurchaseModels, data: PurchaseData) -> pd.DataFr
             PREDICTED: _mlp_orders(models.regressor, table),
             PROBABILITY: models.classifier.predict_proba(x)[:, 1],
             BGNBD_EXPECTED: table[BGNBD_EXPECTED],
+            BGNBD_SCALE: table[BGNBD_SCALE],
+            BGNBD_ORDERS: bgnbd_orders(table),
             feat.ORDERS: table[feat.ORDERS],
             feat.SINCE_ORDER: table[feat.SINCE_ORDER],
         },

@@ -5,14 +5,19 @@ Protocol: the model is scored on features at the cutoff t against the real windo
 Training examples are stacked from earlier windows: features at d and the orders in
 [d, d + h) with h = min(H, t - d), so every label window ends on or before t. The window
 length h is an input, and so is the BG/NBD expectation for it, fitted on orders before d only.
+
+BG/NBD counts purchase days (several orders on one day are one transaction), while orders are
+what is predicted and scored; as a baseline its expectation is scaled to orders by the
+customer's orders per purchase day before d (see ``OrderScale``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from core import schema
@@ -22,7 +27,11 @@ from core.ml.timesplit import data_end_of
 from core.purchase import features as feat
 
 HORIZON: Final = "horizon_days"
+# BG/NBD's expectation in its own unit, purchase days: the MLP's input and the base it corrects
+# (the column keeps the name the networks of saved runs were trained on).
 BGNBD_EXPECTED: Final = "bgnbd_expected_orders"
+# Orders per purchase day that turn it into expected orders (not an input of the networks).
+BGNBD_SCALE: Final = "bgnbd_orders_per_day"
 ACTUAL_ORDERS: Final = "actual_orders"
 ACTUAL_BUYER: Final = "actual_buyer"
 WINDOW_START: Final = "window_start"
@@ -34,6 +43,40 @@ MODEL: Final = "model"
 _BGNBD_UNIT_DAYS: Final = 7.0
 _BGNBD_MAX_CUSTOMERS: Final = 30_000
 _MIN_HISTORY_DAYS: Final = 14
+# Purchase days a customer needs before their own orders per purchase day scales BG/NBD: with
+# three (two repeat days) a habit of several orders a day shows; one or two busy days do not.
+_OWN_SCALE_MIN_DAYS: Final = 3
+# Columns of the window tables that are not model inputs.
+_NOT_INPUTS: Final = (ACTUAL_ORDERS, ACTUAL_BUYER, WINDOW_START, BGNBD_SCALE)
+
+
+@dataclass(frozen=True)
+class OrderScale:
+    """How BG/NBD's expected purchase days became expected orders at one date.
+
+    A customer who bought on at least ``min_days`` days before the date is scaled by their
+    own orders per purchase day; everyone else by the ratio pooled over every customer (all
+    orders / all purchase days), one or two days being too little history for a ratio.
+
+    Attributes:
+        pooled: orders per purchase day over every customer before the date (1 or more).
+        own_customers: customers scaled by their own ratio.
+        pooled_customers: customers with orders but fewer purchase days, scaled by ``pooled``.
+        min_days: the purchase days a customer needs for their own ratio.
+    """
+
+    pooled: float = 1.0
+    own_customers: int = 0
+    pooled_customers: int = 0
+    min_days: int = _OWN_SCALE_MIN_DAYS
+
+    def describe(self) -> str:
+        """The scale in one sentence."""
+        return (
+            f"the own orders per purchase day of the {self.own_customers:,} customers who "
+            f"bought on at least {self.min_days} days, and {self.pooled:.3f} orders per "
+            f"purchase day (pooled over all customers) for the other {self.pooled_customers:,}"
+        )
 
 
 @dataclass(frozen=True)
@@ -52,6 +95,8 @@ class PurchaseData:
         windows: (window start, window length in days) of each training window.
         warnings: what the user should know about these tables, e.g. where BG/NBD could not
             be fitted (its expectation, an input and a baseline, is then 0 there).
+        order_scale: how BG/NBD's purchase days were scaled to orders at the cutoff (each
+            table's ``bgnbd_orders_per_day`` holds the factor used for each user).
     """
 
     cutoff: pd.Timestamp
@@ -63,6 +108,7 @@ class PurchaseData:
     data_end: pd.Timestamp
     windows: tuple[tuple[pd.Timestamp, int], ...]
     warnings: tuple[str, ...] = ()
+    order_scale: OrderScale = field(default_factory=OrderScale)
 
 
 def build_purchase_data(
@@ -119,18 +165,15 @@ def build_purchase_data(
             f"{_MIN_HISTORY_DAYS} days of history; pick a later cutoff."
         )
     failed: dict[pd.Timestamp, str] = {}
-    parts = [_window_table(prepared, orders, at, days, failed) for at, days in windows]
+    scales: dict[pd.Timestamp, OrderScale] = {}
+    parts = [_window_table(prepared, orders, at, days, failed, scales) for at, days in windows]
     train = pd.concat(parts, ignore_index=False)
     if len(train) > max_train_rows:
         train = train.sample(max_train_rows, random_state=random_state)
-    evaluation = _window_table(prepared, orders, t, horizon_days, failed)
-    deployment = _window_table(prepared, orders, end, horizon_days, failed, labels=False)
-    names = tuple(
-        c for c in evaluation.columns if c not in (ACTUAL_ORDERS, ACTUAL_BUYER, WINDOW_START)
-    )
-    train = train.reindex(
-        columns=[*names, ACTUAL_ORDERS, ACTUAL_BUYER, WINDOW_START], fill_value=0.0
-    )
+    evaluation = _window_table(prepared, orders, t, horizon_days, failed, scales)
+    deployment = _window_table(prepared, orders, end, horizon_days, failed, scales, labels=False)
+    names = tuple(c for c in evaluation.columns if c not in _NOT_INPUTS)
+    train = train.reindex(columns=[*names, *_NOT_INPUTS], fill_value=0.0)
     return PurchaseData(
         t,
         horizon_days,
@@ -141,6 +184,7 @@ def build_purchase_data(
         end,
         tuple(windows),
         _bgnbd_warnings(failed, t, len(windows) + 2),
+        scales[t],
     )
 
 
@@ -168,6 +212,7 @@ def _window_table(
     at: pd.Timestamp,
     days: int,
     failed: dict[pd.Timestamp, str],
+    scales: dict[pd.Timestamp, OrderScale],
     *,
     labels: bool = True,
 ) -> pd.DataFrame:
@@ -177,12 +222,58 @@ def _window_table(
     if problem is not None:
         failed[at] = problem
     table[BGNBD_EXPECTED] = expected.reindex(table.index).fillna(0.0)
+    per_day, scales[at] = orders_per_purchase_day(orders, at)
+    table[BGNBD_SCALE] = per_day.reindex(table.index).fillna(scales[at].pooled)
     if labels:
         counts = feat.count_orders(orders, at, at + pd.Timedelta(days=days))
         table[ACTUAL_ORDERS] = counts.reindex(table.index).fillna(0).astype(float)
         table[ACTUAL_BUYER] = (table[ACTUAL_ORDERS] > 0).astype(int)
         table[WINDOW_START] = at
     return table
+
+
+def bgnbd_orders(table: pd.DataFrame) -> np.ndarray:
+    """BG/NBD's expected orders per user of a window table: its expected purchase days times
+    the user's orders per purchase day."""
+    return table[BGNBD_EXPECTED].to_numpy() * table[BGNBD_SCALE].to_numpy()
+
+
+def describe_bgnbd(data: PurchaseData) -> str:
+    """BG/NBD's expectation for the evaluation window in its own unit (purchase days) and in
+    the orders it is scored on, with the scale used, in one sentence (empty when BG/NBD
+    expects nothing, e.g. when it could not be fitted)."""
+    table = data.evaluation
+    days = float(table[BGNBD_EXPECTED].sum())
+    if days <= 0:
+        return ""
+    orders = float(bgnbd_orders(table).sum())
+    return (
+        f"BG/NBD counts purchase days, so several orders on one day count once: it expects "
+        f"{days:,.1f} purchase days from these users in the {data.horizon_days} days after "
+        f"the cutoff, which is {orders:,.1f} orders once scaled by "
+        f"{data.order_scale.describe()}, counted before the cutoff. Its orders are what is "
+        "scored."
+    )
+
+
+def orders_per_purchase_day(orders: pd.DataFrame, at: pd.Timestamp) -> tuple[pd.Series, OrderScale]:
+    """The factor from purchase days to orders for each customer with an order before ``at``
+    (see ``OrderScale``), indexed by user id as text, and the scale in summary.
+
+    Purchase days are calendar days, as BG/NBD counts them (``rfm_summary``).
+    """
+    past = orders[(orders[schema.TIMESTAMP] < at).to_numpy()]
+    users = past[schema.USER_ID].astype("str").to_numpy()
+    days = past[schema.TIMESTAMP].dt.floor("D").to_numpy()
+    per_user = pd.DataFrame({"user": users, "day": days})
+    order_count = per_user.groupby("user").size()
+    day_count = per_user.drop_duplicates().groupby("user").size().reindex(order_count.index)
+    if order_count.empty:
+        return pd.Series(dtype="float64"), OrderScale()
+    pooled = float(order_count.sum() / day_count.sum())
+    own = day_count >= _OWN_SCALE_MIN_DAYS
+    factor = (order_count / day_count).where(own, pooled).astype("float64")
+    return factor, OrderScale(pooled, int(own.sum()), int((~own).sum()))
 
 
 def fit_bgnbd(

@@ -60,7 +60,7 @@ def fit_category_model(
 def _next_categories(
     events: pd.DataFrame, inter: Interactions, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.Series:
-    pairs = relevant_items(events, inter, start, end, buy_again=True)
+    pairs = relevant_items(events, inter, start, end, buy_again=True, new_items=True)
     category = inter.item_category[pairs["item"].to_numpy()]
     pairs = pairs.assign(category=category)[category >= 0]
     top = pairs.groupby(["user", "category"]).size().reset_index(name="n")

@@ -37,10 +37,12 @@ class RecommendationEvaluation:
 
     Attributes:
         scores: one row per model; precision, recall, f1, map, ndcg, hit_rate (at ``k``),
-            coverage, novelty (bits) and diversity.
+            coverage (a share of the items that could be recommended at the cutoff), novelty
+            (bits) and diversity.
         by_k: metric-vs-k curves: rows (model, k), the ranking metrics as columns.
         recommendations: every model's top-max(ks) lists for the evaluated users.
-        relevant: the (user_id, item_id) pairs bought in the test window.
+        relevant: the (user_id, item_id) pairs bought in the test window, of items that
+            existed at the cutoff (no model could recommend one that appeared later).
         users: evaluated users.
         category_report: the next-category model's accuracy, where categories exist.
         fit_seconds: time to fit the recommender.
@@ -147,8 +149,10 @@ def score_recommender(
     lists.update(
         baseline_recommendations(recommender, users, k=depth, seed=config.network.random_state)
     )
+    # The catalogue is what could be recommended at the cutoff, so coverage stays within 0..1.
+    catalogue = int(inter.allowed.sum())
     seen = np.asarray((inter.weights > 0).sum(axis=0)).ravel()
-    item_counts = pd.Series(seen, index=inter.item_ids)
+    item_counts = pd.Series(seen, index=inter.item_ids)[inter.known]
     history_users = int((inter.user_events > 0).sum())
     categories = pd.Series(
         np.where(
@@ -165,7 +169,7 @@ def score_recommender(
     for name, frame in lists.items():
         rows[name] = {
             **m.ranking_scores(frame, relevant, k=k),
-            "coverage": m.catalog_coverage(frame, k=k, n_items=int((seen > 0).sum())),
+            "coverage": m.catalog_coverage(frame, k=k, n_items=catalogue),
             "novelty": m.novelty(frame, k=k, item_counts=item_counts, total=history_users),
             "diversity": m.intra_list_diversity(frame, k=k, item_category=categories),
         }

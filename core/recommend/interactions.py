@@ -42,7 +42,9 @@ class Interactions:
     """What is known at ``at``: sparse user x item matrices and item/user statistics.
 
     User and item positions are the category codes of the full events frame, so they line up
-    across dates.
+    across dates. ``known`` marks the items that existed at ``at`` (an event before it, or,
+    when ``at`` is the end of the data, a row of the product table); ``allowed`` the ones that
+    may be recommended (known, and listed and in stock when only the catalogue is wanted).
     """
 
     at: pd.Timestamp
@@ -77,6 +79,7 @@ class Interactions:
     user_items: np.ndarray
     user_purchases: np.ndarray
     user_days_since_event: np.ndarray
+    known: np.ndarray
     allowed: np.ndarray
     item_names: np.ndarray
 
@@ -117,7 +120,12 @@ def build_interactions(
     *,
     catalogue_only: bool = False,
 ) -> Interactions:
-    """Sparse matrices and statistics from the events strictly before ``at``."""
+    """Sparse matrices and statistics from the events strictly before ``at``.
+
+    The product table adds item attributes (category, brand, price, name) for the items that
+    existed at ``at``; it adds items of its own only when ``at`` is the end of the data, since
+    at an earlier date it may list items that appeared later.
+    """
     if schema.ITEM_ID not in events.columns or not events[schema.ITEM_ID].notna().any():
         raise NoItemsError(
             "This data has no item ids, so there is nothing to recommend; load "
@@ -127,7 +135,11 @@ def build_interactions(
     item_ids = pd.Index(events[schema.ITEM_ID].cat.categories.astype("str"))
     n_users, n_items = len(user_ids), len(item_ids)
     times = events[schema.TIMESTAMP].to_numpy()
-    past = events.iloc[: int(np.searchsorted(times, np.datetime64(at.to_datetime64())))]
+    before = int(np.searchsorted(times, np.datetime64(at.to_datetime64())))
+    # The product table was exported when the data ends: it describes the shop at ``at`` only
+    # when nothing happened from ``at`` on (recommending now), never at an earlier date.
+    table_is_current = before == len(events)
+    past = events.iloc[:before]
     past = past[past[schema.ITEM_ID].notna().to_numpy()]
     users, items = _codes(past[schema.USER_ID]), _codes(past[schema.ITEM_ID])
     type_codes = _codes(past[schema.EVENT_TYPE])
@@ -179,6 +191,21 @@ def build_interactions(
     first_seen = np.full(n_items, 0.0)
     np.maximum.at(first_seen, items, age)
 
+    # Items known at ``at``: those with an event before it and, when the product table is
+    # current, every item it lists. Only they are recommended, counted in the catalogue and
+    # scored as bought; a table exported later still describes them (category, price, ...)
+    # but cannot add items that appeared after ``at``.
+    known = np.bincount(items, minlength=n_items) > 0
+    listed = np.ones(n_items, dtype=bool)
+    if products is not None:
+        listed = item_ids.isin(products[schema.ITEM_ID].astype("str"))
+        if table_is_current:
+            known = known | listed
+    allowed = known & listed if catalogue_only else known
+    if products is not None and catalogue_only and "in_stock" in products.columns:
+        stocked = products.loc[_in_stock(products["in_stock"]), schema.ITEM_ID]
+        allowed &= item_ids.isin(stocked.astype("str"))
+
     categories = _item_attribute(past, products, schema.CATEGORY, item_ids)
     category_codes, category_names = pd.factorize(categories, use_na_sentinel=True)
     brands = _item_attribute(past, products, schema.BRAND, item_ids)
@@ -200,15 +227,6 @@ def build_interactions(
     user_events = np.bincount(users, minlength=n_users).astype(float)
     user_last = np.full(n_users, np.inf)
     np.minimum.at(user_last, users, age)
-
-    # Only items known at ``at`` can be recommended: seen before it, or in the product table.
-    allowed = np.bincount(items, minlength=n_items) > 0
-    if products is not None:
-        listed = item_ids.isin(products[schema.ITEM_ID].astype("str"))
-        allowed = listed if catalogue_only else allowed | listed
-        if catalogue_only and "in_stock" in products.columns:
-            stocked = products.loc[_in_stock(products["in_stock"]), schema.ITEM_ID]
-            allowed &= item_ids.isin(stocked.astype("str"))
 
     in_category = _popularity_within_category(popularity, category_codes)
     category_top = [
@@ -242,9 +260,7 @@ def build_interactions(
         item_category=category_codes,
         category_names=pd.Index(category_names),
         item_brand=brand_codes,
-        item_price=np.nan_to_num(
-            prices, nan=np.nanmedian(prices) if np.isfinite(prices).any() else 0.0
-        ),
+        item_price=_fill_price(prices, known),
         user_category=user_category,
         user_brand=user_brand,
         user_log_price=user_log_price,
@@ -252,9 +268,17 @@ def build_interactions(
         user_items=np.diff(weights.indptr).astype(float),
         user_purchases=np.asarray(bought.sum(axis=1)).ravel(),
         user_days_since_event=np.minimum(user_last, 3650.0),
+        known=known,
         allowed=allowed,
         item_names=item_names,
     )
+
+
+def _fill_price(prices: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Prices with the gaps filled by the median price of the items known at the date (an
+    item that appeared later never shifts it)."""
+    usable = prices[known & np.isfinite(prices)]
+    return np.nan_to_num(prices, nan=float(np.median(usable)) if len(usable) else 0.0)
 
 
 def _in_stock(column: pd.Series) -> np.ndarray:
@@ -374,11 +398,14 @@ def relevant_items(
     end: pd.Timestamp,
     *,
     buy_again: bool,
+    new_items: bool = False,
 ) -> pd.DataFrame:
     """Distinct (user code, item code) pairs bought in ``[start, end)`` (any event when the data
     has no purchases); items bought before ``start`` are left out unless ``buy_again``.
 
-    Only users with at least one event before ``start`` are kept.
+    Only users with at least one event before ``start`` are kept, and only items that existed
+    then (``inter.known``): no list made at ``start`` could hold an item that appeared later,
+    so it would only swell every model's denominators. ``new_items`` keeps those items too.
     """
     window = events[(events[schema.TIMESTAMP] >= start) & (events[schema.TIMESTAMP] < end)]
     window = window[window[schema.ITEM_ID].notna().to_numpy()]
@@ -388,6 +415,8 @@ def relevant_items(
         {"user": _codes(window[schema.USER_ID]), "item": _codes(window[schema.ITEM_ID])}
     ).drop_duplicates()
     known = inter.user_events[pairs["user"].to_numpy()] > 0
+    if not new_items:
+        known &= inter.known[pairs["item"].to_numpy()]
     pairs = pairs[known]
     if not buy_again and len(pairs):
         already = (

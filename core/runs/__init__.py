@@ -4,7 +4,14 @@ sweeps and the report build on them."""
 from __future__ import annotations
 
 from core.errors import RunError, RunIntegrityError, RunNameError, RunNotFoundError, RunWriteError
-from core.runs.compare import RUN_ID, config_diff, metrics_side_by_side, run_label, runs_table
+from core.runs.compare import (
+    RUN_ID,
+    config_diff,
+    metrics_side_by_side,
+    run_label,
+    runs_table,
+    versus_baselines,
+)
 from core.runs.manifest import BUNDLE_MODEL, MANIFEST, MODEL, RunRecord
 from core.runs.names import TASK_LABELS, check_run_id, clean_name, clean_tags, file_slug
 from core.runs.serial import scores_to_metrics
@@ -33,4 +40,5 @@ __all__ = [
     "run_label",
     "config_diff",
     "metrics_side_by_side",
+    "versus_baselines",
 ]

@@ -10,6 +10,8 @@ import pandas as pd
 
 from core.ml import metrics as m
 from core.ml.network import format_hidden_layers
+from core.purchase.models import MODEL_LABELS as PURCHASE_LABELS
+from core.recommend.evaluation import MODEL_LABELS as RECOMMEND_LABELS
 from core.runs.manifest import RunManifest
 from core.runs.names import TASK_LABELS
 from core.runs.store import RunInfo
@@ -25,6 +27,7 @@ DATA: Final = "data"
 FINGERPRINT: Final = "fingerprint"
 K: Final = "k"
 BEATS_BASELINES: Final = "beats_baselines"
+VERSUS_BASELINES: Final = "versus_baselines"
 TRAIN_SECONDS: Final = "train_seconds"
 TAGS: Final = "tags"
 STATUS: Final = "status"
@@ -48,14 +51,30 @@ def best_baseline(manifest: RunManifest, metric: str) -> float | None:
     return None if best is None else values[best]
 
 
+MODEL_LABELS: Final = {"purchase": PURCHASE_LABELS, "recommend": RECOMMEND_LABELS}
+
+
+def baseline_verdict(manifest: RunManifest) -> m.Verdict | None:
+    """The MLP against the best baseline on each headline score of the run's task (None
+    without scores)."""
+    return m.compare_with_baselines(manifest.metrics, manifest.task)
+
+
 def beats_baselines(manifest: RunManifest) -> bool | None:
-    """Whether the MLP beats every baseline on the task's main score (None without scores)."""
-    metric = m.HEADLINE[manifest.task]
-    mlp = manifest.metrics.get(m.MLP, {}).get(metric)
-    best = best_baseline(manifest, metric)
-    if mlp is None or best is None:
-        return None
-    return bool(mlp < best if m.lower_is_better(metric) else mlp > best)
+    """Whether the MLP beats the best baseline on every headline score of its task (a tie is
+    not a win; None without scores)."""
+    verdict = baseline_verdict(manifest)
+    return None if verdict is None else verdict.beats_baselines
+
+
+def versus_baselines(manifest: RunManifest) -> str:
+    """Which headline scores the MLP wins and which it loses, and to which baseline, e.g.
+    ``wins MSE, PR-AUC; loses ROC-AUC to Linear / logistic regression`` (empty without
+    scores)."""
+    verdict = baseline_verdict(manifest)
+    if verdict is None:
+        return ""
+    return verdict.describe(MODEL_LABELS.get(manifest.task, {}), k=manifest.config.k)
 
 
 def status_text(info: RunInfo) -> str:
@@ -90,6 +109,7 @@ def runs_table(infos: Sequence[RunInfo]) -> pd.DataFrame:
                 FINGERPRINT: manifest.dataset.fingerprint,
                 K: manifest.config.k,
                 BEATS_BASELINES: beats_baselines(manifest),
+                VERSUS_BASELINES: versus_baselines(manifest),
                 TRAIN_SECONDS: manifest.train_seconds,
                 TAGS: ", ".join(manifest.tags),
             }
@@ -100,7 +120,7 @@ def runs_table(infos: Sequence[RunInfo]) -> pd.DataFrame:
     numbers = [*SCORES, *map(baseline_column, SCORES)]
     columns = [
         RUN_ID, NAME, TASK, CREATED, HIDDEN_LAYERS, SEED, DATA, FINGERPRINT, *numbers, K,
-        BEATS_BASELINES, TRAIN_SECONDS, TAGS, STATUS,
+        BEATS_BASELINES, VERSUS_BASELINES, TRAIN_SECONDS, TAGS, STATUS,
     ]  # fmt: skip
     table = pd.DataFrame(rows, columns=columns)
     # Numbers even when no run has a score (runs trained without a test window).

@@ -40,6 +40,12 @@ def test_purchase_json_reports_every_model_at_the_chosen_cutoff(small_shop_files
     frame = pd.read_csv(events, parse_dates=["timestamp"])
     assert result["users"] == frame.loc[frame["timestamp"] < "2026-09-15", "user_id"].nunique()
     assert result["models"]["zero"]["total_predicted"] == 0
+    bgnbd = result["bgnbd"]
+    assert bgnbd["orders"] == pytest.approx(result["models"]["bgnbd"]["total_predicted"])
+    assert bgnbd["orders"] >= bgnbd["purchase_days"] > 0
+    assert bgnbd["pooled_orders_per_day"] >= 1
+    assert bgnbd["own_scale_customers"] + bgnbd["pooled_scale_customers"] > 0
+    assert bgnbd["own_scale_min_days"] == 3
     assert result["train_seconds"] > 0
     deployed = pd.read_csv(out_dir / "purchase_predictions.csv")
     assert len(deployed) == frame["user_id"].nunique()

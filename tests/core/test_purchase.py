@@ -17,6 +17,7 @@ from core.purchase import (
     ACTUAL_BUYER,
     ACTUAL_ORDERS,
     BGNBD_EXPECTED,
+    BGNBD_SCALE,
     HORIZON,
     MODEL_NAMES,
     PREDICTED,
@@ -29,6 +30,7 @@ from core.purchase import (
     train_purchase_models,
 )
 from core.purchase import features as feat
+from core.purchase.windows import OrderScale, describe_bgnbd, orders_per_purchase_day
 from core.schema import (
     EVENT_TYPE,
     ITEM_ID,
@@ -278,6 +280,78 @@ def test_the_bgnbd_feature_of_a_window_only_uses_orders_before_its_start(raw, da
     assert (moved != window(data.train, second_start)[BGNBD_EXPECTED].loc[users]).any()
 
 
+# --- BG/NBD in orders ----------------------------------------------------------------------
+
+
+def test_orders_per_purchase_day_is_each_customers_own_with_three_days_else_pooled():
+    # u1 orders twice on 1 Mar, once on 5 Mar and three times on 9 Mar: 6 orders on 3 days.
+    # u2 orders twice on 2 Mar and once on 3 Mar (2 days), u3 once (1 day); u2's order on
+    # 10 Mar is after the date. Pooled: 10 orders / 6 purchase days.
+    stamps = {
+        "u1": ["03-01 09:00", "03-01 17:00", "03-05 10:00", "03-09 08:00", "03-09 12:00",
+               "03-09 23:59"],
+        "u2": ["03-02 10:00", "03-02 11:00", "03-03 10:00", "03-10 10:00"],
+        "u3": ["03-04 10:00"],
+    }  # fmt: skip
+    orders = pd.DataFrame(
+        [(user, pd.Timestamp(f"2026-{when}")) for user, times in stamps.items() for when in times],
+        columns=[USER_ID, TIMESTAMP],
+    ).sort_values(TIMESTAMP, ignore_index=True)
+    factor, scale = orders_per_purchase_day(orders, pd.Timestamp("2026-03-10"))
+    assert factor.to_dict() == pytest.approx({"u1": 2.0, "u2": 10 / 6, "u3": 10 / 6})
+    assert scale == OrderScale(pooled=pytest.approx(10 / 6), own_customers=1, pooled_customers=2)
+    assert "of the 1 customers who bought on at least 3 days" in scale.describe()
+    assert "1.667 orders per purchase day (pooled over all customers) for the other 2" in (
+        scale.describe()
+    )
+    # Without same-day repeats every factor is 1.
+    single = orders[
+        ~orders.assign(day=orders[TIMESTAMP].dt.floor("D")).duplicated([USER_ID, "day"])
+    ]
+    assert set(orders_per_purchase_day(single, pd.Timestamp("2026-03-10"))[0]) == {1.0}
+    empty, none = orders_per_purchase_day(orders, pd.Timestamp("2026-03-01"))
+    assert empty.empty and none == OrderScale()
+
+
+def test_bgnbd_is_scored_in_orders_when_customers_order_several_times_a_day(raw):
+    """Forty users also place two orders a minute apart on twelve days before the cutoff:
+    their own orders per purchase day scale BG/NBD's expectation for them."""
+    events, products = raw
+    repeaters = sorted(events.loc[events[TIMESTAMP] < CUTOFF, USER_ID].unique())[:40]
+    days = [FIRST_DAY + (20 + 9 * n) * DAY + 10 * pd.Timedelta(hours=1) for n in range(12)]
+    extra = extra_purchases(
+        repeaters, [d + pd.Timedelta(minutes=m) for d in days for m in (0, 1)], "same-day"
+    )
+    base = build_purchase_data(*canonical(events, products), cutoff=CUTOFF, horizon_days=H)
+    data = build_purchase_data(
+        *canonical(pd.concat([events, extra], ignore_index=True), products),
+        cutoff=CUTOFF,
+        horizon_days=H,
+    )
+    orders = own_orders(pd.concat([events, extra], ignore_index=True))
+    before = orders[orders[TIMESTAMP] < CUTOFF]
+    per_user = before.groupby(USER_ID)[TIMESTAMP]
+    ratio = per_user.size() / per_user.apply(lambda t: t.dt.floor("D").nunique())
+    pooled = (
+        len(before)
+        / before.groupby(USER_ID)[TIMESTAMP].apply(lambda t: t.dt.floor("D").nunique()).sum()
+    )
+    assert data.order_scale.pooled == pytest.approx(pooled)
+    table = data.evaluation
+    own = table.loc[repeaters, BGNBD_SCALE]
+    assert own.to_numpy() == pytest.approx(ratio.loc[repeaters].to_numpy())
+    assert (own > 1.5).all()  # 24 orders on those 12 days, plus their other days
+    assert (table[BGNBD_SCALE] >= 1).all()
+    assert BGNBD_SCALE not in data.feature_names  # no network input changes
+    assert data.feature_names == base.feature_names
+    sentence = describe_bgnbd(data)
+    days_total = table[BGNBD_EXPECTED].sum()
+    orders_total = (table[BGNBD_EXPECTED] * table[BGNBD_SCALE]).sum()
+    assert f"{days_total:,.1f} purchase days" in sentence
+    assert f"{orders_total:,.1f} orders" in sentence
+    assert orders_total > days_total
+
+
 # --- training and evaluation --------------------------------------------------------------
 
 
@@ -320,10 +394,15 @@ def test_the_past_rate_and_bgnbd_baselines_follow_their_definitions(evaluation, 
     table, users = data.evaluation, evaluation.users
     past = table[feat.ORDERS] / table[feat.TENURE].clip(lower=1.0) * H
     assert users["past_rate_orders"].to_numpy() == pytest.approx(past.to_numpy())
-    assert users["bgnbd_orders"].to_numpy() == pytest.approx(table[BGNBD_EXPECTED].to_numpy())
+    # Orders: expected purchase days x orders per purchase day; buying at all: at least one day.
+    scaled = table[BGNBD_EXPECTED].to_numpy() * table[BGNBD_SCALE].to_numpy()
+    assert users["bgnbd_orders"].to_numpy() == pytest.approx(scaled)
+    assert users[BGNBD_SCALE].to_numpy() == pytest.approx(table[BGNBD_SCALE].to_numpy())
     assert users["bgnbd_probability"].to_numpy() == pytest.approx(
         1 - np.exp(-table[BGNBD_EXPECTED].to_numpy())
     )
+    actual = users[ACTUAL_ORDERS].to_numpy()
+    assert evaluation.scores.loc["bgnbd", "mse"] == pytest.approx(np.mean((actual - scaled) ** 2))
 
 
 def test_every_prediction_is_a_non_negative_count_and_a_probability(evaluation):

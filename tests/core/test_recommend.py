@@ -204,9 +204,13 @@ def test_relevant_items_are_the_distinct_items_bought_in_the_window_by_users_wit
     pairs = relevant_items(events, inter, TINY_CUTOFF, end, buy_again=False)
     found = {(inter.user_ids[u], inter.item_ids[i]) for u, i in pairs.itertuples(index=False)}
     # u1 re-buying i1 is left out (bought before t); u4's view is no purchase; u6 has no
-    # history; u5's purchase on 20 Jun is after the window.
-    assert found == {("u1", "i2"), ("u2", "i3"), ("u2", "i7")}
+    # history; u5's purchase on 20 Jun is after the window; i7 did not exist at t (its first
+    # event is u2's purchase on 7 Jun), so no list could have held it.
+    assert found == {("u1", "i2"), ("u2", "i3")}
     assert not pairs.duplicated().any()
+    with_new = relevant_items(events, inter, TINY_CUTOFF, end, buy_again=False, new_items=True)
+    found = {(inter.user_ids[u], inter.item_ids[i]) for u, i in with_new.itertuples(index=False)}
+    assert found == {("u1", "i2"), ("u2", "i3"), ("u2", "i7")}
 
 
 def test_relevant_items_with_buy_again_keep_items_bought_before_the_cutoff():
@@ -215,7 +219,7 @@ def test_relevant_items_with_buy_again_keep_items_bought_before_the_cutoff():
     end = TINY_CUTOFF + TINY_H * DAY
     pairs = relevant_items(events, inter, TINY_CUTOFF, end, buy_again=True)
     found = {(inter.user_ids[u], inter.item_ids[i]) for u, i in pairs.itertuples(index=False)}
-    assert found == {("u1", "i1"), ("u1", "i2"), ("u2", "i3"), ("u2", "i7")}
+    assert found == {("u1", "i1"), ("u1", "i2"), ("u2", "i3")}  # i7 did not exist at t
 
 
 def test_relevant_items_are_any_event_in_the_window_when_the_data_has_no_purchases():
@@ -241,11 +245,12 @@ def test_evaluated_users_and_relevant_pairs_follow_the_protocol(shop, evaluated)
     window = events[
         (events[schema.TIMESTAMP] >= CUTOFF) & (events[schema.TIMESTAMP] < CUTOFF + H * DAY)
     ]
-    with_history = set(events.loc[events[schema.TIMESTAMP] < CUTOFF, schema.USER_ID].astype("str"))
+    before = events[events[schema.TIMESTAMP] < CUTOFF]
+    with_history = set(before[schema.USER_ID].astype("str"))
+    existing = set(before[schema.ITEM_ID].astype("str"))
+    bought = pairs_of(window[window[schema.EVENT_TYPE] == PURCHASE])
     expected = {
-        (user, item)
-        for user, item in pairs_of(window[window[schema.EVENT_TYPE] == PURCHASE])
-        if user in with_history
+        (user, item) for user, item in bought if user in with_history and item in existing
     } - bought_before(events, CUTOFF)
     assert expected  # the sample shop has buyers in the window
     assert pairs_of(evaluation.relevant) == expected
@@ -312,6 +317,64 @@ def test_an_item_first_seen_after_the_cutoff_is_never_recommended():
     )
     for name, frame in evaluation.recommendations.items():
         assert "i7" not in set(frame[schema.ITEM_ID]), name
+
+
+def later_products() -> pd.DataFrame:
+    """A product table exported after the tiny shop's cutoff: it lists the brand-new i7 (first
+    sold on 7 Jun) with a price far above the rest, and i6 out of stock."""
+    return pd.DataFrame(
+        {
+            schema.ITEM_ID: [f"i{n}" for n in range(1, 8)],
+            schema.CATEGORY: [BOOKS, BOOKS, BOOKS, TOYS, TOYS, TOYS, TOYS],
+            schema.PRICE: [10.0, 12.0, np.nan, 20.0, 22.0, 24.0, 1000.0],
+            "in_stock": [1, 1, 1, 1, 1, 0, 1],
+        }
+    )
+
+
+def test_a_later_product_table_adds_no_item_that_did_not_exist_at_the_cutoff():
+    events = tiny().drop(columns=schema.PRICE)  # prices from the table only
+    inter = build_interactions(events, later_products(), TINY_CUTOFF)
+    assert inter.item_ids[inter.known].tolist() == ["i1", "i2", "i3", "i4", "i5", "i6"]
+    assert inter.item_ids[inter.allowed].tolist() == ["i1", "i2", "i3", "i4", "i5", "i6"]
+    # The table still describes the items that existed, but i7's price does not fill i3's gap:
+    # the median of i1, i2, i4, i5 and i6 is 20 (with i7's 1000 it would be 21).
+    assert inter.item_price[position(inter.item_ids, "i3")] == 20.0
+    assert inter.item_price[position(inter.item_ids, "i5")] == 22.0
+    catalogue = build_interactions(events, later_products(), TINY_CUTOFF, catalogue_only=True)
+    assert catalogue.item_ids[catalogue.allowed].tolist() == ["i1", "i2", "i3", "i4", "i5"]
+
+
+def test_recommending_now_keeps_every_item_of_the_data_and_of_the_product_table():
+    events = tiny()
+    end = pd.Timestamp("2026-06-21")  # the day after the last event: the data's end
+    inter = build_interactions(events, later_products(), end)
+    assert inter.item_ids[inter.allowed].tolist() == [f"i{n}" for n in range(1, 8)]
+    catalogue = build_interactions(events, later_products(), end, catalogue_only=True)
+    assert catalogue.item_ids[catalogue.allowed].tolist() == ["i1", "i2", "i3", "i4", "i5", "i7"]
+
+
+def test_with_a_later_product_table_no_model_recommends_or_counts_a_later_item():
+    """The random baseline went past 100% coverage when a later table added items."""
+    events, products = tiny(), later_products()
+    _, evaluation = evaluate_recommender(
+        events, products, cutoff=TINY_CUTOFF, horizon_days=TINY_H, k=7, config=CONFIG, ks=(1, 7)
+    )
+    assert set(evaluation.recommendations) == {MLP, *BASELINES}
+    for name, frame in evaluation.recommendations.items():
+        assert "i7" not in set(frame[schema.ITEM_ID].astype("str")), name
+    assert "i7" not in set(evaluation.relevant[schema.ITEM_ID])
+    assert evaluation.users == 2  # u1 (bought i2) and u2 (bought i3)
+    # Six items existed. Random lists all the unbought ones at k = 7: i2..i6 for u1, i3..i6
+    # for u2, so it covers five of the six (with i7 counted it was six of six).
+    assert evaluation.scores.loc["random", "coverage"] == pytest.approx(5 / 6)
+    assert (evaluation.scores["coverage"] <= 1.0).all()
+    without_table = evaluate_recommender(
+        events, None, cutoff=TINY_CUTOFF, horizon_days=TINY_H, k=7, config=CONFIG, ks=(1, 7)
+    )[1]
+    assert evaluation.scores.loc["random", "coverage"] == pytest.approx(
+        without_table.scores.loc["random", "coverage"]
+    )
 
 
 # --- interactions at a date ----------------------------------------------------------------

@@ -22,7 +22,8 @@ from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of
 from core.overview.charts import STEP_LABELS
 from core.report import ReportError, build_report
-from core.runs import MANIFEST, RunIntegrityError, RunNotFoundError, RunStore
+from core.runs import MANIFEST, RunIntegrityError, RunNotFoundError, RunStore, versus_baselines
+from core.runs.compare import beats_baselines
 from core.runs.tasks import purchase_run_record, recommender_run_record
 from tests.frames import small_shop_frames, write_shop
 from tests.report_figures import as_in_the_app, category_labels, figures_in
@@ -168,6 +169,24 @@ def test_the_scoreboard_shows_the_manifests_numbers(saved, document):
                 assert float(text.replace(",", "")) == pytest.approx(
                     value, abs=0.5 * 10**-decimals + 1e-9
                 ), (table_id, row[0], label)
+
+
+def test_each_scoreboard_says_which_headline_scores_the_mlp_wins_and_loses(saved, document):
+    store, purchase_id, recommend_id = saved
+    purchase_part, recommend_part = document.split(f'id="run-{recommend_id}"')
+    for run_id, part in ((purchase_id, purchase_part), (recommend_id, recommend_part)):
+        manifest = store.info(run_id).manifest
+        verdict = versus_baselines(manifest)
+        assert verdict  # every run here was scored
+        lead = (
+            "The MLP beats the baselines"
+            if beats_baselines(manifest)
+            else "The MLP does not beat the baselines on every headline score"
+        )
+        assert html.escape(f"{lead} (") in part
+        assert html.escape(f"a tie is no win): it {verdict}.") in part
+    assert "(NDCG@5, Recall@5, Hit rate@5; a tie is no win)" in recommend_part
+    assert "(MSE, ROC-AUC, PR-AUC; a tie is no win)" in purchase_part
 
 
 def test_names_from_the_data_and_the_manifests_are_escaped(saved, document):

@@ -56,12 +56,17 @@ def test_a_tiny_network_trains_and_the_page_shows_the_core_scores(sample_data):
         [expected.loc[n, "roc_auc"] for n in purchase.MODEL_NAMES], rel=1e-9
     )
     assert any("hold" in c.value and "next-period buyers" in c.value for c in at.caption)
+    bgnbd = purchase.describe_bgnbd(sample_data)
+    assert "purchase days" in bgnbd and "orders per purchase day" in bgnbd
+    assert any(c.value == bgnbd for c in at.caption)
 
     at.text_input(key=state.PURCHASE_USER_SEARCH).input("U0437").run()  # case does not matter
     assert not at.exception
     users = at.dataframe[2].value
     expected_ids = sorted(u for u in sample_data.evaluation.index if "u0437" in u)
     assert sorted(users["user_id"]) == expected_ids
+    scaled = users[purchase.BGNBD_EXPECTED] * users[purchase.BGNBD_SCALE]
+    assert users["bgnbd_orders"].to_numpy() == pytest.approx(scaled.to_numpy())
     assert any(f"Showing {len(expected_ids)} users" in c.value for c in at.caption)
 
 

@@ -47,6 +47,22 @@ def test_runs_are_listed_and_the_one_in_the_url_is_selected(runs_dir, small_shop
     assert at.text_input(key=f"{runs.RENAME_NAME}.{second}").value == "deeper"
 
 
+def test_the_table_and_the_comparison_say_which_headline_scores_the_mlp_loses(runs_dir, small_shop):
+    store = RunStore(runs_dir)
+    scores = {
+        "mlp": {"mse": 0.80, "roc_auc": 0.77, "pr_auc": 0.61},
+        "linear": {"mse": 0.95, "roc_auc": 0.78, "pr_auc": 0.59},
+    }
+    run_id = store.save(stub_record(metrics=scores), small_shop, name="close call")
+    at = _page(run_id)
+    assert not at.exception and not at.error
+    row = at.dataframe[0].value.set_index("run_id").loc[run_id]
+    verdict = "wins MSE, PR-AUC; loses ROC-AUC to Linear / logistic regression"
+    assert not row["beats_baselines"]
+    assert row["versus_baselines"] == verdict
+    assert any(c.value.endswith(f": the MLP {verdict}.") for c in at.caption)
+
+
 def test_a_run_can_be_renamed_and_deleted_after_confirming(runs_dir, small_shop):
     store = RunStore(runs_dir)
     run_id = _save(store, small_shop, (4,), "old name")
