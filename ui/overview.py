@@ -122,6 +122,8 @@ def _choice(
 ) -> OptionT:
     """One of ``options`` as a row of radio buttons, each shown by its label."""
     choices = list(options)
+    if st.session_state.get(key, choices[0]) not in choices:  # offered on other data
+        del st.session_state[key]
     picked = st.radio(
         label, choices, format_func=lambda o: labels.get(o, str(o)), horizontal=True, key=key
     )

@@ -6,11 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Unpack
 
+import numpy as np
 import pandas as pd
 
 from core import schema
-from core.overview.arrays import _between, _bounds, _stamp
+from core.overview.arrays import _Arrays, _between, _bounds, _stamp
 from core.overview.columns import (
+    _K_CART,
+    _K_PURCHASE,
+    _K_VIEW,
     CARTS,
     DEFAULT_GAP_MINUTES,
     DEFAULT_WINDOW_HOURS,
@@ -96,6 +100,21 @@ class Overview:
 # --- the whole page ------------------------------------------------------------------------
 
 
+def _measures(a: _Arrays) -> tuple[Measure, ...]:
+    """What products can be ranked by in this data: views and carts only when it has them,
+    revenue only with prices; orders-only data ranks by orders first."""
+    present = np.bincount(a.kinds[a.kinds >= 0], minlength=_K_PURCHASE + 1)
+    by_kind: tuple[tuple[Measure, int], ...] = (
+        (VIEWS, _K_VIEW),
+        (CARTS, _K_CART),
+        (ORDERS, _K_PURCHASE),
+    )
+    measures = [measure for measure, kind in by_kind if present[kind]]
+    if a.has_prices and present[_K_PURCHASE]:
+        measures.append(REVENUE)
+    return tuple(measures) or (ORDERS,)
+
+
 def compute_overview(
     events: pd.DataFrame,
     products: pd.DataFrame | None = None,
@@ -148,15 +167,7 @@ def compute_overview(
     if a.brands is not None:
         splits["brand"] = _funnel(ctx, rows, "brand")[0]
 
-    measures: tuple[Measure, ...] = (
-        (VIEWS, CARTS, ORDERS, REVENUE)
-        if a.has_prices
-        else (
-            VIEWS,
-            CARTS,
-            ORDERS,
-        )
-    )
+    measures = _measures(a)
 
     def ranked(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
         return {m: _ranked(table, m, top_n).reset_index(drop=True) for m in measures}

@@ -882,3 +882,26 @@ def test_the_overview_leaves_its_inputs_unchanged(kpi_shop):
 
     pd.testing.assert_frame_equal(events, kpi_shop)
     pd.testing.assert_frame_equal(products, PRODUCTS)
+
+
+def test_products_are_ranked_only_by_what_the_data_has():
+    orders_only = make_events(
+        [
+            ("a", "i1", PURCHASE, "2024-01-01", 2.0),
+            ("b", "i2", PURCHASE, "2024-01-02", 5.0),
+            ("b", "i2", PURCHASE, "2024-01-03", 5.0),
+        ],
+        (*SHORT, schema.PRICE),
+    )
+    overview = an.compute_overview(orders_only)
+    # No views or carts: orders first (the default), then revenue; never an empty "views".
+    assert list(overview.top_items) == [an.ORDERS, an.REVENUE]
+    assert overview.top_items[an.ORDERS][schema.ITEM_ID].tolist() == ["i2", "i1"]
+
+    no_prices = orders_only.drop(columns=schema.PRICE)
+    assert list(an.compute_overview(no_prices).top_items) == [an.ORDERS]
+
+    browsing = make_events(
+        [("a", "i1", VIEW, "2024-01-01"), ("a", "i1", PURCHASE, "2024-01-02")], SHORT
+    )
+    assert list(an.compute_overview(browsing).top_items) == [an.VIEWS, an.ORDERS]

@@ -231,3 +231,20 @@ def test_chart_labels_from_shop_data_are_shown_as_text_not_markup():
     labels = list(fig.data[0].y)
     assert labels[0] == '&lt;a href="https://evil.example"&gt;Win&lt;/a&gt;'
     assert list(fig.data[0].customdata) == [table[schema.CATEGORY][0], "Books"]  # raw, for clicks
+
+
+def test_an_orders_export_ranks_products_by_orders_and_offers_only_what_it_has(tmp_path):
+    invoices = (
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "1,A,MUG,1,2011-01-03 10:00,2.5,100,UK\n"
+        "2,B,LAMP,1,2011-01-04 10:00,9.0,101,UK\n"
+        "3,B,LAMP,2,2011-01-05 10:00,9.0,102,UK\n"
+    )
+    shop = load_shop(write(tmp_path, "Online Retail.csv", invoices))
+    at = _page(shop)
+    assert not at.exception and not at.error
+    rank_by = at.radio(key=state.OVERVIEW_MEASURE)
+    assert rank_by.options == ["orders", "revenue"]
+    assert rank_by.value == an.ORDERS
+    titles = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
+    assert "Items by orders" in titles and "Items by views" not in titles
