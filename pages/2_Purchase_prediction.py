@@ -20,7 +20,7 @@ if not purchase.has_purchases(shop):
     )
 
 job, request = purchase.settings_form(shop)
-data = purchase.time_split(shop, request)
+data = purchase.time_split(shop)
 purchase.train(shop, request, data, job)
 
 result = runs.results_heading(purchase.result())

@@ -91,52 +91,80 @@ def form_values(settings: PurchaseSettings) -> dict[str, object]:
 
 
 def settings_form(shop: ShopData) -> tuple[trainer.TrainingJob | None, Request]:
-    """The hidden layers and the training form, and the training this session follows on the
-    page (one re-attached after a refresh first shows its settings in the form)."""
+    """The hidden layers, the time split and the training form, and the training this session
+    follows on the page (one re-attached after a refresh first shows its settings in the form)."""
     job = trainer.current(PAGE, on_reattach=show_settings)
     st.subheader("Network")
     with st.container(border=True):
         layers = hidden_layer_editor()
-    return job, training_form(layers, shop, running=job is not None and job.running)
-
-
-def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bool) -> Request:
-    """Horizon, cutoff and the training settings in one form with a Train button; defaults
-    are the settings' own.
-
-    Args:
-        layers: the hidden layers (None while the typed widths are not valid).
-        shop: the data; the cutoff is picked within its days.
-        running: a training of this page is under way, so Train is disabled until it ends.
-    """
     widgets.seed_widgets(form_values(DEFAULT))
+    problem = split_form(shop)
+    return job, training_form(layers, problem, running=job is not None and job.running)
+
+
+def _split() -> PurchaseSettings:
+    """The time split on screen, with the default network (the tables do not depend on it)."""
     session = st.session_state
-    with st.form(state.PURCHASE_FORM):
-        st.markdown("**Time split and training**")
+    cutoff = session[state.PURCHASE_CUTOFF]
+    return PurchaseSettings(
+        NetworkConfig(random_state=session[state.PURCHASE_SEED]),
+        session[state.PURCHASE_HORIZON],
+        pd.Timestamp(cutoff) if cutoff is not None else None,
+    )
+
+
+def split_form(shop: ShopData) -> str | None:
+    """Horizon and cutoff, checked as they change; returns why Train cannot run with them (the
+    one-line reason, also shown under them), or None."""
+    with st.container(border=True):
+        st.markdown("**Time split**")
         cols = st.columns(4)
         widgets.time_split(
             cols[0],
             cols[1],
             shop,
-            horizon_days=DEFAULT.horizon_days,
             keys=(state.PURCHASE_HORIZON, state.PURCHASE_CUTOFF),
             horizon_help="Predict the orders in the H days after a date.",
             cutoff_help="The models are scored on the H days from this date and trained only "
             "on windows that end by it.",
         )
-        cols[2].selectbox("Activation", typing.get_args(Activation), key=state.PURCHASE_ACTIVATION)
-        cols[3].selectbox("Solver", typing.get_args(Solver), key=state.PURCHASE_SOLVER)
+        try:
+            cache.purchase_data(shop.fingerprint, shop, _split())
+        except CutoffError as err:
+            st.error(str(err))
+            return str(err)
+    return None
+
+
+def training_form(layers: tuple[int, ...] | None, problem: str | None, *, running: bool) -> Request:
+    """The training settings in one form with a Train button; defaults are the settings' own.
+
+    Args:
+        layers: the hidden layers (None while the typed widths are not valid).
+        problem: why the time split on screen cannot be trained on (Train is then disabled).
+        running: a training of this page is under way, so Train is disabled until it ends.
+    """
+    session = st.session_state
+    with st.form(state.PURCHASE_FORM):
+        st.markdown("**Training**")
         cols = st.columns(4)
-        widgets.alpha_slider(cols[0], key=state.PURCHASE_ALPHA)
-        widgets.learning_rate_slider(cols[1], key=state.PURCHASE_LEARNING_RATE)
-        cols[2].select_slider(
+        cols[0].selectbox("Activation", typing.get_args(Activation), key=state.PURCHASE_ACTIVATION)
+        cols[1].selectbox("Solver", typing.get_args(Solver), key=state.PURCHASE_SOLVER)
+        widgets.alpha_slider(cols[2], key=state.PURCHASE_ALPHA)
+        widgets.learning_rate_slider(cols[3], key=state.PURCHASE_LEARNING_RATE)
+        cols = st.columns(4)
+        cols[0].select_slider(
             "Batch size",
             widgets.with_default(BATCH_SIZES, session[state.PURCHASE_BATCH_SIZE]),
             key=state.PURCHASE_BATCH_SIZE,
         )
         widgets.whole_input(
-            cols[3], "Epochs (at most)", LIMITS["epochs"], key=state.PURCHASE_EPOCHS
+            cols[1], "Epochs (at most)", LIMITS["epochs"], key=state.PURCHASE_EPOCHS
         )
+        widgets.whole_input(
+            cols[2], "Patience (epochs)", LIMITS["patience"], key=state.PURCHASE_PATIENCE
+        )
+        widgets.whole_input(cols[3], "Random seed", LIMITS["random_state"], key=state.PURCHASE_SEED)
         cols = st.columns(4)
         cols[0].checkbox(
             "Early stopping",
@@ -151,24 +179,18 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
             key=state.PURCHASE_VALIDATION_FRACTION,
             help="Share of users held out of training for the validation curves.",
         )
-        widgets.whole_input(
-            cols[2], "Patience (epochs)", LIMITS["patience"], key=state.PURCHASE_PATIENCE
-        )
-        widgets.whole_input(cols[3], "Random seed", LIMITS["random_state"], key=state.PURCHASE_SEED)
         submitted = st.form_submit_button(
             "Train",
             type="primary",
-            disabled=layers is None or running,
+            disabled=layers is None or running or problem is not None,
             key=state.PURCHASE_TRAIN,
-            help="A training is running: press Stop below to end it." if running else None,
+            help=widgets.train_help(running=running, problem=problem),
         )
-    if layers is None:
+    if layers is None or problem is not None:
         return Request(submitted, None, running)
     network = NetworkConfig(layers, **{name: session[key] for name, key in NETWORK_KEYS.items()})
-    cutoff = session[state.PURCHASE_CUTOFF]
-    at = pd.Timestamp(cutoff) if cutoff is not None else None
-    settings = PurchaseSettings(network, session[state.PURCHASE_HORIZON], at)
-    return Request(submitted, settings, running)
+    split = _split()
+    return Request(submitted, PurchaseSettings(network, split.horizon_days, split.cutoff), running)
 
 
 def show_settings(settings: PurchaseSettings) -> None:
@@ -179,15 +201,13 @@ def show_settings(settings: PurchaseSettings) -> None:
     )
 
 
-def time_split(shop: ShopData, request: Request) -> PurchaseData | None:
-    """The feature tables of the chosen split and its timeline; ``None`` (with the reason as
-    one line) when the cutoff leaves no room for training or evaluation."""
-    settings = request.settings or DEFAULT
+def time_split(shop: ShopData) -> PurchaseData | None:
+    """The feature tables of the time split on screen and its timeline; ``None`` when the
+    cutoff leaves no room for training or evaluation (``split_form`` says why)."""
     summary = cache.shop_profile(shop.fingerprint, shop)
     try:
-        data = cache.purchase_data(shop.fingerprint, shop, settings)
-    except CutoffError as err:
-        st.error(str(err))
+        data = cache.purchase_data(shop.fingerprint, shop, _split())
+    except CutoffError:
         return None
     with st.expander("Time split", expanded=result() is None):
         timeline = charts.purchase_timeline(

@@ -14,10 +14,11 @@ import streamlit as st
 from core import purchase, recommend, schema, services
 from core.data.exports import to_safe_csv
 from core.data.loading import ShopData
+from core.errors import CutoffError
 from core.ml import charts as ml_charts
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig, TrainingProgress, format_hidden_layers
-from core.ml.timesplit import data_end_of
+from core.ml.timesplit import check_cutoff, data_end_of
 from core.recommend import RecommendationEvaluation, Recommender, RecommenderConfig
 from core.recommend import charts as rc
 from core.services import RecommendResult, RecommendSettings
@@ -103,30 +104,70 @@ def form_values(settings: RecommendSettings) -> dict[str, object]:
 
 
 def settings_form(shop: ShopData) -> tuple[trainer.TrainingJob | None, Request]:
-    """The hidden layers and the training form, and the training this session follows on the
-    page (one re-attached after a refresh first shows its settings in the form)."""
+    """The hidden layers, what to train and the training form, and the training this session
+    follows on the page (one re-attached after a refresh first shows its settings in the form)."""
     job = trainer.current(PAGE, on_reattach=show_settings)
     st.subheader("Ranker")
     with st.container(border=True):
         layers = hidden_layer_editor()
-    return job, training_form(layers, shop, running=job is not None and job.running)
+    widgets.seed_widgets(form_values(DEFAULT))
+    problem = split_form(shop)
+    return job, training_form(layers, shop, problem, running=job is not None and job.running)
 
 
-def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bool) -> Request:
-    """Mode, k, horizon, cutoff, options and the ranker's training settings in one form.
+def split_form(shop: ShopData) -> str | None:
+    """Mode, horizon and cutoff, checked as they change; returns why Train cannot run with
+    them (the one-line reason, also shown under them), or None."""
+    session = st.session_state
+    with st.container(border=True):
+        st.markdown("**What to train**")
+        st.radio("Mode", [EVALUATE, DEPLOY], key=state.RECS_MODE, label_visibility="collapsed")
+        evaluate = session[state.RECS_MODE] == EVALUATE
+        cols = st.columns(4)
+        widgets.time_split(
+            cols[0],
+            cols[1],
+            shop,
+            keys=(state.RECS_HORIZON, state.RECS_CUTOFF),
+            horizon_help="Length of the test window after the cutoff, and of each training window.",
+            cutoff_help="Evaluate mode: the recommender learns only from events before this "
+            "date and is scored on what users bought in the H days from it. Not used when "
+            "recommending now.",
+            cutoff_used=evaluate,
+        )
+        if not evaluate:
+            return None
+        events = shop.events.frame
+        try:
+            check_cutoff(events, _cutoff(), session[state.RECS_HORIZON])
+        except CutoffError as err:
+            st.error(str(err))
+            return str(err)
+    return None
+
+
+def _cutoff() -> pd.Timestamp:
+    """The cutoff on screen (the widget always holds a date once drawn)."""
+    return pd.Timestamp(st.session_state[state.RECS_CUTOFF])
+
+
+def training_form(
+    layers: tuple[int, ...] | None, shop: ShopData, problem: str | None, *, running: bool
+) -> Request:
+    """k, options and the ranker's training settings in one form; defaults are the settings'
+    own.
 
     Args:
         layers: the hidden layers (None while the typed widths are not valid).
-        shop: the data; the cutoff is picked within its days.
+        shop: the data (the catalogue option needs a product table).
+        problem: why the mode and time split on screen cannot be trained (Train is disabled).
         running: a training is under way, so Train is disabled until it ends or is stopped.
     """
     has_products = shop.products is not None
-    widgets.seed_widgets(form_values(DEFAULT))
     session = st.session_state
     with st.form(state.RECS_FORM):
-        st.markdown("**What to train**")
-        st.radio("Mode", [EVALUATE, DEPLOY], key=state.RECS_MODE, label_visibility="collapsed")
-        cols = st.columns(4)
+        st.markdown("**Training**")
+        cols = st.columns([2, 1, 1])
         cols[0].radio(
             "Products per list (k)",
             K_CHOICES,
@@ -134,26 +175,16 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
             key=state.RECS_K,
             help="How many products each user is shown; every score is measured at this k.",
         )
-        widgets.time_split(
-            cols[1],
-            cols[2],
-            shop,
-            horizon_days=DEFAULT.horizon_days,
-            keys=(state.RECS_HORIZON, state.RECS_CUTOFF),
-            horizon_help="Length of the test window after the cutoff, and of each training window.",
-            cutoff_help="Evaluate mode: the recommender learns only from events before this "
-            "date and is scored on what users bought in the H days from it. Not used when "
-            "recommending now.",
-        )
-        widgets.whole_input(cols[3], "Epochs (at most)", LIMITS["epochs"], key=state.RECS_EPOCHS)
-        cols = st.columns(4)
-        cols[0].checkbox(
+        widgets.whole_input(cols[1], "Epochs (at most)", LIMITS["epochs"], key=state.RECS_EPOCHS)
+        widgets.whole_input(cols[2], "Random seed", LIMITS["random_state"], key=state.RECS_SEED)
+        row = st.columns(3)
+        row[0].checkbox(
             "Buy again",
             key=state.RECS_BUY_AGAIN,
             help="Also recommend products the user already bought (they then count as hits too). "
             "Useful for groceries and consumables.",
         )
-        cols[1].checkbox(
+        row[1].checkbox(
             "Catalogue only",
             key=state.RECS_CATALOGUE_ONLY,
             disabled=not has_products,
@@ -161,13 +192,12 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
             "has an in_stock column)."
             + ("" if has_products else " Load a product table on the Data page to use it."),
         )
-        cols[2].checkbox(
+        row[2].checkbox(
             "Early stopping",
             key=state.RECS_EARLY_STOPPING,
             help="Stop when the validation log-loss has not improved for "
             f"{DEFAULT.config.network.patience} epochs. The best epoch is kept either way.",
         )
-        widgets.whole_input(cols[3], "Random seed", LIMITS["random_state"], key=state.RECS_SEED)
         with st.expander("More settings"):
             more = st.columns(5)
             widgets.learning_rate_slider(more[0], key=state.RECS_LEARNING_RATE)
@@ -181,18 +211,17 @@ def training_form(layers: tuple[int, ...] | None, shop: ShopData, *, running: bo
         submitted = st.form_submit_button(
             "Train",
             type="primary",
-            disabled=layers is None or running,
+            disabled=layers is None or running or problem is not None,
             key=state.RECS_TRAIN,
-            help="A training is running: press Stop below to end it." if running else None,
+            help=widgets.train_help(running=running, problem=problem),
         )
-    if layers is None:
+    if layers is None or problem is not None:
         return Request(submitted, None, running)
     network = NetworkConfig(layers, **{name: session[key] for name, key in NETWORK_KEYS.items()})
     chosen = {name: session[key] for name, key in RECOMMENDER_KEYS.items()}
     chosen["catalogue_only"] = chosen["catalogue_only"] and has_products
     evaluate = session[state.RECS_MODE] == EVALUATE
-    cutoff = session[state.RECS_CUTOFF]
-    at = pd.Timestamp(cutoff) if evaluate and cutoff is not None else None
+    at = _cutoff() if evaluate else None
     settings = RecommendSettings(
         RecommenderConfig(network, **chosen),
         evaluate,

@@ -3,8 +3,9 @@ state, charts with their how-to-read caption, and the hidden-layer editor of the
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, NoReturn, TypeVar
 
@@ -93,11 +94,20 @@ LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
 
 
 def whole_input(
-    column: DeltaGenerator, label: str, constraint: Constraint, *, key: str, help: str | None = None
+    column: DeltaGenerator,
+    label: str,
+    constraint: Constraint,
+    *,
+    key: str,
+    help: str | None = None,
+    on_change: Callable[[], None] | None = None,
 ) -> int:
     """A number input whose limits are its setting's own constraint."""
     assert isinstance(constraint, Whole)
-    return int(column.number_input(label, constraint.low, constraint.high, key=key, help=help))
+    value = column.number_input(
+        label, constraint.low, constraint.high, key=key, help=help, on_change=on_change
+    )
+    return int(value)
 
 
 def time_split(
@@ -105,35 +115,68 @@ def time_split(
     cutoff_column: DeltaGenerator,
     shop: ShopData,
     *,
-    horizon_days: int,
     keys: tuple[str, str],
     horizon_help: str,
     cutoff_help: str,
+    cutoff_used: bool = True,
 ) -> None:
-    """The horizon H and the cutoff date of a model page, the cutoff picked within the data's
-    days; its tooltip ends with the date an empty cutoff stands for.
+    """The horizon H and the cutoff date of a model page, outside its form so that a cutoff the
+    data cannot take is refused at once. The cutoff always shows the date in use: an empty one
+    becomes the latest date that leaves H days of data, and it follows H while it is that date.
 
     Args:
         horizon_column: where the horizon goes.
         cutoff_column: where the cutoff goes.
         shop: the data.
-        horizon_days: the default horizon, for the tooltip.
         keys: the horizon's and the cutoff's widget keys.
         horizon_help: what the horizon means on this page.
         cutoff_help: what the cutoff means on this page.
+        cutoff_used: False draws the cutoff disabled (a training that scores nothing).
     """
     horizon_key, cutoff_key = keys
+    session = st.session_state
     summary = cache.shop_profile(shop.fingerprint, shop)
-    latest = default_cutoff(shop.events.frame, horizon_days)
-    whole_input(horizon_column, "Horizon H (days)", HORIZON, key=horizon_key, help=horizon_help)
+    first, last = summary.start.date(), summary.end.date()
+
+    def latest(horizon: int) -> dt.date:
+        day = default_cutoff(shop.events.frame, horizon).date()
+        return min(max(day, first), last)
+
+    shown = f"{horizon_key}.shown"  # the horizon the cutoff was last drawn with
+
+    def follow_horizon() -> None:
+        before = session.get(shown)
+        if before is not None and session.get(cutoff_key) == latest(before):
+            session[cutoff_key] = latest(session[horizon_key])
+
+    if session.get(cutoff_key) is None:
+        session[cutoff_key] = latest(session[horizon_key])
+    whole_input(
+        horizon_column,
+        "Horizon H (days)",
+        HORIZON,
+        key=horizon_key,
+        help=horizon_help,
+        on_change=follow_horizon,
+    )
+    session[shown] = session[horizon_key]
     cutoff_column.date_input(
         "Cutoff date",
-        min_value=summary.start.date(),
-        max_value=summary.end.date(),
+        min_value=first,
+        max_value=last,
+        format="YYYY-MM-DD",
         key=cutoff_key,
-        help=f"{cutoff_help} Empty: the latest date that leaves H days of data "
-        f"({latest:%Y-%m-%d} for H={horizon_days}).",
+        disabled=not cutoff_used,
+        help=f"{cutoff_help} The latest date that leaves H days of data is "
+        f"{latest(session[horizon_key]):%Y-%m-%d}; clearing the field picks it.",
     )
+
+
+def train_help(*, running: bool, problem: str | None) -> str | None:
+    """Why Train is disabled: a training under way, or the settings' problem."""
+    if running:
+        return "A training is running: press Stop below to end it."
+    return f"Fix the settings first: {problem}" if problem else None
 
 
 def alpha_slider(column: DeltaGenerator, *, key: str) -> float:

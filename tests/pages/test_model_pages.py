@@ -1,6 +1,7 @@
 """What both model pages, Purchase prediction and Recommendations, do alike, with AppTest: the
 form before a training, a cutoff too late to train at, and data they cannot train on."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from core.data.loading import load_shop
 from tests.pages.apptest import PURCHASE, RECOMMENDATIONS, run_page
 from tests.reading import write
-from ui import purchase, recommendations, state, trainer
+from ui import purchase, recommendations, state
 
 
 @dataclass(frozen=True)
@@ -39,16 +40,35 @@ def test_the_page_renders_with_the_sample_shop_and_asks_for_a_training(page):
 
 
 @pytest.mark.parametrize("page", MODEL_PAGES.values(), ids=MODEL_PAGES.keys())
-def test_a_cutoff_without_h_days_after_it_shows_the_cutoff_error(page):
+def test_the_cutoff_shows_the_date_in_use_and_follows_the_horizon_while_it_is_the_latest(page):
+    at = run_page(page.script)
+    cutoff = at.date_input(key=page.key("CUTOFF"))
+    last_day = cutoff.proto.max
+    assert cutoff.value == dt.date.fromisoformat(last_day) - dt.timedelta(days=29)
+    at.number_input(key=page.key("HORIZON")).set_value(10).run()
+    assert at.date_input(key=page.key("CUTOFF")).value == (
+        dt.date.fromisoformat(last_day) - dt.timedelta(days=9)
+    )
+    picked = dt.date.fromisoformat(last_day) - dt.timedelta(days=60)
+    at.date_input(key=page.key("CUTOFF")).set_value(picked).run()
+    at.number_input(key=page.key("HORIZON")).set_value(20).run()
+    assert at.date_input(key=page.key("CUTOFF")).value == picked  # a chosen date stays
+    assert not at.error
+
+
+@pytest.mark.parametrize("page", MODEL_PAGES.values(), ids=MODEL_PAGES.keys())
+def test_a_cutoff_without_h_days_after_it_disables_train_and_names_the_date_on_screen(page):
     at = run_page(page.script)
     last_day = at.date_input(key=page.key("CUTOFF")).proto.max
-    at.date_input(key=page.key("CUTOFF")).set_value(last_day)
-    at.button(key=page.key("TRAIN")).click().run()
+    at.date_input(key=page.key("CUTOFF")).set_value(last_day).run()
     assert not at.exception
     assert len(at.error) == 1
-    assert "leaves less than 30 days of data after it" in at.error[0].value
-    assert page.key("RESULT") not in at.session_state
-    assert trainer.session_key(page.trainer_page) not in at.session_state
+    assert f"Cutoff {last_day} leaves less than 30 days of data after it" in at.error[0].value
+    train = at.button(key=page.key("TRAIN"))
+    assert train.disabled and at.error[0].value in train.help
+    earlier = dt.date.fromisoformat(last_day) - dt.timedelta(days=40)
+    at.date_input(key=page.key("CUTOFF")).set_value(earlier).run()
+    assert not at.error
     assert not at.button(key=page.key("TRAIN")).disabled
 
 
