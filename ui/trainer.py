@@ -220,7 +220,7 @@ def train_on_page(
 
 def _duration(seconds: float) -> str:
     if seconds < 1:
-        return "under a second"
+        return "a moment"
     if seconds < 90:
         return f"{seconds:.0f} s"
     return f"{seconds / 60:.0f} min"
@@ -243,8 +243,21 @@ def _status(job: TrainingJob, epoch_text: Callable[[TrainingProgress], str]) -> 
     if progress.stage == "saving":
         return 1.0, "Saving the run…"
     return min(progress.epoch / max(progress.epochs, 1), 1.0), (
-        f"{epoch_text(progress)} · about {_duration(progress.seconds_left)} left "
-        "(early stopping may end sooner)"
+        f"{epoch_text(progress)} · {time_left(progress)}"
+    )
+
+
+def time_left(progress: TrainingProgress) -> str:
+    """The time left at the epoch limit and, with early stopping, how soon it may end."""
+    most = progress.seconds_left
+    soonest = progress.seconds_left_soonest
+    if soonest is None:
+        return f"about {_duration(most)} left"
+    if soonest >= most:
+        return f"about {_duration(most)} left"
+    return (
+        f"up to {_duration(most)} left, usually less: as little as {_duration(soonest)} if the "
+        "validation score stops improving"
     )
 
 

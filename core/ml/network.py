@@ -215,11 +215,20 @@ class EpochReport:
     best_epoch: int
     seconds: float
     curves: pd.DataFrame
+    patience: int | None = None  # epochs without improvement that end it; None: no early stop
 
     @property
     def seconds_left(self) -> float:
         """A linear estimate of the time to the last epoch (early stopping may end sooner)."""
         return self.seconds / self.epoch * (self.epochs - self.epoch)
+
+    @property
+    def soonest_last_epoch(self) -> int:
+        """The epoch it ends at if the validation score does not improve again: the best epoch
+        plus the patience with early stopping, else the last epoch."""
+        if self.patience is None:
+            return self.epochs
+        return max(self.epoch, min(self.epochs, self.best_epoch + self.patience))
 
 
 Stage = Literal["preparing", "training", "scoring", "saving"]
@@ -246,8 +255,18 @@ class TrainingProgress:
 
     @property
     def seconds_left(self) -> float:
-        """A linear estimate of the time to the last epoch (early stopping may end sooner)."""
+        """A linear estimate of the time to the last epoch: the most it can take."""
         return self.seconds / self.epoch * (self.epochs - self.epoch) if self.epoch else 0.0
+
+    @property
+    def seconds_left_soonest(self) -> float | None:
+        """A linear estimate of the time left if no network's validation score improves again
+        (early stopping then ends each at its best epoch plus the patience); None when no
+        network stops early, so only ``seconds_left`` applies."""
+        if not self.epoch or not any(r.patience is not None for r in self.networks):
+            return None
+        last = max(r.soonest_last_epoch for r in self.networks)
+        return self.seconds / self.epoch * max(0, last - self.epoch)
 
 
 # Called with the progress; returning False asks the training to stop (keeping its best epoch).
@@ -358,7 +377,13 @@ class NetworkTrainer:
         elif config.early_stopping and self._since_best >= config.patience:
             self.done_ = self.stopped_early_ = True
         return EpochReport(
-            self.task, epoch, config.epochs, self.best_epoch_, self.seconds_, self.curves_
+            self.task,
+            epoch,
+            config.epochs,
+            self.best_epoch_,
+            self.seconds_,
+            self.curves_,
+            config.patience if config.early_stopping else None,
         )
 
     def stop(self) -> None:

@@ -22,9 +22,11 @@ from core.ml.network import (
     VALIDATION_ACCURACY,
     VALIDATION_LOG_LOSS,
     VALIDATION_MSE,
+    EpochReport,
     HiddenLayersError,
     NetworkConfig,
     NetworkTrainer,
+    TrainingProgress,
     _validation_mask,
     format_hidden_layers,
     make_preprocessor,
@@ -369,3 +371,22 @@ def test_a_single_group_is_never_held_out_entirely(seed):
     settings = config(validation_fraction=0.5, epochs=2, random_state=seed)
     trainer = NetworkTrainer("regression", settings).fit(x, y, groups=np.zeros(40))
     assert trainer.best_pipeline().predict(x).shape == (40,)
+
+
+def _report(epoch: int, best: int, patience: int | None, epochs: int = 100) -> EpochReport:
+    return EpochReport("regression", epoch, epochs, best, 2.0 * epoch, pd.DataFrame(), patience)
+
+
+def test_with_early_stopping_the_soonest_end_is_the_best_epoch_plus_the_patience():
+    assert _report(12, best=10, patience=10).soonest_last_epoch == 20
+    assert _report(12, best=95, patience=10).soonest_last_epoch == 100  # the limit comes first
+    assert _report(12, best=10, patience=None).soonest_last_epoch == 100
+    # 2 s per epoch: at most 88 epochs left (176 s), at least 8 (16 s).
+    progress = TrainingProgress("training", 12, 100, 24.0, (_report(12, 10, 10),))
+    assert progress.seconds_left == pytest.approx(176.0)
+    assert progress.seconds_left_soonest == pytest.approx(16.0)
+    # Two networks in step: the later of their soonest ends counts.
+    both = (_report(12, 10, 10), _report(12, 11, 10))
+    assert TrainingProgress("training", 12, 100, 24.0, both).seconds_left_soonest == 18.0
+    without = TrainingProgress("training", 12, 100, 24.0, (_report(12, 10, None),))
+    assert without.seconds_left_soonest is None
