@@ -10,6 +10,7 @@ manifest refused with one line, so no reader ever meets it.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from core.errors import RunNameError
 from core.ml.network import NetworkConfig, network_config_dict, network_config_from
 from core.params import SettingError
 from core.recommend.model import RecommenderConfig
-from core.runs.names import MAX_TAGS, TAG, TASKS, Task, clean_name
+from core.runs.names import MAX_NAME, MAX_TAGS, TAG, TASKS, Task, clean_name, data_label
 from core.runs.serial import columns_to_frame, frame_to_columns, jsonable, metrics_to_scores
 
 MANIFEST: Final = "manifest.json"
@@ -163,17 +164,27 @@ class RunRecord:
     train_seconds: float = 0.0
     stopped_at_epoch: int | None = None
 
-    @property
-    def default_name(self) -> str:
-        """``64,32 seed 0``, and ``(stopped at epoch 12)`` for a run cut short."""
+    def default_name(self, data: str | None, created: dt.datetime) -> str:
+        """``64,32 · seed 0 · Online Retail · 2026-12-04 09:30`` (the data's file name without
+        its extensions, the time in UTC), and ``(stopped at epoch 12)`` for a run cut short:
+        distinct for runs of the same settings on other data or at other times."""
         network = self.config.network
-        layers = ",".join(str(w) for w in network.hidden_layers)
+        parts = [
+            ",".join(str(w) for w in network.hidden_layers),
+            f"seed {network.random_state}",
+            data_label(data) if data else "",
+            f"{created.astimezone(dt.UTC):%Y-%m-%d %H:%M}",
+        ]
         stopped = (
             f" (stopped at epoch {self.stopped_at_epoch})"
             if self.stopped_at_epoch is not None
             else ""
         )
-        return f"{layers} seed {network.random_state}{stopped}"
+        name = " · ".join(part for part in parts if part) + stopped
+        if len(name) > MAX_NAME:  # wide networks and long seeds: the data's name gives way
+            del parts[2]
+            name = (" · ".join(part for part in parts if part) + stopped)[:MAX_NAME].strip()
+        return name
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ TASK_LABELS: Final = {"purchase": "Purchase prediction", "recommend": "Recommend
 
 
 MAX_NAME: Final = 60
+NAME_PUNCTUATION: Final = " -_.,()+#·:"
 MAX_TAGS: Final = 10
 
 
@@ -27,7 +28,7 @@ TAG = re.compile(r"[a-z0-9][a-z0-9_\-]{0,29}")
 
 
 def clean_name(text: str) -> str:
-    """A run name as typed, trimmed; letters, digits, spaces and ``- _ . , ( ) + #`` only.
+    """A run name as typed, trimmed; letters, digits, spaces and ``- _ . , ( ) + # · :`` only.
 
     Raises:
         RunNameError: with a one-line message for anything else (slashes, dots at the start,
@@ -38,14 +39,18 @@ def clean_name(text: str) -> str:
         raise RunNameError("The run name is empty; type a short name such as 'wide net'.")
     if len(name) > MAX_NAME:
         raise RunNameError(f"The run name has {len(name)} characters; keep it to {MAX_NAME}.")
-    odd = sorted({c for c in name if not (c.isalnum() or c in " -_.,()+#")})
+    odd = sorted({c for c in name if not _name_character(c)})
     if odd or name.startswith("."):
         shown = " ".join(odd) or "a leading dot"
         raise RunNameError(
             f"The run name '{name}' contains {shown}; "
-            "use letters, digits, spaces and - _ . , ( ) + #."
+            "use letters, digits, spaces and - _ . , ( ) + # · :."
         )
     return name
+
+
+def _name_character(c: str) -> bool:
+    return c.isalnum() or c in NAME_PUNCTUATION
 
 
 def clean_tags(text: str | list[str]) -> tuple[str, ...]:
@@ -87,6 +92,20 @@ def new_run_id(task: Task, now: dt.datetime | None = None) -> str:
     """A unique id: creation time, task and 32 random bits."""
     now = now or dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%d-%H%M%S}-{task}-{secrets.token_hex(4)}"
+
+
+_EXTENSIONS = re.compile(r"(\.(csv|tsv|txt|gz|zip|xlsx|xls|parquet|json))+$", re.IGNORECASE)
+MAX_DATA_LABEL: Final = 20
+
+
+def data_label(file_name: str) -> str:
+    """A data file's name as a run-name part: without its folder and extensions, characters a
+    name cannot hold turned to spaces, shortened (``Online Retail`` for
+    ``exports/Online Retail.csv.gz``)."""
+    name = re.split(r"[\\/]", file_name)[-1]
+    stem = _EXTENSIONS.sub("", name) or name
+    kept = "".join(c if _name_character(c) else " " for c in stem)
+    return " ".join(kept.split())[:MAX_DATA_LABEL].strip(" .")
 
 
 def file_slug(text: str) -> str:

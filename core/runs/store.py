@@ -216,14 +216,16 @@ class RunStore:
                 joblib.dump(record.estimators, file)
                 file.flush()
                 os.fsync(file.fileno())
+            dataset = DatasetSummary.of(shop)
+            data = dataset.events_file
             manifest = RunManifest(
                 run_id=run_id,
                 task=record.task,
-                name=clean_name(name) if name else record.default_name,
+                name=clean_name(name) if name else record.default_name(data, created),
                 tags=clean_tags(list(tags)),
                 created=pd.Timestamp(created).floor("s"),
                 config=record.config,
-                dataset=DatasetSummary.of(shop),
+                dataset=dataset,
                 metrics=record.metrics,
                 curves=record.curves,
                 details=record.details,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -119,7 +120,9 @@ def test_a_run_cut_short_is_kept_listed_and_reported_as_stopped(store, shop):
     run_id = store.save(stub_record(stopped_at_epoch=12), shop)
     [info] = store.runs()
     assert info.manifest.status == "stopped" and info.manifest.stopped_at_epoch == 12
-    assert info.name == "8 seed 0 (stopped at epoch 12)"
+    assert re.fullmatch(
+        r"8 · seed 0 · \w+ · [-0-9]{10} [:0-9]{5} \(stopped at epoch 12\)", info.name
+    )
     assert runs_table([info])["status"].iloc[0] == "stopped at epoch 12"
     complete = store.save(stub_record(hidden=(4,)), shop)
     assert store.info(complete).manifest.status == "complete"

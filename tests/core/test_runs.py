@@ -85,7 +85,8 @@ def test_a_saved_run_is_listed_with_its_manifest(store, shop, purchase_record):
     assert info.ok and info.run_id == run_id and info.task == "purchase"
     assert run_id.startswith("20261128-101500-purchase-")
     manifest = info.manifest
-    assert manifest.name == "8 seed 0" and manifest.status == "complete"
+    assert manifest.name == "8 · seed 0 · events · 2026-11-28 10:15"
+    assert manifest.status == "complete"
     assert manifest.config.network.hidden_layers == (8,)
     assert manifest.config.horizon_days == 30
     assert manifest.dataset.fingerprint == shop.fingerprint

@@ -81,9 +81,11 @@ def test_each_training_is_saved_as_a_run_and_listed_under_runs_on_this_data(runs
     assert at.query_params[state.RUN_QUERY] == second  # a refresh reopens this run
     saved = RunStore(runs_dir).runs()
     assert sorted(i.run_id for i in saved) == sorted([first, second])
-    assert {i.name for i in saved} == {"8 seed 0", "4,2 seed 0"}
+    names = {i.run_id: i.name for i in saved}
+    assert names[first].startswith("8 · seed 0 · sample_events · ")
+    assert names[second].startswith("4,2 · seed 0 · sample_events · ")
     history = at.dataframe[-1].value  # the "Runs on this data" tab comes last
-    assert list(history["name"]) == ["8 seed 0", "4,2 seed 0"]
+    assert list(history["name"]) == [names[first], names[second]]
     assert all(math.isfinite(v) for v in history["mse"])
     assert any(second in c.value for c in at.caption)
 
@@ -152,7 +154,8 @@ def test_a_training_stopped_at_epoch_3_keeps_its_best_epochs_and_is_saved_as_sto
     [info] = RunStore(runs_dir).runs()
     assert info.run_id == result.run_id == at.query_params[state.RUN_QUERY]
     assert info.manifest.status == "stopped" and info.manifest.stopped_at_epoch == 3
-    assert info.name == "8 seed 0 (stopped at epoch 3)"
+    assert info.name.startswith("8 · seed 0 · sample_events · ")
+    assert info.name.endswith(" (stopped at epoch 3)")
 
 
 @pytest.mark.slow
