@@ -1,5 +1,7 @@
-"""Command line: ``python -m core inspect|purchase|recommend|sweep|report ...``.
+"""Command line: ``python -m core inspect|overview|purchase|recommend|sweep|report ...``.
 
+``inspect`` reports on how an events export reads; ``overview`` prints the KPIs the Overview page
+shows for a period, computed by the same call, and the period's postage and fee lines.
 ``purchase``, ``recommend`` and ``sweep`` train through the same services as the app and save
 every model they train as a run; ``report`` writes the stakeholder report of saved runs.
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import json
 import math
 import os
@@ -22,15 +25,18 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
+from core import overview as an
 from core import purchase, recommend, schema, services, sweep
 from core.config import MAX_SEED, load_settings
+from core.data import nonproduct
 from core.data.exports import atomic_write_bytes, to_safe_csv
 from core.data.loading import ShopData, load_shop
-from core.data.profile import profile_events
+from core.data.profile import item_names, profile_events
 from core.errors import ShopLensError
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig, format_hidden_layers
 from core.ml.timesplit import as_day
+from core.overview.columns import COUNT
 from core.params import Constraint, SettingError, Whole
 from core.report import build_report
 from core.runs.names import clean_name, clean_tags
@@ -74,6 +80,13 @@ def _cutoff(text: str) -> pd.Timestamp:
         return as_day(text)
     except ShopLensError as err:
         raise _OptionError(str(err)) from None
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(text.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise _OptionError(f"'{text}' is not a day; write it as YYYY-MM-DD.") from None
 
 
 def _seeds(text: str) -> list[int]:
@@ -160,6 +173,170 @@ def _print_text(summary: dict[str, Any]) -> None:
             print(f"  rejected: {count:,} {reason}")
 
 
+# --- the overview --------------------------------------------------------------------------
+
+
+def _days(args: argparse.Namespace, options: an.FilterOptions) -> tuple[dt.date, dt.date]:
+    """``--from`` and ``--to``, each defaulting to the data's first or last day; refused when
+    the period lies wholly outside the data."""
+    assert options.start is not None and options.end is not None
+    first, last = options.start.date(), options.end.date()
+    span = f"the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    if args.first_day is not None and args.first_day > last:
+        raise ShopLensError(
+            f"--from {args.first_day:%Y-%m-%d} is after the data's last day; {span}, so pick "
+            f"a --from on or before {last:%Y-%m-%d}."
+        )
+    if args.last_day is not None and args.last_day < first:
+        raise ShopLensError(
+            f"--to {args.last_day:%Y-%m-%d} is before the data's first day; {span}, so pick "
+            f"a --to on or after {first:%Y-%m-%d}."
+        )
+    return (
+        first if args.first_day is None else args.first_day,
+        last if args.last_day is None else args.last_day,
+    )
+
+
+def _kpi_values(kpis: an.KpiTable, column: str, shown: Sequence[str]) -> dict[str, Any]:
+    """Each KPI's value in ``column`` (``value`` or ``previous``): counts whole, ``None`` where
+    undefined or where the data cannot answer it (as the page leaves its tile out)."""
+    values: dict[str, Any] = {}
+    for kpi, row in kpis.table.iterrows():
+        value = float(row[column])
+        if kpi not in shown or not math.isfinite(value):
+            values[str(kpi)] = None
+        else:
+            values[str(kpi)] = int(value) if row[an.UNIT] == COUNT else value
+    return values
+
+
+def _non_product(shop: ShopData, period: an.Period) -> dict[str, Any]:
+    """The period's non-product lines (postage, fees) by item, counted as the Data page counts
+    them, and their totals."""
+    events, products = shop.events.frame, shop.product_frame
+    names = item_names(events, products) if schema.ITEM_ID in events.columns else None
+    in_period = an.filter_events(events, products, **period)
+    prices = nonproduct.list_prices(products)
+    table = nonproduct.non_product_lines(in_period, names, list_prices=prices)
+    lines, revenue = table[nonproduct.LINES], table[nonproduct.REVENUE]
+    items = [
+        {
+            schema.ITEM_ID: str(row[schema.ITEM_ID]),
+            schema.NAME: None if pd.isna(row[schema.NAME]) else str(row[schema.NAME]),
+            nonproduct.LINES: int(row[nonproduct.LINES]),
+            nonproduct.REVENUE: _number(row[nonproduct.REVENUE]),
+        }
+        for _, row in table.iterrows()
+    ]
+    return {
+        "items": items,
+        nonproduct.LINES: int(lines.sum()),
+        nonproduct.REVENUE: float(revenue.sum()) if revenue.notna().any() else None,
+    }
+
+
+def _number(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class _OverviewKpis:
+    """The page's KPI table for a period and the KPIs its tiles show."""
+
+    first_day: dt.date
+    last_day: dt.date
+    kpis: an.KpiTable
+    shown: list[str]
+    data_start: pd.Timestamp
+
+
+def _compute_overview_kpis(shop: ShopData, args: argparse.Namespace) -> _OverviewKpis:
+    """The KPIs of the Overview page for the days of ``--from``/``--to``, by the page's call."""
+    events, products = shop.events.frame, shop.product_frame
+    options = an.list_filter_options(events, products)
+    assert options.start is not None  # the loader refuses data without rows
+    first_day, last_day = _days(args, options)
+    period = an.period_of_days(first_day, last_day)
+    kpis = an.compute_overview(events, products, **period).kpis
+    return _OverviewKpis(
+        first_day, last_day, kpis, kpis.answerable(options.event_types), options.start
+    )
+
+
+def _summarise_overview(shop: ShopData, result: _OverviewKpis) -> dict[str, Any]:
+    """The overview summary as plain JSON-ready values: the period, its KPIs, those of the
+    previous period of as many days, and the period's non-product lines."""
+    kpis, first_day = result.kpis, result.first_day
+    shown = list(result.shown)
+    if kpis.has_revenue and an.NON_PRODUCT_REVENUE not in shown:
+        shown.append(an.NON_PRODUCT_REVENUE)  # the page leaves out a 0, which is still known
+    events = shop.events
+    return {
+        "period": {"start": f"{first_day:%Y-%m-%d}", "end": f"{result.last_day:%Y-%m-%d}"},
+        "kpis": _kpi_values(kpis, an.VALUE, shown),
+        "previous": {
+            "start": f"{kpis.previous_start:%Y-%m-%d}",
+            "end": f"{first_day - dt.timedelta(days=1):%Y-%m-%d}",
+            "complete": kpis.previous_complete,
+            "kpis": _kpi_values(kpis, an.PREVIOUS, shown),
+        },
+        "non_product_lines": _non_product(shop, an.period_of_days(first_day, result.last_day)),
+        "rows_read": events.rows_read,
+        "rows_kept": events.rows_kept,
+        "rejected": events.rejected_counts,
+    }
+
+
+def _print_overview(summary: dict[str, Any], result: _OverviewKpis) -> None:
+    """The period, one line per KPI the page shows (with its change), then the non-product
+    lines; never ``nan`` or ``None``."""
+    kpis = result.kpis
+    period, previous = summary["period"], summary["previous"]
+    days = (result.last_day - result.first_day).days + 1
+    length = f"{days:,} day{'s' if days != 1 else ''}"
+    print(
+        f"Period: {period['start']} to {period['end']} ({length}), compared with the {length} "
+        f"before: {previous['start']} to {previous['end']}"
+    )
+    rejected = summary["rows_read"] - summary["rows_kept"]
+    if rejected:
+        reasons = ", ".join(f"{count:,} {reason}" for reason, count in summary["rejected"].items())
+        print(
+            f"Note: {rejected:,} of {summary['rows_read']:,} rows were rejected while loading "
+            f"({reasons}) and are left out; 'inspect' reports on them."
+        )
+    if kpis.table[an.PREVIOUS].isna().all():
+        print("Note: the data starts inside this period, so there is nothing to compare with.")
+    elif not kpis.previous_complete:
+        print(
+            f"Note: the data starts on {result.data_start:%Y-%m-%d}, inside the previous "
+            "period, so its figures are undercounted and the changes too high."
+        )
+    if not kpis.has_revenue:
+        print("Note: this data has no prices, so revenue and order values are not shown.")
+    for kpi in result.shown:
+        row = kpis.table.loc[kpi]
+        value = an.format_kpi(kpis.value(kpi), str(row[an.UNIT]))
+        change = an.format_change(row)
+        print(f"{row[an.LABEL]}: {value}" + (f" ({change} on the previous)" if change else ""))
+    lines = summary["non_product_lines"]
+    if not lines["items"]:
+        print("Lines that sell no product (postage, fees): none in this period")
+        return
+    print("Lines that sell no product (postage, fees):")
+    for item in lines["items"]:
+        name = f" {item[schema.NAME]}" if item[schema.NAME] else ""
+        print(f"  {item[schema.ITEM_ID]}{name}: {_lines_and_revenue(item)}")
+    print(f"  Total: {_lines_and_revenue(lines)}")
+
+
+def _lines_and_revenue(entry: dict[str, Any]) -> str:
+    count = f"{entry[nonproduct.LINES]:,} line{'s' if entry[nonproduct.LINES] != 1 else ''}"
+    revenue = entry[nonproduct.REVENUE]
+    return count if revenue is None else f"{count}, {an.format_kpi(revenue, an.MONEY)}"
+
+
 def _json_safe(value: Any) -> Any:
     """NaN and infinities are not JSON: write them as null."""
     if isinstance(value, dict):
@@ -218,6 +395,22 @@ def _inspect(args: argparse.Namespace) -> int:
         print(json.dumps(_json_safe(summary), ensure_ascii=False))
     else:
         _print_text(summary)
+    return 0
+
+
+def _overview(args: argparse.Namespace) -> int:
+    if args.first_day and args.last_day and args.first_day > args.last_day:
+        raise ShopLensError(
+            f"--from {args.first_day:%Y-%m-%d} is after --to {args.last_day:%Y-%m-%d}; pick a "
+            "--from on or before the --to."
+        )
+    shop = _load(args)
+    result = _compute_overview_kpis(shop, args)
+    summary = _summarise_overview(shop, result)
+    if args.json:
+        print(json.dumps(_json_safe(summary), ensure_ascii=False))
+    else:
+        _print_overview(summary, result)
     return 0
 
 
@@ -537,6 +730,27 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser("inspect", help="read an events export and report on it")
     _add_data_arguments(inspect)
+    overview = commands.add_parser(
+        "overview",
+        help="the Overview page's KPIs for a period, and its postage and fee lines",
+        description="The KPIs the Overview page shows for the days --from to --to (both "
+        "included; default: all the data), each against the same number of days before.",
+    )
+    _add_data_arguments(overview)
+    overview.add_argument(
+        "--from",
+        dest="first_day",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="the period's first day (default: the data's first day)",
+    )
+    overview.add_argument(
+        "--to",
+        dest="last_day",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="the period's last day, included (default: the data's last day)",
+    )
     _add_purchase_arguments(
         commands.add_parser(
             "purchase", help="predict each customer's orders in the next H days (MLP + baselines)"
@@ -577,6 +791,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return done.code if isinstance(done.code, int) else 2
     run = {
         "inspect": _inspect,
+        "overview": _overview,
         "purchase": _purchase,
         "recommend": _recommend,
         "sweep": _sweep,

@@ -175,8 +175,7 @@ class Selection:
         """The core's selection: a period ``[start, end)`` (the end is the day after the last)
         and the filters."""
         return {
-            "start": pd.Timestamp(self.first_day),
-            "end": pd.Timestamp(self.last_day) + pd.Timedelta(days=1),
+            **an.period_of_days(self.first_day, self.last_day),
             "categories": self.categories,
             "brands": self.brands,
             "event_types": self.event_types,

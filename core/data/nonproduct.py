@@ -41,9 +41,16 @@ def non_product_items(item_ids: Iterable[object], names: Iterable[object] | None
     return np.asarray(flagged, dtype=bool)
 
 
-def non_product_lines(events: pd.DataFrame, names: pd.Series | None) -> pd.DataFrame:
+def non_product_lines(
+    events: pd.DataFrame, names: pd.Series | None, *, list_prices: pd.Series | None = None
+) -> pd.DataFrame:
     """The non-product items of ``events`` (``names``: item id -> name, if known), most lines
-    first: item id, name, purchase lines and their revenue (NaN without prices)."""
+    first: item id, name, purchase lines and their revenue.
+
+    A line's revenue is valued as the Overview values revenue: price x quantity, quantity 1
+    where missing, the line's price else the item's ``list_prices`` entry (item id -> the
+    product table's price); NaN for an item none of whose lines has a price.
+    """
     columns = [schema.ITEM_ID, schema.NAME, LINES, REVENUE]
     if schema.ITEM_ID not in events.columns:
         return pd.DataFrame({column: [] for column in columns})
@@ -56,13 +63,16 @@ def non_product_lines(events: pd.DataFrame, names: pd.Series | None) -> pd.DataF
         & (events[schema.EVENT_TYPE].astype("str") == schema.PURCHASE).to_numpy()
     )
     chosen = events[rows]
-    value = (
-        chosen[schema.PRICE] * chosen[schema.QUANTITY]
-        if schema.PRICE in chosen and schema.QUANTITY in chosen
-        else chosen[schema.PRICE]
+    price = (
+        chosen[schema.PRICE].astype("float64")
         if schema.PRICE in chosen
         else pd.Series(np.nan, index=chosen.index)
     )
+    if list_prices is not None:
+        listed = pd.to_numeric(items[rows].map(list_prices), errors="coerce")
+        price = price.fillna(listed)
+    quantity = chosen[schema.QUANTITY].fillna(1.0) if schema.QUANTITY in chosen else 1.0
+    value = price * quantity
     table = (
         pd.DataFrame({schema.ITEM_ID: items[rows].to_numpy(), REVENUE: value.to_numpy()})
         .groupby(schema.ITEM_ID, sort=False)
@@ -71,3 +81,15 @@ def non_product_lines(events: pd.DataFrame, names: pd.Series | None) -> pd.DataF
     )
     table.insert(1, schema.NAME, table[schema.ITEM_ID].map(item_names).to_numpy())
     return table.sort_values(LINES, ascending=False, kind="stable").reset_index(drop=True)[columns]
+
+
+def list_prices(products: pd.DataFrame | None) -> pd.Series | None:
+    """Each item's price in the product table (indexed by item id, first row per item), or
+    ``None`` when there is no table or it has no prices."""
+    if products is None or schema.PRICE not in products.columns:
+        return None
+    table = products.drop_duplicates(schema.ITEM_ID)
+    return pd.Series(
+        pd.to_numeric(table[schema.PRICE], errors="coerce").to_numpy(dtype="float64"),
+        index=table[schema.ITEM_ID].astype("str").to_numpy(),
+    )

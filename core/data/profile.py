@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core import schema
-from core.data.nonproduct import non_product_lines
+from core.data.nonproduct import list_prices, non_product_lines
 
 EVENTS = "events"
 DAY = "day"
@@ -34,7 +34,8 @@ class Profile:
             known); non-product lines are left out.
         top_categories: most active categories, or ``None`` when there are none.
         non_product: the non-product lines (postage, fees, adjustments) by item: item id, name,
-            purchase lines and their revenue, most lines first; empty when there are none.
+            purchase lines and their revenue (valued as the Overview values it), most lines
+            first; empty when there are none.
     """
 
     rows: int
@@ -66,7 +67,7 @@ def profile_events(
     missing[MISSING_SHARE] = missing[MISSING] / max(len(events), 1)
     has_items = schema.ITEM_ID in events.columns
     names = item_names(events, products) if has_items else None
-    non_product = non_product_lines(events, names)
+    non_product = non_product_lines(events, names, list_prices=list_prices(products))
     products_only = (
         events[~events[schema.ITEM_ID].astype("str").isin(non_product[schema.ITEM_ID]).to_numpy()]
         if has_items and len(non_product)

@@ -83,7 +83,9 @@ from core.overview.columns import (
     VIEWERS,
     VIEWS,
     Freq,
+    Period,
     Selection,
+    period_of_days,
 )
 from core.overview.customers import (
     CohortTable,
@@ -109,7 +111,9 @@ from core.overview.users import users_in, users_in_cohort, users_in_funnel, user
 __all__ = [
     "NET_REVENUE",
     "NON_PRODUCT_REVENUE",
+    "Period",
     "Selection",
+    "period_of_days",
     "Freq",
     "DEFAULT_WINDOW_HOURS",
     "PERIOD",

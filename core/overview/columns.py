@@ -18,6 +18,7 @@ Definitions used throughout the Overview:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Final, Literal, TypeAlias, TypedDict
 
@@ -40,6 +41,12 @@ class Period(TypedDict, total=False):
 
     start: TimeLike | None
     end: TimeLike | None
+
+
+def period_of_days(first_day: dt.date, last_day: dt.date) -> Period:
+    """The period of the days ``first_day..last_day``, both included: ``[first_day, the day
+    after last_day)``, as the Overview's date picker and the command line give it."""
+    return {"start": pd.Timestamp(first_day), "end": pd.Timestamp(last_day) + pd.Timedelta(days=1)}
 
 
 class Selection(Period, total=False):

@@ -106,3 +106,23 @@ def test_an_untouched_uci_export_marks_its_postage_and_keeps_its_products(tmp_pa
     kpis = an.compute_kpis(events, start="2010-12-01", end="2010-12-14")
     assert kpis.value(an.NON_PRODUCT_REVENUE) == pytest.approx(19.5)
     assert kpis.value(an.NET_REVENUE) == pytest.approx(6 * 2.55 + 19.5 + 24 * 3.75 - 27.5)
+
+
+def test_the_data_page_values_postage_lines_as_the_overview_values_revenue():
+    # POST has no quantity (1 is assumed); DOT has no price of its own (the product table's 3.00).
+    rows = [
+        ("u1", "POST", PURCHASE, "2024-01-02 10:00", None, 5.0, "o1", "POSTAGE"),
+        ("u1", "k1", PURCHASE, "2024-01-02 10:00", 2, 10.0, "o1", "KETTLE"),
+        ("u2", "DOT", PURCHASE, "2024-01-02 11:00", 1, None, "o2", "DOTCOM POSTAGE"),
+    ]
+    events = make_events(rows, COLUMNS)
+    products = pd.DataFrame({schema.ITEM_ID: ["POST", "k1", "DOT"], schema.PRICE: [5.0, 10.0, 3.0]})
+
+    lines = profile_events(events, products).non_product
+
+    assert lines[["item_id", "revenue"]].to_dict("records") == [
+        {"item_id": "POST", "revenue": 5.0},
+        {"item_id": "DOT", "revenue": 3.0},
+    ]
+    overview = an.compute_overview(events, products)
+    assert overview.kpis.value(an.NON_PRODUCT_REVENUE) == pytest.approx(lines["revenue"].sum())
