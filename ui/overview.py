@@ -270,7 +270,7 @@ def _user_list(users: pd.DataFrame, *, file_name: str, key: str, what: str) -> N
     if users.empty:
         st.write(f"No users {what}.")
         return
-    st.dataframe(users.head(USER_ROWS_SHOWN), hide_index=True, key=f"{key}.table")
+    widgets.table(users.head(USER_ROWS_SHOWN), hide_index=True, key=f"{key}.table")
     more = f"the first {USER_ROWS_SHOWN:,} of " if len(users) > USER_ROWS_SHOWN else ""
     st.caption(f"Showing {more}{len(users):,} users {what}; the download has all of them.")
     st.download_button(
@@ -385,7 +385,7 @@ def funnel_tab(data: an.Overview, options: an.FilterOptions) -> None:
         )
     with right:
         st.markdown("**Steps and drop-off**")
-        st.dataframe(
+        widgets.table(
             funnel.steps,
             hide_index=True,
             column_order=[
@@ -538,7 +538,7 @@ def products_tab(
             key="overview.chart.items",
         )
         with st.expander("Top items as a table"):
-            st.dataframe(items, hide_index=True, key="overview.items_table")
+            widgets.table(items, hide_index=True, key="overview.items_table")
     else:
         st.info(
             "This data has no item ids, so there are no item, price or long-tail figures; map "
@@ -613,7 +613,7 @@ def customers_tab(data: an.Overview, fingerprint: str) -> None:
                 what="in the selected segments",
             )
         with st.expander("Segments as a table"):
-            st.dataframe(
+            widgets.table(
                 data.segments,
                 hide_index=True,
                 column_config={

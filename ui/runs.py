@@ -218,7 +218,7 @@ def runs_table(table: pd.DataFrame) -> list[str]:
     digest = hashlib.sha256(" ".join(ids).encode()).hexdigest()[:16]
     # The table's own CSV download must not carry formulas from names or file names.
     shown = table.assign(**{c: table[c].map(sanitise_cell) for c in ("name", "data", "tags")})
-    event = st.dataframe(
+    event = widgets.table(
         shown,
         hide_index=True,
         on_select="rerun",
@@ -303,10 +303,12 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
         if diff.empty:
             st.caption("The selected runs have the same settings (the seed included).")
         else:
-            st.dataframe(diff.astype(str), key="runs.settings_table")
+            # Mixed types per row: shown as text, a setting a run does not have as a dash.
+            shown = diff.astype(object).where(diff.notna(), widgets.MISSING).astype(str)
+            widgets.table(shown, key="runs.settings_table")
     with right:
         st.markdown("**Scores of the MLP**")
-        st.dataframe(rn.metrics_side_by_side(manifests), key="runs.metrics_table")
+        widgets.table(rn.metrics_side_by_side(manifests), key="runs.metrics_table")
         for manifest in manifests:
             verdict = rn.versus_baselines(manifest)
             if verdict:

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -73,6 +73,17 @@ def stop_for_data(message: str) -> NoReturn:
     st.info(message)
     st.page_link("pages/1_Data.py", label="Go to Data", icon="🗂️")
     st.stop()
+
+
+MISSING = "–"  # how a table shows a missing value (Streamlit's own is a literal "None")
+
+
+def table(data: Any, *, where: DeltaGenerator | None = None, **options: Any) -> Any:
+    """``st.dataframe`` with missing values shown as a dash; every table of the app goes
+    through it. ``where`` is a column or container to draw in (default: the page)."""
+    if where is None:
+        return st.dataframe(data, placeholder=MISSING, **options)
+    return where.dataframe(data, placeholder=MISSING, **options)
 
 
 def chart(figure: go.Figure, how_to_read: str, *, key: str, half: bool = False) -> None:
