@@ -190,12 +190,15 @@ def load_report(result: LoadResult, *, key: str) -> None:
     for note in result.notes:
         st.caption(f"ℹ️ {note}")
     kept, read = result.rows_kept, result.rows_read
-    cols = st.columns(4)
-    cols[0].metric("Rows read", f"{read:,}")
-    cols[1].metric("Rows kept", f"{kept:,}")
-    cols[2].metric("Rows rejected", f"{len(result.rejected):,}")
     dup_label = "Duplicates dropped" if result.duplicates_dropped else "Duplicates (kept)"
-    cols[3].metric(dup_label, f"{result.duplicates:,}")
+    widgets.tiles(
+        {
+            "Rows read": f"{read:,}",
+            "Rows kept": f"{kept:,}",
+            "Rows rejected": f"{len(result.rejected):,}",
+            dup_label: f"{result.duplicates:,}",
+        }
+    )
     counts = result.rejected_counts
     if not counts:
         st.success("Every row passed validation.")
@@ -218,12 +221,15 @@ def load_report(result: LoadResult, *, key: str) -> None:
 
 def profile(summary: Profile) -> None:
     """Size, time span, event mix, events per day, missing values, top items and categories."""
-    cols = st.columns(4)
-    cols[0].metric("Events", f"{summary.rows:,}")
-    cols[1].metric("Users", f"{summary.users:,}")
-    cols[2].metric("Items", "none" if summary.items is None else f"{summary.items:,}")
     days = (summary.end.normalize() - summary.start.normalize()).days + 1
-    cols[3].metric("Days covered", f"{days:,}")
+    widgets.tiles(
+        {
+            "Events": f"{summary.rows:,}",
+            "Users": f"{summary.users:,}",
+            "Items": "none" if summary.items is None else f"{summary.items:,}",
+            "Days covered": f"{days:,}",
+        }
+    )
     st.caption(f"From {summary.start:%Y-%m-%d %H:%M} to {summary.end:%Y-%m-%d %H:%M} (UTC).")
     left, right = st.columns([1, 2])
     left.plotly_chart(data_charts.event_mix_bar(summary), key="data.chart.mix")

@@ -12,7 +12,6 @@ from typing import Final, TypeVar
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 
 from core import overview as an
 from core import schema
@@ -96,8 +95,11 @@ FILTERS = (
 )
 
 
+FILTER_WIDTH = 200  # px: filters wrap onto another line on a narrow page rather than shrink
+PERIOD_WIDTH = 250  # px: room for both dates
+
+
 def _pick(
-    column: DeltaGenerator,
     label: str,
     options: Sequence[str],
     *,
@@ -106,7 +108,7 @@ def _pick(
     help: str | None,
 ) -> list[str]:
     """A filter's multiselect: empty keeps ``everything``; disabled when there is nothing."""
-    return column.multiselect(
+    return st.multiselect(
         label,
         options,
         key=key,
@@ -114,6 +116,7 @@ def _pick(
         disabled=not options,
         help=help,
         persist_state="session",
+        width=FILTER_WIDTH,
     )
 
 
@@ -138,9 +141,8 @@ def filter_bar(options: an.FilterOptions, fingerprint: str) -> Selection:
     _reset_filters(fingerprint, options, only_missing=True)
     key = partial(state.overview_key, fingerprint)
     assert options.start is not None and options.end is not None
-    with st.container(border=True):
-        cols = st.columns([4, 3, 3, 3, 2], vertical_alignment="bottom")
-        picked = cols[0].date_input(
+    with st.container(border=True, horizontal=True, vertical_alignment="bottom"):
+        picked = st.date_input(
             "Period",
             min_value=options.start.date(),
             max_value=options.end.date(),
@@ -149,20 +151,18 @@ def filter_bar(options: an.FilterOptions, fingerprint: str) -> Selection:
             help="Every figure covers these days (the last one included). KPI changes compare "
             "with the same number of days just before.",
             persist_state="session",
+            width=PERIOD_WIDTH,
         )
         chosen = {
-            name: _pick(
-                column, label, getattr(options, name), key=key(widget), everything=all_, help=tip
-            )
-            for column, (name, label, widget, all_, tip) in zip(cols[1:4], FILTERS, strict=True)
+            name: _pick(label, getattr(options, name), key=key(widget), everything=all_, help=tip)
+            for name, label, widget, all_, tip in FILTERS
         }
-        cols[4].button(
+        st.button(
             "Clear filters",
             key=state.OVERVIEW_CLEAR,
             on_click=_reset_filters,
             args=(fingerprint, options),
             kwargs={"only_missing": False},
-            width="stretch",
         )
     days = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
     first_day, last_day = (days[0], days[-1]) if days else default_period(options)
@@ -210,18 +210,17 @@ def kpi_tiles(kpis: an.KpiTable, filters: Selection, options: an.FilterOptions) 
     """One tile per KPI with its change against the previous period of equal length."""
     event_types, data_start = options.event_types, options.start
     shown = kpis.answerable(event_types)
-    per_row = 4
-    for first in range(0, len(shown), per_row):
-        cols = st.columns(per_row)
-        for col, kpi in zip(cols, shown[first : first + per_row], strict=False):
-            row = kpis.table.loc[kpi]
-            col.metric(
-                str(row[an.LABEL]),
-                an.format_kpi(kpis.value(kpi), str(row[an.UNIT])),
-                delta=an.format_change(row),
-                help=KPI_HELP.get(kpi),
-                border=True,
-            )
+    tiles = widgets.row()
+    for kpi in shown:
+        row = kpis.table.loc[kpi]
+        tiles.metric(
+            str(row[an.LABEL]),
+            an.format_kpi(kpis.value(kpi), str(row[an.UNIT])),
+            delta=an.format_change(row),
+            help=KPI_HELP.get(kpi),
+            border=True,
+            width=widgets.TILE_WIDTH,
+        )
     before_first = kpis.previous_start.date()
     before_last = kpis.start.date() - dt.timedelta(days=1)
     text = (

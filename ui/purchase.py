@@ -118,10 +118,10 @@ def split_form(shop: ShopData) -> str | None:
     one-line reason, also shown under them), or None."""
     with st.container(border=True):
         st.markdown("**Time split**")
-        cols = st.columns(4)
+        split = widgets.row()
         widgets.time_split(
-            cols[0],
-            cols[1],
+            split,
+            split,
             shop,
             keys=(state.PURCHASE_HORIZON, state.PURCHASE_CUTOFF),
             horizon_help="Predict the orders in the H days after a date.",
@@ -165,14 +165,14 @@ def training_form(layers: tuple[int, ...] | None, problem: str | None, *, runnin
             cols[2], "Patience (epochs)", LIMITS["patience"], key=state.PURCHASE_PATIENCE
         )
         widgets.whole_input(cols[3], "Random seed", LIMITS["random_state"], key=state.PURCHASE_SEED)
-        cols = st.columns(4)
-        cols[0].checkbox(
+        left, right = st.columns(2)
+        left.checkbox(
             "Early stopping",
             key=state.PURCHASE_EARLY_STOPPING,
             help="Stop when the validation score has not improved for 'patience' epochs. "
             "The best epoch on the validation users is kept either way.",
         )
-        cols[1].select_slider(
+        right.select_slider(
             "Validation share",
             widgets.with_default(VALIDATION_FRACTIONS, session[state.PURCHASE_VALIDATION_FRACTION]),
             format_func="{:.0%}".format,

@@ -373,10 +373,10 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
 def run_actions(store: RunStore, info: RunInfo) -> None:
     """Open, rename and tag, download the bundle, or delete (after a confirmation)."""
     run_id = info.run_id
-    cols = st.columns([1, 1, 1, 3])
+    buttons = widgets.row()
     if info.ok:
         page = rn.TASK_LABELS.get(info.task, info.task)
-        if cols[0].button(
+        if buttons.button(
             "Open", key=OPEN, type="primary", help=f"Make this run the model on the {page} page."
         ):
             try:
@@ -385,7 +385,7 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
                 st.error(str(err))
                 return
             st.switch_page(PAGES[task], query_params={state.RUN_QUERY: run_id})
-        cols[1].download_button(
+        buttons.download_button(
             "Bundle (.zip)",
             data=lambda: bundles.export_bundle(store, run_id),
             file_name=f"shoplens-run-{rn.file_slug(info.name)}-{run_id[-8:]}.zip",
@@ -394,13 +394,13 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
             on_click="ignore",
             help="The model and its manifest, to import on another machine with the same data.",
         )
-    if cols[2].button("Delete…", key=DELETE):
+    if buttons.button("Delete…", key=DELETE):
         st.session_state[DELETE_PENDING] = run_id
     if st.session_state.get(DELETE_PENDING) == run_id:
         shown = widgets.plain_md(info.name or run_id)
         st.warning(f"Delete run '{shown}'? Its model and scores are removed for good.")
-        confirm, cancel = st.columns([1, 5])
-        if confirm.button("Yes, delete", key=DELETE_CONFIRM, type="primary"):
+        answer = widgets.row()
+        if answer.button("Yes, delete", key=DELETE_CONFIRM, type="primary"):
             st.session_state.pop(DELETE_PENDING, None)
             try:
                 store.delete(run_id)
@@ -411,7 +411,7 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
                 del st.query_params[state.RUN_QUERY]
             st.session_state[state.RUNS_NOTICE] = f"Run '{shown}' was deleted."
             st.rerun()
-        if cancel.button("Cancel", key=DELETE_CANCEL):
+        if answer.button("Cancel", key=DELETE_CANCEL):
             st.session_state.pop(DELETE_PENDING, None)
             st.rerun()
     if info.ok:

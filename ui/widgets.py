@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, Final, Generic, NoReturn, TypeVar
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -86,6 +86,24 @@ def table(data: Any, *, where: DeltaGenerator | None = None, **options: Any) -> 
     return where.dataframe(data, placeholder=MISSING, **options)
 
 
+FIELD_WIDTH: Final = 180  # px: a date or number field in a row that wraps
+TILE_WIDTH: Final = "content"  # a KPI tile is as wide as its value: never cut short
+
+
+def row() -> DeltaGenerator:
+    """Tiles or buttons side by side that wrap onto another line when the page is narrow, so
+    values and labels are never cut short."""
+    return st.container(horizontal=True, gap="small")
+
+
+def tiles(values: Mapping[str, str], help: Mapping[str, str] | None = None) -> None:
+    """A row of figures, label -> value (with an optional hover per label), that wraps on a
+    narrow page."""
+    shown = row()
+    for label, value in values.items():
+        shown.metric(label, value, help=(help or {}).get(label), width=TILE_WIDTH)
+
+
 def chart(figure: go.Figure, how_to_read: str, *, key: str, half: bool = False) -> None:
     """A figure and, under it, how to read it; ``half`` puts the legend below the plot, for
     half-width columns."""
@@ -112,11 +130,19 @@ def whole_input(
     key: str,
     help: str | None = None,
     on_change: Callable[[], None] | None = None,
+    width: int | None = None,
 ) -> int:
-    """A number input whose limits are its setting's own constraint."""
+    """A number input whose limits are its setting's own constraint (``width`` in px: a
+    fixed width, in a row that wraps)."""
     assert isinstance(constraint, Whole)
     value = column.number_input(
-        label, constraint.low, constraint.high, key=key, help=help, on_change=on_change
+        label,
+        constraint.low,
+        constraint.high,
+        key=key,
+        help=help,
+        on_change=on_change,
+        width=width or "stretch",
     )
     return int(value)
 
@@ -169,6 +195,7 @@ def time_split(
         key=horizon_key,
         help=horizon_help,
         on_change=follow_horizon,
+        width=FIELD_WIDTH,
     )
     session[shown] = session[horizon_key]
     cutoff_column.date_input(
@@ -178,6 +205,7 @@ def time_split(
         format="YYYY-MM-DD",
         key=cutoff_key,
         disabled=not cutoff_used,
+        width=FIELD_WIDTH,
         help=f"{cutoff_help} The latest date that leaves H days of data is "
         f"{latest(session[horizon_key]):%Y-%m-%d}; clearing the field picks it.",
     )
@@ -312,17 +340,12 @@ def hidden_layer_editor(
             on_change=_on_width,
             args=(keys,),
         )
-    for column, (label, key, change, disabled) in zip(
-        st.columns([1, 1, 4]),
-        (
-            ("Add layer", keys.add, _on_add_layer, len(widths) >= MAX_LAYERS),
-            ("Remove layer", keys.remove, _on_remove_layer, len(widths) <= 1),
-        ),
-        strict=False,
+    buttons = row()
+    for label, key, change, disabled in (
+        ("Add layer", keys.add, _on_add_layer, len(widths) >= MAX_LAYERS),
+        ("Remove layer", keys.remove, _on_remove_layer, len(widths) <= 1),
     ):
-        column.button(
-            label, key=key, on_click=change, args=(keys,), disabled=disabled, width="stretch"
-        )
+        buttons.button(label, key=key, on_click=change, args=(keys,), disabled=disabled)
     try:
         parsed = parse_hidden_layers(session[keys.text])
     except HiddenLayersError as err:

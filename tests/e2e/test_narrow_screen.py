@@ -1,0 +1,38 @@
+"""Readable on an 800 px wide window (the sidebar open): no KPI value, tile or button label on
+any page is cut short with an ellipsis."""
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e import browser as web
+
+pytestmark = pytest.mark.e2e
+
+PAGES = ("Overview", "Purchase prediction", "Recommendations", "Runs", "Data")
+# Every element of the page whose text the browser cuts short: CSS ellipsis with more text
+# than room. Form labels wrap instead, so anything found here is really clipped.
+CLIPPED = """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
+    .filter(e => getComputedStyle(e).textOverflow === 'ellipsis'
+                 && e.scrollWidth > e.clientWidth + 1 && e.innerText.trim())
+    .map(e => e.innerText.trim())"""
+
+
+@pytest.fixture
+def narrow_page(browser, app_url):
+    context = browser.new_context(viewport={"width": 800, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def test_no_value_or_button_is_cut_short_at_800_px(narrow_page: Page, app_url, output_dir):
+    page = narrow_page
+    clipped = {}
+    for title in PAGES:
+        web.open_page(page, app_url, title)
+        page.screenshot(path=output_dir / f"narrow-{title.replace(' ', '-')}.png", full_page=True)
+        found = page.evaluate(CLIPPED)
+        if found:
+            clipped[title] = found
+    assert not clipped, f"cut short at 800 px: {clipped}"
