@@ -316,6 +316,8 @@ def summary(result: RecommendResult) -> None:
         where = f"learned from all the data up to {result.cutoff - pd.Timedelta(days=1):%Y-%m-%d}"
         timing = f"fit {fitted.fit_seconds:.1f} s"
     st.caption(f"k = {s.k} · {where} · {ranker} · {timing} ({result.seconds:.0f} s in all).")
+    for note in fitted.notes:
+        st.caption(note)
     if result.stopped:
         st.info(
             f"Training was stopped at epoch {result.epochs}; the ranker keeps its best epoch so "
@@ -731,7 +733,7 @@ def what_if(result: RecommendResult) -> None:
     """Cold start without retraining: products a new visitor clicked, or a category alone."""
     fitted, k = result.recommender, result.settings.k
     inter = fitted.interactions
-    order = inter.popularity.argsort(kind="stable")[::-1][:WHATIF_ITEMS]
+    order = recommend.popular_items(fitted, limit=WHATIF_ITEMS)
     labels = {  # names repeat across items, so the id tells them apart
         str(inter.item_ids[i]): f"{inter.item_names[i]} · {_category(inter, int(i))} · "
         f"{inter.item_ids[i]}"
