@@ -6,6 +6,7 @@ labels count orders in ``[at, at + horizon)``, orders as ``core.data.orders`` de
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Final
 
 import numpy as np
@@ -42,6 +43,34 @@ VIEWED_PRICE: Final = "mean_viewed_price"
 COUNT_PREFIX: Final = "n_"
 
 COUNT_FEATURES: Final = tuple(f"{COUNT_PREFIX}{kind}" for kind in schema.EVENT_TYPES)
+
+# Inputs that only mean something when the data has these event types (beyond the count of
+# each type): on orders-only data they would be constant columns the networks learn nothing
+# from, so they are left out.
+NEEDS_TYPES: Final = {
+    SINCE_VIEW: (schema.VIEW,),
+    SINCE_CART: (schema.CART,),
+    VIEW_TO_CART: (schema.VIEW, schema.CART),
+    CART_TO_PURCHASE: (schema.CART,),
+    VIEWED_PRICE: (schema.VIEW,),
+    **{name: (kind,) for kind, name in zip(schema.EVENT_TYPES, COUNT_FEATURES, strict=True)},
+}
+
+
+def event_types_of(events: pd.DataFrame) -> tuple[str, ...]:
+    """The event types the data has (in ``schema.EVENT_TYPES`` order)."""
+    present = set(events[schema.EVENT_TYPE].astype("str").unique())
+    return tuple(kind for kind in schema.EVENT_TYPES if kind in present)
+
+
+def unusable_features(event_types: Collection[str]) -> tuple[str, ...]:
+    """The inputs left out of data with only ``event_types`` (e.g. days since the last view
+    on orders-only data), in ``NEEDS_TYPES`` order."""
+    return tuple(
+        name
+        for name, needs in NEEDS_TYPES.items()
+        if not all(kind in event_types for kind in needs)
+    )
 
 
 def prepare_events(events: pd.DataFrame, products: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -126,13 +155,21 @@ def _group_first(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray
     return out
 
 
-def user_features(events: pd.DataFrame, orders: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
+def user_features(
+    events: pd.DataFrame,
+    orders: pd.DataFrame,
+    at: pd.Timestamp,
+    *,
+    event_types: Collection[str] = schema.EVENT_TYPES,
+) -> pd.DataFrame:
     """Features of every user with an event before ``at``, from events before ``at`` only.
 
     Args:
         events: canonical events as returned by ``prepare_events`` (sorted by time).
         orders: the output of ``extract_orders`` on the same events.
         at: the date the features describe; nothing at or after it is used.
+        event_types: the event types the whole data has (``event_types_of``); the inputs that
+            need another type (``unusable_features``) are left out.
 
     Returns:
         one row per user (index ``user_id`` as text), columns in a fixed order; days are
@@ -227,7 +264,11 @@ def user_features(events: pd.DataFrame, orders: pd.DataFrame, at: pd.Timestamp) 
         columns[VIEWED_PRICE] = np.divide(total, seen, out=np.zeros(size), where=seen > 0)
 
     index = pd.Index(events[schema.USER_ID].cat.categories[present], name=schema.USER_ID)
-    return pd.DataFrame({name: values[present] for name, values in columns.items()}, index=index)
+    left_out = set(unusable_features(event_types))
+    return pd.DataFrame(
+        {name: values[present] for name, values in columns.items() if name not in left_out},
+        index=index,
+    )
 
 
 def _last_gap(codes: np.ndarray, ago: np.ndarray, size: int, fill: np.ndarray) -> np.ndarray:

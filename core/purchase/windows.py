@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Final
 
 import numpy as np
@@ -97,6 +98,8 @@ class PurchaseData:
             be fitted (its expectation, an input and a baseline, is then 0 there).
         order_scale: how BG/NBD's purchase days were scaled to orders at the cutoff (each
             table's ``bgnbd_orders_per_day`` holds the factor used for each user).
+        left_out: inputs the data cannot have, left out of every table (e.g. days since the
+            last view on orders-only data).
     """
 
     cutoff: pd.Timestamp
@@ -109,6 +112,7 @@ class PurchaseData:
     windows: tuple[tuple[pd.Timestamp, int], ...]
     warnings: tuple[str, ...] = ()
     order_scale: OrderScale = field(default_factory=OrderScale)
+    left_out: tuple[str, ...] = ()
 
 
 def build_purchase_data(
@@ -120,8 +124,13 @@ def build_purchase_data(
     max_windows: int = 16,
     max_train_rows: int = 300_000,
     random_state: int = 0,
+    inputs: tuple[str, ...] | None = None,
 ) -> PurchaseData:
     """Build training windows, the evaluation table at the cutoff and the deployment table.
+
+    The inputs are decided once, from the event types of the whole data: those it cannot have
+    (``features.unusable_features``) are left out of every table. ``inputs`` asks for a given
+    list instead (a saved run's own), computed whatever the event types.
 
     Raises:
         CutoffError: when the cutoff leaves no full horizon after it or no history before it.
@@ -166,13 +175,20 @@ def build_purchase_data(
         )
     failed: dict[pd.Timestamp, str] = {}
     scales: dict[pd.Timestamp, OrderScale] = {}
-    parts = [_window_table(prepared, orders, at, days, failed, scales) for at, days in windows]
+    types = feat.event_types_of(prepared) if inputs is None else schema.EVENT_TYPES
+    table = partial(_window_table, prepared, orders, failed=failed, scales=scales, types=types)
+    parts = [table(at, days) for at, days in windows]
     train = pd.concat(parts, ignore_index=False)
     if len(train) > max_train_rows:
         train = train.sample(max_train_rows, random_state=random_state)
-    evaluation = _window_table(prepared, orders, t, horizon_days, failed, scales)
-    deployment = _window_table(prepared, orders, end, horizon_days, failed, scales, labels=False)
+    evaluation = table(t, horizon_days)
+    deployment = table(end, horizon_days, labels=False)
     names = tuple(c for c in evaluation.columns if c not in _NOT_INPUTS)
+    if inputs is not None and set(inputs) <= set(names):
+        names = tuple(inputs)  # otherwise the run's check names what this version cannot build
+    keep = [*names, *(c for c in evaluation.columns if c in _NOT_INPUTS)]
+    evaluation = evaluation[keep]
+    deployment = deployment[[c for c in keep if c in deployment.columns]]
     train = train.reindex(columns=[*names, *_NOT_INPUTS], fill_value=0.0)
     return PurchaseData(
         t,
@@ -185,6 +201,7 @@ def build_purchase_data(
         tuple(windows),
         _bgnbd_warnings(failed, t, len(windows) + 2),
         scales[t],
+        feat.unusable_features(types),
     )
 
 
@@ -211,12 +228,13 @@ def _window_table(
     orders: pd.DataFrame,
     at: pd.Timestamp,
     days: int,
+    *,
     failed: dict[pd.Timestamp, str],
     scales: dict[pd.Timestamp, OrderScale],
-    *,
+    types: tuple[str, ...],
     labels: bool = True,
 ) -> pd.DataFrame:
-    table = feat.user_features(events, orders, at)
+    table = feat.user_features(events, orders, at, event_types=types)
     table[HORIZON] = float(days)
     expected, problem = _bgnbd_expected(orders, at, days)
     if problem is not None:
