@@ -6,7 +6,7 @@ labels count orders in ``[at, at + horizon)``, orders as ``core.data.orders`` de
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Final
 
 import numpy as np
@@ -43,6 +43,67 @@ VIEWED_PRICE: Final = "mean_viewed_price"
 COUNT_PREFIX: Final = "n_"
 
 COUNT_FEATURES: Final = tuple(f"{COUNT_PREFIX}{kind}" for kind in schema.EVENT_TYPES)
+
+# What each event type counts, for the labels of the count features: (label, what is counted).
+_COUNTED: Final = {
+    schema.VIEW: ("Views", "product views"),
+    schema.CART: ("Carts", "products added to the cart"),
+    schema.FAV: ("Favourites", "products saved as favourites"),
+    schema.PURCHASE: ("Purchases", "purchase lines (one per product in an order)"),
+    schema.RETURN: ("Returns", "returned purchase lines"),
+}
+
+# Every user feature: a plain label and one sentence, for charts, tables and the report.
+FEATURE_LABELS: Final[Mapping[str, tuple[str, str]]] = {
+    TENURE: ("Days as a customer", "Days from the user's first event to the date."),
+    SINCE_EVENT: ("Days since last visit", "Days since the user's latest event of any kind."),
+    ORDERS: ("Orders", "Orders the user placed before the date."),
+    SINCE_ORDER: (
+        "Days since last order",
+        "Days since the user's latest order (their days as a customer if they never ordered).",
+    ),
+    SPEND: ("Total spend", "Money spent on every purchase line before the date."),
+    AVG_ORDER_VALUE: ("Average order value", "Total spend divided by the number of orders."),
+    MEAN_GAP: (
+        "Average days between orders",
+        "Average days between the user's orders (days as a customer with fewer than two).",
+    ),
+    LAST_GAP: (
+        "Days between last two orders",
+        "Days between the user's two latest orders (days as a customer with fewer than two).",
+    ),
+    ORDERS_30: ("Orders in last 30 days", "Orders the user placed in the 30 days before the date."),
+    ORDERS_90: ("Orders in last 90 days", "Orders the user placed in the 90 days before the date."),
+    EVENTS_7: ("Events in last 7 days", "Events of any kind in the 7 days before the date."),
+    EVENTS_30: ("Events in last 30 days", "Events of any kind in the 30 days before the date."),
+    EVENTS_90: ("Events in last 90 days", "Events of any kind in the 90 days before the date."),
+    VIEW_TO_CART: ("View-to-cart rate", "Carts per product view: how often a view led to a cart."),
+    CART_TO_PURCHASE: (
+        "Cart-to-purchase rate",
+        "Purchase lines per cart (at most 1): how often a cart led to a purchase.",
+    ),
+    DISTINCT_ITEMS: ("Different products", "How many different products the user touched."),
+    DISTINCT_CATEGORIES: (
+        "Different categories",
+        "How many different categories the user touched.",
+    ),
+    TOP_CATEGORY_SHARE: (
+        "Share in favourite category",
+        "Share (0 to 1) of the user's purchases, by spend where prices exist, in their "
+        "most-bought category.",
+    ),
+    AVG_PRICE_PAID: ("Average price paid", "Average unit price of the products the user bought."),
+    SINCE_VIEW: ("Days since last view", "Days since the user last viewed a product."),
+    SINCE_CART: ("Days since last cart", "Days since the user last added a product to the cart."),
+    VIEWED_PRICE: (
+        "Average price of products seen",
+        "Average list price of the products in the user's events.",
+    ),
+    **{
+        f"{COUNT_PREFIX}{kind}": (label, f"Number of {counted} before the date.")
+        for kind, (label, counted) in _COUNTED.items()
+    },
+}
 
 # Inputs that only mean something when the data has these event types (beyond the count of
 # each type): on orders-only data they would be constant columns the networks learn nothing

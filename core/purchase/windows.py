@@ -14,6 +14,7 @@ customer's orders per purchase day before d (see ``OrderScale``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Final
@@ -31,6 +32,19 @@ HORIZON: Final = "horizon_days"
 # BG/NBD's expectation in its own unit, purchase days: the MLP's input and the base it corrects
 # (the column keeps the name the networks of saved runs were trained on).
 BGNBD_EXPECTED: Final = "bgnbd_expected_orders"
+# The inputs the window tables add to the user features, labelled like them.
+INPUT_LABELS: Final[Mapping[str, tuple[str, str]]] = {
+    **feat.FEATURE_LABELS,
+    HORIZON: (
+        "Days predicted",
+        "Length of the window the prediction is for (H, shorter for late training windows).",
+    ),
+    BGNBD_EXPECTED: (
+        "BG/NBD expected purchase days",
+        "Purchase days the BG/NBD model expects from the user in the window; the network "
+        "learns what to add to it.",
+    ),
+}
 # Orders per purchase day that turn it into expected orders (not an input of the networks).
 BGNBD_SCALE: Final = "bgnbd_orders_per_day"
 ACTUAL_ORDERS: Final = "actual_orders"
@@ -203,6 +217,19 @@ def build_purchase_data(
         scales[t],
         feat.unusable_features(types),
     )
+
+
+def input_label(name: str) -> str:
+    """The plain label of a model input (a readable form of the name for one this version
+    does not know, e.g. from an older run)."""
+    known = INPUT_LABELS.get(name)
+    return known[0] if known else name.replace("_", " ").strip().capitalize()
+
+
+def input_help(name: str) -> str:
+    """One sentence on what a model input is (empty for one this version does not know)."""
+    known = INPUT_LABELS.get(name)
+    return known[1] if known else ""
 
 
 def _bgnbd_warnings(
