@@ -140,3 +140,9 @@ def test_recommendations_page_tables_have_no_none_text_and_scores_say_their_scal
     assert len(scores) >= 2  # the user's list and the what-if list
     for score in scores:
         assert "(0–1)" in score["label"] or "(0 or more)" in score["label"]
+
+
+def test_every_metric_has_a_one_sentence_explanation():
+    for key, metric in m.METRICS.items():
+        assert metric.help.endswith("."), key
+        assert metric.help[0].isupper() and "_" not in metric.help, key
