@@ -496,6 +496,7 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
     ]
     labels = recommend.MODEL_LABELS
     parts = [_run_header(loaded, rows)]
+    parts += [_note(n) for n in details.notes]
     parts.append("<h3>Scoreboard: the MLP ranker against every baseline</h3>")
     if evaluated:
         scores = _ordered_scores(manifest, (m.MLP, *recommend.BASELINES))

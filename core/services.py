@@ -138,9 +138,12 @@ class PurchaseResult:
         )
 
 
-def prepare_purchase(shop: ShopData, settings: PurchaseSettings) -> purchase.PurchaseData:
+def prepare_purchase(
+    shop: ShopData, settings: PurchaseSettings, *, inputs: tuple[str, ...] | None = None
+) -> purchase.PurchaseData:
     """The feature tables for the settings' cutoff and horizon (the training-row sample, above
-    the row limit, is drawn with the network's seed).
+    the row limit, is drawn with the network's seed), with the inputs the data can have, or
+    ``inputs`` (a saved run's own list).
 
     Raises:
         CutoffError: when the cutoff leaves no room for training or evaluation.
@@ -151,6 +154,7 @@ def prepare_purchase(shop: ShopData, settings: PurchaseSettings) -> purchase.Pur
         cutoff=settings.cutoff,
         horizon_days=settings.horizon_days,
         random_state=settings.network.random_state,
+        inputs=inputs,
     )
 
 
@@ -228,9 +232,12 @@ def open_purchase_run(
     """
     models = purchase_models_from_run(loaded)
     config = loaded.manifest.config
-    if data is None:
+    inputs = tuple(getattr(models.regressor, "feature_names_in_", ()))
+    if data is None or data.feature_names != inputs:
+        # A run predicts with its own inputs, e.g. one saved before inputs that the data
+        # cannot have were left out.
         settings = PurchaseSettings(models.config, config.horizon_days, config.cutoff)
-        data = prepare_purchase(shop, settings)
+        data = prepare_purchase(shop, settings, inputs=inputs)
     check_run_inputs(loaded.run_id, models, data)
     return score_purchase(models, data, epochs=max(models.epochs_run), run_id=loaded.run_id)
 

@@ -28,6 +28,7 @@ from core.purchase import (
     BGNBD_ORDERS,
     BGNBD_SCALE,
     MODEL_LABELS,
+    MODEL_NAMES,
     PREDICTED,
     PROBABILITY,
     PurchaseData,
@@ -36,6 +37,8 @@ from core.purchase import (
     charts,
     describe_bgnbd,
     features,
+    input_help,
+    input_label,
 )
 from core.services import PurchaseResult, PurchaseSettings
 from ui import cache, state, trainer, widgets
@@ -477,17 +480,62 @@ def classification_charts(evaluation: PurchaseEvaluation) -> None:
 
 
 def importance_chart(evaluation: PurchaseEvaluation) -> None:
-    """Permutation importance of the orders network's inputs."""
+    """Permutation importance of the orders network's inputs, and the inputs the data
+    cannot have."""
     widgets.chart(
         charts.permutation_importance_bar(evaluation.importance),
         "Each input is shuffled across users (5 times) and the rise in the orders network's "
-        "MSE is the bar; whiskers show the spread. Inputs that carry the same information "
-        "share the credit, so each can look small.",
+        "MSE is the bar; whiskers show the spread; hover a bar for what the input is. Inputs "
+        "that carry the same information share the credit, so each can look small.",
         key="purchase.chart.importance",
     )
+    if evaluation.left_out:
+        names = ", ".join(input_label(name).lower() for name in evaluation.left_out)
+        st.caption(
+            f"Left out because the data has no such events (they would be the same for every "
+            f"user): {names}."
+        )
 
 
 USER_ROWS_SHOWN = 1000
+PROBABILITY_HELP = "probability of buying at least once in the H days (0–1, higher = more likely)"
+
+
+def input_columns(names: tuple[str, ...]) -> dict[str, typing.Any]:
+    """Each model input's column under its plain label, its explanation as the hover."""
+    return {
+        name: st.column_config.NumberColumn(input_label(name), help=input_help(name), format="%.4g")
+        for name in names
+    }
+
+
+# Each model's predictions and what happened, in the per-user table.
+PREDICTION_COLUMNS = {
+    ACTUAL_ORDERS: st.column_config.NumberColumn(
+        "orders that happened",
+        format="%d",
+        help="The user's orders in the H days after the cutoff.",
+    ),
+    ACTUAL_BUYER: st.column_config.NumberColumn(
+        "bought (1) or not (0)", format="%d", help="1 when the user ordered in the H days."
+    ),
+    **{
+        charts.orders_column(name): st.column_config.NumberColumn(
+            f"{MODEL_LABELS[name]}: orders",
+            format="%.2f",
+            help=f"{MODEL_LABELS[name]}: expected orders in the H days (0 or more).",
+        )
+        for name in MODEL_NAMES
+    },
+    **{
+        charts.probability_column(name): st.column_config.NumberColumn(
+            f"{MODEL_LABELS[name]}: probability of buying (0–1)",
+            format="%.3f",
+            help=f"{MODEL_LABELS[name]}: {PROBABILITY_HELP}.",
+        )
+        for name in MODEL_NAMES
+    },
+}
 # BG/NBD's columns in the per-user tables: its own unit, the scale and the orders it is scored on.
 BGNBD_COLUMNS = {
     BGNBD_EXPECTED: st.column_config.NumberColumn(
@@ -534,14 +582,24 @@ def user_table(evaluation: PurchaseEvaluation, data: PurchaseData) -> None:
         st.write(f"No user id contains “{query}”.")
         return
     shown = users.head(USER_ROWS_SHOWN).reset_index()
-    st.dataframe(shown, hide_index=True, column_config=BGNBD_COLUMNS, key="purchase.users")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config={
+            schema.USER_ID: st.column_config.TextColumn("user id"),
+            **input_columns(data.feature_names),
+            **PREDICTION_COLUMNS,
+            **BGNBD_COLUMNS,
+        },
+        key="purchase.users",
+    )
     more = f"the first {USER_ROWS_SHOWN:,} of " if len(users) > USER_ROWS_SHOWN else ""
     st.caption(
-        f"Showing {more}{len(users):,} users, most predicted orders first. Features describe "
-        f"each user before the cutoff ({data.cutoff:%Y-%m-%d}); actual_orders counts their "
-        f"orders in the {data.horizon_days} days after it; `<model>_orders` and "
-        "`<model>_probability` are each model's predictions; BG/NBD's orders are its "
-        f"purchase days (`{BGNBD_EXPECTED}`) × `{BGNBD_SCALE}`."
+        f"Showing {more}{len(users):,} users, most predicted orders first; hover a column "
+        f"header for what it holds. Inputs describe each user before the cutoff "
+        f"({data.cutoff:%Y-%m-%d}); “orders that happened” counts their orders in the "
+        f"{data.horizon_days} days after it, beside each model's expected orders and "
+        "probability of buying; BG/NBD's orders are its purchase days × orders per purchase day."
     )
     st.download_button(
         "Download these users (CSV)",
@@ -565,10 +623,17 @@ def next_orders_table(next_orders: pd.DataFrame, data: PurchaseData) -> None:
         next_orders.head(USER_ROWS_SHOWN).reset_index(),
         hide_index=True,
         column_config={
-            PREDICTED: st.column_config.NumberColumn(format="%.2f"),
-            PROBABILITY: st.column_config.NumberColumn(format="%.3f"),
+            schema.USER_ID: st.column_config.TextColumn("user id"),
+            PREDICTED: st.column_config.NumberColumn(
+                "expected orders",
+                format="%.2f",
+                help="The MLP's expected orders in the H days after the data (0 or more).",
+            ),
+            PROBABILITY: st.column_config.NumberColumn(
+                "probability of buying (0–1)", format="%.3f", help=f"The MLP's {PROBABILITY_HELP}."
+            ),
             **BGNBD_COLUMNS,
-            features.SINCE_ORDER: st.column_config.NumberColumn(format="%.1f"),
+            **input_columns((features.ORDERS, features.SINCE_ORDER)),
         },
         key="purchase.next_orders",
     )
@@ -576,8 +641,9 @@ def next_orders_table(next_orders: pd.DataFrame, data: PurchaseData) -> None:
         f"Predictions for {start:%Y-%m-%d} to {last_day:%Y-%m-%d}, the {days} days after the "
         f"data ends, from every user's history up to then; most expected orders first "
         f"(showing up to {USER_ROWS_SHOWN:,}; the download has all). Expected buyers is the "
-        f"sum of the buy probabilities; `{features.ORDERS}` and `{features.SINCE_ORDER}` "
-        "describe the user's past; BG/NBD's expectation is shown in purchase days and in orders."
+        f"sum of the buy probabilities; {input_label(features.ORDERS).lower()} and "
+        f"{input_label(features.SINCE_ORDER).lower()} describe the user's past; BG/NBD's "
+        "expectation is shown in purchase days and in orders."
     )
     st.download_button(
         f"Download predictions for the next {days} days (CSV)",
@@ -612,11 +678,19 @@ def training_history(runs: pd.DataFrame) -> None:
         column_config={
             "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
             "hidden_layers": "hidden layers",
-            m.MSE: st.column_config.NumberColumn("MSE", format="%.4f"),
-            m.ACCURACY: st.column_config.NumberColumn("accuracy", format="%.3f"),
-            "baseline_mse": st.column_config.NumberColumn("best baseline MSE", format="%.4f"),
+            m.MSE: st.column_config.NumberColumn("MSE", format="%.4f", help=m.METRICS[m.MSE].help),
+            m.ACCURACY: st.column_config.NumberColumn(
+                "accuracy", format="%.3f", help=m.METRICS[m.ACCURACY].help
+            ),
+            "baseline_mse": st.column_config.NumberColumn(
+                "best baseline MSE",
+                format="%.4f",
+                help=f"The best baseline's on the same split. {m.METRICS[m.MSE].help}",
+            ),
             "baseline_accuracy": st.column_config.NumberColumn(
-                "best baseline accuracy", format="%.3f"
+                "best baseline accuracy",
+                format="%.3f",
+                help=f"The best baseline's on the same split. {m.METRICS[m.ACCURACY].help}",
             ),
             "train_seconds": st.column_config.NumberColumn("training (s)", format="%.1f"),
         },

@@ -345,6 +345,8 @@ def summary(result: RecommendResult) -> None:
         where = f"learned from all the data up to {result.cutoff - pd.Timedelta(days=1):%Y-%m-%d}"
         timing = f"fit {fitted.fit_seconds:.1f} s"
     st.caption(f"k = {s.k} · {where} · {ranker} · {timing} ({result.seconds:.0f} s in all).")
+    for note in fitted.notes:
+        st.caption(note)
     if result.stopped:
         st.info(
             f"Training was stopped at epoch {result.epochs}; the ranker keeps its best epoch so "
@@ -526,10 +528,40 @@ RECOMMENDATION_COLUMNS = {
     schema.CATEGORY: st.column_config.TextColumn("category", width=100),
     schema.PRICE: st.column_config.NumberColumn("price", format="%.2f", width=70),
     m.SCORE: st.column_config.NumberColumn(
-        "score", format="%.3f", width=60, help="The ranker's chance that the user buys it."
+        "chance of buying (0–1)",
+        format="%.3f",
+        width=80,
+        help="The ranker's probability (0–1) that the user buys this product in the H days; "
+        "higher = more likely.",
     ),
     schema.ITEM_ID: st.column_config.TextColumn("item id", width=80),
 }
+# Without a ranker (too little history before the cutoff) lists keep the generators' score.
+GENERATOR_SCORE = st.column_config.NumberColumn(
+    "generator score (0 or more)",
+    format="%.3f",
+    width=80,
+    help="Not a probability: item-to-item closeness plus popularity in the user's categories "
+    "(0 or more); higher = ranked first.",
+)
+# Cold start ranks by closeness to the clicks, or by popularity.
+WHATIF_SCORE = st.column_config.NumberColumn(
+    "match (0 or more)",
+    format="%.3f",
+    width=80,
+    help="Not a probability: summed closeness to the clicked products, or the product's "
+    "popularity (log of its sales) with no clicks; higher = ranked first.",
+)
+MISSING = "–"
+
+
+def _dash_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with missing text (a product without category, an event without name) shown
+    as a dash rather than "None"."""
+    text = frame.select_dtypes(include=["object", "string", "category"]).columns
+    return frame.assign(
+        **{c: frame[c].astype("object").where(frame[c].notna(), MISSING) for c in text}
+    )
 
 
 @dataclass(frozen=True)
@@ -642,12 +674,17 @@ def user_browser(result: RecommendResult, shop: ShopData, buyers: PredictedBuyer
         tiles[f"Hits in the top {s.k}"] = f"{int(hits.sum())} of {len(recs)}"
     for column, (label, value) in zip(st.columns(len(tiles)), tiles.items(), strict=True):
         column.metric(label, value)
-    _recommendation_table(recs, hits if evaluation is not None else None, k=s.k)
+    _recommendation_table(
+        recs,
+        hits if evaluation is not None else None,
+        k=s.k,
+        ranked=result.recommender.ranker is not None,
+    )
     missed = sorted(bought_after - set(recs[schema.ITEM_ID]))
     if missed:
         st.markdown(f"**Bought in the test window but not in the top {s.k}**")
         st.dataframe(
-            _products(result.recommender, missed),
+            _dash_missing(_products(result.recommender, missed)),
             hide_index=True,
             column_config=RECOMMENDATION_COLUMNS,
             key="recs.missed_table",
@@ -669,13 +706,17 @@ def _products(fitted: Recommender, item_ids: list[str]) -> pd.DataFrame:
     )
 
 
-def _recommendation_table(recs: pd.DataFrame, hits: pd.Series | None, *, k: int) -> None:
+def _recommendation_table(
+    recs: pd.DataFrame, hits: pd.Series | None, *, k: int, ranked: bool
+) -> None:
     st.markdown(f"**Top {k} recommendations**")  # the id is in the picker, not in Markdown
     if recs.empty:
         st.write("No recommendations for this user.")
         return
-    table = recs[[*SHOWN_COLUMNS, schema.ITEM_ID]]
+    table = _dash_missing(recs[[*SHOWN_COLUMNS, schema.ITEM_ID]])
     config = dict(RECOMMENDATION_COLUMNS)
+    if not ranked:
+        config[m.SCORE] = GENERATOR_SCORE
     if hits is not None:
         table.insert(1, HIT, hits.map({True: HIT_MARK, False: ""}).to_numpy())
         config[HIT] = st.column_config.TextColumn(
@@ -733,7 +774,7 @@ def _history(
         f"History table ({len(known):,} newest events{' before the cutoff' if evaluate else ''})"
     ):
         st.dataframe(
-            known,
+            _dash_missing(known),
             hide_index=True,
             column_config={
                 schema.TIMESTAMP: st.column_config.DatetimeColumn(
@@ -760,7 +801,7 @@ def what_if(result: RecommendResult) -> None:
     """Cold start without retraining: products a new visitor clicked, or a category alone."""
     fitted, k = result.recommender, result.settings.k
     inter = fitted.interactions
-    order = inter.popularity.argsort(kind="stable")[::-1][:WHATIF_ITEMS]
+    order = recommend.popular_items(fitted, limit=WHATIF_ITEMS)
     labels = {  # names repeat across items, so the id tells them apart
         str(inter.item_ids[i]): f"{inter.item_names[i]} · {_category(inter, int(i))} · "
         f"{inter.item_ids[i]}"
@@ -791,9 +832,9 @@ def what_if(result: RecommendResult) -> None:
         recs = recommend.popular_in_segment(fitted, chosen, k=k)
         note = "A visitor with no history gets the most popular products (of the category)."
     st.dataframe(
-        recs[list(SHOWN_COLUMNS)],
+        _dash_missing(recs[list(SHOWN_COLUMNS)]),
         hide_index=True,
-        column_config=RECOMMENDATION_COLUMNS,
+        column_config={**RECOMMENDATION_COLUMNS, m.SCORE: WHATIF_SCORE},
         key="recs.whatif_table",
     )
     st.caption(note + " Nothing is retrained.")

@@ -29,12 +29,15 @@ from core.purchase.windows import (
     BGNBD_EXPECTED,
     BGNBD_SCALE,
     HORIZON,
+    INPUT_LABELS,
     PREDICTED,
     PROBABILITY,
     WINDOW_START,
     PurchaseData,
     build_purchase_data,
     describe_bgnbd,
+    input_help,
+    input_label,
 )
 
 __all__ = [
@@ -50,6 +53,9 @@ __all__ = [
     "PurchaseData",
     "build_purchase_data",
     "describe_bgnbd",
+    "INPUT_LABELS",
+    "input_label",
+    "input_help",
     "BGNBD_NAME",
     "PAST_RATE",
     "LINEAR",

@@ -426,11 +426,11 @@ def residuals_by_frequency_bar(
 
 
 def permutation_importance_bar(importance: pd.DataFrame, *, top: int = 15) -> go.Figure:
-    """The inputs whose shuffling hurts the orders network most (mean ± sd over repeats)."""
+    """The inputs whose shuffling hurts the orders network most (mean ± sd over repeats),
+    each by its plain label, with its explanation on hover."""
     shown = importance.head(top)
-    labels = [
-        wrap_label(str(f).replace("_", " "), width=IMPORTANCE_LABEL_WIDTH) for f in shown["feature"]
-    ]
+    names = [str(f) for f in shown["feature"]]
+    labels = [wrap_label(pp.input_label(f), width=IMPORTANCE_LABEL_WIDTH) for f in names]
     fig = go.Figure(
         go.Bar(
             x=shown["mse_increase"],
@@ -438,6 +438,8 @@ def permutation_importance_bar(importance: pd.DataFrame, *, top: int = 15) -> go
             error_x={"type": "data", "array": shown["std"], "color": "#666"},
             orientation="h",
             marker_color=MLP_COLOUR,
+            customdata=[wrap_label(pp.input_help(f), width=60) for f in names],
+            hovertemplate="%{x:.4g}<br>%{customdata}<extra></extra>",
         )
     )
     fig.update_layout(

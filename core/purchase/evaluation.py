@@ -115,11 +115,14 @@ class PurchaseEvaluation:
         users: per user: actual orders, actual buyer, each model's predictions, the inputs
             (BG/NBD's expected purchase days among them) and BG/NBD's orders per purchase day.
         importance: permutation importance of the MLP regressor's inputs (increase in MSE).
+        left_out: inputs the data cannot have, so none of the models uses them (e.g. days
+            since the last view on orders-only data).
     """
 
     scores: pd.DataFrame
     users: pd.DataFrame
     importance: pd.DataFrame
+    left_out: tuple[str, ...] = ()
 
 
 def evaluate_purchase_models(
@@ -150,7 +153,10 @@ def evaluate_purchase_models(
         axis=1,
     )
     return PurchaseEvaluation(
-        scores, users, _importance(models, table, data, importance_rows, random_state)
+        scores,
+        users,
+        _importance(models, table, data, importance_rows, random_state),
+        tuple(name for name in data.left_out if name not in data.feature_names),
     )
 
 

@@ -6,6 +6,7 @@ labels count orders in ``[at, at + horizon)``, orders as ``core.data.orders`` de
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Final
 
 import numpy as np
@@ -42,6 +43,95 @@ VIEWED_PRICE: Final = "mean_viewed_price"
 COUNT_PREFIX: Final = "n_"
 
 COUNT_FEATURES: Final = tuple(f"{COUNT_PREFIX}{kind}" for kind in schema.EVENT_TYPES)
+
+# What each event type counts, for the labels of the count features: (label, what is counted).
+_COUNTED: Final = {
+    schema.VIEW: ("Views", "product views"),
+    schema.CART: ("Carts", "products added to the cart"),
+    schema.FAV: ("Favourites", "products saved as favourites"),
+    schema.PURCHASE: ("Purchases", "purchase lines (one per product in an order)"),
+    schema.RETURN: ("Returns", "returned purchase lines"),
+}
+
+# Every user feature: a plain label and one sentence, for charts, tables and the report.
+FEATURE_LABELS: Final[Mapping[str, tuple[str, str]]] = {
+    TENURE: ("Days as a customer", "Days from the user's first event to the date."),
+    SINCE_EVENT: ("Days since last visit", "Days since the user's latest event of any kind."),
+    ORDERS: ("Orders", "Orders the user placed before the date."),
+    SINCE_ORDER: (
+        "Days since last order",
+        "Days since the user's latest order (their days as a customer if they never ordered).",
+    ),
+    SPEND: ("Total spend", "Money spent on every purchase line before the date."),
+    AVG_ORDER_VALUE: ("Average order value", "Total spend divided by the number of orders."),
+    MEAN_GAP: (
+        "Average days between orders",
+        "Average days between the user's orders (days as a customer with fewer than two).",
+    ),
+    LAST_GAP: (
+        "Days between last two orders",
+        "Days between the user's two latest orders (days as a customer with fewer than two).",
+    ),
+    ORDERS_30: ("Orders in last 30 days", "Orders the user placed in the 30 days before the date."),
+    ORDERS_90: ("Orders in last 90 days", "Orders the user placed in the 90 days before the date."),
+    EVENTS_7: ("Events in last 7 days", "Events of any kind in the 7 days before the date."),
+    EVENTS_30: ("Events in last 30 days", "Events of any kind in the 30 days before the date."),
+    EVENTS_90: ("Events in last 90 days", "Events of any kind in the 90 days before the date."),
+    VIEW_TO_CART: ("View-to-cart rate", "Carts per product view: how often a view led to a cart."),
+    CART_TO_PURCHASE: (
+        "Cart-to-purchase rate",
+        "Purchase lines per cart (at most 1): how often a cart led to a purchase.",
+    ),
+    DISTINCT_ITEMS: ("Different products", "How many different products the user touched."),
+    DISTINCT_CATEGORIES: (
+        "Different categories",
+        "How many different categories the user touched.",
+    ),
+    TOP_CATEGORY_SHARE: (
+        "Share in favourite category",
+        "Share (0 to 1) of the user's purchases, by spend where prices exist, in their "
+        "most-bought category.",
+    ),
+    AVG_PRICE_PAID: ("Average price paid", "Average unit price of the products the user bought."),
+    SINCE_VIEW: ("Days since last view", "Days since the user last viewed a product."),
+    SINCE_CART: ("Days since last cart", "Days since the user last added a product to the cart."),
+    VIEWED_PRICE: (
+        "Average price of products seen",
+        "Average list price of the products in the user's events.",
+    ),
+    **{
+        f"{COUNT_PREFIX}{kind}": (label, f"Number of {counted} before the date.")
+        for kind, (label, counted) in _COUNTED.items()
+    },
+}
+
+# Inputs that only mean something when the data has these event types (beyond the count of
+# each type): on orders-only data they would be constant columns the networks learn nothing
+# from, so they are left out.
+NEEDS_TYPES: Final = {
+    SINCE_VIEW: (schema.VIEW,),
+    SINCE_CART: (schema.CART,),
+    VIEW_TO_CART: (schema.VIEW, schema.CART),
+    CART_TO_PURCHASE: (schema.CART,),
+    VIEWED_PRICE: (schema.VIEW,),
+    **{name: (kind,) for kind, name in zip(schema.EVENT_TYPES, COUNT_FEATURES, strict=True)},
+}
+
+
+def event_types_of(events: pd.DataFrame) -> tuple[str, ...]:
+    """The event types the data has (in ``schema.EVENT_TYPES`` order)."""
+    present = set(events[schema.EVENT_TYPE].astype("str").unique())
+    return tuple(kind for kind in schema.EVENT_TYPES if kind in present)
+
+
+def unusable_features(event_types: Collection[str]) -> tuple[str, ...]:
+    """The inputs left out of data with only ``event_types`` (e.g. days since the last view
+    on orders-only data), in ``NEEDS_TYPES`` order."""
+    return tuple(
+        name
+        for name, needs in NEEDS_TYPES.items()
+        if not all(kind in event_types for kind in needs)
+    )
 
 
 def prepare_events(events: pd.DataFrame, products: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -126,13 +216,21 @@ def _group_first(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray
     return out
 
 
-def user_features(events: pd.DataFrame, orders: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
+def user_features(
+    events: pd.DataFrame,
+    orders: pd.DataFrame,
+    at: pd.Timestamp,
+    *,
+    event_types: Collection[str] = schema.EVENT_TYPES,
+) -> pd.DataFrame:
     """Features of every user with an event before ``at``, from events before ``at`` only.
 
     Args:
         events: canonical events as returned by ``prepare_events`` (sorted by time).
         orders: the output of ``extract_orders`` on the same events.
         at: the date the features describe; nothing at or after it is used.
+        event_types: the event types the whole data has (``event_types_of``); the inputs that
+            need another type (``unusable_features``) are left out.
 
     Returns:
         one row per user (index ``user_id`` as text), columns in a fixed order; days are
@@ -227,7 +325,11 @@ def user_features(events: pd.DataFrame, orders: pd.DataFrame, at: pd.Timestamp) 
         columns[VIEWED_PRICE] = np.divide(total, seen, out=np.zeros(size), where=seen > 0)
 
     index = pd.Index(events[schema.USER_ID].cat.categories[present], name=schema.USER_ID)
-    return pd.DataFrame({name: values[present] for name, values in columns.items()}, index=index)
+    left_out = set(unusable_features(event_types))
+    return pd.DataFrame(
+        {name: values[present] for name, values in columns.items() if name not in left_out},
+        index=index,
+    )
 
 
 def _last_gap(codes: np.ndarray, ago: np.ndarray, size: int, fill: np.ndarray) -> np.ndarray:

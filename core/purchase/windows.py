@@ -14,7 +14,9 @@ customer's orders per purchase day before d (see ``OrderScale``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Final
 
 import numpy as np
@@ -30,6 +32,19 @@ HORIZON: Final = "horizon_days"
 # BG/NBD's expectation in its own unit, purchase days: the MLP's input and the base it corrects
 # (the column keeps the name the networks of saved runs were trained on).
 BGNBD_EXPECTED: Final = "bgnbd_expected_orders"
+# The inputs the window tables add to the user features, labelled like them.
+INPUT_LABELS: Final[Mapping[str, tuple[str, str]]] = {
+    **feat.FEATURE_LABELS,
+    HORIZON: (
+        "Days predicted",
+        "Length of the window the prediction is for (H, shorter for late training windows).",
+    ),
+    BGNBD_EXPECTED: (
+        "BG/NBD expected purchase days",
+        "Purchase days the BG/NBD model expects from the user in the window; the network "
+        "learns what to add to it.",
+    ),
+}
 # Orders per purchase day that turn it into expected orders (not an input of the networks).
 BGNBD_SCALE: Final = "bgnbd_orders_per_day"
 ACTUAL_ORDERS: Final = "actual_orders"
@@ -97,6 +112,8 @@ class PurchaseData:
             be fitted (its expectation, an input and a baseline, is then 0 there).
         order_scale: how BG/NBD's purchase days were scaled to orders at the cutoff (each
             table's ``bgnbd_orders_per_day`` holds the factor used for each user).
+        left_out: inputs the data cannot have, left out of every table (e.g. days since the
+            last view on orders-only data).
     """
 
     cutoff: pd.Timestamp
@@ -109,6 +126,7 @@ class PurchaseData:
     windows: tuple[tuple[pd.Timestamp, int], ...]
     warnings: tuple[str, ...] = ()
     order_scale: OrderScale = field(default_factory=OrderScale)
+    left_out: tuple[str, ...] = ()
 
 
 def build_purchase_data(
@@ -120,8 +138,13 @@ def build_purchase_data(
     max_windows: int = 16,
     max_train_rows: int = 300_000,
     random_state: int = 0,
+    inputs: tuple[str, ...] | None = None,
 ) -> PurchaseData:
     """Build training windows, the evaluation table at the cutoff and the deployment table.
+
+    The inputs are decided once, from the event types of the whole data: those it cannot have
+    (``features.unusable_features``) are left out of every table. ``inputs`` asks for a given
+    list instead (a saved run's own), computed whatever the event types.
 
     Raises:
         CutoffError: when the cutoff leaves no full horizon after it or no history before it.
@@ -166,13 +189,20 @@ def build_purchase_data(
         )
     failed: dict[pd.Timestamp, str] = {}
     scales: dict[pd.Timestamp, OrderScale] = {}
-    parts = [_window_table(prepared, orders, at, days, failed, scales) for at, days in windows]
+    types = feat.event_types_of(prepared) if inputs is None else schema.EVENT_TYPES
+    table = partial(_window_table, prepared, orders, failed=failed, scales=scales, types=types)
+    parts = [table(at, days) for at, days in windows]
     train = pd.concat(parts, ignore_index=False)
     if len(train) > max_train_rows:
         train = train.sample(max_train_rows, random_state=random_state)
-    evaluation = _window_table(prepared, orders, t, horizon_days, failed, scales)
-    deployment = _window_table(prepared, orders, end, horizon_days, failed, scales, labels=False)
+    evaluation = table(t, horizon_days)
+    deployment = table(end, horizon_days, labels=False)
     names = tuple(c for c in evaluation.columns if c not in _NOT_INPUTS)
+    if inputs is not None and set(inputs) <= set(names):
+        names = tuple(inputs)  # otherwise the run's check names what this version cannot build
+    keep = [*names, *(c for c in evaluation.columns if c in _NOT_INPUTS)]
+    evaluation = evaluation[keep]
+    deployment = deployment[[c for c in keep if c in deployment.columns]]
     train = train.reindex(columns=[*names, *_NOT_INPUTS], fill_value=0.0)
     return PurchaseData(
         t,
@@ -185,7 +215,21 @@ def build_purchase_data(
         tuple(windows),
         _bgnbd_warnings(failed, t, len(windows) + 2),
         scales[t],
+        feat.unusable_features(types),
     )
+
+
+def input_label(name: str) -> str:
+    """The plain label of a model input (a readable form of the name for one this version
+    does not know, e.g. from an older run)."""
+    known = INPUT_LABELS.get(name)
+    return known[0] if known else name.replace("_", " ").strip().capitalize()
+
+
+def input_help(name: str) -> str:
+    """One sentence on what a model input is (empty for one this version does not know)."""
+    known = INPUT_LABELS.get(name)
+    return known[1] if known else ""
 
 
 def _bgnbd_warnings(
@@ -211,12 +255,13 @@ def _window_table(
     orders: pd.DataFrame,
     at: pd.Timestamp,
     days: int,
+    *,
     failed: dict[pd.Timestamp, str],
     scales: dict[pd.Timestamp, OrderScale],
-    *,
+    types: tuple[str, ...],
     labels: bool = True,
 ) -> pd.DataFrame:
-    table = feat.user_features(events, orders, at)
+    table = feat.user_features(events, orders, at, event_types=types)
     table[HORIZON] = float(days)
     expected, problem = _bgnbd_expected(orders, at, days)
     if problem is not None:

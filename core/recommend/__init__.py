@@ -6,6 +6,7 @@ from core.recommend.baselines import baseline_recommendations
 from core.recommend.browse import (
     HISTORY_COLUMNS,
     popular_in_segment,
+    popular_items,
     recommend_everyone,
     recommend_for_items,
     recommend_for_user,
@@ -25,6 +26,7 @@ from core.recommend.interactions import (
     NoItemsError,
     UnknownUserError,
     build_interactions,
+    non_product_mask,
     relevant_items,
 )
 from core.recommend.model import Recommender, RecommenderConfig, fit_recommender, recommend_users
@@ -35,6 +37,7 @@ __all__ = [
     "UnknownUserError",
     "Interactions",
     "build_interactions",
+    "non_product_mask",
     "relevant_items",
     "PAIR_FEATURES",
     "Candidates",
@@ -55,6 +58,7 @@ __all__ = [
     "recommend_for_user",
     "recommend_for_items",
     "popular_in_segment",
+    "popular_items",
     "HISTORY_COLUMNS",
     "user_activity",
     "user_history",

@@ -68,11 +68,20 @@ def recommend_for_user(recommender: Recommender, user_id: str, *, k: int) -> pd.
     return _describe(recommender, lists.assign(**{REASON: explain(recommender, lists)}))
 
 
+def popular_items(recommender: Recommender, *, limit: int) -> np.ndarray:
+    """Positions of the ``limit`` most popular products known at the recommender's date,
+    most popular first (non-product lines such as postage are never among them)."""
+    inter = recommender.interactions
+    order = np.argsort(-inter.popularity, kind="stable")
+    return order[inter.known[order]][:limit]
+
+
 def recommend_for_items(recommender: Recommender, item_ids: list[str], *, k: int) -> pd.DataFrame:
     """Cold start without retraining: neighbours of the items a new visitor clicked."""
     inter = recommender.interactions
     positions = inter.item_ids.get_indexer([str(i) for i in item_ids])
     positions = positions[positions >= 0]
+    positions = positions[~inter.non_product[positions]]  # a click on postage says nothing
     if not len(positions):
         scores = inter.popularity.copy()
     else:

@@ -204,6 +204,14 @@ def _candidate_rank(rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _pair_values(matrix: sparse.csr_matrix, pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The matrix's entries at (users, items), one per pair (scipy returns one value for no
+    pairs at all, so that case is answered here)."""
+    if not len(pair[0]):
+        return np.zeros(0)
+    return np.asarray(matrix[pair]).ravel()
+
+
 def _pair_features(
     inter: Interactions,
     scores: _ChunkScores,
@@ -242,9 +250,9 @@ def _pair_features(
         _candidate_rank(rows, category_pair),
         inter.popularity[items],
         inter.recent_popularity[items],
-        np.log1p(np.asarray(inter.weights[pair]).ravel()),
-        np.log1p(np.asarray(inter.views[pair]).ravel()),
-        np.log1p(np.asarray(inter.carts[pair]).ravel()),
+        np.log1p(_pair_values(inter.weights, pair)),
+        np.log1p(_pair_values(inter.views, pair)),
+        np.log1p(_pair_values(inter.carts, pair)),
         share,
         brand_share,
         np.abs(np.log1p(inter.item_price[items]) - inter.user_log_price[users]),

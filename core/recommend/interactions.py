@@ -14,6 +14,7 @@ from scipy import sparse
 from sklearn.preprocessing import normalize
 
 from core import schema
+from core.data.nonproduct import non_product_items
 from core.errors import ShopLensError
 
 EVENT_WEIGHTS: Final = {schema.VIEW: 1.0, schema.FAV: 2.0, schema.CART: 3.0, schema.PURCHASE: 5.0}
@@ -45,6 +46,10 @@ class Interactions:
     across dates. ``known`` marks the items that existed at ``at`` (an event before it, or,
     when ``at`` is the end of the data, a row of the product table); ``allowed`` the ones that
     may be recommended (known, and listed and in stock when only the catalogue is wanted).
+    ``non_product`` marks the postage, fee and adjustment lines (``core.data.nonproduct``):
+    their events are left out of every matrix and statistic, and they are neither known nor
+    allowed, so no model ranks them, recommends them or counts them as bought.
+    ``non_product_lines`` counts their events left out before ``at``.
     """
 
     at: pd.Timestamp
@@ -82,6 +87,8 @@ class Interactions:
     known: np.ndarray
     allowed: np.ndarray
     item_names: np.ndarray
+    non_product: np.ndarray
+    non_product_lines: int = 0
 
     @cached_property
     def similarity_to(self) -> sparse.csr_matrix:
@@ -139,8 +146,11 @@ def build_interactions(
     # The product table was exported when the data ends: it describes the shop at ``at`` only
     # when nothing happened from ``at`` on (recommending now), never at an earlier date.
     table_is_current = before == len(events)
+    non_product = non_product_mask(events, products, item_ids)
     past = events.iloc[:before]
     past = past[past[schema.ITEM_ID].notna().to_numpy()]
+    left_out = non_product[_codes(past[schema.ITEM_ID])]
+    past = past[~left_out]
     users, items = _codes(past[schema.USER_ID]), _codes(past[schema.ITEM_ID])
     type_codes = _codes(past[schema.EVENT_TYPE])
     type_names = list(past[schema.EVENT_TYPE].cat.categories.astype("str"))
@@ -201,6 +211,7 @@ def build_interactions(
         listed = item_ids.isin(products[schema.ITEM_ID].astype("str"))
         if table_is_current:
             known = known | listed
+    known &= ~non_product
     allowed = known & listed if catalogue_only else known
     if products is not None and catalogue_only and "in_stock" in products.columns:
         stocked = products.loc[_in_stock(products["in_stock"]), schema.ITEM_ID]
@@ -271,7 +282,31 @@ def build_interactions(
         known=known,
         allowed=allowed,
         item_names=item_names,
+        non_product=non_product,
+        non_product_lines=int(left_out.sum()),
     )
+
+
+def non_product_note(inter: Interactions) -> str | None:
+    """One sentence on the non-product items left out of the recommender, or ``None``."""
+    items = int(inter.non_product.sum())
+    if not items:
+        return None
+    lines = inter.non_product_lines
+    return (
+        f"{items:,} non-product item{'s' if items != 1 else ''} (postage, fees, bank charges, "
+        f"adjustments) and {lines:,} line{'s' if lines != 1 else ''} of them before "
+        f"{inter.at:%Y-%m-%d} were left out: no model learns from, recommends or scores them."
+    )
+
+
+def non_product_mask(
+    events: pd.DataFrame, products: pd.DataFrame | None, item_ids: pd.Index
+) -> np.ndarray:
+    """Per item (in code order), whether it is a non-product line (postage, fees, bank
+    charges, manual adjustments), by its code or by its name in the events or product table."""
+    names = _item_attribute(events, products, schema.NAME, item_ids)
+    return non_product_items(item_ids, names.to_numpy(dtype=object))
 
 
 def _fill_price(prices: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -406,6 +441,7 @@ def relevant_items(
     Only users with at least one event before ``start`` are kept, and only items that existed
     then (``inter.known``): no list made at ``start`` could hold an item that appeared later,
     so it would only swell every model's denominators. ``new_items`` keeps those items too.
+    Non-product lines (postage, fees) are never relevant: buying one is no one's hit or miss.
     """
     window = events[(events[schema.TIMESTAMP] >= start) & (events[schema.TIMESTAMP] < end)]
     window = window[window[schema.ITEM_ID].notna().to_numpy()]
@@ -415,6 +451,7 @@ def relevant_items(
         {"user": _codes(window[schema.USER_ID]), "item": _codes(window[schema.ITEM_ID])}
     ).drop_duplicates()
     known = inter.user_events[pairs["user"].to_numpy()] > 0
+    known &= ~inter.non_product[pairs["item"].to_numpy()]
     if not new_items:
         known &= inter.known[pairs["item"].to_numpy()]
     pairs = pairs[known]

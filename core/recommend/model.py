@@ -23,7 +23,12 @@ from core.ml.network import EpochReport, NetworkConfig, NetworkTrainer
 from core.params import Constraint, Flag, SettingError, Whole, check_settings, shown
 from core.recommend.candidates import PAIR_FEATURES, Candidates, _chunks, generate_candidates
 from core.recommend.categories import _category_probability, fit_category_model
-from core.recommend.interactions import Interactions, build_interactions, relevant_items
+from core.recommend.interactions import (
+    Interactions,
+    build_interactions,
+    non_product_note,
+    relevant_items,
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,13 @@ class Recommender:
     fit_seconds: float
     train_pairs: int
     best_epoch: int = 0
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the user should know about the data it learned from (e.g. the non-product
+        lines left out)."""
+        note = non_product_note(self.interactions)
+        return (note,) if note else ()
 
     def category_probability(self, users: np.ndarray | None = None) -> np.ndarray | None:
         """P(next purchase in category c) per user, from the category model."""

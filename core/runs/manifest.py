@@ -134,6 +134,8 @@ class RecommendDetails:
     by_k: pd.DataFrame | None = None
     category_accuracy: float | None = None
     category_top3_accuracy: float | None = None
+    non_product_items: int = 0
+    notes: tuple[str, ...] = ()
 
 
 Details = PurchaseDetails | RecommendDetails
@@ -491,6 +493,8 @@ def _details(task: str) -> Callable[[Any], Details]:
             by_k=_by_k(by_k) if by_k is not None else None,
             category_accuracy=_optional(_number)(data.get("category_accuracy")),
             category_top3_accuracy=_optional(_number)(data.get("category_top3_accuracy")),
+            non_product_items=_whole(0, 2**62)(data.get("non_product_items", 0)),
+            notes=tuple(_text(n) for n in data.get("notes", [])),
         )
 
     return parse

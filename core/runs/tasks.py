@@ -138,6 +138,8 @@ def recommender_run_record(
             by_k=evaluation.by_k if evaluation is not None else None,
             category_accuracy=report.accuracy if report is not None else None,
             category_top3_accuracy=report.top3_accuracy if report is not None else None,
+            non_product_items=int(recommender.interactions.non_product.sum()),
+            notes=tuple(plain_text(n) for n in recommender.notes),
         ),
         train_seconds=recommender.fit_seconds,
         stopped_at_epoch=epochs if stopped else None,

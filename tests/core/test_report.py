@@ -365,7 +365,7 @@ def test_the_report_s_bar_labels_are_the_whole_names(saved, document):
     purchase_models = [purchase.MODEL_LABELS[n] for n in purchase.MODEL_NAMES]
     recommend_models = [recommend.MODEL_LABELS[n] for n in (m.MLP, *recommend.BASELINES)]
     importance = store.info(purchase_id).manifest.details.importance
-    features = [str(f).replace("_", " ") for f in importance["feature"].head(15)]
+    features = [purchase.input_label(str(f)) for f in importance["feature"].head(15)]
     assert labels.count(purchase_models) == 2  # the MSE and ROC-AUC scoreboards
     assert labels.count(recommend_models) == 1
     assert labels.count(features) == 1

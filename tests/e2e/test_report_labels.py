@@ -112,7 +112,7 @@ def _expected_labels(report: _Report) -> list[list[str]]:
     for run_id in (report.purchase_id, report.stopped_id):
         details = report.store.info(run_id).manifest.details
         assert isinstance(details, PurchaseDetails)
-        features = [str(f).replace("_", " ") for f in details.importance["feature"].head(15)]
+        features = [purchase.input_label(str(f)) for f in details.importance["feature"].head(15)]
         expected += [purchase_models, purchase_models, features]
     return expected
 
