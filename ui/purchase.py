@@ -319,25 +319,29 @@ def summary(result: PurchaseResult) -> None:
     scores = result.evaluation.scores
     mlp, baselines = scores.loc[m.MLP], scores.drop(index=m.MLP)
     best_mse, aucs = baselines[m.MSE].idxmin(), baselines[m.ROC_AUC].dropna()
-    cols = st.columns(4)
-    cols[0].metric(
+    tiles = widgets.row()
+    tiles.metric(
         "MSE · MLP",
         _number(mlp[m.MSE], 4),
         delta=f"{mlp[m.MSE] - baselines[m.MSE].min():+.4f}",
         delta_color="inverse",
         delta_description=f"vs {MODEL_LABELS[best_mse]}",
         help=m.METRICS[m.MSE].help + " The delta compares with the best baseline.",
+        width=widgets.TILE_WIDTH,
     )
     if not aucs.empty and math.isfinite(mlp[m.ROC_AUC]):
-        cols[1].metric(
+        tiles.metric(
             "ROC-AUC · MLP",
             _number(mlp[m.ROC_AUC], 3),
             delta=f"{mlp[m.ROC_AUC] - aucs.max():+.3f}",
             delta_description=f"vs {MODEL_LABELS[aucs.idxmax()]}",
             help=m.METRICS[m.ROC_AUC].help + " The delta compares with the best baseline.",
+            width=widgets.TILE_WIDTH,
         )
-    cols[2].metric("Orders predicted · MLP", f"{mlp[m.TOTAL_PREDICTED]:,.0f}")
-    cols[3].metric("Orders that happened", f"{mlp[m.TOTAL_ACTUAL]:,.0f}")
+    tiles.metric(
+        "Orders predicted · MLP", f"{mlp[m.TOTAL_PREDICTED]:,.0f}", width=widgets.TILE_WIDTH
+    )
+    tiles.metric("Orders that happened", f"{mlp[m.TOTAL_ACTUAL]:,.0f}", width=widgets.TILE_WIDTH)
 
 
 def _score_table(scores: pd.DataFrame, columns: tuple[str, ...], key: str) -> None:
@@ -345,7 +349,7 @@ def _score_table(scores: pd.DataFrame, columns: tuple[str, ...], key: str) -> No
     table = scores[list(columns)].rename(
         index=MODEL_LABELS, columns={metric.key: metric.name for metric in metrics}
     )
-    st.dataframe(
+    widgets.table(
         table.rename_axis(MODEL_COLUMN).reset_index(),
         hide_index=True,
         column_config={
@@ -582,7 +586,7 @@ def user_table(evaluation: PurchaseEvaluation, data: PurchaseData) -> None:
         st.write(f"No user id contains “{query}”.")
         return
     shown = users.head(USER_ROWS_SHOWN).reset_index()
-    st.dataframe(
+    widgets.table(
         shown,
         hide_index=True,
         column_config={
@@ -615,11 +619,14 @@ def next_orders_table(next_orders: pd.DataFrame, data: PurchaseData) -> None:
     """Deployment: the MLP's expected orders and buy probability after the data ends."""
     start, days = data.data_end, data.horizon_days
     last_day = start + pd.Timedelta(days=days - 1)
-    cols = st.columns(3)
-    cols[0].metric("Users", f"{len(next_orders):,}")
-    cols[1].metric("Expected orders", f"{next_orders[PREDICTED].sum():,.0f}")
-    cols[2].metric("Expected buyers", f"{next_orders[PROBABILITY].sum():,.0f}")
-    st.dataframe(
+    widgets.tiles(
+        {
+            "Users": f"{len(next_orders):,}",
+            "Expected orders": f"{next_orders[PREDICTED].sum():,.0f}",
+            "Expected buyers": f"{next_orders[PROBABILITY].sum():,.0f}",
+        }
+    )
+    widgets.table(
         next_orders.head(USER_ROWS_SHOWN).reset_index(),
         hide_index=True,
         column_config={
@@ -660,7 +667,7 @@ def training_history(runs: pd.DataFrame) -> None:
     if runs.empty:
         st.caption("No saved runs on this data yet.")
         return
-    st.dataframe(
+    widgets.table(
         runs,
         hide_index=True,
         column_order=[

@@ -357,21 +357,28 @@ def summary(result: RecommendResult) -> None:
     scores = evaluation.scores
     mlp, baselines = scores.loc[m.MLP], scores.drop(index=m.MLP)
     best = baselines[m.NDCG].idxmax()
-    cols = st.columns(4)
-    cols[0].metric(
+    tiles = widgets.row()
+    tiles.metric(
         f"NDCG@{s.k} · MLP ranker",
         f"{mlp[m.NDCG]:.3f}",
         delta=f"{mlp[m.NDCG] - baselines[m.NDCG].max():+.3f}",
         delta_description=f"vs {recommend.MODEL_LABELS[best]}",
         help=m.METRICS[m.NDCG].help + " The delta compares with the best baseline.",
+        width=widgets.TILE_WIDTH,
     )
-    cols[1].metric(
-        f"Hit rate@{s.k} · MLP ranker", f"{mlp[m.HIT_RATE]:.1%}", help=m.METRICS[m.HIT_RATE].help
+    tiles.metric(
+        f"Hit rate@{s.k} · MLP ranker",
+        f"{mlp[m.HIT_RATE]:.1%}",
+        help=m.METRICS[m.HIT_RATE].help,
+        width=widgets.TILE_WIDTH,
     )
-    cols[2].metric(
-        f"Coverage@{s.k} · MLP ranker", f"{mlp[m.COVERAGE]:.1%}", help=m.METRICS[m.COVERAGE].help
+    tiles.metric(
+        f"Coverage@{s.k} · MLP ranker",
+        f"{mlp[m.COVERAGE]:.1%}",
+        help=m.METRICS[m.COVERAGE].help,
+        width=widgets.TILE_WIDTH,
     )
-    cols[3].metric("Users evaluated", f"{evaluation.users:,}")
+    tiles.metric("Users evaluated", f"{evaluation.users:,}", width=widgets.TILE_WIDTH)
 
 
 def evaluation_tabs(result: RecommendResult, evaluation: RecommendationEvaluation) -> None:
@@ -396,7 +403,7 @@ def scoreboard(evaluation: RecommendationEvaluation) -> None:
     table = evaluation.scores[columns].rename(
         index=recommend.MODEL_LABELS, columns={c: _label(c, k) for c in columns}
     )
-    st.dataframe(
+    widgets.table(
         table.rename_axis(MODEL_COLUMN).reset_index(),
         hide_index=True,
         column_config={
@@ -473,19 +480,21 @@ def next_category(evaluation: RecommendationEvaluation) -> None:
             "window before the cutoff."
         )
         return
-    cols = st.columns(3)
-    cols[0].metric(
+    tiles = widgets.row()
+    tiles.metric(
         "Accuracy",
         f"{report.accuracy:.1%}",
         help="Share of users whose most-bought category in the test window was the model's "
         "first guess.",
+        width=widgets.TILE_WIDTH,
     )
-    cols[1].metric(
+    tiles.metric(
         "Top-3 accuracy",
         f"{report.top3_accuracy:.1%}",
         help="Share of users whose most-bought category was among the model's three guesses.",
+        width=widgets.TILE_WIDTH,
     )
-    cols[2].metric("Users scored", f"{report.users:,}")
+    tiles.metric("Users scored", f"{report.users:,}", width=widgets.TILE_WIDTH)
     widgets.chart(
         rc.category_confusion_heatmap(report.confusion),
         "Rows: the category each user bought most in the test window; columns: the model's "
@@ -672,8 +681,7 @@ def user_browser(result: RecommendResult, shop: ShopData, buyers: PredictedBuyer
     if evaluation is not None:
         tiles["Bought in the test window"] = f"{len(bought_after):,}"
         tiles[f"Hits in the top {s.k}"] = f"{int(hits.sum())} of {len(recs)}"
-    for column, (label, value) in zip(st.columns(len(tiles)), tiles.items(), strict=True):
-        column.metric(label, value)
+    widgets.tiles(tiles)
     _recommendation_table(
         recs,
         hits if evaluation is not None else None,
@@ -683,7 +691,7 @@ def user_browser(result: RecommendResult, shop: ShopData, buyers: PredictedBuyer
     missed = sorted(bought_after - set(recs[schema.ITEM_ID]))
     if missed:
         st.markdown(f"**Bought in the test window but not in the top {s.k}**")
-        st.dataframe(
+        widgets.table(
             _dash_missing(_products(result.recommender, missed)),
             hide_index=True,
             column_config=RECOMMENDATION_COLUMNS,
@@ -730,7 +738,7 @@ def _recommendation_table(
         ),
         axis=1,
     )
-    st.dataframe(styled, hide_index=True, column_config=config, key="recs.user_table")
+    widgets.table(styled, hide_index=True, column_config=config, key="recs.user_table")
     st.caption(
         "Ranked by the ranker's score; “why” explains each product from the user's own events "
         "before the cutoff."
@@ -773,7 +781,7 @@ def _history(
     with st.expander(
         f"History table ({len(known):,} newest events{' before the cutoff' if evaluate else ''})"
     ):
-        st.dataframe(
+        widgets.table(
             _dash_missing(known),
             hide_index=True,
             column_config={
@@ -831,7 +839,7 @@ def what_if(result: RecommendResult) -> None:
         chosen = None if category == ANY_CATEGORY else category
         recs = recommend.popular_in_segment(fitted, chosen, k=k)
         note = "A visitor with no history gets the most popular products (of the category)."
-    st.dataframe(
+    widgets.table(
         _dash_missing(recs[list(SHOWN_COLUMNS)]),
         hide_index=True,
         column_config={**RECOMMENDATION_COLUMNS, m.SCORE: WHATIF_SCORE},

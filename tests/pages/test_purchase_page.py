@@ -154,7 +154,7 @@ def test_a_training_stopped_at_epoch_3_keeps_its_best_epochs_and_is_saved_as_sto
     [info] = RunStore(runs_dir).runs()
     assert info.run_id == result.run_id == at.query_params[state.RUN_QUERY]
     assert info.manifest.status == "stopped" and info.manifest.stopped_at_epoch == 3
-    assert info.name.startswith("8 · seed 0 · sample_events · ")
+    assert info.name.startswith("8 · seed 0 · ")
     assert info.name.endswith(" (stopped at epoch 3)")
 
 
