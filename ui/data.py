@@ -7,11 +7,12 @@ import streamlit as st
 
 from core import schema
 from core.data import charts as data_charts
-from core.data.exports import to_safe_csv
+from core.data.exports import file_stem, to_safe_csv
 from core.data.loading import LoadResult, ShopData, detect_products_mapping
 from core.data.parsing import DateOrder
 from core.data.profile import Profile
 from core.errors import ShopLensError
+from core.runs.names import file_slug
 from ui import cache, state, widgets
 
 FILE_TYPES = ["csv", "tsv", "txt", "gz", "zip", "parquet", "xlsx"]
@@ -209,11 +210,17 @@ def load_report(result: LoadResult, *, key: str) -> None:
     st.download_button(
         "Download rejected rows (CSV)",
         lambda: to_safe_csv(result.rejected),
-        file_name=f"rejected_{result.source_name.replace('/', '_')}.csv",
+        file_name=rejected_file_name(result.source_name),
         mime="text/csv",
         key=f"{key}.download",
         on_click="ignore",
     )
+
+
+def rejected_file_name(source_name: str) -> str:
+    """The rejected rows' download name: ``Online Retail.csv.gz`` gives
+    ``rejected-online-retail.csv`` (no table endings, safe characters only)."""
+    return f"rejected-{file_slug(file_stem(source_name), fallback='rows')}.csv"
 
 
 def profile(summary: Profile) -> None:

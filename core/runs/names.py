@@ -89,8 +89,9 @@ def new_run_id(task: Task, now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{task}-{secrets.token_hex(4)}"
 
 
-def file_slug(text: str) -> str:
-    """``text`` as a safe ASCII file-name part (for download names)."""
+def file_slug(text: str, *, fallback: str = "run") -> str:
+    """``text`` as a safe ASCII file-name part (for download names): lower case letters and
+    digits joined by ``-``, at most 40 characters; ``fallback`` when nothing is left."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-").lower()
-    return slug[:40] or "run"
+    return slug[:40].strip("-") or fallback
