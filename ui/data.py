@@ -3,7 +3,9 @@ the data profile."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core import schema
 from core.data import charts as data_charts
@@ -67,6 +69,24 @@ def choose_shop() -> ShopData:
     if state.set_shop(shop):
         st.warning("The dataset changed, so models trained on the previous data were cleared.")
     return shop
+
+
+def sidebar_dataset(where: DeltaGenerator) -> None:
+    """The current dataset in ``where`` (a place in the sidebar, drawn over on each call): its
+    name, events and first and last day."""
+    shop = state.current_shop()
+    if shop is None:
+        where.caption("No dataset loaded yet: every page starts with the sample shop.")
+        return
+    times = shop.events.frame[schema.TIMESTAMP]
+    span = f"{_day(times.min())} – {_day(times.max())}" if len(times) else "no dates"
+    with where.container(border=True):
+        st.markdown(f"**Dataset** · {widgets.plain_md(state.dataset_name(shop))}")
+        st.caption(f"{len(times):,} events  \n{span}")
+
+
+def _day(moment: pd.Timestamp) -> str:
+    return f"{moment.day} {moment:%b %Y}"
 
 
 def _mapped_shop(

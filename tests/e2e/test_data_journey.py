@@ -25,8 +25,7 @@ PRODUCTS_CSV = (
 
 
 def test_upload_fix_a_mapping_and_see_the_report(page: Page, app_url, output_dir):
-    page.goto(app_url)
-    expect(page.get_by_role("heading", name="Data")).to_be_visible()
+    web.open_page(page, app_url, "Data")
     expect(page.get_by_text("recognised as", exact=False).first).to_be_visible()
     page.get_by_text("Upload files").click()
     uploads = page.locator("[data-testid='stFileUploader'] input[type='file']")
