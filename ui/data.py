@@ -32,9 +32,15 @@ def choose_shop() -> ShopData:
     upload is awaited or the files cannot be loaded (with one line saying why)."""
     kept = state.kept_data()
     sources = [state.SOURCE_SAMPLE, state.SOURCE_UPLOAD, *([state.SOURCE_KEPT] if kept else [])]
-    source = st.radio(
-        "Data source", sources, index=2 if kept else 0, horizontal=True, key=state.SOURCE
+    # Coming back to the page, the source is the current dataset's: an earlier upload stays
+    # the current dataset (its file is not kept) instead of being replaced by the sample.
+    current = state.current_shop()
+    uploaded = current is not None and kept is None and not state.is_sample(current)
+    st.session_state.setdefault(
+        state.SOURCE,
+        state.SOURCE_KEPT if kept else state.SOURCE_UPLOAD if uploaded else state.SOURCE_SAMPLE,
     )
+    source = st.radio("Data source", sources, horizontal=True, key=state.SOURCE)
     if source == state.SOURCE_KEPT and kept is not None:
         st.info(
             "This is the data an opened run was trained on, kept with the run: "

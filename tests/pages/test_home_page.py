@@ -14,6 +14,11 @@ from ui import state
 
 PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
 DONE = "✔ done"
+EVENTS_CSV = (
+    b"user_id,item_id,event_type,timestamp\n"
+    b"k1,a1,view,2024-03-01 10:00\n"
+    b"k2,a2,purchase,2024-03-02 11:00\n"
+)
 
 
 def _home(**options) -> AppTest:
@@ -115,7 +120,7 @@ def _sidebar(at: AppTest) -> tuple[str, str]:
     return name, facts
 
 
-@pytest.mark.parametrize("script", [p for p in PAGES if p != DATA])  # Data: see below
+@pytest.mark.parametrize("script", PAGES)
 def test_every_page_shows_the_current_dataset_in_the_sidebar(script, small_shop):
     at = run_page(script, session={state.SHOP: small_shop}, through_app=True)
     assert not at.exception
@@ -143,11 +148,21 @@ def test_before_any_data_is_loaded_the_sidebar_says_the_sample_comes_first():
     assert "No dataset loaded yet" in at.sidebar.caption[0].value
 
 
-def test_the_data_page_shows_the_dataset_it_has_just_loaded_in_the_sidebar(small_shop):
-    at = run_page(
-        DATA, session={state.SHOP: small_shop}, through_app=True
-    )  # its source starts at the sample
+def test_the_data_page_shows_the_dataset_it_has_just_loaded_in_the_sidebar():
+    at = run_page(DATA, through_app=True)  # a fresh session: the page loads the sample
     assert _sidebar(at)[0] == "**Dataset** · Sample shop"
+
+
+def test_coming_back_to_the_data_page_keeps_an_uploaded_dataset():
+    at = run_page(DATA, through_app=True)
+    at.radio(key=state.SOURCE).set_value(state.SOURCE_UPLOAD).run()
+    at.file_uploader(key=state.EVENTS_FILE).set_value(("mine.csv", EVENTS_CSV, "text/csv")).run()
+    at.switch_page(OVERVIEW).run()
+    at.switch_page(DATA).run()
+    assert not at.exception
+    assert at.session_state[state.SHOP].events.source_name == "mine.csv"
+    assert at.radio(key=state.SOURCE).value == state.SOURCE_UPLOAD
+    assert at.info  # asks for a file again, keeping the upload meanwhile
 
 
 def test_an_uploaded_file_name_shows_as_plain_text_in_the_sidebar(small_shop):
