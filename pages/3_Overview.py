@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import overview, state
+from ui import home, overview, state
 
 state.run_inside_app()
 st.title("Shop overview")
@@ -32,3 +32,4 @@ with products_tab:
     overview.products_tab(data, base, filters, shop.fingerprint)
 with customers_tab:
     overview.customers_tab(data, shop.fingerprint)
+home.note_seen(state.HOME_SAW_OVERVIEW)  # a step of the Home page's guided path

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import recommendations, runs, state, widgets
+from ui import home, recommendations, runs, state, widgets
 
 state.run_inside_app()
 st.title("Recommendations")
@@ -41,6 +41,7 @@ else:
 
 st.subheader("Browse users")
 recommendations.user_browser(result, shop, recommendations.predicted_buyers())
+home.note_seen(state.HOME_SAW_REASONS)  # a step of the Home page's guided path
 st.subheader("What if: a new visitor")
 recommendations.what_if(result)
 st.subheader("Export")

@@ -125,6 +125,12 @@ def sample_shop() -> loading.ShopData:
     )
 
 
+@st.cache_data(show_spinner=False)
+def sample_fingerprint() -> str:
+    """The sample shop's fingerprint, kept on its own: the loaded sample may leave the cache."""
+    return sample_shop().fingerprint
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def shop_profile(fingerprint: str, _shop: loading.ShopData) -> profile.Profile:
     """The profile of a loaded shop, keyed by its fingerprint."""

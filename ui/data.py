@@ -3,15 +3,18 @@ the data profile."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core import schema
 from core.data import charts as data_charts
-from core.data.exports import to_safe_csv
+from core.data.exports import file_stem, to_safe_csv
 from core.data.loading import LoadResult, ShopData, detect_products_mapping
 from core.data.parsing import DateOrder
 from core.data.profile import Profile
 from core.errors import ShopLensError
+from core.runs.names import file_slug
 from ui import cache, state, widgets
 
 FILE_TYPES = ["csv", "tsv", "txt", "gz", "zip", "parquet", "xlsx"]
@@ -29,9 +32,15 @@ def choose_shop() -> ShopData:
     upload is awaited or the files cannot be loaded (with one line saying why)."""
     kept = state.kept_data()
     sources = [state.SOURCE_SAMPLE, state.SOURCE_UPLOAD, *([state.SOURCE_KEPT] if kept else [])]
-    source = st.radio(
-        "Data source", sources, index=2 if kept else 0, horizontal=True, key=state.SOURCE
+    # Coming back to the page, the source is the current dataset's: an earlier upload stays
+    # the current dataset (its file is not kept) instead of being replaced by the sample.
+    current = state.current_shop()
+    uploaded = current is not None and kept is None and not state.is_sample(current)
+    st.session_state.setdefault(
+        state.SOURCE,
+        state.SOURCE_KEPT if kept else state.SOURCE_UPLOAD if uploaded else state.SOURCE_SAMPLE,
     )
+    source = st.radio("Data source", sources, horizontal=True, key=state.SOURCE)
     if source == state.SOURCE_KEPT and kept is not None:
         st.info(
             "This is the data an opened run was trained on, kept with the run: "
@@ -66,6 +75,24 @@ def choose_shop() -> ShopData:
     if state.set_shop(shop):
         st.warning("The dataset changed, so models trained on the previous data were cleared.")
     return shop
+
+
+def sidebar_dataset(where: DeltaGenerator) -> None:
+    """The current dataset in ``where`` (a place in the sidebar, drawn over on each call): its
+    name, events and first and last day."""
+    shop = state.current_shop()
+    if shop is None:
+        where.caption("No dataset loaded yet: every page starts with the sample shop.")
+        return
+    times = shop.events.frame[schema.TIMESTAMP]
+    span = f"{_day(times.min())} – {_day(times.max())}" if len(times) else "no dates"
+    with where.container(border=True):
+        st.markdown(f"**Dataset** · {widgets.plain_md(state.dataset_name(shop))}")
+        st.caption(f"{len(times):,} events  \n{span}")
+
+
+def _day(moment: pd.Timestamp) -> str:
+    return f"{moment.day} {moment:%b %Y}"
 
 
 def _mapped_shop(
@@ -212,11 +239,17 @@ def load_report(result: LoadResult, *, key: str) -> None:
     st.download_button(
         "Download rejected rows (CSV)",
         lambda: to_safe_csv(result.rejected),
-        file_name=f"rejected_{result.source_name.replace('/', '_')}.csv",
+        file_name=rejected_file_name(result.source_name),
         mime="text/csv",
         key=f"{key}.download",
         on_click="ignore",
     )
+
+
+def rejected_file_name(source_name: str) -> str:
+    """The rejected rows' download name: ``Online Retail.csv.gz`` gives
+    ``rejected-online-retail.csv`` (no table endings, safe characters only)."""
+    return f"rejected-{file_slug(file_stem(source_name), fallback='rows')}.csv"
 
 
 def profile(summary: Profile) -> None:

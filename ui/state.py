@@ -59,6 +59,31 @@ def shop() -> ShopData:
     return current
 
 
+def current_shop() -> ShopData | None:
+    """The current dataset, or ``None`` while no page has loaded one (the sample is not loaded
+    for asking)."""
+    return st.session_state.get(SHOP)
+
+
+def is_sample(shop: ShopData) -> bool:
+    """Whether ``shop`` is the bundled sample shop as loaded with the detected mapping."""
+    events, _ = cache.sample_files()
+    return shop.events.source_name == events.name and shop.fingerprint == cache.sample_fingerprint()
+
+
+def dataset_name(shop: ShopData) -> str:
+    """What to call a dataset: "Sample shop", or its files' names (untrusted text), said to be
+    an opened run's data when it was reloaded from the runs folder."""
+    if is_sample(shop):
+        return "Sample shop"
+    files = " + ".join(
+        table.source_name for table in (shop.events, shop.products) if table is not None
+    )
+    if st.session_state.get(KEPT_DATA) == shop.fingerprint:
+        return f"Data of an opened run: {files}"
+    return files
+
+
 def set_shop(new: ShopData) -> bool:
     """Make ``new`` the active dataset; returns True when trained models had to be cleared."""
     old = st.session_state.get(SHOP)
@@ -83,6 +108,18 @@ def kept_data() -> ShopData | None:
     if current is not None and st.session_state.get(KEPT_DATA) == current.fingerprint:
         return current
     return None
+
+
+# --- Home page -------------------------------------------------------------------------------
+
+HOME_SAMPLE = "home.sample"
+HOME_UPLOAD = "home.upload"
+HOME_RUNS = "home.runs"
+HOME_STEP = "home.step"  # + ".<number>": one guided step's box; + ".<number>.go": its button
+HOME_STEP_SAMPLE = f"{HOME_STEP}.1.go"
+# Guided steps done by looking at a page, set by that page (a session flag each).
+HOME_SAW_OVERVIEW = "home.saw_overview"
+HOME_SAW_REASONS = "home.saw_reasons"
 
 
 # --- Purchase prediction page -------------------------------------------------------------

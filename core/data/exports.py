@@ -14,6 +14,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+# File-name endings of the tables ShopLens reads, and of their compressed forms.
+_TABLE_SUFFIX = re.compile(
+    r"\.(csv|tsv|txt|gz|gzip|zip|bz2|xz|parquet|pq|xlsx|xls)$", re.IGNORECASE
+)
 
 
 def sanitise_cell(value: object) -> object:
@@ -22,6 +26,18 @@ def sanitise_cell(value: object) -> object:
         if not _PLAIN_NUMBER.fullmatch(value):
             return "'" + value
     return value
+
+
+def file_stem(name: str) -> str:
+    """A file's name without its folders and table endings: ``"exports/Online Retail.csv.gz"``
+    gives ``"Online Retail"`` (every trailing ``.csv``, ``.gz``, ``.zip``, ``.xlsx``,
+    ``.parquet``... is removed; other dots stay)."""
+    stem = re.split(r"[/\\]", str(name))[-1].strip()
+    while True:
+        shorter = _TABLE_SUFFIX.sub("", stem).rstrip()
+        if shorter == stem:
+            return stem
+        stem = shorter
 
 
 def to_safe_csv(frame: pd.DataFrame) -> bytes:

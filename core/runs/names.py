@@ -8,6 +8,7 @@ import secrets
 import unicodedata
 from typing import Final, Literal
 
+from core.data.exports import file_stem
 from core.errors import RunNameError, RunNotFoundError
 
 Task = Literal["purchase", "recommend"]
@@ -94,7 +95,6 @@ def new_run_id(task: Task, now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{task}-{secrets.token_hex(4)}"
 
 
-_EXTENSIONS = re.compile(r"(\.(csv|tsv|txt|gz|zip|xlsx|xls|parquet|json))+$", re.IGNORECASE)
 MAX_DATA_LABEL: Final = 20
 
 
@@ -102,14 +102,14 @@ def data_label(file_name: str) -> str:
     """A data file's name as a run-name part: without its folder and extensions, characters a
     name cannot hold turned to spaces, shortened (``Online Retail`` for
     ``exports/Online Retail.csv.gz``)."""
-    name = re.split(r"[\\/]", file_name)[-1]
-    stem = _EXTENSIONS.sub("", name) or name
+    stem = file_stem(file_name) or file_name
     kept = "".join(c if _name_character(c) else " " for c in stem)
     return " ".join(kept.split())[:MAX_DATA_LABEL].strip(" .")
 
 
-def file_slug(text: str) -> str:
-    """``text`` as a safe ASCII file-name part (for download names)."""
+def file_slug(text: str, *, fallback: str = "run") -> str:
+    """``text`` as a safe ASCII file-name part (for download names): lower case letters and
+    digits joined by ``-``, at most 40 characters; ``fallback`` when nothing is left."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-").lower()
-    return slug[:40] or "run"
+    return slug[:40].strip("-") or fallback

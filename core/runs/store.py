@@ -284,19 +284,31 @@ class RunStore:
         Raises:
             RunError: one line, when the runs folder cannot be read.
         """
+        found = [self._read(p) for p in self._run_folders(tidy=True)]
+        return sorted(found, key=lambda info: info.run_id[:15], reverse=True)
+
+    def count(self) -> int:
+        """How many runs the folder holds (broken ones included), without reading any.
+
+        Raises:
+            RunError: one line, when the runs folder cannot be read.
+        """
+        return len(self._run_folders())
+
+    def _run_folders(self, *, tidy: bool = False) -> list[Path]:
+        """The runs' folders; ``tidy`` first removes what interrupted saves left behind."""
         root = Path(self.root)
         try:
             if not root.is_dir():
                 return []
-            _remove_leftovers(root)
-            folders = [p for p in root.iterdir() if p.is_dir() and RUN_ID_PATTERN.fullmatch(p.name)]
+            if tidy:
+                _remove_leftovers(root)
+            return [p for p in root.iterdir() if p.is_dir() and RUN_ID_PATTERN.fullmatch(p.name)]
         except OSError as err:
             raise RunError(
                 f"The runs folder cannot be read ({err.strerror or type(err).__name__}); check "
                 "its permissions or pick another folder (SHOPLENS_RUNS_DIR)."
             ) from None
-        found = [self._read(p) for p in folders]
-        return sorted(found, key=lambda info: info.run_id[:15], reverse=True)
 
     def info(self, run_id: str) -> RunInfo:
         """One run's entry.

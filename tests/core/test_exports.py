@@ -5,8 +5,9 @@ import os
 import stat
 
 import pandas as pd
+import pytest
 
-from core.data.exports import atomic_write_bytes, sanitise_cell, to_safe_csv
+from core.data.exports import atomic_write_bytes, file_stem, sanitise_cell, to_safe_csv
 
 
 def test_formula_like_text_is_prefixed_with_a_quote():
@@ -38,3 +39,23 @@ def test_an_atomic_write_gives_an_ordinary_file_mode(tmp_path):
     atomic_write_bytes(target, b"<html></html>")
     assert target.read_bytes() == b"<html></html>"
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
+
+
+@pytest.mark.parametrize(
+    ("name", "stem"),
+    [
+        ("Online Retail.csv", "Online Retail"),
+        ("Online Retail.csv.csv", "Online Retail"),
+        ("orders.CSV.GZ", "orders"),
+        ("export.csv.zip", "export"),
+        ("shop.xlsx", "shop"),
+        ("events.parquet", "events"),
+        ("2024.12 events.tsv", "2024.12 events"),
+        ("C:\\exports\\shop.csv", "shop"),
+        ("../../etc/shop.txt", "shop"),
+        (".csv", ""),
+        ("no ending", "no ending"),
+    ],
+)
+def test_file_stem_drops_folders_and_every_table_ending(name, stem):
+    assert file_stem(name) == stem

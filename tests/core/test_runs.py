@@ -298,6 +298,8 @@ def test_an_older_scikit_learn_version_gives_a_warning(store, shop):
 def test_file_slug_is_ascii_and_safe():
     assert file_slug("../Café 64,32") == "cafe-64-32"
     assert file_slug("宽") == "run"
+    assert file_slug("宽", fallback="rows") == "rows"
+    assert not file_slug("a" * 39 + " b").endswith("-")  # cut at 40 without a dangling dash
 
 
 # --- bundles --------------------------------------------------------------------------------

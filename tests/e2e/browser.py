@@ -14,10 +14,16 @@ def wait_idle(page: Page) -> None:
     )
 
 
+def open_home(page: Page, app_url: str) -> None:
+    """Open the app on its first page, Home, and wait until it has run."""
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="ShopLens")).to_be_visible()
+    wait_idle(page)
+
+
 def open_page(page: Page, app_url: str, title: str) -> None:
     """Open the app, go to one page through the sidebar and wait until it has run."""
-    page.goto(app_url)
-    expect(page.get_by_role("heading", name="Data")).to_be_visible()
+    open_home(page, app_url)
     page.get_by_test_id("stSidebarNav").get_by_text(title).click()
     expect(page.get_by_role("heading", name=title)).to_be_visible()
     wait_idle(page)

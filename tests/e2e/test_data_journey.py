@@ -25,8 +25,7 @@ PRODUCTS_CSV = (
 
 
 def test_upload_fix_a_mapping_and_see_the_report(page: Page, app_url, output_dir):
-    page.goto(app_url)
-    expect(page.get_by_role("heading", name="Data")).to_be_visible()
+    web.open_page(page, app_url, "Data")
     expect(page.get_by_text("recognised as", exact=False).first).to_be_visible()
     page.get_by_text("Upload files").click()
     uploads = page.locator("[data-testid='stFileUploader'] input[type='file']")
@@ -57,7 +56,11 @@ def test_upload_fix_a_mapping_and_see_the_report(page: Page, app_url, output_dir
         "1"
     )
     expect(page.get_by_text("unparseable time").first).to_be_visible()
-    expect(page.get_by_text("Download rejected rows (CSV)")).to_be_visible()
+    download = page.get_by_role("button", name="Download rejected rows (CSV)")
+    expect(download).to_be_visible()
+    with page.expect_download() as info:
+        download.click()
+    assert info.value.suggested_filename == "rejected-kunden.csv"
     expect(page.get_by_test_id("stMetric").filter(has_text="Users")).to_contain_text("3")
     expect(page.get_by_role("heading", name="Profile")).to_be_visible()
     web.expect_no_exception(page)

@@ -30,9 +30,10 @@ def test_a_link_to_a_run_reopens_it_on_a_fresh_server(page: Page, tmp_path, outp
         expect(page.get_by_text(run_id, exact=False)).to_be_visible()
         expect(page.get_by_text("Hidden layers 12 relu", exact=False)).to_be_visible()
         nav = page.get_by_test_id("stSidebarNav")
-        for title in ("Data", "Overview", "Purchase prediction", "Recommendations", "Runs"):
+        titles = ("Home", "Data", "Overview", "Purchase prediction", "Recommendations", "Runs")
+        for title in titles:
             expect(nav.get_by_text(title, exact=True)).to_be_visible()
-        expect(nav.get_by_role("link")).to_have_count(5)  # the app's pages, not the files
+        expect(nav.get_by_role("link")).to_have_count(len(titles))  # the app's pages, not files
         assert f"run={run_id}" in page.url
         web.expect_no_exception(page)
         page.screenshot(path=str(output_dir / "deep_link_run.png"))

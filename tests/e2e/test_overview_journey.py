@@ -36,11 +36,8 @@ def _bar_and_label(chart: Locator, position: int) -> tuple[dict, str]:
 
 
 def test_filter_by_date_click_a_category_and_download_its_users(page: Page, app_url, output_dir):
-    page.goto(app_url)
-    expect(page.get_by_role("heading", name="Data")).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_text("Overview").click()
+    web.open_page(page, app_url, "Overview")
     expect(page.get_by_role("heading", name="Shop overview")).to_be_visible()
-    web.wait_idle(page)
     active = _tile_value(page, "Active users")
     expect(active).to_have_text(re.compile(r"^\d[\d,]*$"))
     last_30_days = active.inner_text()

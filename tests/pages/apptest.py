@@ -14,6 +14,7 @@ from ui import state, trainer
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120  # seconds a script run may take: a cold run loads the sample shop
 APP = "app.py"
+HOME = "pages/0_Home.py"
 DATA = "pages/1_Data.py"
 PURCHASE = "pages/2_Purchase_prediction.py"
 OVERVIEW = "pages/3_Overview.py"

@@ -1,9 +1,10 @@
 """Page tests with Streamlit's AppTest: every page renders, uploads update the profile."""
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 
 from tests.pages.apptest import APP, DATA, ROOT, metric, run_page
-from ui import state
+from ui import data, state
 
 PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
 
@@ -20,7 +21,8 @@ EVENTS_CSV = (
 @pytest.mark.slow
 @pytest.mark.parametrize("script", [APP, *PAGES])
 def test_every_page_renders_with_the_sample_shop(script):
-    at = run_page(script)
+    # Pages through app.py, as the app runs them: their page links resolve only there.
+    at = run_page(script, through_app=script != APP)
     assert not at.exception
     assert not at.error
 
@@ -65,3 +67,35 @@ def test_changing_the_dataset_clears_models_trained_on_the_previous_one():
     at.file_uploader(key=state.EVENTS_FILE).set_value(("shop.csv", EVENTS_CSV, "text/csv")).run()
     assert "purchase.model" not in at.session_state
     assert any("cleared" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize(
+    ("upload", "download"),
+    [
+        ("Online Retail.csv.csv", "rejected-online-retail.csv"),
+        ("orders 2024.CSV.gz", "rejected-orders-2024.csv"),
+        ("Bestellungen-Ü.xlsx", "rejected-bestellungen-u.csv"),
+        ("../x/shop.zip", "rejected-shop.csv"),
+        ("商店.parquet", "rejected-rows.csv"),
+    ],
+)
+def test_rejected_rows_download_is_named_after_the_file_without_its_endings(upload, download):
+    assert data.rejected_file_name(upload) == download
+
+
+def test_the_data_page_offers_the_rejected_rows_under_a_clean_name(monkeypatch):
+    offered = []
+    add_deferred = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **options):
+        offered.append(file_name)
+        return add_deferred(self, data_callable, mimetype, coordinates, file_name, **options)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    at = run_page(DATA)
+    at.radio(key=state.SOURCE).set_value(state.SOURCE_UPLOAD).run()
+    upload = ("Online Retail.csv.csv", EVENTS_CSV, "text/csv")
+    at.file_uploader(key=state.EVENTS_FILE).set_value(upload).run()
+    assert not at.exception
+    assert metric(at, "Rows rejected") == "1"
+    assert offered == ["rejected-online-retail.csv"]
