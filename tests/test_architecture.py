@@ -120,3 +120,21 @@ def test_the_pages_directory_switch_is_where_this_streamlit_keeps_it():
     assert "if PagesManager.uses_pages_directory:" in inspect.getsource(script_runner)
     pinned = (ROOT / "requirements.txt").read_text(encoding="utf-8")
     assert "streamlit>=1.67,<1.68" in pinned  # the minor version this was checked on
+
+
+def test_every_table_goes_through_the_one_table_widget():
+    """``ui.widgets.table`` shows missing values as a dash; a bare ``st.dataframe`` would show
+    Streamlit's literal "None"."""
+    bare = []
+    for path in [*UI_FILES, *PAGE_FILES]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        calls = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "dataframe"
+            and not any(kw.arg == "placeholder" for kw in node.keywords)
+        ]
+        bare += [f"{path.name}:{call.lineno}" for call in calls]
+    assert bare == []

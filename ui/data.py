@@ -231,7 +231,7 @@ def load_report(result: LoadResult, *, key: str) -> None:
         st.success("Every row passed validation.")
         return
     st.plotly_chart(data_charts.rejected_reasons_bar(counts), key=f"{key}.reasons")
-    st.dataframe(
+    widgets.table(
         result.rejected.groupby("reason", sort=False).head(3),
         hide_index=True,
         key=f"{key}.examples",
@@ -269,8 +269,9 @@ def profile(summary: Profile) -> None:
     right.plotly_chart(data_charts.daily_events_line(summary), key="data.chart.daily")
     left, middle, right = st.columns(3)
     left.markdown("**Missing values per column**")
-    left.dataframe(
+    widgets.table(
         summary.missing,
+        where=left,
         hide_index=True,
         column_config={
             "missing share": st.column_config.ProgressColumn(
@@ -282,12 +283,12 @@ def profile(summary: Profile) -> None:
     if summary.top_items is None:
         middle.write("This data has no item ids.")
     else:
-        middle.dataframe(summary.top_items, hide_index=True)
+        widgets.table(summary.top_items, where=middle, hide_index=True)
     right.markdown("**Top categories**")
     if summary.top_categories is None:
         right.write("This data has no categories.")
     else:
-        right.dataframe(summary.top_categories, hide_index=True)
+        widgets.table(summary.top_categories, where=right, hide_index=True)
     lines = summary.non_product
     if len(lines):
         st.markdown("**Postage, fees and other lines that sell no product**")
@@ -297,7 +298,7 @@ def profile(summary: Profile) -> None:
             "their revenue shows as its own line on the Overview, but they are never ranked or "
             "recommended as products."
         )
-        st.dataframe(
+        widgets.table(
             lines,
             hide_index=True,
             column_config={
