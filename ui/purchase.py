@@ -121,10 +121,7 @@ def split_form(shop: ShopData) -> str | None:
     one-line reason, also shown under them), or None."""
     with st.container(border=True):
         st.markdown("**Time split**")
-        split = widgets.row()
         widgets.time_split(
-            split,
-            split,
             shop,
             keys=(state.PURCHASE_HORIZON, state.PURCHASE_CUTOFF),
             horizon_help="Predict the orders in the H days after a date.",

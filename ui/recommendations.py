@@ -123,10 +123,7 @@ def split_form(shop: ShopData) -> str | None:
         st.markdown("**What to train**")
         st.radio("Mode", [EVALUATE, DEPLOY], key=state.RECS_MODE, label_visibility="collapsed")
         evaluate = session[state.RECS_MODE] == EVALUATE
-        split = widgets.row()
         widgets.time_split(
-            split,
-            split,
             shop,
             keys=(state.RECS_HORIZON, state.RECS_CUTOFF),
             horizon_help="Length of the test window after the cutoff, and of each training window.",

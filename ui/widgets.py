@@ -148,8 +148,6 @@ def whole_input(
 
 
 def time_split(
-    horizon_column: DeltaGenerator,
-    cutoff_column: DeltaGenerator,
     shop: ShopData,
     *,
     keys: tuple[str, str],
@@ -162,8 +160,6 @@ def time_split(
     becomes the latest date that leaves H days of data, and it follows H while it is that date.
 
     Args:
-        horizon_column: where the horizon goes.
-        cutoff_column: where the cutoff goes.
         shop: the data.
         keys: the horizon's and the cutoff's widget keys.
         horizon_help: what the horizon means on this page.
@@ -188,8 +184,9 @@ def time_split(
 
     if session.get(cutoff_key) is None:
         session[cutoff_key] = latest(session[horizon_key])
+    split = row()
     whole_input(
-        horizon_column,
+        split,
         "Horizon H (days)",
         HORIZON,
         key=horizon_key,
@@ -198,7 +195,7 @@ def time_split(
         width=FIELD_WIDTH,
     )
     session[shown] = session[horizon_key]
-    cutoff_column.date_input(
+    split.date_input(
         "Cutoff date",
         min_value=first,
         max_value=last,

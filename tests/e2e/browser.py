@@ -1,5 +1,7 @@
 """Helpers shared by the browser tests."""
 
+import re
+
 from playwright.sync_api import Locator, Page, expect
 
 
@@ -77,3 +79,21 @@ def wait_for_results(page: Page) -> None:
 def metric(page: Page, label: str) -> Locator:
     """The metric tile called ``label`` in the page's main area."""
     return page.get_by_test_id("stMain").get_by_test_id("stMetric").filter(has_text=label)
+
+
+def pick_user(page: Page, shown: str, *, search: str | None = None) -> str:
+    """In the Recommendations page's user browser, pick the second user listed (the first is
+    shown already), after typing ``search``; the option must contain ``shown``. Returns the
+    user id, once that user's recommendations are shown."""
+    page.get_by_role("heading", name="Browse users").scroll_into_view_if_needed()
+    picker = page.get_by_role("combobox", name="User")
+    picker.click()
+    if search:
+        picker.press_sequentially(search)
+    options = page.get_by_role("option")
+    expect(options.nth(1)).to_contain_text(shown)
+    user = options.nth(1).inner_text().split(" · ")[0]
+    options.nth(1).click()
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="User")).to_have_value(re.compile(user))
+    return user

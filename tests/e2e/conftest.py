@@ -126,24 +126,37 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 2400})
+@contextmanager
+def _window(browser, width: int, height: int) -> Iterator:
+    """A page in a fresh browser context of this size."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(60_000)
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    with _window(browser, 1400, 2400) as opened:
+        yield opened
+
+
+@pytest.fixture
+def narrow_page(browser, app_url):
+    """The app in a window 800 px wide, the sidebar open."""
+    with _window(browser, 800, 1000) as opened:
+        yield opened
 
 
 @pytest.fixture
 def file_page(browser):
     """A page 1280 px wide, a common laptop screen, for files opened without the app (the
     report)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    yield page
-    context.close()
+    with _window(browser, 1280, 900) as opened:
+        yield opened
 
 
 @pytest.fixture

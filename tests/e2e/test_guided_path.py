@@ -73,15 +73,7 @@ def test_a_newcomer_follows_the_guided_path_to_one_customers_reasons(
     page.screenshot(path=str(output_dir / "guided_3_trained.png"))
 
     # 4 · pick a customer (the second in the list) and read the reasons.
-    page.get_by_role("heading", name="Browse users").scroll_into_view_if_needed()
-    picker = page.get_by_role("combobox", name="User")
-    picker.click()
-    options = page.get_by_role("option")
-    expect(options.nth(1)).to_contain_text("in the test window")
-    user = options.nth(1).inner_text().split(" · ")[0]
-    options.nth(1).click()
-    web.wait_idle(page)
-    expect(page.get_by_role("combobox", name="User")).to_have_value(re.compile(user))
+    web.pick_user(page, "in the test window")
     heading = page.get_by_text("Top 10 recommendations", exact=True)
     expect(heading).to_be_visible()
     # The grid draws on a canvas; a hidden accessible copy holds the cells' text.

@@ -17,15 +17,6 @@ CLIPPED = """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
     .map(e => e.innerText.trim())"""
 
 
-@pytest.fixture
-def narrow_page(browser, app_url):
-    context = browser.new_context(viewport={"width": 800, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    yield page
-    context.close()
-
-
 def test_no_value_or_button_is_cut_short_at_800_px(narrow_page: Page, app_url, output_dir):
     page = narrow_page
     clipped = {}

@@ -34,17 +34,7 @@ def test_train_then_browse_a_user_with_history_reasons_and_hits(page: Page, app_
 
     # Search the list by its labels: the second of the users who bought 10 products after the
     # cutoff (the first one is shown already).
-    page.get_by_role("heading", name="Browse users").scroll_into_view_if_needed()
-    picker = page.get_by_role("combobox", name="User")
-    picker.click()
-    picker.press_sequentially("bought 10 products")
-    options = page.get_by_role("option")
-    expect(options.nth(1)).to_contain_text("bought 10 products in the test window")
-    user = options.nth(1).inner_text().split(" · ")[0]
-    options.nth(1).click()
-    web.wait_idle(page)
-
-    expect(page.get_by_role("combobox", name="User")).to_have_value(re.compile(user))
+    web.pick_user(page, "bought 10 products in the test window", search="bought 10 products")
     heading = page.get_by_text("Top 10 recommendations", exact=True)
     expect(heading).to_be_visible()
     expect(web.metric(page, "Hits in the top 10")).to_contain_text(
