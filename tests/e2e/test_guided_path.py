@@ -73,7 +73,7 @@ def test_a_newcomer_follows_the_guided_path_to_one_customers_reasons(
     page.screenshot(path=str(output_dir / "guided_3_trained.png"))
 
     # 4 · pick a customer (the second in the list) and read the reasons.
-    web.pick_user(page, "in the test window")
+    web.pick_user(page, "in the test window", search="in the test window")
     heading = page.get_by_text("Top 10 recommendations", exact=True)
     expect(heading).to_be_visible()
     # The grid draws on a canvas; a hidden accessible copy holds the cells' text.
