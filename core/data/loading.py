@@ -448,11 +448,16 @@ def map_events(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
     keep = rejections.keep
     if schema.EVENT_TYPE not in used:
         returns = (out[schema.EVENT_TYPE] == schema.RETURN).to_numpy()
+        read, kept = int(returns.sum()), int((returns & keep).sum())
+        fate = (
+            "all kept"
+            if kept == read
+            else f"of which {kept:,} are kept (the others are rejected for the reasons below)"
+        )
         notes.append(
             "No event column: every row is a sold line, read as a purchase; "
-            f"{int(returns.sum()):,} rows with a negative quantity or a cancelled invoice read "
-            f"as returns, of which {int((returns & keep).sum()):,} are kept (the others are "
-            "rejected for the reasons below)."
+            f"{read:,} rows with a negative quantity or a cancelled invoice read as returns, "
+            f"{fate}."
         )
     events_frame = pd.DataFrame(out)[[c for c in schema.EVENT_FIELDS if c in out]]
     events_frame = events_frame[keep].reset_index(drop=True)

@@ -304,3 +304,8 @@ def test_an_orders_export_says_how_many_returns_it_read_and_how_many_it_kept(tmp
         "are kept" in note
         for note in result.notes
     ), result.notes
+    complete = read_events(write(tmp_path, "complete.csv", text.rsplit("\n", 2)[0] + "\n"))
+    assert any(
+        "1 rows with a negative quantity or a cancelled invoice read as returns, all kept." in note
+        for note in complete.notes
+    ), complete.notes
