@@ -561,9 +561,11 @@ WHATIF_SCORE = st.column_config.NumberColumn(
 MISSING = "–"
 
 
-def _dash_missing(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with missing text (a product without category, an event without name) shown
-    as a dash rather than "None"."""
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as a table shows it: a column the data never fills (categories of data that
+    has none) left out, and missing text (a product without category, an event without name)
+    shown as a dash rather than "None"."""
+    frame = frame.loc[:, frame.notna().any() | frame.empty]
     text = frame.select_dtypes(include=["object", "string", "category"]).columns
     return frame.assign(
         **{c: frame[c].astype("object").where(frame[c].notna(), MISSING) for c in text}
@@ -689,7 +691,7 @@ def user_browser(result: RecommendResult, shop: ShopData, buyers: PredictedBuyer
     if missed:
         st.markdown(f"**Bought in the test window but not in the top {s.k}**")
         widgets.table(
-            _dash_missing(_products(result.recommender, missed)),
+            _shown(_products(result.recommender, missed)),
             hide_index=True,
             column_config=RECOMMENDATION_COLUMNS,
             key="recs.missed_table",
@@ -718,7 +720,7 @@ def _recommendation_table(
     if recs.empty:
         st.write("No recommendations for this user.")
         return
-    table = _dash_missing(recs[[*SHOWN_COLUMNS, schema.ITEM_ID]])
+    table = _shown(recs[[*SHOWN_COLUMNS, schema.ITEM_ID]])
     config = dict(RECOMMENDATION_COLUMNS)
     if not ranked:
         config[m.SCORE] = GENERATOR_SCORE
@@ -779,7 +781,7 @@ def _history(
         f"History table ({len(known):,} newest events{' before the cutoff' if evaluate else ''})"
     ):
         widgets.table(
-            _dash_missing(known),
+            _shown(known),
             hide_index=True,
             column_config={
                 schema.TIMESTAMP: st.column_config.DatetimeColumn(
@@ -837,7 +839,7 @@ def what_if(result: RecommendResult) -> None:
         recs = recommend.popular_in_segment(fitted, chosen, k=k)
         note = "A visitor with no history gets the most popular products (of the category)."
     widgets.table(
-        _dash_missing(recs[list(SHOWN_COLUMNS)]),
+        _shown(recs[list(SHOWN_COLUMNS)]),
         hide_index=True,
         column_config={**RECOMMENDATION_COLUMNS, m.SCORE: WHATIF_SCORE},
         key="recs.whatif_table",
