@@ -15,6 +15,7 @@ from core import schema
 
 # The palette: the MLP (and whatever a chart highlights) is always this red, the data's own
 # series this blue, baselines and the rest grey, in every chart alike.
+MISSING = "–"  # how a table shows a missing value, in the app and the report
 ACCENT_COLOUR = "#e4572e"
 MLP_COLOUR = ACCENT_COLOUR
 PRIMARY_COLOUR = "#4c78a8"

@@ -120,9 +120,12 @@ def _settings_table(rows: Sequence[tuple[str, object]]) -> str:
 
 
 def _frame_table(frame: pd.DataFrame, *, classes: str, table_id: str | None = None) -> str:
-    return frame.to_html(
-        escape=True, index=False, classes=classes, table_id=table_id, border=0, na_rep=""
-    )
+    """An HTML table: a column the data never fills (categories of data that has none) left
+    out, a missing value shown as a dash."""
+    if len(frame):
+        frame = frame.loc[:, frame.notna().any()]
+    shown = frame.astype(object).where(frame.notna(), plotting.MISSING)
+    return shown.to_html(escape=True, index=False, classes=classes, table_id=table_id, border=0)
 
 
 def _number(value: object, decimals: int) -> str:

@@ -75,7 +75,7 @@ def stop_for_data(message: str) -> NoReturn:
     st.stop()
 
 
-MISSING = "–"  # how a table shows a missing value (Streamlit's own is a literal "None")
+MISSING = plotting.MISSING  # a table's missing value (Streamlit's own is a literal "None")
 
 
 def table(data: Any, *, where: DeltaGenerator | None = None, **options: Any) -> Any:

@@ -451,3 +451,15 @@ def test_a_stopped_run_is_marked_in_the_contents_its_heading_and_its_data(
     assert not re.search(r"\b(complete[ds]?|finish(ed|es)?|ran to)\b", stopped, flags=re.I)
     assert f"{ORDERS_ONLY_NAME} ({stopped_id}, stopped)" in mixed_document
     assert f"{html.escape(RUN_NAME)} ({purchase_id})" in mixed_document
+
+
+def test_report_tables_leave_out_empty_columns_and_never_print_none():
+    from core.report import _frame_table
+
+    table = pd.DataFrame(
+        {"product": ["LUNCH BAG", None], "category": [None, None], "price": [1.65, float("nan")]}
+    )
+    text = _frame_table(table, classes="recommendations")
+    assert "category" not in text  # an orders export without categories
+    assert "None" not in text and "nan" not in text
+    assert text.count("<td>–</td>") == 2
