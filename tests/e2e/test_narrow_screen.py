@@ -26,4 +26,15 @@ def test_no_value_or_button_is_cut_short_at_800_px(narrow_page: Page, app_url, o
         found = page.evaluate(CLIPPED)
         if found:
             clipped[title] = found
+    # The results of a short training, with a user's tiles and tables.
+    web.open_page(page, app_url, "Recommendations")
+    web.set_layers(page, "8")
+    web.set_number(page, "Epochs (at most)", 3)
+    page.get_by_role("button", name="Train", exact=True).click()
+    web.wait_for_results(page)
+    page.get_by_role("heading", name="Browse users").scroll_into_view_if_needed()
+    page.screenshot(path=output_dir / "narrow-Recommendations-results.png")
+    found = page.evaluate(CLIPPED)
+    if found:
+        clipped["Recommendations results"] = found
     assert not clipped, f"cut short at 800 px: {clipped}"
