@@ -16,6 +16,14 @@ class SourceNotFoundError(ShopLensError):
     """The file to read does not exist."""
 
 
+class NotAFileError(ShopLensError):
+    """The path names a folder, a named pipe, a device or a socket rather than a file."""
+
+
+class UnreadableFileError(ShopLensError):
+    """The file exists but cannot be read: no permission, or an input/output error."""
+
+
 class EmptyFileError(ShopLensError):
     """The file has no bytes, or nothing but blank lines."""
 

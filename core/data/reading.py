@@ -11,7 +11,9 @@ import codecs
 import csv
 import gzip
 import io
+import os
 import re
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -31,8 +33,10 @@ from core.errors import (
     CorruptFileError,
     EmptyFileError,
     NoDataRowsError,
+    NotAFileError,
     SourceNotFoundError,
     TooFewColumnsError,
+    UnreadableFileError,
 )
 
 Source = str | Path | bytes | BinaryIO
@@ -42,6 +46,7 @@ ROW = "row"
 REASON = "reason"
 MALFORMED_ROW = "malformed row (wrong number of fields)"
 _SNIFF_BYTES = 256 * 1024
+_GIVE_A_FILE = "give the path of a CSV, Parquet or Excel file"
 _TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".parquet", ".xlsx")
 _BINARY_MAGIC = {
     b"\x89PNG": "a PNG image",
@@ -121,17 +126,73 @@ def read_table(source: Source, *, name: str | None = None) -> RawTable:
 
 def _read_source(source: Source, name: str | None) -> tuple[bytes, str]:
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise SourceNotFoundError(
-                f"File '{path}' does not exist; check the path and try again."
-            )
-        return path.read_bytes(), name or path.name
+        return _read_path(source), name or Path(source).name
     if isinstance(source, bytes):
         return source, name or "uploaded file"
     getvalue = getattr(source, "getvalue", None)
     data = getvalue() if callable(getvalue) else source.read()
     return data, name or str(getattr(source, "name", "uploaded file"))
+
+
+def _read_path(path: str | Path) -> bytes:
+    """The bytes of the regular file at ``path``.
+
+    Raises:
+        SourceNotFoundError: nothing is at ``path``.
+        NotAFileError: ``path`` is a folder, a named pipe, a device or a socket (never opened
+            in a way that waits, so a pipe with no writer cannot hang the reader).
+        UnreadableFileError: the file cannot be read (no permission, input/output error).
+    """
+    shown = str(path)
+    try:
+        _check_regular(os.stat(path).st_mode, shown)
+        # Non-blocking, and checked again once open, in case the path changed in between.
+        handle = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        )
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL in the path
+        raise SourceNotFoundError(
+            f"File '{shown}' does not exist; check the path and try again."
+        ) from None
+    except OSError as err:
+        raise _unreadable(shown, err) from None
+    try:
+        _check_regular(os.fstat(handle).st_mode, shown)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(handle, True)
+        with os.fdopen(handle, "rb", closefd=False) as file:
+            return file.read()
+    except OSError as err:
+        raise _unreadable(shown, err) from None
+    finally:
+        os.close(handle)
+
+
+def _check_regular(mode: int, shown: str) -> None:
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a disk device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    for test, kind in kinds:
+        if test(mode):
+            raise NotAFileError(f"'{shown}' is {kind}, not a file; {_GIVE_A_FILE}.")
+    if not stat.S_ISREG(mode):
+        raise NotAFileError(f"'{shown}' is not a regular file; {_GIVE_A_FILE}.")
+
+
+def _unreadable(shown: str, err: OSError) -> UnreadableFileError:
+    if isinstance(err, PermissionError):
+        return UnreadableFileError(
+            f"'{shown}' cannot be read: permission denied; give a file you may read, or ask "
+            "its owner to share it."
+        )
+    reason = err.strerror or type(err).__name__
+    return UnreadableFileError(
+        f"'{shown}' cannot be read ({reason}); copy it to a local folder and try again."
+    )
 
 
 def _read_bytes(data: bytes, source_name: str, *, kind_prefix: str) -> RawTable:
