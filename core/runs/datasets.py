@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any, Final
@@ -25,6 +27,34 @@ from core.runs.serial import first_line, write_json
 
 STAGING: Final = ".staging-"
 _SUMMARY: Final = "dataset.json"
+# This machine in a folder name: letters, digits and dots only, so the name parses back.
+_HOST: Final = re.sub(r"[^A-Za-z0-9.]", "", socket.gethostname())[:40]
+_WRITER = re.compile(r"pid([0-9]{1,10})@([A-Za-z0-9.]{0,40})-")
+
+
+def writer_prefix(prefix: str) -> str:
+    """``prefix`` followed by this process's id and host, for the name of a folder it writes
+    and then renames or removes, so a later save can tell when its writer was killed."""
+    return f"{prefix}pid{os.getpid()}@{_HOST}-"
+
+
+def writer_is_gone(name: str) -> bool:
+    """Whether the folder ``name`` (made with ``writer_prefix``) was written by a process of
+    this machine that no longer runs. ``False`` when unsure: no id in the name, another host,
+    a process owned by someone else, or a system without POSIX signals."""
+    found = _WRITER.search(name)
+    if found is None or found[2] != _HOST or os.name != "posix":
+        return False
+    pid = int(found[1])
+    if pid == os.getpid() or pid <= 1:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: it runs, as another user
+        return False
+    return False
 
 
 def keep_dataset(root: Path, shop: ShopData) -> Path:
@@ -37,7 +67,7 @@ def keep_dataset(root: Path, shop: ShopData) -> Path:
     if (folder / _SUMMARY).is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=STAGING))
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=writer_prefix(STAGING)))
     try:
         tables = {"events": shop.events, "products": shop.products}
         meta: dict[str, Any] = {"fingerprint": shop.fingerprint, "tables": {}}

@@ -49,6 +49,7 @@ from core.runs.serial import first_line, versions, write_json
 
 # Models saved before the network code moved to ``core.ml`` name its old module; both load.
 LEGACY_MODULES: Final = {"core.network": "core.ml.network"}
+_DELETED: Final = ".deleted-"
 
 
 def alias_legacy_modules() -> None:
@@ -198,6 +199,7 @@ class RunStore:
     ) -> str:
         root = Path(self.root)
         root.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(root)
         try:
             self.save_dataset(shop)
         except RunDataError:
@@ -209,7 +211,11 @@ class RunStore:
             run_id = new_run_id(record.task, created)
             if not (root / run_id).exists():
                 break
-        staging = Path(tempfile.mkdtemp(dir=root, prefix=f"{datasets.STAGING}{run_id}-"))
+        staging = Path(
+            tempfile.mkdtemp(
+                dir=root, prefix=datasets.writer_prefix(f"{datasets.STAGING}{run_id}-")
+            )
+        )
         try:
             model_path = staging / MODEL
             with open(model_path, "wb") as file:
@@ -264,7 +270,7 @@ class RunStore:
             raise RunNotFoundError(f"There is no run {run_id}; it may have been deleted already.")
         trash: Path | None = None
         try:
-            trash = Path(tempfile.mkdtemp(dir=self.root, prefix=".deleted-"))
+            trash = Path(tempfile.mkdtemp(dir=self.root, prefix=datasets.writer_prefix(_DELETED)))
             os.rename(path, trash / run_id)
         except FileNotFoundError:  # deleted meanwhile by another session
             raise RunNotFoundError(
@@ -390,14 +396,17 @@ class RunStore:
 
 
 def _remove_leftovers(root: Path, *, older_than_hours: float = 24.0) -> None:
-    """Remove staging folders of saves that were killed (and half-deleted runs) once they are
-    old enough that no save can still be writing them."""
+    """Remove staging folders of saves that were killed (and half-deleted runs): at once when
+    the folder names its writer's process and that process is gone, else once they are old
+    enough that no save can still be writing them."""
     limit = dt.datetime.now().timestamp() - older_than_hours * 3600
     staging = datasets.STAGING
-    leftovers = (f"{staging}*", ".deleted-*", f"{DATASETS}/{staging}*")
+    leftovers = (f"{staging}*", f"{_DELETED}*", f"{DATASETS}/{staging}*")
     for folder in (path for pattern in leftovers for path in root.glob(pattern)):
         try:
-            if folder.is_dir() and folder.stat().st_mtime < limit:
+            if folder.is_dir() and (
+                datasets.writer_is_gone(folder.name) or folder.stat().st_mtime < limit
+            ):
                 shutil.rmtree(folder, ignore_errors=True)
         except OSError:
             continue
