@@ -17,6 +17,9 @@ HORIZON_DAYS: Final = 30
 MAX_HORIZON_DAYS: Final = 365
 TOP_K: Final = 10
 MAX_K: Final = 100
+# Real exports compress about 5-20x; far more is a decompression bomb.
+MAX_EXPANSION_RATIO: Final = 100.0
+MAX_EXPANDED_MB: Final = 2048  # as large as an upload may be
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,15 @@ class Settings:
     Attributes:
         data_dir: folder of the bundled sample shop.
         runs_dir: folder where trained runs are kept.
+        max_expansion_ratio: how many times its compressed size a compressed file or archive
+            member may expand to (``SHOPLENS_MAX_EXPANSION``).
+        max_expanded_mb: how large, in MB, it may expand to (``SHOPLENS_MAX_EXPANDED_MB``).
     """
 
     data_dir: Path = ROOT / "data"
     runs_dir: Path = ROOT / "runs"
+    max_expansion_ratio: float = MAX_EXPANSION_RATIO
+    max_expanded_mb: int = MAX_EXPANDED_MB
 
     @property
     def sample_events(self) -> Path:
@@ -43,9 +51,21 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
-    """Settings from ``SHOPLENS_DATA_DIR`` and ``SHOPLENS_RUNS_DIR`` where set."""
+    """Settings from ``SHOPLENS_DATA_DIR``, ``SHOPLENS_RUNS_DIR``, ``SHOPLENS_MAX_EXPANSION``
+    and ``SHOPLENS_MAX_EXPANDED_MB`` where set (a limit that is not a positive number keeps
+    its default)."""
     defaults = Settings()
     return Settings(
         data_dir=Path(env.get("SHOPLENS_DATA_DIR", defaults.data_dir)),
         runs_dir=Path(env.get("SHOPLENS_RUNS_DIR", defaults.runs_dir)),
+        max_expansion_ratio=_positive(env, "SHOPLENS_MAX_EXPANSION", MAX_EXPANSION_RATIO),
+        max_expanded_mb=int(_positive(env, "SHOPLENS_MAX_EXPANDED_MB", MAX_EXPANDED_MB)),
     )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        value = float(env.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default

@@ -40,6 +40,10 @@ class CorruptFileError(ShopLensError):
     """A compressed, Parquet or Excel file that cannot be opened."""
 
 
+class ExpansionLimitError(ShopLensError):
+    """A compressed file or archive member that would expand past a limit (a likely bomb)."""
+
+
 class ArchiveContentsError(ShopLensError):
     """A zip file that does not hold exactly one table."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
 import os
 import re
@@ -24,9 +23,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
 from core import schema
+from core.data.limits import Budget, check_members, inflate_gzip, read_member
 from core.errors import (
     ArchiveContentsError,
     BinaryFileError,
@@ -201,13 +202,7 @@ def _read_bytes(data: bytes, source_name: str, *, kind_prefix: str) -> RawTable:
             f"'{source_name}' is empty; export the data again and upload a file with rows."
         )
     if data[:2] == b"\x1f\x8b":
-        try:
-            inner = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as err:
-            raise CorruptFileError(
-                f"'{source_name}' looks gzip-compressed but cannot be unpacked ({_detail(err)}); "
-                "compress it again or upload the plain CSV."
-            ) from None
+        inner = inflate_gzip(data, f"'{source_name}'", Budget.from_settings())
         return _read_bytes(inner, source_name, kind_prefix="+gzip")
     if data[:4] == b"PK\x03\x04":
         return _read_zip(data, source_name, kind_prefix)
@@ -246,7 +241,9 @@ def _read_zip(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
                 f"'{source_name}' holds {len(tables)} tables ({found}); "
                 "upload a zip with exactly one table, or the table itself."
             )
-        inner = archive.read(tables[0])
+        inner = read_member(
+            archive, tables[0], f"'{source_name}/{tables[0]}'", Budget.from_settings()
+        )
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as err:
         # ValueError: offsets in a damaged directory ("negative seek value").
         raise CorruptFileError(
@@ -263,6 +260,13 @@ def _read_zip(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
 
 def _read_parquet(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
     try:
+        metadata = pq.ParquetFile(io.BytesIO(data)).metadata
+        unpacked = sum(
+            metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)
+        )
+        budget = Budget.from_settings()
+        if unpacked > budget.allowed(len(data)):
+            raise budget.refusal(f"'{source_name}'", len(data))
         frame = pd.read_parquet(io.BytesIO(data))
     except (OSError, ValueError, pa.ArrowException) as err:
         raise CorruptFileError(
@@ -273,6 +277,8 @@ def _read_parquet(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
 
 def _read_xlsx(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as workbook:
+            check_members(workbook, f"'{source_name}'", Budget.from_settings())
         header = pd.read_excel(io.BytesIO(data), sheet_name=0, engine="openpyxl", nrows=0)
         # Id columns stay text, as in CSV files, so that text cells like '007' keep their zeros.
         id_types = {

@@ -13,8 +13,9 @@ import zipfile
 import zlib
 from typing import Any, Final
 
+from core.data.limits import Budget, check_members
 from core.data.loading import ShopData
-from core.errors import RunIntegrityError
+from core.errors import ExpansionLimitError, RunIntegrityError
 from core.runs.manifest import (
     BUNDLE_MODEL,
     MANIFEST,
@@ -26,6 +27,7 @@ from core.runs.serial import first_line
 from core.runs.store import RunStore, alias_legacy_modules
 
 MAX_BUNDLE_BYTES: Final = 200_000_000
+BUNDLE_ADVICE: Final = "it was not imported; export the run again on the machine it came from"
 # Types a bundle's estimators may contain besides scikit-learn's and numpy's own.
 BUNDLE_TYPES: Final = frozenset(
     {
@@ -112,6 +114,16 @@ def import_bundle(store: RunStore, data: bytes, shop: ShopData | None = None) ->
     )
 
 
+def _check_unpacked(archive: zipfile.ZipFile, what: str) -> None:
+    """Refuse an archive whose members would expand past the limits (a zip bomb)."""
+    limits = Budget.from_settings()
+    budget = Budget(limits.ratio, min(limits.max_bytes, MAX_BUNDLE_BYTES))
+    try:
+        check_members(archive, what, budget, BUNDLE_ADVICE)
+    except ExpansionLimitError as err:
+        raise RunIntegrityError(str(err)) from None
+
+
 def _read_bundle(data: bytes) -> tuple[RunManifest, bytes]:
     if len(data) > MAX_BUNDLE_BYTES:
         raise RunIntegrityError("The file is larger than any ShopLens run bundle; pick the zip.")
@@ -130,6 +142,7 @@ def _read_bundle(data: bytes) -> tuple[RunManifest, bytes]:
     if sum(i.file_size for i in members.values()) > MAX_BUNDLE_BYTES:
         raise RunIntegrityError("The bundle unpacks to more than any run; it was not imported.")
     try:
+        _check_unpacked(archive, "The bundle")
         manifest_bytes, model = archive.read(MANIFEST), archive.read(BUNDLE_MODEL)
     except _ZIP_ERRORS as err:  # damaged, encrypted or compressed in a way zipfile cannot read
         raise RunIntegrityError(
@@ -150,4 +163,11 @@ def _read_bundle(data: bytes) -> tuple[RunManifest, bytes]:
             "The bundle's model does not match its manifest (SHA-256 differs): the file was "
             "changed or damaged; export it again."
         )
+    try:  # the model is itself a zip (skops), which skops unpacks whole: bounded the same way
+        with zipfile.ZipFile(io.BytesIO(model)) as payload:
+            _check_unpacked(payload, "The bundle's model")
+    except _ZIP_ERRORS as err:
+        raise RunIntegrityError(
+            f"The bundle's model cannot be unpacked ({first_line(err)}); export it again."
+        ) from None
     return manifest, model

@@ -1,0 +1,136 @@
+"""Bounded decompression: a compressed file or archive member may expand only so far.
+
+Real exports compress about 5-20 times; a file that expands far more (a decompression bomb) is
+refused with one line before it can fill the server's memory. The limits are settings: how many
+times its compressed size it may expand (``SHOPLENS_MAX_EXPANSION``) and to how many MB
+(``SHOPLENS_MAX_EXPANDED_MB``). Small files get a floor, since a tiny table can compress far
+better than a large one.
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import Final
+
+from core.config import load_settings
+from core.errors import CorruptFileError, ExpansionLimitError
+
+RATIO_FLOOR_BYTES: Final = 1024 * 1024  # anything may expand to 1 MB, whatever its ratio
+_MB: Final = 1024 * 1024
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+_CHUNK: Final = 1024 * 1024
+TABLE_ADVICE: Final = "upload the table uncompressed, or raise the setting if the file is genuine"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How far compressed input may expand: ``ratio`` times its size, at most ``max_bytes``."""
+
+    ratio: float
+    max_bytes: int
+
+    @classmethod
+    def from_settings(cls) -> Budget:
+        """The limits of the current settings."""
+        settings = load_settings()
+        return cls(settings.max_expansion_ratio, settings.max_expanded_mb * _MB)
+
+    def allowed(self, compressed: int) -> int:
+        """The most bytes ``compressed`` bytes may expand to."""
+        return min(self.max_bytes, max(int(self.ratio * compressed), RATIO_FLOOR_BYTES))
+
+    def refusal(
+        self, what: str, compressed: int, advice: str = TABLE_ADVICE
+    ) -> ExpansionLimitError:
+        """The one-line error for ``what`` (a quoted name) expanding past its allowance, ending
+        in ``advice`` (what to do)."""
+        limit = self.allowed(compressed)
+        return ExpansionLimitError(
+            f"{what} expands to more than {limit / _MB:,.0f} MB from {compressed / 1024:,.0f} KB "
+            f"compressed; ShopLens unpacks at most {self.ratio:g} times a file's size (setting "
+            f"SHOPLENS_MAX_EXPANSION) and {self.max_bytes / _MB:,.0f} MB (setting "
+            f"SHOPLENS_MAX_EXPANDED_MB): {advice}."
+        )
+
+
+def inflate_gzip(data: bytes, what: str, budget: Budget) -> bytes:
+    """The content of gzip ``data`` (every member), refused once past the budget.
+
+    Raises:
+        ExpansionLimitError: it expands past ``budget.allowed(len(data))``.
+        CorruptFileError: it is damaged or cut short.
+    """
+    limit = budget.allowed(len(data))
+    parts: list[bytes] = []  # joined once at the end: a bytearray would over-allocate
+    size = 0
+    rest = data
+    try:
+        while rest[:2] == _GZIP_MAGIC:
+            inflater = zlib.decompressobj(wbits=31)
+            pending = rest
+            while pending and size <= limit:
+                part = inflater.decompress(pending, min(_CHUNK, limit - size + 1))
+                parts.append(part)
+                size += len(part)
+                pending = inflater.unconsumed_tail
+            if size > limit:
+                raise budget.refusal(what, len(data))
+            if not inflater.eof:
+                raise CorruptFileError(
+                    f"{what} looks gzip-compressed but cannot be unpacked (it is cut short); "
+                    "compress it again or upload the plain CSV."
+                )
+            rest = inflater.unused_data.lstrip(b"\x00")  # members may be padded with zeros
+    except zlib.error as err:
+        raise CorruptFileError(
+            f"{what} looks gzip-compressed but cannot be unpacked ({' '.join(str(err).split())});"
+            " compress it again or upload the plain CSV."
+        ) from None
+    return b"".join(parts)
+
+
+def check_members(
+    archive: zipfile.ZipFile, what: str, budget: Budget, advice: str = TABLE_ADVICE
+) -> None:
+    """Refuse a zip (a bundle, a workbook, a zipped table) any of whose members, or all of them
+    together, would expand past the budget, before a reader unpacks it whole.
+
+    The declared sizes are checked first; then every member is unpacked a chunk at a time and
+    thrown away, which proves the declared sizes true (``zipfile`` stops at a member's declared
+    size, and a member that holds more fails its CRC check) with bounded memory.
+
+    Raises:
+        ExpansionLimitError: naming the first member past its allowance.
+        zipfile.BadZipFile: a member holds more or other bytes than declared (the caller says
+            the file is damaged).
+    """
+    infos = [info for info in archive.infolist() if not info.is_dir()]
+    for info in infos:
+        if info.file_size > budget.allowed(info.compress_size):
+            raise budget.refusal(f"{what} (member '{info.filename}')", info.compress_size, advice)
+    packed = sum(info.compress_size for info in infos)
+    if sum(info.file_size for info in infos) > budget.allowed(packed):
+        raise budget.refusal(what, packed, advice)
+    for info in infos:
+        with archive.open(info) as member:
+            while member.read(_CHUNK):
+                pass
+
+
+def read_member(archive: zipfile.ZipFile, name: str, what: str, budget: Budget) -> bytes:
+    """One member's bytes, unpacked a chunk at a time and refused once past the budget."""
+    info = archive.getinfo(name)
+    limit = budget.allowed(info.compress_size)
+    if info.file_size > limit:
+        raise budget.refusal(what, info.compress_size)
+    parts: list[bytes] = []
+    size = 0
+    with archive.open(info) as member:
+        while chunk := member.read(_CHUNK):
+            parts.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise budget.refusal(what, info.compress_size)
+    return b"".join(parts)
