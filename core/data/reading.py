@@ -22,6 +22,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
@@ -46,6 +47,8 @@ DELIMITERS = (",", ";", "\t", "|")
 ROW = "row"
 REASON = "reason"
 MALFORMED_ROW = "malformed row (wrong number of fields)"
+MAX_FIELD = 131_072  # characters: the longest field a row may hold (the csv module's limit)
+FIELD_TOO_LONG = f"field too long (over {MAX_FIELD:,} characters)"
 _SNIFF_BYTES = 256 * 1024
 _GIVE_A_FILE = "give the path of a CSV, Parquet or Excel file"
 _TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".parquet", ".xlsx")
@@ -310,7 +313,7 @@ def _framed(frame: pd.DataFrame, source_name: str, kind: str) -> RawTable:
     return RawTable(
         frame=frame,
         row_numbers=np.arange(1, len(frame) + 1),
-        malformed=_malformed_frame([], []),
+        malformed=_malformed_frame([], [], []),
         source_name=source_name,
         file_kind=kind,
     )
@@ -346,8 +349,14 @@ def _detect_encoding(data: bytes, *, trust_sample: bool = True) -> str:
     return "gb18030" if encoding == "gb18030" else encoding.replace("_", "-")
 
 
+def _sample_lines(sample: str) -> list[str]:
+    """The sample's lines, each cut to the longest field a row may hold, so that guessing the
+    layout never trips on one enormous field (the row itself is rejected later)."""
+    return [line[:MAX_FIELD] for line in sample.splitlines()]
+
+
 def _sniff_delimiter(sample: str, source_name: str) -> str:
-    lines = [line for line in sample.splitlines()[:60] if line.strip()]
+    lines = [line for line in _sample_lines(sample)[:60] if line.strip()]
     if len(lines) > 2:
         lines = lines[:-1]  # the sample may end mid-line
     best: tuple[float, int, str] | None = None
@@ -414,7 +423,7 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
         data = data[len(codecs.BOM_UTF8) :]
     sample = data[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
     delimiter = _sniff_delimiter(sample, source_name)
-    sample_rows = list(csv.reader(sample.splitlines()[:60], delimiter=delimiter))
+    sample_rows = list(csv.reader(_sample_lines(sample)[:60], delimiter=delimiter))
     sample_rows = [row for row in sample_rows if any(cell.strip() for cell in row)]
     has_header = _detect_header(sample_rows)
     if len(sample_rows) == 1 and len(data) <= _SNIFF_BYTES:
@@ -432,15 +441,22 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
         names = _unique_names(sample_rows[0] + [""] * (width - len(sample_rows[0])))
     else:
         names = [f"column_{i}" for i in range(1, width + 1)]
-    lines = sample.splitlines()[1 if has_header else 0 :]
+    lines = _sample_lines(sample)[1 if has_header else 0 :]
     if len(data) > _SNIFF_BYTES:
         lines = lines[:-1]  # the sample may end mid-line
     id_types = _text_id_columns(names, list(csv.reader(lines, delimiter=delimiter)))
     numeric_ids = [
         n for n in names if schema.normalise_label(n) in _ID_HEADERS and n not in id_types
     ]
+    blanked: dict[int, str] = {}  # line number -> what was there, for lines too long to read
     try:
-        table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=True)
+        try:
+            table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=True)
+        except pa.ArrowInvalid as err:
+            if "straddl" not in str(err):  # a row longer than a block: blank it and read again
+                raise
+            data, blanked = _blank_long_lines(data, delimiter)
+            table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=True)
         not_utf8 = encoding == "utf-8" and _has_binary_columns(table)
     except pa.ArrowInvalid as err:
         if encoding != "utf-8" or "utf8" not in str(err).lower():
@@ -469,10 +485,24 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
         known = [r - 1 for r in bad_rows if 0 < r <= len(row_numbers)]
         kept[known] = False
         row_numbers = row_numbers[kept][: table.num_rows]
+    texts = [blanked.get(number, text) if number is not None else text for number, text in bad]
+    reasons = [FIELD_TOO_LONG if number in blanked else MALFORMED_ROW for number, _ in bad]
+    long_rows, previews = _long_values(table)
+    if long_rows.any():  # rows that fit in a block but hold a field no row may hold
+        bad_rows += row_numbers[long_rows].tolist()
+        texts += previews
+        reasons += [FIELD_TOO_LONG] * len(previews)
+        table = table.filter(pa.array(~long_rows))
+        row_numbers = row_numbers[~long_rows]
+        if table.num_rows == 0:
+            raise NoDataRowsError(
+                f"'{source_name}' has no row whose fields all fit in {MAX_FIELD:,} characters; "
+                "export it again."
+            )
     return RawTable(
         frame=_exact_ids(table, numeric_ids).to_pandas(),
         row_numbers=row_numbers,
-        malformed=_malformed_frame(bad_rows, [text for _, text in bad]),
+        malformed=_malformed_frame(bad_rows, texts, reasons),
         source_name=source_name,
         file_kind="csv" + kind_prefix,
         encoding=encoding.replace("-sig", " with BOM"),
@@ -567,11 +597,61 @@ def _has_binary_columns(table: pa.Table) -> bool:
     return any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in types)
 
 
-def _malformed_frame(rows: list[int], texts: list[str]) -> pd.DataFrame:
+def _malformed_frame(rows: list[int], texts: list[str], reasons: list[str]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             ROW: pd.array(rows, dtype="Int64"),
-            REASON: [MALFORMED_ROW] * len(rows),
+            REASON: reasons,
             "raw text": pd.array(texts, dtype="str"),
         }
     )
+
+
+def _preview(text: str | bytes) -> str:
+    """The start of an overlong field or line, and its length."""
+    if isinstance(text, bytes):
+        text = text[:200].decode("utf-8", errors="replace")
+        return f"{text[:80]}… (a line too long to read)"
+    return f"{text[:80]}… ({len(text):,} characters)"
+
+
+def _blank_long_lines(data: bytes, delimiter: str) -> tuple[bytes, dict[int, str]]:
+    """``data`` with every line that holds a field over ``MAX_FIELD`` characters replaced by a
+    line of one field, which the reader then rejects as malformed, and those lines' numbers
+    (1-based, as the reader counts them) with a preview of what they held."""
+    long_run = re.compile(rb"[^\r\n]{%d,}" % (MAX_FIELD + 1))
+    separator = delimiter.encode()
+    pieces: list[bytes] = []
+    blanked: dict[int, str] = {}
+    last = line = 0
+    for match in long_run.finditer(data):
+        run = match.group()
+        if max(len(field) for field in run.split(separator)) <= MAX_FIELD:
+            continue
+        line += data.count(b"\n", last, match.start())
+        pieces += [data[last : match.start()], b"(field too long)"]
+        blanked[line + 1] = _preview(run)
+        last = match.end()
+    pieces.append(data[last:])
+    return b"".join(pieces), blanked
+
+
+def _long_values(table: pa.Table) -> tuple[np.ndarray, list[str]]:
+    """Which rows hold a text field over ``MAX_FIELD`` characters, and a preview of each."""
+    mask = np.zeros(table.num_rows, dtype=bool)
+    longest: dict[int, str] = {}
+    for column in table.columns:
+        values = column
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            continue
+        lengths = pc.utf8_length(values)
+        too_long = pc.greater(lengths, MAX_FIELD)
+        if not pc.any(too_long).as_py():
+            continue
+        rows = np.flatnonzero(too_long.to_numpy(zero_copy_only=False) == True)  # noqa: E712
+        for row in rows:
+            longest.setdefault(int(row), _preview(values[int(row)].as_py()))
+        mask[rows] = True
+    return mask, [longest[int(row)] for row in np.flatnonzero(mask)]
