@@ -20,10 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_measurement(measurement: Callable[..., None], *args: str) -> dict[str, Any]:
     """Call the module-level function ``measurement(*args)`` in a fresh process; it prints one
     JSON object as its last line, which is returned."""
-    script = (
-        f"import sys; from {measurement.__module__} import {measurement.__name__} as run; "
-        "run(*sys.argv[1:])"
-    )
+    module = measurement.__module__
+    if module == "__main__":  # run as ``python -m benchmarks.bench_x``: name it as imported
+        spec = getattr(sys.modules["__main__"], "__spec__", None)
+        module = spec.name if spec is not None else module
+    script = f"import sys; from {module} import {measurement.__name__} as run; run(*sys.argv[1:])"
     out = subprocess.run(
         [sys.executable, "-c", script, *args],
         cwd=ROOT,

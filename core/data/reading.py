@@ -636,11 +636,26 @@ def _blank_long_lines(data: bytes, delimiter: str) -> tuple[bytes, dict[int, str
     return b"".join(pieces), blanked
 
 
+def _may_hold_long_text(column: pa.ChunkedArray) -> bool:
+    """Whether a column has a text value of over ``MAX_FIELD`` bytes (a quick look at the
+    offsets, or at the dictionary of an encoded column, before counting characters)."""
+    for chunk in column.chunks:
+        values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            return False
+        longest = pc.max(pc.binary_length(values)).as_py()
+        if longest is not None and longest > MAX_FIELD:
+            return True
+    return False
+
+
 def _long_values(table: pa.Table) -> tuple[np.ndarray, list[str]]:
     """Which rows hold a text field over ``MAX_FIELD`` characters, and a preview of each."""
     mask = np.zeros(table.num_rows, dtype=bool)
     longest: dict[int, str] = {}
     for column in table.columns:
+        if not _may_hold_long_text(column):
+            continue
         values = column
         if pa.types.is_dictionary(values.type):
             values = values.cast(values.type.value_type)
