@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import math
+import re
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -82,6 +84,39 @@ def tidy(fig: go.Figure, *, height: int = 320, top: int = 40) -> go.Figure:
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     return fig
+
+
+# Bidirectional controls (embeddings, overrides, isolates, marks): in a name they can make
+# "\u202eevil\u202dgpj.exe" display as "gpj.exelive".
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+LABEL_CHARS = 48  # a chart label from data is shortened past this, its full text on hover
+
+
+def shorten(text: object, size: int | None = None) -> str:
+    """Text from data without bidirectional controls and, with ``size``, shortened to that
+    many characters with an ellipsis (not yet escaped for Plotly: see ``chart_text``)."""
+    shown = _BIDI_CONTROLS.sub("", str(text))
+    if size is not None and len(shown) > size:
+        shown = shown[: size - 1] + "…"
+    return shown
+
+
+def chart_text(text: object, *, size: int | None = None) -> str:
+    """Text from data shown literally in a Plotly figure: ``shorten``, then Plotly's HTML-like
+    tags escaped."""
+    return html.escape(shorten(text, size), quote=False)
+
+
+def chart_labels(values: Sequence[object], *, size: int = LABEL_CHARS) -> list[str]:
+    """Axis labels from data: ``chart_text``, shortened, and unique (a category axis merges
+    equal labels, so a repeat gets its number)."""
+    seen: dict[str, int] = {}
+    labels = []
+    for value in values:
+        label = chart_text(value, size=size)
+        seen[label] = seen.get(label, 0) + 1
+        labels.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return labels
 
 
 def wrap_label(text: str, *, width: int = LABEL_WIDTH) -> str:

@@ -7,7 +7,6 @@ it reaches a figure, and the raw value travels in ``customdata`` for click selec
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Collection, Sequence
 
@@ -23,8 +22,11 @@ from core.plotting import (
     EVENT_COLOURS,
     OTHER_COLOUR,
     PRIMARY_COLOUR,
+    chart_labels,
+    chart_text,
     legend_below,
     reference_line,
+    shorten,
     tidy,
 )
 
@@ -62,23 +64,12 @@ DAY_MS = 86_400_000
 
 def plain(text: object) -> str:
     """``text`` shown literally in a Plotly figure (Plotly would read ``<a>``, ``<b>``…)."""
-    return html.escape(str(text), quote=False)
-
-
-def _short(text: object, size: int = _LABEL_CHARS) -> str:
-    text = str(text)
-    return text if len(text) <= size else text[: size - 1] + "…"
+    return chart_text(text)
 
 
 def _labels(values: Sequence[object]) -> list[str]:
-    """Escaped, shortened and unique axis labels (a category axis merges equal labels)."""
-    seen: dict[str, int] = {}
-    labels = []
-    for value in values:
-        label = plain(_short(value))
-        seen[label] = seen.get(label, 0) + 1
-        labels.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
-    return labels
+    """Escaped, shortened and unique axis labels."""
+    return chart_labels(values, size=_LABEL_CHARS)
 
 
 def _tidy(fig: go.Figure, *, height: int = 340, top: int = 50) -> go.Figure:
@@ -357,7 +348,7 @@ def top_bar(
     keys = table[key].astype(str).tolist()
     shown = table[label].fillna(table[key]).astype(str).tolist() if label else keys
     if label:  # shorten the name, never the id
-        shown = [f"{_short(name, 32)} · {k}" for name, k in zip(shown, keys, strict=True)]
+        shown = [f"{shorten(name, 32)} · {k}" for name, k in zip(shown, keys, strict=True)]
     values = table[measure].to_numpy(dtype=float)
     money = measure == an.REVENUE
     text = [f"{v:,.2f}" if money else f"{v:,.0f}" for v in values]

@@ -7,7 +7,6 @@ reaches a figure.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,6 +22,8 @@ from core.plotting import (
     OTHER_COLOUR,
     PRIMARY_COLOUR,
     add_date_marks,
+    chart_labels,
+    chart_text,
     score_bars,
     tidy,
 )
@@ -59,11 +60,7 @@ POPULARITY_GROUP = "popularity group"
 SHARE = "share"
 PAST_ACTIVITY = "past activity"
 _NEVER_SEEN = "never seen before"
-
-
-def _plain(text: object) -> str:
-    """``text`` shown literally in a Plotly figure."""
-    return html.escape(str(text), quote=False)
+HOVER_CHARS = 500  # a hover shows a long name whole, up to this
 
 
 def _tidy(fig: go.Figure, *, height: int = 340, top: int = 50) -> go.Figure:
@@ -367,7 +364,8 @@ def category_confusion_heatmap(confusion: pd.DataFrame) -> go.Figure:
     table = table.reindex(index=names, columns=names, fill_value=0)
     counts = table.to_numpy(dtype=float)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
-    labels = [_plain(name) for name in names]
+    labels = chart_labels(names)  # shortened: the full names are in the hover
+    full = [chart_text(name, size=HOVER_CHARS) for name in names]
     fig = go.Figure(
         go.Heatmap(
             z=share,
@@ -379,9 +377,12 @@ def category_confusion_heatmap(confusion: pd.DataFrame) -> go.Figure:
             zmin=0,
             zmax=1,
             colorbar={"title": "share of row", "tickformat": ".0%"},
-            customdata=counts,
-            hovertemplate="bought next: %{y}<br>predicted: %{x}<br>%{customdata:,} users "
-            "(%{z:.0%} of the row)<extra></extra>",
+            customdata=[
+                [[f"{int(c):,}", actual, predicted] for c, predicted in zip(row, full, strict=True)]
+                for row, actual in zip(counts, full, strict=True)
+            ],
+            hovertemplate="bought next: %{customdata[1]}<br>predicted: %{customdata[2]}<br>"
+            "%{customdata[0]} users (%{z:.0%} of the row)<extra></extra>",
         )
     )
     fig.update_xaxes(title_text="predicted next category", tickangle=-40)
@@ -409,7 +410,8 @@ def user_history_scatter(
     for event in [*present, *others]:
         part = history[history[schema.EVENT_TYPE] == event]
         hover = [
-            f"{_plain(n if isinstance(n, str) else i)}<br>{_plain(c) if isinstance(c, str) else ''}"
+            f"{chart_text(n if isinstance(n, str) else i)}<br>"
+            f"{chart_text(c) if isinstance(c, str) else ''}"
             f"{'' if pd.isna(p) else f' · {p:,.2f}'}"
             for n, i, c, p in zip(
                 part[schema.NAME],
@@ -422,16 +424,18 @@ def user_history_scatter(
         fig.add_trace(
             go.Scatter(
                 x=part[schema.TIMESTAMP],
-                y=[_plain(event)] * len(part),
+                y=[chart_text(event)] * len(part),
                 mode="markers",
-                name=_plain(event),
+                name=chart_text(event),
                 marker={
                     "size": 11,
                     "color": EVENT_COLOURS.get(event, "#777"),
                     "line": {"width": 1, "color": "white"},
                 },
                 text=hover,
-                hovertemplate="%{x|%Y-%m-%d %H:%M}<br>%{text}<extra>" + _plain(event) + "</extra>",
+                hovertemplate="%{x|%Y-%m-%d %H:%M}<br>%{text}<extra>"
+                + chart_text(event)
+                + "</extra>",
             )
         )
     if cutoff is not None:
@@ -447,7 +451,7 @@ def user_history_scatter(
     fig.update_yaxes(
         title_text="",
         categoryorder="array",
-        categoryarray=[_plain(e) for e in [*present, *others][::-1]],
+        categoryarray=[chart_text(e) for e in [*present, *others][::-1]],
     )
     fig.update_xaxes(title_text="time")
     fig.update_layout(title="History", showlegend=False)
