@@ -32,12 +32,15 @@ class Settings:
         max_expansion_ratio: how many times its compressed size a compressed file or archive
             member may expand to (``SHOPLENS_MAX_EXPANSION``).
         max_expanded_mb: how large, in MB, it may expand to (``SHOPLENS_MAX_EXPANDED_MB``).
+        training_slots: how many trainings the server runs at once, the others waiting in
+            line (``SHOPLENS_TRAINING_SLOTS``; default: the number of cores).
     """
 
     data_dir: Path = ROOT / "data"
     runs_dir: Path = ROOT / "runs"
     max_expansion_ratio: float = MAX_EXPANSION_RATIO
     max_expanded_mb: int = MAX_EXPANDED_MB
+    training_slots: int = max(1, os.cpu_count() or 1)
 
     @property
     def sample_events(self) -> Path:
@@ -51,15 +54,16 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
-    """Settings from ``SHOPLENS_DATA_DIR``, ``SHOPLENS_RUNS_DIR``, ``SHOPLENS_MAX_EXPANSION``
-    and ``SHOPLENS_MAX_EXPANDED_MB`` where set (a limit that is not a positive number keeps
-    its default)."""
+    """Settings from ``SHOPLENS_DATA_DIR``, ``SHOPLENS_RUNS_DIR``, ``SHOPLENS_MAX_EXPANSION``,
+    ``SHOPLENS_MAX_EXPANDED_MB`` and ``SHOPLENS_TRAINING_SLOTS`` where set (a number that is
+    not positive keeps its default)."""
     defaults = Settings()
     return Settings(
         data_dir=Path(env.get("SHOPLENS_DATA_DIR", defaults.data_dir)),
         runs_dir=Path(env.get("SHOPLENS_RUNS_DIR", defaults.runs_dir)),
         max_expansion_ratio=_positive(env, "SHOPLENS_MAX_EXPANSION", MAX_EXPANSION_RATIO),
         max_expanded_mb=int(_positive(env, "SHOPLENS_MAX_EXPANDED_MB", MAX_EXPANDED_MB)),
+        training_slots=int(_positive(env, "SHOPLENS_TRAINING_SLOTS", defaults.training_slots)),
     )
 
 

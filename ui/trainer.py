@@ -14,7 +14,6 @@ core code runs on the worker threads.
 from __future__ import annotations
 
 import math
-import os
 import secrets
 import threading
 import time
@@ -26,6 +25,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import plotting
+from core.config import load_settings
 from core.errors import ShopLensError
 from core.ml import charts as ml_charts
 from core.ml.network import (
@@ -35,13 +35,16 @@ from core.ml.network import (
     TrainingProgress,
     format_hidden_layers,
 )
+from core.services import TrainingCancelledError
 
 TRAINING_QUERY: Final = "training"  # the URL's query parameter naming a page's training
 POLL_SECONDS: Final = 0.25
 LIVE_CHART_SECONDS: Final = 0.5  # redraw live curves at most twice a second
 KEEP_FINISHED_SECONDS: Final = 3600.0  # a finished job waits this long to be collected
 SHUTDOWN_WAIT_SECONDS: Final = 60.0
-_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+# The server-wide line of trainings: as many run at once as there are slots (a setting).
+_SLOT_COUNT: Final = load_settings().training_slots
+_SLOTS = threading.BoundedSemaphore(_SLOT_COUNT)
 _LOCK = threading.Lock()
 _JOBS: dict[str, TrainingJob] = {}
 
@@ -100,9 +103,17 @@ class TrainingJob:
 
     def _run(self, work: Callable[[OnProgress], Any]) -> None:
         try:
-            with _SLOTS:
+            while not _SLOTS.acquire(timeout=POLL_SECONDS):
+                if self._stop.is_set():  # cancelled while waiting in line
+                    raise TrainingCancelledError(
+                        "Training was cancelled while it waited for a free slot; nothing was "
+                        "trained."
+                    )
+            try:
                 self.waiting = False
                 self.result = work(self._on_progress)
+            finally:
+                _SLOTS.release()
         except ShopLensError as err:  # a user's error; anything else is a bug and is raised
             self.error = err
         finally:
@@ -218,6 +229,18 @@ def train_on_page(
 # --- following a training on its page --------------------------------------------------------
 
 
+def waiting_text(job: TrainingJob) -> str:
+    """Where a waiting training stands in the server's line, and how to leave it."""
+    jobs = list(_JOBS.values())
+    ahead = sum(j.waiting for j in jobs if j.started < job.started)
+    running = sum(j.running and not j.waiting for j in jobs)
+    return (
+        f"Waiting in line: place {ahead + 1} ({ahead} training{'s' * (ahead != 1)} ahead, "
+        f"{running} running on {_SLOT_COUNT} slot{'s' * (_SLOT_COUNT != 1)}); it starts by "
+        "itself, or press Stop to leave the line."
+    )
+
+
 def _duration(seconds: float) -> str:
     if seconds < 1:
         return "a moment"
@@ -229,11 +252,9 @@ def _duration(seconds: float) -> str:
 def _status(job: TrainingJob, epoch_text: Callable[[TrainingProgress], str]) -> tuple[float, str]:
     progress = job.progress
     if job.waiting:
-        ahead = sum(j.waiting for j in list(_JOBS.values()) if j.started < job.started)
-        return 0.0, (
-            f"Waiting for a free training slot ({ahead} training{'s' * (ahead != 1)} ahead); "
-            "it starts by itself."
-        )
+        if job.stopping:
+            return 0.0, "Cancelling: this training leaves the line without training."
+        return 0.0, waiting_text(job)
     if job.stopping:
         return 1.0, "Stopping after this epoch, then scoring every model with the best epochs…"
     if progress is None or progress.stage == "preparing":
