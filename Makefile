@@ -23,7 +23,7 @@ test: $(VENV)/.installed-test
 	$(PY) -m mypy
 	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test
 	OPENBLAS_NUM_THREADS=1 $(PY) -m benchmarks
 
 lint: $(VENV)/.installed-test
