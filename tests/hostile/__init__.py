@@ -1,0 +1,1 @@
+"""Hostile input: each test keeps one hole closed."""
