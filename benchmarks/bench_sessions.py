@@ -19,7 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from benchmarks.targets import check
 from tests.e2e import browser as web
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, running_app
+from tests.e2e.harness import CHROMIUM, CHROMIUM_FLAGS, running_app
 
 SESSIONS = 8
 LAYERS = "64,32"  # the page's default network

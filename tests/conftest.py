@@ -10,6 +10,8 @@ from tests.frames import small_shop_frames, write_shop
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# The browser harness, for tests/e2e and tests/hostile alike: one definition, so one browser.
+pytest_plugins = ("tests.e2e.harness",)
 
 
 @pytest.fixture

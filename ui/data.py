@@ -15,7 +15,7 @@ from core.data.parsing import DateOrder
 from core.data.profile import Profile
 from core.errors import ShopLensError
 from core.runs.names import file_slug
-from ui import cache, state, widgets
+from ui import cache, state, untrusted, widgets
 
 FILE_TYPES = ["csv", "tsv", "txt", "gz", "zip", "parquet", "xlsx"]
 DATE_ORDERS: dict[DateOrder, str] = {
@@ -44,7 +44,8 @@ def choose_shop() -> ShopData:
     if source == state.SOURCE_KEPT and kept is not None:
         st.info(
             "This is the data an opened run was trained on, kept with the run: "
-            f"{widgets.plain_md(kept.events.source_name)}. Pick another source to load other data."
+            f"{untrusted.plain_md(kept.events.source_name)}. Pick another source to load "
+            "other data."
         )
         return kept
     if source == state.SOURCE_UPLOAD:
@@ -70,7 +71,7 @@ def choose_shop() -> ShopData:
     try:
         shop = _mapped_shop(events, products, expanded=source == state.SOURCE_UPLOAD)
     except ShopLensError as err:
-        st.error(str(err))
+        st.error(untrusted.error_text(err))
         st.stop()
     if state.set_shop(shop):
         st.warning("The dataset changed, so models trained on the previous data were cleared.")
@@ -87,7 +88,7 @@ def sidebar_dataset(where: DeltaGenerator) -> None:
     times = shop.events.frame[schema.TIMESTAMP]
     span = f"{_day(times.min())} – {_day(times.max())}" if len(times) else "no dates"
     with where.container(border=True):
-        st.markdown(f"**Dataset** · {widgets.plain_md(state.dataset_name(shop))}")
+        st.markdown(f"**Dataset** · {untrusted.plain_md(state.dataset_name(shop))}")
         st.caption(f"{len(times):,} events  \n{span}")
 
 
@@ -211,11 +212,11 @@ _FIELD_HELP = {
 def load_report(result: LoadResult, *, key: str) -> None:
     """Recognised format, notes, kept/rejected counts by reason, and the rejected-rows download."""
     st.markdown(
-        f"**{result.source_name}** — recognised as **{result.export_format.label}**  \n"
-        f"Read as {result.read_as}."
+        f"**{untrusted.plain_md(result.source_name)}** — recognised as "
+        f"**{result.export_format.label}**  \nRead as {untrusted.plain_md(result.read_as)}."
     )
     for note in result.notes:
-        st.caption(f"ℹ️ {note}")
+        st.caption(f"ℹ️ {untrusted.plain_md(note)}")
     kept, read = result.rows_kept, result.rows_read
     dup_label = "Duplicates dropped" if result.duplicates_dropped else "Duplicates (kept)"
     widgets.tiles(

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from core.errors import ShopLensError
-from ui import cache, recommendations, state
+from ui import cache, recommendations, state, untrusted
 
 DATA_PAGE = "pages/1_Data.py"
 OVERVIEW_PAGE = "pages/3_Overview.py"
@@ -84,7 +84,7 @@ def saved_runs_text() -> str:
     try:
         count = state.run_store().count()
     except ShopLensError as err:
-        return str(err)
+        return untrusted.error_text(err)
     if count == 0:
         return "No saved runs yet: every model you train is saved as a run, to reopen later."
     runs = "1 saved run" if count == 1 else f"{count:,} saved runs"

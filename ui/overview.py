@@ -19,7 +19,7 @@ from core.data.exports import to_safe_csv
 from core.data.loading import ShopData
 from core.errors import ShopLensError
 from core.overview import charts as oc
-from ui import cache, state, widgets
+from ui import cache, state, untrusted, widgets
 from ui.cache import Selection
 
 DEFAULT_DAYS = 30
@@ -259,7 +259,7 @@ def notes(data: an.Overview, options: an.FilterOptions) -> None:
     if absent and not hidden and data.funnel.message:
         lines.insert(0, data.funnel.message)
     if lines:
-        st.info("\n".join(f"- {line}" for line in lines))
+        st.info("\n".join(f"- {untrusted.plain_md(line)}" for line in lines))
 
 
 # --- user lists ----------------------------------------------------------------------------
@@ -352,7 +352,7 @@ def funnel_tab(data: an.Overview, options: an.FilterOptions) -> None:
             )
         )
     elif funnel.message and not funnel.missing_steps:  # missing steps are in the box on top
-        st.info(funnel.message)
+        st.info(untrusted.plain_md(funnel.message))
     if len(funnel.step_names) < 2:
         st.write(
             "A funnel needs at least two of the view, cart and purchase steps; "
@@ -598,7 +598,7 @@ def customers_tab(data: an.Overview, fingerprint: str) -> None:
                 key="overview.chart.treemap",
             )
         if selected:
-            st.markdown(f"**Buyers in {', '.join(selected)}**")
+            st.markdown(f"**Buyers in {untrusted.plain_md(', '.join(selected))}**")
             st.button(
                 "Clear the segment selection",
                 key=state.OVERVIEW_CLEAR_SEGMENTS,
@@ -681,7 +681,7 @@ def compute_both(
             else data
         )
     except ShopLensError as err:
-        st.error(str(err))
+        st.error(untrusted.error_text(err))
         st.stop()
     return data, base
 

@@ -41,7 +41,7 @@ from core.purchase import (
     input_label,
 )
 from core.services import PurchaseResult, PurchaseSettings
-from ui import cache, state, trainer, widgets
+from ui import cache, state, trainer, untrusted, widgets
 
 PAGE = "purchase"
 DEFAULT = PurchaseSettings()
@@ -131,8 +131,8 @@ def split_form(shop: ShopData) -> str | None:
         try:
             cache.purchase_data(shop.fingerprint, shop, _split())
         except CutoffError as err:
-            st.error(str(err))
-            return str(err)
+            st.error(untrusted.error_text(err))
+            return untrusted.error_text(err)  # the tooltip of Train is Markdown too
     return None
 
 
@@ -297,7 +297,8 @@ def summary(result: PurchaseResult) -> None:
     last_day = data.cutoff + pd.Timedelta(days=data.horizon_days - 1)
     (reg_best, clf_best), (reg_run, clf_run) = models.best_epochs, models.epochs_run
     st.caption(
-        f"Hidden layers {result.label} · horizon H = {data.horizon_days} days · scored on "
+        f"Hidden layers {untrusted.plain_md(result.label)} · horizon H = {data.horizon_days} "
+        "days · scored on "
         f"{len(data.evaluation):,} users' orders from {data.cutoff:%Y-%m-%d} to "
         f"{last_day:%Y-%m-%d} · trained on {len(data.train):,} rows from {len(data.windows)} "
         f"earlier windows in {models.train_seconds:.1f} s · orders network: best epoch "
@@ -308,11 +309,11 @@ def summary(result: PurchaseResult) -> None:
             f"Training was stopped at epoch {result.epochs}; each network keeps its best epoch "
             f"so far (orders network: epoch {reg_best}, buyer network: epoch {clf_best})."
         )
-    for warning in result.warnings:
-        st.warning(warning)
+    for warning in result.warnings:  # an imported run's manifest says what they are
+        st.warning(untrusted.plain_md(warning))
     bgnbd = describe_bgnbd(data)
     if bgnbd:
-        st.caption(bgnbd)
+        st.caption(untrusted.plain_md(bgnbd))
     scores = result.evaluation.scores
     mlp, baselines = scores.loc[m.MLP], scores.drop(index=m.MLP)
     best_mse, aucs = baselines[m.MSE].idxmin(), baselines[m.ROC_AUC].dropna()
@@ -580,7 +581,7 @@ def user_table(evaluation: PurchaseEvaluation, data: PurchaseData) -> None:
     if query:
         users = users[users.index.astype("str").str.contains(query, case=False, regex=False)]
     if users.empty:
-        st.write(f"No user id contains “{query}”.")
+        st.write(f"No user id contains “{untrusted.plain_md(query)}”.")
         return
     shown = users.head(USER_ROWS_SHOWN).reset_index()
     widgets.table(

@@ -23,7 +23,7 @@ from core.recommend import RecommendationEvaluation, Recommender, RecommenderCon
 from core.recommend import charts as rc
 from core.services import RecommendResult, RecommendSettings
 from ui import purchase as purchase_page
-from ui import state, trainer, widgets
+from ui import state, trainer, untrusted, widgets
 
 PAGE = "recs"
 DEFAULT = RecommendSettings()
@@ -138,8 +138,8 @@ def split_form(shop: ShopData) -> str | None:
         try:
             check_cutoff(events, _cutoff(), session[state.RECS_HORIZON])
         except CutoffError as err:
-            st.error(str(err))
-            return str(err)
+            st.error(untrusted.error_text(err))
+            return untrusted.error_text(err)  # the tooltip of Train is Markdown too
     return None
 
 
@@ -343,7 +343,7 @@ def summary(result: RecommendResult) -> None:
         timing = f"fit {fitted.fit_seconds:.1f} s"
     st.caption(f"k = {s.k} · {where} · {ranker} · {timing} ({result.seconds:.0f} s in all).")
     for note in fitted.notes:
-        st.caption(note)
+        st.caption(untrusted.plain_md(note))
     if result.stopped:
         st.info(
             f"Training was stopped at epoch {result.epochs}; the ranker keeps its best epoch so "
@@ -664,7 +664,7 @@ def user_browser(result: RecommendResult, shop: ShopData, buyers: PredictedBuyer
         recs = recommend.recommend_for_user(result.recommender, user, k=s.k)
         known = recommend.user_history(events, products, user, before=result.cutoff, limit=200)
     except recommend.UnknownUserError as err:
-        st.error(widgets.plain_md(str(err)))  # the message quotes the typed id
+        st.error(untrusted.error_text(err))  # the message quotes the typed id
         return
     bought_after = set()
     if evaluation is not None:

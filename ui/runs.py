@@ -22,7 +22,7 @@ from core.ml.network import PRESETS, NetworkConfig, format_hidden_layers, parse_
 from core.report import build_report
 from core.runs import RunInfo, RunStore, bundles
 from core.runs import charts as rch
-from ui import cache, recommendations, state, widgets
+from ui import cache, recommendations, state, untrusted, widgets
 from ui import purchase as purchase_page
 
 PAGES = {"purchase": "pages/2_Purchase_prediction.py", "recommend": "pages/4_Recommendations.py"}
@@ -111,9 +111,7 @@ def _follow_url(task: str, current_run: str | None) -> None:
             )
         open_run(wanted)
     except ShopLensError as err:
-        st.error(
-            widgets.plain_md(str(err))
-        )  # the message may quote the URL, which anyone can write
+        st.error(untrusted.error_text(err))  # it may quote the URL, which anyone can write
         del st.query_params[state.RUN_QUERY]
         return
     st.query_params[state.RUN_QUERY] = wanted
@@ -145,10 +143,10 @@ def _run_badge(run_id: str | None) -> None:
     info = _info_or_none(run_id)
     name = info.name if info is not None else run_id
     st.caption(
-        f"Saved as run **{widgets.plain_md(name)}** (`{run_id}`); compare it on the Runs page."
+        f"Saved as run **{untrusted.plain_md(name)}** (`{run_id}`); compare it on the Runs page."
     )
     for warning in st.session_state.get(OPEN_WARNINGS, {}).get(run_id, ()):
-        st.warning(warning)
+        st.warning(untrusted.plain_md(warning))  # an imported bundle's manifest wrote them
 
 
 def _info_or_none(run_id: str) -> RunInfo | None:
@@ -284,14 +282,14 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
     overlaid training curves of the selected runs."""
     broken = [i for i in infos if not i.ok]
     for info in broken:
-        reason = widgets.plain_md(str(info.problem))
+        reason = untrusted.error_text(str(info.problem))
         st.warning(f"Run {info.run_id} is broken: {reason}. It can only be deleted.")
     manifests = [i.manifest for i in infos if i.manifest is not None]
     for manifest in manifests:
         if manifest.stopped_at_epoch is not None:
             st.info(
-                f"Run {widgets.plain_md(manifest.name)} is stopped: its training was cut short at "
-                f"epoch {manifest.stopped_at_epoch} and keeps its best epoch so far."
+                f"Run {untrusted.plain_md(manifest.name)} is stopped: its training was cut "
+                f"short at epoch {manifest.stopped_at_epoch} and keeps its best epoch so far."
             )
     if not manifests:
         return
@@ -313,8 +311,8 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
             verdict = rn.versus_baselines(manifest)
             if verdict:
                 st.caption(
-                    f"{widgets.plain_md(rn.run_label(manifest))}: the MLP "
-                    f"{widgets.plain_md(verdict)}."
+                    f"{untrusted.plain_md(rn.run_label(manifest))}: the MLP "
+                    f"{untrusted.plain_md(verdict)}."
                 )
     chosen = table[table[rn.RUN_ID].isin([mf.run_id for mf in manifests])]
     for task, metrics in (("purchase", ("mse", "accuracy")), ("recommend", ("ndcg",))):
@@ -382,7 +380,7 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
             try:
                 task = open_run(run_id)
             except ShopLensError as err:
-                st.error(str(err))
+                st.error(untrusted.error_text(err))
                 return
             st.switch_page(PAGES[task], query_params={state.RUN_QUERY: run_id})
         buttons.download_button(
@@ -397,7 +395,7 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
     if buttons.button("Delete…", key=DELETE):
         st.session_state[DELETE_PENDING] = run_id
     if st.session_state.get(DELETE_PENDING) == run_id:
-        shown = widgets.plain_md(info.name or run_id)
+        shown = untrusted.plain_md(info.name or run_id)
         st.warning(f"Delete run '{shown}'? Its model and scores are removed for good.")
         answer = widgets.row()
         if answer.button("Yes, delete", key=DELETE_CONFIRM, type="primary"):
@@ -405,7 +403,7 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
             try:
                 store.delete(run_id)
             except ShopLensError as err:
-                st.error(str(err))
+                st.error(untrusted.error_text(err))
                 return
             if st.query_params.get(state.RUN_QUERY) == run_id:
                 del st.query_params[state.RUN_QUERY]
@@ -428,7 +426,7 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
                 try:
                     store.update(run_id, name=name, tags=tags)
                 except ShopLensError as err:
-                    st.error(str(err))
+                    st.error(untrusted.error_text(err))
                 else:
                     st.rerun()
 
@@ -466,9 +464,9 @@ def import_bundle(store: RunStore) -> None:
     try:
         run_id = bundles.import_bundle(store, upload.getvalue(), state.shop())
     except ShopLensError as err:
-        st.error(f"{widgets.plain_md(upload.name)}: {err}")
+        st.error(f"{untrusted.plain_md(upload.name)}: {untrusted.error_text(err)}")
         return
-    st.session_state[done_key] = f"Imported {widgets.plain_md(upload.name)} as run {run_id}."
+    st.session_state[done_key] = f"Imported {untrusted.plain_md(upload.name)} as run {run_id}."
     st.rerun()
 
 
@@ -510,7 +508,7 @@ def sweep_form(store: RunStore) -> None:
             hidden = _sweep_layers(presets, extra)
             seed_list = sweep.parse_seeds(seeds)
         except ShopLensError as err:
-            st.error(str(err))
+            st.error(untrusted.error_text(err))
         else:
             _run_sweep(store, task, hidden, seed_list, int(epochs))
     _sweep_result(store)
@@ -549,7 +547,7 @@ def _run_sweep(
             shop, store, base=base, hidden=hidden, seeds=seeds, jobs=jobs, on_done=on_done
         )
     except ShopLensError as err:
-        st.error(str(err))
+        st.error(untrusted.error_text(err))
         return
     finally:
         bar.empty()
@@ -572,7 +570,7 @@ def _sweep_result(store: RunStore) -> None:
     best_info = next((i for i in infos if i.run_id == best), None)
     if best_info is not None:
         st.success(
-            f"Best of {len(infos)} runs: {widgets.plain_md(best_info.name)} ({metric} "
+            f"Best of {len(infos)} runs: {untrusted.plain_md(best_info.name)} ({metric} "
             f"{table.set_index(rn.RUN_ID).loc[best, metric]:.4f})."
         )
     st.plotly_chart(rch.configuration_scores(table, metric, best_run=best), key="runs.chart.sweep")
@@ -588,7 +586,7 @@ def runs_on_this_data(task: str) -> pd.DataFrame:
     try:
         infos = [i for i in state.run_store().runs() if i.ok and i.task == task]
     except ShopLensError as err:
-        st.warning(str(err))
+        st.warning(untrusted.error_text(err))
         infos = []
     table = rn.runs_table(infos)
     table = table[table["fingerprint"] == fingerprint]
@@ -601,7 +599,7 @@ def listed(store: RunStore) -> list[RunInfo]:
     try:
         infos = store.runs()
     except ShopLensError as err:
-        st.error(str(err))
+        st.error(untrusted.error_text(err))
         st.stop()
     if not infos:
         st.info(

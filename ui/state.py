@@ -10,7 +10,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from core.config import load_settings
 from core.data.loading import ShopData
 from core.runs.store import RunStore
-from ui import cache
+from ui import cache, untrusted
 
 SHOP = "data.shop"
 SOURCE = "data.source"
@@ -198,7 +198,10 @@ def show_saved_run(run_id: str | None, problem: str | None) -> None:
     if run_id is not None:
         st.query_params[RUN_QUERY] = run_id
         return
-    st.warning(f"The model could not be saved as a run and is kept in this session only: {problem}")
+    st.warning(
+        "The model could not be saved as a run and is kept in this session only: "
+        f"{untrusted.error_text(str(problem))}"
+    )
     if RUN_QUERY in st.query_params:  # the URL must not reopen an older run over this one
         del st.query_params[RUN_QUERY]
 

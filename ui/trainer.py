@@ -36,6 +36,7 @@ from core.ml.network import (
     format_hidden_layers,
 )
 from core.services import TrainingCancelledError
+from ui import untrusted
 
 TRAINING_QUERY: Final = "training"  # the URL's query parameter naming a page's training
 POLL_SECONDS: Final = 0.25
@@ -192,7 +193,7 @@ def collect(job: TrainingJob) -> Any:
     with _LOCK:
         _JOBS.pop(job.job_id, None)
     if job.error is not None:
-        st.error(str(job.error))
+        st.error(untrusted.error_text(job.error))
         return None
     return job.result
 

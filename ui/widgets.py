@@ -1,10 +1,9 @@
-"""Widgets every page shares: untrusted text shown as text, form values seeded through session
+"""Widgets every page shares: form values seeded through session
 state, charts with their how-to-read caption, and the hidden-layer editor of the model pages."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, NoReturn, TypeVar
@@ -27,16 +26,9 @@ from core.ml.network import (
 from core.ml.timesplit import default_cutoff
 from core.params import Constraint, Whole
 from core.services import HORIZON
-from ui import cache, state
+from ui import cache, state, untrusted
 
 SettingsT = TypeVar("SettingsT")
-_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]()<>#!|~$:&])")
-
-
-def plain_md(text: object) -> str:
-    """Untrusted text (ids, names, file names) shown literally inside Markdown: no links,
-    images, emphasis, HTML, math or Streamlit directives, and on one line."""
-    return _MARKDOWN_ACTIVE.sub(r"\\\1", " ".join(str(text).split()))
 
 
 @dataclass(frozen=True)
@@ -346,7 +338,7 @@ def hidden_layer_editor(
     try:
         parsed = parse_hidden_layers(session[keys.text])
     except HiddenLayersError as err:
-        st.error(str(err))
+        st.error(untrusted.plain_md(err))
         return None
     arrows = " → ".join(str(w) for w in parsed)
     top[2].caption(f"{inputs} → **{arrows}** → {outputs}")

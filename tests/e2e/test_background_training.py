@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from core.runs.store import RunStore
 from tests.e2e import browser as web
-from tests.e2e.conftest import running_app
+from tests.e2e.harness import running_app
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from core.ml.network import NetworkConfig
 from core.runs import RunStore
 from core.runs.tasks import purchase_run_record
 from tests.e2e import browser as web
-from tests.e2e.conftest import running_app
+from tests.e2e.harness import running_app
 
 pytestmark = pytest.mark.e2e
 

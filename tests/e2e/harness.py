@@ -1,4 +1,6 @@
-"""Real-browser harness: a Streamlit server on a free port and Debian's Chromium via Playwright."""
+"""Real-browser harness of every browser test (tests/e2e, tests/hostile): a Streamlit server on
+a free port and Debian's Chromium via Playwright. Registered once, in tests/conftest.py, so that
+one browser and one server serve the whole session."""
 
 import os
 import socket
