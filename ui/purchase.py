@@ -313,7 +313,7 @@ def summary(result: PurchaseResult) -> None:
         st.warning(untrusted.plain_md(warning))
     bgnbd = describe_bgnbd(data)
     if bgnbd:
-        st.caption(untrusted.plain_md(bgnbd))
+        st.caption(bgnbd)  # the app's own sentence: numbers, no names from data
     scores = result.evaluation.scores
     mlp, baselines = scores.loc[m.MLP], scores.drop(index=m.MLP)
     best_mse, aucs = baselines[m.MSE].idxmin(), baselines[m.ROC_AUC].dropna()
