@@ -92,6 +92,12 @@ _BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 LABEL_CHARS = 48  # a chart label from data is shortened past this, its full text on hover
 
 
+def filled_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table without the columns the data never fills (category on data that has none);
+    an empty table keeps every column, as there is nothing to judge by."""
+    return frame.loc[:, frame.notna().any()] if len(frame) else frame
+
+
 def shorten(text: object, size: int | None = None) -> str:
     """Text from data without bidirectional controls and, with ``size``, shortened to that
     many characters with an ellipsis (not yet escaped for Plotly: see ``chart_text``)."""

@@ -122,8 +122,7 @@ def _settings_table(rows: Sequence[tuple[str, object]]) -> str:
 def _frame_table(frame: pd.DataFrame, *, classes: str, table_id: str | None = None) -> str:
     """An HTML table: a column the data never fills (categories of data that has none) left
     out, a missing value shown as a dash."""
-    if len(frame):
-        frame = frame.loc[:, frame.notna().any()]
+    frame = plotting.filled_columns(frame)
     shown = frame.astype(object).where(frame.notna(), plotting.MISSING)
     return shown.to_html(escape=True, index=False, classes=classes, table_id=table_id, border=0)
 

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import purchase, recommend, schema, services
+from core import plotting, purchase, recommend, schema, services
 from core.data.exports import to_safe_csv
 from core.data.loading import ShopData
 from core.errors import CutoffError
@@ -558,17 +558,16 @@ WHATIF_SCORE = st.column_config.NumberColumn(
     help="Not a probability: summed closeness to the clicked products, or the product's "
     "popularity (log of its sales) with no clicks; higher = ranked first.",
 )
-MISSING = "–"
 
 
 def _shown(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame as a table shows it: a column the data never fills (categories of data that
     has none) left out, and missing text (a product without category, an event without name)
     shown as a dash rather than "None"."""
-    frame = frame.loc[:, frame.notna().any() | frame.empty]
+    frame = plotting.filled_columns(frame)
     text = frame.select_dtypes(include=["object", "string", "category"]).columns
     return frame.assign(
-        **{c: frame[c].astype("object").where(frame[c].notna(), MISSING) for c in text}
+        **{c: frame[c].astype("object").where(frame[c].notna(), widgets.MISSING) for c in text}
     )
 
 
