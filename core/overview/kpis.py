@@ -214,7 +214,8 @@ def _period_kpis(
     if a.has_prices:
         revenue = float(np.nansum(p.line_values(bought)))
         returned = np.flatnonzero(p.kinds == _K_RETURN)
-        net = revenue - float(np.nansum(p.line_values(returned)))
+        # A return's value whatever its sign: exports write returned quantities either way.
+        net = revenue - float(np.nansum(np.abs(p.line_values(returned))))
         non_product = float(np.nansum(p.line_values(bought[p.non_product_rows()[bought]])))
     return {
         ACTIVE_USERS: n_active,

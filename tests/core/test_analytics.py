@@ -905,3 +905,18 @@ def test_products_are_ranked_only_by_what_the_data_has():
         [("a", "i1", VIEW, "2024-01-01"), ("a", "i1", PURCHASE, "2024-01-02")], SHORT
     )
     assert list(an.compute_overview(browsing).top_items) == [an.VIEWS, an.ORDERS]
+
+
+def test_net_revenue_subtracts_returns_written_with_either_sign():
+    columns = (*SHORT, schema.QUANTITY, schema.PRICE)
+    for returned in (2.0, -2.0):  # UCI-style exports write returned quantities as negatives
+        events = make_events(
+            [
+                ("a", "i1", PURCHASE, "2024-01-01", 3.0, 10.0),
+                ("a", "i1", RETURN, "2024-01-02", returned, 10.0),
+            ],
+            columns,
+        )
+        kpis = an.compute_overview(events).kpis
+        assert kpis.value(an.REVENUE) == pytest.approx(30.0)
+        assert kpis.value(an.NET_REVENUE) == pytest.approx(10.0), returned
