@@ -9,17 +9,20 @@ better than a large one.
 
 from __future__ import annotations
 
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
 from typing import Final
 
 from core.config import load_settings
+from core.data.blobs import Blob, Spool
 from core.errors import CorruptFileError, ExpansionLimitError
 
 RATIO_FLOOR_BYTES: Final = 1024 * 1024  # anything may expand to 1 MB, whatever its ratio
 _MB: Final = 1024 * 1024
 _GZIP_MAGIC: Final = b"\x1f\x8b"
+_NOT_ZERO: Final = re.compile(rb"[^\x00]")
 _CHUNK: Final = 1024 * 1024
 TABLE_ADVICE: Final = "upload the table uncompressed, or raise the setting if the file is genuine"
 
@@ -55,40 +58,47 @@ class Budget:
         )
 
 
-def inflate_gzip(data: bytes, what: str, budget: Budget) -> bytes:
-    """The content of gzip ``data`` (every member), refused once past the budget.
+def inflate_gzip(data: Blob, what: str, budget: Budget) -> Blob:
+    """The content of gzip ``data`` (every member), unpacked a chunk at a time into a spool
+    and refused once past the budget.
 
     Raises:
         ExpansionLimitError: it expands past ``budget.allowed(len(data))``.
         CorruptFileError: it is damaged or cut short.
     """
-    limit = budget.allowed(len(data))
-    parts: list[bytes] = []  # joined once at the end: a bytearray would over-allocate
-    size = 0
-    rest = data
+    spool = Spool(budget.allowed(len(data)), lambda: budget.refusal(what, len(data)))
+    view = memoryview(data)
+    position = 0
     try:
-        while rest[:2] == _GZIP_MAGIC:
+        while view[position : position + 2] == _GZIP_MAGIC:
             inflater = zlib.decompressobj(wbits=31)
-            pending = rest
-            while pending and size <= limit:
-                part = inflater.decompress(pending, min(_CHUNK, limit - size + 1))
-                parts.append(part)
-                size += len(part)
-                pending = inflater.unconsumed_tail
-            if size > limit:
-                raise budget.refusal(what, len(data))
+            while not inflater.eof and position < len(data):
+                pending: bytes | memoryview = view[position : position + _CHUNK]
+                position += len(pending)
+                while pending or not inflater.eof:
+                    part = inflater.decompress(pending, _CHUNK)
+                    spool.write(part)
+                    pending = inflater.unconsumed_tail
+                    if not pending and len(part) < _CHUNK:
+                        break  # this piece is used up and nothing more is held back
             if not inflater.eof:
                 raise CorruptFileError(
                     f"{what} looks gzip-compressed but cannot be unpacked (it is cut short); "
                     "compress it again or upload the plain CSV."
                 )
-            rest = inflater.unused_data.lstrip(b"\x00")  # members may be padded with zeros
+            position -= len(inflater.unused_data)
+            padding = _NOT_ZERO.search(data, position)  # members may be padded with zeros
+            position = padding.start() if padding else len(data)
     except zlib.error as err:
+        spool.close()
         raise CorruptFileError(
             f"{what} looks gzip-compressed but cannot be unpacked ({' '.join(str(err).split())});"
             " compress it again or upload the plain CSV."
         ) from None
-    return b"".join(parts)
+    except BaseException:
+        spool.close()
+        raise
+    return spool.mapped()
 
 
 def check_members(
@@ -119,18 +129,19 @@ def check_members(
                 pass
 
 
-def read_member(archive: zipfile.ZipFile, name: str, what: str, budget: Budget) -> bytes:
-    """One member's bytes, unpacked a chunk at a time and refused once past the budget."""
+def read_member(archive: zipfile.ZipFile, name: str, what: str, budget: Budget) -> Blob:
+    """One member's content, unpacked a chunk at a time into a spool and refused once past the
+    budget."""
     info = archive.getinfo(name)
     limit = budget.allowed(info.compress_size)
     if info.file_size > limit:
         raise budget.refusal(what, info.compress_size)
-    parts: list[bytes] = []
-    size = 0
-    with archive.open(info) as member:
-        while chunk := member.read(_CHUNK):
-            parts.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                raise budget.refusal(what, info.compress_size)
-    return b"".join(parts)
+    spool = Spool(limit, lambda: budget.refusal(what, info.compress_size))
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(_CHUNK):
+                spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    return spool.mapped()

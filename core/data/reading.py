@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import os
 import re
 import stat
@@ -28,6 +27,15 @@ import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
 from core import schema
+from core.data.blobs import (
+    Blob,
+    Spool,
+    first_undecodable,
+    is_blank,
+    map_descriptor,
+    open_blob,
+    transcode,
+)
 from core.data.limits import Budget, check_members, inflate_gzip, read_member
 from core.errors import (
     ArchiveContentsError,
@@ -128,7 +136,7 @@ def read_table(source: Source, *, name: str | None = None) -> RawTable:
     return _read_bytes(data, source_name, kind_prefix="")
 
 
-def _read_source(source: Source, name: str | None) -> tuple[bytes, str]:
+def _read_source(source: Source, name: str | None) -> tuple[Blob, str]:
     if isinstance(source, (str, Path)):
         return _read_path(source), name or Path(source).name
     if isinstance(source, bytes):
@@ -138,8 +146,8 @@ def _read_source(source: Source, name: str | None) -> tuple[bytes, str]:
     return data, name or str(getattr(source, "name", "uploaded file"))
 
 
-def _read_path(path: str | Path) -> bytes:
-    """The bytes of the regular file at ``path``.
+def _read_path(path: str | Path) -> Blob:
+    """The content of the regular file at ``path``, mapped rather than read into memory.
 
     Raises:
         SourceNotFoundError: nothing is at ``path``.
@@ -164,8 +172,7 @@ def _read_path(path: str | Path) -> bytes:
         _check_regular(os.fstat(handle).st_mode, shown)
         if hasattr(os, "set_blocking"):
             os.set_blocking(handle, True)
-        with os.fdopen(handle, "rb", closefd=False) as file:
-            return file.read()
+        return map_descriptor(handle)
     except OSError as err:
         raise _unreadable(shown, err) from None
     finally:
@@ -199,20 +206,21 @@ def _unreadable(shown: str, err: OSError) -> UnreadableFileError:
     )
 
 
-def _read_bytes(data: bytes, source_name: str, *, kind_prefix: str) -> RawTable:
-    if not data[:65536].strip() and not data.strip():
+def _read_bytes(data: Blob, source_name: str, *, kind_prefix: str) -> RawTable:
+    if not data[:65536].strip() and is_blank(data):
         raise EmptyFileError(
             f"'{source_name}' is empty; export the data again and upload a file with rows."
         )
-    if data[:2] == b"\x1f\x8b":
+    head = data[:16]
+    if head[:2] == b"\x1f\x8b":
         inner = inflate_gzip(data, f"'{source_name}'", Budget.from_settings())
         return _read_bytes(inner, source_name, kind_prefix="+gzip")
-    if data[:4] == b"PK\x03\x04":
+    if head[:4] == b"PK\x03\x04":
         return _read_zip(data, source_name, kind_prefix)
-    if data[:4] == b"PAR1":
+    if head[:4] == b"PAR1":
         return _read_parquet(data, source_name, kind_prefix)
     for magic, what in _BINARY_MAGIC.items():
-        if data.startswith(magic):
+        if head.startswith(magic):
             raise BinaryFileError(
                 f"'{source_name}' is {what}, not a table; upload a CSV, Excel (.xlsx), "
                 "Parquet, .csv.gz or .zip file."
@@ -225,9 +233,9 @@ def _detail(err: BaseException) -> str:
     return " ".join(str(err).split())
 
 
-def _read_zip(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
+def _read_zip(data: Blob, source_name: str, kind_prefix: str) -> RawTable:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(open_blob(data))
         names = [n for n in archive.namelist() if not n.endswith("/")]
         if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
             return _read_xlsx(data, source_name, kind_prefix)
@@ -261,16 +269,23 @@ def _read_zip(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
     return _read_bytes(inner, f"{source_name}/{tables[0]}", kind_prefix=kind_prefix + "+zip")
 
 
-def _read_parquet(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
+def _read_parquet(data: Blob, source_name: str, kind_prefix: str) -> RawTable:
+    budget = Budget.from_settings()
     try:
-        metadata = pq.ParquetFile(io.BytesIO(data)).metadata
-        unpacked = sum(
-            metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)
-        )
-        budget = Budget.from_settings()
-        if unpacked > budget.allowed(len(data)):
+        parquet = pq.ParquetFile(pa.BufferReader(data))
+        metadata = parquet.metadata
+        groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
+        if sum(group.total_byte_size for group in groups) > budget.allowed(len(data)):
             raise budget.refusal(f"'{source_name}'", len(data))
-        frame = pd.read_parquet(io.BytesIO(data))
+        for group in groups:  # each column of each row group, against its own packed size
+            for index in range(group.num_columns):
+                column = group.column(index)
+                if column.total_uncompressed_size > budget.allowed(column.total_compressed_size):
+                    raise budget.refusal(
+                        f"'{source_name}' (column '{column.path_in_schema}')",
+                        column.total_compressed_size,
+                    )
+        frame = parquet.read().to_pandas()
     except (OSError, ValueError, pa.ArrowException) as err:
         raise CorruptFileError(
             f"'{source_name}' is a damaged Parquet file ({_detail(err)}); export it again."
@@ -278,16 +293,16 @@ def _read_parquet(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
     return _framed(frame.reset_index(drop=True), source_name, "parquet" + kind_prefix)
 
 
-def _read_xlsx(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
+def _read_xlsx(data: Blob, source_name: str, kind_prefix: str) -> RawTable:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as workbook:
+        with zipfile.ZipFile(open_blob(data)) as workbook:
             check_members(workbook, f"'{source_name}'", Budget.from_settings())
-        header = pd.read_excel(io.BytesIO(data), sheet_name=0, engine="openpyxl", nrows=0)
+        header = pd.read_excel(open_blob(data), sheet_name=0, engine="openpyxl", nrows=0)
         # Id columns stay text, as in CSV files, so that text cells like '007' keep their zeros.
         id_types = {
             c: "str" for c in header.columns if schema.normalise_label(str(c)) in _ID_HEADERS
         }
-        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, engine="openpyxl", dtype=id_types)
+        frame = pd.read_excel(open_blob(data), sheet_name=0, engine="openpyxl", dtype=id_types)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, SyntaxError) as err:
         # SyntaxError: damaged XML inside the workbook (xml.etree's ParseError subclasses it).
         raise CorruptFileError(
@@ -319,12 +334,13 @@ def _framed(frame: pd.DataFrame, source_name: str, kind: str) -> RawTable:
     )
 
 
-def _detect_encoding(data: bytes, *, trust_sample: bool = True) -> str:
+def _detect_encoding(data: Blob, *, trust_sample: bool = True) -> str:
     """The file's encoding; with ``trust_sample``, a UTF-8 top of the file is taken as UTF-8
     (the CSV parser checks the rest and the caller retries with the whole file)."""
-    if data.startswith(codecs.BOM_UTF8):
+    head = data[:4]
+    if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if trust_sample:
         try:
@@ -333,17 +349,14 @@ def _detect_encoding(data: bytes, *, trust_sample: bool = True) -> str:
             return "utf-8"
         except UnicodeDecodeError:
             pass
-    try:
-        data.decode("utf-8")
+    bad = first_undecodable(data, "utf-8")
+    if bad is None:
         return "utf-8"
-    except UnicodeDecodeError as err:
-        # Judge the encoding where the non-UTF-8 bytes are, not only at the top of the file.
-        around = data[max(0, err.start - _SNIFF_BYTES // 2) : err.start + _SNIFF_BYTES // 2]
+    # Judge the encoding where the non-UTF-8 bytes are, not only at the top of the file.
+    around = data[max(0, bad - _SNIFF_BYTES // 2) : bad + _SNIFF_BYTES // 2]
     best = from_bytes(around, cp_isolation=["gb18030", "cp1252"]).best()
     encoding = best.encoding if best is not None else "cp1252"
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError:
+    if first_undecodable(data, encoding) is not None:
         # cp1252 leaves five bytes undefined; latin-1 decodes every byte.
         return "latin-1"
     return "gb18030" if encoding == "gb18030" else encoding.replace("_", "-")
@@ -410,17 +423,15 @@ def _unique_names(names: list[str]) -> list[str]:
     return result
 
 
-def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
+def _read_csv(data: Blob, source_name: str, kind_prefix: str) -> RawTable:
     encoding = _detect_encoding(data)
     if b"\x00" in data[:8192] and encoding != "utf-16":
         raise BinaryFileError(
             f"'{source_name}' is a binary file, not text; upload a CSV, Excel (.xlsx), "
             "Parquet, .csv.gz or .zip file."
         )
-    if encoding not in ("utf-8", "utf-8-sig"):
-        data = data.decode(encoding, errors="replace").encode("utf-8")
-    elif encoding == "utf-8-sig":
-        data = data[len(codecs.BOM_UTF8) :]
+    if encoding != "utf-8":
+        data = transcode(data, encoding)  # the BOM of UTF-8 with BOM is dropped
     sample = data[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
     delimiter = _sniff_delimiter(sample, source_name)
     sample_rows = list(csv.reader(_sample_lines(sample)[:60], delimiter=delimiter))
@@ -468,7 +479,7 @@ def _read_csv(data: bytes, source_name: str, kind_prefix: str) -> RawTable:
     if not_utf8:
         # The top of the file was UTF-8 (or plain ASCII); further down it is not.
         encoding = _detect_encoding(data, trust_sample=False)
-        data = data.decode(encoding, errors="replace").encode("utf-8")
+        data = transcode(data, encoding)
         table, bad = _parse_csv(data, delimiter, names, has_header, id_types, use_threads=True)
     if bad:
         # Row numbers of bad rows are only reported by a single-threaded read.
@@ -554,7 +565,7 @@ def _exact_ids(table: pa.Table, names: list[str]) -> pa.Table:
 
 
 def _parse_csv(
-    data: bytes,
+    data: Blob,
     delimiter: str,
     names: list[str],
     has_header: bool,
@@ -581,14 +592,14 @@ def _parse_csv(
         column_types=id_types, strings_can_be_null=True, auto_dict_encode=True
     )
     try:
-        table = pacsv.read_csv(io.BytesIO(data), read_options, parse_options, convert)
+        table = pacsv.read_csv(pa.BufferReader(data), read_options, parse_options, convert)
     except pa.ArrowInvalid:
         # A later block disagreed with the types guessed from the first one: read all as text.
         bad.clear()
         convert = pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
         )
-        table = pacsv.read_csv(io.BytesIO(data), read_options, parse_options, convert)
+        table = pacsv.read_csv(pa.BufferReader(data), read_options, parse_options, convert)
     return table, bad
 
 
@@ -615,25 +626,27 @@ def _preview(text: str | bytes) -> str:
     return f"{text[:80]}… ({len(text):,} characters)"
 
 
-def _blank_long_lines(data: bytes, delimiter: str) -> tuple[bytes, dict[int, str]]:
+def _blank_long_lines(data: Blob, delimiter: str) -> tuple[Blob, dict[int, str]]:
     """``data`` with every line that holds a field over ``MAX_FIELD`` characters replaced by a
     line of one field, which the reader then rejects as malformed, and those lines' numbers
     (1-based, as the reader counts them) with a preview of what they held."""
     long_run = re.compile(rb"[^\r\n]{%d,}" % (MAX_FIELD + 1))
     separator = delimiter.encode()
-    pieces: list[bytes] = []
+    spool = Spool()
     blanked: dict[int, str] = {}
     last = line = 0
+    view = memoryview(data)
     for match in long_run.finditer(data):
         run = match.group()
         if max(len(field) for field in run.split(separator)) <= MAX_FIELD:
             continue
-        line += data.count(b"\n", last, match.start())
-        pieces += [data[last : match.start()], b"(field too long)"]
+        line += bytes(view[last : match.start()]).count(b"\n")
+        spool.write(view[last : match.start()])
+        spool.write(b"(field too long)")
         blanked[line + 1] = _preview(run)
         last = match.end()
-    pieces.append(data[last:])
-    return b"".join(pieces), blanked
+    spool.write(view[last:])
+    return spool.mapped(), blanked
 
 
 def _may_hold_long_text(column: pa.ChunkedArray) -> bool:

@@ -148,7 +148,7 @@ def test_inflating_stops_at_the_limit_not_after():
     data = gzip.compress(b"0" * 20_000_000)
     with pytest.raises(ExpansionLimitError):
         inflate_gzip(data, "'x.gz'", budget)
-    assert inflate_gzip(gzip.compress(b"ab" * 100), "'x.gz'", budget) == b"ab" * 100
+    assert inflate_gzip(gzip.compress(b"ab" * 100), "'x.gz'", budget)[:] == b"ab" * 100
 
 
 @pytest.fixture
