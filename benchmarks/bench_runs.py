@@ -77,6 +77,7 @@ def main() -> int:
                 )
             )
             best = result.best
+            assert best is not None  # nothing stops it
             print(
                 f"  sweep {len(SWEEP)} configurations x {len(SEEDS)} seeds, jobs={jobs}: "
                 f"{seconds:.1f} s (best {best.hidden_layers} seed {best.seed}, "

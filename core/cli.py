@@ -609,11 +609,12 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
     best = result.best
-    direction = "lowest" if m.lower_is_better(metric) else "highest"
-    print(
-        f"Best ({direction} {metric}): run {best.run_id}, "
-        f"{format_hidden_layers(best.hidden_layers)} seed {best.seed}"
-    )
+    if best is not None:  # a sweep of the command line is never stopped: every point ran
+        direction = "lowest" if m.lower_is_better(metric) else "highest"
+        print(
+            f"Best ({direction} {metric}): run {best.run_id}, "
+            f"{format_hidden_layers(best.hidden_layers)} seed {best.seed}"
+        )
     return 0
 
 

@@ -2,22 +2,27 @@
 
 Every point of a sweep is the ordinary training service with the point's hidden layers and
 seed, so its run holds exactly what a single training with those settings would give. The
-trainings run in worker processes (joblib), each saving its own run (saves are atomic and run
-ids unique, so workers never collide); the calling process reports each as it finishes.
+trainings run in worker processes (joblib's loky executor, one pool per sweep), each saving its
+own run (saves are atomic and run ids unique, so workers never collide); the calling process
+reports each as it finishes. A sweep can be stopped: no training starts after that, and those
+under way finish and are saved.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Final
 
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import cpu_count
+from joblib.externals.loky import ProcessPoolExecutor
 
 from core import services
 from core.data.loading import ShopData
@@ -82,22 +87,30 @@ class SweepResult:
     """The outcome of a sweep.
 
     Attributes:
-        runs: one per point, in configuration order and, within one configuration, seed order.
+        runs: one per finished point, in configuration order and, within one configuration,
+            seed order.
         best_run_id: the run with the best MLP score (see ``metric``); on a tie, the first.
+            None when no point finished.
         metric: the score that picked the best run (``mse``: lowest, ``ndcg``: highest).
+        stopped: the sweep was stopped: some points never started (``runs`` holds those that
+            finished).
+        points: how many points the sweep was asked for.
     """
 
     runs: tuple[SweepRun, ...]
-    best_run_id: str
+    best_run_id: str | None
     metric: str
+    stopped: bool = False
+    points: int = 0
 
     @property
-    def best(self) -> SweepRun:
-        """The best run's entry."""
-        return next(run for run in self.runs if run.run_id == self.best_run_id)
+    def best(self) -> SweepRun | None:
+        """The best run's entry (None when no point finished)."""
+        return next((run for run in self.runs if run.run_id == self.best_run_id), None)
 
 
 OnDone = Callable[[int, int, SweepRun], None]
+ShouldStop = Callable[[], bool]
 Settings = services.PurchaseSettings | services.RecommendSettings
 
 
@@ -154,6 +167,7 @@ def sweep(
     seeds: Sequence[int],
     jobs: int,
     on_done: OnDone | None = None,
+    should_stop: ShouldStop | None = None,
     name_prefix: str = "",
     tags: tuple[str, ...] = (SWEEP_TAG,),
 ) -> SweepResult:
@@ -172,15 +186,18 @@ def sweep(
         base: the other settings: ``PurchaseSettings`` or ``RecommendSettings``.
         hidden: the hidden-layer configurations, e.g. ``[(32,), (64, 32)]``.
         seeds: the seeds, each trained with every configuration.
-        jobs: trainings run at once (worker processes), at least 1.
+        jobs: trainings run at once (worker processes; 1 trains in this process), at least 1.
         on_done: called after each run is saved with (runs done, total, the run), in the
             order the trainings finish.
+        should_stop: asked before each training starts; once it answers True no training
+            starts any more, those under way finish (each saved as usual) and the result is
+            marked stopped.
         name_prefix: put before each run's name ``sweep 64,32 seed 1``.
         tags: the runs' tags.
 
     Returns:
-        the runs in configuration/seed order and the best by the task's headline score (the
-        lowest MLP ``mse`` for purchase prediction, the highest ``ndcg`` at k for
+        the finished runs in configuration/seed order and the best by the task's headline
+        score (the lowest MLP ``mse`` for purchase prediction, the highest ``ndcg`` at k for
         recommendations).
 
     Raises:
@@ -197,14 +214,12 @@ def sweep(
         events = shop.events.frame
         base = dataclasses.replace(base, evaluate=True, cutoff=base.cutoff_for(events))
         check_cutoff(events, base.cutoff_for(events), base.horizon_days)
-    tasks = (
-        delayed(_point)(
-            index, shop, _with_point(base, point), store, run_name(point, name_prefix), tags, data
-        )
+    tasks = [
+        (index, shop, _with_point(base, point), store, run_name(point, name_prefix), tags, data)
         for index, point in enumerate(points)
-    )
-    runs = _run(tasks, points, jobs=jobs, on_done=on_done)
-    return _result(runs, m.HEADLINE[task])
+    ]
+    runs, stopped = _run(tasks, points, jobs=jobs, on_done=on_done, should_stop=should_stop)
+    return _result(runs, m.HEADLINE[task], stopped=stopped, points=len(points))
 
 
 def run_name(point: SweepPoint, prefix: str = "") -> str:
@@ -244,6 +259,19 @@ def _with_layers(network: NetworkConfig, point: SweepPoint) -> NetworkConfig:
     return dataclasses.replace(network, hidden_layers=point.hidden_layers, random_state=point.seed)
 
 
+PointTask = tuple[int, ShopData, Settings, RunStore, str, tuple[str, ...], PurchaseData | None]
+PointOutcome = tuple[int, str, dict[str, float | None], float]
+# Thread-pool variables of numerical libraries, set in each worker before it imports them.
+_THREAD_VARIABLES: Final = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
 def _point(
     index: int,
     shop: ShopData,
@@ -252,7 +280,7 @@ def _point(
     name: str,
     tags: tuple[str, ...],
     data: PurchaseData | None,
-) -> tuple[int, str, dict[str, float | None], float]:
+) -> PointOutcome:
     """One point in a worker: the task's training service, saving its own run."""
     started = time.perf_counter()
     result: services.PurchaseResult | services.RecommendResult
@@ -279,17 +307,27 @@ def _since(started: float) -> float:
 
 
 def _run(
-    tasks: Iterable[object],
+    tasks: Sequence[PointTask],
     points: tuple[SweepPoint, ...],
     *,
     jobs: int,
     on_done: OnDone | None,
-) -> tuple[SweepRun, ...]:
-    total = len(points)
+    should_stop: ShouldStop | None,
+) -> tuple[tuple[SweepRun, ...], bool]:
+    """The finished runs in point order, and whether the sweep was stopped before every point
+    started.
+
+    A training starts only while ``should_stop`` answers False, so Stop ends the sweep after
+    the trainings under way. joblib's ``Parallel`` cannot do this: it takes tasks from the
+    input ahead of the free workers (so more trainings start after a Stop), and leaving its
+    generator early kills the workers of the process-wide executor, trainings of other sweeps
+    included. So each sweep has its own pool and starts a training only when a worker is free.
+    """
+    total = len(tasks)
     done: dict[int, SweepRun] = {}
-    # Unordered, so each run is reported as soon as its training ends.
-    parallel = Parallel(n_jobs=min(jobs, total), return_as="generator_unordered")
-    for index, run_id, scores, seconds in parallel(tasks):
+
+    def finished(outcome: PointOutcome) -> None:
+        index, run_id, scores, seconds = outcome
         point = points[index]
         run = SweepRun(
             run_id=run_id,
@@ -301,10 +339,46 @@ def _run(
         done[index] = run
         if on_done is not None:
             on_done(len(done), total, run)
-    return tuple(done[index] for index in range(total))
+
+    def stopping() -> bool:
+        return should_stop is not None and should_stop()
+
+    started = 0
+    workers = min(jobs, total)
+    if workers == 1:  # in this process, as a single training runs
+        while started < total and not stopping():
+            finished(_point(*tasks[started]))
+            started += 1
+    else:
+        executor = ProcessPoolExecutor(max_workers=workers, env=_worker_env(workers))
+        try:
+            running: set[Future[PointOutcome]] = set()
+            while True:
+                while started < total and len(running) < workers and not stopping():
+                    running.add(executor.submit(_point, *tasks[started]))
+                    started += 1
+                if not running:
+                    break
+                ended, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in ended:
+                    finished(future.result())
+        except BaseException:
+            # A failed training (or an interrupt) ends the sweep: the others are cut short,
+            # unsaved (a save is renamed into place last, so none is left half-written).
+            executor.shutdown(wait=True, kill_workers=True)
+            raise
+        executor.shutdown(wait=True)
+    runs = tuple(done[index] for index in sorted(done))
+    return runs, started < total
 
 
-def _result(runs: tuple[SweepRun, ...], metric: str) -> SweepResult:
+def _worker_env(workers: int) -> dict[str, str]:
+    """Each worker's share of the cores for its numerical libraries, unless already set."""
+    threads = str(max(1, cpu_count() // workers))
+    return {name: os.environ.get(name, threads) for name in _THREAD_VARIABLES}
+
+
+def _result(runs: tuple[SweepRun, ...], metric: str, *, stopped: bool, points: int) -> SweepResult:
     """The best run by ``metric``; runs without a finite score are never preferred."""
     direction = 1.0 if m.lower_is_better(metric) else -1.0
 
@@ -314,4 +388,5 @@ def _result(runs: tuple[SweepRun, ...], metric: str) -> SweepResult:
             return math.inf
         return direction * value
 
-    return SweepResult(runs=runs, best_run_id=min(runs, key=key).run_id, metric=metric)
+    best = min(runs, key=key).run_id if runs else None
+    return SweepResult(runs, best, metric, stopped=stopped, points=points)

@@ -15,8 +15,11 @@ notice = st.session_state.pop(state.RUNS_NOTICE, None)
 if notice:
     st.success(notice)
 store = state.run_store()
-with st.expander("Sweep: train several hidden-layer configurations at once"):
-    runs.sweep_form(store)
+sweep = runs.sweep_job()
+with st.expander(
+    "Sweep: train several hidden-layer configurations at once", expanded=runs.sweep_open(sweep)
+):
+    runs.sweep_form(store, sweep)
 with st.expander("Import a run bundle from another machine"):
     runs.import_bundle(store)
 infos = runs.listed(store)  # after the sweep, so its runs are listed at once

@@ -260,8 +260,8 @@ def train(
         start = (
             settings.network,
             settings,
-            lambda on_progress: services.train_purchase(
-                shop, settings, store, data=data, on_progress=on_progress
+            lambda job: services.train_purchase(
+                shop, settings, store, data=data, on_progress=job.report
             ),
         )
     finished = trainer.train_on_page(

@@ -278,9 +278,7 @@ def train(shop: ShopData, request: Request, job: trainer.TrainingJob | None) -> 
         start = (
             settings.config.network,
             settings,
-            lambda on_progress: services.train_recommender(
-                shop, settings, store, on_progress=on_progress
-            ),
+            lambda job: services.train_recommender(shop, settings, store, on_progress=job.report),
         )
     finished = trainer.train_on_page(
         PAGE,

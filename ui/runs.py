@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
-from typing import Protocol, TypeVar
+import time
+from dataclasses import dataclass
+from typing import Final, Protocol, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -18,11 +19,17 @@ from core.data.exports import sanitise_cell
 from core.data.loading import ShopData
 from core.errors import ShopLensError
 from core.ml import metrics as m
-from core.ml.network import PRESETS, NetworkConfig, format_hidden_layers, parse_hidden_layers
+from core.ml.network import (
+    PRESETS,
+    NetworkConfig,
+    TrainingProgress,
+    format_hidden_layers,
+    parse_hidden_layers,
+)
 from core.report import build_report
 from core.runs import RunInfo, RunStore, bundles
 from core.runs import charts as rch
-from ui import cache, recommendations, state, untrusted, widgets
+from ui import cache, recommendations, state, trainer, untrusted, widgets
 from ui import purchase as purchase_page
 
 PAGES = {"purchase": "pages/2_Purchase_prediction.py", "recommend": "pages/4_Recommendations.py"}
@@ -52,6 +59,7 @@ SWEEP_EXTRA = "runs.sweep_extra"
 SWEEP_SEEDS = "runs.sweep_seeds"
 SWEEP_EPOCHS = "runs.sweep_epochs"
 SWEEP_RESULT = "runs.sweep_result"
+SWEEP_STOP = "runs.sweep_stop"
 OPEN_WARNINGS = "runs.open_warnings"  # {run id: warnings from loading it}, shown on its page
 
 
@@ -474,44 +482,207 @@ def import_bundle(store: RunStore) -> None:
 
 DEFAULT_SWEEP = ("16", "64,32", "128,64,32")
 TASK_CHOICES = ("purchase", "recommend")
+SWEEP_PAGE: Final = "sweep"  # the sweep's page for the background trainer
+SWEEP_DEFAULTS: Final = {SWEEP_LAYERS: list(DEFAULT_SWEEP), SWEEP_SEEDS: "0,1", SWEEP_EPOCHS: 200}
 
 
-def sweep_form(store: RunStore) -> None:
-    """Train several hidden-layer configurations × seeds in parallel, each saved as a run."""
+@dataclass(frozen=True)
+class SweepRequest:
+    """What a sweep was asked for (kept with its job, shown again after a refresh)."""
+
+    task: str
+    hidden: tuple[tuple[int, ...], ...]
+    seeds: tuple[int, ...]
+    epochs: int
+
+    @property
+    def points(self) -> int:
+        """How many trainings the sweep has."""
+        return len(self.hidden) * len(self.seeds)
+
+
+@dataclass(frozen=True)
+class SweepProgress(TrainingProgress):
+    """A sweep's progress in the trainer's terms: ``epoch`` of ``epochs`` are the trainings
+    done of all, ``seconds`` the time since the sweep started (so the time left is estimated
+    as for epochs).
+
+    Attributes:
+        last: the training that finished last, e.g. ``64,32 seed 1`` (empty before the first).
+        at_once: how many trainings the sweep runs at once.
+    """
+
+    last: str = ""
+    at_once: int = 1
+
+
+@dataclass(frozen=True)
+class SweepShown:
+    """The outcome of this session's last sweep, shown under the form until the next one."""
+
+    task: str
+    run_ids: tuple[str, ...]
+    best_run_id: str | None
+    stopped: bool
+    points: int
+
+
+def sweep_job() -> trainer.TrainingJob | None:
+    """The sweep this session follows: the one it started, or the one named in the URL after a
+    refresh (whose settings then fill the form)."""
+    return trainer.current(SWEEP_PAGE, on_reattach=_show_sweep_request)
+
+
+def sweep_open(job: trainer.TrainingJob | None) -> bool:
+    """The sweep's section starts open: a sweep runs, or its outcome is shown."""
+    return job is not None or SWEEP_RESULT in st.session_state
+
+
+def sweep_form(store: RunStore, job: trainer.TrainingJob | None) -> None:
+    """Train several hidden-layer configurations × seeds in the server's line of trainings,
+    each saved as a run; follow the sweep under way (progress, Stop) and show the last one's
+    outcome."""
     shop = state.shop()
+    running = job is not None and job.running
+    for key, value in SWEEP_DEFAULTS.items():
+        st.session_state.setdefault(key, value)
     with st.form(SWEEP_FORM):
         cols = st.columns([2, 3, 2, 1, 1])
         choices = [t for t in TASK_CHOICES if t == "purchase" or shop.has_items]
         task = cols[0].radio(
             "Model", choices, format_func=rn.TASK_LABELS.get, key=SWEEP_TASK, horizontal=True
         )
-        presets = cols[1].multiselect(
-            "Hidden layers", PRESETS, default=list(DEFAULT_SWEEP), key=SWEEP_LAYERS
-        )
+        presets = cols[1].multiselect("Hidden layers", PRESETS, key=SWEEP_LAYERS)
         extra = cols[2].text_input(
             "More configurations",
             key=SWEEP_EXTRA,
             placeholder="e.g. 48,24; 200",
             help="Other widths, configurations separated by ';'.",
         )
-        seeds = cols[3].text_input("Seeds", value="0,1", key=SWEEP_SEEDS)
+        seeds = cols[3].text_input("Seeds", key=SWEEP_SEEDS)
         epochs = cols[4].number_input(
-            "Epochs (max)", 1, 1000, 200, key=SWEEP_EPOCHS, help="Early stopping may end sooner."
+            "Epochs (max)", 1, 1000, key=SWEEP_EPOCHS, help="Early stopping may end sooner."
         )
-        submitted = st.form_submit_button("Run sweep", type="primary")
+        submitted = st.form_submit_button(
+            "Run sweep",
+            type="primary",
+            disabled=running,
+            help="A sweep is under way; Stop it or wait for it." if running else None,
+        )
     st.caption(
-        f"The other settings are each page's defaults (H = 30 days, the latest cutoff, k = 10). "
-        f"Runs train {os.cpu_count() or 1} at a time; each is saved as it finishes."
+        "The other settings are each page's defaults (H = 30 days, the latest cutoff, k = 10). "
+        f"{_at_once_text()} Each run is saved as it finishes."
     )
-    if submitted:
+    if submitted and not running:
         try:
             hidden = _sweep_layers(presets, extra)
-            seed_list = sweep.parse_seeds(seeds)
+            request = SweepRequest(
+                str(task), tuple(hidden), tuple(sweep.parse_seeds(seeds)), int(epochs)
+            )
+            sweep.sweep_points(request.hidden, request.seeds, jobs=1)
         except ShopLensError as err:
             st.error(untrusted.error_text(err))
         else:
-            _run_sweep(store, task, hidden, seed_list, int(epochs))
+            st.session_state.pop(SWEEP_RESULT, None)
+            trainer.start(
+                SWEEP_PAGE,
+                f"of {request.points} training{'s' * (request.points != 1)}",
+                request,
+                sweep_work(shop, store, request),
+                kind="sweep",
+                width=request.points,
+            )
+    if job is not None:
+        trainer.follow(
+            job,
+            drawn_running=running,
+            stop_key=SWEEP_STOP,
+            epoch_text=sweep_text,
+            stop_help="Start no more trainings; those under way finish and are saved as runs.",
+            stopping_text="Stopping: no more trainings start; those under way finish and are "
+            "saved…",
+        )
+        _keep_sweep_result(trainer.collect(job), job.settings)
     _sweep_result(store)
+
+
+def _at_once_text() -> str:
+    """How many trainings a sweep runs at once: the server's training slots free when it
+    starts (it waits in line for the first like any training)."""
+    if trainer.SLOT_COUNT == 1:
+        return "Runs train one at a time: the server has one training slot, shared by everyone."
+    return (
+        f"Runs train up to {trainer.SLOT_COUNT} at a time: the sweep waits in line for one of "
+        f"the server's {trainer.SLOT_COUNT} training slots, then also takes any others free "
+        "at that moment."
+    )
+
+
+def sweep_work(shop: ShopData, store: RunStore, request: SweepRequest) -> trainer.Work:
+    """The sweep run by the trainer: as many trainings at once as its job holds slots, its
+    progress reported as trainings done, and Stop starting no more of them."""
+    network = dataclasses.replace(NetworkConfig(), epochs=request.epochs)
+    base: sweep.Settings
+    if request.task == "purchase":
+        base = services.PurchaseSettings(network)
+    else:
+        config = dataclasses.replace(services.RecommendSettings().config, network=network)
+        base = services.RecommendSettings(config)
+
+    def work(job: trainer.TrainingJob) -> sweep.SweepResult:
+        started = time.monotonic()
+        at_once = min(job.slots, request.points)
+        job.report(SweepProgress("training", 0, request.points, at_once=at_once))
+
+        def on_done(done: int, total: int, run: sweep.SweepRun) -> None:
+            last = f"{format_hidden_layers(run.hidden_layers)} seed {run.seed}"
+            seconds = time.monotonic() - started
+            job.report(SweepProgress("training", done, total, seconds, last=last, at_once=at_once))
+
+        return sweep.sweep(
+            shop,
+            store,
+            base=base,
+            hidden=request.hidden,
+            seeds=request.seeds,
+            jobs=at_once,
+            on_done=on_done,
+            should_stop=lambda: job.stopping,
+        )
+
+    return work
+
+
+def sweep_text(progress: TrainingProgress) -> str:
+    """``2 of 6 trainings done · last: 64,32 seed 1`` (before the first: how many at once)."""
+    done = f"{progress.epoch} of {progress.epochs} trainings done"
+    if not isinstance(progress, SweepProgress):
+        return done
+    if progress.last:
+        return f"{done} · last: {progress.last}"
+    return f"{done} · {progress.at_once} at a time"
+
+
+def _keep_sweep_result(outcome: sweep.SweepResult | None, request: SweepRequest) -> None:
+    if outcome is None:  # its error was shown
+        return
+    st.session_state[SWEEP_RESULT] = SweepShown(
+        request.task,
+        tuple(run.run_id for run in outcome.runs),
+        outcome.best_run_id,
+        outcome.stopped,
+        outcome.points,
+    )
+
+
+def _show_sweep_request(request: SweepRequest) -> None:
+    """Put a re-attached sweep's settings in the form."""
+    texts = [format_hidden_layers(h) for h in request.hidden]
+    st.session_state[SWEEP_TASK] = request.task
+    st.session_state[SWEEP_LAYERS] = [t for t in texts if t in PRESETS]
+    st.session_state[SWEEP_EXTRA] = "; ".join(t for t in texts if t not in PRESETS)
+    st.session_state[SWEEP_SEEDS] = ",".join(str(seed) for seed in request.seeds)
+    st.session_state[SWEEP_EPOCHS] = request.epochs
 
 
 def _sweep_layers(presets: list[str], extra: str) -> list[tuple[int, ...]]:
@@ -520,57 +691,32 @@ def _sweep_layers(presets: list[str], extra: str) -> list[tuple[int, ...]]:
     return list(dict.fromkeys(layers))
 
 
-def _run_sweep(
-    store: RunStore, task: str, hidden: list[tuple[int, ...]], seeds: list[int], epochs: int
-) -> None:
-    shop = state.shop()
-    total = len(hidden) * len(seeds)
-    bar = st.progress(0.0, text=f"Training {total} runs…")
-
-    def on_done(done: int, total: int, point: sweep.SweepRun) -> None:
-        bar.progress(
-            done / total,
-            text=f"{done} of {total} runs done · last: "
-            f"{format_hidden_layers(point.hidden_layers)} seed {point.seed}",
-        )
-
-    network = dataclasses.replace(NetworkConfig(), epochs=epochs)
-    jobs = max(1, os.cpu_count() or 1)
-    try:
-        base: sweep.Settings
-        if task == "purchase":
-            base = services.PurchaseSettings(network)
-        else:
-            config = dataclasses.replace(services.RecommendSettings().config, network=network)
-            base = services.RecommendSettings(config)
-        outcome = sweep.sweep(
-            shop, store, base=base, hidden=hidden, seeds=seeds, jobs=jobs, on_done=on_done
-        )
-    except ShopLensError as err:
-        st.error(untrusted.error_text(err))
-        return
-    finally:
-        bar.empty()
-    st.session_state[SWEEP_RESULT] = (task, [r.run_id for r in outcome.runs], outcome.best_run_id)
-
-
 def _sweep_result(store: RunStore) -> None:
-    result = st.session_state.get(SWEEP_RESULT)
-    if result is None:
+    shown: SweepShown | None = st.session_state.get(SWEEP_RESULT)
+    if shown is None:
         return
-    task, run_ids, best = result
+    if not shown.run_ids:
+        st.info("The sweep was stopped before any training finished; no run was saved.")
+        return
     try:
-        infos = [i for i in store.runs() if i.run_id in set(run_ids) and i.ok]
+        infos = [i for i in store.runs() if i.run_id in set(shown.run_ids) and i.ok]
     except ShopLensError:
         return  # the page itself reports an unreadable runs folder
+    if shown.stopped:
+        st.info(
+            f"The sweep was stopped: {len(shown.run_ids)} of {shown.points} trainings finished "
+            "and were saved; the others did not start."
+        )
     if not infos:
         return
     table = rn.runs_table(infos)
-    metric = m.HEADLINE[task]
+    metric = m.HEADLINE[shown.task]
+    best = shown.best_run_id
     best_info = next((i for i in infos if i.run_id == best), None)
     if best_info is not None:
         st.success(
-            f"Best of {len(infos)} runs: {untrusted.plain_md(best_info.name)} ({metric} "
+            f"Best of {len(infos)} run{'s' * (len(infos) != 1)}: "
+            f"{untrusted.plain_md(best_info.name)} ({metric} "
             f"{table.set_index(rn.RUN_ID).loc[best, metric]:.4f})."
         )
     st.plotly_chart(rch.configuration_scores(table, metric, best_run=best), key="runs.chart.sweep")

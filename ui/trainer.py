@@ -1,4 +1,4 @@
-"""The one background trainer every model page uses.
+"""The one background trainer every model page and the Runs page's sweeps use.
 
 A training runs on a worker thread of the server, not on the page's script: switching pages,
 rerunning or refreshing the browser does not touch it. Its job is server-wide and named in the
@@ -7,8 +7,10 @@ refresh and shows its progress again; Stop asks it to end after the current epoc
 best epoch. The training service saves the run itself, so a training whose session is gone is
 still kept, and one cut short (by Stop, or by the server shutting down) is saved as stopped.
 
-At most as many trainings run at once as the machine has cores; later ones wait in line. Only
-core code runs on the worker threads.
+The server has a line of training slots (``SHOPLENS_TRAINING_SLOTS``): a job waits in line for
+one, later ones wait behind it. A sweep waits like a training, then also takes the slots free at
+that moment (up to its width) and trains that many runs at once; Stop ends it after the
+trainings under way. Only core code runs on the worker threads.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -31,7 +33,6 @@ from core.ml import charts as ml_charts
 from core.ml.network import (
     EpochReport,
     NetworkConfig,
-    OnProgress,
     TrainingProgress,
     format_hidden_layers,
 )
@@ -44,29 +45,36 @@ LIVE_CHART_SECONDS: Final = 0.5  # redraw live curves at most twice a second
 KEEP_FINISHED_SECONDS: Final = 3600.0  # a finished job waits this long to be collected
 SHUTDOWN_WAIT_SECONDS: Final = 60.0
 # The server-wide line of trainings: as many run at once as there are slots (a setting).
-_SLOT_COUNT: Final = load_settings().training_slots
-_SLOTS = threading.BoundedSemaphore(_SLOT_COUNT)
+SLOT_COUNT: Final = load_settings().training_slots
+_SLOTS = threading.BoundedSemaphore(SLOT_COUNT)
 _LOCK = threading.Lock()
 _JOBS: dict[str, TrainingJob] = {}
+Kind = Literal["training", "sweep"]
 
 
 @dataclass(eq=False)
 class TrainingJob:
-    """One training on a worker thread, as the pages see it.
+    """One training (or sweep of trainings) on a worker thread, as the pages see it.
 
     Attributes:
         job_id: unguessable id, named in the URL of the page that started it.
-        page: the page it belongs to (``purchase`` or ``recs``).
+        page: the page it belongs to (``purchase``, ``recs`` or ``sweep``).
         label: what is trained, in a few words.
         settings: what the training was asked for (shown again on re-attaching).
+        kind: a ``training`` reports epochs; a ``sweep`` reports the trainings it has done.
+        width: the most slots of the line it may use at once (at least 1).
         progress: the latest progress the training reported (None before it starts).
+        slots: the slots it holds while it runs (0 while it waits and after it ends).
     """
 
     job_id: str
     page: str
     label: str
     settings: Any = None
+    kind: Kind = "training"
+    width: int = 1
     progress: TrainingProgress | None = None
+    slots: int = 0
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
     result: Any = None
@@ -90,36 +98,55 @@ class TrainingJob:
         """Seconds from Train to the end of the work (or to now while it runs)."""
         return (self.ended or time.monotonic()) - self.started
 
+    @property
+    def noun(self) -> str:
+        """``training`` or ``sweep``, for the texts that speak of it."""
+        return self.kind
+
     def request_stop(self) -> None:
-        """Ask the training to stop after its current epoch (the Stop button's callback)."""
+        """Ask the training to stop after its current epoch, or a sweep after its trainings
+        under way (the Stop button's callback)."""
         self._stop.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the training has ended; False when ``timeout`` passed first."""
         return self._done.wait(timeout)
 
-    def _on_progress(self, progress: TrainingProgress) -> bool | None:
+    def report(self, progress: TrainingProgress) -> bool | None:
+        """The progress callback of the work (an ``OnProgress``): keeps ``progress`` for the
+        page and answers False once Stop was pressed."""
         self.progress = progress
         return False if self._stop.is_set() else None
 
-    def _run(self, work: Callable[[OnProgress], Any]) -> None:
+    def _run(self, work: Work) -> None:
         try:
             while not _SLOTS.acquire(timeout=POLL_SECONDS):
                 if self._stop.is_set():  # cancelled while waiting in line
                     raise TrainingCancelledError(
-                        "Training was cancelled while it waited for a free slot; nothing was "
-                        "trained."
+                        f"{self.noun.capitalize()} was cancelled while it waited for a free "
+                        "slot; nothing was trained."
                     )
+            held = 1
+            # Only the slots free right now: a wide job never waits for more.
+            while held < self.width and _SLOTS.acquire(blocking=False):
+                held += 1
             try:
-                self.waiting = False
-                self.result = work(self._on_progress)
+                self.slots, self.waiting = held, False
+                self.result = work(self)
             finally:
-                _SLOTS.release()
+                self.slots = 0
+                for _ in range(held):
+                    _SLOTS.release()
         except ShopLensError as err:  # a user's error; anything else is a bug and is raised
             self.error = err
         finally:
             self.ended = time.monotonic()
             self._done.set()
+
+
+# What a job runs on its worker thread, given its job: ``job.report`` is the progress callback,
+# ``job.slots`` the slots it holds and ``job.stopping`` whether Stop was pressed.
+Work = Callable[[TrainingJob], Any]
 
 
 def _forget_old_jobs() -> None:
@@ -157,7 +184,13 @@ def _attach(job: TrainingJob) -> None:
 
 
 def start(
-    page: str, network: NetworkConfig, settings: Any, work: Callable[[OnProgress], Any]
+    page: str,
+    label: str,
+    settings: Any,
+    work: Work,
+    *,
+    kind: Kind = "training",
+    width: int = 1,
 ) -> TrainingJob:
     """Start ``work`` on a worker thread for this session's ``page`` and draw the page again,
     unless a training of this session is still running there (then that one is returned: one
@@ -165,20 +198,23 @@ def start(
 
     Args:
         page: the page the training belongs to.
-        network: the network trained (its layers and seed name the training).
+        label: what is trained, in a few words (e.g. ``64,32 seed 0``).
         settings: what the training was asked for.
-        work: the training service call; it is given the progress callback.
+        work: the training service call, given its job (progress callback, slots, Stop).
+        kind: ``training`` (epochs) or ``sweep`` (trainings done).
+        width: the most slots it may use at once; it waits for one and takes those free then.
     """
-    label = f"{format_hidden_layers(network.hidden_layers)} seed {network.random_state}"
     with _LOCK:
         running = _JOBS.get(str(st.session_state.get(session_key(page))))
         if running is not None and running.running:
             return running
         _forget_old_jobs()
-        job = TrainingJob(secrets.token_urlsafe(12), page, label, settings)
+        job = TrainingJob(
+            secrets.token_urlsafe(12), page, label, settings, kind=kind, width=max(1, width)
+        )
         _JOBS[job.job_id] = job
     threading.Thread(
-        target=job._run, args=(work,), name=f"shoplens-{page}-training", daemon=True
+        target=job._run, args=(work,), name=f"shoplens-{page}-{kind}", daemon=True
     ).start()
     _attach(job)
     st.rerun()  # drawn again, the page's form shows Train disabled while this one runs
@@ -186,7 +222,7 @@ def start(
 
 def collect(job: TrainingJob) -> Any:
     """The result of a finished training, once: the page stops following it. Its error (or
-    a Stop before the first epoch) is shown as one line and ``None`` returned."""
+    a Stop before it started) is shown as one line and ``None`` returned."""
     st.session_state.pop(session_key(job.page), None)
     if st.query_params.get(TRAINING_QUERY) == job.job_id:
         del st.query_params[TRAINING_QUERY]
@@ -201,7 +237,7 @@ def collect(job: TrainingJob) -> Any:
 def train_on_page(
     page: str,
     *,
-    train: tuple[NetworkConfig, Any, Callable[[OnProgress], Any]] | None,
+    train: tuple[NetworkConfig, Any, Work] | None,
     job: TrainingJob | None,
     drawn_running: bool,
     stop_key: str,
@@ -213,7 +249,8 @@ def train_on_page(
     settings and the service call) unless one is running, follow the one under way (progress,
     live curves, Stop) and return its result once it has ended (else ``None``)."""
     if train is not None and (job is None or not job.running):
-        job = start(page, *train)
+        network, settings, work = train
+        job = start(page, network_label(network), settings, work)
     if job is None:
         return None
     follow(
@@ -227,6 +264,11 @@ def train_on_page(
     return collect(job)
 
 
+def network_label(network: NetworkConfig) -> str:
+    """A training's label: ``64,32 seed 0``."""
+    return f"{format_hidden_layers(network.hidden_layers)} seed {network.random_state}"
+
+
 # --- following a training on its page --------------------------------------------------------
 
 
@@ -234,10 +276,10 @@ def waiting_text(job: TrainingJob) -> str:
     """Where a waiting training stands in the server's line, and how to leave it."""
     jobs = list(_JOBS.values())
     ahead = sum(j.waiting for j in jobs if j.started < job.started)
-    running = sum(j.running and not j.waiting for j in jobs)
+    busy = sum(j.slots for j in jobs if j.running)
     return (
         f"Waiting in line: place {ahead + 1} ({ahead} training{'s' * (ahead != 1)} ahead, "
-        f"{running} running on {_SLOT_COUNT} slot{'s' * (_SLOT_COUNT != 1)}); it starts by "
+        f"{busy} of {SLOT_COUNT} slot{'s' * (SLOT_COUNT != 1)} in use); it starts by "
         "itself, or press Stop to leave the line."
     )
 
@@ -250,23 +292,29 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min"
 
 
-def _status(job: TrainingJob, epoch_text: Callable[[TrainingProgress], str]) -> tuple[float, str]:
+STOPPING_TEXT: Final = "Stopping after this epoch, then scoring every model with the best epochs…"
+
+
+def _status(
+    job: TrainingJob,
+    epoch_text: Callable[[TrainingProgress], str],
+    stopping_text: str = STOPPING_TEXT,
+) -> tuple[float, str]:
     progress = job.progress
     if job.waiting:
         if job.stopping:
-            return 0.0, "Cancelling: this training leaves the line without training."
+            return 0.0, f"Cancelling: this {job.noun} leaves the line without training."
         return 0.0, waiting_text(job)
     if job.stopping:
-        return 1.0, "Stopping after this epoch, then scoring every model with the best epochs…"
+        return 1.0, stopping_text
     if progress is None or progress.stage == "preparing":
         return 0.0, f"Preparing the training data ({job.seconds:.0f} s)…"
     if progress.stage == "scoring":
         return 1.0, "Scoring every model on the evaluation window…"
     if progress.stage == "saving":
         return 1.0, "Saving the run…"
-    return min(progress.epoch / max(progress.epochs, 1), 1.0), (
-        f"{epoch_text(progress)} · {time_left(progress)}"
-    )
+    left = f" · {time_left(progress)}" if progress.epoch else ""  # no estimate before one
+    return min(progress.epoch / max(progress.epochs, 1), 1.0), f"{epoch_text(progress)}{left}"
 
 
 def time_left(progress: TrainingProgress) -> str:
@@ -291,6 +339,7 @@ def follow(
     epoch_text: Callable[[TrainingProgress], str],
     curves: Callable[[EpochReport], go.Figure] | None = None,
     stop_help: str = "End training now and keep the best epoch so far.",
+    stopping_text: str = STOPPING_TEXT,
 ) -> None:
     """While ``job`` runs: a Stop button, a progress bar and each network's live curves, until
     it ends; then the page is drawn again to show the result. Switching pages leaves it running.
@@ -300,9 +349,11 @@ def follow(
         drawn_running: the page's form was drawn while it ran (Train disabled), so the page
             is drawn again once it has ended.
         stop_key: the Stop button's widget key.
-        epoch_text: the progress text for an epoch, e.g. ``Epoch 3 of at most 200``.
+        epoch_text: the progress text for an epoch, e.g. ``Epoch 3 of at most 200`` (for a
+            sweep: of the trainings done).
         curves: a network's live figure (default: its training curves).
         stop_help: the Stop button's tooltip.
+        stopping_text: the progress text once Stop was pressed.
     """
     if not job.running:
         if drawn_running:
@@ -315,7 +366,7 @@ def follow(
     slots: dict[str, Any] = {}
     drawn_epoch, drawn_at = 0, -math.inf
     while not job.wait(POLL_SECONDS):
-        fraction, text = _status(job, epoch_text)
+        fraction, text = _status(job, epoch_text, stopping_text)
         bar.progress(fraction, text=text)
         progress = job.progress
         if (
@@ -345,25 +396,37 @@ def _curves(report: EpochReport) -> go.Figure:
     )
 
 
-PAGE_TITLES: Final = {"purchase": "Purchase prediction", "recs": "Recommendations"}
+PAGE_TITLES: Final = {
+    "purchase": "Purchase prediction",
+    "recs": "Recommendations",
+    "sweep": "Runs",
+}
 
 
 def sidebar_note() -> None:
-    """In the sidebar of every page, this session's trainings still running, so a user who
-    left a model page knows it goes on (its page shows the progress)."""
+    """In the sidebar of every page, this session's trainings and sweeps still running, so a
+    user who left their page knows they go on (their page shows the progress)."""
     for page, title in PAGE_TITLES.items():
         job = _JOBS.get(str(st.session_state.get(session_key(page))))
         if job is None or not job.running:
             continue
-        progress = job.progress
-        where = (
-            f"epoch {progress.epoch} of at most {progress.epochs}"
-            if progress is not None and progress.stage == "training"
-            else "waiting for a slot"
-            if job.waiting
-            else "preparing or scoring"
-        )
-        st.sidebar.caption(f"⏳ {title}: training {job.label}, {where}.")
+        st.sidebar.caption(f"⏳ {title}: {note(job)}.")
+
+
+def note(job: TrainingJob) -> str:
+    """Where a running job stands, in a few words: ``training 64,32 seed 0, epoch 3 of at
+    most 200``, or for a sweep ``sweep of 6 trainings, 2 done``."""
+    progress = job.progress
+    training = progress is not None and progress.stage == "training"
+    if job.waiting:
+        where = "waiting for a slot"
+    elif job.kind == "sweep":
+        where = f"{progress.epoch} done" if training and progress else "preparing"
+    elif training and progress:
+        where = f"epoch {progress.epoch} of at most {progress.epochs}"
+    else:
+        where = "preparing or scoring"
+    return f"{job.noun} {job.label}, {where}"
 
 
 def _stop_all_on_exit() -> None:

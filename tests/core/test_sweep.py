@@ -155,6 +155,68 @@ def test_a_recommend_sweep_run_equals_a_single_evaluation_and_the_best_has_the_h
     assert store.load(result.runs[1].run_id).manifest.config.k == 5
 
 
+def run_stopped_sweep(shop, store, *, jobs, stop_after):
+    """A purchase sweep whose Stop is pressed once ``stop_after`` runs are done."""
+    done = []
+    result = sweep(
+        shop,
+        store,
+        hidden=HIDDEN,
+        seeds=SEEDS,
+        base=services.PurchaseSettings(CONFIG, HORIZON, CUTOFF),
+        jobs=jobs,
+        on_done=lambda _done, _total, run: done.append(run),
+        should_stop=lambda: len(done) >= stop_after,
+    )
+    return result, done
+
+
+def assert_runs_can_be_loaded(store, result):
+    listed = {info.run_id: info for info in store.runs()}
+    assert set(listed) == {run.run_id for run in result.runs}
+    for run in result.runs:
+        assert listed[run.run_id].ok and listed[run.run_id].manifest.status != "stopped"
+        models = purchase_models_from_run(store.load(run.run_id))
+        assert (models.config.hidden_layers, models.config.random_state) == (
+            run.hidden_layers,
+            run.seed,
+        )
+
+
+@pytest.mark.slow
+def test_a_stopped_sweep_starts_no_more_trainings_and_returns_the_finished_runs(
+    small_shop, tmp_path
+):
+    store = RunStore(tmp_path / "runs")
+    result, done = run_stopped_sweep(small_shop, store, jobs=1, stop_after=1)
+    assert result.stopped and result.points == 4
+    assert result.runs == tuple(done) and len(result.runs) == 1
+    assert (result.runs[0].hidden_layers, result.runs[0].seed) == ((4,), 0)
+    assert result.best_run_id == result.runs[0].run_id == result.best.run_id
+    assert_runs_can_be_loaded(store, result)
+
+
+@pytest.mark.slow
+def test_stop_in_a_parallel_sweep_lets_the_trainings_under_way_finish_and_starts_none(
+    small_shop, tmp_path
+):
+    store = RunStore(tmp_path / "runs")
+    result, done = run_stopped_sweep(small_shop, store, jobs=2, stop_after=1)
+    # Two trainings were under way when the first ended; the other two never started.
+    assert result.stopped and len(result.runs) == len(done) == 2
+    assert {run.run_id for run in result.runs} == {run.run_id for run in done}
+    assert [(run.hidden_layers, run.seed) for run in result.runs] == [((4,), 0), ((4,), 1)]
+    assert_runs_can_be_loaded(store, result)
+
+
+def test_a_sweep_stopped_before_any_training_saves_nothing(small_shop, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    result, done = run_stopped_sweep(small_shop, store, jobs=2, stop_after=0)
+    assert result.stopped and result.runs == () and done == []
+    assert result.best_run_id is None and result.best is None
+    assert store.runs() == []
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

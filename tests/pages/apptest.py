@@ -96,11 +96,11 @@ def finished_training(
     if stop_first:
         job.request_stop()
 
-    def work(on_progress):
+    def work(job):
         def stop_at_epoch(progress):
             if progress.epoch == stop_at:
                 job.request_stop()
-            return on_progress(progress)
+            return job.report(progress)
 
         return train(on_progress=stop_at_epoch)
 

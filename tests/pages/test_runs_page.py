@@ -12,7 +12,7 @@ from core.runs import MANIFEST, RunStore, bundles
 from core.runs.tasks import purchase_run_record
 from tests.pages.apptest import DATA, PURCHASE, RECOMMENDATIONS, RUNS, run_page, train_purchase
 from tests.records import stub_record
-from ui import runs, state
+from ui import runs, state, trainer
 
 
 def _save(store: RunStore, shop: ShopData, layers: tuple[int, ...], name: str) -> str:
@@ -125,9 +125,82 @@ def test_a_sweep_saves_one_run_per_configuration_and_seed(runs_dir):
     ]
     assert all("sweep" in i.tags for i in saved)
     assert any(s.value.startswith("Best of 4 runs") for s in at.success)
+    assert not any("stopped" in i.value for i in at.info)
+    # The trainer ran it and the page collected it: it follows no sweep any more.
+    assert trainer.session_key(runs.SWEEP_PAGE) not in at.session_state
+    assert trainer.TRAINING_QUERY not in at.query_params
+    assert not at.button(key=f"FormSubmitter:{runs.SWEEP_FORM}-Run sweep").disabled
     # The registry below the form lists the new runs at once, not "No runs yet".
     assert not any("No runs yet" in i.value for i in at.info)
     assert len(at.dataframe[0].value) == 4
+
+
+SWEEP_REQUEST = runs.SweepRequest("purchase", ((4,), (8,)), (0, 1), 2)
+
+
+def finished_sweep(shop, store, *, stop_after: int) -> trainer.TrainingJob:
+    """A sweep of ``SWEEP_REQUEST`` run to its end here, as the background trainer runs it, with
+    Stop pressed once ``stop_after`` trainings are done, and left for the Runs page to pick up.
+    One training at a time, so that no other is under way when Stop is pressed."""
+    job = trainer.TrainingJob(
+        f"test-sweep-{stop_after}", runs.SWEEP_PAGE, "of 4 trainings", SWEEP_REQUEST, kind="sweep"
+    )
+    if stop_after == 0:
+        job.request_stop()
+    report = job.report
+
+    def stop_at(progress):
+        if progress.epoch == stop_after:
+            job.request_stop()
+        return report(progress)
+
+    job.report = stop_at
+    job._run(runs.sweep_work(shop, store, SWEEP_REQUEST))
+    trainer._JOBS[job.job_id] = job
+    return job
+
+
+@pytest.mark.slow
+def test_a_sweep_stopped_after_one_training_keeps_that_run_and_says_it_was_stopped(
+    runs_dir, sample_shop
+):
+    job = finished_sweep(sample_shop, RunStore(runs_dir), stop_after=1)
+    at = run_page(RUNS, query={trainer.TRAINING_QUERY: job.job_id})  # as after a refresh
+    assert not at.exception and not at.error
+    [saved] = RunStore(runs_dir).runs()
+    assert saved.name == "sweep 4 seed 0" and saved.ok
+    assert any(
+        i.value == "The sweep was stopped: 1 of 4 trainings finished and were saved; the others "
+        "did not start."
+        for i in at.info
+    )
+    assert any(s.value.startswith("Best of 1 run: sweep 4 seed 0 (mse ") for s in at.success)
+    assert trainer.session_key(runs.SWEEP_PAGE) not in at.session_state
+    assert trainer.TRAINING_QUERY not in at.query_params
+    # Re-attached from the URL, the form shows what the sweep was asked for.
+    assert at.multiselect(key=runs.SWEEP_LAYERS).value == []
+    assert at.text_input(key=runs.SWEEP_EXTRA).value == "4; 8"
+    assert at.text_input(key=runs.SWEEP_SEEDS).value == "0,1"
+    assert at.number_input(key=runs.SWEEP_EPOCHS).value == 2
+
+
+def test_a_sweep_stopped_before_any_training_finished_says_so_in_one_line(runs_dir, sample_shop):
+    job = finished_sweep(sample_shop, RunStore(runs_dir), stop_after=0)
+    at = run_page(RUNS, session={trainer.session_key(runs.SWEEP_PAGE): job.job_id})
+    assert not at.exception and not at.error
+    stopped = [i.value for i in at.info if "stopped" in i.value]
+    assert stopped == ["The sweep was stopped before any training finished; no run was saved."]
+    assert RunStore(runs_dir).runs() == []
+    assert not at.success
+
+
+def test_the_caption_says_how_many_trainings_of_a_sweep_run_at_once(runs_dir, monkeypatch):
+    monkeypatch.setattr(trainer, "SLOT_COUNT", 3)
+    at = _page()
+    assert any("Runs train up to 3 at a time" in c.value for c in at.caption)
+    monkeypatch.setattr(trainer, "SLOT_COUNT", 1)
+    at = _page()
+    assert any("Runs train one at a time" in c.value for c in at.caption)
 
 
 def test_bad_sweep_seeds_show_one_line(runs_dir):

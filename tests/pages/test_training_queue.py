@@ -1,11 +1,15 @@
 """The server-wide line of trainings: its width is a setting, a waiting training says where it
-stands, and Stop takes it out of the line at once, without training."""
+stands, and Stop takes it out of the line at once, without training; a sweep takes the slots
+free when it starts, and speaks of trainings done, never of epochs."""
 
 import threading
 
+import pytest
+from streamlit.testing.v1 import AppTest
+
 from core.config import load_settings
 from core.services import TrainingCancelledError
-from ui import trainer
+from ui import runs, trainer
 
 
 def test_the_number_of_slots_is_a_setting():
@@ -35,3 +39,57 @@ def test_a_waiting_training_says_its_place_and_leaves_the_line_on_stop():
     assert isinstance(job.error, TrainingCancelledError)
     assert "waited for a free slot; nothing was trained" in str(job.error)
     assert not called.is_set()
+
+
+def test_a_wide_job_takes_the_slots_free_when_it_starts_and_gives_every_one_back(monkeypatch):
+    monkeypatch.setattr(trainer, "_SLOTS", threading.BoundedSemaphore(3))
+    assert trainer._SLOTS.acquire(blocking=False)  # another training holds one of the three
+    held = []
+    job = trainer.TrainingJob("wide-job", "sweep", "of 6 trainings", kind="sweep", width=6)
+    job._run(lambda running: held.append(running.slots))
+    assert held == [2] and job.slots == 0 and job.error is None
+    trainer._SLOTS.release()
+    assert all(trainer._SLOTS.acquire(blocking=False) for _ in range(3))  # all free again
+
+
+def _sweep_job(**progress) -> trainer.TrainingJob:
+    job = trainer.TrainingJob("sweep-job", runs.SWEEP_PAGE, "of 6 trainings", kind="sweep")
+    job.waiting = False
+    job.progress = runs.SweepProgress("training", **progress)
+    return job
+
+
+def test_a_sweep_shows_trainings_done_the_last_one_and_the_time_left_never_epochs():
+    job = _sweep_job(epoch=2, epochs=6, seconds=10.0, last="64,32 seed 1", at_once=2)
+    fraction, text = trainer._status(job, runs.sweep_text)
+    assert fraction == pytest.approx(1 / 3)
+    assert text == "2 of 6 trainings done · last: 64,32 seed 1 · about 20 s left"
+    assert trainer.note(job) == "sweep of 6 trainings, 2 done"
+    first = _sweep_job(epoch=0, epochs=6, at_once=2)
+    assert trainer._status(first, runs.sweep_text)[1] == "0 of 6 trainings done · 2 at a time"
+    job.request_stop()
+    _, stopping = trainer._status(job, runs.sweep_text, "Stopping: no more trainings start")
+    assert stopping == "Stopping: no more trainings start"
+    job.waiting = True
+    _, cancelling = trainer._status(job, runs.sweep_text)
+    assert cancelling == "Cancelling: this sweep leaves the line without training."
+    assert "epoch" not in f"{text} {stopping} {cancelling} {trainer.note(job)}".lower()
+
+
+def _sidebar_app():
+    from ui import trainer
+
+    trainer.sidebar_note()
+
+
+def test_the_sidebar_names_a_running_sweep():
+    job = _sweep_job(epoch=2, epochs=6, seconds=10.0, last="4 seed 0")
+    trainer._JOBS[job.job_id] = job
+    try:
+        at = AppTest.from_function(_sidebar_app)
+        at.session_state[trainer.session_key(runs.SWEEP_PAGE)] = job.job_id
+        at.run()
+    finally:
+        trainer._JOBS.pop(job.job_id, None)
+    assert not at.exception
+    assert [c.value for c in at.sidebar.caption] == ["⏳ Runs: sweep of 6 trainings, 2 done."]
