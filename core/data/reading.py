@@ -28,6 +28,7 @@ from charset_normalizer import from_bytes
 
 from core import schema
 from core.data.blobs import (
+    CHUNK,
     Blob,
     Spool,
     first_undecodable,
@@ -58,6 +59,7 @@ MALFORMED_ROW = "malformed row (wrong number of fields)"
 MAX_FIELD = 131_072  # characters: the longest field a row may hold (the csv module's limit)
 FIELD_TOO_LONG = f"field too long (over {MAX_FIELD:,} characters)"
 _SNIFF_BYTES = 256 * 1024
+_LINE_END = re.compile(rb"[\r\n]")
 _GIVE_A_FILE = "give the path of a CSV, Parquet or Excel file"
 _TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".parquet", ".xlsx")
 _BINARY_MAGIC = {
@@ -629,24 +631,31 @@ def _preview(text: str | bytes) -> str:
 def _blank_long_lines(data: Blob, delimiter: str) -> tuple[Blob, dict[int, str]]:
     """``data`` with every line that holds a field over ``MAX_FIELD`` characters replaced by a
     line of one field, which the reader then rejects as malformed, and those lines' numbers
-    (1-based, as the reader counts them) with a preview of what they held."""
-    long_run = re.compile(rb"[^\r\n]{%d,}" % (MAX_FIELD + 1))
-    separator = delimiter.encode()
+    (1-based, as the reader counts them) with a preview of what they held.
+
+    Memory stays bounded whatever a line's length: the long field is found by a search over
+    ``data``, never copied, and the result is written to a spool."""
+    long_field = re.compile(rb"[^\r\n%s]{%d,}" % (re.escape(delimiter.encode()), MAX_FIELD + 1))
     spool = Spool()
     blanked: dict[int, str] = {}
-    last = line = 0
     view = memoryview(data)
-    for match in long_run.finditer(data):
-        run = match.group()
-        if max(len(field) for field in run.split(separator)) <= MAX_FIELD:
-            continue
-        line += bytes(view[last : match.start()]).count(b"\n")
-        spool.write(view[last : match.start()])
+    last = line = 0
+    while match := long_field.search(data, last):
+        start = max(data.rfind(b"\n", last, match.start()), data.rfind(b"\r", last, match.start()))
+        start = last if start < 0 else start + 1
+        end_match = _LINE_END.search(data, match.end())
+        end = end_match.start() if end_match else len(data)
+        line += _count_newlines(view[last:start])
+        spool.write(view[last:start])
         spool.write(b"(field too long)")
-        blanked[line + 1] = _preview(run)
-        last = match.end()
+        blanked[line + 1] = _preview(bytes(view[start : start + 200]))
+        last = end
     spool.write(view[last:])
     return spool.mapped(), blanked
+
+
+def _count_newlines(view: memoryview) -> int:
+    return sum(bytes(view[i : i + CHUNK]).count(b"\n") for i in range(0, len(view), CHUNK))
 
 
 def _may_hold_long_text(column: pa.ChunkedArray) -> bool:

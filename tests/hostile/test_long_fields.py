@@ -4,6 +4,8 @@ line, with no traceback."""
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from core.data.reading import FIELD_TOO_LONG, MAX_FIELD, REASON, ROW, read_table
@@ -47,3 +49,24 @@ def test_the_command_line_reports_the_row_and_exits_0(tmp_path, capsys):
     assert code == 0, err
     assert "1 field too long (over 131,072 characters)" in out
     assert "Traceback" not in err
+
+
+def test_a_line_of_a_hundred_megabytes_is_read_without_copying_it(tmp_path):
+    """The long line is found and blanked in place: Python never holds a copy of it (traced
+    allocations stay far below its size), and the rows around it load."""
+    path = tmp_path / "events.csv"
+    with path.open("w") as file:
+        file.write(HEADER + "u1,i1,view,2024-01-01 10:00\nu2,")
+        for _ in range(100):
+            file.write("z" * 1_000_000)
+        file.write(",view,2024-01-02 10:00\nu3,i3,view,2024-01-03 10:00\n")
+    tracemalloc.start()
+    try:
+        raw = read_table(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert raw.frame["user_id"].tolist() == ["u1", "u3"]
+    assert raw.malformed[REASON].tolist() == [FIELD_TOO_LONG]
+    assert raw.malformed["raw text"].str.startswith("u2,zzz").all()
+    assert peak < 20_000_000, peak  # the line is 100 MB
