@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Final
 
 import pandas as pd
 import streamlit as st
@@ -33,9 +37,26 @@ def source_file(name: str, data: bytes) -> SourceFile:
     return SourceFile(name, hashlib.sha256(data).hexdigest()[:12], data)
 
 
+BIG_LOAD_BYTES: Final = 32 * 1024 * 1024
+# Big files are read and mapped a few at a time across the server (as many as trainings run at
+# once), so that sessions loading big files together do not each take a load's memory at once.
+_LOADS = threading.BoundedSemaphore(load_settings().training_slots)
+
+
+@contextmanager
+def load_line(*files: SourceFile | None) -> Iterator[None]:
+    """Wait for a free place in the server's line of big loads when ``files`` are big."""
+    if sum(len(file.data) for file in files if file is not None) < BIG_LOAD_BYTES:
+        yield
+        return
+    with _LOADS:
+        yield
+
+
 @st.cache_data(show_spinner="Reading the file…", max_entries=4)
 def _raw_table(digest: str, name: str, _file: SourceFile) -> RawTable:
-    return read_table(_file.data, name=name)
+    with load_line(_file):
+        return read_table(_file.data, name=name)
 
 
 def raw_table(file: SourceFile) -> RawTable:
@@ -67,17 +88,20 @@ def _load_shop(
     _events: SourceFile,
     _products: SourceFile | None,
 ) -> loading.ShopData:
-    product_result = None
-    if _products is not None:
-        product_result = loading.map_products(raw_table(_products), mapping=products_mapping)
-    event_result = loading.map_events(
-        raw_table(_events),
-        mapping=events_mapping,
-        date_order=date_order,
-        drop_duplicates=drop_duplicates,
-        products=product_result.frame if product_result is not None else None,
-    )
-    return loading.make_shop(event_result, product_result)
+    products_raw = raw_table(_products) if _products is not None else None
+    events_raw = raw_table(_events)  # each read waits in the line on its own, before mapping
+    with load_line(_events, _products):
+        product_result = None
+        if products_raw is not None:
+            product_result = loading.map_products(products_raw, mapping=products_mapping)
+        event_result = loading.map_events(
+            events_raw,
+            mapping=events_mapping,
+            date_order=date_order,
+            drop_duplicates=drop_duplicates,
+            products=product_result.frame if product_result is not None else None,
+        )
+        return loading.make_shop(event_result, product_result)
 
 
 def load_shop(

@@ -93,3 +93,25 @@ def test_the_sidebar_names_a_running_sweep():
         trainer._JOBS.pop(job.job_id, None)
     assert not at.exception
     assert [c.value for c in at.sidebar.caption] == ["⏳ Runs: sweep of 6 trainings, 2 done."]
+
+
+def test_big_loads_wait_in_their_own_line_and_small_ones_never_do(monkeypatch):
+    from ui import cache
+
+    monkeypatch.setattr(cache, "_LOADS", threading.BoundedSemaphore(1))
+    big = cache.source_file("big.csv", b"x" * cache.BIG_LOAD_BYTES)
+    small = cache.source_file("small.csv", b"user,time\n1,2\n")
+    entered = threading.Event()
+
+    def load() -> None:
+        with cache.load_line(big):
+            entered.set()
+
+    with cache.load_line(big):  # another session's big load under way
+        with cache.load_line(small, None):
+            pass  # a small file goes straight through
+        waiting = threading.Thread(target=load, daemon=True)
+        waiting.start()
+        assert not entered.wait(0.3)
+    assert entered.wait(5)  # and goes once the first load is done
+    waiting.join(5)
