@@ -40,6 +40,12 @@ class Budget:
         settings = load_settings()
         return cls(settings.max_expansion_ratio, settings.max_expanded_mb * _MB)
 
+    @classmethod
+    def for_disk(cls) -> Budget:
+        """The limits for content unpacked to disk, a piece at a time (datasets): the ratio
+        of the settings, without their size cap, which keeps the server's memory."""
+        return cls(load_settings().max_expansion_ratio, 2**62)
+
     def allowed(self, compressed: int) -> int:
         """The most bytes ``compressed`` bytes may expand to."""
         return min(self.max_bytes, max(int(self.ratio * compressed), RATIO_FLOOR_BYTES))

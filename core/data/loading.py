@@ -63,6 +63,7 @@ class LoadResult:
         source_name: the file name.
         read_as: how the file was read (container, encoding, separator, header).
         source_columns: the file's own column names.
+        date_order: the order day and month of text dates were read in (``auto``: not needed).
     """
 
     frame: pd.DataFrame
@@ -76,6 +77,7 @@ class LoadResult:
     source_name: str
     read_as: str
     source_columns: tuple[str, ...]
+    date_order: DateOrder = "auto"
 
     @property
     def rows_kept(self) -> int:
@@ -130,12 +132,15 @@ class EventOptions(TypedDict, total=False):
         date_order: how to read dates like 03/04/2024 when the data cannot tell (default
             ``auto``).
         drop_duplicates: remove rows that repeat an earlier row exactly (default False).
+        name_each_item: give each item the name its rows give most often (default True;
+            a dataset read in pieces names its items once, over every piece).
         products: a canonical product table; events whose item is not in it are rejected.
     """
 
     mapping: ColumnMapping | None
     date_order: DateOrder
     drop_duplicates: bool
+    name_each_item: bool
     products: pd.DataFrame | None
 
 
@@ -371,7 +376,17 @@ class _Rejections:
 
 
 def map_events(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
-    """Map a raw table to canonical events and validate it; see ``read_events``."""
+    """Map a raw table to canonical events and validate it; see ``read_events``.
+
+    Raises:
+        AllRowsRejectedError: validation kept no row.
+    """
+    return require_rows(map_event_rows(raw, **options))
+
+
+def map_event_rows(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
+    """``map_events`` that also returns a table none of whose rows was kept (a piece of a
+    bigger file may be all rejected while the file is not)."""
     mapping, products = options.get("mapping"), options.get("products")
     date_order = options.get("date_order", "auto")
     drop_duplicates = options.get("drop_duplicates", False)
@@ -472,11 +487,11 @@ def map_events(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
         events_frame = events_frame[~duplicated].reset_index(drop=True)
     if not events_frame[schema.TIMESTAMP].is_monotonic_increasing:
         events_frame = events_frame.sort_values(schema.TIMESTAMP, kind="stable", ignore_index=True)
-    if schema.NAME in events_frame.columns:
+    if schema.NAME in events_frame.columns and options.get("name_each_item", True):
         events_frame[schema.NAME] = most_frequent_names(
             events_frame[schema.ITEM_ID], events_frame[schema.NAME]
         )
-    return _checked_result(
+    return _result(
         raw,
         frame=events_frame if keep.all() else _drop_unused_categories(events_frame),
         rejected=rejections.frame(raw, extra),
@@ -485,6 +500,7 @@ def map_events(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult:
         export_format=export,
         mapping=used,
         notes=tuple(notes),
+        date_order=times.date_order,
     )
 
 
@@ -634,7 +650,7 @@ def _example(column: pd.Series) -> str:
     return f"'{' '.join(values[0].split())[:40]}'" if values else "no values at all"
 
 
-def _checked_result(
+def _result(
     raw: RawTable,
     *,
     frame: pd.DataFrame,
@@ -644,9 +660,10 @@ def _checked_result(
     export_format: schema.ExportFormat,
     mapping: dict[str, str],
     notes: tuple[str, ...],
+    date_order: DateOrder = "auto",
 ) -> LoadResult:
-    """The ``LoadResult`` of ``raw``; raises when validation kept no row at all."""
-    result = LoadResult(
+    """The ``LoadResult`` of ``raw``."""
+    return LoadResult(
         frame=frame,
         rejected=rejected,
         duplicates=duplicates,
@@ -658,7 +675,16 @@ def _checked_result(
         source_name=raw.source_name,
         read_as=raw.describe(),
         source_columns=tuple(map(str, raw.frame.columns)),
+        date_order=date_order,
     )
+
+
+def require_rows(result: LoadResult) -> LoadResult:
+    """``result``, or a one-line error when validation kept none of its rows.
+
+    Raises:
+        AllRowsRejectedError: naming the most frequent reason.
+    """
     if result.rows_kept:
         return result
     reason, count = next(iter(result.rejected_counts.items()))
@@ -706,13 +732,15 @@ def map_products(raw: RawTable, *, mapping: ColumnMapping | None = None) -> Load
             products[column if column not in out else f"{column}_extra"] = frame[column]
     products = products[rejections.keep].reset_index(drop=True)
     products[schema.ITEM_ID] = products[schema.ITEM_ID].astype("str")
-    return _checked_result(
-        raw,
-        frame=products,
-        rejected=rejections.frame(raw),
-        duplicates=int(repeated.sum()),  # rows without an item id are not repeats
-        duplicates_dropped=True,
-        export_format=schema.PRODUCTS_TABLE,
-        mapping=used,
-        notes=tuple(notes),
+    return require_rows(
+        _result(
+            raw,
+            frame=products,
+            rejected=rejections.frame(raw),
+            duplicates=int(repeated.sum()),  # rows without an item id are not repeats
+            duplicates_dropped=True,
+            export_format=schema.PRODUCTS_TABLE,
+            mapping=used,
+            notes=tuple(notes),
+        )
     )

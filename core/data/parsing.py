@@ -63,11 +63,14 @@ class Parsed:
         values: the parsed values (missing where the input was missing or failed).
         failed: True where a value was present but could not be parsed.
         notes: assumptions the parser made, in words for the user.
+        date_order: the order day and month were read in (``auto`` when dates did not need
+            one), to read more of the same data the same way.
     """
 
     values: pd.Series
     failed: np.ndarray
     notes: tuple[str, ...] = field(default_factory=tuple)
+    date_order: DateOrder = "auto"
 
 
 def parse_timestamps(raw: pd.Series, *, date_order: DateOrder = "auto") -> Parsed:
@@ -78,6 +81,7 @@ def parse_timestamps(raw: pd.Series, *, date_order: DateOrder = "auto") -> Parse
     """
     present = raw.notna().to_numpy()
     notes: list[str] = []
+    order: DateOrder = "auto"
     if is_datetime64_any_dtype(raw):
         # pyarrow already reads ISO 8601 text with offsets as UTC times: say so as for text.
         if getattr(raw.dt, "tz", None) is not None:
@@ -91,11 +95,11 @@ def parse_timestamps(raw: pd.Series, *, date_order: DateOrder = "auto") -> Parse
         if numeric.notna().sum() >= 0.9 * text.head(_SAMPLE).notna().sum() > 0:
             values = _from_numbers(pd.to_numeric(text, errors="coerce"), notes)
         else:
-            values = _from_text(text, date_order, notes)
+            values, order = _from_text(text, date_order, notes)
     # Placeholders such as 9999-12-31 or 0001-01-01 do not fit in nanoseconds: clip them to
     # its range so that validation rejects them as out of range instead of the cast failing.
     values = values.clip(_NS_MIN, _NS_MAX).astype("datetime64[ns]")
-    return Parsed(values, present & values.isna().to_numpy(), tuple(notes))
+    return Parsed(values, present & values.isna().to_numpy(), tuple(notes), order)
 
 
 def _naive_utc(values: pd.Series) -> pd.Series:
@@ -132,22 +136,24 @@ def _score(sample: pd.Series, fmt: str) -> int:
     return int(pd.to_datetime(sample, format=fmt, errors="coerce", utc=True).notna().sum())
 
 
-def _from_text(text: pd.Series, date_order: DateOrder, notes: list[str]) -> pd.Series:
+def _from_text(
+    text: pd.Series, date_order: DateOrder, notes: list[str]
+) -> tuple[pd.Series, DateOrder]:
     sample = text.dropna().drop_duplicates().head(_SAMPLE)
     if sample.empty:
-        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]"), "auto"
     ordered = {"auto": _DMY + _MDY, "dmy": _DMY, "mdy": _MDY}[date_order]
     scores = {fmt: _score(sample, fmt) for fmt in _YEAR_FIRST + ordered}
     scores = {fmt: n for fmt, n in scores.items() if n}
     if not scores:
-        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]"), "auto"
     best = max(scores, key=lambda f: scores[f])
     if date_order == "auto" and best in _DMY + _MDY:
         best = _choose_date_order(text, best, scores, notes)
     elif best in _DMY + _MDY:
         notes.append(f"Dates read as {_order_words(best)}, as chosen.")
     values = pd.to_datetime(text, format=best, errors="coerce", utc=True)
-    order = "dmy" if best in _DMY else "mdy" if best in _MDY else None
+    order: DateOrder = "dmy" if best in _DMY else "mdy" if best in _MDY else "auto"
     for fmt in sorted(scores, key=lambda f: -scores[f]):
         if fmt == best or (order == "dmy" and fmt in _MDY) or (order == "mdy" and fmt in _DMY):
             continue
@@ -160,7 +166,7 @@ def _from_text(text: pd.Series, date_order: DateOrder, notes: list[str]) -> pd.S
         and text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).head(_SAMPLE).any()
     ):
         notes.append(_OFFSET_NOTE)
-    return _naive_utc(values)
+    return _naive_utc(values), order
 
 
 def _order_words(fmt: str) -> str:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import os
 import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -59,6 +61,7 @@ MALFORMED_ROW = "malformed row (wrong number of fields)"
 MAX_FIELD = 131_072  # characters: the longest field a row may hold (the csv module's limit)
 FIELD_TOO_LONG = f"field too long (over {MAX_FIELD:,} characters)"
 _SNIFF_BYTES = 256 * 1024
+PIECE_BYTES = 64 * 1024 * 1024  # text read at once by read_pieces
 _LINE_END = re.compile(rb"[\r\n]")
 _GIVE_A_FILE = "give the path of a CSV, Parquet or Excel file"
 _TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".parquet", ".xlsx")
@@ -136,6 +139,112 @@ def read_table(source: Source, *, name: str | None = None) -> RawTable:
     """
     data, source_name = _read_source(source, name)
     return _read_bytes(data, source_name, kind_prefix="")
+
+
+def read_pieces(path: str | Path, *, piece_bytes: int = PIECE_BYTES) -> Iterator[RawTable]:
+    """The table at ``path`` a piece at a time, so that a file of any size is read with bounded
+    memory. Each piece is read by the same rules as ``read_table``; row numbers count from the
+    top of the file. A file up to ``piece_bytes`` (unpacked) is one piece, read exactly as
+    ``read_table`` reads it.
+
+    Compressed files are unpacked to a temporary file first (refused past the expansion ratio
+    only: the size cap guards memory, and this goes to disk); CSV text that is not UTF-8 is
+    re-encoded there as a whole, so every piece reads the same way.
+
+    Raises:
+        ShopLensError: a subclass naming the problem, as ``read_table`` does.
+    """
+    data, name = _read_path(path), Path(path).name
+    yield from _pieces(data, name, piece_bytes, kind_prefix="")
+
+
+def _pieces(data: Blob, name: str, piece_bytes: int, kind_prefix: str) -> Iterator[RawTable]:
+    head = data[:16]
+    if head[:2] == b"\x1f\x8b":
+        inner = inflate_gzip(data, f"'{name}'", Budget.for_disk())
+        yield from _pieces(inner, name, piece_bytes, kind_prefix + "+gzip")
+    elif head[:4] == b"PK\x03\x04" and (member := _unzip(data, name, Budget.for_disk())):
+        inner, inner_name = member
+        yield from _pieces(inner, f"{name}/{inner_name}", piece_bytes, kind_prefix + "+zip")
+    elif head[:4] == b"PAR1" and len(data) > piece_bytes:
+        yield from _parquet_pieces(data, name, piece_bytes, kind_prefix)
+    elif len(data) <= piece_bytes or head[:4] in (b"PK\x03\x04", b"PAR1"):
+        yield _read_bytes(data, name, kind_prefix=kind_prefix)
+    else:
+        yield from _csv_pieces(data, name, piece_bytes, kind_prefix)
+
+
+def _parquet_pieces(
+    data: Blob, name: str, piece_bytes: int, kind_prefix: str
+) -> Iterator[RawTable]:
+    try:
+        parquet = _checked_parquet(data, name, Budget.for_disk())
+        metadata = parquet.metadata
+        unpacked = sum(
+            metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups)
+        )
+        rows_per_piece = max(1, piece_bytes * max(metadata.num_rows, 1) // max(unpacked, 1))
+        rows_read = 0
+        for batch in parquet.iter_batches(batch_size=rows_per_piece):
+            piece = _framed(batch.to_pandas(), name, "parquet" + kind_prefix)
+            yield _shifted(piece, rows_read)
+            rows_read += piece.rows_read
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise _damaged_parquet(name, err) from None
+
+
+def _csv_pieces(data: Blob, name: str, piece_bytes: int, kind_prefix: str) -> Iterator[RawTable]:
+    encoding = _detect_encoding(data, trust_sample=False)
+    if encoding != "utf-8":
+        data = transcode(data, encoding)
+    view = memoryview(data)
+    bounds = _piece_bounds(data, piece_bytes)
+    start, end = next(bounds)
+    first = _read_bytes(bytes(view[start:end]), name, kind_prefix=kind_prefix)
+    shown = encoding.replace("-sig", " with BOM")
+    yield dataclasses.replace(first, encoding=shown)
+    if first.has_header:
+        header = bytes(view[: data.find(b"\n") + 1])
+    else:
+        header = (first.delimiter or ",").join(first.frame.columns).encode() + b"\n"
+    rows_read = first.rows_read
+    for start, end in bounds:
+        piece = _read_bytes(header + bytes(view[start:end]), name, kind_prefix=kind_prefix)
+        piece = dataclasses.replace(piece, encoding=shown, has_header=first.has_header)
+        yield _shifted(piece, rows_read)
+        rows_read += piece.rows_read
+
+
+def _piece_bounds(data: Blob, piece_bytes: int) -> Iterator[tuple[int, int]]:
+    """Where each piece of CSV text starts and ends: at a line break past ``piece_bytes``
+    that is outside quotes (an even number of quote marks since the piece's start)."""
+    quoted = b'"' in data
+    start = 0
+    while start < len(data):
+        end = min(start + piece_bytes, len(data))
+        quotes = bytes(memoryview(data)[start:end]).count(b'"') if quoted else 0
+        while end < len(data):
+            line_end = data.find(b"\n", end)
+            line_end = len(data) if line_end < 0 else line_end + 1
+            if quoted:
+                quotes += bytes(memoryview(data)[end:line_end]).count(b'"')
+            end = line_end
+            if quotes % 2 == 0:
+                break
+        yield start, end
+        start = end
+
+
+def _shifted(piece: RawTable, rows_before: int) -> RawTable:
+    """``piece`` with its row numbers counted from the top of the whole file."""
+    if not rows_before:
+        return piece
+    malformed = piece.malformed.copy()
+    rows = malformed[ROW]
+    malformed[ROW] = rows.where(rows < 0, rows + rows_before)
+    return dataclasses.replace(
+        piece, row_numbers=piece.row_numbers + rows_before, malformed=malformed
+    )
 
 
 def _read_source(source: Source, name: str | None) -> tuple[Blob, str]:
@@ -236,11 +345,20 @@ def _detail(err: BaseException) -> str:
 
 
 def _read_zip(data: Blob, source_name: str, kind_prefix: str) -> RawTable:
+    member = _unzip(data, source_name, Budget.from_settings())
+    if member is None:
+        return _read_xlsx(data, source_name, kind_prefix)
+    inner, name = member
+    return _read_bytes(inner, f"{source_name}/{name}", kind_prefix=kind_prefix + "+zip")
+
+
+def _unzip(data: Blob, source_name: str, budget: Budget) -> tuple[Blob, str] | None:
+    """The one table in the zip ``data`` and its name, or None when the zip is a workbook."""
     try:
         archive = zipfile.ZipFile(open_blob(data))
         names = [n for n in archive.namelist() if not n.endswith("/")]
         if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
-            return _read_xlsx(data, source_name, kind_prefix)
+            return None
         tables = [
             n
             for n in names
@@ -254,9 +372,7 @@ def _read_zip(data: Blob, source_name: str, kind_prefix: str) -> RawTable:
                 f"'{source_name}' holds {len(tables)} tables ({found}); "
                 "upload a zip with exactly one table, or the table itself."
             )
-        inner = read_member(
-            archive, tables[0], f"'{source_name}/{tables[0]}'", Budget.from_settings()
-        )
+        return read_member(archive, tables[0], f"'{source_name}/{tables[0]}'", budget), tables[0]
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as err:
         # ValueError: offsets in a damaged directory ("negative seek value").
         raise CorruptFileError(
@@ -268,31 +384,39 @@ def _read_zip(data: Blob, source_name: str, kind_prefix: str) -> RawTable:
             f"'{source_name}' uses a zip compression method that cannot be unpacked here; "
             "zip the table again with standard (deflate) compression."
         ) from None
-    return _read_bytes(inner, f"{source_name}/{tables[0]}", kind_prefix=kind_prefix + "+zip")
 
 
 def _read_parquet(data: Blob, source_name: str, kind_prefix: str) -> RawTable:
-    budget = Budget.from_settings()
     try:
-        parquet = pq.ParquetFile(pa.BufferReader(data))
-        metadata = parquet.metadata
-        groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
-        if sum(group.total_byte_size for group in groups) > budget.allowed(len(data)):
-            raise budget.refusal(f"'{source_name}'", len(data))
-        for group in groups:  # each column of each row group, against its own packed size
-            for index in range(group.num_columns):
-                column = group.column(index)
-                if column.total_uncompressed_size > budget.allowed(column.total_compressed_size):
-                    raise budget.refusal(
-                        f"'{source_name}' (column '{column.path_in_schema}')",
-                        column.total_compressed_size,
-                    )
-        frame = parquet.read().to_pandas()
+        frame = _checked_parquet(data, source_name, Budget.from_settings()).read().to_pandas()
     except (OSError, ValueError, pa.ArrowException) as err:
-        raise CorruptFileError(
-            f"'{source_name}' is a damaged Parquet file ({_detail(err)}); export it again."
-        ) from None
+        raise _damaged_parquet(source_name, err) from None
     return _framed(frame.reset_index(drop=True), source_name, "parquet" + kind_prefix)
+
+
+def _checked_parquet(data: Blob, source_name: str, budget: Budget) -> pq.ParquetFile:
+    """The Parquet file ``data``, once its metadata shows it unpacks within ``budget``: as a
+    whole, and each column of each row group against its own packed size."""
+    parquet = pq.ParquetFile(pa.BufferReader(data))
+    metadata = parquet.metadata
+    groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
+    if sum(group.total_byte_size for group in groups) > budget.allowed(len(data)):
+        raise budget.refusal(f"'{source_name}'", len(data))
+    for group in groups:
+        for index in range(group.num_columns):
+            column = group.column(index)
+            if column.total_uncompressed_size > budget.allowed(column.total_compressed_size):
+                raise budget.refusal(
+                    f"'{source_name}' (column '{column.path_in_schema}')",
+                    column.total_compressed_size,
+                )
+    return parquet
+
+
+def _damaged_parquet(source_name: str, err: BaseException) -> CorruptFileError:
+    return CorruptFileError(
+        f"'{source_name}' is a damaged Parquet file ({_detail(err)}); export it again."
+    )
 
 
 def _read_xlsx(data: Blob, source_name: str, kind_prefix: str) -> RawTable:
