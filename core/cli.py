@@ -1,6 +1,7 @@
-"""Command line: ``python -m core inspect|overview|purchase|recommend|sweep|report ...``.
+"""Command line: ``python -m core inspect|ingest|overview|purchase|recommend|sweep|report ...``.
 
-``inspect`` reports on how an events export reads; ``overview`` prints the KPIs the Overview page
+``inspect`` reports on how an events export reads; ``ingest`` converts an export of any size
+into a dataset on disk; ``overview`` prints the KPIs the Overview page
 shows for a period, computed by the same call, and the period's postage and fee lines.
 ``purchase``, ``recommend`` and ``sweep`` train through the same services as the app and save
 every model they train as a run; ``report`` writes the stakeholder report of saved runs.
@@ -32,6 +33,7 @@ from core.data import nonproduct
 from core.data.exports import atomic_write_bytes, to_safe_csv
 from core.data.loading import ShopData, load_shop
 from core.data.profile import item_names, profile_events
+from core.datasets.ingest import ingest
 from core.errors import ShopLensError
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig, format_hidden_layers
@@ -398,6 +400,37 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir) if args.data_dir else load_settings().data_dir
+    report = ingest(
+        args.sources,
+        name=args.name,
+        data_dir=data_dir,
+        products=args.products,
+        mapping=_mapping(args.map),
+        date_order=args.date_order,
+    )
+    summary = report.as_json()
+    if args.json:
+        keys = ("dataset", "rows_read", "rows_kept", "rejected", "users", "items", "start")
+        print(json.dumps({k: summary[k] for k in (*keys, "end", "seconds")}, ensure_ascii=False))
+        return 0
+    print(f"Dataset:    {report.dataset} ({data_dir / report.dataset})")
+    print(f"Format:     {report.export_format} ({report.read_as})")
+    print(
+        f"Rows:       {report.rows_read:,} read, {report.rows_kept:,} kept, "
+        f"{report.duplicates:,} duplicates"
+    )
+    for reason, count in report.rejected.items():
+        print(f"  rejected: {count:,} {reason}")
+    print(f"Users:      {report.users:,}; {report.items:,} items")
+    print(f"Time span:  {report.start} .. {report.end}")
+    for note in report.notes:
+        print(f"Note:       {note}")
+    print(f"Took:       {report.seconds:.1f} s")
+    return 0
+
+
 def _overview(args: argparse.Namespace) -> int:
     if args.first_day and args.last_day and args.first_day > args.last_day:
         raise ShopLensError(
@@ -731,6 +764,30 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser("inspect", help="read an events export and report on it")
     _add_data_arguments(inspect)
+    ingesting = commands.add_parser(
+        "ingest",
+        help="convert an export of any size into a dataset on disk (sorted, typed Parquet)",
+        description="Read files, folders or patterns of one export a piece at a time, with the "
+        "same recognition, mapping and validation as every other command, into a dataset "
+        "folder of Parquet tables and a load report.",
+    )
+    ingesting.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="a file, a folder or a pattern ('logs/*.gz')"
+    )
+    ingesting.add_argument("--name", required=True, help="the dataset's name")
+    ingesting.add_argument(
+        "--data-dir", help="where datasets are kept (default: SHOPLENS_DATA_DIR or ./datasets)"
+    )
+    ingesting.add_argument("--products", help="product table file")
+    ingesting.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help=f"map a column by hand; fields: {', '.join(schema.EVENT_MAPPING_FIELDS)}",
+    )
+    ingesting.add_argument("--date-order", choices=["auto", "dmy", "mdy"], default="auto")
+    ingesting.add_argument("--json", action="store_true", help="print one JSON object")
     overview = commands.add_parser(
         "overview",
         help="the Overview page's KPIs for a period, and its postage and fee lines",
@@ -792,6 +849,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return done.code if isinstance(done.code, int) else 2
     run = {
         "inspect": _inspect,
+        "ingest": _ingest,
         "overview": _overview,
         "purchase": _purchase,
         "recommend": _recommend,
@@ -799,7 +857,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": _report,
     }[args.command]
     try:
-        if getattr(args, "name", ""):  # checked before any training, not after
+        if args.command != "ingest" and getattr(args, "name", ""):  # before any training
             clean_name(args.name)
         clean_tags(getattr(args, "tag", []))
         return run(args)

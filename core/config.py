@@ -27,7 +27,8 @@ class Settings:
     """Where things live.
 
     Attributes:
-        data_dir: folder of the bundled sample shop.
+        sample_dir: folder of the bundled sample shop (``SHOPLENS_SAMPLE_DIR``).
+        data_dir: folder where ingested datasets are kept (``SHOPLENS_DATA_DIR``).
         runs_dir: folder where trained runs are kept.
         max_expansion_ratio: how many times its compressed size a compressed file or archive
             member may expand to (``SHOPLENS_MAX_EXPANSION``).
@@ -36,7 +37,8 @@ class Settings:
             line (``SHOPLENS_TRAINING_SLOTS``; default: one fewer than the cores, at least 1).
     """
 
-    data_dir: Path = ROOT / "data"
+    sample_dir: Path = ROOT / "data"
+    data_dir: Path = ROOT / "datasets"
     runs_dir: Path = ROOT / "runs"
     max_expansion_ratio: float = MAX_EXPANSION_RATIO
     max_expanded_mb: int = MAX_EXPANDED_MB
@@ -47,20 +49,21 @@ class Settings:
     @property
     def sample_events(self) -> Path:
         """The bundled sample shop's events file."""
-        return self.data_dir / "sample_events.csv.gz"
+        return self.sample_dir / "sample_events.csv.gz"
 
     @property
     def sample_products(self) -> Path:
         """The bundled sample shop's product table."""
-        return self.data_dir / "sample_products.csv"
+        return self.sample_dir / "sample_products.csv"
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
-    """Settings from ``SHOPLENS_DATA_DIR``, ``SHOPLENS_RUNS_DIR``, ``SHOPLENS_MAX_EXPANSION``,
-    ``SHOPLENS_MAX_EXPANDED_MB`` and ``SHOPLENS_TRAINING_SLOTS`` where set (a number that is
-    not positive keeps its default)."""
+    """Settings from ``SHOPLENS_SAMPLE_DIR``, ``SHOPLENS_DATA_DIR``, ``SHOPLENS_RUNS_DIR``,
+    ``SHOPLENS_MAX_EXPANSION``, ``SHOPLENS_MAX_EXPANDED_MB`` and ``SHOPLENS_TRAINING_SLOTS``
+    where set (a number that is not positive keeps its default)."""
     defaults = Settings()
     return Settings(
+        sample_dir=Path(env.get("SHOPLENS_SAMPLE_DIR", defaults.sample_dir)),
         data_dir=Path(env.get("SHOPLENS_DATA_DIR", defaults.data_dir)),
         runs_dir=Path(env.get("SHOPLENS_RUNS_DIR", defaults.runs_dir)),
         max_expansion_ratio=_positive(env, "SHOPLENS_MAX_EXPANSION", MAX_EXPANSION_RATIO),

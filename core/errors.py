@@ -90,3 +90,7 @@ class RunNameError(RunError):
 
 class CutoffError(ShopLensError):
     """A cutoff or horizon that leaves no room for training or evaluation."""
+
+
+class DatasetError(ShopLensError):
+    """A dataset that cannot be ingested, found or opened."""

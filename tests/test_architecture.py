@@ -63,7 +63,7 @@ CORE_LAYERS = (
     ("core.cli", "core.__main__"),
     ("core.report", "core.sweep"),
     ("core.services",),
-    ("core.runs",),
+    ("core.runs", "core.datasets"),
     ("core.overview", "core.purchase", "core.recommend"),
     ("core.data", "core.ml"),
     ("core.plotting", "core.params", "core.schema", "core.errors", "core.config"),

@@ -40,7 +40,8 @@ def _server_folders() -> list[tuple[str, str]]:
     settings = load_settings()
     named = [
         (settings.runs_dir, "the runs folder"),
-        (settings.data_dir, "the data folder"),
+        (settings.data_dir, "the datasets folder"),
+        (settings.sample_dir, "the sample folder"),
         (Path(tempfile.gettempdir()), "a temporary folder"),
         (Path.home(), "the home folder"),
     ]

@@ -1,0 +1,1 @@
+"""Datasets on disk: big event logs converted once into canonical Parquet tables."""

@@ -1,0 +1,380 @@
+"""Ingestion: a recognised export, however big, converted once into a canonical dataset.
+
+The source (files, a glob or a folder of CSV, ``.csv.gz``, zip or Parquet files) is read a piece
+at a time (``read_pieces``), and every piece is mapped and validated by the loader's own rules,
+with the mapping and date order found in the first piece, so memory stays bounded whatever the
+size. Kept rows go to Parquet part files; DuckDB then sorts them by time into one events table,
+spilling to disk when they do not fit in memory, and counts users, items and duplicates over the
+whole. A dataset is a folder ``<data dir>/<name>/``:
+
+- ``events.parquet``: canonical events, sorted by time, in row groups for pruning;
+- ``products.parquet``: the product table, when one was given;
+- ``rejected/``: every rejected row with its row number, file and reason;
+- ``dataset.json``: the load report.
+
+It is written in a hidden staging folder and renamed into place: an interrupted ingest leaves no
+dataset behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core import schema
+from core.data.loading import ROW, LoadResult, map_event_rows, read_products
+from core.data.parsing import DateOrder
+from core.data.reading import PIECE_BYTES, read_pieces
+from core.errors import AllRowsRejectedError, DatasetError
+from core.runs.datasets import writer_prefix
+
+EVENTS: Final = "events.parquet"
+PRODUCTS: Final = "products.parquet"
+REJECTED: Final = "rejected"
+REPORT: Final = "dataset.json"
+STAGING: Final = ".staging-"
+FILE: Final = "file"
+ROW_GROUP_ROWS: Final = 1_000_000
+DUCKDB_MEMORY: Final = "2GB"  # DuckDB spills to the staging folder past this
+_TABLE_SUFFIXES: Final = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".zip", ".parquet")
+_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_DATE_NOTE: Final = "Dates read as"
+_ORDER: Final = "_order"  # each kept row's place in the source, to keep equal times in order
+
+# Called with the rows read so far; returning False stops the ingest (nothing is kept).
+OnProgress = Callable[[int], bool | None]
+
+
+class IngestCancelledError(DatasetError):
+    """The ingest was stopped before it ended; no dataset was kept."""
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest read and kept.
+
+    Attributes:
+        dataset: the dataset's name.
+        sources: the files read, in order.
+        rows_read: data rows in the files.
+        rows_kept: rows in the dataset.
+        rejected: rejected rows per reason, most frequent first.
+        duplicates: kept rows equal to an earlier row in every column.
+        users: distinct users kept.
+        items: distinct items kept (0 without item ids).
+        start: the first event's time (ISO 8601, UTC).
+        end: the last event's time.
+        export_format: the recognised export.
+        mapping: canonical field -> source column used.
+        read_as: how the first file was read.
+        notes: assumptions made while reading, in words for the user.
+        seconds: wall time of the ingest.
+    """
+
+    dataset: str
+    sources: tuple[str, ...]
+    rows_read: int
+    rows_kept: int
+    rejected: dict[str, int]
+    duplicates: int
+    users: int
+    items: int
+    start: str
+    end: str
+    export_format: str
+    mapping: dict[str, str]
+    read_as: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as JSON-ready values."""
+        return dataclasses.asdict(self)
+
+
+def check_name(name: str) -> str:
+    """``name`` when it can name a dataset folder.
+
+    Raises:
+        DatasetError: one line, for anything but 1-64 letters, digits, ``.``, ``_`` and ``-``
+            starting with a letter or digit.
+    """
+    if not _NAME.fullmatch(name):
+        raise DatasetError(
+            f"'{name[:80]}' cannot name a dataset; use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit."
+        )
+    return name
+
+
+def source_files(sources: Sequence[str | Path]) -> list[Path]:
+    """The files ``sources`` name: files as given, folders' table files and glob matches, each
+    sorted by name.
+
+    Raises:
+        DatasetError: one line, when a source matches nothing.
+    """
+    files: list[Path] = []
+    for source in sources:
+        text = str(source)
+        if glob.has_magic(text):
+            found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        elif Path(text).is_dir():
+            found = sorted(
+                p for p in Path(text).iterdir() if p.is_file() and _is_table(p) and not _hidden(p)
+            )
+        else:
+            found = [Path(text)]  # read_pieces says why when it is not a readable file
+        if not found:
+            raise DatasetError(
+                f"'{text}' names no CSV, .csv.gz, zip or Parquet file; give files, a folder of "
+                "them or a pattern such as 'logs/*.csv.gz'."
+            )
+        files += found
+    return list(dict.fromkeys(files))
+
+
+def ingest(
+    sources: Sequence[str | Path],
+    *,
+    name: str,
+    data_dir: Path,
+    products: str | Path | None = None,
+    mapping: dict[str, str | None] | None = None,
+    date_order: DateOrder = "auto",
+    piece_bytes: int = PIECE_BYTES,
+    on_progress: OnProgress | None = None,
+) -> IngestReport:
+    """Convert ``sources`` into the dataset ``name`` under ``data_dir``; see the module.
+
+    Args:
+        sources: files, folders or glob patterns of one export's files.
+        name: the dataset's name (its folder).
+        data_dir: where datasets are kept.
+        products: a product table; events whose item is not in it are rejected.
+        mapping: canonical field -> source column, overriding the detected mapping.
+        date_order: how to read dates like 03/04/2024 when the data cannot tell.
+        piece_bytes: text read at once.
+        on_progress: told the rows read after each piece; returning False stops the ingest.
+
+    Raises:
+        DatasetError: a bad name, a name in use, or sources that match nothing.
+        IngestCancelledError: ``on_progress`` asked to stop.
+        AllRowsRejectedError: validation kept no row.
+        ShopLensError: a file cannot be read, or its columns cannot be mapped (one line).
+    """
+    started = time.perf_counter()
+    check_name(name)
+    target = Path(data_dir) / name
+    if target.exists():
+        raise DatasetError(
+            f"A dataset named '{name}' exists already; choose another --name or delete it first."
+        )
+    files = source_files(sources)
+    product_result = read_products(products) if products is not None else None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=writer_prefix(STAGING)))
+    try:
+        pieces = _write_pieces(
+            files, staging, product_result, mapping or {}, date_order, piece_bytes, on_progress
+        )
+        if product_result is not None:
+            product_result.frame.to_parquet(staging / PRODUCTS, index=False)
+        summary = _sort_and_count(staging)
+        report = _report(name, files, pieces, summary, time.perf_counter() - started)
+        (staging / REPORT).write_text(json.dumps(report.as_json(), indent=1), encoding="utf-8")
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+@dataclass
+class _Pieces:
+    """What the pieces of an ingest found, added up."""
+
+    first: LoadResult | None = None
+    rows_read: int = 0
+    rows_kept: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+
+def _write_pieces(
+    files: list[Path],
+    staging: Path,
+    products: LoadResult | None,
+    mapping: dict[str, str | None],
+    date_order: DateOrder,
+    piece_bytes: int,
+    on_progress: OnProgress | None,
+) -> _Pieces:
+    parts, rejected = staging / "parts", staging / REJECTED
+    parts.mkdir()
+    rejected.mkdir()
+    found = _Pieces()
+    for number, result in enumerate(
+        _mapped_pieces(files, products, mapping, date_order, piece_bytes, found)
+    ):
+        frame = result.frame.assign(
+            **{_ORDER: range(found.rows_kept, found.rows_kept + len(result.frame))}
+        )
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False), parts / f"{number:06}.parquet"
+        )
+        if len(result.rejected):
+            rows = result.rejected.astype("str").assign(**{FILE: result.source_name})
+            rows[ROW] = result.rejected[ROW]
+            rows.to_parquet(rejected / f"{number:06}.parquet", index=False)
+        found.rows_read += result.rows_read
+        found.rows_kept += len(result.frame)
+        found.rejected.update(result.rejected_counts)
+        # Later pieces read dates in the order the first one settled on: said once, by it.
+        later = number > 0
+        found.notes += [
+            n
+            for n in result.notes
+            if n not in found.notes and not (later and n.startswith(_DATE_NOTE))
+        ]
+        if on_progress is not None and on_progress(found.rows_read) is False:
+            raise IngestCancelledError(
+                f"The ingest was stopped after {found.rows_read:,} rows; no dataset was kept."
+            )
+    if not found.rows_kept:
+        reason, count = found.rejected.most_common(1)[0]
+        raise AllRowsRejectedError(
+            f"All {found.rows_read:,} rows were rejected, most for '{reason}' ({count:,}); "
+            "check the column mapping (--map)."
+        )
+    return found
+
+
+def _mapped_pieces(
+    files: list[Path],
+    products: LoadResult | None,
+    mapping: dict[str, str | None],
+    date_order: DateOrder,
+    piece_bytes: int,
+    found: _Pieces,
+) -> Iterator[LoadResult]:
+    """Each piece of every file, mapped and validated; after the first piece, with the mapping
+    and date order it settled on, so every piece reads the same way."""
+    product_frame = products.frame if products is not None else None
+    for path in files:
+        for raw in read_pieces(path, piece_bytes=piece_bytes):
+            result = map_event_rows(
+                raw,
+                mapping=mapping,
+                date_order=date_order,
+                products=product_frame,
+                name_each_item=False,  # named once over the whole table, in _sort_and_count
+            )
+            if found.first is None:
+                found.first = result
+                mapping = {f: result.mapping.get(f) for f in schema.EVENT_MAPPING_FIELDS}
+                if date_order == "auto":
+                    date_order = result.date_order
+            yield result
+
+
+def _sort_and_count(staging: Path) -> dict[str, Any]:
+    """Sort the part files by time into ``events.parquet`` and count over the whole table."""
+    parts = str(staging / "parts" / "*.parquet")
+    with duckdb.connect() as con:
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        con.execute("SET temp_directory = ?", [str(staging / "spill")])
+        con.execute("SET preserve_insertion_order = false")
+        con.execute(
+            f"CREATE VIEW ordered AS SELECT *, row_number() OVER "
+            f'(ORDER BY "{schema.TIMESTAMP}", {_ORDER}) AS _position '
+            f"FROM read_parquet('{parts}', union_by_name = true)"
+        )
+        columns = [row[0] for row in con.execute("DESCRIBE SELECT * FROM ordered").fetchall()]
+        con.execute(
+            f"COPY ({_sorted_and_named(columns)}) TO '{staging / EVENTS}' "
+            f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, COMPRESSION zstd)"
+        )
+        events = f"read_parquet('{staging / EVENTS}')"
+        columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {events}").fetchall()]
+        items = f'count(DISTINCT "{schema.ITEM_ID}")' if schema.ITEM_ID in columns else "0"
+        users, item_count, start, end = con.execute(
+            f'SELECT count(DISTINCT "{schema.USER_ID}"), {items}, '
+            f'min("{schema.TIMESTAMP}"), max("{schema.TIMESTAMP}") FROM {events}'
+        ).fetchone() or (0, 0, None, None)
+        # As the loader counts them: rows equal in every column as read, before naming.
+        every = ", ".join(f'"{c}"' for c in columns)
+        (duplicates,) = con.execute(
+            f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM ordered "
+            f"GROUP BY {every}) WHERE n > 1"
+        ).fetchone() or (0,)
+    shutil.rmtree(staging / "parts")
+    shutil.rmtree(staging / "spill", ignore_errors=True)
+    return {
+        "users": int(users),
+        "items": int(item_count),
+        "start": pd.Timestamp(start).isoformat(),
+        "end": pd.Timestamp(end).isoformat(),
+        "duplicates": int(duplicates),
+    }
+
+
+def _sorted_and_named(columns: list[str]) -> str:
+    """The query of the events in time order (ties in source order), each item named by the
+    name its rows give most often (ties: the name seen first), as ``most_frequent_names``
+    names them in the loader."""
+    if schema.NAME not in columns or schema.ITEM_ID not in columns:
+        return f"SELECT * EXCLUDE ({_ORDER}, _position) FROM ordered ORDER BY _position"
+    item, name = f'"{schema.ITEM_ID}"', f'"{schema.NAME}"'
+    return (
+        f"WITH counts AS (SELECT {item} AS item, {name} AS name, count(*) AS n, "
+        f"min(_position) AS first FROM ordered WHERE {item} IS NOT NULL AND {name} IS NOT NULL "
+        "GROUP BY ALL), "
+        "best AS (SELECT item, name FROM (SELECT *, row_number() OVER (PARTITION BY item "
+        "ORDER BY n DESC, first) AS rank FROM counts) WHERE rank = 1) "
+        f"SELECT o.* EXCLUDE ({_ORDER}, _position) REPLACE (best.name AS {name}) "
+        f"FROM ordered AS o LEFT JOIN best ON o.{item} = best.item ORDER BY o._position"
+    )
+
+
+def _report(
+    name: str, files: list[Path], pieces: _Pieces, summary: dict[str, Any], seconds: float
+) -> IngestReport:
+    first = pieces.first
+    assert first is not None  # a piece was read, or _write_pieces raised
+    return IngestReport(
+        dataset=name,
+        sources=tuple(str(f) for f in files),
+        rows_read=pieces.rows_read,
+        rows_kept=pieces.rows_kept,
+        rejected=dict(pieces.rejected.most_common()),
+        export_format=first.export_format.label,
+        mapping=dict(first.mapping),
+        read_as=first.read_as,
+        notes=tuple(pieces.notes),
+        seconds=round(seconds, 3),
+        **summary,
+    )
+
+
+def _is_table(path: Path) -> bool:
+    return path.name.lower().endswith(_TABLE_SUFFIXES)
+
+
+def _hidden(path: Path) -> bool:
+    return path.name.startswith(".")

@@ -1,0 +1,160 @@
+"""Ingesting an export a piece at a time gives the dataset the whole-file loader would give:
+the same kept rows (sorted by time), the same rejected rows under the same row numbers and
+reasons, the same counts; and an ingest that fails or is stopped leaves nothing behind."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.data.loading import REASON, ROW, read_events
+from core.datasets.ingest import (
+    EVENTS,
+    REJECTED,
+    REPORT,
+    IngestCancelledError,
+    ingest,
+)
+from core.errors import AllRowsRejectedError, DatasetError
+from tests.cli import run_cli, run_json
+from tests.reading import write
+
+HEADER = "user_id,item_id,event_type,timestamp,price,description\n"
+PIECE = 200  # bytes: a handful of rows per piece
+
+
+def _messy_rows() -> str:
+    """Rows with every kind of trouble, and day-first dates that only the first rows show."""
+    rows = [HEADER, "u1,i1,view,25/01/2024 10:00,3.5,plain\n"]  # day 25: day first
+    for n in range(2, 40):
+        day = 1 + n % 12  # from here on every date could be either order
+        rows.append(f"u{n % 7},i{n % 5},view,{day:02}/02/2024 10:{n:02},{n}.5,row {n}\n")
+    rows += [
+        ",i1,view,03/02/2024 11:00,1,no user\n",
+        "u3,i2,view,not a date,1,bad time\n",
+        'u4,i3,cart,04/02/2024 09:00,2,"a quoted\nline break, and a comma"\n',
+        "u5,i4,purchase,05/02/2024 08:00\n",  # too few fields
+        "u1,i1,view,25/01/2024 10:00,3.5,plain\n",  # a duplicate of row 1
+    ]
+    rows += [
+        f"u{n % 3},i{n % 4},purchase,0{1 + n % 9}/03/2024 12:00,9,late {n}\n" for n in range(30)
+    ]
+    return "".join(rows)
+
+
+def _dataset(folder: Path) -> pd.DataFrame:
+    return pd.read_parquet(folder / EVENTS)
+
+
+def _rejected(folder: Path) -> pd.DataFrame:
+    parts = sorted((folder / REJECTED).glob("*.parquet"))
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+
+def test_pieces_give_what_the_whole_file_gives(tmp_path):
+    source = write(tmp_path, "events.csv", _messy_rows())
+    report = ingest([source], name="shop", data_dir=tmp_path / "data", piece_bytes=PIECE)
+    whole = read_events(source)
+    folder = tmp_path / "data" / "shop"
+    events = _dataset(folder)
+    assert events[whole.frame.columns].astype(str).equals(whole.frame.astype(str))
+    assert (report.rows_read, report.rows_kept) == (whole.rows_read, whole.rows_kept)
+    assert report.rejected == whole.rejected_counts and report.rejected  # something rejected
+    assert report.duplicates == whole.duplicates == 1
+    assert report.notes == whole.notes and "day/month" in " ".join(report.notes)
+    rejected = _rejected(folder).sort_values(ROW, ignore_index=True)
+    expected = whole.rejected.sort_values(ROW, ignore_index=True)
+    assert rejected[ROW].tolist() == expected[ROW].tolist()
+    assert rejected[REASON].tolist() == expected[REASON].tolist()
+    assert report.users == whole.frame["user_id"].nunique()
+    assert report.start == whole.frame["timestamp"].min().isoformat()
+    assert (folder / REPORT).is_file()
+
+
+def test_files_of_a_folder_and_a_pattern_become_one_dataset_sorted_by_time(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write(logs, "b.csv", "user_id,item_id,event_type,timestamp\nu1,i1,view,2024-01-01 10:00\n")
+    (logs / "a.csv.gz").write_bytes(
+        gzip.compress(b"user_id,item_id,event_type,timestamp\nu2,i2,cart,2024-02-01 10:00\n")
+    )
+    write(logs, ".hidden.csv", "not,a table\n")
+    for sources in ([logs], [str(logs / "*.csv*")]):
+        name = "folder" if sources[0] == logs else "pattern"
+        report = ingest(sources, name=name, data_dir=tmp_path / "data")
+        events = _dataset(tmp_path / "data" / name)
+        assert events["user_id"].tolist() == ["u1", "u2"]  # by time, not by file name
+        assert [Path(s).name for s in report.sources] == ["a.csv.gz", "b.csv"]
+
+
+def test_a_failed_or_stopped_ingest_leaves_nothing_behind(tmp_path):
+    source = write(tmp_path, "events.csv", _messy_rows())
+    data = tmp_path / "data"
+    with pytest.raises(IngestCancelledError, match="no dataset was kept"):
+        ingest(
+            [source], name="stopped", data_dir=data, piece_bytes=PIECE, on_progress=lambda n: False
+        )
+    bad = write(tmp_path, "bad.csv", "user_id,timestamp\n,2024-01-01\n,2024-01-02\n")
+    with pytest.raises(AllRowsRejectedError, match="All 2 rows were rejected"):
+        ingest([bad], name="bad", data_dir=data)
+    assert list(data.iterdir()) == []
+
+
+def test_names_and_sources_are_checked_in_one_line(tmp_path):
+    source = write(tmp_path, "events.csv", _messy_rows())
+    ingest([source], name="shop", data_dir=tmp_path)
+    with pytest.raises(DatasetError, match="exists already"):
+        ingest([source], name="shop", data_dir=tmp_path)
+    for name in ("../up", ".hidden", "", "a" * 65, "sp ace"):
+        with pytest.raises(DatasetError, match="cannot name a dataset"):
+            ingest([source], name=name, data_dir=tmp_path)
+    with pytest.raises(DatasetError, match="names no CSV"):
+        ingest([str(tmp_path / "none" / "*.csv")], name="none", data_dir=tmp_path)
+
+
+def test_the_command_line_prints_the_report_and_exits_2_on_bad_input(tmp_path, capsys):
+    source = write(tmp_path, "events.csv", _messy_rows())
+    report = run_json(capsys, "ingest", source, "--name", "shop", "--data-dir", tmp_path, "--json")
+    assert set(report) == {
+        "dataset",
+        "rows_read",
+        "rows_kept",
+        "rejected",
+        "users",
+        "items",
+        "start",
+        "end",
+        "seconds",
+    }
+    assert report["rows_read"] == read_events(source).rows_read
+    code, out, err = run_cli(capsys, "ingest", source, "--name", "shop", "--data-dir", tmp_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "exists already" in err
+    code, _, err = run_cli(capsys, "ingest", tmp_path / "missing.csv", "--name", "m")
+    assert code == 2 and "does not exist" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("kind", ["parquet", "zip", "gzip"])
+def test_parquet_zip_and_gzip_sources_read_in_pieces_as_a_whole(tmp_path, kind):
+    import zipfile
+
+    text = _messy_rows()
+    csv_path = write(tmp_path, "events.csv", text)
+    if kind == "parquet":
+        source = tmp_path / "events.parquet"
+        read_events(csv_path).frame.to_parquet(source, index=False)
+    elif kind == "zip":
+        source = tmp_path / "events.zip"
+        with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("events.csv", text)
+    else:
+        source = tmp_path / "events.csv.gz"
+        source.write_bytes(gzip.compress(text.encode()))
+    report = ingest([source], name=kind, data_dir=tmp_path / "data", piece_bytes=PIECE)
+    whole = read_events(source)
+    events = _dataset(tmp_path / "data" / kind)
+    assert events[whole.frame.columns].astype(str).equals(whole.frame.astype(str))
+    assert report.rejected == whole.rejected_counts
+    assert report.read_as == whole.read_as
