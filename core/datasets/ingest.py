@@ -300,12 +300,11 @@ def _sort_and_count(staging: Path) -> dict[str, Any]:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         con.execute("SET temp_directory = ?", [str(staging / "spill")])
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
         con.execute(
-            f"CREATE VIEW ordered AS SELECT *, row_number() OVER "
-            f'(ORDER BY "{schema.TIMESTAMP}", {_ORDER}) AS _position '
-            f"FROM read_parquet('{parts}', union_by_name = true)"
+            f"CREATE VIEW pieces AS SELECT * FROM read_parquet('{parts}', union_by_name = true)"
         )
-        columns = [row[0] for row in con.execute("DESCRIBE SELECT * FROM ordered").fetchall()]
+        columns = [row[0] for row in con.execute("DESCRIBE SELECT * FROM pieces").fetchall()]
         con.execute(
             f"COPY ({_sorted_and_named(columns)}) TO '{staging / EVENTS}' "
             f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, COMPRESSION zstd)"
@@ -320,7 +319,7 @@ def _sort_and_count(staging: Path) -> dict[str, Any]:
         # As the loader counts them: rows equal in every column as read, before naming.
         every = ", ".join(f'"{c}"' for c in columns)
         (duplicates,) = con.execute(
-            f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM ordered "
+            f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM pieces "
             f"GROUP BY {every}) WHERE n > 1"
         ).fetchone() or (0,)
     shutil.rmtree(staging / "parts")
@@ -338,17 +337,20 @@ def _sorted_and_named(columns: list[str]) -> str:
     """The query of the events in time order (ties in source order), each item named by the
     name its rows give most often (ties: the name seen first), as ``most_frequent_names``
     names them in the loader."""
+    order = f'"{schema.TIMESTAMP}", {_ORDER}'
     if schema.NAME not in columns or schema.ITEM_ID not in columns:
-        return f"SELECT * EXCLUDE ({_ORDER}, _position) FROM ordered ORDER BY _position"
+        return f"SELECT * EXCLUDE ({_ORDER}) FROM pieces ORDER BY {order}"
     item, name = f'"{schema.ITEM_ID}"', f'"{schema.NAME}"'
+    seen = f"{{'time': \"{schema.TIMESTAMP}\", 'order': {_ORDER}}}"
     return (
         f"WITH counts AS (SELECT {item} AS item, {name} AS name, count(*) AS n, "
-        f"min(_position) AS first FROM ordered WHERE {item} IS NOT NULL AND {name} IS NOT NULL "
+        f"min({seen}) AS first FROM pieces WHERE {item} IS NOT NULL AND {name} IS NOT NULL "
         "GROUP BY ALL), "
         "best AS (SELECT item, name FROM (SELECT *, row_number() OVER (PARTITION BY item "
         "ORDER BY n DESC, first) AS rank FROM counts) WHERE rank = 1) "
-        f"SELECT o.* EXCLUDE ({_ORDER}, _position) REPLACE (best.name AS {name}) "
-        f"FROM ordered AS o LEFT JOIN best ON o.{item} = best.item ORDER BY o._position"
+        f"SELECT p.* EXCLUDE ({_ORDER}) REPLACE (best.name AS {name}) "
+        f"FROM pieces AS p LEFT JOIN best ON p.{item} = best.item "
+        f'ORDER BY p."{schema.TIMESTAMP}", p.{_ORDER}'
     )
 
 

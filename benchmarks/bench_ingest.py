@@ -1,0 +1,72 @@
+"""Ingesting a Taobao-shaped log into a dataset, against DuckDB's own bare CSV-to-Parquet copy
+of the same file, each in a fresh process.
+
+Sizes: 10M events (``SHOPLENS_BENCH_EVENTS`` to change, e.g. 30000000 or 100000000).
+Targets (2-core machine): ingest <= 2x the bare copy, peak RSS <= 4 GB.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.fresh_process import peak_rss_mb, run_measurement
+from benchmarks.taobao import write_taobao
+from benchmarks.targets import check
+
+EVENTS = int(os.environ.get("SHOPLENS_BENCH_EVENTS", "10000000"))
+TARGET_RATIO, TARGET_RSS_MB = 2.0, 4096.0
+
+
+def _measure_in_child(mode: str, source: str, folder: str) -> None:
+    """In a fresh process: the bare DuckDB copy, or ShopLens's ingest."""
+    import json
+    import time
+
+    start = time.perf_counter()
+    if mode == "duckdb":
+        import duckdb
+
+        with duckdb.connect() as con:
+            con.execute(
+                f"COPY (SELECT * FROM read_csv('{source}')) TO '{folder}/bare.parquet' "
+                "(FORMAT parquet)"
+            )
+        rows = 0
+    else:
+        from core.datasets.ingest import ingest
+
+        rows = ingest([source], name="taobao", data_dir=Path(folder)).rows_kept
+    print(
+        json.dumps({"seconds": time.perf_counter() - start, "rss_mb": peak_rss_mb(), "rows": rows})
+    )
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "UserBehavior.csv"
+        write_taobao(source, EVENTS)
+        size_mb = source.stat().st_size / 1e6
+        bare = run_measurement(_measure_in_child, "duckdb", str(source), folder)
+        ours = run_measurement(_measure_in_child, "shoplens", str(source), folder)
+        ratio = ours["seconds"] / bare["seconds"]
+        print(
+            f"{EVENTS:,} Taobao-shaped events ({size_mb:,.0f} MB CSV): ingest "
+            f"{ours['seconds']:.1f} s, peak RSS {ours['rss_mb']:,.0f} MB, kept {ours['rows']:,}; "
+            f"DuckDB's bare copy {bare['seconds']:.1f} s (peak {bare['rss_mb']:,.0f} MB); "
+            f"ratio {ratio:.1f}x"
+        )
+        missed = check(
+            {
+                f"ingest {ratio:.1f}x the bare copy <= {TARGET_RATIO}x": ratio <= TARGET_RATIO,
+                f"peak RSS {ours['rss_mb']:,.0f} MB <= {TARGET_RSS_MB:,.0f} MB": ours["rss_mb"]
+                <= TARGET_RSS_MB,
+            }
+        )
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
