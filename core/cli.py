@@ -34,6 +34,7 @@ from core.data.exports import atomic_write_bytes, to_safe_csv
 from core.data.loading import ShopData, load_shop
 from core.data.profile import item_names, profile_events
 from core.datasets.ingest import ingest
+from core.datasets.store import open_dataset
 from core.errors import ShopLensError
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig, format_hidden_layers
@@ -114,6 +115,16 @@ def _mapping(pairs: Sequence[str]) -> dict[str, str | None]:
 
 
 def _load(args: argparse.Namespace) -> ShopData:
+    if args.dataset:
+        if args.events or args.products:
+            raise ShopLensError(
+                "Give an events file or --dataset, not both; a dataset holds its own products."
+            )
+        return open_dataset(_data_dir(args), args.dataset)
+    if not args.events:
+        raise ShopLensError(
+            "Give an events file (CSV, .csv.gz, .zip, Parquet, .xlsx) or --dataset NAME."
+        )
     return load_shop(
         args.events,
         args.products,
@@ -400,8 +411,12 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir) if args.data_dir else load_settings().data_dir
+
+
 def _ingest(args: argparse.Namespace) -> int:
-    data_dir = Path(args.data_dir) if args.data_dir else load_settings().data_dir
+    data_dir = _data_dir(args)
     report = ingest(
         args.sources,
         name=args.name,
@@ -664,8 +679,14 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("events", help="events file (CSV, .csv.gz, .zip, Parquet, .xlsx)")
+    parser.add_argument(
+        "events", nargs="?", help="events file (CSV, .csv.gz, .zip, Parquet, .xlsx)"
+    )
     parser.add_argument("--products", help="product table file")
+    parser.add_argument("--dataset", help="a dataset made by 'ingest', instead of a file")
+    parser.add_argument(
+        "--data-dir", help="where datasets are kept (default: SHOPLENS_DATA_DIR or ./datasets)"
+    )
     parser.add_argument(
         "--map",
         action="append",

@@ -79,7 +79,8 @@ class IngestReport:
         items: distinct items kept (0 without item ids).
         start: the first event's time (ISO 8601, UTC).
         end: the last event's time.
-        export_format: the recognised export.
+        export_format: the recognised export, as the user sees it.
+        format_key: its short identifier.
         mapping: canonical field -> source column used.
         read_as: how the first file was read.
         notes: assumptions made while reading, in words for the user.
@@ -97,6 +98,7 @@ class IngestReport:
     start: str
     end: str
     export_format: str
+    format_key: str
     mapping: dict[str, str]
     read_as: str
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -366,6 +368,7 @@ def _report(
         rows_kept=pieces.rows_kept,
         rejected=dict(pieces.rejected.most_common()),
         export_format=first.export_format.label,
+        format_key=first.export_format.key,
         mapping=dict(first.mapping),
         read_as=first.read_as,
         notes=tuple(pieces.notes),

@@ -158,3 +158,31 @@ def test_parquet_zip_and_gzip_sources_read_in_pieces_as_a_whole(tmp_path, kind):
     assert events[whole.frame.columns].astype(str).equals(whole.frame.astype(str))
     assert report.rejected == whole.rejected_counts
     assert report.read_as == whole.read_as
+
+
+def test_every_command_reads_a_dataset_as_it_reads_the_file(tmp_path, capsys):
+    source = write(tmp_path, "events.csv", _messy_rows())
+    data = tmp_path / "data"
+    ingest([source], name="shop", data_dir=data, piece_bytes=PIECE)
+    for command in ("inspect", "overview"):
+        from_file = run_json(capsys, command, source, "--json")
+        from_dataset = run_json(capsys, command, "--dataset", "shop", "--data-dir", data, "--json")
+        assert from_dataset == from_file, command
+
+
+def test_datasets_are_listed_with_the_damaged_ones_named(tmp_path, capsys):
+    from core.datasets.store import list_datasets, open_dataset
+
+    source = write(tmp_path, "events.csv", _messy_rows())
+    ingest([source], name="good", data_dir=tmp_path)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / REPORT).write_text("{not json")
+    listed = {d.name: d for d in list_datasets(tmp_path)}
+    assert listed["good"].report is not None and listed["good"].report.rows_kept > 0
+    assert listed["broken"].report is None and "damaged" in listed["broken"].problem
+    with pytest.raises(DatasetError, match="incomplete or damaged"):
+        open_dataset(tmp_path, "broken")
+    code, _, err = run_cli(capsys, "inspect", "--dataset", "missing", "--data-dir", tmp_path)
+    assert code == 2 and "There is no dataset 'missing' (datasets: broken, good)" in err
+    code, _, err = run_cli(capsys, "inspect", source, "--dataset", "good", "--data-dir", tmp_path)
+    assert code == 2 and "not both" in err
