@@ -1,10 +1,11 @@
-"""Command line: ``python -m core inspect|ingest|overview|purchase|recommend|sweep|report ...``.
+"""Command line: ``python -m core inspect|ingest|overview|purchase|recommend|sweep|images|report``.
 
 ``inspect`` reports on how an events export reads; ``ingest`` converts an export of any size
 into a dataset on disk; ``overview`` prints the KPIs the Overview page
 shows for a period, computed by the same call, and the period's postage and fee lines.
 ``purchase``, ``recommend`` and ``sweep`` train through the same services as the app and save
-every model they train as a run; ``report`` writes the stakeholder report of saved runs.
+every model they train as a run; ``images train`` trains and scores a photo category model
+(not saved as a run yet); ``report`` writes the stakeholder report of saved runs.
 
 Every option is checked by the constraint that defines its setting. Exit codes: 0 when the work
 was done (data that loaded with rejected rows included), 2 on an input error, whose one-line
@@ -26,8 +27,8 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
+from core import images, purchase, recommend, schema, services, sweep
 from core import overview as an
-from core import purchase, recommend, schema, services, sweep
 from core.config import MAX_SEED, load_settings
 from core.data import nonproduct
 from core.data.exports import atomic_write_bytes, to_safe_csv
@@ -666,6 +667,76 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _images(args: argparse.Namespace) -> int:
+    network = dataclasses.replace(
+        images.DEFAULT_NETWORK, hidden_layers=args.hidden, random_state=args.seed
+    )
+    if args.epochs is not None:
+        network = dataclasses.replace(network, epochs=args.epochs)
+    train = images.read_photo_list(Path(args.photos), label=args.label)
+    test = images.read_photo_list(Path(args.test), label=args.label) if args.test else None
+    settings = services.ImageSettings(
+        network=network,
+        mirrored=not args.no_mirror,
+        features=images.COLOUR if args.colour_features else None,
+    )
+    result = services.train_images(
+        train, test, settings, cache_dir=None if args.no_cache else load_settings().cache_dir
+    )
+    skipped = len(train.skipped) + (len(test.skipped) if test else 0)
+    if args.json:
+        summary = {
+            "images": result.train_photos,
+            "test_images": result.test_photos,
+            "classes": len(result.models.classes),
+            "features": result.features,
+            "skipped": skipped,
+            "models": {
+                name: {
+                    "accuracy": score.accuracy,
+                    "top3_accuracy": score.top3_accuracy,
+                    "macro_f1": score.macro_f1,
+                }
+                for name, score in result.scores.items()
+            },
+            "similar_precision_at_5": result.similar_precision_at_5,
+            "embed_seconds_per_image": result.embed_seconds_per_photo,
+            "train_seconds": result.models.train_seconds,
+        }
+        print(json.dumps(_json_safe(summary)))
+        return 0
+    print(
+        f"{result.train_photos} training photos, {result.test_photos} test photos, "
+        f"{len(result.models.classes)} categories; features: {result.features}"
+    )
+    for photo_set in (train, test):
+        for entry in (photo_set.skipped if photo_set else ())[:10]:
+            print(f"skipped {entry.name}: {entry.reason}")
+    if skipped:
+        print(f"{skipped} entries skipped in all")
+    table = pd.DataFrame(
+        [
+            {
+                "model": name,
+                "accuracy": score.accuracy,
+                "top3_accuracy": score.top3_accuracy,
+                "macro_f1": score.macro_f1,
+            }
+            for name, score in result.scores.items()
+        ]
+    )
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"Visually similar: precision@5 {result.similar_precision_at_5:.4f}")
+    print(
+        f"Embedding: {result.embed_seconds:.1f} s ({result.embed_seconds_per_photo * 1000:.1f} ms"
+        f" per new photo); training: {result.models.train_seconds:.1f} s, best epoch "
+        f"{result.models.best_epoch}"
+    )
+    for warning in result.models.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     out = _check_out_file(args.out, "report.html")
     assert out is not None
@@ -780,6 +851,32 @@ def _add_recommend_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool
     _add_run_arguments(parser, for_sweep=for_sweep)
 
 
+def _add_image_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("photos", metavar="LIST.csv", help="CSV of photos: path,label")
+    parser.add_argument("--test", metavar="LIST.csv", help="CSV of photos to score on")
+    parser.add_argument("--label", required=True, help="the label column, e.g. category")
+    parser.add_argument(
+        "--hidden",
+        type=_option(NETWORK["hidden_layers"]),
+        default=images.DEFAULT_NETWORK.hidden_layers,
+        help="hidden-layer widths, e.g. 256",
+    )
+    parser.add_argument(
+        "--seed", type=_option(NETWORK["random_state"]), default=NetworkConfig.random_state
+    )
+    parser.add_argument("--epochs", type=_option(NETWORK["epochs"]), help="the most epochs")
+    parser.add_argument(
+        "--no-mirror", action="store_true", help="skip mirror images (half the embedding time)"
+    )
+    parser.add_argument(
+        "--colour-features", action="store_true", help="colour features instead of the network"
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="neither read nor keep cached embeddings"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m core", description="ShopLens tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -850,6 +947,16 @@ def _parser() -> argparse.ArgumentParser:
     _add_recommend_arguments(
         sweep_tasks.add_parser("recommend", help="sweep the recommender's ranker"), for_sweep=True
     )
+    photos = commands.add_parser("images", help="product photos: category models")
+    photo_commands = photos.add_subparsers(dest="images_command", required=True)
+    _add_image_train_arguments(
+        photo_commands.add_parser(
+            "train",
+            help="train a photo category model (MLP + baselines) and score it",
+            description="Photos listed in a CSV with a 'path' column (relative to the CSV's "
+            "folder) and a label column; scored on --test, or on a held-out fifth per label.",
+        )
+    )
     reporting = commands.add_parser(
         "report", help="write a self-contained HTML report of saved runs (opens offline)"
     )
@@ -875,6 +982,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "purchase": _purchase,
         "recommend": _recommend,
         "sweep": _sweep,
+        "images": _images,
         "report": _report,
     }[args.command]
     try:

@@ -30,6 +30,8 @@ class Settings:
         sample_dir: folder of the bundled sample shop (``SHOPLENS_SAMPLE_DIR``).
         data_dir: folder where ingested datasets are kept (``SHOPLENS_DATA_DIR``).
         runs_dir: folder where trained runs are kept.
+        cache_dir: folder for rebuildable files: the image network's graph and the photo
+            embeddings (``SHOPLENS_CACHE_DIR``).
         max_expansion_ratio: how many times its compressed size a compressed file or archive
             member may expand to (``SHOPLENS_MAX_EXPANSION``).
         max_expanded_mb: how large, in MB, it may expand to (``SHOPLENS_MAX_EXPANDED_MB``).
@@ -40,6 +42,7 @@ class Settings:
     sample_dir: Path = ROOT / "data"
     data_dir: Path = ROOT / "datasets"
     runs_dir: Path = ROOT / "runs"
+    cache_dir: Path = ROOT / ".cache"
     max_expansion_ratio: float = MAX_EXPANSION_RATIO
     max_expanded_mb: int = MAX_EXPANDED_MB
     # One core stays with the server's pages: on 2 cores, one training at a time finished 8
@@ -59,13 +62,14 @@ class Settings:
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     """Settings from ``SHOPLENS_SAMPLE_DIR``, ``SHOPLENS_DATA_DIR``, ``SHOPLENS_RUNS_DIR``,
-    ``SHOPLENS_MAX_EXPANSION``, ``SHOPLENS_MAX_EXPANDED_MB`` and ``SHOPLENS_TRAINING_SLOTS``
-    where set (a number that is not positive keeps its default)."""
+    ``SHOPLENS_CACHE_DIR``, ``SHOPLENS_MAX_EXPANSION``, ``SHOPLENS_MAX_EXPANDED_MB`` and
+    ``SHOPLENS_TRAINING_SLOTS`` where set (a number that is not positive keeps its default)."""
     defaults = Settings()
     return Settings(
         sample_dir=Path(env.get("SHOPLENS_SAMPLE_DIR", defaults.sample_dir)),
         data_dir=Path(env.get("SHOPLENS_DATA_DIR", defaults.data_dir)),
         runs_dir=Path(env.get("SHOPLENS_RUNS_DIR", defaults.runs_dir)),
+        cache_dir=Path(env.get("SHOPLENS_CACHE_DIR", defaults.cache_dir)),
         max_expansion_ratio=_positive(env, "SHOPLENS_MAX_EXPANSION", MAX_EXPANSION_RATIO),
         max_expanded_mb=int(_positive(env, "SHOPLENS_MAX_EXPANDED_MB", MAX_EXPANDED_MB)),
         training_slots=int(_positive(env, "SHOPLENS_TRAINING_SLOTS", defaults.training_slots)),

@@ -13,11 +13,13 @@ import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
-from core import purchase, recommend
+from core import images, purchase, recommend
 from core.config import HORIZON_DAYS, MAX_HORIZON_DAYS, MAX_K, TOP_K
 from core.data.loading import ShopData
 from core.errors import RunWriteError, ShopLensError
@@ -433,4 +435,139 @@ def open_recommend_run(loaded: LoadedRun, shop: ShopData) -> RecommendResult:
         stopped=manifest.stopped_at_epoch is not None,
         seconds=manifest.train_seconds,
         run_id=loaded.run_id,
+    )
+
+
+# --- product images -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """What a category-model training on photos is asked for.
+
+    Attributes:
+        network: the MLP's settings.
+        test_share: share of the photos held out for scoring when no test list is given
+            (split so that each category keeps its share).
+        mirrored: train on each photo and its mirror image, and average the predictions over
+            both (better accuracy for twice the embedding time).
+        features: ask for the colour features even when the network is installed.
+    """
+
+    network: NetworkConfig = images.DEFAULT_NETWORK
+    test_share: float = 0.2
+    mirrored: bool = True
+    features: images.FeatureKind | None = None
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """One category-model training on photos: what the CLI shows (the page later).
+
+    Attributes:
+        models: the MLP and the baselines.
+        scores: every model's scores on the test photos.
+        similar_precision_at_5: share of each test photo's 5 most similar training photos in
+            its category (0 to 1).
+        train_photos, test_photos: photos trained and scored on.
+        features: the embedding used.
+        embed_seconds_per_photo: seconds per photo (and mirror image) embedded now; 0 when all
+            came from the cache.
+        embed_seconds: wall time of embedding every photo, cache reads included.
+    """
+
+    models: images.ImageModels
+    scores: dict[str, images.ModelScores]
+    similar_precision_at_5: float
+    train_photos: int
+    test_photos: int
+    features: images.FeatureKind
+    embed_seconds_per_photo: float
+    embed_seconds: float
+
+
+def split_photos(
+    photos: images.PhotoSet, test_share: float, random_state: int
+) -> tuple[tuple[images.Photo, ...], tuple[images.Photo, ...]]:
+    """Training and test photos, each category keeping its share where it has photos enough.
+
+    Raises:
+        TooFewPhotosError: fewer than 2 photos per side.
+    """
+    from sklearn.model_selection import train_test_split
+
+    labels = [str(photo.label) for photo in photos.photos]
+    counts = pd.Series(labels).value_counts()
+    held = max(1, round(len(labels) * test_share))
+    stratify = labels if counts.min() >= 2 and held >= len(counts) else None
+    if len(labels) < 4:
+        raise images.TooFewPhotosError(
+            f"Only {len(labels)} labelled photos; at least 4 are needed to train and score."
+        )
+    train, test = train_test_split(
+        list(photos.photos), test_size=held, random_state=random_state, stratify=stratify
+    )
+    return tuple(train), tuple(test)
+
+
+def train_images(
+    train: images.PhotoSet,
+    test: images.PhotoSet | None,
+    settings: ImageSettings,
+    *,
+    cache_dir: Path | None,
+    on_progress: OnProgress | None = None,
+) -> ImageResult:
+    """Embed the photos, train the category MLP and its baselines, and score every model and
+    the "visually similar" neighbours on the test photos (or a held-out share of ``train``).
+
+    Raises:
+        TooFewPhotosError: too few labelled photos or categories.
+    """
+    _report(on_progress, TrainingProgress("preparing"))
+    if test is None:
+        train_photos, test_photos = split_photos(
+            train, settings.test_share, settings.network.random_state
+        )
+    else:
+        train_photos, test_photos = train.photos, test.photos
+    embedder = images.load_embedder(cache_dir or Path(), features=settings.features)
+    fitted = images.embed_photos(
+        train_photos, embedder, cache_dir=cache_dir, mirrored=settings.mirrored
+    )
+    scored = images.embed_photos(
+        test_photos, embedder, cache_dir=cache_dir, mirrored=settings.mirrored
+    )
+    train_labels = np.array([str(photo.label) for photo in train_photos])
+    test_labels = np.array([str(photo.label) for photo in test_photos])
+    config = settings.network
+
+    def on_epoch(report: EpochReport) -> bool:
+        progress = TrainingProgress(
+            "training", report.epoch, report.epochs, report.seconds, (report,)
+        )
+        return not _report(on_progress, progress)
+
+    models = images.train_image_models(
+        fitted.vectors, train_labels, mirrored=fitted.mirrored, config=config, on_epoch=on_epoch
+    )
+    _report(on_progress, TrainingProgress("scoring"))
+    scores = images.score_image_models(
+        models, scored.vectors, test_labels, mirrored=scored.mirrored
+    )
+    precision = images.similar_precision_at_k(
+        fitted.vectors, train_labels, scored.vectors, test_labels
+    )
+    computed = fitted.computed + scored.computed
+    views = 2 if settings.mirrored else 1
+    seconds = fitted.seconds + scored.seconds
+    return ImageResult(
+        models=models,
+        scores=scores,
+        similar_precision_at_5=precision,
+        train_photos=len(train_photos),
+        test_photos=len(test_photos),
+        features=embedder.kind,
+        embed_seconds_per_photo=seconds / (computed * views) if computed else 0.0,
+        embed_seconds=seconds,
     )

@@ -64,7 +64,7 @@ CORE_LAYERS = (
     ("core.report", "core.sweep"),
     ("core.services",),
     ("core.runs", "core.datasets"),
-    ("core.overview", "core.purchase", "core.recommend"),
+    ("core.overview", "core.purchase", "core.recommend", "core.images"),
     ("core.data", "core.ml"),
     ("core.plotting", "core.params", "core.schema", "core.errors", "core.config"),
 )

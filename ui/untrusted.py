@@ -42,6 +42,7 @@ def _server_folders() -> list[tuple[str, str]]:
         (settings.runs_dir, "the runs folder"),
         (settings.data_dir, "the datasets folder"),
         (settings.sample_dir, "the sample folder"),
+        (settings.cache_dir, "the cache folder"),
         (Path(tempfile.gettempdir()), "a temporary folder"),
         (Path.home(), "the home folder"),
     ]
