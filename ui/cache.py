@@ -19,6 +19,7 @@ from core.config import load_settings
 from core.data import loading, profile
 from core.data.parsing import DateOrder
 from core.data.reading import RawTable, read_table
+from core.datasets.store import open_dataset
 from core.ml.network import NetworkConfig
 
 
@@ -124,6 +125,13 @@ def load_shop(
         events,
         products,
     )
+
+
+@st.cache_data(show_spinner="Opening the dataset…", max_entries=2)
+def dataset_shop(name: str, stamp: float) -> loading.ShopData:
+    """The server's dataset ``name`` in memory; ``stamp`` (its report's modification time)
+    keys the cache, so a dataset ingested again under the same name is read again."""
+    return open_dataset(load_settings().data_dir, name)
 
 
 @st.cache_data(show_spinner=False)

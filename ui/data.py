@@ -8,11 +8,14 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from core import schema
+from core.config import load_settings
 from core.data import charts as data_charts
 from core.data.exports import file_stem, to_safe_csv
 from core.data.loading import LoadResult, ShopData, detect_products_mapping
 from core.data.parsing import DateOrder
 from core.data.profile import Profile
+from core.datasets.ingest import REPORT, IngestReport
+from core.datasets.store import list_datasets
 from core.errors import ShopLensError
 from core.runs.names import file_slug
 from ui import cache, state, untrusted, widgets
@@ -31,7 +34,12 @@ def choose_shop() -> ShopData:
     mapping and the loaded shop, which becomes the current dataset. Stops the page while an
     upload is awaited or the files cannot be loaded (with one line saying why)."""
     kept = state.kept_data()
-    sources = [state.SOURCE_SAMPLE, state.SOURCE_UPLOAD, *([state.SOURCE_KEPT] if kept else [])]
+    sources = [
+        state.SOURCE_SAMPLE,
+        state.SOURCE_UPLOAD,
+        state.SOURCE_DATASET,
+        *([state.SOURCE_KEPT] if kept else []),
+    ]
     # Coming back to the page, the source is the current dataset's: an earlier upload stays
     # the current dataset (its file is not kept) instead of being replaced by the sample.
     current = state.current_shop()
@@ -48,6 +56,8 @@ def choose_shop() -> ShopData:
             "other data."
         )
         return kept
+    if source == state.SOURCE_DATASET:
+        return _server_dataset()
     if source == state.SOURCE_UPLOAD:
         events_file = st.file_uploader("Events file", type=FILE_TYPES, key=state.EVENTS_FILE)
         products_file = st.file_uploader(
@@ -76,6 +86,42 @@ def choose_shop() -> ShopData:
     if state.set_shop(shop):
         st.warning("The dataset changed, so models trained on the previous data were cleared.")
     return shop
+
+
+def _server_dataset() -> ShopData:
+    """A dataset ingested on the server, picked by name, as the current dataset; stops the page
+    while there is none."""
+    data_dir = load_settings().data_dir
+    listed = list_datasets(data_dir)
+    usable = {d.name: d.report for d in listed if d.report is not None}
+    for damaged in (d for d in listed if d.report is None):
+        st.warning(untrusted.plain_md(damaged.problem))
+    if not usable:
+        st.info(
+            "No dataset on the server yet. Ingest an export of any size once with "
+            "`python -m core ingest FILES --name NAME`; it then opens here in seconds."
+        )
+        st.stop()
+    name = st.selectbox(
+        "Dataset",
+        list(usable),
+        key=state.DATASET_CHOICE,
+        format_func=lambda n: _dataset_label(n, usable[n]),
+    )
+    try:
+        shop = cache.dataset_shop(name, (data_dir / name / REPORT).stat().st_mtime)
+    except (ShopLensError, OSError) as err:
+        st.error(untrusted.error_text(err))
+        st.stop()
+    if state.set_shop(shop):
+        st.warning("The dataset changed, so models trained on the previous data were cleared.")
+    return shop
+
+
+def _dataset_label(name: str, report: IngestReport | None) -> str:
+    if report is None:
+        return name
+    return f"{name} · {report.rows_kept:,} events · {report.start[:10]} – {report.end[:10]}"
 
 
 def sidebar_dataset(where: DeltaGenerator) -> None:

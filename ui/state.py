@@ -22,6 +22,8 @@ MAPPING_PREFIX = "data.map"
 SOURCE_SAMPLE = "Sample shop"
 SOURCE_UPLOAD = "Upload files"
 SOURCE_KEPT = "Data of the opened run"
+SOURCE_DATASET = "Dataset on the server"
+DATASET_CHOICE = "data.dataset"
 KEPT_DATA = "data.kept"  # fingerprint of data reloaded from the runs folder to open a run
 
 # Session-state prefixes of anything trained on a dataset; cleared when the dataset changes.

@@ -99,3 +99,28 @@ def test_the_data_page_offers_the_rejected_rows_under_a_clean_name(monkeypatch):
     assert not at.exception
     assert metric(at, "Rows rejected") == "1"
     assert offered == ["rejected-online-retail.csv"]
+
+
+def test_a_dataset_ingested_on_the_server_opens_on_the_data_page(tmp_path, monkeypatch):
+    from core.datasets.ingest import ingest
+
+    source = tmp_path / "shop.csv"
+    source.write_bytes(EVENTS_CSV)
+    ingest([source], name="big-shop", data_dir=tmp_path / "datasets")
+    monkeypatch.setenv("SHOPLENS_DATA_DIR", str(tmp_path / "datasets"))
+    at = run_page(DATA)
+    at.radio(key=state.SOURCE).set_value(state.SOURCE_DATASET).run()
+    assert not at.exception
+    assert at.selectbox(key=state.DATASET_CHOICE).value == "big-shop"
+    assert metric(at, "Rows read") == "5"
+    assert metric(at, "Rows kept") == "4"
+    assert metric(at, "Events") == "4"
+    assert at.session_state[state.SHOP].events.source_name == "big-shop"
+
+
+def test_without_datasets_the_page_says_how_to_make_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOPLENS_DATA_DIR", str(tmp_path / "none"))
+    at = run_page(DATA)
+    at.radio(key=state.SOURCE).set_value(state.SOURCE_DATASET).run()
+    assert not at.exception
+    assert any("python -m core ingest" in i.value for i in at.info)
