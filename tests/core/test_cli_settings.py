@@ -82,8 +82,10 @@ def test_argparse_own_errors_are_one_line_and_a_hint(events, capsys):
     first, hint = err.strip().splitlines()
     assert first.startswith("error: ") and "--no-such-option" in first
     assert hint == "Run 'python -m core --help' for the options."
-    code, _, err = _run(capsys, "recommend")
-    assert code == 2 and err.strip().splitlines()[1].startswith("Run 'python -m core recommend")
+    code, _, err = _run(capsys, "recommend")  # no events file and no dataset: one line
+    assert code == 2 and err.strip().splitlines() == [
+        "error: Give an events file (CSV, .csv.gz, .zip, Parquet, .xlsx) or --dataset NAME."
+    ]
 
 
 @pytest.mark.slow
