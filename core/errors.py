@@ -90,3 +90,7 @@ class RunNameError(RunError):
 
 class CutoffError(ShopLensError):
     """A cutoff or horizon that leaves no room for training or evaluation."""
+
+
+class AudioError(ShopLensError):
+    """A recording that cannot be heard: not a 16-bit PCM WAV, empty, or too long."""
