@@ -1,11 +1,13 @@
-"""Command line: ``python -m core inspect|ingest|overview|purchase|recommend|sweep|images|report``.
+"""Command line: ``python -m core inspect|ingest|overview|purchase|recommend|sweep|images|
+report|voice ...``.
 
 ``inspect`` reports on how an events export reads; ``ingest`` converts an export of any size
 into a dataset on disk; ``overview`` prints the KPIs the Overview page
 shows for a period, computed by the same call, and the period's postage and fee lines.
 ``purchase``, ``recommend`` and ``sweep`` train through the same services as the app and save
 every model they train as a run; ``images train`` trains and scores a photo category model
-(not saved as a run yet); ``report`` writes the stakeholder report of saved runs.
+(not saved as a run yet); ``report`` writes the stakeholder report of saved runs;
+``voice`` says what the recogniser hears in a recorded command (a WAV file).
 
 Every option is checked by the constraint that defines its setting. Exit codes: 0 when the work
 was done (data that loaded with rejected rows included), 2 on an input error, whose one-line
@@ -34,6 +36,7 @@ from core.data import nonproduct
 from core.data.exports import atomic_write_bytes, to_safe_csv
 from core.data.loading import ShopData, load_shop
 from core.data.profile import item_names, profile_events
+from core.data.reading import read_path
 from core.datasets.ingest import ingest
 from core.datasets.store import open_dataset
 from core.errors import ShopLensError
@@ -746,6 +749,36 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _voice(args: argparse.Namespace) -> int:
+    # pocketsphinx loads only for this command
+    from core.voice.corpus import example_sentences
+    from core.voice.recognise import Recogniser
+    from core.voice.wav import check_size, read_wav
+
+    shown = f"'{args.wav}'"
+    blob = read_path(args.wav)
+    check_size(len(blob), name=shown)
+    wav = bytes(blob)
+    read_wav(wav, name=shown)  # refused before the recogniser is built
+    categories = _sample_categories()
+    recogniser = Recogniser(example_sentences(categories), extra_words=categories)
+    heard = recogniser.recognise(wav, name=shown)
+    if args.json:
+        print(json.dumps({"heard": heard.text, "seconds": round(heard.seconds, 3)}))
+    else:
+        print(f"Heard: {heard.text or '(nothing)'} ({heard.seconds:.2f} s)")
+    return 0
+
+
+def _sample_categories() -> list[str]:
+    """The bundled sample shop's categories, words the recogniser should know."""
+    products = load_settings().sample_products
+    if not products.is_file():
+        return []
+    column = pd.read_csv(products, usecols=[schema.CATEGORY])[schema.CATEGORY]
+    return sorted(column.dropna().astype(str).unique())
+
+
 # --- the parser ---------------------------------------------------------------------------
 
 
@@ -966,6 +999,14 @@ def _parser() -> argparse.ArgumentParser:
     reporting.add_argument(
         "--runs-dir", help="folder of saved runs (default: SHOPLENS_RUNS_DIR or ./runs)"
     )
+    voice = commands.add_parser(
+        "voice",
+        help="say what is heard in a recorded command (16-bit PCM WAV, up to 15 s)",
+        description="Recognise a spoken command offline. Other sample rates and stereo are "
+        "converted to 16 kHz mono.",
+    )
+    voice.add_argument("wav", metavar="FILE.wav", help="the recording")
+    voice.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -984,6 +1025,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sweep": _sweep,
         "images": _images,
         "report": _report,
+        "voice": _voice,
     }[args.command]
     try:
         if args.command != "ingest" and getattr(args, "name", ""):  # before any training

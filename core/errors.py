@@ -94,3 +94,7 @@ class CutoffError(ShopLensError):
 
 class DatasetError(ShopLensError):
     """A dataset that cannot be ingested, found or opened."""
+
+
+class AudioError(ShopLensError):
+    """A recording that cannot be heard: not a 16-bit PCM WAV, empty, or too long."""

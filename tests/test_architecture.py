@@ -65,7 +65,7 @@ CORE_LAYERS = (
     ("core.services",),
     ("core.runs", "core.datasets"),
     ("core.overview", "core.purchase", "core.recommend", "core.images"),
-    ("core.data", "core.ml"),
+    ("core.data", "core.ml", "core.voice"),
     ("core.plotting", "core.params", "core.schema", "core.errors", "core.config"),
 )
 

@@ -154,7 +154,7 @@ def read_pieces(path: str | Path, *, piece_bytes: int = PIECE_BYTES) -> Iterator
     Raises:
         ShopLensError: a subclass naming the problem, as ``read_table`` does.
     """
-    data, name = _read_path(path), Path(path).name
+    data, name = read_path(path), Path(path).name
     yield from _pieces(data, name, piece_bytes, kind_prefix="")
 
 
@@ -249,7 +249,7 @@ def _shifted(piece: RawTable, rows_before: int) -> RawTable:
 
 def _read_source(source: Source, name: str | None) -> tuple[Blob, str]:
     if isinstance(source, (str, Path)):
-        return _read_path(source), name or Path(source).name
+        return read_path(source), name or Path(source).name
     if isinstance(source, bytes):
         return source, name or "uploaded file"
     getvalue = getattr(source, "getvalue", None)
@@ -257,7 +257,7 @@ def _read_source(source: Source, name: str | None) -> tuple[Blob, str]:
     return data, name or str(getattr(source, "name", "uploaded file"))
 
 
-def _read_path(path: str | Path) -> Blob:
+def read_path(path: str | Path) -> Blob:
     """The content of the regular file at ``path``, mapped rather than read into memory.
 
     Raises:

@@ -1,0 +1,1 @@
+"""Voice commands: a recorded command (WAV) to the words heard, offline."""
