@@ -1,9 +1,10 @@
-"""Command line: ``python -m core inspect|overview|purchase|recommend|sweep|report ...``.
+"""Command line: ``python -m core inspect|overview|purchase|recommend|sweep|report|command ...``.
 
 ``inspect`` reports on how an events export reads; ``overview`` prints the KPIs the Overview page
 shows for a period, computed by the same call, and the period's postage and fee lines.
 ``purchase``, ``recommend`` and ``sweep`` train through the same services as the app and save
-every model they train as a run; ``report`` writes the stakeholder report of saved runs.
+every model they train as a run; ``report`` writes the stakeholder report of saved runs;
+``command`` says what a typed or spoken command means, as the app's command box reads it.
 
 Every option is checked by the constraint that defines its setting. Exit codes: 0 when the work
 was done (data that loaded with rejected rows included), 2 on an input error, whose one-line
@@ -27,6 +28,7 @@ import pandas as pd
 
 from core import overview as an
 from core import purchase, recommend, schema, services, sweep
+from core.commands import command_table, interpret
 from core.config import MAX_SEED, load_settings
 from core.data import nonproduct
 from core.data.exports import atomic_write_bytes, to_safe_csv
@@ -627,6 +629,25 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(args: argparse.Namespace) -> int:
+    """What the command box would do with the text: a command, the problem with its value, or
+    the nearest command to suggest (all exit 0); ``--list`` prints every command."""
+    if args.list:
+        print(command_table())
+        return 0
+    if args.text is None:
+        raise ShopLensError(
+            "Give the command's text, e.g. python -m core command \"go to runs\"; or --list "
+            "for every command."
+        )
+    heard = interpret(args.text)
+    if args.json:
+        print(json.dumps(heard.as_json(), ensure_ascii=False))
+    else:
+        print(heard.line())
+    return 0
+
+
 # --- the parser ---------------------------------------------------------------------------
 
 
@@ -781,6 +802,18 @@ def _parser() -> argparse.ArgumentParser:
     reporting.add_argument(
         "--runs-dir", help="folder of saved runs (default: SHOPLENS_RUNS_DIR or ./runs)"
     )
+    command = commands.add_parser(
+        "command",
+        help="what a typed or spoken command means, as the app's command box reads it",
+        description="Parse TEXT as the app's command box does (names from the sample shop): "
+        'with --json one object {"heard": TEXT, "command": {...} | null}, with "problem" when '
+        'a value is out of range and "suggestion" when it is no command; exit 0 either way.',
+    )
+    command.add_argument("text", nargs="?", metavar="TEXT", help='e.g. "go to runs"')
+    command.add_argument("--json", action="store_true", help="print one JSON object")
+    command.add_argument(
+        "--list", action="store_true", help="print every command with examples (Markdown)"
+    )
     return parser
 
 
@@ -797,6 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "recommend": _recommend,
         "sweep": _sweep,
         "report": _report,
+        "command": _command,
     }[args.command]
     try:
         if getattr(args, "name", ""):  # checked before any training, not after
