@@ -1,5 +1,5 @@
 """Command line: ``python -m core inspect|ingest|overview|purchase|recommend|sweep|images|
-report|voice ...``.
+report|voice|command ...``.
 
 ``inspect`` reports on how an events export reads; ``ingest`` converts an export of any size
 into a dataset on disk; ``overview`` prints the KPIs the Overview page
@@ -7,7 +7,8 @@ shows for a period, computed by the same call, and the period's postage and fee 
 ``purchase``, ``recommend`` and ``sweep`` train through the same services as the app and save
 every model they train as a run; ``images train`` trains and scores a photo category model
 (not saved as a run yet); ``report`` writes the stakeholder report of saved runs;
-``voice`` says what the recogniser hears in a recorded command (a WAV file).
+``voice`` says what a recorded command (a WAV file) is heard as and what it means;
+``command`` says what a typed or spoken command means, as the app's command box reads it.
 
 Every option is checked by the constraint that defines its setting. Exit codes: 0 when the work
 was done (data that loaded with rejected rows included), 2 on an input error, whose one-line
@@ -31,6 +32,7 @@ import pandas as pd
 
 from core import images, purchase, recommend, schema, services, sweep
 from core import overview as an
+from core.commands import command_table, interpret
 from core.config import MAX_SEED, load_settings
 from core.data import nonproduct
 from core.data.exports import atomic_write_bytes, to_safe_csv
@@ -779,6 +781,25 @@ def _sample_categories() -> list[str]:
     return sorted(column.dropna().astype(str).unique())
 
 
+def _command(args: argparse.Namespace) -> int:
+    """What the command box would do with the text: a command, the problem with its value, or
+    the nearest command to suggest (all exit 0); ``--list`` prints every command."""
+    if args.list:
+        print(command_table())
+        return 0
+    if args.text is None:
+        raise ShopLensError(
+            'Give the command\'s text, e.g. python -m core command "go to runs"; or --list '
+            "for every command."
+        )
+    heard = interpret(args.text)
+    if args.json:
+        print(json.dumps(heard.as_json(), ensure_ascii=False))
+    else:
+        print(heard.line())
+    return 0
+
+
 # --- the parser ---------------------------------------------------------------------------
 
 
@@ -1007,6 +1028,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     voice.add_argument("wav", metavar="FILE.wav", help="the recording")
     voice.add_argument("--json", action="store_true", help="print one JSON object")
+    command = commands.add_parser(
+        "command",
+        help="what a typed or spoken command means, as the app's command box reads it",
+        description="Parse TEXT as the app's command box does (names from the sample shop): "
+        'with --json one object {"heard": TEXT, "command": {...} | null}, with "problem" when '
+        'a value is out of range and "suggestion" when it is no command; exit 0 either way.',
+    )
+    command.add_argument("text", nargs="?", metavar="TEXT", help='e.g. "go to runs"')
+    command.add_argument("--json", action="store_true", help="print one JSON object")
+    command.add_argument(
+        "--list", action="store_true", help="print every command with examples (Markdown)"
+    )
     return parser
 
 
@@ -1026,6 +1059,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "images": _images,
         "report": _report,
         "voice": _voice,
+        "command": _command,
     }[args.command]
     try:
         if args.command != "ingest" and getattr(args, "name", ""):  # before any training

@@ -61,7 +61,7 @@ def test_pages_call_only_ui_and_the_services(path):
 # The core's layers, top first: a module may import its own layer and those below it.
 CORE_LAYERS = (
     ("core.cli", "core.__main__"),
-    ("core.report", "core.sweep"),
+    ("core.report", "core.sweep", "core.commands"),
     ("core.services",),
     ("core.runs", "core.datasets"),
     ("core.overview", "core.purchase", "core.recommend", "core.images"),

@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from core import overview as an
-from core import purchase, services
+from core import purchase, schema, services
+from core.commands.users import UserIds
 from core.config import load_settings
 from core.data import loading, profile
 from core.data.parsing import DateOrder
@@ -250,3 +251,9 @@ def overview(
 def overview_users(fingerprint: str, _shop: loading.ShopData, selection: Selection) -> pd.DataFrame:
     """The users with an event in the overview's selection, biggest spenders first."""
     return an.users_in(_shop.events.frame, _shop.product_frame, **selection.as_core())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def user_ids(fingerprint: str, _shop: loading.ShopData) -> UserIds:
+    """The dataset's user ids, ready to find one a command names."""
+    return UserIds.of(_shop.events.frame[schema.USER_ID])

@@ -74,9 +74,12 @@ def _card(
     )
 
 
-def load_sample() -> None:
-    """Make the sample shop the current dataset (models trained on other data are cleared)."""
-    state.set_shop(cache.sample_shop())
+def load_sample() -> bool:
+    """Make the sample shop the current dataset, and the Data page's source; returns True
+    when models trained on other data had to be cleared."""
+    cleared = state.set_shop(cache.sample_shop())
+    st.session_state.pop(state.SOURCE, None)  # the Data page picks the current dataset's
+    return cleared
 
 
 def saved_runs_text() -> str:

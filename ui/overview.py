@@ -79,6 +79,45 @@ def _reset_filters(fingerprint: str, options: an.FilterOptions, *, only_missing:
             st.session_state[key] = value
 
 
+# The filter bar's parts, by their name in ui.state (their key is per dataset).
+FILTER_PARTS: Final = (
+    state.OVERVIEW_DATES,
+    state.OVERVIEW_CATEGORIES,
+    state.OVERVIEW_BRANDS,
+    state.OVERVIEW_EVENT_TYPES,
+    state.OVERVIEW_SEGMENTS,
+)
+
+
+def filter_values(fingerprint: str, options: an.FilterOptions) -> dict[str, object]:
+    """The filters of the page on this dataset, by session key (the defaults where not set
+    yet): what an Undo puts back."""
+    _reset_filters(fingerprint, options, only_missing=True)
+    keys = [state.overview_key(fingerprint, name) for name in FILTER_PARTS]
+    return {key: st.session_state[key] for key in keys}
+
+
+def set_filters(fingerprint: str, options: an.FilterOptions, **values: object) -> None:
+    """Set some filters of the page from elsewhere (a callback, before the page draws), by
+    their name in ui.state (``categories=["Garden"]``); the others stay as they are."""
+    _reset_filters(fingerprint, options, only_missing=True)
+    for name, value in values.items():
+        assert name in FILTER_PARTS, name
+        st.session_state[state.overview_key(fingerprint, name)] = value
+
+
+def clear_filters(fingerprint: str, options: an.FilterOptions) -> None:
+    """What the Clear filters button does: every filter back to its default."""
+    _reset_filters(fingerprint, options, only_missing=False)
+
+
+def last_days(options: an.FilterOptions, days: int) -> tuple[dt.date, dt.date]:
+    """The period of the data's last ``days`` days (all of it when shorter)."""
+    assert options.start is not None and options.end is not None
+    last = options.end.date()
+    return max(options.start.date(), last - dt.timedelta(days=days - 1)), last
+
+
 def _as_filter(values: Sequence[str]) -> tuple[str, ...] | None:
     return tuple(values) if values else None
 

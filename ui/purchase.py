@@ -179,18 +179,29 @@ def training_form(layers: tuple[int, ...] | None, problem: str | None, *, runnin
             key=state.PURCHASE_VALIDATION_FRACTION,
             help="Share of users held out of training for the validation curves.",
         )
+        disabled = layers is None or running or problem is not None
+        why = widgets.train_help(running=running, problem=problem)
         submitted = st.form_submit_button(
             "Train",
             type="primary",
-            disabled=layers is None or running or problem is not None,
+            disabled=disabled,
             key=state.PURCHASE_TRAIN,
-            help=widgets.train_help(running=running, problem=problem),
+            help=why,
         )
+    submitted = widgets.pressed_elsewhere(
+        state.PURCHASE_TRAIN_PRESSED, submitted, disabled=disabled, why=why
+    )
     if layers is None or problem is not None:
         return Request(submitted, None, running)
     network = NetworkConfig(layers, **{name: session[key] for name, key in NETWORK_KEYS.items()})
     split = _split()
     return Request(submitted, PurchaseSettings(network, split.horizon_days, split.cutoff), running)
+
+
+def press_train() -> None:
+    """Press Train from elsewhere (the command box, after its confirmation): the form trains
+    on its next draw with the settings it shows, or says why Train is disabled."""
+    st.session_state[state.PURCHASE_TRAIN_PRESSED] = True
 
 
 def show_settings(settings: PurchaseSettings) -> None:

@@ -205,13 +205,18 @@ def training_form(
                 widgets.whole_input(
                     column, label, LIMITS[setting], key=RECOMMENDER_KEYS[setting], help=help_text
                 )
+        disabled = layers is None or running or problem is not None
+        why = widgets.train_help(running=running, problem=problem)
         submitted = st.form_submit_button(
             "Train",
             type="primary",
-            disabled=layers is None or running or problem is not None,
+            disabled=disabled,
             key=state.RECS_TRAIN,
-            help=widgets.train_help(running=running, problem=problem),
+            help=why,
         )
+    submitted = widgets.pressed_elsewhere(
+        state.RECS_TRAIN_PRESSED, submitted, disabled=disabled, why=why
+    )
     if layers is None or problem is not None:
         return Request(submitted, None, running)
     network = NetworkConfig(layers, **{name: session[key] for name, key in NETWORK_KEYS.items()})
@@ -227,6 +232,12 @@ def training_form(
         int(session[state.RECS_K]),
     )
     return Request(submitted, settings, running)
+
+
+def press_train() -> None:
+    """Press Train from elsewhere (the command box, after its confirmation): the form trains
+    on its next draw with the settings it shows, or says why Train is disabled."""
+    st.session_state[state.RECS_TRAIN_PRESSED] = True
 
 
 def show_settings(settings: RecommendSettings) -> None:
@@ -606,6 +617,12 @@ def _pick_list(result: RecommendResult) -> pd.Series:
     return pd.Series(
         [f"{u} · {int(n):,} events" for u, n in active.items()], index=active.index.astype("str")
     )
+
+
+def select_user(user_id: str) -> None:
+    """Show ``user_id`` in the user browser (typed as its id), e.g. for the command box."""
+    st.session_state[state.RECS_USER_SOURCE] = TYPE
+    st.session_state[state.RECS_USER_SEARCH] = user_id
 
 
 def _choose_user(result: RecommendResult, buyers: PredictedBuyers | None) -> str | None:

@@ -209,6 +209,24 @@ BEATS_HELP = (
 )
 
 
+def select_runs(run_ids: list[str], notice: str | None = None) -> None:
+    """Select these runs in the Runs page's table from elsewhere (a callback, before the page
+    draws), with its filters cleared so they are listed, and a notice shown above it."""
+    session = st.session_state
+    session[SELECTED] = list(run_ids)
+    for key in [k for k in session if str(k).startswith(f"{TABLE}.")]:
+        del session[key]  # the table is drawn anew, with these runs selected
+    for key in (FILTER_TASK, FILTER_DATA, FILTER_TAG):
+        session.pop(key, None)
+    if notice:
+        session[state.RUNS_NOTICE] = notice
+
+
+def selected_runs() -> list[str]:
+    """The run ids selected on the Runs page last."""
+    return list(st.session_state.get(SELECTED) or [])
+
+
 def runs_table(table: pd.DataFrame) -> list[str]:
     """The runs as a table to pick from; returns the selected run ids.
 

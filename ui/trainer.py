@@ -403,14 +403,28 @@ PAGE_TITLES: Final = {
 }
 
 
+def running(page: str) -> TrainingJob | None:
+    """The training (or sweep) this session follows on ``page``, while it runs."""
+    job = _JOBS.get(str(st.session_state.get(session_key(page))))
+    return job if job is not None and job.running else None
+
+
+def running_jobs() -> dict[str, TrainingJob]:
+    """This session's trainings and sweeps still running, by page."""
+    return {page: job for page in PAGE_TITLES if (job := running(page)) is not None}
+
+
+def job_by_id(job_id: str) -> TrainingJob | None:
+    """A training of the server by its id (None once it was collected)."""
+    with _LOCK:
+        return _JOBS.get(job_id)
+
+
 def sidebar_note() -> None:
     """In the sidebar of every page, this session's trainings and sweeps still running, so a
     user who left their page knows they go on (their page shows the progress)."""
-    for page, title in PAGE_TITLES.items():
-        job = _JOBS.get(str(st.session_state.get(session_key(page))))
-        if job is None or not job.running:
-            continue
-        st.sidebar.caption(f"⏳ {title}: {note(job)}.")
+    for page, job in running_jobs().items():
+        st.sidebar.caption(f"⏳ {PAGE_TITLES[page]}: {note(job)}.")
 
 
 def note(job: TrainingJob) -> str:

@@ -162,12 +162,10 @@ def time_split(
     session = st.session_state
     summary = cache.shop_profile(shop.fingerprint, shop)
     first, last = summary.start.date(), summary.end.date()
+    shown = _shown_horizon(horizon_key)
 
     def latest(horizon: int) -> dt.date:
-        day = default_cutoff(shop.events.frame, horizon).date()
-        return min(max(day, first), last)
-
-    shown = f"{horizon_key}.shown"  # the horizon the cutoff was last drawn with
+        return _latest_cutoff(shop, horizon)
 
     def follow_horizon() -> None:
         before = session.get(shown)
@@ -198,6 +196,40 @@ def time_split(
         help=f"{cutoff_help} The latest date that leaves H days of data is "
         f"{latest(session[horizon_key]):%Y-%m-%d}; clearing the field picks it.",
     )
+
+
+def _shown_horizon(horizon_key: str) -> str:
+    """Key of the horizon the cutoff was last drawn with."""
+    return f"{horizon_key}.shown"
+
+
+def _latest_cutoff(shop: ShopData, horizon: int) -> dt.date:
+    """The latest cutoff that leaves ``horizon`` days of data, within the data's days."""
+    summary = cache.shop_profile(shop.fingerprint, shop)
+    day = default_cutoff(shop.events.frame, horizon).date()
+    return min(max(day, summary.start.date()), summary.end.date())
+
+
+def set_horizon(shop: ShopData, keys: tuple[str, str], days: int) -> None:
+    """Set a model page's horizon from elsewhere (a callback, before the page draws): the
+    cutoff follows it while it is the latest date, as when the horizon is typed."""
+    horizon_key, cutoff_key = keys
+    session = st.session_state
+    before = session.get(_shown_horizon(horizon_key))
+    if before is not None and session.get(cutoff_key) == _latest_cutoff(shop, before):
+        session[cutoff_key] = _latest_cutoff(shop, days)
+    session[horizon_key] = days
+
+
+def pressed_elsewhere(key: str, submitted: bool, *, disabled: bool, why: str | None) -> bool:
+    """A form's Train, pressed on its own or from elsewhere (``key`` set by the command box
+    after its confirmation). When it was disabled, it says why it was not pressed."""
+    if not st.session_state.pop(key, False):
+        return submitted
+    if disabled:
+        st.warning(f"Train was not pressed: {why or 'the settings above are not valid.'}")
+        return submitted
+    return True
 
 
 def train_help(*, running: bool, problem: str | None) -> str | None:
@@ -234,6 +266,12 @@ def _slider(
 # --- the hidden-layer editor of every model page ----------------------------------------
 
 CUSTOM = "custom"
+
+
+def set_layers(keys: state.LayerEditorKeys, widths: tuple[int, ...]) -> None:
+    """Make ``widths`` the layers and show them in every part of the editor (callbacks only,
+    or before the editor is drawn)."""
+    _set_layers(keys, widths)
 
 
 def _set_layers(keys: state.LayerEditorKeys, widths: tuple[int, ...]) -> None:

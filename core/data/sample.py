@@ -125,6 +125,9 @@ _BRANDS = (
     "Yarrow",
     "Zephyr",
 )
+# The bundled sample shop's category and brand names (every one is used by its products).
+CATEGORY_NAMES: tuple[str, ...] = tuple(c[0] for c in _CATEGORIES)
+BRAND_NAMES: tuple[str, ...] = _BRANDS
 _STYLES = ("Classic", "Compact", "Deluxe", "Essential", "Everyday", "Premium", "Select")
 _SEGMENTS: tuple[tuple[str, float, float, float, tuple[str, ...]], ...] = (
     ("home cooks", 0.22, 1.0, 1.0, ("Kitchen", "Grocery", "Home Decor", "Pets")),

@@ -45,6 +45,16 @@ def run_page(script: str, **options: Any) -> AppTest:
     return page_test(script, **options).run()
 
 
+def inside_app(at: AppTest) -> AppTest:
+    """Make the next run go through app.py (and its sidebar) again. AppTest resets Streamlit's
+    ``pages/`` discovery before every run, so after a page switch it runs the page script on
+    its own; ``ui.state.run_inside_app`` corrects that once per session, as on a freshly started
+    server, and is let to do it again."""
+    if state.INSIDE_APP in at.session_state:
+        del at.session_state[state.INSIDE_APP]
+    return at
+
+
 def metric(at: AppTest, label: str) -> str:
     """The value shown by the metric tile called ``label``."""
     return next(m.value for m in at.metric if m.label == label)

@@ -103,4 +103,4 @@ def test_data_a_page_cannot_train_on_shows_why_and_stops_before_the_form(
     assert not at.error
     assert len(at.info) == 1
     assert message in at.info[0].value
-    assert not at.text_input  # stopped before the editor
+    assert not at.main.text_input  # stopped before the editor

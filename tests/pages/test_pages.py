@@ -4,7 +4,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 
 from tests.pages.apptest import APP, DATA, ROOT, metric, run_page
-from ui import data, state
+from ui import commands, data, state
 
 PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
 
@@ -25,6 +25,7 @@ def test_every_page_renders_with_the_sample_shop(script):
     at = run_page(script, through_app=script != APP)
     assert not at.exception
     assert not at.error
+    assert at.sidebar.text_input(key=commands.BOX).label == "Command"  # the command box
 
 
 def test_data_page_profile_matches_the_core_on_the_sample_shop(sample_shop):
