@@ -807,11 +807,14 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "events", nargs="?", help="events file (CSV, .csv.gz, .zip, Parquet, .xlsx)"
     )
-    parser.add_argument("--products", help="product table file")
     parser.add_argument("--dataset", help="a dataset made by 'ingest', instead of a file")
-    parser.add_argument(
-        "--data-dir", help="where datasets are kept (default: SHOPLENS_DATA_DIR or ./datasets)"
-    )
+    parser.add_argument("--drop-duplicates", action="store_true")
+    _add_reading_arguments(parser)
+
+
+def _add_reading_arguments(parser: argparse.ArgumentParser) -> None:
+    """How events files are read and where datasets are kept, and ``--json``."""
+    parser.add_argument("--products", help="product table file")
     parser.add_argument(
         "--map",
         action="append",
@@ -820,7 +823,9 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"map a column by hand; fields: {', '.join(schema.EVENT_MAPPING_FIELDS)}",
     )
     parser.add_argument("--date-order", choices=["auto", "dmy", "mdy"], default="auto")
-    parser.add_argument("--drop-duplicates", action="store_true")
+    parser.add_argument(
+        "--data-dir", help="where datasets are kept (default: SHOPLENS_DATA_DIR or ./datasets)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -947,19 +952,7 @@ def _parser() -> argparse.ArgumentParser:
         "sources", nargs="+", metavar="SOURCE", help="a file, a folder or a pattern ('logs/*.gz')"
     )
     ingesting.add_argument("--name", required=True, help="the dataset's name")
-    ingesting.add_argument(
-        "--data-dir", help="where datasets are kept (default: SHOPLENS_DATA_DIR or ./datasets)"
-    )
-    ingesting.add_argument("--products", help="product table file")
-    ingesting.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="FIELD=COLUMN",
-        help=f"map a column by hand; fields: {', '.join(schema.EVENT_MAPPING_FIELDS)}",
-    )
-    ingesting.add_argument("--date-order", choices=["auto", "dmy", "mdy"], default="auto")
-    ingesting.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_reading_arguments(ingesting)
     overview = commands.add_parser(
         "overview",
         help="the Overview page's KPIs for a period, and its postage and fee lines",
