@@ -5,8 +5,10 @@ Every example of the command spec said in words (43 over the 15 intents, numbers
 digit by digit) is synthesised with espeak-ng in 5 conditions (voices, speaking rates, pink and
 brown noise at 10 and 5 dB SNR). A recording counts as understood when the parser's JSON of
 what was heard equals the spec's JSON for the sentence said ("open runs" for "go to runs" is
-right). Targets: at least 90% intent accuracy, mean latency at most 0.5 s (one core), peak
-memory at most 200 MB for a process that builds the recogniser and hears every recording.
+right). Targets: at least 90% intent accuracy, mean and p95 latency at most 0.5 s (one
+core), peak memory at most 200 MB for a process that builds the recogniser and hears every
+recording. Measured: 71.6% (93.0% for clear US speech), 0.136 s mean, 240 MB, of which 205 MB
+before the recogniser is built (the command spec imports pandas and scikit-learn).
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def measure(folder: str) -> None:
     from core.commands import CommandError, parse
     from core.commands.voice import recogniser
 
+    before_build = peak_rss_mb()  # the command spec and what it imports (pandas, scikit-learn)
     started = time.perf_counter()
     heard_by = recogniser()
     build = time.perf_counter() - started
@@ -106,7 +109,11 @@ def measure(folder: str) -> None:
         except CommandError:
             command = None
         heard[path.stem] = [result.text, command, result.seconds]
-    print(json.dumps({"build": build, "heard": heard, "peak_mb": peak_rss_mb()}))
+    print(
+        json.dumps(
+            {"build": build, "heard": heard, "peak_mb": peak_rss_mb(), "before_mb": before_build}
+        )
+    )
 
 
 def main() -> int:
@@ -141,12 +148,16 @@ def main() -> int:
         for condition, said, text, right, _ in rows:
             if not right:
                 print(f"    {condition}: {said!r} -> {text!r}")
-    print(f"  peak RSS {result['peak_mb']:.0f} MB")
+    print(
+        f"  peak RSS {result['peak_mb']:.0f} MB ({result['before_mb']:.0f} MB before the "
+        "recogniser is built: core.commands and its imports)"
+    )
     missed = check(
         {
             f"intent accuracy >= {TARGET_ACCURACY:.0%}": accuracy >= TARGET_ACCURACY,
             f"mean latency <= {TARGET_MEAN_SECONDS} s": statistics.mean(latency)
             <= TARGET_MEAN_SECONDS,
+            f"p95 latency <= {TARGET_MEAN_SECONDS} s": p95 <= TARGET_MEAN_SECONDS,
             f"peak RSS <= {TARGET_PEAK_MB:.0f} MB": result["peak_mb"] <= TARGET_PEAK_MB,
         }
     )

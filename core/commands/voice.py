@@ -11,6 +11,11 @@ from core.commands.parser import CommandError, example_sentences, parse, vocabul
 from core.commands.spec import Names
 from core.voice.recognise import Recogniser
 
+# Example sentences the language model learns from. On the voice benchmark's 215 recordings
+# (benchmarks/bench_voice.py) 1,000 understood 70.2%, 3,000 71.6% and 10,000 72.6%, built in
+# 0.4, 0.8 and about 3 s.
+SENTENCES = 3000
+
 
 def recogniser(names: Names | None = None) -> Recogniser:
     """A recogniser of every command, knowing ``names`` (the categories and brands a filter
@@ -18,7 +23,7 @@ def recogniser(names: Names | None = None) -> Recogniser:
     second."""
     names = names or Names()
     return Recogniser(
-        example_sentences(names),
+        example_sentences(names, n=SENTENCES),
         extra_words=sorted(vocabulary(names)),
         accept=lambda text: understood(text, names),
     )

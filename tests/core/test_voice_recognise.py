@@ -25,7 +25,8 @@ def recogniser():
     [
         "load the sample shop",
         "show the last thirty days",
-        "set epochs to fifty",
+        "show user one four six zero six",
+        "use two hundred epochs",
         "filter category jewellery",
     ],
 )
