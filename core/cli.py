@@ -32,7 +32,7 @@ import pandas as pd
 
 from core import images, purchase, recommend, schema, services, sweep
 from core import overview as an
-from core.commands import command_table, interpret
+from core.commands import Names, command_table, interpret
 from core.config import MAX_SEED, load_settings
 from core.data import nonproduct
 from core.data.exports import atomic_write_bytes, to_safe_csv
@@ -752,33 +752,36 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _voice(args: argparse.Namespace) -> int:
-    # pocketsphinx loads only for this command
-    from core.voice.corpus import example_sentences
-    from core.voice.recognise import Recogniser
+    """What is heard in a recorded command and what the command parser makes of it, with the
+    names of the given data (the sample shop's by default)."""
+    from core.commands.voice import recogniser  # pocketsphinx loads only for this command
     from core.voice.wav import check_size, read_wav
 
     shown = f"'{args.wav}'"
     blob = read_path(args.wav)
     check_size(len(blob), name=shown)
     wav = bytes(blob)
-    read_wav(wav, name=shown)  # refused before the recogniser is built
-    categories = _sample_categories()
-    recogniser = Recogniser(example_sentences(categories), extra_words=categories)
-    heard = recogniser.recognise(wav, name=shown)
+    read_wav(wav, name=shown)  # refused before the data is read and the recogniser built
+    names = _names(args)
+    heard = recogniser(names).recognise(wav, name=shown)
+    meaning = interpret(heard.text, names)
     if args.json:
-        print(json.dumps({"heard": heard.text, "seconds": round(heard.seconds, 3)}))
+        print(json.dumps({**meaning.as_json(), "seconds": round(heard.seconds, 3)}))
+    elif not heard.text:
+        print(f"Heard nothing ({heard.seconds:.2f} s)")
     else:
-        print(f"Heard: {heard.text or '(nothing)'} ({heard.seconds:.2f} s)")
+        print(f"{meaning.line()} ({heard.seconds:.2f} s)")
     return 0
 
 
-def _sample_categories() -> list[str]:
-    """The bundled sample shop's categories, words the recogniser should know."""
-    products = load_settings().sample_products
-    if not products.is_file():
-        return []
-    column = pd.read_csv(products, usecols=[schema.CATEGORY])[schema.CATEGORY]
-    return sorted(column.dropna().astype(str).unique())
+def _names(args: argparse.Namespace) -> Names:
+    """The categories and brands of the data given by --events or --dataset, or the sample
+    shop's."""
+    if not args.events and not args.dataset:
+        return Names()
+    shop = _load(args)
+    options = an.list_filter_options(shop.events.frame, shop.product_frame)
+    return Names(tuple(options.categories), tuple(options.brands))
 
 
 def _command(args: argparse.Namespace) -> int:
@@ -1015,12 +1018,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     voice = commands.add_parser(
         "voice",
-        help="say what is heard in a recorded command (16-bit PCM WAV, up to 15 s)",
-        description="Recognise a spoken command offline. Other sample rates and stereo are "
-        "converted to 16 kHz mono.",
+        help="what is heard in a recorded command and the command it gives (16-bit PCM WAV, "
+        "up to 15 s)",
+        description="Recognise a spoken command offline and parse it as the app's command box "
+        "does, with the category and brand names of --events or --dataset (default: the sample "
+        'shop\'s): with --json one object {"heard": TEXT, "command": {...} | null, "seconds": S}. '
+        "Other sample rates and stereo are converted to 16 kHz mono.",
     )
     voice.add_argument("wav", metavar="FILE.wav", help="the recording")
+    names = voice.add_mutually_exclusive_group()
+    names.add_argument("--events", help="events file whose category and brand names to know")
+    names.add_argument("--dataset", help="a dataset made by 'ingest', whose names to know")
+    voice.add_argument(
+        "--data-dir", help="where datasets are kept (default: SHOPLENS_DATA_DIR or ./datasets)"
+    )
     voice.add_argument("--json", action="store_true", help="print one JSON object")
+    voice.set_defaults(products=None, map=[], date_order="auto", drop_duplicates=False)
     command = commands.add_parser(
         "command",
         help="what a typed or spoken command means, as the app's command box reads it",

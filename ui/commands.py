@@ -1,5 +1,6 @@
-"""The command box in the sidebar of every page: a command typed (or, once the recogniser is
-wired, spoken) goes through one function, :func:`hear`, from text to its action.
+"""The command box in the sidebar of every page: a command typed, or spoken into its
+microphone and recognised offline, goes through one function, :func:`hear`, from text to its
+action.
 
 ``hear`` runs in a widget callback, before the page draws its widgets, so it can set them:
 the Overview's filters, a model page's form, the Recommendations page's user browser, the Runs
@@ -11,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import streamlit as st
 
 from core import commands
 from core.commands.users import find_user
-from core.errors import ShopLensError
+from core.errors import AudioError, ShopLensError
 from core.ml.network import format_hidden_layers
 from ui import (
     cache,
@@ -33,7 +34,11 @@ from ui import (
     widgets,
 )
 
+if TYPE_CHECKING:
+    from core.voice.recognise import Recogniser
+
 BOX: Final = "commands.text"  # the text input
+MICROPHONE: Final = "commands.microphone"  # the audio input
 OUTCOME: Final = "commands.outcome"  # what the last command did (an Outcome)
 GO: Final = "commands.go"  # the page to open on the next draw
 CONFIRM: Final = "commands.confirm"
@@ -75,6 +80,8 @@ class Outcome:
         """``Heard: “…” → <action>``, on one line, as Markdown that shows what was heard and
         the names in what was done (the user's text, the data's names) literally."""
         heard = " ".join(self.heard.split())
+        if not heard:  # nothing was heard: a recording unreadable or silent
+            return untrusted.plain_md(self.said)
         if len(heard) > HEARD_CHARS:
             heard = heard[: HEARD_CHARS - 1] + "…"
         return f"Heard: “{untrusted.plain_md(heard)}” → {untrusted.plain_md(self.said)}"
@@ -410,6 +417,35 @@ def _typed(page: str) -> None:
         hear(text, page)
 
 
+@st.cache_resource(show_spinner="Loading the speech recogniser…", max_entries=4)
+def recogniser(categories: tuple[str, ...], brands: tuple[str, ...]) -> Recogniser:
+    """The recogniser of every command, knowing these category and brand names: built once
+    per set of names (about a second) and shared by every session."""
+    from core.commands.voice import recogniser as build  # loads pocketsphinx, on first use
+
+    return build(commands.Names(categories, brands))
+
+
+def _spoken(page: str) -> None:
+    recording = st.session_state.get(MICROPHONE)
+    if recording is None:  # the recording was deleted
+        return
+    known = names()
+    try:
+        text = recogniser(known.categories, known.brands).recognise(
+            recording.getvalue(), name="The recording"
+        )
+    except AudioError as err:
+        st.session_state[OUTCOME] = Outcome("", untrusted.public_message(err), ok=False)
+        return
+    if text.text:
+        hear(text.text, page)
+    else:
+        st.session_state[OUTCOME] = Outcome(
+            "", "Nothing was heard: say the command again, close to the microphone.", ok=False
+        )
+
+
 def box(page: str) -> None:
     """The command box in the sidebar, for ``page`` (a key of ``core.commands.PAGES``): first
     opens the page a command asked for, then the text input and what the last command did,
@@ -427,6 +463,15 @@ def box(page: str) -> None:
             help="Type what to do and press Enter: “filter category shoes”, “set epochs to "
             "fifty”, “show user 329”, “train the model”… “help” lists what this page "
             "understands.",
+        )
+        st.audio_input(
+            "Or say it",
+            key=MICROPHONE,
+            sample_rate=16_000,
+            on_change=_spoken,
+            args=(page,),
+            help="Record a command, e.g. “go to runs”; it is recognised on this server, "
+            "offline, and done as if typed.",
         )
         outcome: Outcome | None = st.session_state.get(OUTCOME)
         if outcome is not None:
