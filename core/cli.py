@@ -43,7 +43,8 @@ from core.datasets.ingest import ingest
 from core.datasets.store import open_dataset
 from core.errors import ShopLensError
 from core.ml import metrics as m
-from core.ml.network import NetworkConfig, format_hidden_layers
+from core.ml.layers import format_hidden_layers
+from core.ml.network import NetworkConfig
 from core.ml.timesplit import as_day
 from core.overview.columns import COUNT
 from core.params import Constraint, SettingError, Whole

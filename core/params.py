@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
+from core.config import MAX_HORIZON_DAYS, MAX_K
 from core.errors import ShopLensError
 
 _SHOWN_CHARS = 40
@@ -179,3 +180,7 @@ def check_settings(instance: object, constraints: Mapping[str, Constraint]) -> N
     """
     for name, constraint in constraints.items():
         constraint.check(getattr(instance, name))
+
+
+HORIZON: Final[Constraint] = Whole("The horizon H (days)", 1, MAX_HORIZON_DAYS)
+K: Final[Constraint] = Whole("k (products per list)", 1, MAX_K)

@@ -28,7 +28,8 @@ from core.data.loading import ShopData
 from core.errors import RunError, ShopLensError
 from core.ml import charts as ml_charts
 from core.ml import metrics as m
-from core.ml.network import NetworkConfig, format_hidden_layers
+from core.ml.layers import format_hidden_layers
+from core.ml.network import NetworkConfig
 from core.overview import charts as oc
 from core.purchase import charts
 from core.recommend import charts as rc

@@ -20,18 +20,13 @@ import numpy as np
 import pandas as pd
 
 from core import images, purchase, recommend
-from core.config import HORIZON_DAYS, MAX_HORIZON_DAYS, MAX_K, TOP_K
+from core.config import HORIZON_DAYS, TOP_K
 from core.data.loading import ShopData
 from core.errors import RunWriteError, ShopLensError
-from core.ml.network import (
-    EpochReport,
-    NetworkConfig,
-    OnProgress,
-    TrainingProgress,
-    format_hidden_layers,
-)
+from core.ml.layers import format_hidden_layers
+from core.ml.network import EpochReport, NetworkConfig, OnProgress, TrainingProgress
 from core.ml.timesplit import as_day, check_cutoff, data_end_of, default_cutoff
-from core.params import Constraint, Flag, Whole, check_settings
+from core.params import HORIZON, Constraint, Flag, K, check_settings
 from core.runs.manifest import RecommendDetails, RunRecord
 from core.runs.store import LoadedRun, RunStore
 from core.runs.tasks import (
@@ -41,9 +36,6 @@ from core.runs.tasks import (
     recommender_from_run,
     recommender_run_record,
 )
-
-HORIZON: Constraint = Whole("The horizon H (days)", 1, MAX_HORIZON_DAYS)
-K: Constraint = Whole("k (products per list)", 1, MAX_K)
 
 
 class TrainingCancelledError(ShopLensError):

@@ -28,7 +28,8 @@ from core import services
 from core.data.loading import ShopData
 from core.errors import RunWriteError, ShopLensError
 from core.ml import metrics as m
-from core.ml.network import NetworkConfig, format_hidden_layers, parse_hidden_layers
+from core.ml.layers import format_hidden_layers, parse_hidden_layers
+from core.ml.network import NetworkConfig
 from core.ml.timesplit import check_cutoff
 from core.params import shown
 from core.purchase import PurchaseData

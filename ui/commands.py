@@ -19,7 +19,7 @@ import streamlit as st
 from core import commands
 from core.commands.users import find_user
 from core.errors import AudioError, ShopLensError
-from core.ml.network import format_hidden_layers
+from core.ml.layers import format_hidden_layers
 from ui import (
     cache,
     home,

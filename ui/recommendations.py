@@ -17,7 +17,8 @@ from core.data.loading import ShopData
 from core.errors import CutoffError
 from core.ml import charts as ml_charts
 from core.ml import metrics as m
-from core.ml.network import NetworkConfig, TrainingProgress, format_hidden_layers
+from core.ml.layers import format_hidden_layers
+from core.ml.network import NetworkConfig, TrainingProgress
 from core.ml.timesplit import check_cutoff, data_end_of
 from core.recommend import RecommendationEvaluation, Recommender, RecommenderConfig
 from core.recommend import charts as rc

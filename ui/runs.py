@@ -19,13 +19,8 @@ from core.data.exports import sanitise_cell
 from core.data.loading import ShopData
 from core.errors import ShopLensError
 from core.ml import metrics as m
-from core.ml.network import (
-    PRESETS,
-    NetworkConfig,
-    TrainingProgress,
-    format_hidden_layers,
-    parse_hidden_layers,
-)
+from core.ml.layers import format_hidden_layers, parse_hidden_layers
+from core.ml.network import PRESETS, NetworkConfig, TrainingProgress
 from core.report import build_report
 from core.runs import RunInfo, RunStore, bundles
 from core.runs import charts as rch

@@ -30,12 +30,8 @@ from core import plotting
 from core.config import load_settings
 from core.errors import ShopLensError
 from core.ml import charts as ml_charts
-from core.ml.network import (
-    EpochReport,
-    NetworkConfig,
-    TrainingProgress,
-    format_hidden_layers,
-)
+from core.ml.layers import format_hidden_layers
+from core.ml.network import EpochReport, NetworkConfig, TrainingProgress
 from core.services import TrainingCancelledError
 from ui import untrusted
 

@@ -14,18 +14,16 @@ from streamlit.delta_generator import DeltaGenerator
 
 from core import plotting
 from core.data.loading import ShopData
-from core.ml.network import (
+from core.ml.layers import (
     MAX_LAYERS,
     MAX_UNITS,
-    PRESETS,
     HiddenLayersError,
-    NetworkConfig,
     format_hidden_layers,
     parse_hidden_layers,
 )
+from core.ml.network import PRESETS, NetworkConfig
 from core.ml.timesplit import default_cutoff
-from core.params import Constraint, Whole
-from core.services import HORIZON
+from core.params import HORIZON, Constraint, Whole
 from ui import cache, state, untrusted
 
 SettingsT = TypeVar("SettingsT")

@@ -14,10 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from core.data import sample
-from core.ml.network import NetworkConfig
-from core.params import Constraint, Whole
-from core.services import HORIZON, K
+from core.data import catalogue
+from core.ml.layers import EPOCHS, HiddenLayers
+from core.params import HORIZON, Constraint, K, Whole
 
 # --- pages ---------------------------------------------------------------------------------
 
@@ -62,8 +61,8 @@ class Names:
     """Category and brand names a filter may name: the loaded data's (the sample shop's by
     default)."""
 
-    categories: tuple[str, ...] = sample.CATEGORY_NAMES
-    brands: tuple[str, ...] = sample.BRAND_NAMES
+    categories: tuple[str, ...] = catalogue.CATEGORY_NAMES
+    brands: tuple[str, ...] = catalogue.BRAND_NAMES
 
 
 # --- values --------------------------------------------------------------------------------------
@@ -100,10 +99,10 @@ VALUES: Final[Mapping[str, Value]] = {
     "category": Value("category"),
     "brand": Value("brand"),
     "days": Value("number", PERIOD_DAYS, lambda r: r.choice((1, 7, 14, 28, 30, 60, 90, 365))),
-    "hidden": Value("numbers", NetworkConfig.CONSTRAINTS["hidden_layers"], _layers),
+    "hidden": Value("numbers", HiddenLayers(), _layers),
     "epochs": Value(
         "number",
-        NetworkConfig.CONSTRAINTS["epochs"],
+        EPOCHS,
         lambda r: r.choice((5, 10, 20, 25, 50, 100, 150, 200, 300, 500, 1000)),
     ),
     "k": Value("number", K, lambda r: r.choice((3, 5, 10, 12, 20, 25, 50, 100))),

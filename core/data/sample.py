@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.data.catalogue import BRANDS, CATEGORIES
 from core.schema import (
     BRAND,
     CART,
@@ -40,94 +41,6 @@ from core.schema import (
 EVENTS_FILE = "sample_events.csv.gz"
 PRODUCTS_FILE = "sample_products.csv"
 
-# Name, median price, related category (where companions come from) and product nouns.
-_CATEGORIES: tuple[tuple[str, float, str, str], ...] = (
-    ("Kitchen", 24, "Grocery", "knife set|frying pan|cutting board|kettle|stand mixer|spice rack"),
-    ("Home Decor", 30, "Garden", "table lamp|throw pillow|wall clock|scented candle|area rug|vase"),
-    ("Garden", 28, "Outdoor", "garden hose|pruning shears|plant pots|watering can|bird feeder"),
-    ("Toys", 20, "Baby", "building blocks|jigsaw puzzle|plush bear|toy car set|board game|kite"),
-    ("Baby", 22, "Toys", "bottle set|baby monitor|changing mat|sleep sack|high chair|baby carrier"),
-    ("Books", 12, "Office", "novel|cookbook|travel guide|picture book|biography|comic album"),
-    ("Sports", 30, "Shoes", "yoga mat|dumbbell set|resistance bands|football|tennis racket"),
-    ("Outdoor", 45, "Sports", "tent|sleeping bag|hiking backpack|camping stove|headlamp|hammock"),
-    ("Beauty", 16, "Health", "face serum|lipstick|shampoo|hand cream|eyeshadow palette|perfume"),
-    ("Health", 14, "Beauty", "vitamin pack|electric toothbrush|first aid kit|protein powder"),
-    ("Electronics", 80, "Computers", "wireless earbuds|bluetooth speaker|smartwatch|power bank"),
-    ("Computers", 110, "Electronics", "mechanical keyboard|wireless mouse|USB-C hub|monitor"),
-    ("Gaming", 45, "Electronics", "game controller|gaming headset|racing wheel|gaming chair"),
-    ("Fashion", 35, "Shoes", "t-shirt|hoodie|jeans|scarf|rain jacket|summer dress|leather belt"),
-    ("Shoes", 55, "Fashion", "running shoes|sneakers|hiking boots|sandals|slippers|loafers"),
-    ("Jewellery", 40, "Fashion", "silver necklace|stud earrings|bracelet|ring|watch|pendant"),
-    ("Pets", 18, "Home Decor", "dog leash|cat tree|pet bed|chew toy|food bowl|aquarium filter"),
-    ("Office", 15, "Books", "desk organiser|fountain pen|sticky notes|desk lamp|planner|stapler"),
-    ("Grocery", 8, "Kitchen", "olive oil|ground coffee|green tea|dark chocolate|honey jar|granola"),
-    ("Music", 35, "Electronics", "guitar strings|ukulele|vinyl record|headphones|microphone"),
-)
-_BRANDS = (
-    "Alder",
-    "Ambleside",
-    "Arbor",
-    "Aurora",
-    "Bellwood",
-    "Birchline",
-    "Bluepeak",
-    "Brightway",
-    "Brookfield",
-    "Cedarline",
-    "Clearwater",
-    "Cobalt",
-    "Copperleaf",
-    "Cresta",
-    "Driftwood",
-    "Elmstone",
-    "Emberly",
-    "Evergreen",
-    "Fairbrook",
-    "Fernhill",
-    "Foxglove",
-    "Greystone",
-    "Harbor & Co",
-    "Hazelnut",
-    "Highland",
-    "Ironbark",
-    "Juniper",
-    "Kestrel",
-    "Lakeside",
-    "Larkspur",
-    "Linden",
-    "Lumen",
-    "Maple & Moss",
-    "Meadowlark",
-    "Northwind",
-    "Novalux",
-    "Oakridge",
-    "Orchard",
-    "Pebble",
-    "Pinecrest",
-    "Quill",
-    "Redwood",
-    "Ridgeline",
-    "Riverstone",
-    "Saltmarsh",
-    "Silverline",
-    "Solace",
-    "Stonebridge",
-    "Summit",
-    "Sunfield",
-    "Thistle",
-    "Timberline",
-    "Tidewater",
-    "Vantage",
-    "Verity",
-    "Westbrook",
-    "Willow",
-    "Wren",
-    "Yarrow",
-    "Zephyr",
-)
-# The bundled sample shop's category and brand names (every one is used by its products).
-CATEGORY_NAMES: tuple[str, ...] = tuple(c[0] for c in _CATEGORIES)
-BRAND_NAMES: tuple[str, ...] = _BRANDS
 _STYLES = ("Classic", "Compact", "Deluxe", "Essential", "Everyday", "Premium", "Select")
 _SEGMENTS: tuple[tuple[str, float, float, float, tuple[str, ...]], ...] = (
     ("home cooks", 0.22, 1.0, 1.0, ("Kitchen", "Grocery", "Home Decor", "Pets")),
@@ -203,24 +116,24 @@ def _products(rng: np.random.Generator, n_items: int, n_cat: int) -> pd.DataFram
     cat = rng.permutation(
         np.concatenate([np.arange(n_cat), rng.choice(n_cat, n_items - n_cat, p=share)])
     )
-    median = np.array([c[1] for c in _CATEGORIES[:n_cat]], dtype=float)
+    median = np.array([c[1] for c in CATEGORIES[:n_cat]], dtype=float)
     raw = median[cat] * np.exp(rng.normal(0.0, 0.55, n_items))
     price = np.round(np.maximum(np.round(raw) - 0.01, 0.99), 2)
-    brands_per_cat = np.array([len(range(c, len(_BRANDS), n_cat)) for c in range(n_cat)])
+    brands_per_cat = np.array([len(range(c, len(BRANDS), n_cat)) for c in range(n_cat)])
     brand = cat + n_cat * np.floor(rng.random(n_items) * brands_per_cat[cat]).astype(int)
-    nouns = [c[3].split("|") for c in _CATEGORIES]
+    nouns = [c[3].split("|") for c in CATEGORIES]
     pick = rng.random(n_items)
     style = rng.integers(0, len(_STYLES), n_items)
     names = [
-        f"{_STYLES[s]} {nouns[c][int(k * len(nouns[c]))]} ({_BRANDS[b]})"
+        f"{_STYLES[s]} {nouns[c][int(k * len(nouns[c]))]} ({BRANDS[b]})"
         for c, k, s, b in zip(cat, pick, style, brand, strict=True)
     ]
     return pd.DataFrame(
         {
             ITEM_ID: _ids("p", np.arange(n_items), 4),
-            CATEGORY: np.array([c[0] for c in _CATEGORIES], dtype=object)[cat],
+            CATEGORY: np.array([c[0] for c in CATEGORIES], dtype=object)[cat],
             PRICE: price,
-            BRAND: np.array(_BRANDS, dtype=object)[brand],
+            BRAND: np.array(BRANDS, dtype=object)[brand],
             NAME: np.array(names, dtype=object),
         }
     )
@@ -288,21 +201,21 @@ def generate_sample_world(
         ValueError: if a size is out of range.
     """
     if not (
-        1 <= n_categories <= len(_CATEGORIES)
+        1 <= n_categories <= len(CATEGORIES)
         and n_items >= n_categories
         and n_users >= 1
         and days >= 3
     ):
         raise ValueError(
-            f"need 1 <= n_categories <= {len(_CATEGORIES)}, n_items >= n_categories, "
+            f"need 1 <= n_categories <= {len(CATEGORIES)}, n_items >= n_categories, "
             "n_users >= 1 and days >= 3"
         )
     rng = np.random.default_rng(random_state)
     products = _products(rng, n_items, n_categories)
-    names = [c[0] for c in _CATEGORIES[:n_categories]]
+    names = [c[0] for c in CATEGORIES[:n_categories]]
     item_cat = pd.Categorical(products[CATEGORY], categories=names).codes.astype(np.int64)
     price = products[PRICE].to_numpy()
-    median = np.array([c[1] for c in _CATEGORIES[:n_categories]], dtype=float)
+    median = np.array([c[1] for c in CATEGORIES[:n_categories]], dtype=float)
 
     # Zipf popularity inside each category, ranked in random order.
     order = np.lexsort((rng.random(n_items), item_cat))
@@ -312,10 +225,7 @@ def generate_sample_world(
     popularity[item_cat, np.arange(n_items)] = (rank + 1.0) ** -1.1
 
     related = np.array(
-        [
-            names.index(c[2]) if c[2] in names else i
-            for i, c in enumerate(_CATEGORIES[:n_categories])
-        ]
+        [names.index(c[2]) if c[2] in names else i for i, c in enumerate(CATEGORIES[:n_categories])]
     )
     companion_cat = np.where(
         rng.random((n_items, 3)) < 0.6, item_cat[:, None], related[item_cat][:, None]
@@ -325,7 +235,7 @@ def generate_sample_world(
 
     # Users: segment -> favourite categories, budget and price sensitivity.
     seg = rng.choice(len(_SEGMENTS), n_users, p=[s[1] for s in _SEGMENTS])
-    all_names = [c[0] for c in _CATEGORIES]
+    all_names = [c[0] for c in CATEGORIES]
     # With fewer categories, a segment's missing favourites fold onto the ones that exist.
     seg_cats = np.array([[all_names.index(n) % n_categories for n in s[4]] for s in _SEGMENTS])
     picks = np.argsort(rng.random((n_users, seg_cats.shape[1])), axis=1)[:, :3]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,14 +23,25 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from core.config import MAX_SEED, SEED
 from core.errors import ShopLensError
-from core.params import Choice, Constraint, Flag, Number, SettingError, Whole, check_settings, shown
+from core.ml.layers import (
+    EPOCHS,
+    HiddenLayers,
+)
+from core.params import (
+    Choice,
+    Constraint,
+    Flag,
+    Number,
+    SettingError,
+    Whole,
+    check_settings,
+    shown,
+)
 
 Task = Literal["regression", "classification"]
 Activation = Literal["relu", "tanh", "logistic", "identity"]
 Solver = Literal["adam", "sgd"]
 
-MAX_LAYERS: Final = 6
-MAX_UNITS: Final = 1024
 PRESETS: Final = ("16", "32", "64,32", "128,64", "128,64,32", "256,128,64,32")
 
 EPOCH: Final = "epoch"
@@ -42,82 +52,6 @@ TRAIN_ACCURACY: Final = "training accuracy"
 VALIDATION_ACCURACY: Final = "validation accuracy"
 VALIDATION_LOG_LOSS: Final = "validation log-loss"
 _CURVE_ROWS: Final = 20_000
-
-
-class HiddenLayersError(SettingError):
-    """Hidden-layer widths that cannot be used."""
-
-
-_LAYERS_HINT = f"write 1 to {MAX_LAYERS} widths of 1 to {MAX_UNITS} units, e.g. 64,32"
-
-
-def parse_hidden_layers(text: str) -> tuple[int, ...]:
-    """Read widths such as ``"64,32"`` (also ``64 32``, ``64;32``, ``64-32`` or ``64x32``) into
-    ``(64, 32)``.
-
-    Raises:
-        HiddenLayersError: with a one-line message when the text is not 1 to 6 whole numbers
-            between 1 and 1024.
-    """
-    # "x", "×" and "-" separate only two numbers, so "-5" stays negative and "64,,x" is wrong.
-    separators = r"(?<=\d)\s*[x×\-]\s*(?=\d)|[\s,;]+"
-    parts = [p for p in re.split(separators, str(text).strip()) if p]
-    quoted = shown(text)
-    if not parts:
-        raise HiddenLayersError(f"Hidden layers are empty; {_LAYERS_HINT}.")
-    for part in parts:
-        number = part.removeprefix("-")
-        if not (number.isascii() and number.isdigit()):
-            raise HiddenLayersError(
-                f"Hidden layers '{quoted}': '{shown(part)}' is not a whole number; {_LAYERS_HINT}."
-            )
-        if part.startswith("-"):
-            raise HiddenLayersError(
-                f"Hidden layers '{quoted}': {shown(part)} is negative; {_LAYERS_HINT}."
-            )
-    if len(parts) > MAX_LAYERS:
-        raise HiddenLayersError(
-            f"Hidden layers '{quoted}' has {len(parts)} layers; {_LAYERS_HINT}."
-        )
-    widths = []
-    for part in parts:
-        # Compared as text first: Python refuses to convert thousands of digits.
-        if len(part.lstrip("0")) > len(str(MAX_UNITS)) or not 1 <= int(part) <= MAX_UNITS:
-            raise HiddenLayersError(
-                f"Hidden layers '{quoted}': {shown(part)} units is out of range; {_LAYERS_HINT}."
-            )
-        widths.append(int(part))
-    return tuple(widths)
-
-
-@dataclass(frozen=True)
-class HiddenLayers:
-    """The hidden-layer widths a network accepts: 1 to 6 layers of 1 to 1024 units."""
-
-    label: str = "Hidden layers"
-
-    def describe(self) -> str:
-        """What the setting accepts."""
-        return _LAYERS_HINT
-
-    def check(self, value: Any) -> tuple[int, ...]:
-        """``value`` as a tuple of widths when every width is usable."""
-        try:
-            widths = tuple(value)
-        except TypeError:
-            widths = ()
-        if not widths or not all(isinstance(w, int) and not isinstance(w, bool) for w in widths):
-            raise HiddenLayersError(f"Hidden layers {shown(value)} are not usable; {_LAYERS_HINT}.")
-        return parse_hidden_layers(format_hidden_layers(widths))
-
-    def parse(self, text: str) -> tuple[int, ...]:
-        """Widths typed as ``64,32``."""
-        return parse_hidden_layers(text)
-
-
-def format_hidden_layers(widths: tuple[int, ...]) -> str:
-    """``(64, 32)`` -> ``"64,32"``."""
-    return ",".join(str(w) for w in widths)
 
 
 @dataclass(frozen=True)
@@ -159,7 +93,7 @@ class NetworkConfig:
         "alpha": Number("The L2 penalty α", 0.0, 10.0),
         "learning_rate": Number("The learning rate", 0.0, 1.0, low_included=False),
         "batch_size": Whole("The batch size", 1, 100_000),
-        "epochs": Whole("Epochs", 1, 2000),
+        "epochs": EPOCHS,
         "early_stopping": Flag("Early stopping"),
         "validation_fraction": Number("The validation share", 0.0, 0.9),
         "patience": Whole("Patience", 1, 200),

@@ -9,7 +9,7 @@ from typing import Any, Final
 import pandas as pd
 
 from core.ml import metrics as m
-from core.ml.network import format_hidden_layers
+from core.ml.layers import format_hidden_layers
 from core.purchase.models import MODEL_LABELS as PURCHASE_LABELS
 from core.recommend.evaluation import MODEL_LABELS as RECOMMEND_LABELS
 from core.runs.manifest import RunManifest

@@ -14,6 +14,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 
 from core.errors import ShopLensError
+from core.ml.layers import HiddenLayersError, format_hidden_layers, parse_hidden_layers
 from core.ml.network import (
     EPOCH,
     TRAIN_ACCURACY,
@@ -23,14 +24,11 @@ from core.ml.network import (
     VALIDATION_LOG_LOSS,
     VALIDATION_MSE,
     EpochReport,
-    HiddenLayersError,
     NetworkConfig,
     NetworkTrainer,
     TrainingProgress,
     _validation_mask,
-    format_hidden_layers,
     make_preprocessor,
-    parse_hidden_layers,
 )
 from core.params import SettingError
 
