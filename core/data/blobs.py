@@ -21,7 +21,8 @@ CHUNK: Final = 1024 * 1024
 
 
 class Spool:
-    """Bytes written a chunk at a time to an unnamed temporary file, then mapped.
+    """Bytes written a chunk at a time to an unnamed temporary file, then mapped; used as a
+    context manager, so the file is dropped however the writing ends.
 
     Args:
         limit: the most bytes it may hold (None: no limit).
@@ -36,24 +37,26 @@ class Spool:
         self._refuse = refuse
         self.size = 0
 
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def write(self, part: bytes | memoryview) -> None:
         """Add ``part``, refusing it when it takes the content past the limit."""
         self.size += len(part)
         if self._limit is not None and self.size > self._limit:
-            self.close()
             raise self._refuse() if self._refuse is not None else ValueError("spool is full")
         self._file.write(part)
 
     def mapped(self) -> Blob:
         """The content written, mapped read-only (empty content as ``b""``, which cannot be
-        mapped); the spool is closed."""
-        try:
-            self._file.flush()
-            if self.size == 0:
-                return b""
-            return mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
-        finally:
-            self.close()
+        mapped); the map stays readable once the spool is closed."""
+        self._file.flush()
+        if self.size == 0:
+            return b""
+        return mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
 
     def close(self) -> None:
         """Drop the temporary file (a map made from it stays readable)."""
@@ -122,15 +125,11 @@ def transcode(data: Blob, encoding: str) -> Blob:
     """``data`` decoded from ``encoding`` (undecodable bytes replaced, a BOM dropped) and
     encoded as UTF-8, a chunk at a time."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    spool = Spool()
-    try:
+    with Spool() as spool:
         for piece in chunks(data):
             spool.write(decoder.decode(piece).encode("utf-8"))
         spool.write(decoder.decode(b"", final=True).encode("utf-8"))
-    except BaseException:
-        spool.close()
-        raise
-    return spool.mapped()
+        return spool.mapped()
 
 
 def first_undecodable(data: Blob, encoding: str) -> int | None:

@@ -72,39 +72,35 @@ def inflate_gzip(data: Blob, what: str, budget: Budget) -> Blob:
         ExpansionLimitError: it expands past ``budget.allowed(len(data))``.
         CorruptFileError: it is damaged or cut short.
     """
-    spool = Spool(budget.allowed(len(data)), lambda: budget.refusal(what, len(data)))
     view = memoryview(data)
     position = 0
-    try:
-        while view[position : position + 2] == _GZIP_MAGIC:
-            inflater = zlib.decompressobj(wbits=31)
-            while not inflater.eof and position < len(data):
-                pending: bytes | memoryview = view[position : position + _CHUNK]
-                position += len(pending)
-                while pending or not inflater.eof:
-                    part = inflater.decompress(pending, _CHUNK)
-                    spool.write(part)
-                    pending = inflater.unconsumed_tail
-                    if not pending and len(part) < _CHUNK:
-                        break  # this piece is used up and nothing more is held back
-            if not inflater.eof:
-                raise CorruptFileError(
-                    f"{what} looks gzip-compressed but cannot be unpacked (it is cut short); "
-                    "compress it again or upload the plain CSV."
-                )
-            position -= len(inflater.unused_data)
-            padding = _NOT_ZERO.search(data, position)  # members may be padded with zeros
-            position = padding.start() if padding else len(data)
-    except zlib.error as err:
-        spool.close()
-        raise CorruptFileError(
-            f"{what} looks gzip-compressed but cannot be unpacked ({' '.join(str(err).split())});"
-            " compress it again or upload the plain CSV."
-        ) from None
-    except BaseException:
-        spool.close()
-        raise
-    return spool.mapped()
+    with Spool(budget.allowed(len(data)), lambda: budget.refusal(what, len(data))) as spool:
+        try:
+            while view[position : position + 2] == _GZIP_MAGIC:
+                inflater = zlib.decompressobj(wbits=31)
+                while not inflater.eof and position < len(data):
+                    pending: bytes | memoryview = view[position : position + _CHUNK]
+                    position += len(pending)
+                    while pending or not inflater.eof:
+                        part = inflater.decompress(pending, _CHUNK)
+                        spool.write(part)
+                        pending = inflater.unconsumed_tail
+                        if not pending and len(part) < _CHUNK:
+                            break  # this piece is used up and nothing more is held back
+                if not inflater.eof:
+                    raise CorruptFileError(
+                        f"{what} looks gzip-compressed but cannot be unpacked (it is cut "
+                        "short); compress it again or upload the plain CSV."
+                    )
+                position -= len(inflater.unused_data)
+                padding = _NOT_ZERO.search(data, position)  # members may be padded with zeros
+                position = padding.start() if padding else len(data)
+        except zlib.error as err:
+            raise CorruptFileError(
+                f"{what} looks gzip-compressed but cannot be unpacked "
+                f"({' '.join(str(err).split())}); compress it again or upload the plain CSV."
+            ) from None
+        return spool.mapped()
 
 
 def check_members(
@@ -142,12 +138,10 @@ def read_member(archive: zipfile.ZipFile, name: str, what: str, budget: Budget) 
     limit = budget.allowed(info.compress_size)
     if info.file_size > limit:
         raise budget.refusal(what, info.compress_size)
-    spool = Spool(limit, lambda: budget.refusal(what, info.compress_size))
-    try:
-        with archive.open(info) as member:
-            while chunk := member.read(_CHUNK):
-                spool.write(chunk)
-    except BaseException:
-        spool.close()
-        raise
-    return spool.mapped()
+    with (
+        Spool(limit, lambda: budget.refusal(what, info.compress_size)) as spool,
+        archive.open(info) as member,
+    ):
+        while chunk := member.read(_CHUNK):
+            spool.write(chunk)
+        return spool.mapped()

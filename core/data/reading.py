@@ -61,6 +61,9 @@ MALFORMED_ROW = "malformed row (wrong number of fields)"
 MAX_FIELD = 131_072  # characters: the longest field a row may hold (the csv module's limit)
 FIELD_TOO_LONG = f"field too long (over {MAX_FIELD:,} characters)"
 _SNIFF_BYTES = 256 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"
+_PARQUET_MAGIC = b"PAR1"
 PIECE_BYTES = 64 * 1024 * 1024  # text read at once by read_pieces
 _LINE_END = re.compile(rb"[\r\n]")
 _GIVE_A_FILE = "give the path of a CSV, Parquet or Excel file"
@@ -159,17 +162,14 @@ def read_pieces(path: str | Path, *, piece_bytes: int = PIECE_BYTES) -> Iterator
 
 
 def _pieces(data: Blob, name: str, piece_bytes: int, kind_prefix: str) -> Iterator[RawTable]:
+    data, name, kind_prefix = _unwrapped(data, name, kind_prefix, Budget.for_disk())
     head = data[:16]
-    if head[:2] == b"\x1f\x8b":
-        inner = inflate_gzip(data, f"'{name}'", Budget.for_disk())
-        yield from _pieces(inner, name, piece_bytes, kind_prefix + "+gzip")
-    elif head[:4] == b"PK\x03\x04" and (member := _unzip(data, name, Budget.for_disk())):
-        inner, inner_name = member
-        yield from _pieces(inner, f"{name}/{inner_name}", piece_bytes, kind_prefix + "+zip")
-    elif head[:4] == b"PAR1" and len(data) > piece_bytes:
+    if head[:4] == _PARQUET_MAGIC and len(data) > piece_bytes:
         yield from _parquet_pieces(data, name, piece_bytes, kind_prefix)
-    elif len(data) <= piece_bytes or head[:4] in (b"PK\x03\x04", b"PAR1"):
-        yield _read_bytes(data, name, kind_prefix=kind_prefix)
+    elif len(data) <= piece_bytes or _binary_kind(head) or head[:4] == _ZIP_MAGIC:
+        yield _read_bytes(
+            data, name, kind_prefix=kind_prefix
+        )  # one piece, or one line saying why not
     else:
         yield from _csv_pieces(data, name, piece_bytes, kind_prefix)
 
@@ -219,15 +219,16 @@ def _piece_bounds(data: Blob, piece_bytes: int) -> Iterator[tuple[int, int]]:
     """Where each piece of CSV text starts and ends: at a line break past ``piece_bytes``
     that is outside quotes (an even number of quote marks since the piece's start)."""
     quoted = b'"' in data
+    view = memoryview(data)
     start = 0
     while start < len(data):
         end = min(start + piece_bytes, len(data))
-        quotes = bytes(memoryview(data)[start:end]).count(b'"') if quoted else 0
+        quotes = bytes(view[start:end]).count(b'"') if quoted else 0
         while end < len(data):
             line_end = data.find(b"\n", end)
             line_end = len(data) if line_end < 0 else line_end + 1
             if quoted:
-                quotes += bytes(memoryview(data)[end:line_end]).count(b'"')
+                quotes += bytes(view[end:line_end]).count(b'"')
             end = line_end
             if quotes % 2 == 0:
                 break
@@ -318,38 +319,53 @@ def _unreadable(shown: str, err: OSError) -> UnreadableFileError:
 
 
 def _read_bytes(data: Blob, source_name: str, *, kind_prefix: str) -> RawTable:
+    data, source_name, kind_prefix = _unwrapped(
+        data, source_name, kind_prefix, Budget.from_settings()
+    )
     if not data[:65536].strip() and is_blank(data):
         raise EmptyFileError(
             f"'{source_name}' is empty; export the data again and upload a file with rows."
         )
     head = data[:16]
-    if head[:2] == b"\x1f\x8b":
-        inner = inflate_gzip(data, f"'{source_name}'", Budget.from_settings())
-        return _read_bytes(inner, source_name, kind_prefix="+gzip")
-    if head[:4] == b"PK\x03\x04":
-        return _read_zip(data, source_name, kind_prefix)
-    if head[:4] == b"PAR1":
+    if head[:4] == _ZIP_MAGIC:  # a zip that is a workbook
+        return _read_xlsx(data, source_name, kind_prefix)
+    if head[:4] == _PARQUET_MAGIC:
         return _read_parquet(data, source_name, kind_prefix)
-    for magic, what in _BINARY_MAGIC.items():
-        if head.startswith(magic):
-            raise BinaryFileError(
-                f"'{source_name}' is {what}, not a table; upload a CSV, Excel (.xlsx), "
-                "Parquet, .csv.gz or .zip file."
-            )
+    if what := _binary_kind(head):
+        raise BinaryFileError(
+            f"'{source_name}' is {what}, not a table; upload a CSV, Excel (.xlsx), "
+            "Parquet, .csv.gz or .zip file."
+        )
     return _read_csv(data, source_name, kind_prefix)
+
+
+def _unwrapped(
+    data: Blob, source_name: str, kind_prefix: str, budget: Budget
+) -> tuple[Blob, str, str]:
+    """``data`` with its gzip and zip layers taken off within ``budget``, the name of the
+    table inside and the layers in ``kind_prefix`` (``+gzip+zip``: gzip inside a zip); a
+    workbook, itself a zip, stays whole."""
+    while True:
+        head = data[:4]
+        if head[:2] == _GZIP_MAGIC:
+            data = inflate_gzip(data, f"'{source_name}'", budget)
+            kind_prefix = "+gzip" + kind_prefix
+        elif head == _ZIP_MAGIC and (member := _unzip(data, source_name, budget)) is not None:
+            data, inner = member
+            source_name = f"{source_name}/{inner}"
+            kind_prefix = "+zip" + kind_prefix
+        else:
+            return data, source_name, kind_prefix
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """What a file starting with ``head`` is, when it is a known kind of file that is no table."""
+    return next((what for magic, what in _BINARY_MAGIC.items() if head.startswith(magic)), None)
 
 
 def _detail(err: BaseException) -> str:
     """A library's error text on one line (pyarrow's may end in or contain newlines)."""
     return " ".join(str(err).split())
-
-
-def _read_zip(data: Blob, source_name: str, kind_prefix: str) -> RawTable:
-    member = _unzip(data, source_name, Budget.from_settings())
-    if member is None:
-        return _read_xlsx(data, source_name, kind_prefix)
-    inner, name = member
-    return _read_bytes(inner, f"{source_name}/{name}", kind_prefix=kind_prefix + "+zip")
 
 
 def _unzip(data: Blob, source_name: str, budget: Budget) -> tuple[Blob, str] | None:
@@ -760,22 +776,24 @@ def _blank_long_lines(data: Blob, delimiter: str) -> tuple[Blob, dict[int, str]]
     Memory stays bounded whatever a line's length: the long field is found by a search over
     ``data``, never copied, and the result is written to a spool."""
     long_field = re.compile(rb"[^\r\n%s]{%d,}" % (re.escape(delimiter.encode()), MAX_FIELD + 1))
-    spool = Spool()
     blanked: dict[int, str] = {}
     view = memoryview(data)
     last = line = 0
-    while match := long_field.search(data, last):
-        start = max(data.rfind(b"\n", last, match.start()), data.rfind(b"\r", last, match.start()))
-        start = last if start < 0 else start + 1
-        end_match = _LINE_END.search(data, match.end())
-        end = end_match.start() if end_match else len(data)
-        line += _count_newlines(view[last:start])
-        spool.write(view[last:start])
-        spool.write(b"(field too long)")
-        blanked[line + 1] = _preview(bytes(view[start : start + 200]))
-        last = end
-    spool.write(view[last:])
-    return spool.mapped(), blanked
+    with Spool() as spool:
+        while match := long_field.search(data, last):
+            start = max(
+                data.rfind(b"\n", last, match.start()), data.rfind(b"\r", last, match.start())
+            )
+            start = last if start < 0 else start + 1
+            end_match = _LINE_END.search(data, match.end())
+            end = end_match.start() if end_match else len(data)
+            line += _count_newlines(view[last:start])
+            spool.write(view[last:start])
+            spool.write(b"(field too long)")
+            blanked[line + 1] = _preview(bytes(view[start : start + 200]))
+            last = end
+        spool.write(view[last:])
+        return spool.mapped(), blanked
 
 
 def _count_newlines(view: memoryview) -> int:

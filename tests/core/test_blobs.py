@@ -77,3 +77,15 @@ def test_a_spool_refuses_past_its_limit_and_blank_content_is_seen_across_pieces(
         spool.write(b"x")
     assert is_blank(b" \n\t" * 10)
     assert not is_blank(b" " * 20 + b"x")
+
+
+def test_a_gzip_inside_a_zip_is_unpacked_and_named_in_order():
+    from core.data.reading import read_table
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("events.csv.gz", gzip.compress(b"user_id,timestamp\nu1,2024-01-01\n"))
+    raw = read_table(buffer.getvalue(), name="export.zip")
+    assert raw.frame["user_id"].tolist() == ["u1"]
+    assert raw.source_name == "export.zip/events.csv.gz"
+    assert raw.describe().startswith("CSV in gzip in zip")
