@@ -232,8 +232,10 @@ def _write_pieces(
     rejected.mkdir()
     found = _Pieces()
     for number, result in enumerate(
-        _mapped_pieces(files, products, mapping, date_order, piece_bytes, found)
+        _mapped_pieces(files, products, mapping, date_order, piece_bytes)
     ):
+        if number == 0:
+            found.first = result
         frame = result.frame.assign(
             **{_ORDER: range(found.rows_kept, found.rows_kept + len(result.frame))}
         )
@@ -273,11 +275,11 @@ def _mapped_pieces(
     mapping: dict[str, str | None],
     date_order: DateOrder,
     piece_bytes: int,
-    found: _Pieces,
 ) -> Iterator[LoadResult]:
     """Each piece of every file, mapped and validated; after the first piece, with the mapping
     and date order it settled on, so every piece reads the same way."""
     product_frame = products.frame if products is not None else None
+    settled: LoadResult | None = None
     for path in files:
         for raw in read_pieces(path, piece_bytes=piece_bytes):
             result = map_event_rows(
@@ -287,8 +289,8 @@ def _mapped_pieces(
                 products=product_frame,
                 name_each_item=False,  # named once over the whole table, in _sort_and_count
             )
-            if found.first is None:
-                found.first = result
+            if settled is None:
+                settled = result
                 mapping = {f: result.mapping.get(f) for f in schema.EVENT_MAPPING_FIELDS}
                 if date_order == "auto":
                     date_order = result.date_order
@@ -311,15 +313,13 @@ def _sort_and_count(staging: Path) -> dict[str, Any]:
             f"COPY ({_sorted_and_named(columns)}) TO '{staging / EVENTS}' "
             f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, COMPRESSION zstd)"
         )
-        events = f"read_parquet('{staging / EVENTS}')"
-        columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {events}").fetchall()]
         items = f'count(DISTINCT "{schema.ITEM_ID}")' if schema.ITEM_ID in columns else "0"
         users, item_count, start, end = con.execute(
             f'SELECT count(DISTINCT "{schema.USER_ID}"), {items}, '
-            f'min("{schema.TIMESTAMP}"), max("{schema.TIMESTAMP}") FROM {events}'
+            f'min("{schema.TIMESTAMP}"), max("{schema.TIMESTAMP}") FROM pieces'
         ).fetchone() or (0, 0, None, None)
         # As the loader counts them: rows equal in every column as read, before naming.
-        every = ", ".join(f'"{c}"' for c in columns)
+        every = ", ".join(f'"{c}"' for c in columns if c != _ORDER)
         (duplicates,) = con.execute(
             f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM pieces "
             f"GROUP BY {every}) WHERE n > 1"
