@@ -118,9 +118,7 @@ def _server_dataset() -> ShopData:
     return shop
 
 
-def _dataset_label(name: str, report: IngestReport | None) -> str:
-    if report is None:
-        return name
+def _dataset_label(name: str, report: IngestReport) -> str:
     return f"{name} · {report.rows_kept:,} events · {report.start[:10]} – {report.end[:10]}"
 
 

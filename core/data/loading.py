@@ -64,6 +64,10 @@ class LoadResult:
         read_as: how the file was read (container, encoding, separator, header).
         source_columns: the file's own column names.
         date_order: the order day and month of text dates were read in (``auto``: not needed).
+        date_order_assumed: every date fitted both orders, so ``date_order`` was assumed.
+        returns: in an export without an event column, the rows read as returns and how many
+            of them were kept (None with an event column).
+        other_event_types: event labels kept as they are (not a known type), with their rows.
     """
 
     frame: pd.DataFrame
@@ -78,6 +82,9 @@ class LoadResult:
     read_as: str
     source_columns: tuple[str, ...]
     date_order: DateOrder = "auto"
+    date_order_assumed: bool = False
+    returns: tuple[int, int] | None = None
+    other_event_types: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_kept(self) -> int:
@@ -441,9 +448,18 @@ def map_event_rows(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult
         )
 
     numbers = _map_numbers(frame, used, chosen, raw.source_name, rejections, notes)
+    other_types: dict[str, int] = {}
     if schema.EVENT_TYPE in used:
         events = parse_event_types(frame[used[schema.EVENT_TYPE]])
         notes.extend(events.notes)
+        counts = events.values.value_counts(sort=False)
+        other_types = {
+            str(c): int(counts[c])
+            for c in events.values.cat.categories
+            if c not in schema.EVENT_TYPES
+        }
+        if other_types:
+            notes.append(other_event_types_note(other_types))
         rejections.add(events.values.isna(), MISSING_EVENT)
         out[schema.EVENT_TYPE] = events.values
     else:
@@ -461,19 +477,11 @@ def map_event_rows(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult
         rejections.add(unknown, UNKNOWN_ITEM)
 
     keep = rejections.keep
+    returns: tuple[int, int] | None = None
     if schema.EVENT_TYPE not in used:
-        returns = (out[schema.EVENT_TYPE] == schema.RETURN).to_numpy()
-        read, kept = int(returns.sum()), int((returns & keep).sum())
-        fate = (
-            "all kept"
-            if kept == read
-            else f"of which {kept:,} are kept (the others are rejected for the reasons below)"
-        )
-        notes.append(
-            "No event column: every row is a sold line, read as a purchase; "
-            f"{read:,} rows with a negative quantity or a cancelled invoice read as returns, "
-            f"{fate}."
-        )
+        is_return = (out[schema.EVENT_TYPE] == schema.RETURN).to_numpy()
+        returns = int(is_return.sum()), int((is_return & keep).sum())
+        notes.append(returns_note(*returns))
     events_frame = pd.DataFrame(out)[[c for c in schema.EVENT_FIELDS if c in out]]
     events_frame = events_frame[keep].reset_index(drop=True)
     kept_rows = raw.row_numbers[keep]
@@ -501,6 +509,9 @@ def map_event_rows(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult
         mapping=used,
         notes=tuple(notes),
         date_order=times.date_order,
+        date_order_assumed=times.date_order_assumed,
+        returns=returns,
+        other_event_types=other_types,
     )
 
 
@@ -661,6 +672,9 @@ def _result(
     mapping: dict[str, str],
     notes: tuple[str, ...],
     date_order: DateOrder = "auto",
+    date_order_assumed: bool = False,
+    returns: tuple[int, int] | None = None,
+    other_event_types: dict[str, int] | None = None,
 ) -> LoadResult:
     """The ``LoadResult`` of ``raw``."""
     return LoadResult(
@@ -676,7 +690,29 @@ def _result(
         read_as=raw.describe(),
         source_columns=tuple(map(str, raw.frame.columns)),
         date_order=date_order,
+        date_order_assumed=date_order_assumed,
+        returns=returns,
+        other_event_types=other_event_types or {},
     )
+
+
+def returns_note(read: int, kept: int) -> str:
+    """What an export without an event column became: sold lines, and returns."""
+    fate = (
+        "all kept"
+        if kept == read
+        else f"of which {kept:,} are kept (the others are rejected for the reasons below)"
+    )
+    return (
+        "No event column: every row is a sold line, read as a purchase; "
+        f"{read:,} rows with a negative quantity or a cancelled invoice read as returns, {fate}."
+    )
+
+
+def other_event_types_note(counts: Mapping[str, int]) -> str:
+    """Event labels kept as they are, with their rows (the first eight)."""
+    listed = ", ".join(f"'{label}' ({n:,} rows)" for label, n in list(counts.items())[:8])
+    return f"Event types kept as they are (not view, cart, fav, purchase or return): {listed}."
 
 
 def require_rows(result: LoadResult) -> LoadResult:

@@ -65,12 +65,14 @@ class Parsed:
         notes: assumptions the parser made, in words for the user.
         date_order: the order day and month were read in (``auto`` when dates did not need
             one), to read more of the same data the same way.
+        date_order_assumed: every date fitted both orders, so ``date_order`` was assumed.
     """
 
     values: pd.Series
     failed: np.ndarray
     notes: tuple[str, ...] = field(default_factory=tuple)
     date_order: DateOrder = "auto"
+    date_order_assumed: bool = False
 
 
 def parse_timestamps(raw: pd.Series, *, date_order: DateOrder = "auto") -> Parsed:
@@ -82,6 +84,7 @@ def parse_timestamps(raw: pd.Series, *, date_order: DateOrder = "auto") -> Parse
     present = raw.notna().to_numpy()
     notes: list[str] = []
     order: DateOrder = "auto"
+    assumed = False
     if is_datetime64_any_dtype(raw):
         # pyarrow already reads ISO 8601 text with offsets as UTC times: say so as for text.
         if getattr(raw.dt, "tz", None) is not None:
@@ -95,11 +98,11 @@ def parse_timestamps(raw: pd.Series, *, date_order: DateOrder = "auto") -> Parse
         if numeric.notna().sum() >= 0.9 * text.head(_SAMPLE).notna().sum() > 0:
             values = _from_numbers(pd.to_numeric(text, errors="coerce"), notes)
         else:
-            values, order = _from_text(text, date_order, notes)
+            values, order, assumed = _from_text(text, date_order, notes)
     # Placeholders such as 9999-12-31 or 0001-01-01 do not fit in nanoseconds: clip them to
     # its range so that validation rejects them as out of range instead of the cast failing.
     values = values.clip(_NS_MIN, _NS_MAX).astype("datetime64[ns]")
-    return Parsed(values, present & values.isna().to_numpy(), tuple(notes), order)
+    return Parsed(values, present & values.isna().to_numpy(), tuple(notes), order, assumed)
 
 
 def _naive_utc(values: pd.Series) -> pd.Series:
@@ -138,18 +141,20 @@ def _score(sample: pd.Series, fmt: str) -> int:
 
 def _from_text(
     text: pd.Series, date_order: DateOrder, notes: list[str]
-) -> tuple[pd.Series, DateOrder]:
+) -> tuple[pd.Series, DateOrder, bool]:
+    """The times in ``text``, the day/month order used, and whether it was assumed."""
     sample = text.dropna().drop_duplicates().head(_SAMPLE)
     if sample.empty:
-        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]"), "auto"
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]"), "auto", False
     ordered = {"auto": _DMY + _MDY, "dmy": _DMY, "mdy": _MDY}[date_order]
     scores = {fmt: _score(sample, fmt) for fmt in _YEAR_FIRST + ordered}
     scores = {fmt: n for fmt, n in scores.items() if n}
     if not scores:
-        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]"), "auto"
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]"), "auto", False
     best = max(scores, key=lambda f: scores[f])
+    assumed = False
     if date_order == "auto" and best in _DMY + _MDY:
-        best = _choose_date_order(text, best, scores, notes)
+        best, assumed = _choose_date_order(text, best, scores, notes)
     elif best in _DMY + _MDY:
         notes.append(f"Dates read as {_order_words(best)}, as chosen.")
     values = pd.to_datetime(text, format=best, errors="coerce", utc=True)
@@ -166,14 +171,18 @@ def _from_text(
         and text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).head(_SAMPLE).any()
     ):
         notes.append(_OFFSET_NOTE)
-    return _naive_utc(values), order
+    return _naive_utc(values), order, assumed
 
 
 def _order_words(fmt: str) -> str:
     return "day/month/year" if fmt in _DMY else "month/day/year"
 
 
-def _choose_date_order(text: pd.Series, best: str, scores: dict[str, int], notes: list[str]) -> str:
+def _choose_date_order(
+    text: pd.Series, best: str, scores: dict[str, int], notes: list[str]
+) -> tuple[str, bool]:
+    """The day/month format the dates fit, and whether it was only assumed (every date fits
+    both orders)."""
     twin = (_MDY + _DMY)[(_DMY + _MDY).index(best)]
     if scores.get(twin, 0) != scores[best]:
         winner = best if scores[best] > scores.get(twin, 0) else twin
@@ -181,23 +190,23 @@ def _choose_date_order(text: pd.Series, best: str, scores: dict[str, int], notes
             f"Dates read as {_order_words(winner)}: some values only fit that order "
             "(a number above 12 where the month would be)."
         )
-        return winner
+        return winner, False
     # The sample fits both orders: look at every distinct value before assuming.
     parts = text.drop_duplicates().str.extract(r"^\s*(\d{1,2})\D(\d{1,2})\D")
     first, second = (pd.to_numeric(parts[i], errors="coerce") for i in (0, 1))
     dmy, mdy = (best, twin) if best in _DMY else (twin, best)
     if (first > 12).any() and not (second > 12).any():
         notes.append("Dates read as day/month/year: some first numbers are above 12.")
-        return dmy
+        return dmy, False
     if (second > 12).any() and not (first > 12).any():
         notes.append("Dates read as month/day/year: some second numbers are above 12.")
-        return mdy
+        return mdy, False
     chosen = mdy if "/" in best else dmy
     notes.append(
         f"Every date fits both day/month and month/day, so {_order_words(chosen)} was "
         "assumed; change the date order on the Data page if that is wrong."
     )
-    return chosen
+    return chosen, True
 
 
 def parse_numbers(raw: pd.Series) -> Parsed:
@@ -263,7 +272,8 @@ def parse_ids(raw: pd.Series) -> pd.Series:
 
 
 def parse_event_types(raw: pd.Series) -> Parsed:
-    """Map event labels to canonical types; unknown labels are kept as they are and reported."""
+    """Map event labels to canonical types; unknown labels are kept as they are (the loader
+    counts and reports them)."""
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     labels = [_label(value) for value in uniques]
     notes: list[str] = []
@@ -280,13 +290,6 @@ def parse_event_types(raw: pd.Series) -> Parsed:
         ),
         index=raw.index,
     )
-    unknown = [c for c in categories if c not in schema.EVENT_TYPES]
-    if unknown:
-        counts = values.value_counts()
-        listed = ", ".join(f"'{c}' ({counts[c]:,} rows)" for c in unknown[:8])
-        notes.append(
-            f"Event types kept as they are (not view, cart, fav, purchase or return): {listed}."
-        )
     return Parsed(values, np.zeros(len(raw), dtype=bool), tuple(notes))
 
 
@@ -294,3 +297,8 @@ def _label(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return re.sub(r"\s+", " ", str(value)).strip()
+
+
+def is_date_order_note(note: str) -> bool:
+    """Whether ``note`` says which day/month order dates were read in."""
+    return note.startswith(("Dates read as", "Every date fits both day/month and month/day"))

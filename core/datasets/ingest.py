@@ -37,8 +37,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core import schema
-from core.data.loading import ROW, LoadResult, map_event_rows, read_products
-from core.data.parsing import DateOrder
+from core.data.loading import (
+    ROW,
+    LoadResult,
+    map_event_rows,
+    other_event_types_note,
+    read_products,
+    returns_note,
+)
+from core.data.parsing import DateOrder, is_date_order_note
 from core.data.reading import PIECE_BYTES, read_pieces
 from core.errors import AllRowsRejectedError, DatasetError
 from core.runs.datasets import writer_prefix
@@ -53,7 +60,9 @@ ROW_GROUP_ROWS: Final = 1_000_000
 DUCKDB_MEMORY: Final = "2GB"  # DuckDB spills to the staging folder past this
 _TABLE_SUFFIXES: Final = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".zip", ".parquet")
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_DATE_NOTE: Final = "Dates read as"
+_DATES: Final = "\0dates"
+_RETURNS: Final = "\0returns"  # where the notes that count rows go
+_OTHER_TYPES: Final = "\0other event types"
 _ORDER: Final = "_order"  # each kept row's place in the source, to keep equal times in order
 
 # Called with the rows read so far; returning False stops the ingest (nothing is kept).
@@ -192,9 +201,17 @@ def ingest(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=writer_prefix(STAGING)))
     try:
-        pieces = _write_pieces(
-            files, staging, product_result, mapping or {}, date_order, piece_bytes, on_progress
-        )
+        try:
+            pieces = _write_pieces(
+                files, staging, product_result, mapping or {}, date_order, piece_bytes, on_progress
+            )
+        except (
+            _AssumedDateOrderError
+        ) as shown:  # earlier pieces assumed the other order: read again
+            pieces = _write_pieces(
+                files, staging, product_result, mapping or {}, shown.order, piece_bytes, on_progress
+            )
+            pieces.date_note = shown.note
         if product_result is not None:
             product_result.frame.to_parquet(staging / PRODUCTS, index=False)
         summary = _sort_and_count(staging)
@@ -216,6 +233,39 @@ class _Pieces:
     rows_kept: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    returns: tuple[int, int] | None = None
+    other_event_types: Counter[str] = field(default_factory=Counter)
+    date_note: str = ""
+
+    def add_notes(self, result: LoadResult, *, first: bool, shows_date_order: bool) -> None:
+        """The notes of one piece. Notes that count rows are said once, over every piece, and
+        the day/month order is said by the first piece or the one that showed it (a placeholder
+        keeps each one's place)."""
+        counted = {}
+        if result.returns is not None:
+            counted[_RETURNS] = returns_note(*result.returns)
+            read, kept = self.returns or (0, 0)
+            self.returns = read + result.returns[0], kept + result.returns[1]
+        if result.other_event_types:
+            counted[_OTHER_TYPES] = other_event_types_note(result.other_event_types)
+        self.other_event_types.update(result.other_event_types)
+        for note in result.notes:
+            if is_date_order_note(note):
+                if first or shows_date_order:
+                    self.date_note = note
+                note = _DATES
+            note = next((key for key, text in counted.items() if note == text), note)
+            if note not in self.notes:
+                self.notes.append(note)
+
+    def said(self) -> tuple[str, ...]:
+        """The notes, with the counted ones over every piece."""
+        whole = {
+            _RETURNS: returns_note(*self.returns) if self.returns else "",
+            _OTHER_TYPES: other_event_types_note(self.other_event_types),
+            _DATES: self.date_note,
+        }
+        return tuple(whole.get(note, note) for note in self.notes)
 
 
 def _write_pieces(
@@ -228,10 +278,11 @@ def _write_pieces(
     on_progress: OnProgress | None,
 ) -> _Pieces:
     parts, rejected = staging / "parts", staging / REJECTED
-    parts.mkdir()
-    rejected.mkdir()
+    for folder in (parts, rejected):
+        shutil.rmtree(folder, ignore_errors=True)  # what an earlier reading left
+        folder.mkdir()
     found = _Pieces()
-    for number, result in enumerate(
+    for number, (result, shows_date_order) in enumerate(
         _mapped_pieces(files, products, mapping, date_order, piece_bytes)
     ):
         if number == 0:
@@ -249,13 +300,7 @@ def _write_pieces(
         found.rows_read += result.rows_read
         found.rows_kept += len(result.frame)
         found.rejected.update(result.rejected_counts)
-        # Later pieces read dates in the order the first one settled on: said once, by it.
-        later = number > 0
-        found.notes += [
-            n
-            for n in result.notes
-            if n not in found.notes and not (later and n.startswith(_DATE_NOTE))
-        ]
+        found.add_notes(result, first=number == 0, shows_date_order=shows_date_order)
         if on_progress is not None and on_progress(found.rows_read) is False:
             raise IngestCancelledError(
                 f"The ingest was stopped after {found.rows_read:,} rows; no dataset was kept."
@@ -269,17 +314,33 @@ def _write_pieces(
     return found
 
 
+class _AssumedDateOrderError(Exception):
+    """A piece showed the dates' day/month order after earlier pieces had assumed the other."""
+
+    def __init__(self, order: DateOrder, note: str) -> None:
+        super().__init__(order)
+        self.order, self.note = order, note
+
+
 def _mapped_pieces(
     files: list[Path],
     products: LoadResult | None,
     mapping: dict[str, str | None],
     date_order: DateOrder,
     piece_bytes: int,
-) -> Iterator[LoadResult]:
-    """Each piece of every file, mapped and validated; after the first piece, with the mapping
-    and date order it settled on, so every piece reads the same way."""
+) -> Iterator[tuple[LoadResult, bool]]:
+    """Each piece of every file, mapped and validated, and whether it is the one that showed
+    the day/month order. After the first piece, the mapping is the one it settled on; the
+    date order, once a piece shows it (until then each piece judges its own dates, as the
+    whole file would be judged).
+
+    Raises:
+        _AssumedDateOrderError: a piece showed an order other than one an earlier piece assumed.
+    """
     product_frame = products.frame if products is not None else None
-    settled: LoadResult | None = None
+    decided = date_order != "auto"
+    assumed: set[DateOrder] = set()
+    first = True
     for path in files:
         for raw in read_pieces(path, piece_bytes=piece_bytes):
             result = map_event_rows(
@@ -289,12 +350,18 @@ def _mapped_pieces(
                 products=product_frame,
                 name_each_item=False,  # named once over the whole table, in _sort_and_count
             )
-            if settled is None:
-                settled = result
+            if first:
                 mapping = {f: result.mapping.get(f) for f in schema.EVENT_MAPPING_FIELDS}
-                if date_order == "auto":
-                    date_order = result.date_order
-            yield result
+                first = False
+            shows = not decided and result.date_order != "auto" and not result.date_order_assumed
+            if shows:
+                if assumed - {result.date_order}:
+                    note = next(n for n in result.notes if is_date_order_note(n))
+                    raise _AssumedDateOrderError(result.date_order, note)
+                date_order, decided = result.date_order, True
+            elif not decided and result.date_order_assumed:
+                assumed.add(result.date_order)
+            yield result, shows
 
 
 def _sort_and_count(staging: Path) -> dict[str, Any]:
@@ -371,7 +438,7 @@ def _report(
         format_key=first.export_format.key,
         mapping=dict(first.mapping),
         read_as=first.read_as,
-        notes=tuple(pieces.notes),
+        notes=pieces.said(),
         seconds=round(seconds, 3),
         **summary,
     )

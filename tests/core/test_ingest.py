@@ -186,3 +186,45 @@ def test_datasets_are_listed_with_the_damaged_ones_named(tmp_path, capsys):
     assert code == 2 and "There is no dataset 'missing' (datasets: broken, good)" in err
     code, _, err = run_cli(capsys, "inspect", source, "--dataset", "good", "--data-dir", tmp_path)
     assert code == 2 and "not both" in err
+
+
+def test_notes_that_count_rows_count_them_over_every_piece(tmp_path):
+    """An orders export (returns counted in a note) and unknown event labels spread over many
+    pieces: the dataset's notes are the whole file's, each said once."""
+    orders = ["InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n"]
+    for n in range(60):
+        invoice = f"C{5000 + n}" if n % 4 == 0 else str(5000 + n)
+        quantity = -1 if n % 4 == 0 else 2
+        orders.append(
+            f"{invoice},A{n % 9},{quantity},12/{1 + n % 28}/2010 10:00,2.5,{1000 + n % 7}\n"
+        )
+    source = write(tmp_path, "orders.csv", "".join(orders))
+    report = ingest([source], name="orders", data_dir=tmp_path / "data", piece_bytes=PIECE)
+    whole = read_events(source)
+    assert report.notes == whole.notes
+    assert "15 rows with a negative quantity" in " ".join(report.notes)
+
+    labels = ["view", "share", "purchase", "compare"]
+    rows = [HEADER] + [
+        f"u{n % 5},i{n % 3},{labels[n % 4]},2024-01-{1 + n % 28:02} 10:00,1,x\n" for n in range(80)
+    ]
+    source = write(tmp_path, "events.csv", "".join(rows))
+    report = ingest([source], name="labels", data_dir=tmp_path / "data", piece_bytes=PIECE)
+    assert report.notes == read_events(source).notes
+    assert "'share' (20 rows), 'compare' (20 rows)" in " ".join(report.notes)
+
+
+def test_a_day_month_order_shown_only_further_down_is_used_for_the_whole_dataset(tmp_path):
+    """The first pieces' dates fit both orders (month/day would be assumed); later rows show
+    day/month: the dataset reads every date as day/month, as the whole file does."""
+    rows = ["user_id,item_id,event_type,timestamp\n"]
+    rows += [f"u{n},i1,view,{1 + n % 12:02}/01/2024 10:00\n" for n in range(40)]  # ambiguous
+    rows += [f"u{n},i2,view,{13 + n % 15}/01/2024 10:00\n" for n in range(40)]  # day first
+    source = write(tmp_path, "events.csv", "".join(rows))
+    report = ingest([source], name="shop", data_dir=tmp_path / "data", piece_bytes=PIECE)
+    whole = read_events(source)
+    events = _dataset(tmp_path / "data" / "shop")
+    assert whole.date_order == "dmy"
+    assert events[whole.frame.columns].astype(str).equals(whole.frame.astype(str))
+    assert events["timestamp"].dt.month.eq(1).all()  # 02/01 is the 2nd of January
+    assert report.notes == whole.notes
