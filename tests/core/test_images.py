@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import io
 import json
+import os
 import pickle
 import struct
 import zipfile
@@ -94,6 +95,17 @@ def test_list_refuses_paths_outside_its_folder(tmp_path: Path) -> None:
     photos = reading.read_photo_list(listing, label="label")
     assert [(p.item_id, p.label) for p in photos.photos] == [("a", "red")]
     assert [s.reason for s in photos.skipped] == ["unsafe path: outside the list's folder"] * 2
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_list_skips_a_named_pipe_instead_of_waiting_on_it(tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(_png((255, 0, 0)))
+    os.mkfifo(tmp_path / "pipe.png")
+    listing = tmp_path / "list.csv"
+    listing.write_text("path,label\na.png,red\npipe.png,red\nmissing.png,red\n")
+    photos = reading.read_photo_list(listing, label="label")
+    assert [p.item_id for p in photos.photos] == ["a"]
+    assert [s.reason.split(":")[0] for s in photos.skipped] == ["not a file", "missing file"]
 
 
 def test_exif_rotation_is_applied_and_images_are_shrunk() -> None:
