@@ -523,7 +523,7 @@ def train_images(
         )
     else:
         train_photos, test_photos = train.photos, test.photos
-    embedder = images.load_embedder(cache_dir or Path(), features=settings.features)
+    embedder = images.load_embedder(cache_dir, features=settings.features)
     fitted = images.embed_photos(
         train_photos, embedder, cache_dir=cache_dir, mirrored=settings.mirrored
     )

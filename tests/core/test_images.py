@@ -196,6 +196,18 @@ def test_installed_network_graph_matches_numpy(tmp_path: Path) -> None:
     assert embed.check_graph(session, network, size=48) < 1e-4
 
 
+def test_embedder_without_a_cache_folder_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    if embed.weights_path() is None:
+        pytest.skip("the weights package is not installed")
+    monkeypatch.chdir(tmp_path)
+    assert embed.load_embedder(None).kind == embed.CNN
+    assert list(tmp_path.iterdir()) == []
+
+
 def _blob_photos(count: int, seed: int) -> list[reading.Photo]:
     rng = np.random.default_rng(seed)
     photos = []
