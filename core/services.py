@@ -524,12 +524,12 @@ def train_images(
     else:
         train_photos, test_photos = train.photos, test.photos
     embedder = images.load_embedder(cache_dir, features=settings.features)
-    fitted = images.embed_photos(
-        train_photos, embedder, cache_dir=cache_dir, mirrored=settings.mirrored
+    embedded = images.embed_photos(
+        (*train_photos, *test_photos), embedder, cache_dir=cache_dir, mirrored=settings.mirrored
     )
-    scored = images.embed_photos(
-        test_photos, embedder, cache_dir=cache_dir, mirrored=settings.mirrored
-    )
+    cut, mirrored = len(train_photos), embedded.mirrored
+    train_vectors, test_vectors = np.split(embedded.vectors, [cut])
+    train_mirrored, test_mirrored = (None, None) if mirrored is None else np.split(mirrored, [cut])
     train_labels = np.array([str(photo.label) for photo in train_photos])
     test_labels = np.array([str(photo.label) for photo in test_photos])
     config = settings.network
@@ -541,18 +541,13 @@ def train_images(
         return not _report(on_progress, progress)
 
     models = images.train_image_models(
-        fitted.vectors, train_labels, mirrored=fitted.mirrored, config=config, on_epoch=on_epoch
+        train_vectors, train_labels, mirrored=train_mirrored, config=config, on_epoch=on_epoch
     )
     _report(on_progress, TrainingProgress("scoring"))
-    scores = images.score_image_models(
-        models, scored.vectors, test_labels, mirrored=scored.mirrored
-    )
+    scores = images.score_image_models(models, test_vectors, test_labels, mirrored=test_mirrored)
     precision = images.similar_precision_at_k(
-        fitted.vectors, train_labels, scored.vectors, test_labels
+        train_vectors, train_labels, test_vectors, test_labels
     )
-    computed = fitted.computed + scored.computed
-    views = 2 if settings.mirrored else 1
-    seconds = fitted.seconds + scored.seconds
     return ImageResult(
         models=models,
         scores=scores,
@@ -560,6 +555,6 @@ def train_images(
         train_photos=len(train_photos),
         test_photos=len(test_photos),
         features=embedder.kind,
-        embed_seconds_per_photo=seconds / (computed * views) if computed else 0.0,
-        embed_seconds=seconds,
+        embed_seconds_per_photo=embedded.seconds_per_photo,
+        embed_seconds=embedded.seconds,
     )
