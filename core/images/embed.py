@@ -9,6 +9,7 @@ photo's bytes, so the same photos are embedded once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import io
@@ -193,12 +194,14 @@ def _colour_features(image: Image.Image) -> np.ndarray:
     return np.concatenate([histogram / max(1, bins.size), pixels])
 
 
+@functools.cache
 def load_embedder(cache_dir: Path | None, *, features: FeatureKind | None = None) -> Embedder:
     """The CNN embedder when onnxruntime and the weights package are installed (and
     ``features`` does not ask for the colour features), else the colour embedder.
 
     The network's graph is kept in ``cache_dir``; without one it is built in memory (about a
-    second) and nothing is written.
+    second) and nothing is written. One embedder per process and cache folder: the weights are
+    hashed and the network's session opened once, not for every training.
     """
     weights = weights_path()
     usable = weights is not None and importlib.util.find_spec("onnxruntime") is not None
