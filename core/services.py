@@ -484,18 +484,18 @@ def split_photos(
     """Training and test photos, each category keeping its share where it has photos enough.
 
     Raises:
-        TooFewPhotosError: fewer than 2 photos per side.
+        TooFewPhotosError: fewer than 4 photos.
     """
     from sklearn.model_selection import train_test_split
 
     labels = [str(photo.label) for photo in photos.photos]
-    counts = pd.Series(labels).value_counts()
-    held = max(1, round(len(labels) * test_share))
-    stratify = labels if counts.min() >= 2 and held >= len(counts) else None
     if len(labels) < 4:
         raise images.TooFewPhotosError(
             f"Only {len(labels)} labelled photos; at least 4 are needed to train and score."
         )
+    counts = pd.Series(labels).value_counts()
+    held = max(1, round(len(labels) * test_share))
+    stratify = labels if counts.min() >= 2 and held >= len(counts) else None
     train, test = train_test_split(
         list(photos.photos), test_size=held, random_state=random_state, stratify=stratify
     )
