@@ -484,18 +484,18 @@ def split_photos(
     """Training and test photos, each category keeping its share where it has photos enough.
 
     Raises:
-        TooFewPhotosError: fewer than 2 photos per side.
+        TooFewPhotosError: fewer than 4 photos.
     """
     from sklearn.model_selection import train_test_split
 
     labels = [str(photo.label) for photo in photos.photos]
-    counts = pd.Series(labels).value_counts()
-    held = max(1, round(len(labels) * test_share))
-    stratify = labels if counts.min() >= 2 and held >= len(counts) else None
     if len(labels) < 4:
         raise images.TooFewPhotosError(
             f"Only {len(labels)} labelled photos; at least 4 are needed to train and score."
         )
+    counts = pd.Series(labels).value_counts()
+    held = max(1, round(len(labels) * test_share))
+    stratify = labels if counts.min() >= 2 and held >= len(counts) else None
     train, test = train_test_split(
         list(photos.photos), test_size=held, random_state=random_state, stratify=stratify
     )
@@ -523,13 +523,13 @@ def train_images(
         )
     else:
         train_photos, test_photos = train.photos, test.photos
-    embedder = images.load_embedder(cache_dir or Path(), features=settings.features)
-    fitted = images.embed_photos(
-        train_photos, embedder, cache_dir=cache_dir, mirrored=settings.mirrored
+    embedder = images.load_embedder(cache_dir, features=settings.features)
+    embedded = images.embed_photos(
+        (*train_photos, *test_photos), embedder, cache_dir=cache_dir, mirrored=settings.mirrored
     )
-    scored = images.embed_photos(
-        test_photos, embedder, cache_dir=cache_dir, mirrored=settings.mirrored
-    )
+    cut, mirrored = len(train_photos), embedded.mirrored
+    train_vectors, test_vectors = np.split(embedded.vectors, [cut])
+    train_mirrored, test_mirrored = (None, None) if mirrored is None else np.split(mirrored, [cut])
     train_labels = np.array([str(photo.label) for photo in train_photos])
     test_labels = np.array([str(photo.label) for photo in test_photos])
     config = settings.network
@@ -541,18 +541,13 @@ def train_images(
         return not _report(on_progress, progress)
 
     models = images.train_image_models(
-        fitted.vectors, train_labels, mirrored=fitted.mirrored, config=config, on_epoch=on_epoch
+        train_vectors, train_labels, mirrored=train_mirrored, config=config, on_epoch=on_epoch
     )
     _report(on_progress, TrainingProgress("scoring"))
-    scores = images.score_image_models(
-        models, scored.vectors, test_labels, mirrored=scored.mirrored
-    )
+    scores = images.score_image_models(models, test_vectors, test_labels, mirrored=test_mirrored)
     precision = images.similar_precision_at_k(
-        fitted.vectors, train_labels, scored.vectors, test_labels
+        train_vectors, train_labels, test_vectors, test_labels
     )
-    computed = fitted.computed + scored.computed
-    views = 2 if settings.mirrored else 1
-    seconds = fitted.seconds + scored.seconds
     return ImageResult(
         models=models,
         scores=scores,
@@ -560,6 +555,6 @@ def train_images(
         train_photos=len(train_photos),
         test_photos=len(test_photos),
         features=embedder.kind,
-        embed_seconds_per_photo=seconds / (computed * views) if computed else 0.0,
-        embed_seconds=seconds,
+        embed_seconds_per_photo=embedded.seconds_per_photo,
+        embed_seconds=embedded.seconds,
     )

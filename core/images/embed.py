@@ -9,6 +9,7 @@ photo's bytes, so the same photos are embedded once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import io
@@ -193,15 +194,26 @@ def _colour_features(image: Image.Image) -> np.ndarray:
     return np.concatenate([histogram / max(1, bins.size), pixels])
 
 
-def load_embedder(cache_dir: Path, *, features: FeatureKind | None = None) -> Embedder:
+@functools.cache
+def load_embedder(cache_dir: Path | None, *, features: FeatureKind | None = None) -> Embedder:
     """The CNN embedder when onnxruntime and the weights package are installed (and
-    ``features`` does not ask for the colour features), else the colour embedder."""
+    ``features`` does not ask for the colour features), else the colour embedder.
+
+    The network's graph is kept in ``cache_dir``; without one it is built in memory (about a
+    second) and nothing is written. One embedder per process and cache folder: the weights are
+    hashed and the network's session opened once, not for every training.
+    """
     weights = weights_path()
     usable = weights is not None and importlib.util.find_spec("onnxruntime") is not None
     if features == COLOUR or not usable or weights is None:
         return ColourEmbedder()
     try:
-        return CnnEmbedder(open_session(graph_file(cache_dir, weights)))
+        graph = (
+            graph_file(cache_dir, weights)
+            if cache_dir is not None
+            else effnet.build_graph(load_network(weights))
+        )
+        return CnnEmbedder(open_session(graph))
     except ModuleNotFoundError:  # onnx, needed to build the graph once, is missing
         return ColourEmbedder()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import mmap
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -23,7 +24,8 @@ from typing import Final
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.data.limits import Budget
-from core.errors import ShopLensError
+from core.data.reading import read_path
+from core.errors import NotAFileError, ShopLensError, SourceNotFoundError, UnreadableFileError
 
 FORMATS: Final = ("JPEG", "PNG", "WEBP")
 SUFFIXES: Final = frozenset({".jpg", ".jpeg", ".png", ".webp"})
@@ -239,15 +241,20 @@ def _entry(item_id: str, content: bytes, name: str, label: str | None = None) ->
 
 def _read_file(path: Path, name: str) -> bytes | Skipped:
     try:
-        with path.open("rb") as handle:
-            content = handle.read(MAX_PHOTO_BYTES + 1)
-    except FileNotFoundError:
+        content = read_path(path)  # refuses a named pipe or a device rather than wait on it
+    except SourceNotFoundError:
         return Skipped(name, "missing file")
-    except OSError as err:
-        return Skipped(name, f"unreadable file: {err.strerror or err}")
-    if len(content) > MAX_PHOTO_BYTES:
-        return Skipped(name, f"too large: over {MAX_PHOTO_BYTES / 2**20:,.0f} MB")
-    return content
+    except NotAFileError:
+        return Skipped(name, "not a file: a folder, named pipe, device or socket")
+    except UnreadableFileError as err:
+        return Skipped(name, f"unreadable file: {err}")
+    try:
+        if len(content) > MAX_PHOTO_BYTES:
+            return Skipped(name, f"too large: over {MAX_PHOTO_BYTES / 2**20:,.0f} MB")
+        return bytes(content)
+    finally:
+        if isinstance(content, mmap.mmap):
+            content.close()
 
 
 def read_photo_list(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import io
 import json
+import os
 import pickle
 import struct
 import zipfile
@@ -96,6 +97,17 @@ def test_list_refuses_paths_outside_its_folder(tmp_path: Path) -> None:
     assert [s.reason for s in photos.skipped] == ["unsafe path: outside the list's folder"] * 2
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_list_skips_a_named_pipe_instead_of_waiting_on_it(tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(_png((255, 0, 0)))
+    os.mkfifo(tmp_path / "pipe.png")
+    listing = tmp_path / "list.csv"
+    listing.write_text("path,label\na.png,red\npipe.png,red\nmissing.png,red\n")
+    photos = reading.read_photo_list(listing, label="label")
+    assert [p.item_id for p in photos.photos] == ["a"]
+    assert [s.reason.split(":")[0] for s in photos.skipped] == ["not a file", "missing file"]
+
+
 def test_exif_rotation_is_applied_and_images_are_shrunk() -> None:
     image = Image.new("RGB", (1000, 400), (255, 0, 0))
     exif = image.getexif()
@@ -182,6 +194,18 @@ def test_installed_network_graph_matches_numpy(tmp_path: Path) -> None:
     network = embed.load_network(path)
     session = embed.open_session(embed.graph_file(tmp_path, path))
     assert embed.check_graph(session, network, size=48) < 1e-4
+
+
+def test_embedder_without_a_cache_folder_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    if embed.weights_path() is None:
+        pytest.skip("the weights package is not installed")
+    monkeypatch.chdir(tmp_path)
+    assert embed.load_embedder(None).kind == embed.CNN
+    assert list(tmp_path.iterdir()) == []
 
 
 def _blob_photos(count: int, seed: int) -> list[reading.Photo]:
