@@ -24,7 +24,9 @@ HORIZON = 21
 RUN_KEYS = {"run_id", "hidden", "seed", "metrics"}
 
 
-def run_purchase_sweep(shop, store, *, jobs):
+def run_purchase_sweep(shop, store, *, jobs, stop_after=None):
+    """A purchase sweep and its ``on_done`` calls; Stop is pressed once ``stop_after`` runs are
+    done (never when it is None)."""
     calls = []
     result = sweep(
         shop,
@@ -34,6 +36,7 @@ def run_purchase_sweep(shop, store, *, jobs):
         base=services.PurchaseSettings(CONFIG, HORIZON, CUTOFF),
         jobs=jobs,
         on_done=lambda done, total, run: calls.append((done, total, run)),
+        should_stop=None if stop_after is None else lambda: len(calls) >= stop_after,
     )
     return result, calls
 
@@ -156,19 +159,9 @@ def test_a_recommend_sweep_run_equals_a_single_evaluation_and_the_best_has_the_h
 
 
 def run_stopped_sweep(shop, store, *, jobs, stop_after):
-    """A purchase sweep whose Stop is pressed once ``stop_after`` runs are done."""
-    done = []
-    result = sweep(
-        shop,
-        store,
-        hidden=HIDDEN,
-        seeds=SEEDS,
-        base=services.PurchaseSettings(CONFIG, HORIZON, CUTOFF),
-        jobs=jobs,
-        on_done=lambda _done, _total, run: done.append(run),
-        should_stop=lambda: len(done) >= stop_after,
-    )
-    return result, done
+    """A purchase sweep whose Stop is pressed once ``stop_after`` runs are done, and those runs."""
+    result, calls = run_purchase_sweep(shop, store, jobs=jobs, stop_after=stop_after)
+    return result, [run for _, _, run in calls]
 
 
 def assert_runs_can_be_loaded(store, result):
