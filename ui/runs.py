@@ -495,7 +495,6 @@ def import_bundle(store: RunStore) -> None:
 
 DEFAULT_SWEEP = ("16", "64,32", "128,64,32")
 TASK_CHOICES = ("purchase", "recommend")
-SWEEP_PAGE: Final = "sweep"  # the sweep's page for the background trainer
 SWEEP_DEFAULTS: Final = {SWEEP_LAYERS: list(DEFAULT_SWEEP), SWEEP_SEEDS: "0,1", SWEEP_EPOCHS: 200}
 
 
@@ -543,7 +542,7 @@ class SweepShown:
 def sweep_job() -> trainer.TrainingJob | None:
     """The sweep this session follows: the one it started, or the one named in the URL after a
     refresh (whose settings then fill the form)."""
-    return trainer.current(SWEEP_PAGE, on_reattach=_show_sweep_request)
+    return trainer.current(trainer.SWEEP_PAGE, on_reattach=_show_sweep_request)
 
 
 def sweep_open(job: trainer.TrainingJob | None) -> bool:
@@ -598,11 +597,10 @@ def sweep_form(store: RunStore, job: trainer.TrainingJob | None) -> None:
         else:
             st.session_state.pop(SWEEP_RESULT, None)
             trainer.start(
-                SWEEP_PAGE,
+                trainer.SWEEP_PAGE,
                 f"of {request.points} training{'s' * (request.points != 1)}",
                 request,
                 sweep_work(shop, store, request),
-                kind="sweep",
                 width=request.points,
             )
     if job is not None:
