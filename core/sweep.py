@@ -60,7 +60,7 @@ class SweepPoint:
     @property
     def label(self) -> str:
         """``64,32 seed 1``."""
-        return f"{format_hidden_layers(self.hidden_layers)} seed {self.seed}"
+        return training_label(self.hidden_layers, self.seed)
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,11 @@ class SweepRun:
     seed: int
     metrics: dict[str, float | None]
     train_seconds: float
+
+    @property
+    def label(self) -> str:
+        """``64,32 seed 1``."""
+        return training_label(self.hidden_layers, self.seed)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,11 @@ class SweepResult:
 OnDone = Callable[[int, int, SweepRun], None]
 ShouldStop = Callable[[], bool]
 Settings = services.PurchaseSettings | services.RecommendSettings
+
+
+def training_label(hidden_layers: tuple[int, ...], seed: int) -> str:
+    """A training in a few words: its hidden layers and seed, ``64,32 seed 1``."""
+    return f"{format_hidden_layers(hidden_layers)} seed {seed}"
 
 
 def parse_seeds(text: str) -> list[int]:

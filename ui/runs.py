@@ -646,9 +646,10 @@ def sweep_work(shop: ShopData, store: RunStore, request: SweepRequest) -> traine
         job.report(SweepProgress("training", 0, request.points, at_once=at_once))
 
         def on_done(done: int, total: int, run: sweep.SweepRun) -> None:
-            last = f"{format_hidden_layers(run.hidden_layers)} seed {run.seed}"
             seconds = time.monotonic() - started
-            job.report(SweepProgress("training", done, total, seconds, last=last, at_once=at_once))
+            job.report(
+                SweepProgress("training", done, total, seconds, last=run.label, at_once=at_once)
+            )
 
         return sweep.sweep(
             shop,

@@ -26,11 +26,10 @@ from typing import Any, Final
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import plotting
+from core import plotting, sweep
 from core.config import load_settings
 from core.errors import ShopLensError
 from core.ml import charts as ml_charts
-from core.ml.layers import format_hidden_layers
 from core.ml.network import EpochReport, NetworkConfig, TrainingProgress
 from core.services import TrainingCancelledError
 from ui import untrusted
@@ -257,7 +256,7 @@ def train_on_page(
 
 def network_label(network: NetworkConfig) -> str:
     """A training's label: ``64,32 seed 0``."""
-    return f"{format_hidden_layers(network.hidden_layers)} seed {network.random_state}"
+    return sweep.training_label(network.hidden_layers, network.random_state)
 
 
 # --- following a training on its page --------------------------------------------------------
