@@ -125,7 +125,7 @@ def training_label(hidden_layers: tuple[int, ...], seed: int) -> str:
 
 
 def parse_seeds(text: str) -> list[int]:
-    """Seeds such as ``"0,1,2"`` (also separated by spaces or ``;``).
+    """Seeds such as ``"0,1,2"`` (also separated by spaces or ``;``); repeats are dropped.
 
     Raises:
         SweepError: with a one-line message for anything but whole numbers.
@@ -133,17 +133,15 @@ def parse_seeds(text: str) -> list[int]:
     parts = [p for p in re.split(r"[\s,;]+", str(text).strip()) if p]
     if not all(p.isascii() and p.isdigit() for p in parts):
         raise SweepError(f"Seeds '{shown(text)}' are not whole numbers; write e.g. 0,1,2.")
-    return [SEED.parse(p) for p in parts]
+    return list(dict.fromkeys(SEED.parse(p) for p in parts))
 
 
-def sweep_points(
-    hidden: Sequence[tuple[int, ...]], seeds: Sequence[int], *, jobs: int
-) -> tuple[SweepPoint, ...]:
+def sweep_points(hidden: Sequence[tuple[int, ...]], seeds: Sequence[int]) -> tuple[SweepPoint, ...]:
     """Every (hidden layers, seed) combination, configuration-major; repeats are dropped.
 
     Raises:
         SweepError: with a one-line message when there are no configurations or no seeds,
-            more than 24 combinations, or ``jobs`` below 1.
+            or more than 24 combinations.
         SettingError: for a seed outside 0 to 4,294,967,295.
         HiddenLayersError: when a configuration is not 1 to 6 layers of 1 to 1024 units.
     """
@@ -163,8 +161,6 @@ def sweep_points(
             f"The sweep has {total} trainings ({len(configurations)} configurations × "
             f"{len(unique_seeds)} seeds); keep it to {MAX_POINTS}."
         )
-    if jobs < 1:
-        raise SweepError(f"The number of parallel jobs must be at least 1 (got {jobs}).")
     return tuple(SweepPoint(h, s) for h in configurations for s in unique_seeds)
 
 
@@ -249,7 +245,9 @@ def _check(
     tags: tuple[str, ...],
 ) -> tuple[SweepPoint, ...]:
     """The points, after every check that can fail before anything is trained."""
-    points = sweep_points(hidden, seeds, jobs=jobs)
+    if jobs < 1:
+        raise SweepError(f"The number of parallel jobs must be at least 1 (got {jobs}).")
+    points = sweep_points(hidden, seeds)
     longest = max(points, key=lambda p: len(run_name(p, name_prefix)))
     clean_name(run_name(longest, name_prefix))
     clean_tags(list(tags))

@@ -591,7 +591,7 @@ def sweep_form(store: RunStore, job: trainer.TrainingJob | None) -> None:
             request = SweepRequest(
                 str(task), tuple(hidden), tuple(sweep.parse_seeds(seeds)), int(epochs)
             )
-            sweep.sweep_points(request.hidden, request.seeds, jobs=1)
+            sweep.sweep_points(request.hidden, request.seeds)
         except ShopLensError as err:
             st.error(untrusted.error_text(err))
         else:

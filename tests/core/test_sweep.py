@@ -13,7 +13,7 @@ from core.errors import ShopLensError
 from core.ml.network import NetworkConfig
 from core.runs import RunStore, scores_to_metrics
 from core.runs.tasks import purchase_models_from_run
-from core.sweep import SweepError, sweep
+from core.sweep import SweepError, parse_seeds, sweep
 from tests.cli import run_cli, run_json
 
 CONFIG = NetworkConfig(hidden_layers=(64, 32), epochs=3, batch_size=64, random_state=0)
@@ -237,6 +237,11 @@ def test_an_unusable_sweep_raises_a_one_line_error_before_training(
         sweep(small_shop, store, **arguments)
     assert "\n" not in str(caught.value)
     assert store.runs() == []
+
+
+def test_seeds_are_read_in_order_and_a_repeat_counts_once():
+    # A repeated seed would add no training, so a sweep's count of trainings never counts it.
+    assert parse_seeds(" 1, 0;1 0 2") == [1, 0, 2]
 
 
 def test_sweep_errors_are_sweep_errors(small_shop, tmp_path):
