@@ -642,7 +642,7 @@ def sweep_work(shop: ShopData, store: RunStore, request: SweepRequest) -> traine
 
     def work(job: trainer.TrainingJob) -> sweep.SweepResult:
         started = time.monotonic()
-        at_once = min(job.slots, request.points)
+        at_once = job.slots  # never more than its trainings: the job is that wide
         job.report(SweepProgress("training", 0, request.points, at_once=at_once))
 
         def on_done(done: int, total: int, run: sweep.SweepRun) -> None:
