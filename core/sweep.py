@@ -218,7 +218,7 @@ def sweep(
     else:
         task = "recommend"
         events = shop.events.frame
-        base = dataclasses.replace(base, evaluate=True, cutoff=base.cutoff_for(events))
+        base = dataclasses.replace(base, evaluate=True)  # its cutoff is the evaluation's
         check_cutoff(events, base.cutoff_for(events), base.horizon_days)
     tasks = [
         (index, shop, _with_point(base, point), store, run_name(point, name_prefix), tags, data)

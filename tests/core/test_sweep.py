@@ -158,6 +158,23 @@ def test_a_recommend_sweep_run_equals_a_single_evaluation_and_the_best_has_the_h
     assert store.load(result.runs[1].run_id).manifest.config.k == 5
 
 
+def test_a_recommender_sweep_accepts_recommend_now_settings_as_it_always_evaluates(
+    small_shop, tmp_path
+):
+    # Stopped before its first training: only the checks before training run.
+    base = services.RecommendSettings(evaluate=False, horizon_days=HORIZON, k=5)
+    result = sweep(
+        small_shop,
+        RunStore(tmp_path / "runs"),
+        hidden=[(4,)],
+        seeds=[0],
+        base=base,
+        jobs=1,
+        should_stop=lambda: True,
+    )
+    assert result.stopped and result.runs == ()
+
+
 def run_stopped_sweep(shop, store, *, jobs, stop_after):
     """A purchase sweep whose Stop is pressed once ``stop_after`` runs are done, and those runs."""
     result, calls = run_purchase_sweep(shop, store, jobs=jobs, stop_after=stop_after)
