@@ -605,7 +605,7 @@ def _sweep(args: argparse.Namespace) -> int:
     hidden = args.hidden or [NetworkConfig().hidden_layers]
     seeds = args.seeds
     jobs = args.jobs if args.jobs is not None else os.cpu_count() or 1
-    sweep.sweep_points(hidden, seeds, jobs=jobs)  # bad input fails before the data is read
+    sweep.sweep_points(hidden, seeds)  # bad input fails before the data is read
     # The first seed also draws the training-row sample above the row limit, as --seed does.
     network = _network(args, random_state=seeds[0])
     metric = m.HEADLINE[args.task]

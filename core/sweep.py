@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import pandas as pd
-from joblib import cpu_count
+from joblib._parallel_backends import LokyBackend
 from joblib.externals.loky import ProcessPoolExecutor
 
 from core import services
@@ -61,7 +60,7 @@ class SweepPoint:
     @property
     def label(self) -> str:
         """``64,32 seed 1``."""
-        return f"{format_hidden_layers(self.hidden_layers)} seed {self.seed}"
+        return training_label(self.hidden_layers, self.seed)
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,11 @@ class SweepRun:
     seed: int
     metrics: dict[str, float | None]
     train_seconds: float
+
+    @property
+    def label(self) -> str:
+        """``64,32 seed 1``."""
+        return training_label(self.hidden_layers, self.seed)
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,13 @@ ShouldStop = Callable[[], bool]
 Settings = services.PurchaseSettings | services.RecommendSettings
 
 
+def training_label(hidden_layers: tuple[int, ...], seed: int) -> str:
+    """A training in a few words: its hidden layers and seed, ``64,32 seed 1``."""
+    return f"{format_hidden_layers(hidden_layers)} seed {seed}"
+
+
 def parse_seeds(text: str) -> list[int]:
-    """Seeds such as ``"0,1,2"`` (also separated by spaces or ``;``).
+    """Seeds such as ``"0,1,2"`` (also separated by spaces or ``;``); repeats are dropped.
 
     Raises:
         SweepError: with a one-line message for anything but whole numbers.
@@ -124,17 +133,15 @@ def parse_seeds(text: str) -> list[int]:
     parts = [p for p in re.split(r"[\s,;]+", str(text).strip()) if p]
     if not all(p.isascii() and p.isdigit() for p in parts):
         raise SweepError(f"Seeds '{shown(text)}' are not whole numbers; write e.g. 0,1,2.")
-    return [SEED.parse(p) for p in parts]
+    return list(dict.fromkeys(SEED.parse(p) for p in parts))
 
 
-def sweep_points(
-    hidden: Sequence[tuple[int, ...]], seeds: Sequence[int], *, jobs: int
-) -> tuple[SweepPoint, ...]:
+def sweep_points(hidden: Sequence[tuple[int, ...]], seeds: Sequence[int]) -> tuple[SweepPoint, ...]:
     """Every (hidden layers, seed) combination, configuration-major; repeats are dropped.
 
     Raises:
         SweepError: with a one-line message when there are no configurations or no seeds,
-            more than 24 combinations, or ``jobs`` below 1.
+            or more than 24 combinations.
         SettingError: for a seed outside 0 to 4,294,967,295.
         HiddenLayersError: when a configuration is not 1 to 6 layers of 1 to 1024 units.
     """
@@ -154,8 +161,6 @@ def sweep_points(
             f"The sweep has {total} trainings ({len(configurations)} configurations × "
             f"{len(unique_seeds)} seeds); keep it to {MAX_POINTS}."
         )
-    if jobs < 1:
-        raise SweepError(f"The number of parallel jobs must be at least 1 (got {jobs}).")
     return tuple(SweepPoint(h, s) for h in configurations for s in unique_seeds)
 
 
@@ -213,7 +218,7 @@ def sweep(
     else:
         task = "recommend"
         events = shop.events.frame
-        base = dataclasses.replace(base, evaluate=True, cutoff=base.cutoff_for(events))
+        base = dataclasses.replace(base, evaluate=True)  # its cutoff is the evaluation's
         check_cutoff(events, base.cutoff_for(events), base.horizon_days)
     tasks = [
         (index, shop, _with_point(base, point), store, run_name(point, name_prefix), tags, data)
@@ -240,7 +245,9 @@ def _check(
     tags: tuple[str, ...],
 ) -> tuple[SweepPoint, ...]:
     """The points, after every check that can fail before anything is trained."""
-    points = sweep_points(hidden, seeds, jobs=jobs)
+    if jobs < 1:
+        raise SweepError(f"The number of parallel jobs must be at least 1 (got {jobs}).")
+    points = sweep_points(hidden, seeds)
     longest = max(points, key=lambda p: len(run_name(p, name_prefix)))
     clean_name(run_name(longest, name_prefix))
     clean_tags(list(tags))
@@ -262,15 +269,6 @@ def _with_layers(network: NetworkConfig, point: SweepPoint) -> NetworkConfig:
 
 PointTask = tuple[int, ShopData, Settings, RunStore, str, tuple[str, ...], PurchaseData | None]
 PointOutcome = tuple[int, str, dict[str, float | None], float]
-# Thread-pool variables of numerical libraries, set in each worker before it imports them.
-_THREAD_VARIABLES: Final = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
 
 
 def _point(
@@ -351,7 +349,10 @@ def _run(
             finished(_point(*tasks[started]))
             started += 1
     else:
-        executor = ProcessPoolExecutor(max_workers=workers, env=_worker_env(workers))
+        # Each worker's share of the cores for its numerical libraries (unless already set),
+        # as joblib's own loky backend gives its workers.
+        env = LokyBackend()._prepare_worker_env(workers)
+        executor = ProcessPoolExecutor(max_workers=workers, env=env)
         try:
             running: set[Future[PointOutcome]] = set()
             while True:
@@ -371,12 +372,6 @@ def _run(
         executor.shutdown(wait=True)
     runs = tuple(done[index] for index in sorted(done))
     return runs, started < total
-
-
-def _worker_env(workers: int) -> dict[str, str]:
-    """Each worker's share of the cores for its numerical libraries, unless already set."""
-    threads = str(max(1, cpu_count() // workers))
-    return {name: os.environ.get(name, threads) for name in _THREAD_VARIABLES}
 
 
 def _result(runs: tuple[SweepRun, ...], metric: str, *, stopped: bool, points: int) -> SweepResult:

@@ -118,7 +118,7 @@ MODEL_FORMS: Final = {
 TRAINER_PAGES: Final = {
     "purchase": purchase.PAGE,
     "recommendations": recommendations.PAGE,
-    "runs": runs.SWEEP_PAGE,
+    "runs": trainer.SWEEP_PAGE,
 }
 
 

@@ -495,7 +495,6 @@ def import_bundle(store: RunStore) -> None:
 
 DEFAULT_SWEEP = ("16", "64,32", "128,64,32")
 TASK_CHOICES = ("purchase", "recommend")
-SWEEP_PAGE: Final = "sweep"  # the sweep's page for the background trainer
 SWEEP_DEFAULTS: Final = {SWEEP_LAYERS: list(DEFAULT_SWEEP), SWEEP_SEEDS: "0,1", SWEEP_EPOCHS: 200}
 
 
@@ -543,7 +542,7 @@ class SweepShown:
 def sweep_job() -> trainer.TrainingJob | None:
     """The sweep this session follows: the one it started, or the one named in the URL after a
     refresh (whose settings then fill the form)."""
-    return trainer.current(SWEEP_PAGE, on_reattach=_show_sweep_request)
+    return trainer.current(trainer.SWEEP_PAGE, on_reattach=_show_sweep_request)
 
 
 def sweep_open(job: trainer.TrainingJob | None) -> bool:
@@ -592,17 +591,16 @@ def sweep_form(store: RunStore, job: trainer.TrainingJob | None) -> None:
             request = SweepRequest(
                 str(task), tuple(hidden), tuple(sweep.parse_seeds(seeds)), int(epochs)
             )
-            sweep.sweep_points(request.hidden, request.seeds, jobs=1)
+            sweep.sweep_points(request.hidden, request.seeds)
         except ShopLensError as err:
             st.error(untrusted.error_text(err))
         else:
             st.session_state.pop(SWEEP_RESULT, None)
             trainer.start(
-                SWEEP_PAGE,
+                trainer.SWEEP_PAGE,
                 f"of {request.points} training{'s' * (request.points != 1)}",
                 request,
                 sweep_work(shop, store, request),
-                kind="sweep",
                 width=request.points,
             )
     if job is not None:
@@ -644,13 +642,14 @@ def sweep_work(shop: ShopData, store: RunStore, request: SweepRequest) -> traine
 
     def work(job: trainer.TrainingJob) -> sweep.SweepResult:
         started = time.monotonic()
-        at_once = min(job.slots, request.points)
+        at_once = job.slots  # never more than its trainings: the job is that wide
         job.report(SweepProgress("training", 0, request.points, at_once=at_once))
 
         def on_done(done: int, total: int, run: sweep.SweepRun) -> None:
-            last = f"{format_hidden_layers(run.hidden_layers)} seed {run.seed}"
             seconds = time.monotonic() - started
-            job.report(SweepProgress("training", done, total, seconds, last=last, at_once=at_once))
+            job.report(
+                SweepProgress("training", done, total, seconds, last=run.label, at_once=at_once)
+            )
 
         return sweep.sweep(
             shop,

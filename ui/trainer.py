@@ -21,16 +21,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import plotting
+from core import plotting, sweep
 from core.config import load_settings
 from core.errors import ShopLensError
 from core.ml import charts as ml_charts
-from core.ml.layers import format_hidden_layers
 from core.ml.network import EpochReport, NetworkConfig, TrainingProgress
 from core.services import TrainingCancelledError
 from ui import untrusted
@@ -45,7 +44,7 @@ SLOT_COUNT: Final = load_settings().training_slots
 _SLOTS = threading.BoundedSemaphore(SLOT_COUNT)
 _LOCK = threading.Lock()
 _JOBS: dict[str, TrainingJob] = {}
-Kind = Literal["training", "sweep"]
+SWEEP_PAGE: Final = "sweep"  # the Runs page's sweeps: their jobs report trainings done
 
 
 @dataclass(eq=False)
@@ -57,7 +56,6 @@ class TrainingJob:
         page: the page it belongs to (``purchase``, ``recs`` or ``sweep``).
         label: what is trained, in a few words.
         settings: what the training was asked for (shown again on re-attaching).
-        kind: a ``training`` reports epochs; a ``sweep`` reports the trainings it has done.
         width: the most slots of the line it may use at once (at least 1).
         progress: the latest progress the training reported (None before it starts).
         slots: the slots it holds while it runs (0 while it waits and after it ends).
@@ -67,7 +65,6 @@ class TrainingJob:
     page: str
     label: str
     settings: Any = None
-    kind: Kind = "training"
     width: int = 1
     progress: TrainingProgress | None = None
     slots: int = 0
@@ -96,8 +93,9 @@ class TrainingJob:
 
     @property
     def noun(self) -> str:
-        """``training`` or ``sweep``, for the texts that speak of it."""
-        return self.kind
+        """``training`` or ``sweep``, for the texts that speak of it: a training reports
+        epochs, a sweep the trainings it has done."""
+        return "sweep" if self.page == SWEEP_PAGE else "training"
 
     def request_stop(self) -> None:
         """Ask the training to stop after its current epoch, or a sweep after its trainings
@@ -185,7 +183,6 @@ def start(
     settings: Any,
     work: Work,
     *,
-    kind: Kind = "training",
     width: int = 1,
 ) -> TrainingJob:
     """Start ``work`` on a worker thread for this session's ``page`` and draw the page again,
@@ -197,7 +194,6 @@ def start(
         label: what is trained, in a few words (e.g. ``64,32 seed 0``).
         settings: what the training was asked for.
         work: the training service call, given its job (progress callback, slots, Stop).
-        kind: ``training`` (epochs) or ``sweep`` (trainings done).
         width: the most slots it may use at once; it waits for one and takes those free then.
     """
     with _LOCK:
@@ -205,12 +201,10 @@ def start(
         if running is not None and running.running:
             return running
         _forget_old_jobs()
-        job = TrainingJob(
-            secrets.token_urlsafe(12), page, label, settings, kind=kind, width=max(1, width)
-        )
+        job = TrainingJob(secrets.token_urlsafe(12), page, label, settings, width=max(1, width))
         _JOBS[job.job_id] = job
     threading.Thread(
-        target=job._run, args=(work,), name=f"shoplens-{page}-{kind}", daemon=True
+        target=job._run, args=(work,), name=f"shoplens-{page}-{job.noun}", daemon=True
     ).start()
     _attach(job)
     st.rerun()  # drawn again, the page's form shows Train disabled while this one runs
@@ -262,7 +256,7 @@ def train_on_page(
 
 def network_label(network: NetworkConfig) -> str:
     """A training's label: ``64,32 seed 0``."""
-    return f"{format_hidden_layers(network.hidden_layers)} seed {network.random_state}"
+    return sweep.training_label(network.hidden_layers, network.random_state)
 
 
 # --- following a training on its page --------------------------------------------------------
@@ -395,7 +389,7 @@ def _curves(report: EpochReport) -> go.Figure:
 PAGE_TITLES: Final = {
     "purchase": "Purchase prediction",
     "recs": "Recommendations",
-    "sweep": "Runs",
+    SWEEP_PAGE: "Runs",
 }
 
 
@@ -430,7 +424,7 @@ def note(job: TrainingJob) -> str:
     training = progress is not None and progress.stage == "training"
     if job.waiting:
         where = "waiting for a slot"
-    elif job.kind == "sweep":
+    elif job.noun == "sweep":
         where = f"{progress.epoch} done" if training and progress else "preparing"
     elif training and progress:
         where = f"epoch {progress.epoch} of at most {progress.epochs}"

@@ -13,7 +13,7 @@ from core.errors import ShopLensError
 from core.ml.network import NetworkConfig
 from core.runs import RunStore, scores_to_metrics
 from core.runs.tasks import purchase_models_from_run
-from core.sweep import SweepError, sweep
+from core.sweep import SweepError, parse_seeds, sweep
 from tests.cli import run_cli, run_json
 
 CONFIG = NetworkConfig(hidden_layers=(64, 32), epochs=3, batch_size=64, random_state=0)
@@ -24,7 +24,9 @@ HORIZON = 21
 RUN_KEYS = {"run_id", "hidden", "seed", "metrics"}
 
 
-def run_purchase_sweep(shop, store, *, jobs):
+def run_purchase_sweep(shop, store, *, jobs, stop_after=None):
+    """A purchase sweep and its ``on_done`` calls; Stop is pressed once ``stop_after`` runs are
+    done (never when it is None)."""
     calls = []
     result = sweep(
         shop,
@@ -34,6 +36,7 @@ def run_purchase_sweep(shop, store, *, jobs):
         base=services.PurchaseSettings(CONFIG, HORIZON, CUTOFF),
         jobs=jobs,
         on_done=lambda done, total, run: calls.append((done, total, run)),
+        should_stop=None if stop_after is None else lambda: len(calls) >= stop_after,
     )
     return result, calls
 
@@ -155,20 +158,27 @@ def test_a_recommend_sweep_run_equals_a_single_evaluation_and_the_best_has_the_h
     assert store.load(result.runs[1].run_id).manifest.config.k == 5
 
 
-def run_stopped_sweep(shop, store, *, jobs, stop_after):
-    """A purchase sweep whose Stop is pressed once ``stop_after`` runs are done."""
-    done = []
+def test_a_recommender_sweep_accepts_recommend_now_settings_as_it_always_evaluates(
+    small_shop, tmp_path
+):
+    # Stopped before its first training: only the checks before training run.
+    base = services.RecommendSettings(evaluate=False, horizon_days=HORIZON, k=5)
     result = sweep(
-        shop,
-        store,
-        hidden=HIDDEN,
-        seeds=SEEDS,
-        base=services.PurchaseSettings(CONFIG, HORIZON, CUTOFF),
-        jobs=jobs,
-        on_done=lambda _done, _total, run: done.append(run),
-        should_stop=lambda: len(done) >= stop_after,
+        small_shop,
+        RunStore(tmp_path / "runs"),
+        hidden=[(4,)],
+        seeds=[0],
+        base=base,
+        jobs=1,
+        should_stop=lambda: True,
     )
-    return result, done
+    assert result.stopped and result.runs == ()
+
+
+def run_stopped_sweep(shop, store, *, jobs, stop_after):
+    """A purchase sweep whose Stop is pressed once ``stop_after`` runs are done, and those runs."""
+    result, calls = run_purchase_sweep(shop, store, jobs=jobs, stop_after=stop_after)
+    return result, [run for _, _, run in calls]
 
 
 def assert_runs_can_be_loaded(store, result):
@@ -244,6 +254,11 @@ def test_an_unusable_sweep_raises_a_one_line_error_before_training(
         sweep(small_shop, store, **arguments)
     assert "\n" not in str(caught.value)
     assert store.runs() == []
+
+
+def test_seeds_are_read_in_order_and_a_repeat_counts_once():
+    # A repeated seed would add no training, so a sweep's count of trainings never counts it.
+    assert parse_seeds(" 1, 0;1 0 2") == [1, 0, 2]
 
 
 def test_sweep_errors_are_sweep_errors(small_shop, tmp_path):

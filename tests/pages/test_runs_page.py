@@ -127,7 +127,7 @@ def test_a_sweep_saves_one_run_per_configuration_and_seed(runs_dir):
     assert any(s.value.startswith("Best of 4 runs") for s in at.success)
     assert not any("stopped" in i.value for i in at.info)
     # The trainer ran it and the page collected it: it follows no sweep any more.
-    assert trainer.session_key(runs.SWEEP_PAGE) not in at.session_state
+    assert trainer.session_key(trainer.SWEEP_PAGE) not in at.session_state
     assert trainer.TRAINING_QUERY not in at.query_params
     assert not at.button(key=f"FormSubmitter:{runs.SWEEP_FORM}-Run sweep").disabled
     # The registry below the form lists the new runs at once, not "No runs yet".
@@ -143,7 +143,7 @@ def finished_sweep(shop, store, *, stop_after: int) -> trainer.TrainingJob:
     Stop pressed once ``stop_after`` trainings are done, and left for the Runs page to pick up.
     One training at a time, so that no other is under way when Stop is pressed."""
     job = trainer.TrainingJob(
-        f"test-sweep-{stop_after}", runs.SWEEP_PAGE, "of 4 trainings", SWEEP_REQUEST, kind="sweep"
+        f"test-sweep-{stop_after}", trainer.SWEEP_PAGE, "of 4 trainings", SWEEP_REQUEST
     )
     if stop_after == 0:
         job.request_stop()
@@ -175,7 +175,7 @@ def test_a_sweep_stopped_after_one_training_keeps_that_run_and_says_it_was_stopp
         for i in at.info
     )
     assert any(s.value.startswith("Best of 1 run: sweep 4 seed 0 (mse ") for s in at.success)
-    assert trainer.session_key(runs.SWEEP_PAGE) not in at.session_state
+    assert trainer.session_key(trainer.SWEEP_PAGE) not in at.session_state
     assert trainer.TRAINING_QUERY not in at.query_params
     # Re-attached from the URL, the form shows what the sweep was asked for.
     assert at.multiselect(key=runs.SWEEP_LAYERS).value == []
@@ -186,7 +186,7 @@ def test_a_sweep_stopped_after_one_training_keeps_that_run_and_says_it_was_stopp
 
 def test_a_sweep_stopped_before_any_training_finished_says_so_in_one_line(runs_dir, sample_shop):
     job = finished_sweep(sample_shop, RunStore(runs_dir), stop_after=0)
-    at = run_page(RUNS, session={trainer.session_key(runs.SWEEP_PAGE): job.job_id})
+    at = run_page(RUNS, session={trainer.session_key(trainer.SWEEP_PAGE): job.job_id})
     assert not at.exception and not at.error
     stopped = [i.value for i in at.info if "stopped" in i.value]
     assert stopped == ["The sweep was stopped before any training finished; no run was saved."]

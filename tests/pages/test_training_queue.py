@@ -45,7 +45,7 @@ def test_a_wide_job_takes_the_slots_free_when_it_starts_and_gives_every_one_back
     monkeypatch.setattr(trainer, "_SLOTS", threading.BoundedSemaphore(3))
     assert trainer._SLOTS.acquire(blocking=False)  # another training holds one of the three
     held = []
-    job = trainer.TrainingJob("wide-job", "sweep", "of 6 trainings", kind="sweep", width=6)
+    job = trainer.TrainingJob("wide-job", "sweep", "of 6 trainings", width=6)
     job._run(lambda running: held.append(running.slots))
     assert held == [2] and job.slots == 0 and job.error is None
     trainer._SLOTS.release()
@@ -53,7 +53,7 @@ def test_a_wide_job_takes_the_slots_free_when_it_starts_and_gives_every_one_back
 
 
 def _sweep_job(**progress) -> trainer.TrainingJob:
-    job = trainer.TrainingJob("sweep-job", runs.SWEEP_PAGE, "of 6 trainings", kind="sweep")
+    job = trainer.TrainingJob("sweep-job", trainer.SWEEP_PAGE, "of 6 trainings")
     job.waiting = False
     job.progress = runs.SweepProgress("training", **progress)
     return job
@@ -87,7 +87,7 @@ def test_the_sidebar_names_a_running_sweep():
     trainer._JOBS[job.job_id] = job
     try:
         at = AppTest.from_function(_sidebar_app)
-        at.session_state[trainer.session_key(runs.SWEEP_PAGE)] = job.job_id
+        at.session_state[trainer.session_key(trainer.SWEEP_PAGE)] = job.job_id
         at.run()
     finally:
         trainer._JOBS.pop(job.job_id, None)
