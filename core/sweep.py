@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import pandas as pd
-from joblib._parallel_backends import LokyBackend
+from joblib import cpu_count
 from joblib.externals.loky import ProcessPoolExecutor
 
 from core import services
@@ -269,6 +270,15 @@ def _with_layers(network: NetworkConfig, point: SweepPoint) -> NetworkConfig:
 
 PointTask = tuple[int, ShopData, Settings, RunStore, str, tuple[str, ...], PurchaseData | None]
 PointOutcome = tuple[int, str, dict[str, float | None], float]
+# Thread-pool variables of numerical libraries, set in each worker before it imports them.
+_THREAD_VARIABLES: Final = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 
 def _point(
@@ -349,10 +359,7 @@ def _run(
             finished(_point(*tasks[started]))
             started += 1
     else:
-        # Each worker's share of the cores for its numerical libraries (unless already set),
-        # as joblib's own loky backend gives its workers.
-        env = LokyBackend()._prepare_worker_env(workers)
-        executor = ProcessPoolExecutor(max_workers=workers, env=env)
+        executor = ProcessPoolExecutor(max_workers=workers, env=_worker_env(workers))
         try:
             running: set[Future[PointOutcome]] = set()
             while True:
@@ -372,6 +379,12 @@ def _run(
         executor.shutdown(wait=True)
     runs = tuple(done[index] for index in sorted(done))
     return runs, started < total
+
+
+def _worker_env(workers: int) -> dict[str, str]:
+    """Each worker's share of the cores for its numerical libraries, unless already set."""
+    threads = str(max(1, cpu_count() // workers))
+    return {name: os.environ.get(name, threads) for name in _THREAD_VARIABLES}
 
 
 def _result(runs: tuple[SweepRun, ...], metric: str, *, stopped: bool, points: int) -> SweepResult:
