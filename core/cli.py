@@ -614,7 +614,7 @@ def _sweep(args: argparse.Namespace) -> int:
         value = run.metrics.get(metric)
         score = "n/a" if value is None else f"{value:.4f}"
         print(
-            f"[{done}/{total}] {format_hidden_layers(run.hidden_layers)} seed {run.seed}: "
+            f"[{done}/{total}] {run.label}: "
             f"{metric} {score}, {run.train_seconds:.1f} s; saved as run {run.run_id}",
             flush=True,
         )
@@ -666,10 +666,7 @@ def _sweep(args: argparse.Namespace) -> int:
     best = result.best
     if best is not None:  # a sweep of the command line is never stopped: every point ran
         direction = "lowest" if m.lower_is_better(metric) else "highest"
-        print(
-            f"Best ({direction} {metric}): run {best.run_id}, "
-            f"{format_hidden_layers(best.hidden_layers)} seed {best.seed}"
-        )
+        print(f"Best ({direction} {metric}): run {best.run_id}, {best.label}")
     return 0
 
 
