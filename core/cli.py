@@ -758,10 +758,10 @@ def _voice(args: argparse.Namespace) -> int:
     shown = f"'{args.wav}'"
     blob = read_path(args.wav)
     check_size(len(blob), name=shown)
-    wav = bytes(blob)
-    read_wav(wav, name=shown)  # refused before the data is read and the recogniser built
+    # Read once, and refused before the data is read and the recogniser built.
+    samples = read_wav(bytes(blob), name=shown)
     names = _names(args)
-    heard = recogniser(names).recognise(wav, name=shown)
+    heard = recogniser(names).recognise_samples(samples)
     meaning = interpret(heard.text, names)
     if args.json:
         print(json.dumps({**meaning.as_json(), "seconds": round(heard.seconds, 3)}))

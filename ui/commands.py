@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 import streamlit as st
 
 from core import commands
+from core.commands.spec import COMMANDS_BY_INTENT
 from core.commands.users import find_user
 from core.errors import AudioError, ShopLensError
 from core.ml.layers import format_hidden_layers
@@ -163,7 +164,7 @@ def go(page: str) -> None:
 
 
 def _somewhere_else(text: str, command: dict[str, Any]) -> Outcome:
-    spec = next(c for c in commands.COMMANDS if c.intent == command["intent"])
+    spec = COMMANDS_BY_INTENT[command["intent"]]
     titles = " or ".join(commands.page_title(p) for p in spec.pages)
     first = commands.page_title(spec.pages[0]).lower()
     return Outcome(
@@ -310,20 +311,13 @@ def _show_user(text: str, command: dict[str, Any], page: str) -> Outcome:
     said = command["user"]
     found = find_user(said, cache.user_ids(shop.fingerprint, shop))
     if found.user is None:
-        several = len(found.candidates) > 1 and all(
-            _number(c) == _number(said) for c in found.candidates
-        )
-        what = f"several users match {said}" if several else f"no user {said} in this data"
+        what = f"several users match {said}" if found.several else f"no user {said} in this data"
         more = "; try one of these:" if found.candidates else "."
         return Outcome(text, what + more, ok=False, lines=found.candidates)
     recommendations.select_user(found.user)
     trained = recommendations.result() is not None
     note = "" if trained else " (train the recommender to see their recommendations)"
     return Outcome(text, f"show the recommendations for user {found.user}{note}")
-
-
-def _number(text: str) -> str:
-    return "".join(c for c in text if c.isdigit()).lstrip("0")
 
 
 def _ok_runs() -> list[str]:

@@ -8,7 +8,7 @@ from typing import Final
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from core.commands import PAGES, page_title
+from core.commands import PAGES
 
 # Each page of core.commands.PAGES: its script and icon.
 SCRIPTS: Final = {
@@ -42,4 +42,4 @@ def script(key: str) -> str:
 
 def key_of(page: StreamlitPage) -> str:
     """The spec's key of a navigation page (by its title)."""
-    return next(p.key for p in PAGES if page_title(p.key) == page.title)
+    return next(p.key for p in PAGES if p.title == page.title)

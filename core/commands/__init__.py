@@ -19,7 +19,7 @@ from core.commands.parser import (
     vocabulary,
     where,
 )
-from core.commands.spec import COMMANDS, MODEL_PAGES, PAGES, Names, page_title
+from core.commands.spec import COMMANDS, MODEL_PAGES, PAGES, Names, examples, page_title
 
 __all__ = [
     "COMMANDS",
@@ -31,6 +31,7 @@ __all__ = [
     "command_table",
     "describe",
     "example_sentences",
+    "examples",
     "help_lines",
     "interpret",
     "page_title",

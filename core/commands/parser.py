@@ -78,11 +78,6 @@ def _phrases(names: Sequence[str]) -> dict[tuple[str, ...], str]:
 _PAGE_INDEX: Final = {said_words(s): page.key for page in PAGES for s in page.said}
 
 
-@lru_cache(maxsize=8)
-def _name_indexes(names: Names) -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], str]]:
-    return _phrases(names.categories), _phrases(names.brands)
-
-
 def _phrase_reader(index: Mapping[tuple[str, ...], str]) -> SlotReader:
     longest = max((len(k) for k in index), default=0)
 
@@ -131,12 +126,14 @@ def _digits_reader(found: Sequence[Token], at: int) -> Iterator[tuple[Any, int]]
             yield token.raw, 1
 
 
-def _readers(names: Names) -> dict[str, SlotReader]:
-    categories, brands = _name_indexes(names)
+@lru_cache(maxsize=8)
+def _readers(names: Names) -> Mapping[str, SlotReader]:
+    """Each slot's reader, built once per set of names: a recogniser parses up to a hundred
+    hypotheses per recording, and a dataset may have thousands of brands."""
     by_kind: dict[str, SlotReader] = {
         "page": _phrase_reader(_PAGE_INDEX),
-        "category": _phrase_reader(categories),
-        "brand": _phrase_reader(brands),
+        "category": _phrase_reader(_phrases(names.categories)),
+        "brand": _phrase_reader(_phrases(names.brands)),
         "number": _number_reader("number"),
         "numbers": _number_reader("numbers"),
         "digits": _digits_reader,
@@ -358,14 +355,22 @@ _VERBS: Final = frozenset(
 )
 
 
+@lru_cache(maxsize=8)
+def _sayable(names: Names) -> dict[str, tuple[str, ...]]:
+    """The category and brand names that have words to say, found once per set of names."""
+    return {
+        "category": tuple(n for n in names.categories if said_words(n)),
+        "brand": tuple(n for n in names.brands if said_words(n)),
+    }
+
+
 def _say_value(spec: Value, names: Names, rng: random.Random) -> tuple[list[str], Any] | None:
     """Words saying a random value of a slot, and the value the parser gives them."""
     if spec.kind == "page":
         page = rng.choice(PAGES)
         return rng.choice(page.said).split(), page.key
     if spec.kind in ("category", "brand"):
-        pool = names.categories if spec.kind == "category" else names.brands
-        usable = [n for n in pool if said_words(n)]
+        usable = _sayable(names)[spec.kind]
         if not usable:
             return None
         picked = rng.choice(usable)

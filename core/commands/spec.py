@@ -461,3 +461,13 @@ COMMANDS: Final = (
     ),
 )
 COMMANDS_BY_INTENT: Final = {command.intent: command for command in COMMANDS}
+
+
+def examples() -> list[tuple[str, dict[str, Any]]]:
+    """Every command's examples, each with the JSON it must give (``{"intent": ..., **values}``),
+    in the spec's order."""
+    return [
+        (said, {"intent": command.intent, **values})
+        for command in COMMANDS
+        for said, values in command.examples
+    ]

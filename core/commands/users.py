@@ -37,10 +37,11 @@ class UserIds:
 @dataclass(frozen=True)
 class UserMatch:
     """The user a said id names (``None`` when none or several do), and others to suggest:
-    every match when several do, else the nearest ids."""
+    every match when several do (``several``), else the nearest ids."""
 
     user: str | None
     candidates: tuple[str, ...] = ()
+    several: bool = False
 
 
 def _number(text: str) -> str:
@@ -64,7 +65,7 @@ def find_user(said: str, users: UserIds) -> UserMatch:
         if len(same) == 1:
             return UserMatch(str(same[0]))
         if len(same) > 1:
-            return UserMatch(None, tuple(str(u) for u in same[:SUGGESTED]))
+            return UserMatch(None, tuple(str(u) for u in same[:SUGGESTED]), several=True)
     return UserMatch(None, _nearest(said, number, users))
 
 

@@ -90,6 +90,8 @@ BRANDS = (
     "Yarrow",
     "Zephyr",
 )
-# The bundled sample shop's category and brand names (every one is used by its products).
-CATEGORY_NAMES: tuple[str, ...] = tuple(c[0] for c in CATEGORIES)
-BRAND_NAMES: tuple[str, ...] = BRANDS
+# The bundled sample shop's category and brand names (every one is used by its products),
+# sorted as the Overview's filter options list a loaded dataset's: the command box's names of
+# the sample are then the same before and after it is loaded (one speech recogniser, not two).
+CATEGORY_NAMES: tuple[str, ...] = tuple(sorted(c[0] for c in CATEGORIES))
+BRAND_NAMES: tuple[str, ...] = tuple(sorted(BRANDS))

@@ -113,7 +113,15 @@ class Recogniser:
             AudioError: ``wav`` is not a 16-bit PCM WAV file, is empty or longer than 15 s.
         """
         started = time.perf_counter()
-        samples = _dithered(read_wav(wav, name=name))
+        return self._decode(read_wav(wav, name=name), started)
+
+    def recognise_samples(self, samples: np.ndarray) -> Heard:
+        """The words of a spoken command already read by :func:`core.voice.wav.read_wav`
+        (16 kHz mono ``int16``), for a caller that checked the recording first."""
+        return self._decode(samples, time.perf_counter())
+
+    def _decode(self, samples: np.ndarray, started: float) -> Heard:
+        samples = _dithered(samples)
         with self._lock:
             self._decoder.start_utt()
             self._decoder.process_raw(samples.tobytes(), full_utt=True)

@@ -13,7 +13,6 @@ from fractions import Fraction
 from typing import Final
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from core.errors import AudioError
 
@@ -91,6 +90,9 @@ def check_size(size: int, *, name: str = "the recording") -> None:
 def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
     ratio = Fraction(SAMPLE_RATE, rate)
     if max(ratio.numerator, ratio.denominator) <= _MAX_RESAMPLING_FACTOR:
+        # Imported here: scipy.signal takes about 75 MB, and the browser records 16 kHz.
+        from scipy.signal import resample_poly
+
         return np.asarray(resample_poly(samples, ratio.numerator, ratio.denominator))
     times = np.arange(round(len(samples) * SAMPLE_RATE / rate)) * (rate / SAMPLE_RATE)
     return np.interp(times, np.arange(len(samples)), samples)

@@ -3,7 +3,7 @@ exit 0 whether or not it is a command, 2 only for bad usage."""
 
 import pytest
 
-from core.commands import COMMANDS, command_table
+from core.commands import command_table, examples
 from tests.cli import run_cli, run_json
 
 
@@ -15,10 +15,7 @@ def test_a_command_prints_what_was_heard_and_its_json(capsys):
     }
 
 
-@pytest.mark.parametrize(
-    ("said", "command"),
-    [(said, {"intent": c.intent, **values}) for c in COMMANDS for said, values in c.examples],
-)
+@pytest.mark.parametrize(("said", "command"), examples())
 def test_every_example_of_the_spec_gives_its_json(capsys, said, command):
     assert run_json(capsys, "command", said, "--json")["command"] == command
 

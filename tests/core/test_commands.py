@@ -20,6 +20,7 @@ from core.commands import (
     command_table,
     describe,
     example_sentences,
+    examples,
     help_lines,
     interpret,
     parse,
@@ -32,9 +33,10 @@ from core.commands.grammar import compile_pattern
 from core.commands.parser import compiled, generated_example
 from core.commands.spec import GROUPS
 from core.commands.users import UserIds, find_user
+from core.overview import list_filter_options
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = [(said, {"intent": c.intent, **values}) for c in COMMANDS for said, values in c.examples]
+EXAMPLES = examples()
 
 
 # --- generated from the spec ---------------------------------------------------------------------
@@ -240,6 +242,13 @@ def test_filters_name_the_loaded_datas_categories_and_brands():
     assert suggest("filter categry electronique", names) == "filter category Électronique"
 
 
+def test_the_default_names_are_the_loaded_sample_shops_in_the_same_order(sample_shop):
+    """The command box names the sample's categories and brands before it is loaded (the
+    defaults) and after (its filter options): the same names, so one recogniser serves both."""
+    options = list_filter_options(sample_shop.events.frame, sample_shop.product_frame)
+    assert Names() == Names(tuple(options.categories), tuple(options.brands))
+
+
 def test_help_lists_the_commands_of_the_page_and_where_the_others_work():
     on_overview = "\n".join(help_lines("overview"))
     assert "“filter category shoes”" in on_overview
@@ -337,11 +346,12 @@ def test_a_said_user_id_is_found_exactly_by_case_or_by_its_number(users, said, u
 
 def test_several_users_with_the_same_number_are_all_offered(users):
     found = find_user("329", users)
-    assert found.user is None and set(found.candidates) == {"u00329", "329x"}
+    assert found.user is None and set(found.candidates) == {"u00329", "329x"} and found.several
 
 
 def test_an_unknown_user_gets_the_nearest_ids(users):
     found = find_user("330", users)
     assert found.user is None and found.candidates[0] in {"u00329", "329x"}
+    assert not found.several
     assert find_user("alicia", users).candidates == ("alice",)
     assert find_user("zzzzzz", users).candidates == ()

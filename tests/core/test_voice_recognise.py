@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.signal import resample_poly
@@ -43,6 +47,11 @@ def test_a_44k_stereo_recording_is_converted_and_heard(recogniser, tmp_path):
     assert recogniser.recognise(make_wav(stereo, channels=2, rate=44_100)).text == "start training"
 
 
+def test_samples_already_read_are_heard_as_their_file_is(recogniser, tmp_path):
+    wav = say("go to runs", tmp_path).read_bytes()
+    assert recogniser.recognise_samples(read_wav(wav)).text == recogniser.recognise(wav).text
+
+
 def test_silence_is_heard_as_nothing_or_a_command(recogniser):
     heard = recogniser.recognise(to_wav(np.zeros(16_000, dtype="int16")))
     assert heard.text == "" or understood(heard.text, NAMES)
@@ -53,6 +62,17 @@ def test_the_command_recogniser_learns_the_spec_and_knows_the_data_names(recogni
         recogniser.vocabulary_
     )
     assert all(understood(sentence, NAMES) for sentence in example_sentences(NAMES, n=50))
+
+
+def test_the_command_recogniser_imports_no_pandas_scikit_learn_or_scipy():
+    """Kept light for ``python -m core voice`` (scipy comes only to resample a recording)."""
+    heavy = "{m.split('.')[0] for m in sys.modules} & {'pandas', 'sklearn', 'scipy'}"
+    code = f"import sys, core.commands.voice; print(sorted({heavy}))"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_a_hypothesis_the_parser_does_not_understand_is_passed_over():

@@ -9,6 +9,8 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.commands import COMMANDS, PAGES
+from core.data.loading import load_shop
 from core.runs import RunStore
 from tests.pages.apptest import (
     APP,
@@ -16,12 +18,13 @@ from tests.pages.apptest import (
     OVERVIEW,
     PURCHASE,
     RECOMMENDATIONS,
+    ROOT,
     inside_app,
     page_test,
     train_recommender,
 )
 from tests.records import stub_record
-from ui import commands, recommendations, runs, state, trainer, untrusted
+from ui import commands, navigation, recommendations, runs, state, trainer, untrusted
 
 
 def _open(script: str = HOME, **options) -> AppTest:
@@ -66,6 +69,16 @@ def _fingerprint(at: AppTest) -> str:
 def _categories(at: AppTest) -> list[str]:
     key = state.overview_key(_fingerprint(at), state.OVERVIEW_CATEGORIES)
     return at.multiselect(key=key).value
+
+
+# --- the spec and the app -------------------------------------------------------------------------
+
+
+def test_every_command_has_an_action_and_every_page_a_script():
+    assert set(commands.ACTIONS) == {c.intent for c in COMMANDS}
+    assert list(navigation.SCRIPTS) == [p.key for p in PAGES]
+    for script, _ in navigation.SCRIPTS.values():
+        assert (ROOT / script).is_file(), script
 
 
 # --- on every page; going places ------------------------------------------------------------------
@@ -256,6 +269,20 @@ def test_an_unknown_user_gets_the_nearest_ids():
     assert heard(at).endswith("no user 99999 in this data; try one of these:")
     captions = [c.value for c in at.sidebar.caption]
     assert captions[-5:] == ["u04999", "u04998", "u04997", "u04996", "u04995"]
+
+
+def test_an_unknown_user_id_without_digits_is_not_said_to_match_several(tmp_path):
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "user_id,item_id,event_type,timestamp\n"
+        "alice,i1,view,2024-01-01 10:00:00\n"
+        "alina,i2,purchase,2024-01-02 11:00:00\n",
+        encoding="utf-8",
+    )
+    at = say(_open(session={state.SHOP: load_shop(events)}), "pick customer alicia")
+    assert not at.exception
+    assert heard(at).endswith("no user alicia in this data; try one of these:")
+    assert {c.value for c in at.sidebar.caption} >= {"alice", "alina"}
 
 
 @pytest.mark.slow
