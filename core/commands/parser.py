@@ -225,19 +225,49 @@ def interpret(text: str, names: Names | None = None) -> Interpretation:
     except CommandError as err:
         return Interpretation(text, None, problem=str(err))
     if command is None:
+        problem = _unknown_name(text, names or Names())
+        if problem is not None:
+            return Interpretation(text, None, problem=problem)
         return Interpretation(text, None, suggestion=suggest(text, names))
     return Interpretation(text, command)
+
+
+def _unknown_name(text: str, names: Names) -> str | None:
+    """Why a filter that names a category or brand the data does not have cannot be carried
+    out (read with every name the sample shop knows, it would be a command), or None."""
+    if names == Names():
+        return None
+    as_sample = parse(text, Names())
+    if as_sample is None or as_sample["intent"] != "filter":
+        return None
+    kind = "category" if "category" in as_sample else "brand"
+    known = names.categories if kind == "category" else names.brands
+    if not known:
+        return f"this data has no {kind} names, so it cannot be filtered by {kind}."
+    listed = ", ".join(known[:5]) + (", …" if len(known) > 5 else "")
+    return f"'{as_sample[kind]}' is not a {kind} of this data (its {kind} names: {listed})."
 
 
 # --- suggestions and help ------------------------------------------------------------------------
 
 
 def _candidates(names: Names) -> list[str]:
+    """Commands to suggest: the spec's examples this data can carry out, every page, and a
+    filter by each of the data's names."""
     found = [said for command in COMMANDS for said, _ in command.examples]
+    if names != Names():  # the examples name the sample shop's categories and brands
+        found = [said for said in found if _parses(said, names)]
     found += [f"go to {page.title.lower()}" for page in PAGES]
     found += [f"filter category {n}" for n in names.categories[:_SUGGESTED_NAMES]]
     found += [f"filter brand {n}" for n in names.brands[:_SUGGESTED_NAMES]]
     return list(dict.fromkeys(found))
+
+
+def _parses(text: str, names: Names) -> bool:
+    try:
+        return parse(text, names) is not None
+    except CommandError:
+        return False
 
 
 def _close(word: str, others: set[str]) -> bool:

@@ -355,3 +355,21 @@ def test_an_unknown_user_gets_the_nearest_ids(users):
     assert not found.several
     assert find_user("alicia", users).candidates == ("alice",)
     assert find_user("zzzzzz", users).candidates == ()
+
+
+def test_a_filter_naming_what_the_data_lacks_says_so_instead_of_suggesting_itself():
+    shop = Names(categories=("garden", "kitchen"), brands=("acme",))
+    unknown = interpret("filter category shoes", shop)
+    assert unknown.command is None
+    assert unknown.problem == (
+        "'shoes' is not a category of this data (its category names: garden, kitchen)."
+    )
+    bare = interpret("filter category shoes", Names(categories=(), brands=()))
+    assert bare.problem == "this data has no category names, so it cannot be filtered by category."
+    assert interpret("filter catgory garden", shop).suggestion == "filter category garden"
+
+
+def test_suggestions_are_only_commands_the_data_can_carry_out():
+    shop = Names(categories=("garden",), brands=())
+    suggested = interpret("filtr category shoes", shop).suggestion  # the sample's example
+    assert suggested is not None and parse(suggested, shop) is not None
