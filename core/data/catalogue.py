@@ -25,7 +25,12 @@ CATEGORIES: tuple[tuple[str, float, str, str], ...] = (
     ("Jewellery", 40, "Fashion", "silver necklace|stud earrings|bracelet|ring|watch|pendant"),
     ("Pets", 18, "Home Decor", "dog leash|cat tree|pet bed|chew toy|food bowl|aquarium filter"),
     ("Office", 15, "Books", "desk organiser|fountain pen|sticky notes|desk lamp|planner|stapler"),
-    ("Grocery", 8, "Kitchen", "olive oil|ground coffee|green tea|dark chocolate|honey jar|granola"),
+    (
+        "Grocery",
+        8,
+        "Kitchen",
+        "apples|bananas|oranges|bell peppers|tomatoes|fruit juice|milk|yoghurt",
+    ),
     ("Music", 35, "Electronics", "guitar strings|ukulele|vinyl record|headphones|microphone"),
 )
 BRANDS = (

@@ -410,5 +410,5 @@ def write_sample_files(directory: Path, *, random_state: int = 7) -> tuple[Path,
 
 
 if __name__ == "__main__":
-    for path in write_sample_files(Path(__file__).resolve().parent.parent / "data"):
+    for path in write_sample_files(Path(__file__).resolve().parents[2] / "data"):
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
