@@ -29,6 +29,8 @@ class Settings:
     Attributes:
         sample_dir: folder of the bundled sample shop (``SHOPLENS_SAMPLE_DIR``).
         data_dir: folder where ingested datasets are kept (``SHOPLENS_DATA_DIR``).
+        import_dir: the server folder whose files the Data page may ingest by path
+            (``SHOPLENS_IMPORT_DIR``): nothing outside it can be read from the browser.
         runs_dir: folder where trained runs are kept.
         cache_dir: folder for rebuildable files: the image network's graph and the photo
             embeddings (``SHOPLENS_CACHE_DIR``).
@@ -37,10 +39,13 @@ class Settings:
         max_expanded_mb: how large, in MB, it may expand to (``SHOPLENS_MAX_EXPANDED_MB``).
         training_slots: how many trainings the server runs at once, the others waiting in
             line (``SHOPLENS_TRAINING_SLOTS``; default: one fewer than the cores, at least 1).
+        dataset_upload_mb: an uploaded events file of this many MB or more becomes a dataset
+            on the server instead of being loaded into memory (``SHOPLENS_DATASET_UPLOAD_MB``).
     """
 
     sample_dir: Path = ROOT / "data"
     data_dir: Path = ROOT / "datasets"
+    import_dir: Path = ROOT / "imports"
     runs_dir: Path = ROOT / "runs"
     cache_dir: Path = ROOT / ".cache"
     max_expansion_ratio: float = MAX_EXPANSION_RATIO
@@ -48,6 +53,8 @@ class Settings:
     # One core stays with the server's pages: on 2 cores, one training at a time finished 8
     # sessions' trainings as fast as two at once, and the first 1.7x sooner.
     training_slots: int = max(1, (os.cpu_count() or 2) - 1)
+    # About 4 M events: loaded into memory, that is 1.5 GB; as a dataset it is read in pieces.
+    dataset_upload_mb: int = 200
 
     @property
     def sample_events(self) -> Path:
@@ -61,18 +68,23 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
-    """Settings from ``SHOPLENS_SAMPLE_DIR``, ``SHOPLENS_DATA_DIR``, ``SHOPLENS_RUNS_DIR``,
-    ``SHOPLENS_CACHE_DIR``, ``SHOPLENS_MAX_EXPANSION``, ``SHOPLENS_MAX_EXPANDED_MB`` and
-    ``SHOPLENS_TRAINING_SLOTS`` where set (a number that is not positive keeps its default)."""
+    """Settings from ``SHOPLENS_SAMPLE_DIR``, ``SHOPLENS_DATA_DIR``, ``SHOPLENS_IMPORT_DIR``,
+    ``SHOPLENS_RUNS_DIR``, ``SHOPLENS_CACHE_DIR``, ``SHOPLENS_MAX_EXPANSION``,
+    ``SHOPLENS_MAX_EXPANDED_MB``, ``SHOPLENS_TRAINING_SLOTS`` and ``SHOPLENS_DATASET_UPLOAD_MB``
+    where set (a number that is not positive keeps its default)."""
     defaults = Settings()
     return Settings(
         sample_dir=Path(env.get("SHOPLENS_SAMPLE_DIR", defaults.sample_dir)),
         data_dir=Path(env.get("SHOPLENS_DATA_DIR", defaults.data_dir)),
+        import_dir=Path(env.get("SHOPLENS_IMPORT_DIR", defaults.import_dir)),
         runs_dir=Path(env.get("SHOPLENS_RUNS_DIR", defaults.runs_dir)),
         cache_dir=Path(env.get("SHOPLENS_CACHE_DIR", defaults.cache_dir)),
         max_expansion_ratio=_positive(env, "SHOPLENS_MAX_EXPANSION", MAX_EXPANSION_RATIO),
         max_expanded_mb=int(_positive(env, "SHOPLENS_MAX_EXPANDED_MB", MAX_EXPANDED_MB)),
         training_slots=int(_positive(env, "SHOPLENS_TRAINING_SLOTS", defaults.training_slots)),
+        dataset_upload_mb=int(
+            _positive(env, "SHOPLENS_DATASET_UPLOAD_MB", defaults.dataset_upload_mb)
+        ),
     )
 
 

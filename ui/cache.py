@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Final
@@ -53,6 +53,20 @@ def load_line(*files: SourceFile | None) -> Iterator[None]:
         return
     with _LOADS:
         yield
+
+
+@contextmanager
+def big_load_place(stopped: Callable[[], bool]) -> Iterator[bool]:
+    """A place in the server's line of big loads, for work known to be big (an ingest):
+    waited for until ``stopped()``; gives False when it stopped before getting one."""
+    while not _LOADS.acquire(timeout=0.25):
+        if stopped():
+            yield False
+            return
+    try:
+        yield True
+    finally:
+        _LOADS.release()
 
 
 @st.cache_data(show_spinner="Reading the file…", max_entries=4)

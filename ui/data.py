@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from core import schema
 from core.config import load_settings
@@ -18,7 +19,7 @@ from core.datasets.ingest import REPORT, IngestReport
 from core.datasets.store import list_datasets
 from core.errors import ShopLensError
 from core.runs.names import file_slug
-from ui import cache, state, untrusted, widgets
+from ui import cache, ingest, state, untrusted, widgets
 
 FILE_TYPES = ["csv", "tsv", "txt", "gz", "zip", "parquet", "xlsx"]
 DATE_ORDERS: dict[DateOrder, str] = {
@@ -44,6 +45,8 @@ def choose_shop() -> ShopData:
     # the current dataset (its file is not kept) instead of being replaced by the sample.
     current = state.current_shop()
     uploaded = current is not None and kept is None and not state.is_sample(current)
+    if pending := st.session_state.pop(state.PENDING_SOURCE, None):
+        st.session_state[state.SOURCE] = pending
     st.session_state.setdefault(
         state.SOURCE,
         state.SOURCE_KEPT if kept else state.SOURCE_UPLOAD if uploaded else state.SOURCE_SAMPLE,
@@ -70,6 +73,8 @@ def choose_shop() -> ShopData:
                 "current dataset until then."
             )
             st.stop()
+        if events_file.size >= load_settings().dataset_upload_mb * 1024 * 1024:
+            _big_upload(events_file, products_file)
         events = cache.source_file(events_file.name, events_file.getvalue())
         products = (
             cache.source_file(products_file.name, products_file.getvalue())
@@ -88,18 +93,38 @@ def choose_shop() -> ShopData:
     return shop
 
 
+def _big_upload(events: UploadedFile, products: UploadedFile | None) -> None:
+    """An events upload too large to load into memory becomes a dataset (once: coming back to
+    it, its dataset is shown); stops the page."""
+    if st.session_state.get(state.INGESTED_UPLOAD) != events.file_id:
+        st.session_state[state.INGESTED_UPLOAD] = events.file_id
+        ingest.ingest_upload(events, products)
+    st.info(
+        f"{untrusted.plain_md(events.name)} is {events.size / 1024**2:,.0f} MB: too large to "
+        "load into memory, so it was made into a dataset on the server. Pick "
+        f"**{state.SOURCE_DATASET}** to open it."
+    )
+    st.stop()
+
+
 def _server_dataset() -> ShopData:
-    """A dataset ingested on the server, picked by name, as the current dataset; stops the page
-    while there is none."""
+    """A dataset ingested on the server, picked by name, as the current dataset, with the
+    form that ingests files on the server and the progress of an ingest under way; stops the
+    page while there is no dataset."""
     data_dir = load_settings().data_dir
+    job = ingest.current()
+    if job is not None and (made := ingest.follow(job)) is not None:
+        st.session_state[state.DATASET_CHOICE] = made
     listed = list_datasets(data_dir)
     usable = {d.name: d.report for d in listed if d.report is not None}
     for damaged in (d for d in listed if d.report is None):
         st.warning(untrusted.plain_md(damaged.problem))
+    ingest.server_form(data_dir, expanded=not usable)
     if not usable:
         st.info(
-            "No dataset on the server yet. Ingest an export of any size once with "
-            "`python -m core ingest FILES --name NAME`; it then opens here in seconds."
+            "No dataset on the server yet. Ingest files on the server above, or an export of "
+            "any size with `python -m core ingest FILES --name NAME`; it then opens here in "
+            "seconds."
         )
         st.stop()
     name = st.selectbox(

@@ -24,6 +24,8 @@ SOURCE_UPLOAD = "Upload files"
 SOURCE_KEPT = "Data of the opened run"
 SOURCE_DATASET = "Dataset on the server"
 DATASET_CHOICE = "data.dataset"
+PENDING_SOURCE = "data.pending_source"  # the source to show at the page's next drawing
+INGESTED_UPLOAD = "data.ingested_upload"  # the upload last made into a dataset (its file id)
 KEPT_DATA = "data.kept"  # fingerprint of data reloaded from the runs folder to open a run
 
 # Session-state prefixes of anything trained on a dataset; cleared when the dataset changes.
@@ -45,6 +47,12 @@ def run_inside_app() -> None:
         st.session_state[INSIDE_APP] = True  # once per session: never a rerun loop
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def open_datasets_source() -> None:
+    """Show the datasets on the server at the Data page's next drawing (the source picker is
+    drawn already on this one, so its value cannot change now)."""
+    st.session_state[PENDING_SOURCE] = SOURCE_DATASET
 
 
 def mapping_key(table: str, digest: str, field: str) -> str:

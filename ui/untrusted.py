@@ -41,6 +41,7 @@ def _server_folders() -> list[tuple[str, str]]:
     named = [
         (settings.runs_dir, "the runs folder"),
         (settings.data_dir, "the datasets folder"),
+        (settings.import_dir, "the import folder"),
         (settings.sample_dir, "the sample folder"),
         (settings.cache_dir, "the cache folder"),
         (Path(tempfile.gettempdir()), "a temporary folder"),

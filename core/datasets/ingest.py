@@ -48,7 +48,7 @@ from core.data.loading import (
 from core.data.parsing import DateOrder, is_date_order_note
 from core.data.reading import PIECE_BYTES, read_pieces
 from core.errors import AllRowsRejectedError, DatasetError
-from core.runs.datasets import writer_prefix
+from core.runs.datasets import writer_is_gone, writer_prefix
 
 EVENTS: Final = "events.parquet"
 PRODUCTS: Final = "products.parquet"
@@ -65,8 +65,33 @@ _RETURNS: Final = "\0returns"  # where the notes that count rows go
 _OTHER_TYPES: Final = "\0other event types"
 _ORDER: Final = "_order"  # each kept row's place in the source, to keep equal times in order
 
-# Called with the rows read so far; returning False stops the ingest (nothing is kept).
-OnProgress = Callable[[int], bool | None]
+_PLAIN_SUFFIXES: Final = (".csv", ".tsv", ".txt")
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """How far an ingest has gone.
+
+    Attributes:
+        rows_read: data rows read so far, over every file.
+        file: the file being read (its name).
+        files_done: files read whole.
+        files: files to read.
+        share: an estimate of the share of the reading done, from 0 to 1 (by the pieces read of
+            plain text files' sizes; by whole files for compressed and Parquet ones).
+        sorting: the reading is over and the rows are being sorted and counted.
+    """
+
+    rows_read: int
+    file: str
+    files_done: int
+    files: int
+    share: float
+    sorting: bool = False
+
+
+# Called after each piece and before sorting; returning False stops the ingest (nothing kept).
+OnProgress = Callable[[IngestProgress], bool | None]
 
 
 class IngestCancelledError(DatasetError):
@@ -160,6 +185,34 @@ def source_files(sources: Sequence[str | Path]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+def remove_abandoned(data_dir: Path) -> None:
+    """Remove the hidden working folders of ingests whose process was killed."""
+    for folder in Path(data_dir).glob(".*"):
+        if folder.is_dir() and writer_is_gone(folder.name):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def files_within(folder: Path, source: str) -> list[Path]:
+    """The files ``source`` (a file, folder or pattern, relative to ``folder`` unless absolute)
+    names, when every one of them lies inside ``folder`` (links followed).
+
+    Raises:
+        DatasetError: one line, when the source matches nothing or reaches outside ``folder``.
+    """
+    root = folder.resolve()
+    text = source.strip()
+    if not text:
+        raise DatasetError("Give the path of a file, a folder or a pattern to ingest.")
+    path = Path(text) if Path(text).is_absolute() else root / text
+    files = source_files([path])
+    if not all(file.resolve().is_relative_to(root) for file in files):
+        raise DatasetError(
+            f"'{text[:120]}' is outside the folder the app may read from; put the files under "
+            "it (setting SHOPLENS_IMPORT_DIR) and give their path from there."
+        )
+    return files
+
+
 def ingest(
     sources: Sequence[str | Path],
     *,
@@ -181,7 +234,8 @@ def ingest(
         mapping: canonical field -> source column, overriding the detected mapping.
         date_order: how to read dates like 03/04/2024 when the data cannot tell.
         piece_bytes: text read at once.
-        on_progress: told the rows read after each piece; returning False stops the ingest.
+        on_progress: told how far the ingest has gone after each piece and once the sorting
+            starts; returning False stops the ingest.
 
     Raises:
         DatasetError: a bad name, a name in use, or sources that match nothing.
@@ -199,6 +253,7 @@ def ingest(
     files = source_files(sources)
     product_result = read_products(products) if products is not None else None
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(target.parent)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=writer_prefix(STAGING)))
     try:
         try:
@@ -214,6 +269,9 @@ def ingest(
             pieces.date_note = shown.note
         if product_result is not None:
             product_result.frame.to_parquet(staging / PRODUCTS, index=False)
+        done = IngestProgress(pieces.rows_read, files[-1].name, len(files), len(files), 1.0, True)
+        if on_progress is not None and on_progress(done) is False:
+            raise _cancelled(pieces.rows_read)
         summary = _sort_and_count(staging)
         report = _report(name, files, pieces, summary, time.perf_counter() - started)
         (staging / REPORT).write_text(json.dumps(report.as_json(), indent=1), encoding="utf-8")
@@ -282,7 +340,8 @@ def _write_pieces(
         shutil.rmtree(folder, ignore_errors=True)  # what an earlier reading left
         folder.mkdir()
     found = _Pieces()
-    for number, (result, shows_date_order) in enumerate(
+    sizes = [path.stat().st_size if path.is_file() else 0 for path in files]
+    for number, (result, shows_date_order, place) in enumerate(
         _mapped_pieces(files, products, mapping, date_order, piece_bytes)
     ):
         if number == 0:
@@ -301,10 +360,18 @@ def _write_pieces(
         found.rows_kept += len(result.frame)
         found.rejected.update(result.rejected_counts)
         found.add_notes(result, first=number == 0, shows_date_order=shows_date_order)
-        if on_progress is not None and on_progress(found.rows_read) is False:
-            raise IngestCancelledError(
-                f"The ingest was stopped after {found.rows_read:,} rows; no dataset was kept."
+        if on_progress is not None:
+            file_number, piece = place
+            path = files[file_number]
+            within = (
+                min((piece + 1) * piece_bytes / max(sizes[file_number], 1), 0.99)
+                if path.name.lower().endswith(_PLAIN_SUFFIXES)
+                else 0.0
             )
+            share = (file_number + within) / len(files)
+            progress = IngestProgress(found.rows_read, path.name, file_number, len(files), share)
+            if on_progress(progress) is False:
+                raise _cancelled(found.rows_read)
     if not found.rows_kept:
         reason, count = found.rejected.most_common(1)[0]
         raise AllRowsRejectedError(
@@ -312,6 +379,12 @@ def _write_pieces(
             "check the column mapping (--map)."
         )
     return found
+
+
+def _cancelled(rows_read: int) -> IngestCancelledError:
+    return IngestCancelledError(
+        f"The ingest was stopped after {rows_read:,} rows; no dataset was kept."
+    )
 
 
 class _AssumedDateOrderError(Exception):
@@ -328,11 +401,11 @@ def _mapped_pieces(
     mapping: dict[str, str | None],
     date_order: DateOrder,
     piece_bytes: int,
-) -> Iterator[tuple[LoadResult, bool]]:
-    """Each piece of every file, mapped and validated, and whether it is the one that showed
-    the day/month order. After the first piece, the mapping is the one it settled on; the
-    date order, once a piece shows it (until then each piece judges its own dates, as the
-    whole file would be judged).
+) -> Iterator[tuple[LoadResult, bool, tuple[int, int]]]:
+    """Each piece of every file, mapped and validated, whether it is the one that showed
+    the day/month order, and where it is (the file's number and the piece's in that file).
+    After the first piece, the mapping is the one it settled on; the date order, once a piece
+    shows it (until then each piece judges its own dates, as the whole file would be judged).
 
     Raises:
         _AssumedDateOrderError: a piece showed an order other than one an earlier piece assumed.
@@ -341,8 +414,8 @@ def _mapped_pieces(
     decided = date_order != "auto"
     assumed: set[DateOrder] = set()
     first = True
-    for path in files:
-        for raw in read_pieces(path, piece_bytes=piece_bytes):
+    for file_number, path in enumerate(files):
+        for piece, raw in enumerate(read_pieces(path, piece_bytes=piece_bytes)):
             result = map_event_rows(
                 raw,
                 mapping=mapping,
@@ -361,7 +434,7 @@ def _mapped_pieces(
                 date_order, decided = result.date_order, True
             elif not decided and result.date_order_assumed:
                 assumed.add(result.date_order)
-            yield result, shows
+            yield result, shows, (file_number, piece)
 
 
 def _sort_and_count(staging: Path) -> dict[str, Any]:

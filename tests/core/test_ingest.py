@@ -16,6 +16,7 @@ from core.datasets.ingest import (
     REJECTED,
     REPORT,
     IngestCancelledError,
+    IngestProgress,
     ingest,
 )
 from core.errors import AllRowsRejectedError, DatasetError
@@ -101,6 +102,29 @@ def test_a_failed_or_stopped_ingest_leaves_nothing_behind(tmp_path):
     with pytest.raises(AllRowsRejectedError, match="All 2 rows were rejected"):
         ingest([bad], name="bad", data_dir=data)
     assert list(data.iterdir()) == []
+
+
+def test_progress_is_told_after_each_piece_and_before_sorting(tmp_path):
+    first = write(tmp_path, "a.csv", _messy_rows())
+    second = write(tmp_path, "b.csv", _messy_rows())
+    told: list[IngestProgress] = []
+    report = ingest(
+        [first, second],
+        name="told",
+        data_dir=tmp_path / "data",
+        piece_bytes=PIECE,
+        on_progress=told.append,
+    )
+    assert len(told) > 3 and told[-1].sorting and not any(p.sorting for p in told[:-1])
+    assert told[-1].rows_read == report.rows_read and told[-1].share == 1.0
+    assert [p.rows_read for p in told] == sorted(p.rows_read for p in told)
+    assert [p.share for p in told] == sorted(p.share for p in told)
+    assert {p.file for p in told[:-1]} == {"a.csv", "b.csv"}
+    assert all(p.files == 2 and 0 <= p.share <= 1 for p in told)
+    data = tmp_path / "stopped"  # stopped once the reading is over, before the sorting
+    with pytest.raises(IngestCancelledError):
+        ingest([first], name="s", data_dir=data, on_progress=lambda p: not p.sorting)
+    assert not any(data.iterdir())
 
 
 def test_names_and_sources_are_checked_in_one_line(tmp_path):

@@ -59,11 +59,22 @@ def e2e_runs_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e-runs")
 
 
+@pytest.fixture(scope="session")
+def e2e_import_dir(tmp_path_factory) -> Path:
+    """The server folder the app under test may ingest files from (its datasets are kept in a
+    fresh folder beside it)."""
+    return tmp_path_factory.mktemp("e2e-imports")
+
+
 @contextmanager
-def running_app(runs_dir: Path) -> Iterator[str]:
-    """A fresh Streamlit server of the app on a free port, saving runs in ``runs_dir``."""
+def running_app(runs_dir: Path, import_dir: Path | None = None) -> Iterator[str]:
+    """A fresh Streamlit server of the app on a free port, saving runs in ``runs_dir``; with
+    ``import_dir``, it may ingest files from there into datasets kept beside it."""
     port = _free_port()
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "SHOPLENS_RUNS_DIR": str(runs_dir)}
+    if import_dir is not None:
+        env["SHOPLENS_IMPORT_DIR"] = str(import_dir)
+        env["SHOPLENS_DATA_DIR"] = str(import_dir.parent / f"{import_dir.name}-datasets")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -109,9 +120,9 @@ def running_app(runs_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app_url(e2e_runs_dir) -> Iterator[str]:
+def app_url(e2e_runs_dir, e2e_import_dir) -> Iterator[str]:
     _require_chromium()
-    with running_app(e2e_runs_dir) as url:
+    with running_app(e2e_runs_dir, e2e_import_dir) as url:
         yield url
 
 
