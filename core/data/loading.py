@@ -141,6 +141,8 @@ class EventOptions(TypedDict, total=False):
         drop_duplicates: remove rows that repeat an earlier row exactly (default False).
         name_each_item: give each item the name its rows give most often (default True;
             a dataset read in pieces names its items once, over every piece).
+        count_duplicates: count the rows that repeat an earlier row (default True; a
+            dataset read in pieces counts them once, over every piece).
         products: a canonical product table; events whose item is not in it are rejected.
     """
 
@@ -148,6 +150,7 @@ class EventOptions(TypedDict, total=False):
     date_order: DateOrder
     drop_duplicates: bool
     name_each_item: bool
+    count_duplicates: bool
     products: pd.DataFrame | None
 
 
@@ -485,7 +488,11 @@ def map_event_rows(raw: RawTable, **options: Unpack[EventOptions]) -> LoadResult
     events_frame = pd.DataFrame(out)[[c for c in schema.EVENT_FIELDS if c in out]]
     events_frame = events_frame[keep].reset_index(drop=True)
     kept_rows = raw.row_numbers[keep]
-    duplicated = duplicated_rows(events_frame)
+    duplicated = (
+        duplicated_rows(events_frame)
+        if drop_duplicates or options.get("count_duplicates", True)
+        else np.zeros(len(events_frame), dtype=bool)
+    )
     extra = None
     if drop_duplicates and duplicated.any():
         extra = raw.frame.iloc[np.flatnonzero(keep)[duplicated]].astype("str")

@@ -272,7 +272,7 @@ def ingest(
         done = IngestProgress(pieces.rows_read, files[-1].name, len(files), len(files), 1.0, True)
         if on_progress is not None and on_progress(done) is False:
             raise _cancelled(pieces.rows_read)
-        summary = _sort_and_count(staging)
+        summary = _sort_and_count(staging, in_time_order=pieces.in_time_order)
         report = _report(name, files, pieces, summary, time.perf_counter() - started)
         (staging / REPORT).write_text(json.dumps(report.as_json(), indent=1), encoding="utf-8")
         staging.rename(target)
@@ -294,6 +294,16 @@ class _Pieces:
     returns: tuple[int, int] | None = None
     other_event_types: Counter[str] = field(default_factory=Counter)
     date_note: str = ""
+    in_time_order: bool = True  # every piece starts at or after the end of the one before
+    last_time: pd.Timestamp | None = None
+
+    def add_times(self, times: pd.Series) -> None:
+        """Follow whether the pieces come in time order (each piece is sorted by time)."""
+        if not len(times):
+            return
+        if self.last_time is not None and times.iloc[0] < self.last_time:
+            self.in_time_order = False
+        self.last_time = times.iloc[-1]
 
     def add_notes(self, result: LoadResult, *, first: bool, shows_date_order: bool) -> None:
         """The notes of one piece. Notes that count rows are said once, over every piece, and
@@ -356,6 +366,7 @@ def _write_pieces(
             rows = result.rejected.astype("str").assign(**{FILE: result.source_name})
             rows[ROW] = result.rejected[ROW]
             rows.to_parquet(rejected / f"{number:06}.parquet", index=False)
+        found.add_times(result.frame[schema.TIMESTAMP])
         found.rows_read += result.rows_read
         found.rows_kept += len(result.frame)
         found.rejected.update(result.rejected_counts)
@@ -422,6 +433,7 @@ def _mapped_pieces(
                 date_order=date_order,
                 products=product_frame,
                 name_each_item=False,  # named once over the whole table, in _sort_and_count
+                count_duplicates=False,  # counted over the whole table there too
             )
             if first:
                 mapping = {f: result.mapping.get(f) for f in schema.EVENT_MAPPING_FIELDS}
@@ -437,32 +449,43 @@ def _mapped_pieces(
             yield result, shows, (file_number, piece)
 
 
-def _sort_and_count(staging: Path) -> dict[str, Any]:
-    """Sort the part files by time into ``events.parquet`` and count over the whole table."""
-    parts = str(staging / "parts" / "*.parquet")
+def _sort_and_count(staging: Path, *, in_time_order: bool) -> dict[str, Any]:
+    """Sort the part files by time into ``events.parquet`` and count over the whole table.
+
+    Parts that came in time order are copied in their order, unsorted (most exports are
+    written in time order, and sorting is most of the work). Duplicates are counted exactly
+    in two steps: rows whose hash of every column repeats, then those rows grouped by every
+    column, so only a few rows are compared whole.
+    """
+    parts = sorted((staging / "parts").glob("*.parquet"))
+    listed = ", ".join(f"'{part}'" for part in parts)
     with duckdb.connect() as con:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         con.execute("SET temp_directory = ?", [str(staging / "spill")])
-        con.execute("SET preserve_insertion_order = false")
+        con.execute(f"SET preserve_insertion_order = {str(in_time_order).lower()}")
         con.execute("SET enable_progress_bar = false")
         con.execute(
-            f"CREATE VIEW pieces AS SELECT * FROM read_parquet('{parts}', union_by_name = true)"
+            f"CREATE VIEW pieces AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
         )
         columns = [row[0] for row in con.execute("DESCRIBE SELECT * FROM pieces").fetchall()]
         con.execute(
-            f"COPY ({_sorted_and_named(columns)}) TO '{staging / EVENTS}' "
+            f"COPY ({_sorted_and_named(columns, in_time_order=in_time_order)}) TO "
+            f"'{staging / EVENTS}' "
             f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, COMPRESSION zstd)"
         )
+        con.execute("SET preserve_insertion_order = false")
+        # As the loader counts them: rows equal in every column as read, before naming.
+        every = ", ".join(f'"{c}"' for c in columns if c != _ORDER)
         items = f'count(DISTINCT "{schema.ITEM_ID}")' if schema.ITEM_ID in columns else "0"
         users, item_count, start, end = con.execute(
             f'SELECT count(DISTINCT "{schema.USER_ID}"), {items}, '
             f'min("{schema.TIMESTAMP}"), max("{schema.TIMESTAMP}") FROM pieces'
         ).fetchone() or (0, 0, None, None)
-        # As the loader counts them: rows equal in every column as read, before naming.
-        every = ", ".join(f'"{c}"' for c in columns if c != _ORDER)
         (duplicates,) = con.execute(
+            f"WITH repeated AS (SELECT hash({every}) AS h FROM pieces GROUP BY h "
+            "HAVING count(*) > 1) "
             f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM pieces "
-            f"GROUP BY {every}) WHERE n > 1"
+            f"WHERE hash({every}) IN (SELECT h FROM repeated) GROUP BY {every}) WHERE n > 1"
         ).fetchone() or (0,)
     shutil.rmtree(staging / "parts")
     shutil.rmtree(staging / "spill", ignore_errors=True)
@@ -475,12 +498,14 @@ def _sort_and_count(staging: Path) -> dict[str, Any]:
     }
 
 
-def _sorted_and_named(columns: list[str]) -> str:
+def _sorted_and_named(columns: list[str], *, in_time_order: bool) -> str:
     """The query of the events in time order (ties in source order), each item named by the
     name its rows give most often (ties: the name seen first), as ``most_frequent_names``
-    names them in the loader."""
+    names them in the loader. Pieces in time order are read in order, not sorted."""
     order = f'"{schema.TIMESTAMP}", {_ORDER}'
     if schema.NAME not in columns or schema.ITEM_ID not in columns:
+        if in_time_order:
+            return f"SELECT * EXCLUDE ({_ORDER}) FROM pieces"
         return f"SELECT * EXCLUDE ({_ORDER}) FROM pieces ORDER BY {order}"
     item, name = f'"{schema.ITEM_ID}"', f'"{schema.NAME}"'
     seen = f"{{'time': \"{schema.TIMESTAMP}\", 'order': {_ORDER}}}"

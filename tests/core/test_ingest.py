@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from core.data.loading import REASON, ROW, read_events
+from core.datasets import ingest as ingest_module
 from core.datasets.ingest import (
     EVENTS,
     REJECTED,
@@ -73,6 +74,37 @@ def test_pieces_give_what_the_whole_file_gives(tmp_path):
     assert report.users == whole.frame["user_id"].nunique()
     assert report.start == whole.frame["timestamp"].min().isoformat()
     assert (folder / REPORT).is_file()
+
+
+@pytest.mark.parametrize("in_time_order", [True, False])
+def test_rows_without_names_in_or_out_of_time_order_give_what_the_whole_file_gives(
+    tmp_path, monkeypatch, in_time_order
+):
+    """Without item names: pieces that come in time order are copied unsorted, others sorted;
+    duplicates (across pieces, with missing prices) and equal times keep the file's order."""
+    rows = [
+        f"u{n % 5},i{n % 3},view,2024-01-0{1 + n // 10} 10:00:00,{n % 4 or ''}\n" for n in range(60)
+    ]
+    rows = rows[:10] + rows[4:10] + rows[10:]  # 6 duplicates, still in time order
+    if not in_time_order:
+        rows = rows[30:] + rows[:30]
+    header = "user_id,item_id,event_type,timestamp,price\n"
+    source = write(tmp_path, "events.csv", header + "".join(rows))
+    copied_in_order = []
+
+    def spied(columns, *, in_time_order):
+        copied_in_order.append(in_time_order)
+        return sorted_and_named(columns, in_time_order=in_time_order)
+
+    sorted_and_named = ingest_module._sorted_and_named
+    monkeypatch.setattr(ingest_module, "_sorted_and_named", spied)
+    report = ingest([source], name="plain", data_dir=tmp_path / "data", piece_bytes=PIECE)
+    whole = read_events(source)
+    events = _dataset(tmp_path / "data" / "plain")
+    assert copied_in_order == [in_time_order]
+    assert events[whole.frame.columns].astype(str).equals(whole.frame.astype(str))
+    assert report.duplicates == whole.duplicates == 6
+    assert (report.rows_read, report.rows_kept, report.users) == (66, 66, 5)
 
 
 def test_files_of_a_folder_and_a_pattern_become_one_dataset_sorted_by_time(tmp_path):
