@@ -684,7 +684,10 @@ def _images(args: argparse.Namespace) -> int:
         features=images.COLOUR if args.colour_features else None,
     )
     result = services.train_images(
-        train, test, settings, cache_dir=None if args.no_cache else load_settings().cache_dir
+        train.photos,
+        test.photos if test else None,
+        settings,
+        cache_dir=None if args.no_cache else load_settings().cache_dir,
     )
     skipped = len(train.skipped) + (len(test.skipped) if test else 0)
     if args.json:

@@ -22,10 +22,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from core import images, plotting, purchase, recommend, schema
 from core import overview as an
-from core import plotting, purchase, recommend, schema
 from core.data.loading import ShopData
 from core.errors import RunError, ShopLensError
+from core.images import charts as image_charts
 from core.ml import charts as ml_charts
 from core.ml import metrics as m
 from core.ml.layers import format_hidden_layers
@@ -34,7 +35,13 @@ from core.overview import charts as oc
 from core.purchase import charts
 from core.recommend import charts as rc
 from core.runs.compare import beats_baselines, versus_baselines
-from core.runs.manifest import DatasetSummary, PurchaseDetails, RecommendDetails, RunManifest
+from core.runs.manifest import (
+    DatasetSummary,
+    ImageDetails,
+    PurchaseDetails,
+    RecommendDetails,
+    RunManifest,
+)
 from core.runs.names import TASK_LABELS
 from core.runs.store import LoadedRun, RunStore
 from core.runs.tasks import recommender_from_run
@@ -391,7 +398,7 @@ def _purchase_section(loaded: LoadedRun) -> str:
     config, details, curves = manifest.config, manifest.details, manifest.curves
     assert isinstance(details, PurchaseDetails)
     best, run = details.best_epochs, details.epochs_run
-    horizon, cutoff = config.horizon_days, config.cutoff
+    cutoff, horizon = config.time_window
     last_day = cutoff + pd.Timedelta(days=horizon - 1)
     rows = [
         *_network_rows(config.network),
@@ -475,7 +482,7 @@ def _recommend_section(loaded: LoadedRun, shop: ShopData | None, problem: str | 
     manifest = loaded.manifest
     config, details, settings = manifest.config, manifest.details, manifest.config.recommender
     assert isinstance(details, RecommendDetails) and settings is not None
-    k, horizon, cutoff = config.k or 0, config.horizon_days, config.cutoff
+    k, (cutoff, horizon) = config.k or 0, config.time_window
     last_day = cutoff + pd.Timedelta(days=horizon - 1)
     evaluated = config.evaluate and bool(manifest.metrics)
     scored = (
@@ -569,7 +576,7 @@ def _examples(loaded: LoadedRun, shop: ShopData, *, k: int, evaluated: bool) -> 
     products = shop.product_frame
     recommender = recommender_from_run(loaded, events, products)
     inter = recommender.interactions
-    cutoff, horizon = loaded.manifest.config.cutoff, loaded.manifest.config.horizon_days
+    cutoff, horizon = loaded.manifest.config.time_window
     bought: dict[int, set[str]] = {}
     if evaluated:
         pairs = recommend.relevant_items(
@@ -663,9 +670,65 @@ def _datasets(store: RunStore, runs: Sequence[LoadedRun]) -> list[_Dataset]:
     return found
 
 
+def _image_section(loaded: LoadedRun) -> str:
+    manifest = loaded.manifest
+    details = manifest.details
+    assert isinstance(details, ImageDetails)
+    share = details.test_share
+    rows = [
+        *_network_rows(manifest.config.network),
+        ("Photos", f"{details.source} · categories from {details.label}"),
+        ("Features", details.features),
+        ("Epochs run", f"{details.epochs} (best epoch kept: {details.best_epoch})"),
+        (
+            "Split",
+            f"{details.train_photos} photos trained on, {details.test_photos} held out "
+            f"({share:.0%}, each category keeping its share) and scored on",
+        ),
+        ("Training time", f"{manifest.train_seconds:.1f} s"),
+    ]
+    labels = images.MODEL_LABELS
+    scores = _ordered_scores(manifest, images.MODEL_NAMES)
+    columns = (m.ACCURACY, m.TOP3_ACCURACY, m.MACRO_F1)
+    parts = [_run_header(loaded, rows)]
+    parts += [_note(w) for w in details.warnings]
+    parts += [
+        "<h3>Scoreboard: the MLP against every baseline</h3>",
+        _against_baselines(manifest),
+        _versus(scores, m.ACCURACY, "Accuracy", labels),
+        _score_table(scores, columns, labels, table_id=f"photos-{loaded.run_id}"),
+        '<div class="pair">',
+        _figure(
+            plotting.legend_below(image_charts.model_scores_bar(manifest.metrics, m.ACCURACY)),
+            "one bar per model on the held-out photos; the MLP is highlighted.",
+        ),
+        _figure(
+            plotting.legend_below(
+                ml_charts.training_curves_line(
+                    manifest.curves["photo_classifier"],
+                    task="classification",
+                    best_epoch=details.best_epoch,
+                )
+            ),
+            "log-loss and accuracy on training and validation photos after every epoch; the "
+            "dashed line is the epoch whose weights were kept.",
+        ),
+        "</div>",
+        "<h3>Confusion matrix</h3>",
+        _figure(
+            image_charts.confusion_heatmap(details.classes, details.confusion),
+            "rows are the true categories, columns the MLP's; the diagonal is right.",
+        ),
+        "</section>",
+    ]
+    return "".join(parts)
+
+
 def _run_section(loaded: LoadedRun, dataset: _Dataset) -> str:
     if loaded.task == "purchase":
         return _purchase_section(loaded)
+    if loaded.task == "images":
+        return _image_section(loaded)
     return _recommend_section(loaded, dataset.shop, dataset.problem)
 
 

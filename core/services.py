@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -31,6 +31,7 @@ from core.runs.manifest import RecommendDetails, RunRecord
 from core.runs.store import LoadedRun, RunStore
 from core.runs.tasks import (
     check_run_inputs,
+    image_run_record,
     purchase_models_from_run,
     purchase_run_record,
     recommender_from_run,
@@ -230,7 +231,8 @@ def open_purchase_run(
     if data is None or data.feature_names != inputs:
         # A run predicts with its own inputs, e.g. one saved before inputs that the data
         # cannot have were left out.
-        settings = PurchaseSettings(models.config, config.horizon_days, config.cutoff)
+        cutoff, horizon = config.time_window
+        settings = PurchaseSettings(models.config, horizon, cutoff)
         data = prepare_purchase(shop, settings, inputs=inputs)
     check_run_inputs(loaded.run_id, models, data)
     return score_purchase(models, data, epochs=max(models.epochs_run), run_id=loaded.run_id)
@@ -408,18 +410,17 @@ def open_recommend_run(loaded: LoadedRun, shop: ShopData) -> RecommendResult:
     products = shop.product_frame
     fitted = recommender_from_run(loaded, events, products)
     config = manifest.config
+    cutoff, horizon = config.time_window
     k = config.k or TOP_K
     evaluation = None
     if config.evaluate:
         evaluation = recommend.score_recommender(
-            fitted, events, cutoff=config.cutoff, horizon_days=config.horizon_days, k=k
+            fitted, events, cutoff=cutoff, horizon_days=horizon, k=k
         )
     details = manifest.details
     assert isinstance(details, RecommendDetails)
     return RecommendResult(
-        settings=RecommendSettings(
-            fitted.config, config.evaluate, config.cutoff, config.horizon_days, k
-        ),
+        settings=RecommendSettings(fitted.config, config.evaluate, cutoff, horizon, k),
         recommender=fitted,
         evaluation=evaluation,
         epochs=details.epochs,
@@ -454,32 +455,72 @@ class ImageSettings:
 
 @dataclass(frozen=True)
 class ImageResult:
-    """One category-model training on photos: what the CLI shows (the page later).
+    """One category-model training on photos: what the page and the CLI show.
 
     Attributes:
         models: the MLP and the baselines.
         scores: every model's scores on the test photos.
         similar_precision_at_5: share of each test photo's 5 most similar training photos in
             its category (0 to 1).
-        train_photos, test_photos: photos trained and scored on.
+        train: the photos trained on; test: the photos scored on (labels set).
+        test_probabilities: the MLP's probabilities for the test photos (rows: ``test``,
+            columns: ``models.classes``).
+        catalogue: every photo (training, test, then those without a label), the rows of
+            ``vectors``.
+        vectors: the photos' embeddings, for "visually similar" search.
+        suggestions: the MLP's label for each photo without one (``item_id``, ``suggested``,
+            ``confidence``), most confident first.
+        catalogue_precision_at_5: share of each labelled photo's 5 most similar other photos
+            (of the whole catalogue's labelled ones) with its label (0 to 1), as "find products
+            like this" shows them.
         features: the embedding used.
         embed_seconds_per_photo: seconds per photo (and mirror image) embedded now; 0 when all
             came from the cache.
         embed_seconds: wall time of embedding every photo, cache reads included.
+        label: the label column (the page's photos; empty from a list).
+        source: where the photos came from, in a few words (the page's photos).
+        settings: what was asked for.
+        run_id: the saved run (None when it was not saved).
+        save_problem: why the run could not be saved, when it could not.
     """
 
     models: images.ImageModels
     scores: dict[str, images.ModelScores]
     similar_precision_at_5: float
-    train_photos: int
-    test_photos: int
+    train: tuple[images.Photo, ...]
+    test: tuple[images.Photo, ...]
+    test_probabilities: np.ndarray
+    catalogue: tuple[images.Photo, ...]
+    vectors: np.ndarray
+    suggestions: pd.DataFrame
+    catalogue_precision_at_5: float
     features: images.FeatureKind
     embed_seconds_per_photo: float
     embed_seconds: float
+    label: str = ""
+    source: str = ""
+    settings: ImageSettings = field(default_factory=ImageSettings)
+    run_id: str | None = None
+    save_problem: str | None = None
+
+    @property
+    def train_photos(self) -> int:
+        """Photos trained on."""
+        return len(self.train)
+
+    @property
+    def test_photos(self) -> int:
+        """Photos scored on."""
+        return len(self.test)
+
+    @property
+    def stopped(self) -> bool:
+        """Stop cut the MLP's training short."""
+        return self.models.stopped
 
 
 def split_photos(
-    photos: images.PhotoSet, test_share: float, random_state: int
+    photos: Sequence[images.Photo], test_share: float, random_state: int
 ) -> tuple[tuple[images.Photo, ...], tuple[images.Photo, ...]]:
     """Training and test photos, each category keeping its share where it has photos enough.
 
@@ -488,7 +529,7 @@ def split_photos(
     """
     from sklearn.model_selection import train_test_split
 
-    labels = [str(photo.label) for photo in photos.photos]
+    labels = [str(photo.label) for photo in photos]
     if len(labels) < 4:
         raise images.TooFewPhotosError(
             f"Only {len(labels)} labelled photos; at least 4 are needed to train and score."
@@ -497,42 +538,79 @@ def split_photos(
     held = max(1, round(len(labels) * test_share))
     stratify = labels if counts.min() >= 2 and held >= len(counts) else None
     train, test = train_test_split(
-        list(photos.photos), test_size=held, random_state=random_state, stratify=stratify
+        list(photos), test_size=held, random_state=random_state, stratify=stratify
     )
     return tuple(train), tuple(test)
 
 
 def train_images(
-    train: images.PhotoSet,
-    test: images.PhotoSet | None,
+    train: Sequence[images.Photo],
+    test: Sequence[images.Photo] | None,
     settings: ImageSettings,
     *,
     cache_dir: Path | None,
+    unlabelled: Sequence[images.Photo] = (),
     on_progress: OnProgress | None = None,
+    store: RunStore | None = None,
+    shop: ShopData | None = None,
+    label: str = "",
+    source: str = "",
 ) -> ImageResult:
-    """Embed the photos, train the category MLP and its baselines, and score every model and
-    the "visually similar" neighbours on the test photos (or a held-out share of ``train``).
+    """Embed the photos, train the category MLP and its baselines, score every model and the
+    "visually similar" neighbours on the test photos (or a held-out share of ``train``),
+    suggest a label for the ``unlabelled`` photos, and save the run.
+
+    Args:
+        train: labelled photos (a share is held out for scoring when ``test`` is None).
+        test: labelled photos to score on.
+        settings: the MLP's settings, the held-out share, mirror images and features.
+        cache_dir: where the network's graph and the embeddings are kept (None: nowhere).
+        unlabelled: photos without a label, given a suggested one.
+        on_progress: told about the embedding (``embedding``: photos done of all), every
+            epoch and stage; returning False stops (the MLP keeps its best epoch).
+        store: where the run is saved (None: not saved); ``shop`` is the data it records.
+        label: the label column, recorded in the run.
+        source: where the photos came from, recorded in the run.
 
     Raises:
         TooFewPhotosError: too few labelled photos or categories.
+        TrainingCancelledError: Stop was pressed before the first epoch ended.
     """
-    _report(on_progress, TrainingProgress("preparing"))
+    if _report(on_progress, TrainingProgress("preparing")):
+        raise TrainingCancelledError("Training was stopped before it started; nothing was kept.")
     if test is None:
         train_photos, test_photos = split_photos(
             train, settings.test_share, settings.network.random_state
         )
     else:
-        train_photos, test_photos = train.photos, test.photos
+        train_photos, test_photos = tuple(train), tuple(test)
+    images.check_categories([str(photo.label) for photo in train_photos])
     embedder = images.load_embedder(cache_dir, features=settings.features)
+    catalogue = (*train_photos, *test_photos, *unlabelled)
+
+    def embedded_so_far(done: int, total: int) -> None:
+        if _report(on_progress, TrainingProgress("embedding", done, total)):
+            raise TrainingCancelledError(
+                "Training was stopped while the photos were embedded; nothing was kept (the "
+                "photos embedded so far are kept in the cache)."
+            )
+
     embedded = images.embed_photos(
-        (*train_photos, *test_photos), embedder, cache_dir=cache_dir, mirrored=settings.mirrored
+        catalogue,
+        embedder,
+        cache_dir=cache_dir,
+        mirrored=settings.mirrored,
+        on_progress=embedded_so_far,
     )
-    cut, mirrored = len(train_photos), embedded.mirrored
-    train_vectors, test_vectors = np.split(embedded.vectors, [cut])
-    train_mirrored, test_mirrored = (None, None) if mirrored is None else np.split(mirrored, [cut])
+    cut, end = len(train_photos), len(train_photos) + len(test_photos)
+    vectors, mirrored = embedded.vectors, embedded.mirrored
+
+    def rows(low: int, high: int) -> tuple[np.ndarray, np.ndarray | None]:
+        return vectors[low:high], None if mirrored is None else mirrored[low:high]
+
+    (train_vectors, train_mirrored), (test_vectors, test_mirrored) = rows(0, cut), rows(cut, end)
     train_labels = np.array([str(photo.label) for photo in train_photos])
     test_labels = np.array([str(photo.label) for photo in test_photos])
-    config = settings.network
 
     def on_epoch(report: EpochReport) -> bool:
         progress = TrainingProgress(
@@ -541,20 +619,53 @@ def train_images(
         return not _report(on_progress, progress)
 
     models = images.train_image_models(
-        train_vectors, train_labels, mirrored=train_mirrored, config=config, on_epoch=on_epoch
+        train_vectors,
+        train_labels,
+        mirrored=train_mirrored,
+        config=settings.network,
+        on_epoch=on_epoch,
     )
     _report(on_progress, TrainingProgress("scoring"))
     scores = images.score_image_models(models, test_vectors, test_labels, mirrored=test_mirrored)
-    precision = images.similar_precision_at_k(
-        train_vectors, train_labels, test_vectors, test_labels
-    )
-    return ImageResult(
+    unlabelled_vectors, unlabelled_mirrored = rows(end, len(catalogue))
+    result = ImageResult(
         models=models,
         scores=scores,
-        similar_precision_at_5=precision,
-        train_photos=len(train_photos),
-        test_photos=len(test_photos),
+        similar_precision_at_5=images.similar_precision_at_k(
+            train_vectors, train_labels, test_vectors, test_labels
+        ),
+        train=train_photos,
+        test=test_photos,
+        test_probabilities=models.probabilities(images.MLP, test_vectors, test_mirrored),
+        catalogue=catalogue,
+        vectors=vectors,
+        suggestions=images.suggest_labels(
+            models, [p.item_id for p in unlabelled], unlabelled_vectors, unlabelled_mirrored
+        ),
+        catalogue_precision_at_5=images.catalogue_precision_at_k(
+            vectors[:end], [str(p.label) for p in catalogue[:end]]
+        ),
         features=embedder.kind,
         embed_seconds_per_photo=embedded.seconds_per_photo,
         embed_seconds=embedded.seconds,
+        label=label,
+        source=source,
+        settings=settings,
     )
+    if store is None or shop is None:
+        return result
+    record = image_run_record(
+        models,
+        scores,
+        label=label,
+        source=source,
+        features=embedder.kind,
+        train_photos=len(train_photos),
+        test_photos=len(test_photos),
+        unlabelled_photos=len(unlabelled),
+        test_share=settings.test_share,
+        mirrored=settings.mirrored,
+        similar_precision_at_5=result.similar_precision_at_5,
+    )
+    run_id, problem = _save(store, record, shop, name="", tags=(), on_progress=on_progress)
+    return dataclasses.replace(result, run_id=run_id, save_problem=problem)

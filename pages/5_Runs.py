@@ -7,7 +7,8 @@ from ui import runs, state
 state.run_inside_app()
 st.title("Runs")
 st.caption(
-    "Every training on the Purchase prediction and Recommendations pages is saved here as a "
+    "Every training on the Purchase prediction, Recommendations and Product photos pages is "
+    "saved here as a "
     "run, with its settings, scores and curves. Select runs to compare them; select one to "
     "open, rename, share or delete it. Runs survive a refresh and a restart."
 )

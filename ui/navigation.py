@@ -17,6 +17,7 @@ SCRIPTS: Final = {
     "overview": ("pages/3_Overview.py", "📊"),
     "purchase": ("pages/2_Purchase_prediction.py", "🛒"),
     "recommendations": ("pages/4_Recommendations.py", "🎯"),
+    "images": ("pages/6_Images.py", "🖼️"),
     "runs": ("pages/5_Runs.py", "🗃️"),
 }
 HOME: Final = PAGES[0].key  # the page "/" opens

@@ -79,9 +79,8 @@ def open_run(run_id: str) -> str:
         state.use_kept_data(shop)
     with st.spinner("Opening the run and scoring it on its test window…"):
         if loaded.task == "purchase":
-            settings = services.PurchaseSettings(
-                manifest.config.network, manifest.config.horizon_days, manifest.config.cutoff
-            )
+            cutoff, horizon = manifest.config.time_window
+            settings = services.PurchaseSettings(manifest.config.network, horizon, cutoff)
             data = cache.purchase_data(shop.fingerprint, shop, settings)
             purchase_page.set_result(services.open_purchase_run(loaded, shop, data=data))
             purchase_page.show_settings(settings)
@@ -359,11 +358,7 @@ def comparison(infos: list[RunInfo], table: pd.DataFrame) -> None:
     with_curves = {
         mf.run_id: {n for n, frame in mf.curves.items() if not frame.empty} for mf in manifests
     }
-    networks = [
-        n
-        for n in ("regressor", "classifier", "ranker")
-        if any(n in c for c in with_curves.values())
-    ]
+    networks = [n for n in rch.CURVE_TITLES if any(n in c for c in with_curves.values())]
     if not networks:
         st.caption("The selected runs have no training curves.")
         return
@@ -393,9 +388,15 @@ def run_actions(store: RunStore, info: RunInfo) -> None:
     """Open, rename and tag, download the bundle, or delete (after a confirmation)."""
     run_id = info.run_id
     buttons = widgets.row()
+    if info.ok and info.task not in PAGES:
+        st.caption(
+            "Product-photo runs keep their scores, curves and confusion matrix here and in the "
+            "report; the photos are not kept, so train again on the Product photos page to see "
+            "mistakes and similar products."
+        )
     if info.ok:
         page = rn.TASK_LABELS.get(info.task, info.task)
-        if buttons.button(
+        if info.task in PAGES and buttons.button(
             "Open", key=OPEN, type="primary", help=f"Make this run the model on the {page} page."
         ):
             try:

@@ -29,7 +29,7 @@ INGESTED_UPLOAD = "data.ingested_upload"  # the upload last made into a dataset 
 KEPT_DATA = "data.kept"  # fingerprint of data reloaded from the runs folder to open a run
 
 # Session-state prefixes of anything trained on a dataset; cleared when the dataset changes.
-MODEL_PREFIXES = ("purchase.", "recs.", "runs.")
+MODEL_PREFIXES = ("purchase.", "recs.", "runs.", "images.")
 
 
 INSIDE_APP = "app.inside"
@@ -285,3 +285,32 @@ RECS_BUYER = "recs.buyer"
 RECS_WHATIF_ITEMS = "recs.whatif_items"
 RECS_WHATIF_CATEGORY = "recs.whatif_category"
 RECS_EXPORT = "recs.export"
+
+
+# --- Product photos page -------------------------------------------------------------------
+
+IMAGES_SOURCE = "images.source"
+IMAGES_ZIP = "images.zip"
+IMAGES_FOLDER = "images.folder"
+IMAGES_LIST = "images.list"
+IMAGES_LABEL = "images.label"
+IMAGES_LAYER_EDITOR = LayerEditorKeys(
+    "images.layers",
+    "images.layers_text",
+    "images.preset",
+    "images.layer",
+    "images.add_layer",
+    "images.remove_layer",
+)
+IMAGES_FORM = "images.form"
+IMAGES_EPOCHS = "images.epochs"
+IMAGES_TEST_SHARE = "images.test_share"
+IMAGES_SEED = "images.seed"
+IMAGES_MIRRORED = "images.mirrored"
+IMAGES_TRAIN = "images.train"
+IMAGES_STOP = "images.stop"
+IMAGES_RESULT = "images.result"
+IMAGES_METRIC = "images.metric"
+IMAGES_QUERY_SOURCE = "images.query_source"
+IMAGES_QUERY_ITEM = "images.query_item"
+IMAGES_QUERY_PHOTO = "images.query_photo"

@@ -299,6 +299,9 @@ def _status(
         return 1.0, stopping_text
     if progress is None or progress.stage == "preparing":
         return 0.0, f"Preparing the training data ({job.seconds:.0f} s)…"
+    if progress.stage == "embedding":
+        done, total = progress.epoch, max(progress.epochs, 1)
+        return done / total, f"Reading the photos' features: {done:,} of {total:,} photos…"
     if progress.stage == "scoring":
         return 1.0, "Scoring every model on the evaluation window…"
     if progress.stage == "saving":
@@ -389,6 +392,7 @@ def _curves(report: EpochReport) -> go.Figure:
 PAGE_TITLES: Final = {
     "purchase": "Purchase prediction",
     "recs": "Recommendations",
+    "images": "Product photos",
     SWEEP_PAGE: "Runs",
 }
 

@@ -42,6 +42,11 @@ PAGES: Final = (
         ("purchase prediction", "purchase predictions", "purchase", "purchases", "prediction"),
     ),
     Page("recommendations", "Recommendations", ("recommendations", "recommender", "recs")),
+    Page(
+        "images",
+        "Product photos",
+        ("product photos", "photos", "images", "product images", "pictures"),
+    ),
     Page("runs", "Runs", ("runs", "saved runs", "run list", "run history")),
 )
 PAGE_TITLES: Final = {page.key: page.title for page in PAGES}

@@ -1,14 +1,27 @@
 """Product photos: safe reading, embeddings, category models and visually similar products."""
 
-from core.images.embed import CNN, COLOUR, Embeddings, FeatureKind, embed_photos, load_embedder
+from core.images.embed import (
+    CNN,
+    COLOUR,
+    Embeddings,
+    FeatureKind,
+    embed_photos,
+    embed_query,
+    load_embedder,
+)
 from core.images.models import (
     DEFAULT_NETWORK,
+    MLP,
+    MODEL_LABELS,
     MODEL_NAMES,
     ImageModels,
     ModelScores,
     TooFewPhotosError,
+    catalogue_precision_at_k,
+    check_categories,
     score_image_models,
     similar_precision_at_k,
+    suggest_labels,
     train_image_models,
 )
 from core.images.reading import (
@@ -25,6 +38,8 @@ __all__ = [
     "CNN",
     "COLOUR",
     "DEFAULT_NETWORK",
+    "MLP",
+    "MODEL_LABELS",
     "MODEL_NAMES",
     "Embeddings",
     "FeatureKind",
@@ -35,12 +50,16 @@ __all__ = [
     "PhotoSet",
     "Skipped",
     "TooFewPhotosError",
+    "catalogue_precision_at_k",
+    "check_categories",
     "embed_photos",
+    "embed_query",
     "load_embedder",
     "read_photo_folder",
     "read_photo_list",
     "read_photo_zip",
     "score_image_models",
     "similar_precision_at_k",
+    "suggest_labels",
     "train_image_models",
 ]

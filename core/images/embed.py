@@ -16,7 +16,7 @@ import io
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
@@ -40,6 +40,7 @@ GRAPH_VERSION: Final = 1  # bump when the graph or the preprocessing changes
 HUE_BINS, SATURATION_BINS, VALUE_BINS = 8, 4, 4
 THUMBNAIL: Final = 14
 _BATCH: Final = 8
+_PROGRESS_BATCH: Final = 32  # photos embedded between two progress reports
 
 
 class Embedder(Protocol):
@@ -222,10 +223,20 @@ def load_embedder(cache_dir: Path | None, *, features: FeatureKind | None = None
 
 
 def embed_photos(
-    photos: Sequence[Photo], embedder: Embedder, *, cache_dir: Path | None, mirrored: bool = False
+    photos: Sequence[Photo],
+    embedder: Embedder,
+    *,
+    cache_dir: Path | None,
+    mirrored: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Embeddings:
     """The vectors of ``photos`` (and of their mirror images when ``mirrored``), each read
-    from the cache when there and computed and kept there otherwise."""
+    from the cache when there and computed and kept there otherwise.
+
+    Args:
+        on_progress: told ``(photos done, photos)`` after the cache reads and after each batch
+            computed (it may raise to stop).
+    """
     started = time.perf_counter()
     folder = cache_dir / "embeddings" / f"{embedder.kind}-v{GRAPH_VERSION}" if cache_dir else None
     vectors = np.zeros((len(photos), embedder.size), dtype=np.float32)
@@ -239,8 +250,11 @@ def embed_photos(
             vectors[index] = cached[0]
             if flipped is not None:
                 flipped[index] = cached[1]
-    for start in range(0, len(missing), 64):
-        chosen = missing[start : start + 64]
+    done = len(photos) - len(missing)
+    if on_progress is not None:
+        on_progress(done, len(photos))
+    for start in range(0, len(missing), _PROGRESS_BATCH):
+        chosen = missing[start : start + _PROGRESS_BATCH]
         images = [decode_photo(photos[i].data) for i in chosen]
         vectors[chosen] = embedder.embed(images)
         if flipped is not None:
@@ -249,6 +263,9 @@ def embed_photos(
             for i in chosen:
                 mirror = flipped[i] if flipped is not None else None
                 _keep(folder, photos[i].digest, vectors[i], mirror)
+        done += len(chosen)
+        if on_progress is not None:
+            on_progress(done, len(photos))
     return Embeddings(vectors, flipped, embedder.kind, len(missing), time.perf_counter() - started)
 
 
@@ -302,3 +319,16 @@ def check_graph(
     graph_features = session.run([effnet.FEATURES], {effnet.INPUT: image})[0][0]
     numpy_features, _ = effnet.forward_numpy(network, image[0])
     return float(np.abs(graph_features - numpy_features).max())
+
+
+def embed_query(data: bytes, features: FeatureKind, *, cache_dir: Path | None) -> np.ndarray:
+    """The vector of one uploaded photo with the features a catalogue was embedded with, to
+    find the catalogue's photos like it.
+
+    Raises:
+        PhotoError: not a usable JPEG, PNG or WebP photo (the reason says why).
+    """
+    decode_photo(data)  # refused before anything is computed
+    photo = Photo("query", data, hashlib.sha256(data).hexdigest())
+    embedder = load_embedder(cache_dir, features=features)
+    return embed_photos([photo], embedder, cache_dir=cache_dir).vectors[0]

@@ -34,6 +34,12 @@ LOGISTIC: Final = "logistic"
 KNN: Final = "knn"
 MAJORITY: Final = "majority"
 MODEL_NAMES: Final = (MLP, LOGISTIC, KNN, MAJORITY)
+MODEL_LABELS: Final = {
+    MLP: "MLP",
+    LOGISTIC: "Logistic regression",
+    KNN: "k nearest neighbours",
+    MAJORITY: "Majority category",
+}
 NEIGHBOURS: Final = 5
 TOP_K: Final = 3
 DEFAULT_NETWORK: Final = NetworkConfig(
@@ -64,6 +70,7 @@ class ImageModels:
         stopped: Stop cut the training short.
         train_seconds: wall time of training every model.
         warnings: what the user should know (e.g. a baseline that did not converge).
+        config: the MLP's settings.
     """
 
     classes: np.ndarray
@@ -74,6 +81,7 @@ class ImageModels:
     stopped: bool
     train_seconds: float
     warnings: tuple[str, ...] = ()
+    config: NetworkConfig = DEFAULT_NETWORK
 
     def probabilities(
         self, name: str, vectors: np.ndarray, mirrored: np.ndarray | None = None
@@ -93,6 +101,21 @@ def _full_probabilities(model: Any, vectors: np.ndarray, classes: int) -> np.nda
     return out
 
 
+def check_categories(labels: np.ndarray | list[str]) -> None:
+    """Refuse training labels a category model cannot learn from.
+
+    Raises:
+        TooFewPhotosError: fewer than 4 photos, or fewer than 2 categories.
+    """
+    text = np.asarray(labels).astype(str)
+    categories = len(np.unique(text))
+    if categories < 2 or len(text) < 4:
+        raise TooFewPhotosError(
+            f"A category model needs at least 4 labelled photos in 2 categories; got "
+            f"{len(text)} in {categories}: choose another label column or label more photos."
+        )
+
+
 def train_image_models(
     vectors: np.ndarray,
     labels: np.ndarray,
@@ -108,12 +131,8 @@ def train_image_models(
     Raises:
         TooFewPhotosError: fewer than 2 categories, or fewer than 4 photos.
     """
+    check_categories(labels)
     classes, codes = np.unique(np.asarray(labels).astype(str), return_inverse=True)
-    if len(classes) < 2 or len(codes) < 4:
-        raise TooFewPhotosError(
-            f"A category model needs at least 4 labelled photos in 2 categories; got "
-            f"{len(codes)} in {len(classes)}: label more photos."
-        )
     started = time.perf_counter()
     rows, targets, groups = vectors, codes, np.arange(len(codes))
     if mirrored is not None:
@@ -141,6 +160,7 @@ def train_image_models(
         stopped=asked_to_stop,
         train_seconds=time.perf_counter() - started,
         warnings=tuple(dict.fromkeys(f"Logistic regression: {c}." for c in caught)),
+        config=config,
     )
 
 
@@ -238,3 +258,100 @@ def similar_precision_at_k(
         == np.asarray(test_labels).astype(str)[:, None]
     )
     return float(same.mean())
+
+
+def nearest_photos(
+    vectors: np.ndarray, query: np.ndarray, *, k: int = NEIGHBOURS, exclude: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` catalogue photos most similar to one ``query`` vector, nearest first: their
+    row numbers in ``vectors`` and their cosine similarity (between -1 and 1; features that
+    are never negative give 0 to 1). Row ``exclude`` (the query's own photo) is left out."""
+    index = fit_similar(vectors)
+    wanted = min(k + (exclude is not None), len(vectors))
+    distances, rows = index.kneighbors(query.reshape(1, -1), n_neighbors=wanted)
+    keep = rows[0] != exclude
+    return rows[0][keep][:k], 1.0 - distances[0][keep][:k]
+
+
+def catalogue_precision_at_k(
+    vectors: np.ndarray,
+    labels: np.ndarray | list[str],
+    *,
+    k: int = NEIGHBOURS,
+    max_queries: int = 2000,
+    random_state: int = 0,
+) -> float:
+    """The share of each photo's ``k`` most similar other photos that have its label, averaged
+    over the photos, or over ``max_queries`` of them drawn at random when there are more
+    (between 0 and 1; NaN with fewer than 2 photos)."""
+    if len(vectors) < 2:
+        return float("nan")
+    k = min(k, len(vectors) - 1)
+    queries = np.arange(len(vectors))
+    if len(queries) > max_queries:
+        queries = np.sort(
+            np.random.default_rng(random_state).choice(queries, max_queries, replace=False)
+        )
+    rows = fit_similar(vectors).kneighbors(
+        vectors[queries], n_neighbors=k + 1, return_distance=False
+    )
+    others = np.array(
+        [[r for r in row if r != own][:k] for own, row in zip(queries, rows, strict=True)]
+    )
+    text = np.asarray(labels).astype(str)
+    return float((text[others] == text[queries][:, None]).mean())
+
+
+# Columns of the mistakes table.
+TRUE_LABEL: Final = "true_label"
+PREDICTED_LABEL: Final = "predicted_label"
+CONFIDENCE: Final = "confidence"
+ROW: Final = "row"
+
+
+def typical_mistakes(
+    probabilities: np.ndarray, labels: np.ndarray, classes: np.ndarray, *, limit: int = 8
+) -> pd.DataFrame:
+    """The test photos a model got wrong, most confident mistakes first, at most ``limit``
+    per pair of true and predicted label (so one confusion does not fill the table): their
+    ``row`` among the test photos, true and predicted label and the predicted label's
+    probability (``confidence``, 0 to 1)."""
+    predicted = probabilities.argmax(axis=1)
+    text = np.asarray(labels).astype(str)
+    wrong = pd.DataFrame(
+        {
+            ROW: np.arange(len(text)),
+            TRUE_LABEL: text,
+            PREDICTED_LABEL: np.asarray(classes).astype(str)[predicted],
+            CONFIDENCE: probabilities.max(axis=1),
+        }
+    )
+    wrong = wrong[wrong[TRUE_LABEL] != wrong[PREDICTED_LABEL]]
+    wrong = wrong.sort_values(CONFIDENCE, ascending=False, kind="stable")
+    return (
+        wrong.groupby([TRUE_LABEL, PREDICTED_LABEL], sort=False).head(limit).reset_index(drop=True)
+    )
+
+
+SUGGESTED: Final = "suggested"
+
+
+def suggest_labels(
+    models: ImageModels,
+    item_ids: list[str],
+    vectors: np.ndarray,
+    mirrored: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The MLP's label for photos without one, most confident first: ``item_id``,
+    ``suggested`` and its probability (``confidence``, 0 to 1)."""
+    if not item_ids:
+        return pd.DataFrame({"item_id": [], SUGGESTED: [], CONFIDENCE: []})
+    probabilities = models.probabilities(MLP, vectors, mirrored)
+    frame = pd.DataFrame(
+        {
+            "item_id": item_ids,
+            SUGGESTED: models.classes[probabilities.argmax(axis=1)].astype(str),
+            CONFIDENCE: probabilities.max(axis=1),
+        }
+    )
+    return frame.sort_values(CONFIDENCE, ascending=False, kind="stable").reset_index(drop=True)

@@ -16,8 +16,8 @@ import io
 import mmap
 import warnings
 import zipfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Final
 
@@ -33,6 +33,7 @@ MAX_PIXELS: Final = 40_000_000  # a 40-megapixel photo decodes to 120 MB of RGB
 MAX_PHOTO_BYTES: Final = 30 * 1024 * 1024
 MAX_ENTRIES: Final = 50_000
 MAX_ZIP_BYTES: Final = 2048 * 1024 * 1024
+MAX_LIST_BYTES: Final = 20 * 1024 * 1024
 SHRINK_TO: Final = 448  # pixels on the longer side, twice what the network looks at
 PATH: Final = "path"
 ITEM_ID: Final = "item_id"
@@ -74,10 +75,13 @@ class PhotoSet:
     Attributes:
         photos: the usable photos, one per item id (the first of duplicates).
         skipped: entries left out with their reason (duplicate ids among them).
+        listed: the label columns of a list inside a zip (``path,item_id,...``): column ->
+            item id -> value (empty without a list).
     """
 
     photos: tuple[Photo, ...]
     skipped: tuple[Skipped, ...] = ()
+    listed: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def duplicates(self) -> int:
@@ -168,7 +172,9 @@ def _refuse_empty(photos: PhotoSet, what: str) -> PhotoSet:
 
 
 def read_photo_zip(data: bytes, *, what: str = "The zip", budget: Budget | None = None) -> PhotoSet:
-    """The photos of a zip read in memory; each named ``<item_id>.jpg|png|webp``.
+    """The photos of a zip read in memory; each named ``<item_id>.jpg|png|webp``, or listed in
+    a CSV inside the zip (``path`` relative to the CSV, optional ``item_id``, and any label
+    columns, which the result keeps as ``listed``).
 
     Raises:
         ImageInputError: the zip is too large, has too many entries, is not a zip, or holds no
@@ -193,13 +199,81 @@ def read_photo_zip(data: bytes, *, what: str = "The zip", budget: Budget | None 
                 "upload the photos in several zips."
             )
         budget = budget or Budget.from_settings()
-        return _refuse_empty(_collect(_zip_entries(archive, infos, budget)), what)
+        listing = _zip_list(archive, infos)
+        if listing is not None:
+            infos = [info for info in infos if info.filename != listing.name]
+        photos = _collect(_zip_entries(archive, infos, budget, listing))
+        if listing is not None:
+            photos = PhotoSet(photos.photos, (*listing.skipped, *photos.skipped), listing.labels)
+        return _refuse_empty(photos, what)
+
+
+@dataclass(frozen=True)
+class _ZipList:
+    """A CSV inside a zip naming its photos: item ids by entry name, label columns."""
+
+    name: str
+    ids: Mapping[str, str]
+    labels: Mapping[str, Mapping[str, str]]
+    skipped: tuple[Skipped, ...] = ()
+
+
+def _zip_list(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> _ZipList | None:
+    """The first CSV of the zip that is not hidden, read as its list of photos (None without
+    one; a list that cannot be read is skipped with its reason)."""
+    found = next(
+        (
+            info
+            for info in infos
+            if info.filename.lower().endswith(".csv")
+            and _unsafe_name_reason(info.filename[:-4] + ".png") is None
+        ),
+        None,
+    )
+    if found is None:
+        return None
+    name = found.filename
+    try:
+        with archive.open(found) as member:
+            content = member.read(MAX_LIST_BYTES + 1)
+        if len(content) > MAX_LIST_BYTES:
+            raise ValueError(f"over {MAX_LIST_BYTES / 2**20:,.0f} MB")
+        reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+        columns = [str(c) for c in reader.fieldnames or []]
+        rows = list(reader)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as err:
+        return _ZipList(name, {}, {}, (Skipped(name, f"damaged entry: {err}"),))
+    except (ValueError, csv.Error) as err:  # UnicodeDecodeError is a ValueError
+        reason = f"unreadable list: {' '.join(str(err).split())[:120]}; save it as UTF-8 CSV"
+        return _ZipList(name, {}, {}, (Skipped(name, reason),))
+    if PATH not in columns:
+        reason = f"unreadable list: it has no '{PATH}' column (its columns: {', '.join(columns)})"
+        return _ZipList(name, {}, {}, (Skipped(name, reason[:200]),))
+    folder = PurePosixPath(name).parent
+    ids: dict[str, str] = {}
+    labels: dict[str, dict[str, str]] = {
+        column: {} for column in columns if column not in (PATH, ITEM_ID)
+    }
+    for row in rows:
+        relative = str(row.get(PATH) or "")
+        entry = str(folder / relative) if str(folder) != "." else relative
+        photo_id = str(row.get(ITEM_ID) or "") or PurePosixPath(relative).stem
+        ids[entry] = photo_id
+        for column, values in labels.items():
+            value = str(row.get(column) or "").strip()
+            if value:
+                values.setdefault(photo_id, value)
+    return _ZipList(name, ids, labels)
 
 
 def _zip_entries(
-    archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], budget: Budget
+    archive: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    budget: Budget,
+    listing: _ZipList | None = None,
 ) -> Iterator[Photo | Skipped]:
     total = 0
+    ids = listing.ids if listing is not None else {}
     for info in infos:
         name = info.filename
         reason = _unsafe_name_reason(name)
@@ -226,7 +300,7 @@ def _zip_entries(
         total += len(content)
         if total > budget.max_bytes:
             raise budget.refusal("The zip of photos", sum(i.compress_size for i in infos))
-        yield _entry(PurePosixPath(name).stem, content, name)
+        yield _entry(ids.get(name, PurePosixPath(name).stem), content, name)
 
 
 def _entry(item_id: str, content: bytes, name: str, label: str | None = None) -> Photo | Skipped:
@@ -262,7 +336,8 @@ def read_photo_list(
 ) -> PhotoSet:
     """The photos named in a CSV with a ``path`` column (relative to the CSV's folder), an
     optional ``item_id`` column (else the file name without extension, or the row number when
-    names repeat across folders) and the ``label`` column when given.
+    names repeat across folders) and the ``label`` column when given; every other column is
+    kept as ``listed`` labels.
 
     Raises:
         ImageInputError: the CSV is missing, lacks a column, or names no usable photo.
@@ -291,7 +366,24 @@ def read_photo_list(
             photo_id = row[id_column] if id_column else (stem if unique_stems else relative)
             yield _entry(photo_id, content, name, row[label] if label else None)
 
-    return _refuse_empty(_collect(entries()), f"The list {path.name}")
+    photos = _refuse_empty(_collect(entries()), f"The list {path.name}")
+    return PhotoSet(photos.photos, photos.skipped, _listed_labels(rows, stems, id_column, label))
+
+
+def _listed_labels(
+    rows: list[dict[str, str]], stems: list[str], id_column: str | None, label: str | None
+) -> dict[str, dict[str, str]]:
+    """The list's other columns (neither the path nor the item id), by item id."""
+    columns = [c for c in (rows[0] if rows else {}) if c not in (PATH, id_column, label)]
+    columns = ([label] if label else []) + columns
+    listed: dict[str, dict[str, str]] = {column: {} for column in columns}
+    for row, stem in zip(rows, stems, strict=True):
+        photo_id = row[id_column] if id_column else stem
+        for column in columns:
+            value = str(row.get(column) or "").strip()
+            if value:
+                listed[column].setdefault(photo_id, value)
+    return listed
 
 
 def _csv_rows(path: Path, label: str | None) -> list[dict[str, str]]:

@@ -26,6 +26,8 @@ R2: Final = "r2"
 TOTAL_PREDICTED: Final = "total_predicted"
 TOTAL_ACTUAL: Final = "total_actual"
 ACCURACY: Final = "accuracy"
+TOP3_ACCURACY: Final = "top3_accuracy"
+MACRO_F1: Final = "macro_f1"
 PRECISION: Final = "precision"
 RECALL: Final = "recall"
 F1: Final = "f1"
@@ -90,6 +92,11 @@ METRICS: Final[Mapping[str, Metric]] = _metrics(
            help="Orders the scored users really placed in the window."),
     Metric(ACCURACY, "Accuracy", "accuracy", 3,
            help="Share of users whose buy / no-buy call at probability 0.5 was right."),
+    Metric(TOP3_ACCURACY, "Top-3 accuracy", "top-3 accuracy", 3,
+           help="Share of photos whose true category is among the model's 3 likeliest."),
+    Metric(MACRO_F1, "Macro-F1", "macro-F1", 3,
+           help="F1 of each category (0 to 1), averaged with equal weight per category, so "
+           "small categories count as much as big ones."),
     Metric(PRECISION, "Precision", "precision", 3, at_k=True,
            help="Share of the flagged (or recommended) that were bought (0 to 1)."),
     Metric(RECALL, "Recall", "recall", 3, at_k=True,
@@ -134,9 +141,11 @@ RANKING_SCORES: Final = (*RANKING_METRICS, COVERAGE, NOVELTY, DIVERSITY)
 # who buy), the two questions the page answers; accuracy and F1 at 0.5 hang on one threshold.
 # Recommendations at k: NDCG (hits near the top), recall (the share of purchases found) and hit
 # rate (the share of users helped); precision at a fixed k only restates the hits of recall.
+# Photo categories: accuracy, and macro-F1 so that small categories count as much as big ones.
 HEADLINES: Final[Mapping[str, tuple[str, ...]]] = {
     "purchase": (MSE, ROC_AUC, PR_AUC),
     "recommend": (NDCG, RECALL, HIT_RATE),
+    "images": (ACCURACY, MACRO_F1),
 }
 # The one score a task is judged by first, where a single number is needed (a sweep's best run).
 HEADLINE: Final = {task: keys[0] for task, keys in HEADLINES.items()}

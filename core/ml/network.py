@@ -165,7 +165,7 @@ class EpochReport:
         return max(self.epoch, min(self.epochs, self.best_epoch + self.patience))
 
 
-Stage = Literal["preparing", "training", "scoring", "saving"]
+Stage = Literal["preparing", "embedding", "training", "scoring", "saving"]
 
 
 @dataclass(frozen=True)
@@ -173,10 +173,12 @@ class TrainingProgress:
     """How far a training has come, for a progress bar and live curves.
 
     Attributes:
-        stage: ``preparing`` (building what the networks learn from), ``training`` (epochs),
-            ``scoring`` (every model on the test window) or ``saving`` (the run).
-        epoch: epochs finished (of the network that has run the most).
-        epochs: the most epochs the training may run.
+        stage: ``preparing`` (building what the networks learn from), ``embedding`` (photos
+            turned into vectors), ``training`` (epochs), ``scoring`` (every model on the test
+            window) or ``saving`` (the run).
+        epoch: epochs finished (of the network that has run the most); photos embedded while
+            embedding.
+        epochs: the most epochs the training may run; the photos to embed while embedding.
         seconds: seconds spent on the epochs so far.
         networks: the latest report of each network still training or just finished.
     """

@@ -106,6 +106,7 @@ CURVE_TITLES = {
     "regressor": "Orders network",
     "classifier": "Buyer network",
     "ranker": "Ranker",
+    "photo_classifier": "Photo category network",
 }
 
 

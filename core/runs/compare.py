@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from core.images.models import MODEL_LABELS as IMAGE_LABELS
 from core.ml import metrics as m
 from core.ml.layers import format_hidden_layers
 from core.purchase.models import MODEL_LABELS as PURCHASE_LABELS
@@ -51,7 +52,11 @@ def best_baseline(manifest: RunManifest, metric: str) -> float | None:
     return None if best is None else values[best]
 
 
-MODEL_LABELS: Final = {"purchase": PURCHASE_LABELS, "recommend": RECOMMEND_LABELS}
+MODEL_LABELS: Final = {
+    "purchase": PURCHASE_LABELS,
+    "recommend": RECOMMEND_LABELS,
+    "images": IMAGE_LABELS,
+}
 
 
 def baseline_verdict(manifest: RunManifest) -> m.Verdict | None:
@@ -136,8 +141,10 @@ def flat_config(manifest: RunManifest) -> dict[str, Any]:
         flat[f"network.{field.name}"] = (
             format_hidden_layers(value) if field.name == "hidden_layers" else value
         )
-    flat["cutoff"] = f"{config.cutoff:%Y-%m-%d}"
-    flat["horizon_days"] = config.horizon_days
+    if config.cutoff is not None:
+        flat["cutoff"] = f"{config.cutoff:%Y-%m-%d}"
+    if config.horizon_days is not None:
+        flat["horizon_days"] = config.horizon_days
     flat["evaluate"] = config.evaluate
     if config.k is not None:
         flat["k"] = config.k

@@ -22,7 +22,7 @@ import sklearn
 from core import schema
 from core.config import MAX_HORIZON_DAYS, MAX_K
 from core.data.loading import ShopData
-from core.errors import RunNameError
+from core.errors import RunIntegrityError, RunNameError
 from core.ml.network import NetworkConfig, network_config_dict, network_config_from
 from core.params import SettingError
 from core.recommend.model import RecommenderConfig
@@ -45,7 +45,11 @@ _MARKUP: Final = re.compile(r"[\[\]<>`*$\\|~#!{}]|://|www\.", re.IGNORECASE)
 _MAX_TEXT: Final = 300
 _FIRST_DAY: Final = pd.Timestamp("1970-01-01")
 _LAST_DAY: Final = pd.Timestamp("2200-01-01")
-_NETWORKS: Final = {"purchase": ("regressor", "classifier"), "recommend": ("ranker",)}
+_NETWORKS: Final = {
+    "purchase": ("regressor", "classifier"),
+    "recommend": ("ranker",),
+    "images": ("photo_classifier",),
+}
 
 
 class ManifestError(ValueError):
@@ -92,19 +96,31 @@ class RunConfig:
 
     Attributes:
         network: the MLP's settings (for recommendations, the ranker's).
-        cutoff: the evaluation date; for a recommender trained on all data, the end of the data.
-        horizon_days: H, the length of the predicted (test) window.
+        cutoff: the evaluation date; for a recommender trained on all data, the end of the data
+            (None for photos, which are scored on a held-out share instead).
+        horizon_days: H, the length of the predicted (test) window (None for photos).
         evaluate: whether every model was scored on ``[cutoff, cutoff + H)``.
         k: products per list (recommendations only).
         recommender: the recommender's other settings (recommendations only).
     """
 
     network: NetworkConfig
-    cutoff: pd.Timestamp
-    horizon_days: int
+    cutoff: pd.Timestamp | None
+    horizon_days: int | None
     evaluate: bool = True
     k: int | None = None
     recommender: RecommenderConfig | None = None
+
+    @property
+    def time_window(self) -> tuple[pd.Timestamp, int]:
+        """The cutoff and H of a run split in time (purchase prediction, recommendations).
+
+        Raises:
+            RunIntegrityError: the run was not split in time (a product-photo run).
+        """
+        if self.cutoff is None or self.horizon_days is None:
+            raise RunIntegrityError("This run was not split in time; open it on its own page.")
+        return self.cutoff, self.horizon_days
 
 
 @dataclass(frozen=True)
@@ -138,7 +154,43 @@ class RecommendDetails:
     notes: tuple[str, ...] = ()
 
 
-Details = PurchaseDetails | RecommendDetails
+@dataclass(frozen=True)
+class ImageDetails:
+    """What a product-photo run needs besides its config to be shown again.
+
+    Attributes:
+        label: the label column the categories came from.
+        source: where the photos came from (a file name, or the sample's photos).
+        features: the photo features (``efficientnet-lite0`` or ``colour-histogram``).
+        train_photos: photos trained on; test_photos: held out and scored on.
+        unlabelled_photos: photos without a label (given a suggested one).
+        test_share: share of the labelled photos held out (0 to 1).
+        mirrored: mirror images were trained on and averaged over.
+        classes: the categories, in the confusion matrix's order.
+        confusion: the MLP's confusion matrix on the test photos (rows: true category).
+        epochs: the MLP's epochs run; best_epoch: the one whose weights were kept.
+        similar_precision_at_5: share of each test photo's 5 most similar training photos in
+            its category (0 to 1).
+        warnings: what the user should know.
+    """
+
+    label: str
+    source: str
+    features: str
+    train_photos: int
+    test_photos: int
+    unlabelled_photos: int
+    test_share: float
+    mirrored: bool
+    classes: tuple[str, ...]
+    confusion: tuple[tuple[int, ...], ...]
+    epochs: int
+    best_epoch: int
+    similar_precision_at_5: float | None = None
+    warnings: tuple[str, ...] = ()
+
+
+Details = PurchaseDetails | RecommendDetails | ImageDetails
 
 
 @dataclass(frozen=True)
@@ -171,6 +223,8 @@ class RunRecord:
         its extensions, the time in UTC), and ``(stopped at epoch 12)`` for a run cut short:
         distinct for runs of the same settings on other data or at other times."""
         network = self.config.network
+        if isinstance(self.details, ImageDetails):  # named by its photos, not the shop's events
+            data = self.details.source
         parts = [
             ",".join(str(w) for w in network.hidden_layers),
             f"seed {network.random_state}",
@@ -249,10 +303,12 @@ class RunManifest:
         config = self.config
         config_json: dict[str, Any] = {
             "network": network_config_dict(config.network),
-            "cutoff": f"{config.cutoff:%Y-%m-%d}",
-            "horizon_days": config.horizon_days,
             "evaluate": config.evaluate,
         }
+        if config.cutoff is not None:
+            config_json["cutoff"] = f"{config.cutoff:%Y-%m-%d}"
+        if config.horizon_days is not None:
+            config_json["horizon_days"] = config.horizon_days
         if config.k is not None:
             config_json["k"] = config.k
         if config.recommender is not None:
@@ -451,10 +507,11 @@ def _config(task: str) -> Callable[[Any], RunConfig]:
         evaluate = data.get("evaluate", True)
         if not isinstance(evaluate, bool):
             raise ValueError(evaluate)
+        timed = task != "images"  # photos are scored on a held-out share, not a time window
         return RunConfig(
             network=network_config_from(_mapping(data["network"])),
-            cutoff=_timestamp(data["cutoff"], zone=False),
-            horizon_days=_whole(1, MAX_HORIZON_DAYS)(data["horizon_days"]),
+            cutoff=_timestamp(data["cutoff"], zone=False) if timed else None,
+            horizon_days=_whole(1, MAX_HORIZON_DAYS)(data["horizon_days"]) if timed else None,
             evaluate=evaluate,
             k=k,
             recommender=recommender,
@@ -481,6 +538,8 @@ def _details(task: str) -> Callable[[Any], Details]:
                 warnings=tuple(_text(w) for w in data.get("warnings", [])),
                 importance=_columns(data.get("importance", {}), epoch=False),
             )
+        if task == "images":
+            return _image_details(data)
         by_k = data.get("by_k")
         return RecommendDetails(
             pair_features=tuple(_text(f) for f in data["pair_features"]),
@@ -498,6 +557,33 @@ def _details(task: str) -> Callable[[Any], Details]:
         )
 
     return parse
+
+
+def _image_details(data: Mapping[str, Any]) -> ImageDetails:
+    count = _whole(0, 2**62)
+    classes = tuple(_text(c) for c in data["classes"])
+    confusion = tuple(tuple(count(n) for n in row) for row in data["confusion"])
+    if len(confusion) != len(classes) or any(len(row) != len(classes) for row in confusion):
+        raise ValueError("confusion")
+    share = _number(data["test_share"])
+    if not 0 < share < 1 or not isinstance(data["mirrored"], bool):
+        raise ValueError("settings")
+    return ImageDetails(
+        label=_text(data["label"]),
+        source=_text(data["source"]),
+        features=_text(data["features"]),
+        train_photos=count(data["train_photos"]),
+        test_photos=count(data["test_photos"]),
+        unlabelled_photos=count(data["unlabelled_photos"]),
+        test_share=share,
+        mirrored=data["mirrored"],
+        classes=classes,
+        confusion=confusion,
+        epochs=_whole(0, 10**6)(data["epochs"]),
+        best_epoch=_whole(0, 10**6)(data["best_epoch"]),
+        similar_precision_at_5=_optional(_number)(data.get("similar_precision_at_5")),
+        warnings=tuple(_text(w) for w in data.get("warnings", [])),
+    )
 
 
 def _by_k(value: Any) -> pd.DataFrame:

@@ -11,9 +11,13 @@ from typing import Final, Literal
 from core.data.exports import file_stem
 from core.errors import RunNameError, RunNotFoundError
 
-Task = Literal["purchase", "recommend"]
-TASKS: Final[tuple[Task, ...]] = ("purchase", "recommend")
-TASK_LABELS: Final = {"purchase": "Purchase prediction", "recommend": "Recommendations"}
+Task = Literal["purchase", "recommend", "images"]
+TASKS: Final[tuple[Task, ...]] = ("purchase", "recommend", "images")
+TASK_LABELS: Final = {
+    "purchase": "Purchase prediction",
+    "recommend": "Recommendations",
+    "images": "Product photos",
+}
 
 
 MAX_NAME: Final = 60
@@ -21,7 +25,7 @@ NAME_PUNCTUATION: Final = " -_.,()+#·:"
 MAX_TAGS: Final = 10
 
 
-RUN_ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-(purchase|recommend)-[0-9a-f]{8}")
+RUN_ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-(purchase|recommend|images)-[0-9a-f]{8}")
 TAG = re.compile(r"[a-z0-9][a-z0-9_\-]{0,29}")
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from core.errors import RunIntegrityError
+from core.images.models import MODEL_NAMES as IMAGE_MODELS
+from core.images.models import ImageModels, ModelScores
+from core.ml import metrics as m
 from core.purchase.evaluation import PurchaseEvaluation
 from core.purchase.models import PurchaseModels
 from core.purchase.windows import PurchaseData
@@ -12,7 +15,14 @@ from core.recommend.candidates import PAIR_FEATURES
 from core.recommend.evaluation import RecommendationEvaluation
 from core.recommend.interactions import build_interactions
 from core.recommend.model import Recommender
-from core.runs.manifest import PurchaseDetails, RecommendDetails, RunConfig, RunRecord, plain_text
+from core.runs.manifest import (
+    ImageDetails,
+    PurchaseDetails,
+    RecommendDetails,
+    RunConfig,
+    RunRecord,
+    plain_text,
+)
 from core.runs.serial import scores_to_metrics
 from core.runs.store import LoadedRun
 
@@ -178,4 +188,61 @@ def recommender_from_run(
         manifest.train_seconds,
         details.train_pairs,
         details.best_epoch,
+    )
+
+
+# --- product photos -------------------------------------------------------------------------
+
+
+def image_run_record(
+    models: ImageModels,
+    scores: dict[str, ModelScores],
+    *,
+    label: str,
+    source: str,
+    features: str,
+    train_photos: int,
+    test_photos: int,
+    unlabelled_photos: int,
+    test_share: float,
+    mirrored: bool,
+    similar_precision_at_5: float,
+) -> RunRecord:
+    """One photo category training as a run: the MLP and the baselines, every model's
+    scores and the MLP's confusion matrix; a training cut short by Stop is kept with the
+    epoch it reached."""
+    epochs = len(models.curves)
+    return RunRecord(
+        task="images",
+        estimators={
+            name: models.mlp if name == m.MLP else models.baselines[name] for name in IMAGE_MODELS
+        },
+        config=RunConfig(network=models.config, cutoff=None, horizon_days=None),
+        metrics={
+            name: {
+                m.ACCURACY: score.accuracy,
+                m.TOP3_ACCURACY: score.top3_accuracy,
+                m.MACRO_F1: score.macro_f1,
+            }
+            for name, score in scores.items()
+        },
+        curves={"photo_classifier": models.curves},
+        details=ImageDetails(
+            label=plain_text(label),
+            source=plain_text(source),
+            features=features,
+            train_photos=train_photos,
+            test_photos=test_photos,
+            unlabelled_photos=unlabelled_photos,
+            test_share=test_share,
+            mirrored=mirrored,
+            classes=tuple(plain_text(c) for c in models.classes),
+            confusion=tuple(tuple(int(n) for n in row) for row in scores[m.MLP].confusion),
+            epochs=epochs,
+            best_epoch=models.best_epoch,
+            similar_precision_at_5=similar_precision_at_5,
+            warnings=tuple(plain_text(w) for w in models.warnings),
+        ),
+        train_seconds=models.train_seconds,
+        stopped_at_epoch=epochs if models.stopped else None,
     )

@@ -30,8 +30,9 @@ def test_the_headline_scores_of_each_task_and_the_single_headline_among_them():
     assert m.HEADLINES == {
         "purchase": (m.MSE, m.ROC_AUC, m.PR_AUC),
         "recommend": (m.NDCG, m.RECALL, m.HIT_RATE),
+        "images": (m.ACCURACY, m.MACRO_F1),
     }
-    assert m.HEADLINE == {"purchase": m.MSE, "recommend": m.NDCG}
+    assert m.HEADLINE == {"purchase": m.MSE, "recommend": m.NDCG, "images": m.ACCURACY}
 
 
 def test_a_run_that_loses_one_headline_score_does_not_beat_the_baselines():
