@@ -1,5 +1,5 @@
-"""Command line: ``python -m core inspect|ingest|overview|purchase|recommend|sweep|images|
-report|voice|command ...``.
+"""Command line: ``python -m core inspect|ingest|overview|purchase|recommend|sweep|features|
+images|report|voice|command ...``.
 
 ``inspect`` reports on how an events export reads; ``ingest`` converts an export of any size
 into a dataset on disk; ``overview`` prints the KPIs the Overview page
@@ -8,7 +8,8 @@ shows for a period, computed by the same call, and the period's postage and fee 
 every model they train as a run; ``images train`` trains and scores a photo category model
 (not saved as a run yet); ``report`` writes the stakeholder report of saved runs;
 ``voice`` says what a recorded command (a WAV file) is heard as and what it means;
-``command`` says what a typed or spoken command means, as the app's command box reads it.
+``command`` says what a typed or spoken command means, as the app's command box reads it;
+``features`` writes the per-user and user x item tables at a cutoff, by DuckDB or Spark.
 
 Every option is checked by the constraint that defines its setting. Exit codes: 0 when the work
 was done (data that loaded with rejected rows included), 2 on an input error, whose one-line
@@ -22,15 +23,15 @@ import dataclasses
 import datetime as dt
 import json
 import math
-import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
 
-from core import images, purchase, recommend, schema, services, sweep
+from core import batch, images, purchase, recommend, schema, services, sweep
 from core import overview as an
 from core.commands import Names, command_table, interpret
 from core.config import MAX_SEED, load_settings
@@ -40,7 +41,7 @@ from core.data.loading import ShopData, load_shop
 from core.data.profile import item_names, profile_events
 from core.data.reading import read_path
 from core.datasets.ingest import ingest
-from core.datasets.store import open_dataset
+from core.datasets.store import find_dataset, open_dataset
 from core.errors import ShopLensError
 from core.ml import metrics as m
 from core.ml.layers import format_hidden_layers
@@ -604,8 +605,11 @@ _SWEEP_COLUMNS = {
 def _sweep(args: argparse.Namespace) -> int:
     hidden = args.hidden or [NetworkConfig().hidden_layers]
     seeds = args.seeds
-    jobs = args.jobs if args.jobs is not None else os.cpu_count() or 1
     sweep.sweep_points(hidden, seeds)  # bad input fails before the data is read
+    if args.backend == "dask":
+        sweep.check_scheduler(args.scheduler)
+    elif args.scheduler is not None:
+        raise ShopLensError("--scheduler is for --backend dask; add --backend dask.")
     # The first seed also draws the training-row sample above the row limit, as --seed does.
     network = _network(args, random_state=seeds[0])
     metric = m.HEADLINE[args.task]
@@ -622,8 +626,10 @@ def _sweep(args: argparse.Namespace) -> int:
     common: dict[str, Any] = {
         "hidden": hidden,
         "seeds": seeds,
-        "jobs": jobs,
+        "jobs": args.jobs,
         "on_done": None if args.json else show_progress,
+        "backend": args.backend,
+        "scheduler": args.scheduler,
         "name_prefix": args.name,
         "tags": (sweep.SWEEP_TAG, *args.tag),
     }
@@ -667,6 +673,39 @@ def _sweep(args: argparse.Namespace) -> int:
     if best is not None:  # a sweep of the command line is never stopped: every point ran
         direction = "lowest" if m.lower_is_better(metric) else "highest"
         print(f"Best ({direction} {metric}): run {best.run_id}, {best.label}")
+    return 0
+
+
+def _features(args: argparse.Namespace) -> int:
+    """The per-user and user x item tables at a cutoff, by DuckDB or Spark."""
+    out = Path(args.out)
+    if args.spark_master is not None and args.engine != "spark":
+        raise ShopLensError("--spark-master is for --engine spark; add --engine spark.")
+    master = args.spark_master or batch.DEFAULT_SPARK_MASTER
+    if args.dataset:
+        if args.events or args.products:
+            raise ShopLensError(
+                "Give an events file or --dataset, not both; a dataset holds its own products."
+            )
+        source = find_dataset(_data_dir(args), args.dataset)
+        result = batch.run_feature_job(
+            source, out, engine=args.engine, cutoff=args.cutoff, spark_master=master
+        )
+    else:
+        shop = _load(args)
+        with tempfile.TemporaryDirectory(prefix="shoplens-features-") as folder:
+            source = batch.write_source(shop, Path(folder))
+            result = batch.run_feature_job(
+                source, out, engine=args.engine, cutoff=args.cutoff, spark_master=master
+            )
+    if args.json:
+        print(json.dumps(result.as_json()))
+        return 0
+    items = f"{result.user_items:,} user x item rows" if result.user_items else "no item ids"
+    print(
+        f"{result.engine}: cutoff {result.cutoff:%Y-%m-%d}, {result.users:,} users, {items}; "
+        f"{result.seconds:.1f} s; written to {out}"
+    )
     return 0
 
 
@@ -844,7 +883,21 @@ def _add_run_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool = Fal
         parser.add_argument(
             "--jobs",
             type=_option(JOBS),
-            help="trainings run at once (default: the number of CPUs)",
+            help="trainings run at once (default: the number of CPUs, or of the Dask "
+            "cluster's worker threads)",
+        )
+        parser.add_argument(
+            "--backend",
+            choices=sweep.BACKENDS,
+            default="loky",
+            help="where the trainings run: local processes (loky, the default) or a Dask "
+            "cluster (dask, with --scheduler)",
+        )
+        parser.add_argument(
+            "--scheduler",
+            metavar="tcp://HOST:PORT",
+            help="the Dask scheduler's address (with --backend dask); its workers must see "
+            "the runs folder at the same path",
         )
 
 
@@ -998,6 +1051,29 @@ def _parser() -> argparse.ArgumentParser:
     _add_recommend_arguments(
         sweep_tasks.add_parser("recommend", help="sweep the recommender's ranker"), for_sweep=True
     )
+    features = commands.add_parser(
+        "features",
+        help="the per-user features and user x item counts at a cutoff, as Parquet tables "
+        "(DuckDB here, or Spark on a cluster)",
+        description="Compute the purchase model's per-user features and the user x item "
+        "aggregates from events strictly before the cutoff, with one SQL definition on every "
+        "engine, into --out (users/, user_items/, features.json). With --json one object "
+        '{"engine", "users", "user_items", "checksums", "seconds"}.',
+    )
+    _add_data_arguments(features)
+    features.add_argument("--engine", choices=batch.ENGINES, default="duckdb")
+    features.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="where Spark runs: local[*] (default), local[N], spark://HOST:PORT, yarn, k8s://URL",
+    )
+    features.add_argument(
+        "--cutoff",
+        type=_cutoff,
+        help="only events before this day, YYYY-MM-DD (default: end of data - "
+        f"{services.PurchaseSettings.horizon_days} days, as the Purchase page)",
+    )
+    features.add_argument("--out", required=True, help="the folder to write the tables to")
     photos = commands.add_parser("images", help="product photos: category models")
     photo_commands = photos.add_subparsers(dest="images_command", required=True)
     _add_image_train_arguments(
@@ -1063,6 +1139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "purchase": _purchase,
         "recommend": _recommend,
         "sweep": _sweep,
+        "features": _features,
         "images": _images,
         "report": _report,
         "voice": _voice,

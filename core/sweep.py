@@ -2,10 +2,14 @@
 
 Every point of a sweep is the ordinary training service with the point's hidden layers and
 seed, so its run holds exactly what a single training with those settings would give. The
-trainings run in worker processes (joblib's loky executor, one pool per sweep), each saving its
-own run (saves are atomic and run ids unique, so workers never collide); the calling process
-reports each as it finishes. A sweep can be stopped: no training starts after that, and those
-under way finish and are saved.
+trainings run in worker processes, each saving its own run (saves are atomic and run ids
+unique, so workers never collide); the calling process reports each as it finishes. A sweep can
+be stopped: no training starts after that, and those under way finish and are saved.
+
+Where the trainings run is the backend: ``loky`` (the default) runs them in local worker
+processes, one pool per sweep; ``dask`` sends them to the workers of a Dask cluster through its
+scheduler's address (``distributed``, an optional extra: ``requirements-cluster.txt``), whose
+workers must see the runs folder at the same path (a shared file system).
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import dataclasses
 import math
 import os
 import re
+import socket
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, Literal
 
 import pandas as pd
 from joblib import cpu_count
@@ -40,6 +45,10 @@ from core.runs.store import RunStore
 SEED = NetworkConfig.CONSTRAINTS["random_state"]
 MAX_POINTS: Final = 24
 SWEEP_TAG: Final = "sweep"
+Backend = Literal["loky", "dask"]
+BACKENDS: Final[tuple[Backend, ...]] = ("loky", "dask")
+_SCHEDULER: Final = re.compile(r"(tcp|tls)://[^\s/]+:\d{1,5}")
+_CONNECT_SECONDS: Final = 10
 
 
 class SweepError(ShopLensError):
@@ -172,11 +181,13 @@ def sweep(
     base: Settings,
     hidden: Sequence[tuple[int, ...]],
     seeds: Sequence[int],
-    jobs: int,
+    jobs: int | None = None,
     on_done: OnDone | None = None,
     should_stop: ShouldStop | None = None,
     name_prefix: str = "",
     tags: tuple[str, ...] = (SWEEP_TAG,),
+    backend: Backend = "loky",
+    scheduler: str | None = None,
 ) -> SweepResult:
     """Train the task of ``base`` for every (hidden layers, seed) and save each as a run.
 
@@ -193,7 +204,9 @@ def sweep(
         base: the other settings: ``PurchaseSettings`` or ``RecommendSettings``.
         hidden: the hidden-layer configurations, e.g. ``[(32,), (64, 32)]``.
         seeds: the seeds, each trained with every configuration.
-        jobs: trainings run at once (worker processes; 1 trains in this process), at least 1.
+        jobs: trainings run at once, at least 1 (default: one per CPU with ``loky``, one per
+            worker thread of the cluster with ``dask``); with ``loky``, 1 trains in this
+            process.
         on_done: called after each run is saved with (runs done, total, the run), in the
             order the trainings finish.
         should_stop: asked before each training starts; once it answers True no training
@@ -201,6 +214,8 @@ def sweep(
             marked stopped.
         name_prefix: put before each run's name ``sweep 64,32 seed 1``.
         tags: the runs' tags.
+        backend: ``loky`` (local worker processes) or ``dask`` (the cluster at ``scheduler``).
+        scheduler: the Dask scheduler's address, ``tcp://HOST:PORT`` (``dask`` only).
 
     Returns:
         the finished runs in configuration/seed order and the best by the task's headline
@@ -208,24 +223,32 @@ def sweep(
         recommendations).
 
     Raises:
-        SweepError: for an empty or too large sweep, a bad seed or ``jobs`` below 1.
+        SweepError: for an empty or too large sweep, a bad seed, ``jobs`` below 1, or a Dask
+            scheduler that is missing, malformed or does not answer.
         CutoffError: when the cutoff leaves no room for training or evaluation.
     """
     points = _check(hidden, seeds, jobs=jobs, name_prefix=name_prefix, tags=tags)
-    data: PurchaseData | None = None
-    if isinstance(base, services.PurchaseSettings):
-        task = "purchase"
-        data = services.prepare_purchase(shop, base)
-    else:
-        task = "recommend"
-        events = shop.events.frame
-        base = dataclasses.replace(base, evaluate=True)  # its cutoff is the evaluation's
-        check_cutoff(events, base.cutoff_for(events), base.horizon_days)
-    tasks = [
-        (index, shop, _with_point(base, point), store, run_name(point, name_prefix), tags, data)
-        for index, point in enumerate(points)
-    ]
-    runs, stopped = _run(tasks, points, jobs=jobs, on_done=on_done, should_stop=should_stop)
+    if backend != "dask" and scheduler is not None:
+        raise SweepError("A scheduler address is for the dask backend; add --backend dask.")
+    # Connected before the data is prepared: an unreachable scheduler fails at once.
+    pool = _DaskPool(check_scheduler(scheduler), jobs) if backend == "dask" else _LokyPool(jobs)
+    try:
+        data: PurchaseData | None = None
+        if isinstance(base, services.PurchaseSettings):
+            task = "purchase"
+            data = services.prepare_purchase(shop, base)
+        else:
+            task = "recommend"
+            events = shop.events.frame
+            base = dataclasses.replace(base, evaluate=True)  # its cutoff is the evaluation's
+            check_cutoff(events, base.cutoff_for(events), base.horizon_days)
+        tasks = [
+            (index, shop, _with_point(base, point), store, run_name(point, name_prefix), tags, data)
+            for index, point in enumerate(points)
+        ]
+        runs, stopped = _run(tasks, points, pool=pool, on_done=on_done, should_stop=should_stop)
+    finally:
+        pool.release()
     return _result(runs, m.HEADLINE[task], stopped=stopped, points=len(points))
 
 
@@ -237,16 +260,34 @@ def run_name(point: SweepPoint, prefix: str = "") -> str:
 # --- internals ----------------------------------------------------------------------------
 
 
+def check_scheduler(scheduler: str | None) -> str:
+    """A Dask scheduler's address as ``tcp://HOST:PORT`` (or ``tls://``).
+
+    Raises:
+        SweepError: one line, when it is missing or malformed.
+    """
+    if scheduler is None:
+        raise SweepError(
+            "The dask backend needs the scheduler's address; add --scheduler tcp://HOST:PORT."
+        )
+    if not _SCHEDULER.fullmatch(scheduler.strip()):
+        raise SweepError(
+            f"Scheduler '{shown(scheduler)}' is not a Dask scheduler address; write it as "
+            "tcp://HOST:PORT."
+        )
+    return scheduler.strip()
+
+
 def _check(
     hidden: Sequence[tuple[int, ...]],
     seeds: Sequence[int],
     *,
-    jobs: int,
+    jobs: int | None,
     name_prefix: str,
     tags: tuple[str, ...],
 ) -> tuple[SweepPoint, ...]:
     """The points, after every check that can fail before anything is trained."""
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise SweepError(f"The number of parallel jobs must be at least 1 (got {jobs}).")
     points = sweep_points(hidden, seeds)
     longest = max(points, key=lambda p: len(run_name(p, name_prefix)))
@@ -315,11 +356,99 @@ def _since(started: float) -> float:
     return time.perf_counter() - started
 
 
+class _LokyPool:
+    """Local worker processes (joblib's loky), one pool per sweep; with one worker, the
+    trainings run in this process, as a single training does."""
+
+    def __init__(self, jobs: int | None) -> None:
+        self.jobs = jobs if jobs is not None else cpu_count()
+        self._executor: Any = None
+
+    def start(self, total: int) -> int:
+        """Start the workers for ``total`` trainings; returns how many run at once (0: none,
+        the trainings run in this process)."""
+        workers = min(self.jobs, total)
+        if workers == 1:
+            return 0
+        self._executor = ProcessPoolExecutor(max_workers=workers, env=_worker_env(workers))
+        return workers
+
+    @property
+    def executor(self) -> Executor:
+        assert self._executor is not None
+        return self._executor
+
+    def abort(self) -> None:
+        """Cut the trainings under way short (after a failure or an interrupt)."""
+        self._executor.shutdown(wait=True, kill_workers=True)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def release(self) -> None:
+        """Nothing is held once the pool is closed."""
+
+
+class _DaskPool:
+    """The workers of a Dask cluster, through the client's ``concurrent.futures`` executor.
+
+    Not joblib's dask backend: like joblib's ``Parallel`` on loky, it takes trainings ahead of
+    the free workers (queued on the scheduler, they would start after a Stop). Here a training
+    is sent only when a worker thread is free, so Stop works as it does locally.
+    """
+
+    def __init__(self, scheduler: str, jobs: int | None) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise SweepError(
+                "The dask backend needs distributed, which is not installed; run pip install "
+                "-r requirements-cluster.txt."
+            ) from None
+        host, _, port = scheduler.split("://", 1)[1].rpartition(":")
+        try:
+            # A plain connection first: a closed port answers at once, where the client
+            # would keep retrying until its timeout.
+            socket.create_connection((host, int(port)), timeout=_CONNECT_SECONDS).close()
+            self._client: Any = Client(scheduler, timeout=_CONNECT_SECONDS)
+        except (OSError, TimeoutError):
+            raise SweepError(
+                f"The Dask scheduler {scheduler} does not answer (tried for "
+                f"{_CONNECT_SECONDS} s); check the address and that the scheduler is running."
+            ) from None
+        self.jobs = jobs
+        self._executor: Any = None
+
+    def start(self, total: int) -> int:
+        threads = sum(self._client.nthreads().values())
+        if threads < 1:
+            raise SweepError(
+                "The Dask cluster has no workers; start some (dask worker SCHEDULER) and "
+                "sweep again."
+            )
+        self._executor = self._client.get_executor(pure=False)
+        return min(threads if self.jobs is None else self.jobs, threads, total)
+
+    @property
+    def executor(self) -> Executor:
+        return self._executor
+
+    def abort(self) -> None:
+        self._executor.shutdown(wait=False)  # cancels what has not finished
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def release(self) -> None:
+        """Disconnect from the scheduler (the cluster keeps running)."""
+        self._client.close()
+
+
 def _run(
     tasks: Sequence[PointTask],
     points: tuple[SweepPoint, ...],
     *,
-    jobs: int,
+    pool: _LokyPool | _DaskPool,
     on_done: OnDone | None,
     should_stop: ShouldStop | None,
 ) -> tuple[tuple[SweepRun, ...], bool]:
@@ -353,18 +482,17 @@ def _run(
         return should_stop is not None and should_stop()
 
     started = 0
-    workers = min(jobs, total)
-    if workers == 1:  # in this process, as a single training runs
+    workers = pool.start(total)
+    if workers == 0:  # in this process, as a single training runs
         while started < total and not stopping():
             finished(_point(*tasks[started]))
             started += 1
     else:
-        executor = ProcessPoolExecutor(max_workers=workers, env=_worker_env(workers))
         try:
             running: set[Future[PointOutcome]] = set()
             while True:
                 while started < total and len(running) < workers and not stopping():
-                    running.add(executor.submit(_point, *tasks[started]))
+                    running.add(pool.executor.submit(_point, *tasks[started]))
                     started += 1
                 if not running:
                     break
@@ -374,9 +502,9 @@ def _run(
         except BaseException:
             # A failed training (or an interrupt) ends the sweep: the others are cut short,
             # unsaved (a save is renamed into place last, so none is left half-written).
-            executor.shutdown(wait=True, kill_workers=True)
+            pool.abort()
             raise
-        executor.shutdown(wait=True)
+        pool.close()
     runs = tuple(done[index] for index in sorted(done))
     return runs, started < total
 

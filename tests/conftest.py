@@ -48,3 +48,25 @@ def small_shop_files(tmp_path_factory) -> tuple[Path, Path]:
 def small_shop(small_shop_files) -> ShopData:
     """The small generated shop loaded from its files, as a user of the app would load it."""
     return load_shop(*small_shop_files)
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One Spark session on ``local[2]`` for every Spark test (it takes seconds to start); the
+    feature job uses the active session as it is."""
+    from tests.cluster import require_cluster_package
+
+    require_cluster_package("pyspark")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("ShopLens tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

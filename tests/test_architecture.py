@@ -63,7 +63,7 @@ CORE_LAYERS = (
     ("core.cli", "core.__main__"),
     ("core.report", "core.sweep", "core.commands"),
     ("core.services",),
-    ("core.runs", "core.datasets"),
+    ("core.runs", "core.datasets", "core.batch"),
     ("core.overview", "core.purchase", "core.recommend", "core.images"),
     ("core.data", "core.ml", "core.voice"),
     ("core.plotting", "core.params", "core.schema", "core.errors", "core.config"),

@@ -72,8 +72,8 @@ def read_report(folder: Path) -> IngestReport:
     return report
 
 
-def open_dataset(data_dir: Path, name: str) -> ShopData:
-    """The dataset ``name`` as a shop in memory.
+def find_dataset(data_dir: Path, name: str) -> Path:
+    """The folder of the dataset ``name``, checked to be whole; its tables are not read.
 
     Raises:
         DatasetError: one line, when there is no such dataset or it is damaged.
@@ -85,6 +85,17 @@ def open_dataset(data_dir: Path, name: str) -> ShopData:
             f"There is no dataset '{name}' (datasets: {known}); ingest it first with "
             "python -m core ingest."
         )
+    read_report(folder)
+    return folder
+
+
+def open_dataset(data_dir: Path, name: str) -> ShopData:
+    """The dataset ``name`` as a shop in memory.
+
+    Raises:
+        DatasetError: one line, when there is no such dataset or it is damaged.
+    """
+    folder = find_dataset(data_dir, name)
     report = read_report(folder)
     events = LoadResult(
         frame=_as_loaded(pd.read_parquet(folder / EVENTS)),
