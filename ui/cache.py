@@ -21,6 +21,8 @@ from core.data import loading, profile
 from core.data.parsing import DateOrder
 from core.data.reading import RawTable, read_table
 from core.datasets.store import open_dataset
+from core.images.reading import PhotoSet
+from core.images.sample import read_sample_photos
 from core.ml.network import NetworkConfig
 
 
@@ -146,9 +148,9 @@ def sample_files() -> tuple[SourceFile, SourceFile]:
 
 
 def sample_shop() -> loading.ShopData:
-    """The bundled sample shop as loaded with the detected mapping."""
+    """The bundled sample shop as loaded with the detected mapping, with its photos."""
     events, products = sample_files()
-    return load_shop(
+    shop = load_shop(
         events,
         products,
         events_mapping={},
@@ -156,6 +158,19 @@ def sample_shop() -> loading.ShopData:
         date_order="auto",
         drop_duplicates=False,
     )
+    return with_sample_photos(shop.fingerprint, shop)
+
+
+@st.cache_data(show_spinner=False)
+def sample_photos() -> PhotoSet | None:
+    """The bundled sample shop's product photos (``None`` when its folder has none)."""
+    return read_sample_photos(load_settings().sample_photos)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def with_sample_photos(fingerprint: str, _shop: loading.ShopData) -> loading.ShopData:
+    """The sample shop's tables (as mapped, keyed by their ``fingerprint``) with its photos."""
+    return loading.with_photos(_shop, sample_photos())
 
 
 @st.cache_data(show_spinner=False)
