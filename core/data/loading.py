@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypedDict, Unpack
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -26,11 +26,9 @@ from core.data.parsing import (
     parse_numbers,
     parse_timestamps,
 )
+from core.data.photos import PhotoSet
 from core.data.reading import REASON, ROW, RawTable, Source, read_table
 from core.errors import AllRowsRejectedError, MappingError, MissingColumnsError
-
-if TYPE_CHECKING:
-    from core.images.reading import PhotoSet
 
 MISSING_USER = "missing user id"
 MISSING_ITEM = "missing item id"

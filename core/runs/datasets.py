@@ -23,8 +23,8 @@ import pandas as pd
 
 from core import schema
 from core.data.loading import LoadResult, ShopData, fingerprint_shop
+from core.data.photos import Photo, PhotoSet
 from core.errors import RunDataError, RunError, RunIntegrityError
-from core.images.reading import Photo, PhotoSet
 from core.runs.manifest import DATASETS, FINGERPRINT_PATTERN
 from core.runs.serial import first_line, write_json
 
