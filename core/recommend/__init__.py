@@ -17,6 +17,7 @@ from core.recommend.candidates import PAIR_FEATURES, Candidates, generate_candid
 from core.recommend.evaluation import (
     BASELINES,
     MODEL_LABELS,
+    NEW_ITEM_NDCG,
     WITH_PHOTOS,
     WITHOUT_PHOTOS,
     PhotoComparison,
@@ -60,6 +61,7 @@ __all__ = [
     "RecommendationEvaluation",
     "evaluate_recommender",
     "score_recommender",
+    "NEW_ITEM_NDCG",
     "WITH_PHOTOS",
     "WITHOUT_PHOTOS",
     "PhotoComparison",

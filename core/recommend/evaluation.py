@@ -18,6 +18,7 @@ from core.recommend.baselines import baseline_recommendations
 from core.recommend.categories import _category_probability, _next_categories
 from core.recommend.interactions import relevant_items
 from core.recommend.model import Recommender, RecommenderConfig, fit_recommender, recommend_users
+from core.recommend.photos import PhotoVectors
 
 # --- evaluation and deployment -----------------------------------------------------------
 
@@ -196,12 +197,20 @@ def evaluate_recommender(
     k: int,
     config: RecommenderConfig,
     ks: tuple[int, ...] = (1, 5, 10, 20),
+    photos: PhotoVectors | None = None,
     on_epoch: Callable[[EpochReport], bool | None] | None = None,
 ) -> tuple[Recommender, RecommendationEvaluation]:
-    """Fit at ``cutoff`` on earlier events only, then score every model on [t, t + H)."""
+    """Fit at ``cutoff`` on earlier events only (with the shop's ``photos`` when given), then
+    score every model on [t, t + H)."""
     check_cutoff(events, cutoff, horizon_days)
     recommender = fit_recommender(
-        events, products, cutoff=cutoff, horizon_days=horizon_days, config=config, on_epoch=on_epoch
+        events,
+        products,
+        cutoff=cutoff,
+        horizon_days=horizon_days,
+        config=config,
+        photos=photos,
+        on_epoch=on_epoch,
     )
     return recommender, score_recommender(
         recommender, events, cutoff=cutoff, horizon_days=horizon_days, k=k, ks=ks
