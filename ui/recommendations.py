@@ -417,7 +417,11 @@ def photo_comparison(comparison: recommend.PhotoComparison, *, k: int) -> None:
         column_config={
             new_items: st.column_config.NumberColumn(format="%.3f"),
             f"NDCG@{k} · every user": st.column_config.NumberColumn(format="%.3f"),
-            "training (s)": st.column_config.NumberColumn(format="%.1f"),
+            "training (s)": st.column_config.NumberColumn(
+                format="%.1f",
+                help="Seconds to fit each recommender. The one without photo features reuses "
+                "the next-category model of the first, so its time leaves that model out.",
+            ),
         },
         key="recs.photo_table",
     )
