@@ -66,6 +66,11 @@ class Settings:
         """The bundled sample shop's product table."""
         return self.sample_dir / "sample_products.csv"
 
+    @property
+    def sample_photos(self) -> Path:
+        """The folder of the bundled sample shop's product photos and their list."""
+        return self.sample_dir / "photos"
+
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     """Settings from ``SHOPLENS_SAMPLE_DIR``, ``SHOPLENS_DATA_DIR``, ``SHOPLENS_IMPORT_DIR``,

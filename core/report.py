@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -25,8 +26,10 @@ from plotly.offline import get_plotlyjs
 from core import images, plotting, purchase, recommend, schema
 from core import overview as an
 from core.data.loading import ShopData
+from core.data.photos import Photo
 from core.errors import RunError, ShopLensError
 from core.images import charts as image_charts
+from core.images.thumbnails import THUMBNAIL_PX, thumbnail_url
 from core.ml import charts as ml_charts
 from core.ml import metrics as m
 from core.ml.layers import format_hidden_layers
@@ -45,6 +48,7 @@ from core.runs.manifest import (
 from core.runs.names import TASK_LABELS
 from core.runs.store import LoadedRun, RunStore
 from core.runs.tasks import recommender_from_run
+from core.services import shop_photo_vectors
 
 MODEL_COLUMN: Final = "model"
 EXAMPLE_USERS: Final = 3
@@ -76,6 +80,7 @@ table { border-collapse: collapse; margin: 6px 0 10px; font-size: .92em; }
 th, td { border: 1px solid #e3e6ec; padding: 4px 9px; text-align: left; vertical-align: top; }
 th { background: #f4f5f8; font-weight: 600; }
 table.numbers td:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
+img.thumb { display: block; border-radius: 4px; }
 table.scores tbody tr:first-child { background: #fdece7; font-weight: 600; }
 table.settings th { width: 230px; }
 .how { color: #5b6272; font-size: .9em; margin: 2px 0 18px; }
@@ -574,7 +579,12 @@ def _examples(loaded: LoadedRun, shop: ShopData, *, k: int, evaluated: bool) -> 
     if schema.ITEM_ID not in events.columns:
         return _note("This data has no item ids, so there are no recommendations to show.")
     products = shop.product_frame
-    recommender = recommender_from_run(loaded, events, products)
+    learned_from_photos = isinstance(loaded.manifest.details, RecommendDetails) and (
+        loaded.manifest.details.photo_features is not None
+    )
+    photos = shop_photo_vectors(shop) if learned_from_photos else None
+    recommender = recommender_from_run(loaded, events, products, photos=photos)
+    by_item = {p.item_id: p for p in shop.photos.photos} if shop.photos is not None else None
     inter = recommender.interactions
     cutoff, horizon = loaded.manifest.config.time_window
     bought: dict[int, set[str]] = {}
@@ -609,9 +619,13 @@ def _examples(loaded: LoadedRun, shop: ShopData, *, k: int, evaluated: bool) -> 
         user_id = str(inter.user_ids[code])
         recs = recommend.recommend_for_user(recommender, user_id, k=k)
         hits = bought.get(int(code), set())
-        table = pd.DataFrame(
-            {
-                "#": recs[m.RANK].to_numpy(),
+        table = pd.DataFrame({"#": recs[m.RANK].to_numpy()})
+        images: dict[str, str] = {}
+        if by_item is not None:
+            marks = [_photo_mark(by_item.get(str(i)), images) for i in recs[schema.ITEM_ID]]
+            table["photo"] = marks
+        table = table.assign(
+            **{
                 "product": recs[schema.NAME].astype("object").to_numpy(),
                 "why": recs[recommend.REASON].to_numpy(),
                 "category": recs[schema.CATEGORY].to_numpy(),
@@ -628,11 +642,33 @@ def _examples(loaded: LoadedRun, shop: ShopData, *, k: int, evaluated: bool) -> 
         parts += [
             f"<h4>User {_e(user_id)}</h4>",
             f'<p class="meta">{_e(line)}</p>',
-            _frame_table(table, classes="recommendations")
+            _with_images(_frame_table(table, classes="recommendations"), images)
             if len(table)
             else _note("No recommendations for this user."),
         ]
     return "".join(parts)
+
+
+_PHOTO_TOKEN: Final = f"photo-{secrets.token_hex(8)}-"  # no product name can hold it
+
+
+def _photo_mark(photo: Photo | None, images: dict[str, str]) -> str:
+    """A placeholder for the photo's thumbnail, to be swapped for the image in the escaped
+    table ('' for a product without a photo)."""
+    url = thumbnail_url(photo.data) if photo is not None else None
+    if url is None:
+        return ""
+    mark = f"{_PHOTO_TOKEN}{len(images)}"
+    images[mark] = url
+    return mark
+
+
+def _with_images(table_html: str, images: dict[str, str]) -> str:
+    """The escaped table with each photo placeholder replaced by its embedded thumbnail."""
+    for mark, url in images.items():
+        image = f'<img class="thumb" src="{_e(url)}" alt="" width="{THUMBNAIL_PX}">'
+        table_html = table_html.replace(f">{mark}<", f">{image}<")
+    return table_html
 
 
 # --- the report ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core import images, purchase, recommend
-from core.config import HORIZON_DAYS, TOP_K
+from core.config import HORIZON_DAYS, TOP_K, load_settings
 from core.data.loading import ShopData
 from core.errors import RunWriteError, ShopLensError
 from core.ml.layers import format_hidden_layers
@@ -360,22 +360,39 @@ def train_recommender(
 
     if _report(on_progress, TrainingProgress("preparing")):
         raise TrainingCancelledError("Training was stopped before it started; nothing was kept.")
+    photos = shop_photo_vectors(shop)
     fitted = recommend.fit_recommender(
         events,
         products,
         cutoff=cutoff,
         horizon_days=settings.horizon_days,
         config=settings.config,
+        photos=photos,
         on_epoch=on_epoch,
     )
     report = latest[0] if latest else None
     epochs = report.epoch if report is not None else 0
     evaluation = None
     if settings.evaluate:
-        _report(on_progress, TrainingProgress("scoring", epochs, settings.config.network.epochs))
+        scoring = TrainingProgress("scoring", epochs, settings.config.network.epochs)
+        _report(on_progress, scoring)
         evaluation = recommend.score_recommender(
             fitted, events, cutoff=cutoff, horizon_days=settings.horizon_days, k=settings.k
         )
+        if fitted.photos is not None and not stopped:
+            # The same model without photo features, on the same split, tells what they add.
+            without = recommend.fit_recommender(
+                events,
+                products,
+                cutoff=cutoff,
+                horizon_days=settings.horizon_days,
+                config=settings.config,
+                category_model=fitted.category_model,
+                on_epoch=lambda _: False if _report(on_progress, scoring) else None,
+            )
+            if not _report(on_progress, scoring):
+                comparison = recommend.compare_photo_features(fitted, without, evaluation)
+                evaluation = dataclasses.replace(evaluation, photos=comparison)
     record = recommender_run_record(
         fitted,
         evaluation,
@@ -398,6 +415,14 @@ def train_recommender(
     )
 
 
+def shop_photo_vectors(shop: ShopData) -> recommend.PhotoVectors | None:
+    """The shop's product photos embedded (through the cache folder), or ``None`` when it has
+    none."""
+    if shop.photos is None or not shop.photos.photos:
+        return None
+    return recommend.embed_shop_photos(shop.photos, cache_dir=load_settings().cache_dir)
+
+
 def open_recommend_run(loaded: LoadedRun, shop: ShopData) -> RecommendResult:
     """A saved recommender made usable again on the data it was trained on (and, when it was
     evaluated, scored again on its test window).
@@ -408,7 +433,10 @@ def open_recommend_run(loaded: LoadedRun, shop: ShopData) -> RecommendResult:
     manifest = loaded.manifest
     events = shop.events.frame
     products = shop.product_frame
-    fitted = recommender_from_run(loaded, events, products)
+    details = manifest.details
+    assert isinstance(details, RecommendDetails)
+    photos = shop_photo_vectors(shop) if details.photo_features is not None else None
+    fitted = recommender_from_run(loaded, events, products, photos=photos)
     config = manifest.config
     cutoff, horizon = config.time_window
     k = config.k or TOP_K
@@ -417,8 +445,9 @@ def open_recommend_run(loaded: LoadedRun, shop: ShopData) -> RecommendResult:
         evaluation = recommend.score_recommender(
             fitted, events, cutoff=cutoff, horizon_days=horizon, k=k
         )
-    details = manifest.details
-    assert isinstance(details, RecommendDetails)
+        if details.photo_comparison is not None:
+            comparison = recommend.PhotoComparison.from_frame(details.photo_comparison)
+            evaluation = dataclasses.replace(evaluation, photos=comparison)
     return RecommendResult(
         settings=RecommendSettings(fitted.config, config.evaluate, cutoff, horizon, k),
         recommender=fitted,

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from core.config import load_settings
-from core.data.loading import ShopData, load_shop
+from core.data.loading import ShopData, load_shop, with_photos
+from core.images.sample import read_sample_photos
 from tests.frames import small_shop_frames, write_shop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,9 +33,11 @@ def runs_dir(tmp_path_factory, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_shop() -> ShopData:
-    """The bundled sample shop, loaded as the app loads it when nothing was uploaded."""
+    """The bundled sample shop, loaded as the app loads it when nothing was uploaded: with its
+    product photos."""
     settings = load_settings()
-    return load_shop(settings.sample_events, settings.sample_products)
+    shop = load_shop(settings.sample_events, settings.sample_products)
+    return with_photos(shop, read_sample_photos(settings.sample_photos))
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Final
@@ -21,6 +21,9 @@ from core.data import loading, profile
 from core.data.parsing import DateOrder
 from core.data.reading import RawTable, read_table
 from core.datasets.store import open_dataset
+from core.images.reading import Photo, PhotoSet
+from core.images.sample import read_sample_photos
+from core.images.thumbnails import thumbnail_url
 from core.ml.network import NetworkConfig
 
 
@@ -160,9 +163,9 @@ def sample_files() -> tuple[SourceFile, SourceFile]:
 
 
 def sample_shop() -> loading.ShopData:
-    """The bundled sample shop as loaded with the detected mapping."""
+    """The bundled sample shop as loaded with the detected mapping, with its photos."""
     events, products = sample_files()
-    return load_shop(
+    shop = load_shop(
         events,
         products,
         events_mapping={},
@@ -170,12 +173,46 @@ def sample_shop() -> loading.ShopData:
         date_order="auto",
         drop_duplicates=False,
     )
+    return with_sample_photos(shop.fingerprint, shop)
+
+
+@st.cache_data(show_spinner=False)
+def sample_photos() -> PhotoSet | None:
+    """The bundled sample shop's product photos (``None`` when its folder has none)."""
+    return read_sample_photos(load_settings().sample_photos)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def with_sample_photos(fingerprint: str, _shop: loading.ShopData) -> loading.ShopData:
+    """The sample shop's tables (as mapped, keyed by their ``fingerprint``) with its photos."""
+    return loading.with_photos(_shop, sample_photos())
 
 
 @st.cache_data(show_spinner=False)
 def sample_fingerprint() -> str:
     """The sample shop's fingerprint, kept on its own: the loaded sample may leave the cache."""
     return sample_shop().fingerprint
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _photos_by_item(fingerprint: str, _shop: loading.ShopData) -> dict[str, Photo]:
+    photos = _shop.photos.photos if _shop.photos is not None else ()
+    return {photo.item_id: photo for photo in photos}
+
+
+@st.cache_data(show_spinner=False, max_entries=20_000)
+def _thumbnail(digest: str, _data: bytes) -> str | None:
+    return thumbnail_url(_data)
+
+
+def thumbnails(shop: loading.ShopData, item_ids: Iterable[str]) -> list[str | None] | None:
+    """Each item's photo as a small ``data:`` URL (``None`` for an item without a photo), or
+    ``None`` when the shop has no photos at all."""
+    if shop.photos is None:
+        return None
+    photos = _photos_by_item(shop.fingerprint, shop)
+    found = (photos.get(str(item)) for item in item_ids)
+    return [None if p is None else _thumbnail(p.digest, p.data) for p in found]
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

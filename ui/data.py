@@ -88,6 +88,8 @@ def choose_shop() -> ShopData:
     except ShopLensError as err:
         st.error(untrusted.error_text(err))
         st.stop()
+    if source == state.SOURCE_SAMPLE:
+        shop = cache.with_sample_photos(shop.fingerprint, shop)
     if state.set_shop(shop):
         st.warning("The dataset changed, so models trained on the previous data were cleared.")
     return shop

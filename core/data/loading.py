@@ -26,6 +26,7 @@ from core.data.parsing import (
     parse_numbers,
     parse_timestamps,
 )
+from core.data.photos import PhotoSet
 from core.data.reading import REASON, ROW, RawTable, Source, read_table
 from core.errors import AllRowsRejectedError, MappingError, MissingColumnsError
 
@@ -100,11 +101,20 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class ShopData:
-    """A shop's events and, optionally, its products, as loaded and validated."""
+    """A shop's events and, optionally, its products and product photos, as loaded and
+    validated. The fingerprint covers all three: other photos are other data.
+
+    Attributes:
+        events: the validated events.
+        products: the validated product table, or ``None``.
+        fingerprint: a short SHA-256 of the tables and the photos' item ids and digests.
+        photos: the products' photos (named by item id), or ``None`` when the shop has none.
+    """
 
     events: LoadResult
     products: LoadResult | None = None
     fingerprint: str = field(default="")
+    photos: PhotoSet | None = None
 
     @property
     def product_frame(self) -> pd.DataFrame | None:
@@ -115,6 +125,20 @@ class ShopData:
     def has_items(self) -> bool:
         """Whether events carry item ids (needed by recommendations)."""
         return schema.ITEM_ID in self.events.frame.columns
+
+
+def fingerprint_shop(
+    events: pd.DataFrame, products: pd.DataFrame | None, photos: PhotoSet | None
+) -> str:
+    """The shop's fingerprint: that of its tables, mixed with each photo's item id and
+    SHA-256 when it has photos (a shop without photos keeps its tables' fingerprint)."""
+    tables = fingerprint_frames(events, products)
+    if photos is None:
+        return tables
+    digest = hashlib.sha256(tables.encode())
+    for photo in sorted(photos.photos, key=lambda p: p.item_id):
+        digest.update(f"{photo.item_id}\0{photo.digest}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def fingerprint_frames(*frames: pd.DataFrame | None) -> str:
@@ -202,11 +226,19 @@ def load_shop(
     return make_shop(events, products)
 
 
-def make_shop(events: LoadResult, products: LoadResult | None) -> ShopData:
-    """Bundle loaded tables with their fingerprint."""
-    return ShopData(
-        events, products, fingerprint_frames(events.frame, products.frame if products else None)
-    )
+def make_shop(
+    events: LoadResult, products: LoadResult | None, photos: PhotoSet | None = None
+) -> ShopData:
+    """Bundle loaded tables (and photos) with their fingerprint."""
+    product_frame = products.frame if products else None
+    fingerprint = fingerprint_shop(events.frame, product_frame, photos)
+    return ShopData(events, products, fingerprint, photos)
+
+
+def with_photos(shop: ShopData, photos: PhotoSet | None) -> ShopData:
+    """``shop`` with ``photos`` as its product photos (``None``: without photos), under the
+    fingerprint that goes with them, so everything computed on the shop is computed again."""
+    return make_shop(shop.events, shop.products, photos)
 
 
 # --- recognising the export -------------------------------------------------------------

@@ -17,13 +17,14 @@ import mmap
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.data.limits import Budget
+from core.data.photos import Photo, PhotoSet, Skipped
 from core.data.reading import read_path
 from core.errors import NotAFileError, ShopLensError, SourceNotFoundError, UnreadableFileError
 
@@ -47,54 +48,6 @@ class ImageInputError(ShopLensError):
 
 class PhotoError(ShopLensError):
     """One photo that cannot be used (the reason is shown beside its name)."""
-
-
-@dataclass(frozen=True)
-class Photo:
-    """One readable photo: its id, label (from a list), file bytes and their SHA-256."""
-
-    item_id: str
-    data: bytes
-    digest: str
-    label: str | None = None
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """An entry that was not read, and why."""
-
-    name: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class PhotoSet:
-    """The photos read and what was left out.
-
-    Attributes:
-        photos: the usable photos, one per item id (the first of duplicates).
-        skipped: entries left out with their reason (duplicate ids among them).
-        listed: the label columns of a list inside a zip (``path,item_id,...``): column ->
-            item id -> value (empty without a list).
-    """
-
-    photos: tuple[Photo, ...]
-    skipped: tuple[Skipped, ...] = ()
-    listed: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-
-    @property
-    def duplicates(self) -> int:
-        """Entries left out because an earlier one had the same item id."""
-        return sum(s.reason.startswith("duplicate") for s in self.skipped)
-
-    def reasons(self) -> dict[str, int]:
-        """How many entries were skipped for each kind of reason (the text before ':')."""
-        counts: dict[str, int] = {}
-        for entry in self.skipped:
-            kind = entry.reason.split(":")[0]
-            counts[kind] = counts.get(kind, 0) + 1
-        return counts
 
 
 def decode_photo(data: bytes, *, shrink_to: int = SHRINK_TO) -> Image.Image:

@@ -17,6 +17,7 @@ from typing import Final
 from PIL import Image, ImageOps
 
 from core.data.catalogue import CATEGORIES
+from core.images.reading import PhotoSet, read_photo_list
 
 PHOTOS_DIR: Final = Path(__file__).resolve().parents[2] / "data" / "photos"
 LIST_FILE: Final = "photos.csv"
@@ -43,6 +44,13 @@ def product_kind(name: str) -> str | None:
     nouns = next(c[3].split("|") for c in CATEGORIES if c[0] == GROCERY)
     words = name.split(" (")[0]
     return next((noun for noun in nouns if words.endswith(f" {noun}")), None)
+
+
+def read_sample_photos(folder: Path = PHOTOS_DIR) -> PhotoSet | None:
+    """The sample shop's product photos, each labelled with its kind; ``None`` when the folder
+    holds no photo list (a sample folder without photos)."""
+    listing = folder / LIST_FILE
+    return read_photo_list(listing, label=LABEL) if listing.is_file() else None
 
 
 def _class_photos(grocery: Path) -> dict[str, list[str]]:

@@ -17,8 +17,14 @@ from core.recommend.candidates import PAIR_FEATURES, Candidates, generate_candid
 from core.recommend.evaluation import (
     BASELINES,
     MODEL_LABELS,
+    NEW_ITEM_NDCG,
+    WITH_PHOTOS,
+    WITHOUT_PHOTOS,
+    PhotoComparison,
     RecommendationEvaluation,
+    compare_photo_features,
     evaluate_recommender,
+    new_item_purchases,
     score_recommender,
 )
 from core.recommend.interactions import (
@@ -30,6 +36,7 @@ from core.recommend.interactions import (
     relevant_items,
 )
 from core.recommend.model import Recommender, RecommenderConfig, fit_recommender, recommend_users
+from core.recommend.photos import PHOTO_FEATURES, ItemPhotos, PhotoVectors, embed_shop_photos
 from core.recommend.reasons import REASON, explain
 
 __all__ = [
@@ -54,6 +61,16 @@ __all__ = [
     "RecommendationEvaluation",
     "evaluate_recommender",
     "score_recommender",
+    "NEW_ITEM_NDCG",
+    "WITH_PHOTOS",
+    "WITHOUT_PHOTOS",
+    "PhotoComparison",
+    "compare_photo_features",
+    "new_item_purchases",
+    "PHOTO_FEATURES",
+    "ItemPhotos",
+    "PhotoVectors",
+    "embed_shop_photos",
     "recommend_everyone",
     "recommend_for_user",
     "recommend_for_items",

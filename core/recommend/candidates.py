@@ -1,6 +1,7 @@
 """Stage one of the recommender: candidate items per user from item-to-item neighbours,
-popularity within the user's categories and overall popularity, with the (user, item) pair
-features the ranker scores; and the items a user really bought in a window.
+popularity within the user's categories and overall popularity (and, when the shop has photos,
+new items that look like what the user bought), with the (user, item) pair features the ranker
+scores; and the items a user really bought in a window.
 """
 
 from __future__ import annotations
@@ -15,6 +16,14 @@ from sklearn.pipeline import Pipeline
 
 from core.recommend.categories import _category_probability
 from core.recommend.interactions import CHUNK_USERS, Interactions
+from core.recommend.photos import (
+    PHOTO_FEATURES,
+    ItemPhotos,
+    cold_items,
+    cold_start_pairs,
+    photo_pair_features,
+    user_looks,
+)
 
 PAIR_FEATURES: Final = (
     "ease_score",
@@ -41,6 +50,11 @@ PAIR_FEATURES: Final = (
     "user_days_since_event",
     "category_probability",
 )
+
+
+def ranker_inputs(photos: ItemPhotos | None) -> tuple[str, ...]:
+    """The ranker's inputs: the pair features, and the photo features when items have photos."""
+    return PAIR_FEATURES + (PHOTO_FEATURES if photos is not None else ())
 
 
 # --- candidates and pair features ------------------------------------------------------
@@ -136,12 +150,18 @@ def generate_candidates(
     per_source: int,
     buy_again: bool,
     category_model: Pipeline | None = None,
+    photos: ItemPhotos | None = None,
 ) -> Candidates:
     """Candidates for ``users`` (codes): the union of each generator's top ``per_source`` plus
-    the items the user already touched, minus blocked items (bought, or not in the catalogue)."""
+    the items the user already touched, minus blocked items (bought, or not in the catalogue).
+
+    With ``photos``, the items with a photo that few users bought yet are proposed to the users
+    whose bought items look most like them, and the photo features follow the pair features.
+    """
     parts: list[tuple[np.ndarray, ...]] = []
     popular = np.argsort(-inter.popularity, kind="stable")[:per_source]
     n_items = len(inter.item_ids)
+    cold = cold_items(photos, inter.bought, inter.allowed) if photos is not None else None
     for chunk in _chunks(users):
         scores = _chunk_scores(inter, chunk)
         size = len(chunk)
@@ -175,6 +195,11 @@ def generate_candidates(
         pairs.append((np.repeat(np.arange(size), len(popular)), np.tile(popular, size)))
         touched = inter.weights[chunk].tocoo()
         pairs.append((touched.row, touched.col))
+        looks = None
+        if photos is not None and cold is not None:
+            looks = user_looks(photos, inter.bought[chunk])
+            owned = inter.bought[chunk] if not buy_again else sparse.csr_matrix((size, n_items))
+            pairs.append(cold_start_pairs(photos, looks, cold, owned.tocsr(), keep=per_source))
         keys = np.unique(np.concatenate([r.astype(np.int64) * n_items + c for r, c in pairs]))
         rows, items = keys // n_items, keys % n_items
         blocked = ~inter.allowed[items]
@@ -187,10 +212,13 @@ def generate_candidates(
             else None
         )
         features, knn_pair, category_pair = _pair_features(inter, scores, rows, items, probability)
+        if photos is not None and looks is not None:
+            features = np.hstack([features, photo_pair_features(photos, looks, rows, items)])
         parts.append((chunk[rows], items, features, knn_pair, category_pair))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
-        return Candidates(empty, empty, np.zeros((0, len(PAIR_FEATURES))), np.zeros(0), np.zeros(0))
+        width = len(ranker_inputs(photos))
+        return Candidates(empty, empty, np.zeros((0, width)), np.zeros(0), np.zeros(0))
     return Candidates(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -18,6 +18,7 @@ from core.recommend.baselines import baseline_recommendations
 from core.recommend.categories import _category_probability, _next_categories
 from core.recommend.interactions import relevant_items
 from core.recommend.model import Recommender, RecommenderConfig, fit_recommender, recommend_users
+from core.recommend.photos import PhotoVectors
 
 # --- evaluation and deployment -----------------------------------------------------------
 
@@ -47,6 +48,8 @@ class RecommendationEvaluation:
         category_report: the next-category model's accuracy, where categories exist.
         fit_seconds: time to fit the recommender.
         score_seconds: time to rank the evaluated users with the two-stage model.
+        photos: the two-stage model with and without photo features, when it has them and
+            both were trained to the end.
     """
 
     cutoff: pd.Timestamp
@@ -60,6 +63,92 @@ class RecommendationEvaluation:
     category_report: CategoryModelReport | None
     fit_seconds: float
     score_seconds: float
+    photos: PhotoComparison | None = field(default=None)
+
+
+WITH_PHOTOS: Final = "with_photos"
+WITHOUT_PHOTOS: Final = "without_photos"
+NEW_ITEM_NDCG: Final = "new_item_ndcg"
+PHOTO_COUNTS: Final = ("new_items", "new_items_with_photo", "new_item_users")
+
+
+@dataclass(frozen=True)
+class PhotoComparison:
+    """The two-stage model trained with and without photo features on the same split.
+
+    Attributes:
+        scores: rows ``WITH_PHOTOS`` and ``WITHOUT_PHOTOS``; columns ``ndcg`` (NDCG@k over
+            every evaluated user), ``new_item_ndcg`` (NDCG@k on the purchases of items first
+            sold in the test window, over the users who bought one; NaN when nobody did) and
+            ``fit_seconds``, all between 0 and 1 except the seconds.
+        new_items: items first sold in the test window (bought then, never before the cutoff).
+        new_items_with_photo: how many of them have a photo.
+        new_item_users: users who bought one of them.
+    """
+
+    scores: pd.DataFrame
+    new_items: int
+    new_items_with_photo: int
+    new_item_users: int
+
+    @property
+    def gain(self) -> float:
+        """``new_item_ndcg`` with photo features minus without (NaN when not scored)."""
+        column = self.scores[NEW_ITEM_NDCG]
+        return float(column[WITH_PHOTOS] - column[WITHOUT_PHOTOS])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per model with the counts repeated, as a run's manifest keeps it."""
+        counts = dict(zip(PHOTO_COUNTS, self._counts(), strict=True))
+        return self.scores.assign(**counts).rename_axis("model").reset_index()
+
+    def _counts(self) -> tuple[int, int, int]:
+        return self.new_items, self.new_items_with_photo, self.new_item_users
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> PhotoComparison:
+        """The comparison a manifest kept (``to_frame``'s inverse)."""
+        scores = frame.set_index("model")
+        counts = [int(scores[name].iloc[0]) for name in PHOTO_COUNTS]
+        return cls(scores.drop(columns=list(PHOTO_COUNTS)), *counts)
+
+
+def new_item_purchases(recommender: Recommender, relevant: pd.DataFrame) -> pd.DataFrame:
+    """The ``relevant`` (user_id, item_id) pairs of items nobody bought before the
+    recommender's date: items first sold in the test window."""
+    inter = recommender.interactions
+    codes = inter.item_ids.get_indexer(relevant[schema.ITEM_ID].astype("str"))
+    buyers = np.asarray((inter.bought > 0).sum(axis=0)).ravel()
+    return relevant[(codes >= 0) & (buyers[np.maximum(codes, 0)] == 0)].reset_index(drop=True)
+
+
+def compare_photo_features(
+    with_photos: Recommender, without_photos: Recommender, evaluation: RecommendationEvaluation
+) -> PhotoComparison:
+    """NDCG@k of the model with photo features (``evaluation`` scored it) and of the same
+    model trained without them on the same split, over every evaluated user and on the items
+    first sold in the test window."""
+    inter = with_photos.interactions
+    relevant, k = evaluation.relevant, evaluation.k
+    users = inter.user_ids.get_indexer(relevant[schema.USER_ID].astype("str").unique())
+    lists = {
+        WITH_PHOTOS: evaluation.recommendations[m.MLP],
+        WITHOUT_PHOTOS: recommend_users(without_photos, users, k=k),
+    }
+    new = new_item_purchases(with_photos, relevant)
+    rows = {}
+    for name, frame in lists.items():
+        new_score = m.ranking_scores(frame, new, k=k)[m.NDCG] if len(new) else np.nan
+        rows[name] = {
+            m.NDCG: m.ranking_scores(frame, relevant, k=k)[m.NDCG],
+            NEW_ITEM_NDCG: new_score,
+        }
+    scores = pd.DataFrame.from_dict(rows, orient="index")
+    scores["fit_seconds"] = [with_photos.fit_seconds, without_photos.fit_seconds]
+    new_codes = inter.item_ids.get_indexer(new[schema.ITEM_ID].astype("str").unique())
+    photos = with_photos.photos
+    pictured = int(photos.has_photo[new_codes].sum()) if photos is not None else 0
+    return PhotoComparison(scores, len(new_codes), pictured, int(new[schema.USER_ID].nunique()))
 
 
 @dataclass(frozen=True)
@@ -108,12 +197,20 @@ def evaluate_recommender(
     k: int,
     config: RecommenderConfig,
     ks: tuple[int, ...] = (1, 5, 10, 20),
+    photos: PhotoVectors | None = None,
     on_epoch: Callable[[EpochReport], bool | None] | None = None,
 ) -> tuple[Recommender, RecommendationEvaluation]:
-    """Fit at ``cutoff`` on earlier events only, then score every model on [t, t + H)."""
+    """Fit at ``cutoff`` on earlier events only (with the shop's ``photos`` when given), then
+    score every model on [t, t + H)."""
     check_cutoff(events, cutoff, horizon_days)
     recommender = fit_recommender(
-        events, products, cutoff=cutoff, horizon_days=horizon_days, config=config, on_epoch=on_epoch
+        events,
+        products,
+        cutoff=cutoff,
+        horizon_days=horizon_days,
+        config=config,
+        photos=photos,
+        on_epoch=on_epoch,
     )
     return recommender, score_recommender(
         recommender, events, cutoff=cutoff, horizon_days=horizon_days, k=k, ks=ks

@@ -21,7 +21,13 @@ from core import schema
 from core.ml.metrics import RANK, SCORE
 from core.ml.network import EpochReport, NetworkConfig, NetworkTrainer
 from core.params import Constraint, Flag, SettingError, Whole, check_settings, shown
-from core.recommend.candidates import PAIR_FEATURES, Candidates, _chunks, generate_candidates
+from core.recommend.candidates import (
+    PAIR_FEATURES,
+    Candidates,
+    _chunks,
+    generate_candidates,
+    ranker_inputs,
+)
 from core.recommend.categories import _category_probability, fit_category_model
 from core.recommend.interactions import (
     Interactions,
@@ -29,6 +35,7 @@ from core.recommend.interactions import (
     non_product_note,
     relevant_items,
 )
+from core.recommend.photos import ItemPhotos, PhotoVectors, fit_item_photos
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,8 @@ class RecommenderConfig:
 
 @dataclass
 class Recommender:
-    """A fitted two-stage recommender: the interactions it knows and its ranker."""
+    """A fitted two-stage recommender: the interactions it knows, its ranker and, when the
+    shop has product photos, its items' photos (then the ranker has photo inputs too)."""
 
     config: RecommenderConfig
     interactions: Interactions
@@ -85,6 +93,12 @@ class Recommender:
     fit_seconds: float
     train_pairs: int
     best_epoch: int = 0
+    photos: ItemPhotos | None = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The ranker's inputs, in order."""
+        return ranker_inputs(self.photos)
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -107,25 +121,40 @@ def fit_recommender(
     cutoff: pd.Timestamp,
     horizon_days: int,
     config: RecommenderConfig,
+    photos: PhotoVectors | None = None,
+    category_model: Pipeline | None = None,
     on_epoch: Callable[[EpochReport], bool | None] | None = None,
 ) -> Recommender:
     """Fit the recommender for use at ``cutoff``.
 
     The ranker learns from ``config.train_windows`` windows of H days that end at ``cutoff``:
     for each, features come from the events before the window and the labels are the items
-    bought in it. Then the interactions are rebuilt from everything before ``cutoff``.
+    bought in it. The interactions it recommends from are those of everything before
+    ``cutoff``.
+
+    Args:
+        photos: the shop's embedded product photos: they add the photo inputs and the
+            cold-start candidates (their centre and axes are fitted on the items known at
+            ``cutoff``).
+        category_model: a next-category model already fitted for this cutoff and these
+            settings (it is fitted here otherwise).
     """
     started = time.perf_counter()
     horizon = pd.Timedelta(days=horizon_days)
     first = events[schema.TIMESTAMP].min()
+    now = build_interactions(events, products, cutoff, catalogue_only=config.catalogue_only)
+    item_photos = (
+        fit_item_photos(now.item_ids, photos, fit_on=now.known) if photos is not None else None
+    )
+    inputs = ranker_inputs(item_photos)
     blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    category_model = None
+    fit_categories = category_model is None
     for window in range(1, config.train_windows + 1):
         start, end = cutoff - window * horizon, cutoff - (window - 1) * horizon
         if start <= first:
             break
         past = build_interactions(events, products, start, catalogue_only=config.catalogue_only)
-        if window == 1:
+        if window == 1 and fit_categories:
             # Fixed settings: the next-category model should not suffer from a tiny ranker.
             category_model = fit_category_model(
                 events,
@@ -144,6 +173,7 @@ def fit_recommender(
             per_source=config.candidates,
             buy_again=config.buy_again,
             category_model=category_model,
+            photos=item_photos,
         )
         n_items = len(past.item_ids)
         labels = np.isin(
@@ -157,7 +187,7 @@ def fit_recommender(
         blocks.append((candidates.features[keep], labels[keep], candidates.users[keep]))
     ranker, curves, pairs, best_epoch = None, pd.DataFrame(), 0, 0
     if blocks:
-        features = pd.DataFrame(np.concatenate([b[0] for b in blocks]), columns=list(PAIR_FEATURES))
+        features = pd.DataFrame(np.concatenate([b[0] for b in blocks]), columns=list(inputs))
         labels = np.concatenate([b[1] for b in blocks])
         groups = np.concatenate([b[2] for b in blocks])
         if len(labels) > config.max_train_pairs:  # a sample of users keeps training time bounded
@@ -172,9 +202,10 @@ def fit_recommender(
             trainer.fit(features, labels.astype(int), groups=groups, on_epoch=on_epoch)
             ranker, curves = trainer.best_pipeline(), trainer.curves_
             best_epoch = trainer.best_epoch_
-    now = build_interactions(events, products, cutoff, catalogue_only=config.catalogue_only)
     seconds = time.perf_counter() - started
-    return Recommender(config, now, ranker, category_model, curves, seconds, pairs, best_epoch)
+    return Recommender(
+        config, now, ranker, category_model, curves, seconds, pairs, best_epoch, item_photos
+    )
 
 
 def _sample_negatives(
@@ -201,7 +232,7 @@ def _ranker_scores(recommender: Recommender) -> Scorer:
         if recommender.ranker is None:  # no training window: generators, then popularity
             popularity = candidates.features[:, PAIR_FEATURES.index("popularity")]
             return candidates.knn + candidates.category_popularity + 1e-6 * popularity
-        features = pd.DataFrame(candidates.features, columns=list(PAIR_FEATURES))
+        features = pd.DataFrame(candidates.features, columns=list(recommender.inputs))
         return recommender.ranker.predict_proba(features)[:, 1]
 
     return score
@@ -248,6 +279,7 @@ def recommend_users(
             per_source=recommender.config.candidates,
             buy_again=recommender.config.buy_again,
             category_model=recommender.category_model,
+            photos=recommender.photos,
         )
         return _top_k(candidates.users, candidates.items, scorer(candidates), k, inter)
 

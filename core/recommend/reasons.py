@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from core.recommend.model import Recommender
+from core.recommend.photos import COLD_BUYERS, LOOKALIKE, lookalikes
 
 REASON: Final = "reason"
 
@@ -24,9 +25,10 @@ def _day(seconds: float) -> str:
 def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Series:
     """A plain reason for each recommendation, from the user's own events before the cutoff.
 
-    In order: the user already viewed or carted the item; it is a close neighbour of an item
-    the user bought or viewed (named, with the date); it is popular in one of the user's
-    categories; it is popular across the shop.
+    In order: the user already viewed or carted the item; few users bought it yet and its photo
+    looks like an item the user bought (named, with the date); it is a close neighbour of an
+    item the user bought or viewed; its photo looks like an item the user bought; it is
+    popular in one of the user's categories; it is popular across the shop.
     """
     inter = recommender.interactions
     users = recommendations["user"].to_numpy()
@@ -51,6 +53,17 @@ def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Serie
     )
     category = inter.item_category[items]
     shares = inter.user_category[users].toarray() if len(inter.category_names) else None
+    look_anchor, alike = np.full(len(items), -1), np.full(len(items), -np.inf)
+    if recommender.photos is not None:
+        look_anchor, alike = lookalikes(recommender.photos, inter.bought[users].tocsr(), items)
+    looks_alike = alike >= LOOKALIKE
+    buyers = np.asarray((inter.bought > 0).sum(axis=0)).ravel()[items]
+    look_day = np.asarray(inter.last_purchase[users, np.maximum(look_anchor, 0)]).ravel()
+
+    def looks_like(row: int) -> str:
+        name = str(inter.item_names[look_anchor[row]])[:60]
+        return f"looks like {name}, which you bought on {_day(look_day[row])}"
+
     reasons = []
     for row in range(len(users)):
         if carts[row] > 0 or views[row] > 0:
@@ -59,12 +72,16 @@ def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Serie
             else:
                 what, when = f"you viewed it {int(views[row])}×", last_view[row]
             reasons.append(f"{what}, last on {_day(when)}")
+        elif looks_alike[row] and buyers[row] < COLD_BUYERS:
+            reasons.append(looks_like(row))
         elif anchor_score[row] > 0 and anchor_touch[row] > 0:
             verb = "bought" if anchor_bought[row] else "looked at"
             name = str(inter.item_names[anchor[row]])[:60]
             reasons.append(
                 f"often chosen together with {name}, which you {verb} on {_day(anchor_touch[row])}"
             )
+        elif looks_alike[row]:
+            reasons.append(looks_like(row))
         elif shares is not None and category[row] >= 0 and shares[row, category[row]] > 0:
             top = int(shares[row].argmax()) == category[row]
             label = "your top category" if top else "one of your categories"

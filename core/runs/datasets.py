@@ -1,13 +1,15 @@
 """The data a run learned from, kept once per fingerprint beside the runs.
 
 Each dataset is a folder ``<runs dir>/_datasets/<fingerprint>/`` of Parquet tables (events,
-products and their rejected rows) and ``dataset.json`` (how they were loaded): never pickles.
+products and their rejected rows, and the product photos' bytes when the shop has photos) and
+``dataset.json`` (how they were loaded): never pickles.
 It is written in a hidden staging folder and renamed into place, so a run can be reopened after
 a restart without uploading the files again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -20,13 +22,15 @@ from typing import Any, Final
 import pandas as pd
 
 from core import schema
-from core.data.loading import LoadResult, ShopData, fingerprint_frames
+from core.data.loading import LoadResult, ShopData, fingerprint_shop
+from core.data.photos import Photo, PhotoSet
 from core.errors import RunDataError, RunError, RunIntegrityError
 from core.runs.manifest import DATASETS, FINGERPRINT_PATTERN
 from core.runs.serial import first_line, write_json
 
 STAGING: Final = ".staging-"
 _SUMMARY: Final = "dataset.json"
+_PHOTOS: Final = "photos.parquet"
 # This machine in a folder name: letters, digits and dots only, so the name parses back.
 _HOST: Final = re.sub(r"[^A-Za-z0-9.]", "", socket.gethostname())[:40]
 _WRITER = re.compile(r"pid([0-9]{1,10})@([A-Za-z0-9.]{0,40})-")
@@ -87,6 +91,9 @@ def keep_dataset(root: Path, shop: ShopData) -> Path:
                     "on it reopen only while the same files are loaded on the Data page."
                 ) from None
             meta["tables"][key] = _load_result_meta(result)
+        if shop.photos is not None:
+            _photo_table(shop.photos).to_parquet(staging / _PHOTOS, index=False)
+            meta["photos"] = len(shop.photos.photos)
         write_json(staging / _SUMMARY, meta)
         try:
             os.rename(staging, folder)
@@ -124,6 +131,7 @@ def read_dataset(root: Path, fingerprint: str) -> ShopData:
             frame = pd.read_parquet(folder / f"{key}.parquet")
             rejected = pd.read_parquet(folder / f"{key}_rejected.parquet")
             results[key] = _load_result_from(frame, rejected, table)
+        photos = _photos_from(pd.read_parquet(folder / _PHOTOS)) if "photos" in meta else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
         raise RunIntegrityError(
             f"The kept data {fingerprint} is damaged ({first_line(err)}); load the same "
@@ -135,13 +143,39 @@ def read_dataset(root: Path, fingerprint: str) -> ShopData:
             f"The kept data {fingerprint} has no events table; load the same files on the "
             "Data page to open its runs."
         )
-    actual = fingerprint_frames(events.frame, products.frame if products else None)
+    actual = fingerprint_shop(events.frame, products.frame if products else None, photos)
     if actual != fingerprint:
         raise RunIntegrityError(
             f"The kept data {fingerprint} was changed on disk (its fingerprint is now "
             f"{actual}); load the original files on the Data page."
         )
-    return ShopData(events, products, fingerprint)
+    return ShopData(events, products, fingerprint, photos)
+
+
+def _photo_table(photos: PhotoSet) -> pd.DataFrame:
+    """The photos as a table: item id, label, file name and the file's bytes."""
+    return pd.DataFrame(
+        {
+            "item_id": [p.item_id for p in photos.photos],
+            "label": [p.label for p in photos.photos],
+            "name": [p.name for p in photos.photos],
+            "data": [p.data for p in photos.photos],
+        }
+    )
+
+
+def _photos_from(table: pd.DataFrame) -> PhotoSet:
+    """The photos of a kept table; each digest is computed again from the bytes, so a changed
+    photo changes the fingerprint."""
+    photos = []
+    for item_id, label, name, data in table[["item_id", "label", "name", "data"]].itertuples(
+        index=False
+    ):
+        content = bytes(data)
+        label = None if label is None or pd.isna(label) else str(label)
+        digest = hashlib.sha256(content).hexdigest()
+        photos.append(Photo(str(item_id), content, digest, label, str(name)))
+    return PhotoSet(tuple(photos))
 
 
 def _load_result_meta(result: LoadResult) -> dict[str, Any]:

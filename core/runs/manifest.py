@@ -23,6 +23,7 @@ from core import schema
 from core.config import MAX_HORIZON_DAYS, MAX_K
 from core.data.loading import ShopData
 from core.errors import RunIntegrityError, RunNameError
+from core.images.embed import CNN, COLOUR, FeatureKind
 from core.ml.network import NetworkConfig, network_config_dict, network_config_from
 from core.params import SettingError
 from core.recommend.model import RecommenderConfig
@@ -152,6 +153,8 @@ class RecommendDetails:
     category_top3_accuracy: float | None = None
     non_product_items: int = 0
     notes: tuple[str, ...] = ()
+    photo_features: FeatureKind | None = None
+    photo_comparison: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -554,6 +557,8 @@ def _details(task: str) -> Callable[[Any], Details]:
             category_top3_accuracy=_optional(_number)(data.get("category_top3_accuracy")),
             non_product_items=_whole(0, 2**62)(data.get("non_product_items", 0)),
             notes=tuple(_text(n) for n in data.get("notes", [])),
+            photo_features=_optional(_feature_kind)(data.get("photo_features")),
+            photo_comparison=_optional(_by_k)(data.get("photo_comparison")),
         )
 
     return parse
@@ -584,6 +589,14 @@ def _image_details(data: Mapping[str, Any]) -> ImageDetails:
         similar_precision_at_5=_optional(_number)(data.get("similar_precision_at_5")),
         warnings=tuple(_text(w) for w in data.get("warnings", [])),
     )
+
+
+def _feature_kind(value: Any) -> FeatureKind:
+    if value == CNN:
+        return CNN
+    if value == COLOUR:
+        return COLOUR
+    raise ValueError(value)
 
 
 def _by_k(value: Any) -> pd.DataFrame:

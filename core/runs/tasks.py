@@ -11,10 +11,11 @@ from core.ml import metrics as m
 from core.purchase.evaluation import PurchaseEvaluation
 from core.purchase.models import PurchaseModels
 from core.purchase.windows import PurchaseData
-from core.recommend.candidates import PAIR_FEATURES
+from core.recommend.candidates import ranker_inputs
 from core.recommend.evaluation import RecommendationEvaluation
 from core.recommend.interactions import build_interactions
 from core.recommend.model import Recommender
+from core.recommend.photos import PhotoVectors, fit_item_photos
 from core.runs.manifest import (
     ImageDetails,
     PurchaseDetails,
@@ -123,6 +124,7 @@ def recommender_run_record(
     cut short by Stop is kept with the epoch it reached."""
     estimators = {"ranker": recommender.ranker, "category": recommender.category_model}
     report = evaluation.category_report if evaluation is not None else None
+    comparison = evaluation.photos if evaluation is not None else None
     epochs = len(recommender.curves)
     return RunRecord(
         task="recommend",
@@ -138,7 +140,7 @@ def recommender_run_record(
         metrics=scores_to_metrics(evaluation.scores) if evaluation is not None else {},
         curves={"ranker": recommender.curves},
         details=RecommendDetails(
-            pair_features=PAIR_FEATURES,
+            pair_features=recommender.inputs,
             train_pairs=recommender.train_pairs,
             fit_seconds=recommender.fit_seconds,
             epochs=epochs,
@@ -150,6 +152,8 @@ def recommender_run_record(
             category_top3_accuracy=report.top3_accuracy if report is not None else None,
             non_product_items=int(recommender.interactions.non_product.sum()),
             notes=tuple(plain_text(n) for n in recommender.notes),
+            photo_features=recommender.photos.kind if recommender.photos is not None else None,
+            photo_comparison=comparison.to_frame() if comparison is not None else None,
         ),
         train_seconds=recommender.fit_seconds,
         stopped_at_epoch=epochs if stopped else None,
@@ -157,28 +161,47 @@ def recommender_run_record(
 
 
 def recommender_from_run(
-    loaded: LoadedRun, events: pd.DataFrame, products: pd.DataFrame | None
+    loaded: LoadedRun,
+    events: pd.DataFrame,
+    products: pd.DataFrame | None,
+    *,
+    photos: PhotoVectors | None = None,
 ) -> Recommender:
     """A saved recommender made usable again on the data it was trained on: its networks as
-    saved, the interactions rebuilt from the events before its cutoff.
+    saved, the interactions rebuilt from the events before its cutoff and, for a ranker with
+    photo inputs, the items' photos from ``photos`` (the shop's, embedded again).
 
     Raises:
-        RunIntegrityError: when the run is not a recommender run or was trained on other inputs.
+        RunIntegrityError: when the run is not a recommender run, was trained on other inputs,
+            or learned from photos that ``photos`` does not give in the same features.
     """
     manifest = loaded.manifest
     details, config = manifest.details, manifest.config.recommender
     if loaded.task != "recommend" or not isinstance(details, RecommendDetails) or config is None:
         raise RunIntegrityError(f"Run {loaded.run_id} is not a recommendations run.")
-    ranker = loaded.estimators.get("ranker")
-    inputs = getattr(ranker, "n_features_in_", len(PAIR_FEATURES))
-    if details.pair_features != PAIR_FEATURES or inputs != len(PAIR_FEATURES):
+    if details.photo_features is not None and (
+        photos is None or photos.kind != details.photo_features
+    ):
         raise RunIntegrityError(
-            f"Run {loaded.run_id} was trained on other ranker inputs ({inputs} features, this "
-            f"version uses {len(PAIR_FEATURES)}); train it again."
+            f"Run {loaded.run_id} learned from product photos ({details.photo_features} "
+            "features) that the loaded data does not give; load the same data and photos."
         )
+    ranker = loaded.estimators.get("ranker")
     interactions = build_interactions(
         events, products, manifest.config.cutoff, catalogue_only=config.catalogue_only
     )
+    item_photos = (
+        fit_item_photos(interactions.item_ids, photos, fit_on=interactions.known)
+        if details.photo_features is not None and photos is not None
+        else None
+    )
+    expected = ranker_inputs(item_photos)
+    inputs = getattr(ranker, "n_features_in_", len(expected))
+    if details.pair_features != expected or inputs != len(expected):
+        raise RunIntegrityError(
+            f"Run {loaded.run_id} was trained on other ranker inputs ({inputs} features, this "
+            f"version uses {len(expected)}); train it again."
+        )
     return Recommender(
         config,
         interactions,
@@ -188,6 +211,7 @@ def recommender_from_run(
         manifest.train_seconds,
         details.train_pairs,
         details.best_epoch,
+        item_photos,
     )
 
 

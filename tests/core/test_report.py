@@ -3,7 +3,9 @@ names from the data, nothing fetched from outside the file, one-line errors, and
 
 from __future__ import annotations
 
+import hashlib
 import html
+import io
 import json
 import re
 import shutil
@@ -13,10 +15,12 @@ from pathlib import Path
 import pandas as pd
 import plotly.io as pio
 import pytest
+from PIL import Image
 
-from core import purchase, recommend, schema
+from core import purchase, recommend, schema, services
 from core.__main__ import main
-from core.data.loading import ShopData, fingerprint_frames, load_shop
+from core.data.loading import ShopData, fingerprint_frames, load_shop, with_photos
+from core.data.photos import Photo, PhotoSet
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of
@@ -463,3 +467,35 @@ def test_report_tables_leave_out_empty_columns_and_never_print_none():
     assert "category" not in text  # an orders export without categories
     assert "None" not in text and "nan" not in text
     assert text.count("<td>–</td>") == 2
+
+
+def _photo_of(item_id: str) -> Photo:
+    shade = int(hashlib.sha256(item_id.encode()).hexdigest()[:2], 16)
+    image = Image.new("RGB", (24, 24), (shade, 255 - shade, 90))
+    out = io.BytesIO()
+    image.save(out, "JPEG")
+    data = out.getvalue()
+    return Photo(item_id, data, hashlib.sha256(data).hexdigest())
+
+
+def test_recommended_products_show_their_photos_inside_the_file(shop, tmp_path):
+    item_ids = shop.products.frame[schema.ITEM_ID].astype("str")
+    pictured = with_photos(shop, PhotoSet(tuple(_photo_of(i) for i in item_ids[::2])))
+    config = recommend.RecommenderConfig(network=CONFIG, candidates=20, negatives=10)
+    settings = services.RecommendSettings(config, cutoff=CUTOFF, horizon_days=30, k=K)
+    store = RunStore(tmp_path / "runs")
+    result = services.train_recommender(pictured, settings, store)
+    document = build_report(store, [result.run_id])
+    parsed = _parse(document)
+    images = [attrs for tag, attrs in parsed.tags if tag == "img"]
+    assert images and all(
+        str(attrs["src"]).startswith("data:image/jpeg;base64,") for attrs in images
+    )
+    # One thumbnail per recommended product that has a photo, in the photo column.
+    examples = [
+        rows for name, rows in parsed.tables.items() if rows and rows[0][:2] == ["#", "photo"]
+    ]
+    assert examples
+    shown = sum(len(rows) - 1 for rows in examples)
+    assert 0 < len(images) < shown  # half the products have no photo: an empty cell
+    assert PAYLOAD not in document

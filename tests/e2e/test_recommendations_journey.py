@@ -46,3 +46,26 @@ def test_train_then_browse_a_user_with_history_reasons_and_hits(page: Page, app_
     web.expect_no_exception(page)
     heading.scroll_into_view_if_needed()
     page.screenshot(path=str(output_dir / "recs_user.png"))
+
+    # A user whose top 10 are grocery products (these settings and seed) sees their photos.
+    page.get_by_text("Type a user id", exact=True).click()
+    web.wait_idle(page)
+    typed = page.get_by_label("User id", exact=True)
+    typed.fill("u00053")
+    typed.press("Enter")
+    web.wait_idle(page)
+    heading.scroll_into_view_if_needed()
+    # The grid draws on a canvas; its accessible table (filled once in view) holds the values.
+    photo_header = page.locator("th", has_text=re.compile(r"^photo$"))
+    recommended = (
+        page.get_by_test_id("stDataFrame")
+        .filter(has=photo_header)
+        .filter(has=page.locator("th", has_text=re.compile(r"^why$")))
+    )
+    expect(recommended).to_have_count(1)
+    for row in range(10):  # every recommended product is a grocery product with a photo
+        expect(recommended.get_by_test_id(f"glide-cell-1-{row}")).to_contain_text(
+            "data:image/jpeg;base64,"
+        )
+    web.expect_no_exception(page)
+    page.screenshot(path=str(output_dir / "recs_user_photos.png"))

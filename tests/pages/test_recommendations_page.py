@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from core import purchase, recommend, schema, services
+from core.images.sample import LIST_FILE, PHOTOS_DIR
 from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import data_end_of, default_cutoff
@@ -51,6 +52,7 @@ def test_training_shows_every_model_and_the_core_ndcg(sample_shop, cutoff):
         horizon_days=30,
         k=10,
         config=TINY,
+        photos=services.shop_photo_vectors(sample_shop),  # the sample shop has photos
     )
     result = at.session_state[state.RECS_RESULT]
     assert result.settings.config == TINY
@@ -68,6 +70,13 @@ def test_training_shows_every_model_and_the_core_ndcg(sample_shop, cutoff):
     assert metric(at, "NDCG@10 · MLP ranker") == f"{ndcg:.3f}"
     assert metric(at, "Users evaluated") == f"{expected.users:,}"
     assert metric(at, "Top-3 accuracy") == f"{expected.category_report.top3_accuracy:.1%}"
+    # The ranker with photo features beside the same one without, on the new products.
+    photos = table(at, "NDCG@10 · products first sold in the test window")
+    assert list(photos["model"]) == list(recommendations.PHOTO_MODELS.values())
+    comparison = result.evaluation.photos
+    assert photos.loc[0, "NDCG@10 · every user"] == pytest.approx(ndcg, rel=1e-9)
+    verdict = f"{comparison.new_items:,} products were first sold in the test window"
+    assert any(verdict in caption.value for caption in at.caption)
     # The fitted recommender and its evaluation survive reruns under "recs." keys.
     assert trainer.session_key(recommendations.PAGE) not in at.session_state
     at.run()
@@ -112,6 +121,32 @@ def test_picking_a_user_shows_history_and_k_recommendations_with_reasons_and_hit
     assert history[schema.TIMESTAMP].is_monotonic_decreasing
     assert history[schema.NAME].notna().all()
     assert history[schema.TIMESTAMP].max() < result.settings.cutoff
+    _assert_thumbnails(recs, at.session_state[state.SHOP])
+    _assert_thumbnails(history, at.session_state[state.SHOP])
+
+    # A user who bought grocery products sees their photos in the history.
+    grocery = events[
+        (events[schema.ITEM_ID].astype("str").isin(PHOTO_ITEMS))
+        & (events[schema.EVENT_TYPE] == schema.PURCHASE)
+        & (events[schema.TIMESTAMP] < result.settings.cutoff)
+    ]
+    at.radio(key=state.RECS_USER_SOURCE).set_value(recommendations.TYPE).run()
+    at.text_input(key=state.RECS_USER_SEARCH).input(str(grocery[schema.USER_ID].iloc[0])).run()
+    history = table(at, schema.EVENT_TYPE)
+    assert history[recommendations.PHOTO].notna().any()
+    _assert_thumbnails(history, at.session_state[state.SHOP])
+
+
+PHOTO_ITEMS = set(pd.read_csv(PHOTOS_DIR / LIST_FILE, dtype="str")["item_id"])
+
+
+def _assert_thumbnails(shown: pd.DataFrame, shop) -> None:
+    """Products with a photo show a JPEG data URL, the others nothing."""
+    has_photo = shown[schema.ITEM_ID].astype("str").isin(PHOTO_ITEMS)
+    photos = shown[recommendations.PHOTO]
+    assert photos[has_photo].str.startswith("data:image/jpeg;base64,").all()
+    assert photos[~has_photo].isna().all()
+    assert shop.photos is not None
 
 
 @pytest.mark.slow
