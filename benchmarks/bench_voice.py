@@ -7,9 +7,12 @@ brown noise at 10 and 5 dB SNR). A recording counts as understood when the parse
 what was heard equals the spec's JSON for the sentence said ("open runs" for "go to runs" is
 right). Targets: at least 90% intent accuracy, mean and p95 latency at most 0.5 s (one
 core), peak memory at most 200 MB for a process that builds the recogniser and hears every
-recording. Measured: 71.6% (93.0% for clear US speech), 0.138 s mean and 0.243 s p95, 72 MB, of
-which 31 MB before the recogniser is built (the command spec and pocketsphinx; scipy loads only
-to resample a recording that is not 16 kHz).
+recording. Measured: 78.6% (95.3% for clear US speech; 71.6% before hypotheses no parse were
+snapped to the nearest command sentence), 0.222 s mean and 0.455 s p95 (on 2 cores busy with
+other work, load average 4 to 7; 0.138 and 0.243 s before snapping, on quieter cores), 74 MB,
+of which 31 MB before the recogniser is built (the command spec and pocketsphinx; scipy loads
+only to resample a recording that is not 16 kHz). Settings are tuned on a separate set,
+``benchmarks/voice_tuning.py``, never on these recordings.
 """
 
 from __future__ import annotations
