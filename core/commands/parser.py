@@ -65,7 +65,7 @@ def compiled() -> tuple[tuple[Command, tuple[Pattern, ...]], ...]:
     return tuple(result)
 
 
-def _phrases(names: Sequence[str]) -> dict[tuple[str, ...], str]:
+def name_phrases(names: Sequence[str]) -> dict[tuple[str, ...], str]:
     """Each name by its words as matched; the value is the name in lower case."""
     index: dict[tuple[str, ...], str] = {}
     for name in names:
@@ -75,7 +75,7 @@ def _phrases(names: Sequence[str]) -> dict[tuple[str, ...], str]:
     return index
 
 
-_PAGE_INDEX: Final = {said_words(s): page.key for page in PAGES for s in page.said}
+PAGE_PHRASES: Final = {said_words(s): page.key for page in PAGES for s in page.said}
 
 
 def _phrase_reader(index: Mapping[tuple[str, ...], str]) -> SlotReader:
@@ -127,13 +127,13 @@ def _digits_reader(found: Sequence[Token], at: int) -> Iterator[tuple[Any, int]]
 
 
 @lru_cache(maxsize=8)
-def _readers(names: Names) -> Mapping[str, SlotReader]:
+def readers(names: Names) -> Mapping[str, SlotReader]:
     """Each slot's reader, built once per set of names: a recogniser parses up to a hundred
     hypotheses per recording, and a dataset may have thousands of brands."""
     by_kind: dict[str, SlotReader] = {
-        "page": _phrase_reader(_PAGE_INDEX),
-        "category": _phrase_reader(_phrases(names.categories)),
-        "brand": _phrase_reader(_phrases(names.brands)),
+        "page": _phrase_reader(PAGE_PHRASES),
+        "category": _phrase_reader(name_phrases(names.categories)),
+        "brand": _phrase_reader(name_phrases(names.brands)),
         "number": _number_reader("number"),
         "numbers": _number_reader("numbers"),
         "digits": _digits_reader,
@@ -174,10 +174,10 @@ def parse(text: str, names: Names | None = None) -> dict[str, Any] | None:
     found = without_fillers(tokens(text))
     if not found or len(found) > MAX_TOKENS:
         return None
-    readers = _readers(names or Names())
+    slot_readers = readers(names or Names())
     for command, patterns in compiled():
         for pattern in patterns:
-            values = match(pattern, found, readers)
+            values = match(pattern, found, slot_readers)
             if values is not None:
                 return _checked(command, values)
     return None

@@ -28,7 +28,7 @@ from core.voice.wav import read_wav
 _WORD: Final = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _ACOUSTIC_MODEL: Final = Path(pocketsphinx.get_model_path("en-us/en-us"))
 _DICTIONARY: Final = Path(pocketsphinx.get_model_path("en-us/cmudict-en-us.dict"))
-# Hypotheses looked at for one that ``accept`` takes (one the command parser understands).
+# Hypotheses offered to ``choose`` (which takes the first the command parser understands).
 NBEST: Final = 100
 # The acoustic model estimates the noise floor from the quietest frames: digital silence (the
 # padding of a synthesised or trimmed recording) throws it off. Faint noise, the same every
@@ -61,16 +61,17 @@ class Recogniser:
     """Recognises spoken commands; built once (``core.commands.voice`` builds one from the
     command spec), then shared.
 
-    Of the decoder's best hypotheses, the first that ``accept`` takes is heard (the best one
-    when none is, or without ``accept``). Recognising is serialised by a lock,
-    since one pocketsphinx decoder serves one utterance at a time.
+    Of the decoder's best hypotheses, ``choose`` picks what is heard (without it, the best).
+    Recognising is serialised by a lock, since one pocketsphinx decoder serves one utterance
+    at a time.
 
     Args:
         sentences: example sentences of every command, the language model's corpus.
         extra_words: words to know besides the sentences' (category or brand names, say;
             names are split into words). They get the smallest weight in the language model,
             so they are heard only where no example's words fit better.
-        accept: which hypotheses may be heard, e.g. those the command parser understands.
+        choose: what is heard, given the hypotheses best first (never empty), e.g. the first
+            the command parser understands.
     """
 
     def __init__(
@@ -78,7 +79,7 @@ class Recogniser:
         sentences: Sequence[str],
         *,
         extra_words: Iterable[str] = (),
-        accept: Callable[[str], bool] | None = None,
+        choose: Callable[[Sequence[str]], str] | None = None,
     ) -> None:
         corpus = [" ".join(words_of(sentence)) for sentence in sentences]
         corpus = [sentence for sentence in corpus if sentence]
@@ -87,15 +88,15 @@ class Recogniser:
         extra = sorted({word for text in extra_words for word in words_of(text)})
         vocabulary = sorted({word for sentence in corpus for word in sentence.split()} | set(extra))
         self.vocabulary_: tuple[str, ...] = tuple(vocabulary)
-        self._accept = accept or (lambda text: True)
+        self._choose = choose or (lambda texts: texts[0])
         self._lock = threading.Lock()
         with tempfile.TemporaryDirectory(prefix="shoplens-voice-") as folder:
             lm_path = Path(folder) / "commands.arpa"
             dict_path = Path(folder) / "commands.dict"
             _write_language_model(corpus, extra, lm_path)
-            pronunciations = pronounce(vocabulary, read_dictionary(_DICTIONARY))
+            phones = pronunciations(vocabulary)
             dict_path.write_text(
-                "".join(f"{word} {phones}\n" for word, phones in pronunciations.items()),
+                "".join(f"{word} {said}\n" for word, said in phones.items()),
                 encoding="utf-8",
             )
             self._decoder = pocketsphinx.Decoder(
@@ -133,8 +134,14 @@ class Recogniser:
             for hypothesis in itertools.islice(self._decoder.nbest() or (), NBEST):
                 if hypothesis is not None:
                     texts.append(_words_heard(hypothesis.hypstr))
-        text = next((text for text in texts if self._accept(text)), texts[0])
+        text = self._choose(list(dict.fromkeys(texts)))
         return Heard(text=text, seconds=time.perf_counter() - started)
+
+
+def pronunciations(words: Iterable[str]) -> dict[str, str]:
+    """Each word (lower case) with its phones in the recogniser's US-English dictionary, or
+    guessed for a word it lacks."""
+    return pronounce(words, read_dictionary(_DICTIONARY))
 
 
 def _words_heard(hypothesis: str) -> str:
