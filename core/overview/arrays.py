@@ -16,6 +16,7 @@ from core import schema
 from core.data.nonproduct import non_product_items
 from core.data.orders import DAY_NS, order_keys
 from core.errors import MissingColumnsError
+from core.ml.arrays import distinct
 from core.overview.columns import (
     _INT64_SAFE,
     _K_OTHER,
@@ -316,14 +317,9 @@ def _last_per_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[ends], order[ends]
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
-    ordered = np.sort(values)
-    return ordered[_run_starts(ordered)]
-
-
 def _distinct_pairs(groups: np.ndarray, users: np.ndarray, n_users: int) -> np.ndarray:
     """Distinct (group, user) pairs as ``group * n_users + user``, ascending."""
-    return _distinct(groups.astype(np.int64) * max(n_users, 1) + users)
+    return distinct(groups.astype(np.int64) * max(n_users, 1) + users)
 
 
 def _present(codes: np.ndarray, size: int) -> np.ndarray:

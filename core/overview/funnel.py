@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import MissingColumnsError
+from core.ml.arrays import distinct
 from core.overview.arrays import (
     _Arrays,
     _between,
@@ -17,7 +18,6 @@ from core.overview.arrays import (
     _bucket_span,
     _bucket_starts,
     _buckets,
-    _distinct,
     _first_per_key,
     _index_events,
     _run_starts,
@@ -167,7 +167,7 @@ def _reach_funnel(
         step_rows = tuple(rows[segment[rows] >= 0] for rows in step_rows)
         match = fr.users * n_row_segments + np.maximum(segment, 0)
         if (int(match.max(initial=0)) + 1) * span >= _INT64_SAFE:
-            match = np.searchsorted(_distinct(match), match)  # dense, for exotic sizes only
+            match = np.searchsorted(distinct(match), match)  # dense, for exotic sizes only
     entry = step_rows[0]
     entry_key = match[entry]
     if freq is not None:

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from core import schema
+from core.ml.arrays import distinct
 from core.overview.arrays import (
     _Arrays,
     _between,
     _bounds,
-    _distinct,
     _extract_orders,
     _first_per_key,
     _first_seen,
@@ -175,7 +175,7 @@ class _Context:
         ids = _session_ids(self.base.take(rows), self.gap_ns)
         if self.mask is not None:
             ids = ids[self.mask[rows]]
-        return len(_distinct(ids))
+        return len(distinct(ids))
 
 
 def _context(

@@ -10,9 +10,9 @@ import pandas as pd
 
 from core import schema
 from core.errors import MissingColumnsError
+from core.ml.arrays import distinct
 from core.overview.arrays import (
     _Arrays,
-    _distinct,
     _first_per_key,
     _index_events,
     _last_per_key,
@@ -90,7 +90,7 @@ def _key_stats(a: _Arrays, keys: np.ndarray, size: int) -> pd.DataFrame:
     # Orders per key: distinct (order, key) pairs over the purchase lines.
     orders = _order_of_lines(lines)
     ok = line_keys >= 0
-    pairs = _distinct(orders[ok] * size + line_keys[ok])
+    pairs = distinct(orders[ok] * size + line_keys[ok])
     frame[ORDERS] = np.bincount(pairs % max(size, 1), minlength=size)[:size]
     quantity = a.quantity[bought] if a.quantity is not None else np.ones(len(bought))
     frame[UNITS] = np.bincount(keys[bought], weights=quantity, minlength=size)[:size]
@@ -101,10 +101,10 @@ def _key_stats(a: _Arrays, keys: np.ndarray, size: int) -> pd.DataFrame:
         if a.has_prices
         else np.full(size, np.nan)
     )
-    pairs = _distinct(a.users[bought] * size + keys[bought])
+    pairs = distinct(a.users[bought] * size + keys[bought])
     frame[BUYERS] = np.bincount(pairs % max(size, 1), minlength=size)[:size]
     viewed = np.flatnonzero(known & (a.kinds == _K_VIEW))
-    pairs = _distinct(a.users[viewed] * size + keys[viewed])
+    pairs = distinct(a.users[viewed] * size + keys[viewed])
     frame[VIEWERS] = np.bincount(pairs % max(size, 1), minlength=size)[:size]
     return pd.DataFrame(frame)
 
@@ -112,7 +112,7 @@ def _key_stats(a: _Arrays, keys: np.ndarray, size: int) -> pd.DataFrame:
 def _order_of_lines(lines: _Arrays) -> np.ndarray:
     """The order number of each purchase line (same rule as ``_extract_orders``)."""
     key = _order_keys(lines)
-    return np.searchsorted(_distinct(key), key)
+    return np.searchsorted(distinct(key), key)
 
 
 def _ranked(stats: pd.DataFrame, by: Measure, n: int) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from core import schema
 from core.data.orders import DAY_NS, order_keys
+from core.ml.arrays import distinct
 
 ORDER_VALUE: Final = "order_value"
 
@@ -306,9 +307,9 @@ def user_features(
     )
 
     if schema.ITEM_ID in past.columns:
-        columns[DISTINCT_ITEMS] = _distinct(user_codes, past[schema.ITEM_ID], size)
+        columns[DISTINCT_ITEMS] = _distinct_per_user(user_codes, past[schema.ITEM_ID], size)
     if schema.CATEGORY in past.columns:
-        columns[DISTINCT_CATEGORIES] = _distinct(user_codes, past[schema.CATEGORY], size)
+        columns[DISTINCT_CATEGORIES] = _distinct_per_user(user_codes, past[schema.CATEGORY], size)
         columns[TOP_CATEGORY_SHARE] = _top_category_share(past, user_codes, kinds, size)
     if schema.PRICE in past.columns:
         bought = kinds == schema.PURCHASE
@@ -343,7 +344,7 @@ def _last_gap(codes: np.ndarray, ago: np.ndarray, size: int, fill: np.ndarray) -
     return np.where(np.isnan(second), fill, second - last)
 
 
-def _distinct(codes: np.ndarray, values: pd.Series, size: int) -> np.ndarray:
+def _distinct_per_user(codes: np.ndarray, values: pd.Series, size: int) -> np.ndarray:
     value_codes = (
         values.cat.codes.to_numpy().astype(np.int64)
         if isinstance(values.dtype, pd.CategoricalDtype)
@@ -351,7 +352,7 @@ def _distinct(codes: np.ndarray, values: pd.Series, size: int) -> np.ndarray:
     )
     ok = value_codes >= 0
     width = int(value_codes.max(initial=-1)) + 2  # initial: no events before ``at`` at all
-    pairs = np.unique(codes[ok].astype(np.int64) * width + value_codes[ok])
+    pairs = distinct(codes[ok].astype(np.int64) * width + value_codes[ok])
     users = pairs // width
     return np.bincount(users, minlength=size).astype(float)
 

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.pipeline import Pipeline
 
+from core.ml.arrays import distinct
 from core.recommend.categories import _category_probability
 from core.recommend.interactions import CHUNK_USERS, Interactions
 from core.recommend.photos import (
@@ -200,7 +201,7 @@ def generate_candidates(
             looks = user_looks(photos, inter.bought[chunk])
             owned = inter.bought[chunk] if not buy_again else sparse.csr_matrix((size, n_items))
             pairs.append(cold_start_pairs(photos, looks, cold, owned.tocsr(), keep=per_source))
-        keys = np.unique(np.concatenate([r.astype(np.int64) * n_items + c for r, c in pairs]))
+        keys = distinct(np.concatenate([r.astype(np.int64) * n_items + c for r, c in pairs]))
         rows, items = keys // n_items, keys % n_items
         blocked = ~inter.allowed[items]
         if not buy_again and len(rows):

@@ -12,6 +12,7 @@ import pandas as pd
 
 from core import schema
 from core.ml import metrics as m
+from core.ml.arrays import distinct
 from core.ml.network import EpochReport
 from core.ml.timesplit import check_cutoff
 from core.recommend.baselines import baseline_recommendations
@@ -232,7 +233,7 @@ def score_recommender(
     end = cutoff + pd.Timedelta(days=horizon_days)
     inter = recommender.interactions
     pairs = relevant_items(events, inter, cutoff, end, buy_again=config.buy_again)
-    users = np.unique(pairs["user"].to_numpy())
+    users = distinct(pairs["user"].to_numpy())
     relevant = pd.DataFrame(
         {
             schema.USER_ID: inter.user_ids[pairs["user"].to_numpy()],

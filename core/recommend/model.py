@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from core import schema
+from core.ml.arrays import distinct
 from core.ml.metrics import RANK, SCORE
 from core.ml.network import EpochReport, NetworkConfig, NetworkTrainer
 from core.params import Constraint, Flag, SettingError, Whole, check_settings, shown
@@ -164,7 +165,7 @@ def fit_recommender(
                 NetworkConfig(hidden_layers=(64, 32), random_state=config.network.random_state),
             )
         relevant = relevant_items(events, past, start, end, buy_again=config.buy_again)
-        users = np.unique(relevant["user"].to_numpy())
+        users = distinct(relevant["user"].to_numpy())
         if not len(users):
             continue
         candidates = generate_candidates(
@@ -191,9 +192,10 @@ def fit_recommender(
         labels = np.concatenate([b[1] for b in blocks])
         groups = np.concatenate([b[2] for b in blocks])
         if len(labels) > config.max_train_pairs:  # a sample of users keeps training time bounded
-            keep_users = np.random.default_rng(config.network.random_state).permutation(
-                np.unique(groups)
-            )[: max(1, int(len(np.unique(groups)) * config.max_train_pairs / len(labels)))]
+            group_ids = distinct(groups)
+            keep_users = np.random.default_rng(config.network.random_state).permutation(group_ids)[
+                : max(1, int(len(group_ids) * config.max_train_pairs / len(labels)))
+            ]
             keep = np.isin(groups, keep_users)
             features, labels, groups = features[keep], labels[keep], groups[keep]
         pairs = len(labels)
