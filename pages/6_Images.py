@@ -18,6 +18,7 @@ if found is None:
     st.stop()
 photos, source = found
 images.reading_report(photos)
+images.use_for_recommendations(shop, photos)
 labelled = images.label_choice(photos, shop)
 if labelled is None:
     st.stop()

@@ -150,6 +150,42 @@ def reading_report(photos: reading.PhotoSet) -> None:
             widgets.table(skipped.head(1000), hide_index=True, key="images.skipped")
 
 
+def use_for_recommendations(shop: ShopData, photos: reading.PhotoSet) -> None:
+    """Whether these photos are the loaded data's (the recommender's photo features and the
+    thumbnails come from those), with a button that makes them so."""
+    known = (
+        set(shop.product_frame[schema.ITEM_ID].astype("str"))
+        if shop.product_frame is not None
+        else set()
+    )
+    if schema.ITEM_ID in shop.events.frame.columns:
+        known |= set(shop.events.frame[schema.ITEM_ID].cat.categories.astype("str"))
+    of_products = sum(photo.item_id in known for photo in photos.photos)
+    current = shop.photos
+    if current is not None and {p.digest for p in current.photos} == {
+        p.digest for p in photos.photos
+    }:
+        st.caption(
+            f"These are the loaded data's photos ({of_products:,} of its products): the "
+            "recommender learns from them and shows them as thumbnails."
+        )
+        return
+    if not of_products:
+        st.caption("None of these photos is named by an item id of the loaded data.")
+        return
+    if st.button(
+        f"Use these photos for recommendations ({of_products:,} of the loaded data's products)",
+        key="images.attach",
+        help="The recommender then learns from them and shows them as thumbnails. Models "
+        "trained on the data without these photos are cleared.",
+    ):
+        cleared = state.attach_photos(shop, photos)
+        st.success(
+            "The loaded data now has these photos"
+            + (": trained models were cleared." if cleared else ".")
+        )
+
+
 def label_choice(photos: reading.PhotoSet, shop: ShopData) -> catalogue.LabelledPhotos | None:
     """The label column (the photos' own list's, or a product column) and the photos split
     by whether they have a label; None when there is no column to choose."""

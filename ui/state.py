@@ -8,7 +8,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from core.config import load_settings
-from core.data.loading import ShopData
+from core.data.loading import ShopData, with_photos
+from core.data.photos import PhotoSet
 from core.runs.store import RunStore
 from ui import cache, untrusted
 
@@ -24,12 +25,14 @@ SOURCE_UPLOAD = "Upload files"
 SOURCE_KEPT = "Data of the opened run"
 SOURCE_DATASET = "Dataset on the server"
 DATASET_CHOICE = "data.dataset"
+ATTACHED_PHOTOS = "data.attached_photos"  # (the tables' fingerprint, photos added on a page)
 PENDING_SOURCE = "data.pending_source"  # the source to show at the page's next drawing
 INGESTED_UPLOAD = "data.ingested_upload"  # the upload last made into a dataset (its file id)
 KEPT_DATA = "data.kept"  # fingerprint of data reloaded from the runs folder to open a run
 
 # Session-state prefixes of anything trained on a dataset; cleared when the dataset changes.
-MODEL_PREFIXES = ("purchase.", "recs.", "runs.", "images.")
+IMAGES_PREFIX = "images."
+MODEL_PREFIXES = ("purchase.", "recs.", "runs.", IMAGES_PREFIX)
 
 
 INSIDE_APP = "app.inside"
@@ -94,13 +97,32 @@ def dataset_name(shop: ShopData) -> str:
     return files
 
 
-def set_shop(new: ShopData) -> bool:
-    """Make ``new`` the active dataset; returns True when trained models had to be cleared."""
+def attach_photos(shop: ShopData, photos: PhotoSet) -> bool:
+    """Make ``shop`` with ``photos`` the active dataset, and keep the photos with its tables:
+    loaded again on the Data page, the same tables come back with them. Returns True when
+    trained models had to be cleared."""
+    bare = with_photos(shop, None)
+    st.session_state[ATTACHED_PHOTOS] = (bare.fingerprint, photos)
+    # The Product photos page's own settings and model stay: the tables did not change.
+    return set_shop(with_photos(bare, photos), keep=IMAGES_PREFIX)
+
+
+def set_shop(new: ShopData, *, keep: str | None = None) -> bool:
+    """Make ``new`` the active dataset (with the photos attached to its tables, if any);
+    returns True when trained models (those of pages other than ``keep``'s key prefix) had to
+    be cleared."""
+    attached = st.session_state.get(ATTACHED_PHOTOS)
+    if new.photos is None and attached is not None and attached[0] == new.fingerprint:
+        new = with_photos(new, attached[1])
     old = st.session_state.get(SHOP)
     st.session_state[SHOP] = new
     if old is None or old.fingerprint == new.fingerprint:
         return False
-    stale = [k for k in st.session_state if str(k).startswith(MODEL_PREFIXES)]
+    stale = [
+        k
+        for k in st.session_state
+        if str(k).startswith(MODEL_PREFIXES) and not (keep and str(k).startswith(keep))
+    ]
     for key in stale:
         del st.session_state[key]
     return bool(stale)

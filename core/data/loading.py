@@ -132,7 +132,11 @@ def fingerprint_shop(
 ) -> str:
     """The shop's fingerprint: that of its tables, mixed with each photo's item id and
     SHA-256 when it has photos (a shop without photos keeps its tables' fingerprint)."""
-    tables = fingerprint_frames(events, products)
+    return with_photos_fingerprint(fingerprint_frames(events, products), photos)
+
+
+def with_photos_fingerprint(tables: str, photos: PhotoSet | None) -> str:
+    """The fingerprint of a shop whose tables have the fingerprint ``tables``, with ``photos``."""
     if photos is None:
         return tables
     digest = hashlib.sha256(tables.encode())
@@ -238,7 +242,10 @@ def make_shop(
 def with_photos(shop: ShopData, photos: PhotoSet | None) -> ShopData:
     """``shop`` with ``photos`` as its product photos (``None``: without photos), under the
     fingerprint that goes with them, so everything computed on the shop is computed again."""
-    return make_shop(shop.events, shop.products, photos)
+    if shop.photos is not None:
+        return make_shop(shop.events, shop.products, photos)
+    fingerprint = with_photos_fingerprint(shop.fingerprint, photos)  # the tables' one
+    return ShopData(shop.events, shop.products, fingerprint, photos)
 
 
 # --- recognising the export -------------------------------------------------------------

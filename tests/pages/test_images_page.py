@@ -11,7 +11,7 @@ from PIL import Image
 from core.images import models
 from core.images.sample import PHOTOS_DIR
 from core.runs import RunStore
-from tests.pages.apptest import metric, run_page, table
+from tests.pages.apptest import DATA, metric, run_page, table
 from ui import images as images_page
 from ui import state
 
@@ -113,3 +113,39 @@ def test_a_label_column_with_one_category_disables_train_and_says_what_to_do():
     assert at.selectbox(key=state.IMAGES_LABEL).value == "category"
     assert at.button(key=state.IMAGES_TRAIN).disabled
     assert any("choose another label column" in w.value for w in at.warning)
+
+
+def test_uploaded_photos_become_the_loaded_datas_and_stay_with_its_tables():
+    events = (
+        b"user_id,item_id,event_type,timestamp\n"
+        b"u1,p0045,view,2024-01-01 10:00:00\nu1,p0058,purchase,2024-01-02 10:00:00\n"
+        b"u2,p0127,view,2024-01-03 10:00:00\n"
+    )
+    at = run_page(DATA, through_app=True)
+    at.radio(key=state.SOURCE).set_value(state.SOURCE_UPLOAD).run()
+    at.file_uploader(key=state.EVENTS_FILE).set_value(("shop.csv", events, "text/csv")).run()
+    assert at.session_state[state.SHOP].photos is None
+    photos = {
+        f"{item}.jpg": (PHOTOS_DIR / f"{item}.jpg").read_bytes() for item in ("p0045", "p0058")
+    }
+    at.switch_page(IMAGES).run()
+    at.radio(key=state.IMAGES_SOURCE).set_value(images_page.ZIP).run()
+    zipped = _zip({**photos, "stranger.jpg": photos["p0045.jpg"]})
+    at.file_uploader(key=state.IMAGES_ZIP).set_value(("new.zip", zipped, "application/zip")).run()
+    button = at.button(key="images.attach")
+    assert "(2 of the loaded data's products)" in button.label
+    at = button.click().run()
+    assert not at.exception
+    assert sorted(p.item_id for p in at.session_state[state.SHOP].photos.photos) == [
+        "p0045",
+        "p0058",
+        "stranger",
+    ]
+    assert any("now has these photos" in s.value for s in at.success)
+    at.switch_page(DATA).run()  # going to the data and back keeps the photos
+    assert not at.exception
+    assert at.session_state[state.SHOP].photos is not None
+    at.switch_page(IMAGES).run()
+    at.radio(key=state.IMAGES_SOURCE).set_value(images_page.ZIP).run()
+    at.file_uploader(key=state.IMAGES_ZIP).set_value(("new.zip", zipped, "application/zip")).run()
+    assert any("These are the loaded data's photos (2 of" in c.value for c in at.caption)
