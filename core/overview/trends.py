@@ -94,9 +94,15 @@ def event_trends(
 def _heatmap(a: _Arrays) -> pd.DataFrame:
     hours = (a.times // HOUR_NS) % 24
     weekdays = (a.times // DAY_NS + 3) % 7  # Monday = 0
-    counts = np.bincount(weekdays * 24 + hours, minlength=7 * 24).reshape(7, 24)
+    return _heatmap_frame(np.bincount(weekdays * 24 + hours, minlength=7 * 24))
+
+
+def _heatmap_frame(counts: np.ndarray) -> pd.DataFrame:
+    """The heatmap from the events of each (weekday, hour), at ``weekday * 24 + hour``."""
     return pd.DataFrame(
-        counts, index=pd.Index(WEEKDAYS, name="weekday"), columns=pd.RangeIndex(24, name="hour")
+        counts.reshape(7, 24),
+        index=pd.Index(WEEKDAYS, name="weekday"),
+        columns=pd.RangeIndex(24, name="hour"),
     )
 
 
