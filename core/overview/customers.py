@@ -24,6 +24,7 @@ from core.overview.arrays import (
     _first_seen,
     _index_events,
     _ns,
+    _sums,
 )
 from core.overview.columns import (
     _K_PURCHASE,
@@ -95,7 +96,7 @@ def _rfm(a: _Arrays, at: int) -> pd.DataFrame:
     last = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, orders.users, orders.times)
     buyers = np.flatnonzero(counts > 0)
-    spend = np.bincount(orders.users, weights=np.nan_to_num(orders.values), minlength=size)
+    spend = _sums(orders.users, np.nan_to_num(orders.values), size)
     return _rfm_frame(
         a.labels.users.to_numpy()[buyers],
         counts[buyers],

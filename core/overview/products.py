@@ -19,6 +19,7 @@ from core.overview.arrays import (
     _lookup,
     _order_keys,
     _present,
+    _sums,
 )
 from core.overview.columns import (
     _K_CART,
@@ -93,13 +94,11 @@ def _key_stats(a: _Arrays, keys: np.ndarray, size: int) -> pd.DataFrame:
     pairs = _distinct(orders[ok] * size + line_keys[ok])
     frame[ORDERS] = np.bincount(pairs % max(size, 1), minlength=size)[:size]
     quantity = a.quantity[bought] if a.quantity is not None else np.ones(len(bought))
-    frame[UNITS] = np.bincount(keys[bought], weights=quantity, minlength=size)[:size]
+    frame[UNITS] = _sums(keys[bought], quantity, size)
     values = a.line_values(bought)
     priced = np.isfinite(values)
     frame[REVENUE] = (
-        np.bincount(keys[bought][priced], weights=values[priced], minlength=size)[:size]
-        if a.has_prices
-        else np.full(size, np.nan)
+        _sums(keys[bought][priced], values[priced], size) if a.has_prices else np.full(size, np.nan)
     )
     pairs = _distinct(a.users[bought] * size + keys[bought])
     frame[BUYERS] = np.bincount(pairs % max(size, 1), minlength=size)[:size]

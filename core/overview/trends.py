@@ -18,6 +18,7 @@ from core.overview.arrays import (
     _distinct_pairs,
     _extract_orders,
     _index_events,
+    _sums,
 )
 from core.overview.columns import (
     _K_OTHER,
@@ -61,9 +62,7 @@ def _event_trends(a: _Arrays, freq: Freq, start: int, end: int) -> pd.DataFrame:
     values = p.line_values(bought)
     priced = np.isfinite(values)
     frame[REVENUE] = (
-        np.bincount(buckets[bought][priced], weights=values[priced], minlength=count)[:count]
-        if a.has_prices
-        else np.nan
+        _sums(buckets[bought][priced], values[priced], count) if a.has_prices else np.nan
     )
     pairs = _distinct_pairs(buckets, p.users, a.n_users)
     frame[ACTIVE_USERS] = np.bincount(pairs // max(a.n_users, 1), minlength=count)[:count]
