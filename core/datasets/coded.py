@@ -11,7 +11,8 @@ break the same way in both.
   ``schema.EVENT_TYPES``, 5 other, -1 missing), ``i`` (item), ``c`` (category), ``b`` (brand),
   ``p`` (unit price: the event's, else the product table's), ``q`` (quantity, 1 where missing),
   ``ok`` (order of a purchase line, as ``core.data.orders`` defines orders), ``s`` (session, for
-  the default inactivity gap) and ``np`` (a non-product line);
+  the default inactivity gap), ``dt`` (time since the session's previous event, NULL for its
+  first) and ``np`` (a non-product line);
 - ``users``, ``types``, ``items``, ``categories``, ``brands`` ``.parquet``: the labels by code
   (users with their first event; items with name, category, brand, list price, non-product);
 - ``coded.json``: what the data has, its time span and its filter options.
@@ -47,7 +48,7 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 _BUILDING = threading.Lock()
 
 
@@ -98,6 +99,8 @@ def connect(dataset: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         con.execute("SET temp_directory = ?", [str(Path(dataset) / SPILL)])
         con.execute("SET enable_progress_bar = false")
+        # Every query that needs an order says so (rows carry their file row).
+        con.execute("SET preserve_insertion_order = false")
         # Floor division and remainders of negative times, as numpy's // and %.
         con.execute("CREATE MACRO pmod(a, b) AS ((a % b) + b) % b")
         con.execute("CREATE MACRO fdiv(a, b) AS (a - pmod(a, b)) // b")
@@ -192,19 +195,26 @@ def _build(folder: Path, stamp: list[Any]) -> None:
 
 
 def session_keys(con: duckdb.DuckDBPyConnection, source: str, gap_ns: int) -> str:
-    """A query of ``(r, s)``: each event's session (``r`` its row) of ``source`` (a relation
-    with ``r``, ``u``, ``t`` and ``sid``, the session id's code or NULL). Events with a session
-    id keep it; the others are split per user at gaps longer than ``gap_ns``."""
+    """A query of ``(r, s, dt)``: each event's session ``s`` (``r`` its row) of ``source`` (a
+    relation with ``r``, ``u``, ``t`` and ``sid``, the session id's code or NULL) and ``dt``, the
+    time since the session's previous event (NULL for its first). Events with a session id keep
+    it; the others are split per user at gaps longer than ``gap_ns``. Sessions with an event in
+    ``[start, end)`` are then counted without a distinct count: the events there whose ``dt`` is
+    NULL or reaches back before ``start``."""
     return f"""
-        SELECT r, -1 - sid AS s FROM {source} WHERE sid IS NOT NULL
+        SELECT r, -1 - sid AS s,
+            t - lag(t) OVER (PARTITION BY sid ORDER BY t, r) AS dt
+        FROM {source} WHERE sid IS NOT NULL
         UNION ALL
         SELECT r, u::BIGINT * 4294967296
-            + sum(new::BIGINT) OVER (PARTITION BY u ORDER BY t, r ROWS UNBOUNDED PRECEDING) AS s
+            + sum(new::BIGINT) OVER (PARTITION BY u ORDER BY t, r ROWS UNBOUNDED PRECEDING) AS s,
+            CASE WHEN NOT new THEN t - previous END AS dt
         FROM (
-            SELECT r, u, t,
-                coalesce(t - lag(t) OVER (PARTITION BY u ORDER BY t, r) > {int(gap_ns)}, true)
-                    AS new
-            FROM {source} WHERE sid IS NULL
+            SELECT r, u, t, previous, coalesce(t - previous > {int(gap_ns)}, true) AS new
+            FROM (
+                SELECT r, u, t, lag(t) OVER (PARTITION BY u ORDER BY t, r) AS previous
+                FROM {source} WHERE sid IS NULL
+            )
         )
     """
 
@@ -419,7 +429,8 @@ def _write_coded(con: duckdb.DuckDBPyConnection, folder: Path, out: Path) -> dic
     con.execute(
         f"COPY (SELECT c.t, c.u, c.ty, c.k, c.i, c.c, c.b, c.p, c.q, "
         f"CASE WHEN c.k = 3 THEN (c.u::BIGINT * {span} + {within})::BIGINT END AS ok, "
-        "s.s::BIGINT AS s, c.np FROM coded AS c JOIN sessions AS s USING (r) ORDER BY c.r) "
+        "s.s::BIGINT AS s, s.dt::BIGINT AS dt, c.np FROM coded AS c JOIN sessions AS s USING (r) "
+        "ORDER BY c.r) "
         f"TO {_quote(out / 'events.parquet')} (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, "
         "COMPRESSION zstd)"
     )

@@ -137,7 +137,11 @@ def dataset_users_in(dataset: Path, **selection: Unpack[Selection]) -> pd.DataFr
 
 def _bucket(freq: Freq, t: str = "t") -> str:
     """SQL of the period number of the ns time ``t``, as ``core.overview.arrays._buckets``."""
-    day = f"fdiv({t}, {_DAY})"
+    return _day_bucket(freq, f"fdiv({t}, {_DAY})")
+
+
+def _day_bucket(freq: Freq, day: str) -> str:
+    """SQL of the period number of the day number ``day`` (days since 1970)."""
     if freq == "D":
         return day
     if freq == "W":
@@ -167,8 +171,8 @@ class _Query:
                 )
             )
             con.execute(
-                "CREATE OR REPLACE VIEW ev AS SELECT e.* REPLACE (o.s AS s) FROM (SELECT *, "
-                f"file_row_number AS r FROM read_parquet({coded.path('events')}, "
+                "CREATE OR REPLACE VIEW ev AS SELECT e.* REPLACE (o.s AS s, o.dt AS dt) FROM "
+                f"(SELECT *, file_row_number AS r FROM read_parquet({coded.path('events')}, "
                 "file_row_number = true)) AS e JOIN other_sessions AS o USING (r)"
             )
         first = coded.start if coded.start is not None else 0
@@ -177,6 +181,10 @@ class _Query:
         self.s = _ns(start) if start is not None else first
         self.e = max(_ns(end) if end is not None else last, self.s)
         self.sel = self._where(selection)
+        # Unfiltered, the events of a period hold whole stretches of sessions: each session
+        # there starts at its first event in the period (see ``session_keys``).
+        self.whole_sessions = self.sel == "true"
+        self.segment_keys: dict[str, np.ndarray] = {}
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -228,16 +236,37 @@ class _Query:
             parts.append(f"{column} IN ({', '.join(map(str, codes))})" if codes else "false")
         return " AND ".join(parts) or "true"
 
-    def period(self, start: int | None = None, end: int | None = None) -> str:
-        s = self.s if start is None else start
-        e = self.e if end is None else end
-        return f"({self.sel}) AND t >= {s} AND t < {e}"
+    def period(self) -> str:
+        """SQL of the period (over ``sel``, which holds only selected events)."""
+        return f"t >= {self.s} AND t < {self.e}"
+
+    def select(self, upto: int) -> None:
+        """Read the selected events up to ``upto`` (ns, inclusive) once, into the table ``sel``
+        that every figure is counted from; ``ud`` holds them per user, day and period (0 the
+        period, 1 the one before, 2 earlier) up to the period's end."""
+        s, e = self.s, self.e
+        ps = s - (e - s)
+        columns = "t, u, ty, k, i, c, b, q, ok, np, " + ("dt" if self.whole_sessions else "s")
+        if self.coded.has_prices:
+            columns += ", p, r"
+        else:
+            columns += ", NULL::DOUBLE AS p"
+        self.con.execute(
+            f"CREATE TEMP TABLE sel AS SELECT {columns} FROM ev WHERE ({self.sel}) AND t <= {upto}"
+        )
+        self.con.execute(
+            f"CREATE TEMP TABLE ud AS SELECT u, fdiv(t, {_DAY}) AS d, CASE WHEN t >= {s} THEN 0 "
+            f"WHEN t >= {ps} THEN 1 ELSE 2 END AS per, bool_or(k = {_K_PURCHASE}) AS bought, "
+            f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS revenue, "
+            f"max(t) AS last FROM sel WHERE t < {e} GROUP BY ALL"
+        )
 
     # --- the page -------------------------------------------------------------------------
 
     def overview(self, freq: Freq, window_ns: int, top_n: int) -> Overview:
         coded, s, e = self.coded, self.s, self.e
-        kinds = self.kinds_present()
+        kinds, self.last, self.has_non_product = self.all_times()
+        self.select(e + window_ns)
         notes: list[str] = []
         kpis = self.kpis()
         notes += _kpi_notes(kpis)
@@ -281,14 +310,19 @@ class _Query:
             notes=tuple(notes),
         )
 
-    def kinds_present(self) -> np.ndarray:
-        """Selected events (all times) per kind, ``view`` to ``return``."""
+    def all_times(self) -> tuple[np.ndarray, int, bool]:
+        """Over the selected events of all times: the events per kind (``view`` to ``other``),
+        the last event's time (0 without events) and whether any is a non-product line."""
         present = np.zeros(_K_OTHER + 1, dtype=np.int64)
-        for kind, count in self.rows(
-            f"SELECT k, count(*) FROM ev WHERE {self.sel} AND k >= 0 GROUP BY k"
+        last, non_product = 0, False
+        for kind, count, latest, any_non_product in self.rows(
+            f"SELECT k, count(*), max(t), bool_or(np) FROM ev WHERE {self.sel} GROUP BY k"
         ):
-            present[int(kind)] = int(count)
-        return present
+            if kind is not None and int(kind) >= 0:
+                present[int(kind)] = int(count)
+            last = max(last, int(latest))
+            non_product = non_product or bool(any_non_product)
+        return present, last, non_product
 
     # --- KPIs -----------------------------------------------------------------------------
 
@@ -298,13 +332,18 @@ class _Query:
         ps = s - length
         period = f"CASE WHEN t >= {s} AND t < {e} THEN 0 WHEN t >= {ps} AND t < {s} THEN 1 END"
         self.con.execute(
-            f"CREATE TEMP TABLE orders_all AS SELECT ok, min(u) AS u, min(t) AS t FROM ev "
-            f"WHERE {self.sel} AND k = {_K_PURCHASE} GROUP BY ok"
+            "CREATE TEMP TABLE orders_all AS SELECT ok, min(u) AS u, min(t) AS t FROM sel "
+            f"WHERE k = {_K_PURCHASE} GROUP BY ok"
         )
         self.con.execute(
-            f"CREATE TEMP TABLE period_users AS SELECT {period} AS per, u, "
-            f"bool_or(k = {_K_PURCHASE}) AS bought FROM ev WHERE {self.sel} AND t >= {ps} "
-            f"AND t < {e} GROUP BY ALL"
+            "CREATE TEMP TABLE period_users AS SELECT per, u, bool_or(bought) AS bought FROM ud "
+            "WHERE per < 2 GROUP BY ALL"
+        )
+        count_sessions = (
+            f"count(*) FILTER (WHERE dt IS NULL OR t - dt < CASE WHEN t >= {s} THEN {s} "
+            f"ELSE {ps} END)"
+            if self.whole_sessions
+            else "count(DISTINCT s)"
         )
         sums = {
             int(per): row
@@ -314,7 +353,7 @@ class _Query:
                 f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0), "
                 f"coalesce(sum(abs(p * q)) FILTER (WHERE k = {_K_RETURN}), 0), "
                 f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE} AND np), 0), "
-                f"count(DISTINCT s) FROM ev WHERE {self.sel} AND t >= {ps} AND t < {e} GROUP BY 1"
+                f"{count_sessions} FROM sel WHERE t >= {ps} AND t < {e} GROUP BY 1"
             )
         }
         values = []
@@ -357,9 +396,6 @@ class _Query:
                     REPEAT_BUYER_SHARE: int(repeat) / n_buyers if n_buyers else float("nan"),
                 }
             )
-        (has_non_product,), *_ = self.rows(
-            f"SELECT coalesce(bool_or(np), false) FROM ev WHERE {self.sel}"
-        )
         return _kpi_table(
             values[0],
             values[1],
@@ -367,7 +403,7 @@ class _Query:
             e,
             self.coded.start if self.coded.start is not None else _NO_TIME,
             has_revenue=self.coded.has_prices,
-            has_non_product=bool(has_non_product),
+            has_non_product=self.has_non_product,
         )
 
     # --- funnels --------------------------------------------------------------------------
@@ -434,58 +470,58 @@ class _Query:
                 s,
                 e,
                 window_ns,
-                self.last_selected(),
+                self.last,
             )
             return unsplit, splits, trend
 
         codes = [_KIND_INDEX[step] for step in steps]
         self.con.execute(
-            f"CREATE TEMP TABLE funnel_rows AS SELECT u, t, k, c, b FROM ev WHERE ({self.sel}) "
-            f"AND t >= {s} AND t <= {e + window_ns} AND k IN ({', '.join(map(str, codes))})"
+            f"CREATE TEMP TABLE funnel_rows AS SELECT u, t, k, c, b FROM sel WHERE t >= {s} "
+            f"AND k IN ({', '.join(map(str, codes))})"
         )
 
         def reach(table: str, segment: str | None, by_week: bool) -> None:
-            """Entries (``u``, ``g`` segment, ``w`` week) and the time each step was reached."""
+            """Per step ``k``, the table ``{table}_{k}`` of the entries (``u``, ``g`` segment,
+            ``w`` week) that reached it, with the time each step up to it was reached."""
             g = segment if segment is not None else "0"
             keep = f" AND {segment} IS NOT NULL" if segment is not None else ""
             w = _bucket("W", "t") if by_week else "0"
             self.con.execute(
-                f"CREATE TEMP TABLE {table} AS SELECT u, {g} AS g, {w} AS w, min(t) AS t0 "
+                f"CREATE TEMP TABLE {table}_0 AS SELECT u, {g} AS g, {w} AS w, min(t) AS t0 "
                 f"FROM funnel_rows WHERE k = {codes[0]} AND t < {e}{keep} GROUP BY ALL"
             )
             for step in range(1, len(codes)):
                 same = f" AND r.{segment} = x.g" if segment is not None else ""
                 self.con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT x.*, min(r.t) AS t{step} "
-                    f"FROM {table} AS x LEFT JOIN funnel_rows AS r ON r.u = x.u{same} "
+                    f"CREATE TEMP TABLE {table}_{step} AS SELECT x.*, min(r.t) AS t{step} "
+                    f"FROM {table}_{step - 1} AS x JOIN funnel_rows AS r ON r.u = x.u{same} "
                     f"AND r.k = {codes[step]} AND r.t >= x.t{step - 1} "
                     f"AND r.t <= x.t0 + {window_ns} GROUP BY ALL"
                 )
 
-        def counts(table: str, segment: str, size: int) -> tuple[np.ndarray, np.ndarray]:
-            n = len(codes)
-            users = np.zeros((n, size), dtype=np.int64)
-            medians = np.full((n, size), np.nan)
-            reached = ", ".join(f"count(t{k})" for k in range(n))
-            middle = "".join(
-                f", median((t{k} - t{k - 1})::DOUBLE / {HOUR_NS})" for k in range(1, n)
-            )
-            for row in self.rows(f"SELECT {segment}, {reached}{middle} FROM {table} GROUP BY 1"):
-                key = int(row[0])
-                users[:, key] = row[1 : n + 1]
-                for k in range(1, n):
-                    value = row[n + k]
-                    medians[k, key] = np.nan if value is None else float(value)
+        def counts(source: str, segment: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+            """Entries reaching each step and the median hours from the step before, per
+            ``segment`` of the step tables (``source`` with ``{k}`` for the step)."""
+            users = np.zeros((len(codes), size), dtype=np.int64)
+            medians = np.full((len(codes), size), np.nan)
+            for k in range(len(codes)):
+                median = f"median((t{k} - t{k - 1})::DOUBLE / {HOUR_NS})" if k else "NULL"
+                for key, n, value in self.rows(
+                    f"SELECT {segment}, count(*), {median} FROM {source.format(k=k)} GROUP BY 1"
+                ):
+                    users[k, int(key)] = int(n)
+                    medians[k, int(key)] = np.nan if value is None else float(value)
             return users, medians
 
         reach("reach_users", None, by_week=False)
-        users, medians = counts("reach_users", "g", 1)
+        users, medians = counts("reach_users_{k}", "g", 1)
         unsplit = funnel(users, medians, None, None, int(users[0].sum()))
-        self.con.execute(
-            f"CREATE TEMP TABLE reach_nvr AS SELECT x.* REPLACE ((f.first_t < {s})::INT AS g) "
-            "FROM reach_users AS x JOIN users AS f USING (u)"
+        users, medians = counts(
+            f"(SELECT x.* REPLACE ((f.first_t < {s})::INT AS g) FROM reach_users_{{k}} AS x "
+            "JOIN users AS f USING (u))",
+            "g",
+            2,
         )
-        users, medians = counts("reach_nvr", "g", 2)
         splits = {
             "new_vs_returning": funnel(
                 users, medians, [NEW, RETURNING], "new_vs_returning", int(users[0].sum())
@@ -501,21 +537,17 @@ class _Query:
                 continue
             labels = self.labels(table, name)
             reach(f"reach_{column}", column, by_week=False)
-            users, medians = counts(f"reach_{column}", "g", max(len(labels), 1))
+            users, medians = counts(f"reach_{column}_{{k}}", "g", max(len(labels), 1))
             splits[by] = funnel(
                 users[:, : len(labels)], medians[:, : len(labels)], labels, by, int(users[0].sum())
             )
         reach("reach_weeks", None, by_week=True)
         first, count = _bucket_span("W", s, e)
         users, _ = counts(
-            f"(SELECT * REPLACE (w - {first} AS w) FROM reach_weeks)", "w", max(count, 1)
+            f"(SELECT * REPLACE (w - {first} AS w) FROM reach_weeks_{{k}})", "w", max(count, 1)
         )
-        trend = _trend_frame(steps, users[:, :count], "W", s, e, window_ns, self.last_selected())
+        trend = _trend_frame(steps, users[:, :count], "W", s, e, window_ns, self.last)
         return unsplit, splits, trend
-
-    def last_selected(self) -> int:
-        (last,), *_ = self.rows(f"SELECT max(t) FROM ev WHERE {self.sel}")
-        return int(last) if last is not None else 0
 
     # --- trends ---------------------------------------------------------------------------
 
@@ -533,7 +565,7 @@ class _Query:
         names = {int(code): str(name) for code, name in types}
         by_type: dict[int, np.ndarray] = {}
         for b, ty, n in self.rows(
-            f"SELECT {bucket}, ty, count(*) FROM ev WHERE {self.period()} AND ty IS NOT NULL "
+            f"SELECT {bucket}, ty, count(*) FROM sel WHERE {self.period()} AND ty IS NOT NULL "
             "GROUP BY ALL"
         ):
             by_type.setdefault(int(ty), np.zeros(count, dtype=np.int64))[int(b)] = int(n)
@@ -541,7 +573,7 @@ class _Query:
             frame[names[code]] = by_type[code]
         orders = np.zeros(count, dtype=np.int64)
         for b, n in self.rows(
-            f"SELECT {_bucket(freq, 'ot')} - {first}, count(*) FROM (SELECT min(t) AS ot FROM ev "
+            f"SELECT {_bucket(freq, 'ot')} - {first}, count(*) FROM (SELECT min(t) AS ot FROM sel "
             f"WHERE {self.period()} AND k = {_K_PURCHASE} GROUP BY ok) GROUP BY 1"
         ):
             orders[int(b)] = int(n)
@@ -550,9 +582,8 @@ class _Query:
         active = np.zeros(count, dtype=np.int64)
         buyers = np.zeros(count, dtype=np.int64)
         for b, value, n_active, n_buyers in self.rows(
-            f"SELECT {bucket}, coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0), "
-            f"count(DISTINCT u), count(DISTINCT u) FILTER (WHERE k = {_K_PURCHASE}) "
-            f"FROM ev WHERE {self.period()} GROUP BY 1"
+            f"SELECT {_day_bucket(freq, 'd')} - {first}, sum(revenue), count(DISTINCT u), "
+            "count(DISTINCT u) FILTER (WHERE bought) FROM ud WHERE per = 0 GROUP BY 1"
         ):
             revenue[int(b)] = float(value)
             active[int(b)] = int(n_active)
@@ -566,47 +597,85 @@ class _Query:
         counts = np.zeros(7 * 24, dtype=np.int64)
         for cell, n in self.rows(
             f"SELECT pmod(fdiv(t, {_DAY}) + 3, 7) * 24 + pmod(fdiv(t, {HOUR_NS}), 24), count(*) "
-            f"FROM ev WHERE {self.period()} GROUP BY 1"
+            f"FROM sel WHERE {self.period()} GROUP BY 1"
         ):
             counts[int(cell)] = int(n)
         return _heatmap_frame(counts)
 
     # --- products -------------------------------------------------------------------------
 
-    def _stats(self, key: str) -> str:
+    def _stats(self, key: str, viewers: str | None) -> str:
+        """SQL of the stats per ``key`` (``i``, ``c`` or ``b``) over the period, with viewers
+        counted from the table ``viewers`` (as ``segment_users`` makes it) or left at 0.
+        Orders and buyers are counted over purchase lines only, so no distinct count runs over
+        every event."""
         revenue = (
             f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0)"
             if self.coded.has_prices
             else "NULL::DOUBLE"
         )
-        return (
-            f"SELECT {key} AS key, count(*) FILTER (WHERE k = {_K_VIEW}) AS {VIEWS}, "
-            f"count(*) FILTER (WHERE k = {_K_CART}) AS {CARTS}, "
-            f"count(DISTINCT ok) FILTER (WHERE k = {_K_PURCHASE}) AS {ORDERS}, "
-            f"coalesce(sum(q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
-            f"{revenue} AS {REVENUE}, "
-            f"count(DISTINCT u) FILTER (WHERE k = {_K_PURCHASE}) AS {BUYERS}, "
-            f"count(DISTINCT u) FILTER (WHERE k = {_K_VIEW}) AS {VIEWERS} "
-            f"FROM ev WHERE {self.period()} AND {key} IS NOT NULL GROUP BY 1"
+        seen = (
+            f"(SELECT key, count(fv) AS {VIEWERS} FROM {viewers} GROUP BY 1)"
+            if viewers is not None
+            else f"(SELECT NULL AS key, 0 AS {VIEWERS})"
         )
+        return (
+            f"SELECT key, {VIEWS}, {CARTS}, coalesce({ORDERS}, 0) AS {ORDERS}, {UNITS}, "
+            f"{REVENUE}, coalesce({BUYERS}, 0) AS {BUYERS}, coalesce({VIEWERS}, 0) AS {VIEWERS} "
+            f"FROM (SELECT {key} AS key, count(*) FILTER (WHERE k = {_K_VIEW}) AS {VIEWS}, "
+            f"count(*) FILTER (WHERE k = {_K_CART}) AS {CARTS}, "
+            f"coalesce(sum(q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
+            f"{revenue} AS {REVENUE} "
+            f"FROM sel WHERE {self.period()} AND {key} IS NOT NULL GROUP BY 1) "
+            f"LEFT JOIN (SELECT {key} AS key, count(DISTINCT ok) AS {ORDERS}, "
+            f"count(DISTINCT u) AS {BUYERS} FROM sel WHERE {self.period()} AND k = {_K_PURCHASE} "
+            f"AND {key} IS NOT NULL GROUP BY 1) USING (key) "
+            f"LEFT JOIN {seen} USING (key)"
+        )
+
+    def segment_users(self, key: str) -> str:
+        """A table of each user's views and purchases per ``key`` (``c`` or ``b``) in the
+        period: first view ``fv``, last purchase ``lp`` and purchase lines ``n``."""
+        table = f"{key}_users"
+        self.con.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT {key} AS key, u, "
+            f"min(t) FILTER (WHERE k = {_K_VIEW}) AS fv, max(t) FILTER (WHERE k = {_K_PURCHASE}) "
+            f"AS lp, count(*) FILTER (WHERE k = {_K_PURCHASE}) AS n FROM sel WHERE {self.period()} "
+            f"AND {key} IS NOT NULL AND k IN ({_K_VIEW}, {_K_PURCHASE}) GROUP BY ALL"
+        )
+        return table
 
     def items(
         self, measures: tuple[Measure, ...], top_n: int
     ) -> tuple[dict[str, pd.DataFrame], LongTail]:
-        self.con.execute(f"CREATE TEMP TABLE item_stats AS {self._stats('i')}")
+        self.con.execute(f"CREATE TEMP TABLE item_stats AS {self._stats('i', None)}")
         self.con.execute(
             f"CREATE TEMP TABLE item_info AS SELECT * FROM read_parquet({self.coded.path('items')})"
         )
         has_names = self.coded.has_names
-        tops: dict[str, pd.DataFrame] = {}
-        for measure in measures:
-            frame = self.frame(
+        frames = {
+            measure: self.frame(
                 f"SELECT s.key, i.{schema.ITEM_ID}, i.{schema.NAME}, i.item_c, i.item_b, "
                 f"{', '.join('s.' + c for c in _STATS)} FROM item_stats AS s JOIN item_info AS i "
                 "ON i.i = s.key WHERE NOT i.np AND "
-                f"({' OR '.join(f's.{c} > 0' for c in (VIEWS, CARTS, ORDERS, UNITS, VIEWERS))}) "
+                # viewers > 0 needs views > 0
+                f"({' OR '.join(f's.{c} > 0' for c in (VIEWS, CARTS, ORDERS, UNITS))}) "
                 f"ORDER BY s.{measure} DESC, s.{VIEWS} DESC, s.key LIMIT {int(top_n)}"
             )
+            for measure in measures
+        }
+        # Viewers are shown, never ranked by: counted for the items shown only.
+        shown = sorted({int(key) for frame in frames.values() for key in frame["key"]})
+        viewers = dict(
+            self.rows(
+                f"SELECT i, count(DISTINCT u) FROM sel WHERE {self.period()} AND k = {_K_VIEW} "
+                f"AND i IN (SELECT unnest(?::INTEGER[])) GROUP BY i",
+                [shown],
+            )
+        )
+        tops: dict[str, pd.DataFrame] = {}
+        for measure, frame in frames.items():
+            frame[VIEWERS] = [int(viewers.get(int(key), 0)) for key in frame["key"]]
             tops[measure] = self._item_frame(frame, has_names)
         sold = self.rows(
             f"SELECT s.{UNITS}, i.np FROM item_stats AS s JOIN item_info AS i ON i.i = s.key "
@@ -649,7 +718,8 @@ class _Query:
     def segment_table(self, key: str, table: str, column: str) -> pd.DataFrame:
         """``_segment_table``: the stats of every category (or brand) with an event."""
         labels = self.labels(table, column)
-        found = self.frame(f"{self._stats(key)} ORDER BY key")
+        found = self.frame(f"{self._stats(key, self.segment_users(key))} ORDER BY key")
+        self.segment_keys[key] = found["key"].to_numpy(dtype=np.int64)
         stats = _stats_frame(found)
         stats.insert(
             0,
@@ -662,16 +732,11 @@ class _Query:
         return stats
 
     def category_conversion(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The conversion of the categories of ``table`` (``segment_table`` of ``c``)."""
         found = self.rows(
-            f"SELECT key, count(*) FILTER (WHERE lp >= fv), sum(n) FROM (SELECT c AS key, u, "
-            f"min(t) FILTER (WHERE k = {_K_VIEW}) AS fv, max(t) FILTER (WHERE k = {_K_PURCHASE}) "
-            "AS lp, "
-            f"count(*) FILTER (WHERE k = {_K_PURCHASE}) AS n FROM ev WHERE {self.period()} "
-            f"AND c IS NOT NULL AND k IN ({_K_VIEW}, {_K_PURCHASE}) GROUP BY ALL) GROUP BY 1 "
-            "ORDER BY 1"
+            "SELECT key, count(*) FILTER (WHERE lp >= fv), sum(n) FROM c_users GROUP BY 1"
         )
-        keys = self.frame(f"SELECT key FROM ({self._stats('c')}) ORDER BY key")["key"].to_numpy()
-        position = {int(k): n for n, k in enumerate(keys)}
+        position = {int(k): n for n, k in enumerate(self.segment_keys["c"])}
         converted = np.zeros(len(table), dtype=np.int64)
         purchases = np.zeros(len(table), dtype=np.int64)
         for key, n_converted, n_purchases in found:
@@ -684,15 +749,17 @@ class _Query:
         return _conversion_frame(table)
 
     def price_distribution(self) -> pd.DataFrame:
+        categories = pd.Index(self.labels("categories", schema.CATEGORY), dtype="str")
+        if not self.coded.has_prices:  # no finite price anywhere: no item has one
+            return _price_frame(np.zeros(0, np.int64), categories, np.zeros(0))
         found = self.frame(
             "SELECT i.item_c, coalesce(i.list_price, e.last_price) AS price FROM "
             f"(SELECT i, arg_max(p, r) FILTER (WHERE p IS NOT NULL AND isfinite(p)) AS last_price "
-            f"FROM ev WHERE {self.period()} AND i IS NOT NULL GROUP BY i) AS e "
+            f"FROM sel WHERE {self.period()} AND i IS NOT NULL GROUP BY i) AS e "
             "JOIN read_parquet(" + self.coded.path("items") + ") AS i USING (i) "
             "WHERE NOT i.np AND i.item_c IS NOT NULL AND isfinite(coalesce(i.list_price, "
             "e.last_price)) ORDER BY i"
         )
-        categories = pd.Index(self.labels("categories", schema.CATEGORY), dtype="str")
         return _price_frame(
             found["item_c"].to_numpy(dtype=np.int64),
             categories,
@@ -705,8 +772,7 @@ class _Query:
         found = self.frame(
             f"SELECT o.u, f.{schema.USER_ID}, count(*) AS n, max(o.ot) AS last, "
             "sum(coalesce(o.value, 0)) AS spend FROM (SELECT ok, min(u) AS u, min(t) AS ot, "
-            f"sum(p * q) AS value FROM ev WHERE ({self.sel}) AND k = {_K_PURCHASE} AND t < "
-            f"{self.e} "
+            f"sum(p * q) AS value FROM sel WHERE k = {_K_PURCHASE} AND t < {self.e} "
             "GROUP BY ok) AS o JOIN users AS f USING (u) GROUP BY ALL ORDER BY o.u"
         )
         return _rfm_frame(
@@ -726,7 +792,7 @@ class _Query:
         for w, n, n_new in self.rows(
             f"SELECT x.w - {first}, count(*), count(*) FILTER (WHERE {_bucket('W', 'f.first_t')} "
             "= x.w) "
-            f"FROM (SELECT DISTINCT u, {_bucket('W')} AS w FROM ev WHERE {self.period()}) AS x "
+            f"FROM (SELECT DISTINCT u, {_day_bucket('W', 'd')} AS w FROM ud WHERE per = 0) AS x "
             "JOIN users AS f USING (u) GROUP BY 1"
         ):
             active[int(w)] = int(n)
@@ -736,10 +802,7 @@ class _Query:
     def cohorts(self, metric: str) -> CohortTable:
         e = self.e
         if metric == "buying":
-            first = (
-                f"(SELECT u, min(t) AS first_t FROM ev WHERE {self.sel} "
-                f"AND k = {_K_PURCHASE} GROUP BY u)"
-            )
+            first = "(SELECT u, min(t) AS first_t FROM orders_all GROUP BY u)"
         else:
             first = "users"
         month = _bucket("M", "first_t")
@@ -748,20 +811,19 @@ class _Query:
             f"first_t < {e}"
         )
         (n_seen, low, high), *_ = self.rows("SELECT count(*), min(m), max(m) FROM cohort")
-        (last,), *_ = self.rows(f"SELECT max(t) FROM ev WHERE {self.sel} AND t < {e}")
+        (last,), *_ = self.rows("SELECT max(last) FROM ud")
         if not n_seen or last is None:
             return _empty_cohorts("buying" if metric == "buying" else "active")
         first_month = int(low)
         (last_month,), *_ = self.rows(f"SELECT {_bucket('M', str(int(last)))}")
         last_month = int(last_month)
         n_cohorts = max(last_month, int(high)) - first_month + 1
-        buying = f" AND k = {_K_PURCHASE}" if metric == "buying" else ""
+        buying = " WHERE bought" if metric == "buying" else ""
         counts = np.zeros((n_cohorts, n_cohorts), dtype=np.int64)
         for m, since, n in self.rows(
             f"SELECT c.m - {first_month}, x.m - c.m, count(*) FROM (SELECT DISTINCT u, "
-            f"{_bucket('M')} AS m "
-            f"FROM ev WHERE {self.sel} AND t < {e}{buying}) AS x JOIN cohort AS c USING (u) GROUP "
-            "BY ALL"
+            f"{_day_bucket('M', 'd')} AS m FROM ud{buying}) AS x JOIN cohort AS c USING (u) "
+            "GROUP BY ALL"
         ):
             counts[int(m), int(since)] = int(n)
         sizes = np.zeros(n_cohorts, dtype=np.int64)
@@ -785,7 +847,8 @@ class _Query:
             f"{_K_CART}) AS {CARTS}, "
             f"count(DISTINCT ok) FILTER (WHERE k = {_K_PURCHASE}) AS {ORDERS}, {revenue} AS "
             f"{REVENUE}, "
-            f"min(t) AS first_t, max(t) AS last_t FROM ev WHERE {self.period()} GROUP BY u) AS x "
+            f"min(t) AS first_t, max(t) AS last_t FROM ev WHERE ({self.sel}) AND {self.period()} "
+            "GROUP BY u) AS x "
             "JOIN users AS f USING (u) ORDER BY u"
         )
         frame = pd.DataFrame(
