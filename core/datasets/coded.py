@@ -194,26 +194,28 @@ def _build(folder: Path, stamp: list[Any]) -> None:
         shutil.rmtree(folder / SPILL, ignore_errors=True)
 
 
-def session_keys(con: duckdb.DuckDBPyConnection, source: str, gap_ns: int) -> str:
-    """A query of ``(r, s, dt)``: each event's session ``s`` (``r`` its row) of ``source`` (a
-    relation with ``r``, ``u``, ``t`` and ``sid``, the session id's code or NULL) and ``dt``, the
-    time since the session's previous event (NULL for its first). Events with a session id keep
-    it; the others are split per user at gaps longer than ``gap_ns``. Sessions with an event in
-    ``[start, end)`` are then counted without a distinct count: the events there whose ``dt`` is
-    NULL or reaches back before ``start``."""
+def with_sessions(source: str, gap_ns: int) -> str:
+    """A query of the rows of ``source`` (a relation with ``r``, ``u``, ``t`` and ``sid``, the
+    session id's code or NULL) with each one's session ``s`` and ``dt``, the time since the
+    session's previous event (NULL for its first), in one ordered pass. Events with a session id
+    keep it; the others are split per user at gaps longer than ``gap_ns``. Sessions with an event
+    in ``[start, end)`` are then counted without a distinct count: the events there whose ``dt``
+    is NULL or reaches back before ``start``."""
     return f"""
-        SELECT r, -1 - sid AS s,
-            t - lag(t) OVER (PARTITION BY sid ORDER BY t, r) AS dt
-        FROM {source} WHERE sid IS NOT NULL
-        UNION ALL
-        SELECT r, u::BIGINT * 4294967296
-            + sum(new::BIGINT) OVER (PARTITION BY u ORDER BY t, r ROWS UNBOUNDED PRECEDING) AS s,
-            CASE WHEN NOT new THEN t - previous END AS dt
+        SELECT * EXCLUDE (part, previous, new),
+            CASE WHEN sid IS NOT NULL THEN -1 - sid::BIGINT ELSE u::BIGINT * 4294967296
+                + sum(new::BIGINT) OVER (PARTITION BY part ORDER BY t, r
+                    ROWS UNBOUNDED PRECEDING) END AS s,
+            CASE WHEN sid IS NOT NULL OR NOT new THEN t - previous END AS dt
         FROM (
-            SELECT r, u, t, previous, coalesce(t - previous > {int(gap_ns)}, true) AS new
+            SELECT *, coalesce(t - previous > {int(gap_ns)}, true) AS new
             FROM (
-                SELECT r, u, t, lag(t) OVER (PARTITION BY u ORDER BY t, r) AS previous
-                FROM {source} WHERE sid IS NULL
+                SELECT *, lag(t) OVER (PARTITION BY part ORDER BY t, r) AS previous
+                FROM (
+                    SELECT *, CASE WHEN sid IS NULL THEN u::BIGINT ELSE -1 - sid::BIGINT END
+                        AS part
+                    FROM {source}
+                )
             )
         )
     """
@@ -425,12 +427,11 @@ def _write_coded(con: duckdb.DuckDBPyConnection, folder: Path, out: Path) -> dic
     span = int(n_codes) + int(last_day or 0) - int(first_day or 0) + 1
     within = f"coalesce(o, {int(n_codes)} + fdiv(t, 86400000000000) - {int(first_day or 0)})"
     gap_ns = int(DEFAULT_GAP_MINUTES * MINUTE_NS)
-    con.execute(f"CREATE TEMP TABLE sessions AS {session_keys(con, 'coded', gap_ns)}")
     con.execute(
-        f"COPY (SELECT c.t, c.u, c.ty, c.k, c.i, c.c, c.b, c.p, c.q, "
-        f"CASE WHEN c.k = 3 THEN (c.u::BIGINT * {span} + {within})::BIGINT END AS ok, "
-        "s.s::BIGINT AS s, s.dt::BIGINT AS dt, c.np FROM coded AS c JOIN sessions AS s USING (r) "
-        "ORDER BY c.r) "
+        "COPY (SELECT t, u, ty, k, i, c, b, p, q, "
+        f"CASE WHEN k = 3 THEN (u::BIGINT * {span} + {within})::BIGINT END AS ok, "
+        f"s::BIGINT AS s, dt::BIGINT AS dt, np FROM ({with_sessions('coded', gap_ns)}) "
+        "ORDER BY r) "
         f"TO {_quote(out / 'events.parquet')} (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, "
         "COMPRESSION zstd)"
     )

@@ -20,7 +20,7 @@ import pandas as pd
 
 from core import schema
 from core.data.orders import DAY_NS
-from core.datasets.coded import Coded, coded_events, connect, session_keys
+from core.datasets.coded import Coded, coded_events, connect, with_sessions
 from core.errors import MissingColumnsError
 from core.overview.arrays import FilterOptions, _bucket_span, _ns, _stamp
 from core.overview.columns import (
@@ -165,10 +165,11 @@ class _Query:
         con.execute(f"CREATE VIEW users AS SELECT * FROM read_parquet({coded.path('users')})")
         if gap_ns != coded.gap_ns:  # sessions split anew for another gap
             con.execute(
-                "CREATE TEMP TABLE other_sessions AS "
-                + session_keys(
-                    con, "(SELECT r, u, t, CASE WHEN s < 0 THEN -1 - s END AS sid FROM ev)", gap_ns
+                "CREATE TEMP TABLE other_sessions AS SELECT r, s, dt FROM ("
+                + with_sessions(
+                    "(SELECT r, u, t, CASE WHEN s < 0 THEN -1 - s END AS sid FROM ev)", gap_ns
                 )
+                + ")"
             )
             con.execute(
                 "CREATE OR REPLACE VIEW ev AS SELECT e.* REPLACE (o.s AS s, o.dt AS dt) FROM "
@@ -182,9 +183,10 @@ class _Query:
         self.e = max(_ns(end) if end is not None else last, self.s)
         self.sel = self._where(selection)
         # Unfiltered, the events of a period hold whole stretches of sessions: each session
-        # there starts at its first event in the period (see ``session_keys``).
+        # there starts at its first event in the period (see ``with_sessions``).
         self.whole_sessions = self.sel == "true"
         self.segment_keys: dict[str, np.ndarray] = {}
+        self.made: set[str] = set()
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -246,7 +248,10 @@ class _Query:
         period, 1 the one before, 2 earlier) up to the period's end."""
         s, e = self.s, self.e
         ps = s - (e - s)
-        columns = "t, u, ty, k, i, c, b, q, ok, np, " + ("dt" if self.whole_sessions else "s")
+        day = f"fdiv(t, {_DAY})::INTEGER AS d"  # days since 1970, computed once
+        columns = f"t, {day}, u, ty, k, i, c, b, q, ok, np, " + (
+            "dt" if self.whole_sessions else "s"
+        )
         if self.coded.has_prices:
             columns += ", p, r"
         else:
@@ -255,7 +260,7 @@ class _Query:
             f"CREATE TEMP TABLE sel AS SELECT {columns} FROM ev WHERE ({self.sel}) AND t <= {upto}"
         )
         self.con.execute(
-            f"CREATE TEMP TABLE ud AS SELECT u, fdiv(t, {_DAY}) AS d, CASE WHEN t >= {s} THEN 0 "
+            f"CREATE TEMP TABLE ud AS SELECT u, d, CASE WHEN t >= {s} THEN 0 "
             f"WHEN t >= {ps} THEN 1 ELSE 2 END AS per, bool_or(k = {_K_PURCHASE}) AS bought, "
             f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS revenue, "
             f"max(t) AS last FROM sel WHERE t < {e} GROUP BY ALL"
@@ -476,7 +481,7 @@ class _Query:
 
         codes = [_KIND_INDEX[step] for step in steps]
         self.con.execute(
-            f"CREATE TEMP TABLE funnel_rows AS SELECT u, t, k, c, b FROM sel WHERE t >= {s} "
+            f"CREATE TEMP TABLE funnel_rows AS SELECT u, t, d, k, c, b FROM sel WHERE t >= {s} "
             f"AND k IN ({', '.join(map(str, codes))})"
         )
 
@@ -485,11 +490,17 @@ class _Query:
             ``w`` week) that reached it, with the time each step up to it was reached."""
             g = segment if segment is not None else "0"
             keep = f" AND {segment} IS NOT NULL" if segment is not None else ""
-            w = _bucket("W", "t") if by_week else "0"
-            self.con.execute(
-                f"CREATE TEMP TABLE {table}_0 AS SELECT u, {g} AS g, {w} AS w, min(t) AS t0 "
-                f"FROM funnel_rows WHERE k = {codes[0]} AND t < {e}{keep} GROUP BY ALL"
-            )
+            w = _day_bucket("W", "d") if by_week else "0"
+            if segment is not None and codes[0] == _K_VIEW:  # each user's first view there
+                self.con.execute(
+                    f"CREATE TEMP TABLE {table}_0 AS SELECT u, key AS g, 0 AS w, fv AS t0 "
+                    f"FROM {self.segment_users(segment)} WHERE fv IS NOT NULL"
+                )
+            else:
+                self.con.execute(
+                    f"CREATE TEMP TABLE {table}_0 AS SELECT u, {g} AS g, {w} AS w, min(t) AS t0 "
+                    f"FROM funnel_rows WHERE k = {codes[0]} AND t < {e}{keep} GROUP BY ALL"
+                )
             for step in range(1, len(codes)):
                 same = f" AND r.{segment} = x.g" if segment is not None else ""
                 self.con.execute(
@@ -558,7 +569,7 @@ class _Query:
 
         index = _bucket_starts(np.arange(first, first + count, dtype=np.int64), freq)
         frame = pd.DataFrame(index=index)
-        bucket = f"{_bucket(freq)} - {first}"
+        bucket = f"{_day_bucket(freq, 'd')} - {first}"
         types = self.rows(
             f"SELECT ty, {schema.EVENT_TYPE} FROM read_parquet({self.coded.path('types')})"
         )
@@ -596,7 +607,7 @@ class _Query:
     def heatmap(self) -> pd.DataFrame:
         counts = np.zeros(7 * 24, dtype=np.int64)
         for cell, n in self.rows(
-            f"SELECT pmod(fdiv(t, {_DAY}) + 3, 7) * 24 + pmod(fdiv(t, {HOUR_NS}), 24), count(*) "
+            f"SELECT pmod(d + 3, 7) * 24 + (t - d * {_DAY}) // {HOUR_NS}, count(*) "
             f"FROM sel WHERE {self.period()} GROUP BY 1"
         ):
             counts[int(cell)] = int(n)
@@ -635,8 +646,11 @@ class _Query:
 
     def segment_users(self, key: str) -> str:
         """A table of each user's views and purchases per ``key`` (``c`` or ``b``) in the
-        period: first view ``fv``, last purchase ``lp`` and purchase lines ``n``."""
+        period: first view ``fv``, last purchase ``lp`` and purchase lines ``n`` (made once)."""
         table = f"{key}_users"
+        if table in self.made:
+            return table
+        self.made.add(table)
         self.con.execute(
             f"CREATE TEMP TABLE {table} AS SELECT {key} AS key, u, "
             f"min(t) FILTER (WHERE k = {_K_VIEW}) AS fv, max(t) FILTER (WHERE k = {_K_PURCHASE}) "

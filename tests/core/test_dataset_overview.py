@@ -146,7 +146,12 @@ HOSTILE = {
     "no order ids": ({"drop": ["order_id"]}, True),
     "one day": ({"day": "2024-03-02"}, True),
     "sold lines only": ({"drop": ["event_type"], "only": "purchase"}, False),
+    "some session ids": ({"session_ids": True}, True),
 }
+
+# Session ids of some events (rows of ``_hostile_events``): one across a day's bound and hours
+# apart, one across a gap that would split it; the other events are split by time.
+SESSION_IDS = {5: "s1", 6: "s1", 7: "s1", 8: "s1", 10: "s2", 11: "s2"}
 
 HOSTILE_SELECTIONS = (
     {},
@@ -165,6 +170,8 @@ def hostile_datasets(tmp_path_factory) -> Path:
         events = _hostile_events()
         if "only" in change:
             events = events[events["event_type"] == change["only"]]
+        if "session_ids" in change:
+            events["session_id"] = [SESSION_IDS.get(row) for row in range(len(events))]
         if "day" in change:
             events = events[events["timestamp"].str.startswith(change["day"])]
         events = events.drop(columns=change.get("drop", []))
@@ -222,3 +229,9 @@ def test_the_coded_events_are_built_once_and_again_when_the_events_change(sample
     events.write_bytes(events.read_bytes())  # the same events, written anew
     dataset_overview(folder, start="2026-10-30")
     assert (folder / CODED / "events.parquet").stat().st_mtime_ns != stamp
+
+
+def test_session_ids_keep_their_events_in_one_session(hostile_datasets):
+    with_ids = dataset_overview(hostile_datasets / "some_session_ids")
+    by_time = dataset_overview(hostile_datasets / "everything")
+    assert with_ids.kpis.value(an.SESSIONS) == by_time.kpis.value(an.SESSIONS) - 3
