@@ -15,6 +15,8 @@ break the same way in both.
   first) and ``np`` (a non-product line);
 - ``users``, ``types``, ``items``, ``categories``, ``brands`` ``.parquet``: the labels by code
   (users with their first event; items with name, category, brand, list price, non-product);
+- ``user_days.parquet``: per user ``u`` and day ``d`` (since 1970), whether they bought, their
+  revenue and their last event's time, for Overviews of whole days without filters;
 - ``coded.json``: what the data has, its time span and its filter options.
 
 The folder is written under a hidden name and renamed into place; it is rebuilt when
@@ -48,7 +50,7 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
 _BUILDING = threading.Lock()
 
 
@@ -439,6 +441,11 @@ def _write_coded(con: duckdb.DuckDBPyConnection, folder: Path, out: Path) -> dic
         f"COPY (SELECT l.code AS u, l.value AS {schema.USER_ID}, f.first_t FROM user_labels AS l "
         "JOIN (SELECT u, min(t) AS first_t FROM coded GROUP BY u) AS f ON f.u = l.code "
         f"ORDER BY l.code) TO {_quote(out / 'users.parquet')} (FORMAT parquet)"
+    )
+    con.execute(
+        f"COPY (SELECT u, fdiv(t, 86400000000000)::INTEGER AS d, bool_or(k = 3) AS bought, "
+        "coalesce(sum(p * q) FILTER (WHERE k = 3), 0) AS revenue, max(t) AS last FROM coded "
+        f"GROUP BY ALL) TO {_quote(out / 'user_days.parquet')} (FORMAT parquet)"
     )
     con.execute(
         f"COPY (SELECT code AS ty, value AS {schema.EVENT_TYPE} FROM type_labels ORDER BY code) "

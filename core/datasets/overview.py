@@ -245,9 +245,12 @@ class _Query:
     def select(self, upto: int) -> None:
         """Read the selected events up to ``upto`` (ns, inclusive) once, into the table ``sel``
         that every figure is counted from; ``ud`` holds them per user, day and period (0 the
-        period, 1 the one before, 2 earlier) up to the period's end."""
+        period, 1 the one before, 2 earlier) up to the period's end. Unfiltered periods of whole
+        days take ``ud`` from the coded events' days, and ``sel`` needs no events before the
+        previous period but purchases."""
         s, e = self.s, self.e
         ps = s - (e - s)
+        by_day = self.whole_sessions and s % _DAY == 0 and e % _DAY == 0
         day = f"fdiv(t, {_DAY})::INTEGER AS d"  # days since 1970, computed once
         columns = f"t, {day}, u, ty, k, i, c, b, q, ok, np, " + (
             "dt" if self.whole_sessions else "s"
@@ -256,9 +259,18 @@ class _Query:
             columns += ", p, r"
         else:
             columns += ", NULL::DOUBLE AS p"
+        since = f" AND (t >= {ps} OR k = {_K_PURCHASE})" if by_day else ""
         self.con.execute(
-            f"CREATE TEMP TABLE sel AS SELECT {columns} FROM ev WHERE ({self.sel}) AND t <= {upto}"
+            f"CREATE TEMP TABLE sel AS SELECT {columns} FROM ev WHERE ({self.sel}) "
+            f"AND t <= {upto}{since}"
         )
+        if by_day:
+            self.con.execute(
+                f"CREATE TEMP TABLE ud AS SELECT u, d, CASE WHEN d >= {s // _DAY} THEN 0 "
+                f"WHEN d >= {ps // _DAY} THEN 1 ELSE 2 END AS per, bought, revenue, last "
+                f"FROM read_parquet({self.coded.path('user_days')}) WHERE d < {e // _DAY}"
+            )
+            return
         self.con.execute(
             f"CREATE TEMP TABLE ud AS SELECT u, d, CASE WHEN t >= {s} THEN 0 "
             f"WHEN t >= {ps} THEN 1 ELSE 2 END AS per, bool_or(k = {_K_PURCHASE}) AS bought, "
