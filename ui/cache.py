@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 import pandas as pd
@@ -20,6 +21,8 @@ from core.config import load_settings
 from core.data import loading, profile
 from core.data.parsing import DateOrder
 from core.data.reading import RawTable, read_table
+from core.datasets.overview import dataset_filter_options, dataset_users_in
+from core.datasets.overview import dataset_overview as compute_dataset_overview
 from core.datasets.store import open_dataset
 from core.images.reading import Photo, PhotoSet
 from core.images.sample import read_sample_photos
@@ -296,6 +299,38 @@ def overview(
         window_hours=window_hours,
         top_n=top_n,
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def dataset_overview_options(folder: str, stamp: float) -> an.FilterOptions:
+    """The filter options of the server's dataset in ``folder``, from its files; ``stamp`` (its
+    report's modification time) keys the cache."""
+    return dataset_filter_options(Path(folder))
+
+
+@st.cache_data(show_spinner="Computing the overview over the dataset's files…", max_entries=32)
+def dataset_overview(
+    folder: str,
+    stamp: float,
+    selection: Selection,
+    trend_freq: an.Freq,
+    window_hours: float,
+    top_n: int,
+) -> an.Overview:
+    """``overview`` of the server's dataset in ``folder``, computed by DuckDB over its files."""
+    return compute_dataset_overview(
+        Path(folder),
+        **selection.as_core(),
+        trend_freq=trend_freq,
+        window_hours=window_hours,
+        top_n=top_n,
+    )
+
+
+@st.cache_data(show_spinner="Listing the users…", max_entries=8)
+def dataset_overview_users(folder: str, stamp: float, selection: Selection) -> pd.DataFrame:
+    """``overview_users`` of the server's dataset in ``folder``, computed by DuckDB."""
+    return dataset_users_in(Path(folder), **selection.as_core())
 
 
 @st.cache_data(show_spinner="Listing the users…", max_entries=8)

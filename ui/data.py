@@ -136,10 +136,12 @@ def _server_dataset() -> ShopData:
         format_func=lambda n: _dataset_label(n, usable[n]),
     )
     try:
-        shop = cache.dataset_shop(name, (data_dir / name / REPORT).stat().st_mtime)
+        stamp = (data_dir / name / REPORT).stat().st_mtime
+        shop = cache.dataset_shop(name, stamp)
     except (ShopLensError, OSError) as err:
         st.error(untrusted.error_text(err))
         st.stop()
+    state.set_dataset_folder(shop, data_dir / name, stamp)
     if state.set_shop(shop):
         st.warning("The dataset changed, so models trained on the previous data were cleared.")
     return shop

@@ -239,6 +239,9 @@ def compute(
     """The cached overview for these filters (``categories=False`` ignores the category
     filter, for the chart the categories are picked on)."""
     selection = filters if categories else dataclasses.replace(filters, categories=None)
+    if (on_disk := state.dataset_folder(shop)) is not None:
+        folder, stamp = on_disk
+        return cache.dataset_overview(str(folder), stamp, selection, freq, window, TOP_N)
     return cache.overview(shop.fingerprint, shop, selection, freq, window, TOP_N)
 
 
@@ -330,7 +333,10 @@ def selection_users(shop: ShopData, filters: Selection) -> None:
         "spenders first.",
     ):
         return
-    users = cache.overview_users(shop.fingerprint, shop, filters)
+    if (on_disk := state.dataset_folder(shop)) is not None:
+        users = cache.dataset_overview_users(str(on_disk[0]), on_disk[1], filters)
+    else:
+        users = cache.overview_users(shop.fingerprint, shop, filters)
     _user_list(
         users,
         file_name=f"users_{filters.first_day:%Y%m%d}_{filters.last_day:%Y%m%d}.csv",
@@ -701,7 +707,12 @@ def customers_tab(data: an.Overview, fingerprint: str) -> None:
 def options(shop: ShopData) -> an.FilterOptions:
     """What the data can be filtered by; stops the page (pointing to the Data page) when the
     dataset has no events."""
-    found = cache.overview_options(shop.fingerprint, shop)
+    on_disk = state.dataset_folder(shop)
+    found = (
+        cache.dataset_overview_options(str(on_disk[0]), on_disk[1])
+        if on_disk is not None
+        else cache.overview_options(shop.fingerprint, shop)
+    )
     if found.start is None:
         widgets.stop_for_data("This dataset has no events. Load a shop on the Data page.")
     return found

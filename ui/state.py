@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -28,6 +29,8 @@ DATASET_CHOICE = "data.dataset"
 ATTACHED_PHOTOS = "data.attached_photos"  # (the tables' fingerprint, photos added on a page)
 PENDING_SOURCE = "data.pending_source"  # the source to show at the page's next drawing
 INGESTED_UPLOAD = "data.ingested_upload"  # the upload last made into a dataset (its file id)
+# The server dataset behind the current shop: (its fingerprint, its folder, its report's mtime).
+DATASET_FOLDER = "data.dataset_folder"
 KEPT_DATA = "data.kept"  # fingerprint of data reloaded from the runs folder to open a run
 
 # Session-state prefixes of anything trained on a dataset; cleared when the dataset changes.
@@ -126,6 +129,21 @@ def set_shop(new: ShopData, *, keep: str | None = None) -> bool:
     for key in stale:
         del st.session_state[key]
     return bool(stale)
+
+
+def set_dataset_folder(shop: ShopData, folder: Path, stamp: float) -> None:
+    """Remember that ``shop`` is the server's dataset in ``folder`` (``stamp``: when its report
+    was written), so pages can compute over its files."""
+    st.session_state[DATASET_FOLDER] = (shop.fingerprint, str(folder), stamp)
+
+
+def dataset_folder(shop: ShopData) -> tuple[Path, float] | None:
+    """The folder (and report time) of the server dataset ``shop`` is, ``None`` for uploads,
+    the sample and a run's kept data."""
+    found = st.session_state.get(DATASET_FOLDER)
+    if found is None or found[0] != shop.fingerprint:
+        return None
+    return Path(found[1]), float(found[2])
 
 
 def use_kept_data(kept: ShopData) -> None:

@@ -317,6 +317,12 @@ def _last_per_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[ends], order[ends]
 
 
+def _sums(keys: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    """Per key ``0..size-1``, the sum of its ``weights`` (float64 even when there are none,
+    which ``numpy.bincount`` would give as int64)."""
+    return np.bincount(keys, weights=weights, minlength=size)[:size].astype("float64")
+
+
 def _distinct_pairs(groups: np.ndarray, users: np.ndarray, n_users: int) -> np.ndarray:
     """Distinct (group, user) pairs as ``group * n_users + user``, ascending."""
     return distinct(groups.astype(np.int64) * max(n_users, 1) + users)
@@ -442,7 +448,7 @@ def _extract_orders(a: _Arrays) -> _Orders:
     first_line = order[starts]  # rows are in time order, so the earliest line
     values = a.line_values(rows)
     priced = np.isfinite(values)
-    totals = np.bincount(line_order[priced], weights=values[priced], minlength=len(first_line))
+    totals = _sums(line_order[priced], values[priced], len(first_line))
     has_price = np.bincount(line_order[priced], minlength=len(first_line)) > 0
     return _Orders(users[first_line], times[first_line], np.where(has_price, totals, np.nan))
 

@@ -15,6 +15,7 @@ from core.overview.arrays import (
     _between,
     _bounds,
     _bucket_range,
+    _bucket_span,
     _bucket_starts,
     _buckets,
     _distinct_pairs,
@@ -23,6 +24,7 @@ from core.overview.arrays import (
     _first_seen,
     _index_events,
     _ns,
+    _sums,
 )
 from core.overview.columns import (
     _K_PURCHASE,
@@ -94,21 +96,40 @@ def _rfm(a: _Arrays, at: int) -> pd.DataFrame:
     last = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, orders.users, orders.times)
     buyers = np.flatnonzero(counts > 0)
-    has_prices = a.has_prices
-    spend = np.bincount(orders.users, weights=np.nan_to_num(orders.values), minlength=size)
-    recency = (at - last[buyers]) / DAY_NS
-    frequency = counts[buyers]
-    monetary = spend[buyers] if has_prices else np.full(len(buyers), np.nan)
+    spend = _sums(orders.users, np.nan_to_num(orders.values), size)
+    return _rfm_frame(
+        a.labels.users.to_numpy()[buyers],
+        counts[buyers],
+        last[buyers],
+        spend[buyers],
+        at,
+        has_prices=a.has_prices,
+    )
+
+
+def _rfm_frame(
+    user_ids: np.ndarray,
+    frequency: np.ndarray,
+    last: np.ndarray,
+    spend: np.ndarray,
+    at: int,
+    *,
+    has_prices: bool,
+) -> pd.DataFrame:
+    """RFM scores from each buyer's orders, last order time (ns) and spend, buyers in user
+    order."""
+    recency = (at - last) / DAY_NS
+    monetary = spend if has_prices else np.full(len(user_ids), np.nan)
     r_score = (6 - _quintile_scores(recency)).astype(np.int8)
     f_score = _quintile_scores(frequency)
     m_score = pd.array(
-        _quintile_scores(monetary) if has_prices else np.full(len(buyers), None), dtype="Int8"
+        _quintile_scores(monetary) if has_prices else np.full(len(user_ids), None), dtype="Int8"
     )
     grid = np.array(RF_GRID, dtype=object)
-    segment = grid[r_score - 1, f_score - 1] if len(buyers) else np.zeros(0, dtype=object)
+    segment = grid[r_score - 1, f_score - 1] if len(user_ids) else np.zeros(0, dtype=object)
     return pd.DataFrame(
         {
-            schema.USER_ID: a.labels.users.to_numpy()[buyers],
+            schema.USER_ID: user_ids,
             RECENCY_DAYS: recency,
             FREQUENCY: frequency,
             MONETARY: monetary,
@@ -199,6 +220,15 @@ def _new_vs_returning(
     new = (seen != _NO_TIME) & (first_bucket == bucket)
     active = np.bincount(bucket, minlength=count)[:count]
     fresh = np.bincount(bucket[new], minlength=count)[:count]
+    return _new_vs_returning_frame(active, fresh, freq, start, end)
+
+
+def _new_vs_returning_frame(
+    active: np.ndarray, fresh: np.ndarray, freq: Freq, start: int, end: int
+) -> pd.DataFrame:
+    """New vs returning users from the active and new users of each period of
+    ``[start, end)``."""
+    first, count = _bucket_span(freq, start, end)
     index = _bucket_starts(np.arange(first, first + count, dtype=np.int64), freq)
     frame = pd.DataFrame(
         {
@@ -239,14 +269,12 @@ def _cohort_retention(
     p = a.take(slice(0, int(np.searchsorted(a.times, end, side="left"))))
     seen = first_seen < end
     if not seen.any() or not len(p):
-        empty = pd.DataFrame(index=pd.DatetimeIndex([], name="cohort"))
-        return CohortTable(empty, pd.Series([], dtype=np.int64, name=USERS), metric)
+        return _empty_cohorts(metric)
     month_of = np.full(len(first_seen), -1, dtype=np.int64)
     month_of[seen] = _buckets(first_seen[seen], "M")
     first_month = int(month_of[seen].min())
     last_month = int(_buckets(p.times[-1:], "M")[0])
     n_cohorts = max(last_month, int(month_of[seen].max())) - first_month + 1
-    n_months = n_cohorts
     cohort = month_of - first_month
     rows = np.flatnonzero(p.kinds == _K_PURCHASE) if metric == "buying" else np.arange(len(p))
     users = p.users[rows]
@@ -256,10 +284,28 @@ def _cohort_retention(
     pairs = _distinct_pairs(since, users, a.n_users)
     size = max(a.n_users, 1)
     since, user = pairs // size, pairs % size
-    counts = np.bincount(cohort[user] * n_months + since, minlength=n_cohorts * n_months).reshape(
-        n_cohorts, n_months
-    )
+    counts = np.bincount(cohort[user] * n_cohorts + since, minlength=n_cohorts * n_cohorts)
     sizes = np.bincount(cohort[seen], minlength=n_cohorts)
+    return _cohort_frame(
+        counts.reshape(n_cohorts, n_cohorts), sizes, first_month, last_month, metric
+    )
+
+
+def _empty_cohorts(metric: RetentionMetric) -> CohortTable:
+    empty = pd.DataFrame(index=pd.DatetimeIndex([], name="cohort"))
+    return CohortTable(empty, pd.Series([], dtype=np.int64, name=USERS), metric)
+
+
+def _cohort_frame(
+    counts: np.ndarray,
+    sizes: np.ndarray,
+    first_month: int,
+    last_month: int,
+    metric: RetentionMetric,
+) -> CohortTable:
+    """The cohort table from the users of each cohort (months since 1970, from
+    ``first_month``) active in each month since acquisition, and the cohorts' sizes."""
+    n_cohorts = n_months = len(sizes)
     observed = (np.arange(n_cohorts)[:, None] + np.arange(n_months)[None, :]) <= (
         last_month - first_month
     )

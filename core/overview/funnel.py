@@ -230,10 +230,6 @@ def _funnel_table(reach: _Reach, labels: Sequence[str] | None) -> pd.DataFrame:
     """One row per (segment and) step, segments ordered by entering users."""
     n_segments = len(labels) if labels is not None else 1
     n_steps = len(reach.steps)
-    if n_steps == 0:
-        columns = [STEP, USERS, CONVERSION_FROM_PREVIOUS, CONVERSION_FROM_FIRST, DROP_OFF]
-        columns += [DROP_OFF_SHARE, MEDIAN_HOURS]
-        return pd.DataFrame({c: [] for c in ([SEGMENT] if labels is not None else []) + columns})
     users = np.array(
         [
             np.bincount(reach.segments[reach.level > k], minlength=n_segments)[:n_segments]
@@ -241,9 +237,6 @@ def _funnel_table(reach: _Reach, labels: Sequence[str] | None) -> pd.DataFrame:
         ],
         dtype=np.int64,
     ).reshape(n_steps, n_segments)
-    keep = np.argsort(-users[0], kind="stable") if n_steps else np.zeros(0, np.int64)
-    if labels is not None:
-        keep = keep[users[0, keep] > 0]
     medians = np.full((n_steps, n_segments), np.nan)
     for k in range(1, n_steps):
         done = reach.level > k
@@ -251,6 +244,25 @@ def _funnel_table(reach: _Reach, labels: Sequence[str] | None) -> pd.DataFrame:
         if len(hours):
             grouped = pd.Series(hours).groupby(reach.segments[done]).median()
             medians[k, grouped.index.to_numpy()] = grouped.to_numpy()
+    return _steps_frame(reach.steps, users, medians, labels)
+
+
+def _steps_frame(
+    steps: tuple[str, ...],
+    users: np.ndarray,
+    medians: np.ndarray,
+    labels: Sequence[str] | None,
+) -> pd.DataFrame:
+    """The funnel table from the users reaching each step per segment and the median hours
+    from the step before (both steps x segments; one segment when ``labels`` is None)."""
+    n_steps = len(steps)
+    if n_steps == 0:
+        columns = [STEP, USERS, CONVERSION_FROM_PREVIOUS, CONVERSION_FROM_FIRST, DROP_OFF]
+        columns += [DROP_OFF_SHARE, MEDIAN_HOURS]
+        return pd.DataFrame({c: [] for c in ([SEGMENT] if labels is not None else []) + columns})
+    keep = np.argsort(-users[0], kind="stable")
+    if labels is not None:
+        keep = keep[users[0, keep] > 0]
     counts = users[:, keep].T.astype("float64")  # segments x steps
     previous = np.column_stack([np.full(len(keep), np.nan), counts[:, :-1]])
     first = counts[:, :1]
@@ -259,7 +271,7 @@ def _funnel_table(reach: _Reach, labels: Sequence[str] | None) -> pd.DataFrame:
         from_first = np.where(first > 0, counts / first, np.nan)
     frame = pd.DataFrame(
         {
-            STEP: np.tile(np.array(reach.steps, dtype=object), len(keep)),
+            STEP: np.tile(np.array(steps, dtype=object), len(keep)),
             USERS: counts.ravel().astype(np.int64),
             CONVERSION_FROM_PREVIOUS: from_previous.ravel(),
             CONVERSION_FROM_FIRST: from_first.ravel(),
@@ -351,21 +363,42 @@ def compute_funnel(
 
 
 def _funnel_trend(a: _Arrays, fr: _FunnelRows, freq: Freq) -> pd.DataFrame:
-    start, end, window_ns = fr.start, fr.end, fr.window_ns
     reach = _reach_funnel(fr, freq=freq)
+    _, count = _bucket_span(freq, fr.start, fr.end)
+    users = np.array(
+        [
+            np.bincount(reach.segments[reach.level > k], minlength=count)[:count]
+            for k in range(len(reach.steps))
+        ],
+        dtype=np.int64,
+    ).reshape(len(reach.steps), count)
+    last_event = int(a.times[-1]) if len(a) else 0
+    return _trend_frame(reach.steps, users, freq, fr.start, fr.end, fr.window_ns, last_event)
+
+
+def _trend_frame(
+    steps: tuple[str, ...],
+    users: np.ndarray,
+    freq: Freq,
+    start: int,
+    end: int,
+    window_ns: int,
+    last_event: int,
+) -> pd.DataFrame:
+    """The funnel trend from the users reaching each step per period of entry (steps x
+    periods of ``[start, end)``)."""
     first, count = _bucket_span(freq, start, end)
     index = _bucket_starts(np.arange(first, first + count, dtype=np.int64), freq)
     frame = pd.DataFrame(index=index)
-    for k, step in enumerate(reach.steps):
-        frame[step] = np.bincount(reach.segments[reach.level > k], minlength=count)[:count]
-    for before, after in zip(reach.steps, reach.steps[1:], strict=False):
+    for k, step in enumerate(steps):
+        frame[step] = users[k]
+    for before, after in zip(steps, steps[1:], strict=False):
         frame[f"{before}_to_{after}"] = frame[after] / frame[before].where(frame[before] > 0)
-    if len(reach.steps) > 1:
-        first_step, last_step = reach.steps[0], reach.steps[-1]
+    if len(steps) > 1:
+        first_step, last_step = steps[0], steps[-1]
         frame[CONVERSION_FROM_FIRST] = frame[last_step] / frame[first_step].where(
             frame[first_step] > 0
         )
-    last_event = int(a.times[-1]) if len(a) else 0
     period_ends = np.append(index.asi8[1:], end) if count else np.zeros(0, np.int64)
     frame[COMPLETE] = np.minimum(period_ends, end) + window_ns <= last_event
     return frame.reset_index()

@@ -251,6 +251,31 @@ def _kpis(ctx: _Context, start: int, end: int) -> KpiTable:
         np.bincount(orders.users[orders.times < start], minlength=a.n_users),
     )
     data_start = int(ctx.base.times[0]) if len(ctx.base) else _NO_TIME
+    return _kpi_table(
+        current,
+        previous,
+        start,
+        end,
+        data_start,
+        has_revenue=a.has_prices,
+        has_non_product=bool(a.non_product_rows().any()),
+    )
+
+
+def _kpi_table(
+    current: dict[str, float],
+    previous: dict[str, float],
+    start: int,
+    end: int,
+    data_start: int,
+    *,
+    has_revenue: bool,
+    has_non_product: bool,
+) -> KpiTable:
+    """The KPI table of the period ``[start, end)`` and the previous one, from their values;
+    ``data_start`` is the first event's time (ns)."""
+    length = end - start
+    previous_start = start - length
     has_previous = data_start < start and length > 0
     keys = [k for k, _, _ in KPIS]
     values = np.array([current[k] for k in keys], dtype="float64")
@@ -276,8 +301,8 @@ def _kpis(ctx: _Context, start: int, end: int) -> KpiTable:
         previous_start=_stamp(previous_start),
         table=table,
         previous_complete=data_start <= previous_start,
-        has_revenue=a.has_prices,
-        has_non_product=bool(a.non_product_rows().any()),
+        has_revenue=has_revenue,
+        has_non_product=has_non_product,
     )
 
 

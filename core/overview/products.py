@@ -19,6 +19,7 @@ from core.overview.arrays import (
     _lookup,
     _order_keys,
     _present,
+    _sums,
 )
 from core.overview.columns import (
     _K_CART,
@@ -93,13 +94,11 @@ def _key_stats(a: _Arrays, keys: np.ndarray, size: int) -> pd.DataFrame:
     pairs = distinct(orders[ok] * size + line_keys[ok])
     frame[ORDERS] = np.bincount(pairs % max(size, 1), minlength=size)[:size]
     quantity = a.quantity[bought] if a.quantity is not None else np.ones(len(bought))
-    frame[UNITS] = np.bincount(keys[bought], weights=quantity, minlength=size)[:size]
+    frame[UNITS] = _sums(keys[bought], quantity, size)
     values = a.line_values(bought)
     priced = np.isfinite(values)
     frame[REVENUE] = (
-        np.bincount(keys[bought][priced], weights=values[priced], minlength=size)[:size]
-        if a.has_prices
-        else np.full(size, np.nan)
+        _sums(keys[bought][priced], values[priced], size) if a.has_prices else np.full(size, np.nan)
     )
     pairs = distinct(a.users[bought] * size + keys[bought])
     frame[BUYERS] = np.bincount(pairs % max(size, 1), minlength=size)[:size]
@@ -232,6 +231,12 @@ def _category_conversion(a: _Arrays, table: pd.DataFrame | None = None) -> pd.Da
         converted[:] = False
     table[CONVERTED] = np.bincount(view_keys[converted] % max(size, 1), minlength=size)[:size]
     table[PURCHASES] = np.bincount(codes[bought], minlength=size)[:size]
+    return _conversion_frame(table)
+
+
+def _conversion_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The category conversion table from a category table (as ``_segment_table``) with the
+    ``converted`` viewers and the ``purchases`` of each category."""
     viewers = table[VIEWERS].where(table[VIEWERS] > 0)
     table[VIEW_TO_PURCHASE] = table[CONVERTED] / viewers
     table[PURCHASES_PER_VIEW] = table[PURCHASES] / table[VIEWS].where(table[VIEWS] > 0)
@@ -285,15 +290,22 @@ def _price_distribution(a: _Arrays) -> pd.DataFrame:
     used = (
         _present(items, size) & np.isfinite(price) & (labels.item_category >= 0) & a.product_items()
     )
+    return _price_frame(labels.item_category[used], labels.categories, price[used])
+
+
+def _price_frame(
+    item_categories: np.ndarray, categories: pd.Index, prices: np.ndarray
+) -> pd.DataFrame:
+    """The price distribution from the category code and price of each item counted."""
     columns = [schema.CATEGORY, ITEMS, MIN, *(name for name, _ in _PRICE_QUANTILES), MAX, MEAN]
-    if not used.any():
+    if not len(prices):
         return pd.DataFrame({column: [] for column in columns})
     frame = pd.DataFrame(
         {
             schema.CATEGORY: pd.Categorical.from_codes(
-                labels.item_category[used], categories=labels.categories, validate=False
+                item_categories, categories=categories, validate=False
             ),
-            schema.PRICE: price[used],
+            schema.PRICE: prices,
         }
     )
     grouped = frame.groupby(schema.CATEGORY, observed=True)[schema.PRICE]
@@ -349,7 +361,11 @@ def _long_tail(
     sales = np.nan_to_num(stats[measure].to_numpy(dtype="float64"))
     seen = _present(items, len(stats))
     counted = (sales > 0 if among == "sold" else seen) & a.product_items()
-    ordered = np.sort(sales[counted])[::-1]
+    return _tail(np.sort(sales[counted])[::-1], int((sales > 0).sum()), measure)
+
+
+def _tail(ordered: np.ndarray, items_sold: int, measure: SalesMeasure) -> LongTail:
+    """The long tail from the sales of the items counted, best first."""
     total = ordered.sum()
     cumulative = np.concatenate([[0.0], np.cumsum(ordered) / total if total > 0 else ordered])
     shares = np.linspace(0.0, 1.0, 101)
@@ -367,7 +383,7 @@ def _long_tail(
     return LongTail(
         curve=curve,
         items=n,
-        items_sold=int((sales > 0).sum()),
+        items_sold=items_sold,
         measure=measure,
         cumulative=cumulative,
     )

@@ -99,18 +99,39 @@ class Overview:
 
 # --- the whole page ------------------------------------------------------------------------
 
+NO_ITEMS_NOTE = "This data has no item ids, so product figures are not shown."
+NO_CATEGORIES_NOTE = "This data has no categories, so category figures are not shown."
+
+
+def _kpi_notes(kpis: KpiTable) -> list[str]:
+    """What the KPIs cannot show, in sentences for the user."""
+    notes = []
+    if not kpis.has_revenue:
+        notes.append("This data has no prices, so revenue and order values are not shown.")
+    if not kpis.previous_complete:
+        notes.append(
+            "The data starts after the previous period begins, so the comparison with it is "
+            "partial or missing."
+        )
+    return notes
+
 
 def _measures(a: _Arrays) -> tuple[Measure, ...]:
-    """What products can be ranked by in this data: views and carts only when it has them,
-    revenue only with prices; orders-only data ranks by orders first."""
     present = np.bincount(a.kinds[a.kinds >= 0], minlength=_K_PURCHASE + 1)
+    return _measures_of(present, has_prices=a.has_prices)
+
+
+def _measures_of(present: np.ndarray, *, has_prices: bool) -> tuple[Measure, ...]:
+    """What products can be ranked by in this data (``present``: events per kind): views and
+    carts only when it has them, revenue only with prices; orders-only data ranks by orders
+    first."""
     by_kind: tuple[tuple[Measure, int], ...] = (
         (VIEWS, _K_VIEW),
         (CARTS, _K_CART),
         (ORDERS, _K_PURCHASE),
     )
     measures = [measure for measure, kind in by_kind if present[kind]]
-    if a.has_prices and present[_K_PURCHASE]:
+    if has_prices and present[_K_PURCHASE]:
         measures.append(REVENUE)
     return tuple(measures) or (ORDERS,)
 
@@ -152,13 +173,7 @@ def compute_overview(
     notes: list[str] = []
 
     kpis = _kpis(ctx, s, e)
-    if not kpis.has_revenue:
-        notes.append("This data has no prices, so revenue and order values are not shown.")
-    if not kpis.previous_complete:
-        notes.append(
-            "The data starts after the previous period begins, so the comparison with it is "
-            "partial or missing."
-        )
+    notes += _kpi_notes(kpis)
     rows = _funnel_rows(a, s, e, int(window_hours * HOUR_NS))
     funnel, reach = _funnel(ctx, rows, None)
     splits = {"new_vs_returning": _funnel(ctx, rows, "new_vs_returning", reach)[0]}
@@ -178,7 +193,7 @@ def compute_overview(
         items = ranked(item_table[period.product_items()])
         tail = _long_tail(period, UNITS, "sold", item_table)
     else:
-        notes.append("This data has no item ids, so product figures are not shown.")
+        notes.append(NO_ITEMS_NOTE)
     if a.categories is not None:
         category_table = _segment_table(period, schema.CATEGORY)
         categories_top = ranked(category_table)
@@ -186,7 +201,7 @@ def compute_overview(
         if a.items is not None and a.labels.item_category is not None:
             prices = _price_distribution(period)
     else:
-        notes.append("This data has no categories, so category figures are not shown.")
+        notes.append(NO_CATEGORIES_NOTE)
     if a.brands is not None:
         brands_top = ranked(_segment_table(period, schema.BRAND))
 

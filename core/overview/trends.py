@@ -18,6 +18,7 @@ from core.overview.arrays import (
     _distinct_pairs,
     _extract_orders,
     _index_events,
+    _sums,
 )
 from core.overview.columns import (
     _K_OTHER,
@@ -61,9 +62,7 @@ def _event_trends(a: _Arrays, freq: Freq, start: int, end: int) -> pd.DataFrame:
     values = p.line_values(bought)
     priced = np.isfinite(values)
     frame[REVENUE] = (
-        np.bincount(buckets[bought][priced], weights=values[priced], minlength=count)[:count]
-        if a.has_prices
-        else np.nan
+        _sums(buckets[bought][priced], values[priced], count) if a.has_prices else np.nan
     )
     pairs = _distinct_pairs(buckets, p.users, a.n_users)
     frame[ACTIVE_USERS] = np.bincount(pairs // max(a.n_users, 1), minlength=count)[:count]
@@ -94,9 +93,15 @@ def event_trends(
 def _heatmap(a: _Arrays) -> pd.DataFrame:
     hours = (a.times // HOUR_NS) % 24
     weekdays = (a.times // DAY_NS + 3) % 7  # Monday = 0
-    counts = np.bincount(weekdays * 24 + hours, minlength=7 * 24).reshape(7, 24)
+    return _heatmap_frame(np.bincount(weekdays * 24 + hours, minlength=7 * 24))
+
+
+def _heatmap_frame(counts: np.ndarray) -> pd.DataFrame:
+    """The heatmap from the events of each (weekday, hour), at ``weekday * 24 + hour``."""
     return pd.DataFrame(
-        counts, index=pd.Index(WEEKDAYS, name="weekday"), columns=pd.RangeIndex(24, name="hour")
+        counts.reshape(7, 24),
+        index=pd.Index(WEEKDAYS, name="weekday"),
+        columns=pd.RangeIndex(24, name="hour"),
     )
 
 

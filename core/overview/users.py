@@ -21,6 +21,7 @@ from core.overview.arrays import (
     _last_per_key,
     _ns,
     _selected_rows,
+    _sums,
 )
 from core.overview.columns import (
     _K_CART,
@@ -72,7 +73,7 @@ def _user_table(a: _Arrays, rows: np.ndarray | None = None) -> pd.DataFrame:
             CARTS: np.bincount(p.users[p.kinds == _K_CART], minlength=size)[chosen],
             ORDERS: np.bincount(orders.users, minlength=size)[chosen],
             REVENUE: (
-                np.bincount(p.users[bought][priced], weights=values[priced], minlength=size)[chosen]
+                _sums(p.users[bought][priced], values[priced], size)[chosen]
                 if a.has_prices
                 else np.nan
             ),

@@ -3,7 +3,8 @@
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 
-from tests.pages.apptest import APP, DATA, ROOT, metric, run_page
+from core.datasets.coded import CODED
+from tests.pages.apptest import APP, DATA, OVERVIEW, ROOT, metric, run_page
 from ui import commands, data, state
 
 PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
@@ -117,6 +118,25 @@ def test_a_dataset_ingested_on_the_server_opens_on_the_data_page(tmp_path, monke
     assert metric(at, "Rows kept") == "4"
     assert metric(at, "Events") == "4"
     assert at.session_state[state.SHOP].events.source_name == "big-shop"
+
+
+def test_a_datasets_overview_is_computed_over_its_files(tmp_path, monkeypatch):
+    from core.datasets.ingest import ingest
+
+    source = tmp_path / "shop.csv"
+    source.write_bytes(EVENTS_CSV)
+    ingest([source], name="big-shop", data_dir=tmp_path / "datasets")
+    monkeypatch.setenv("SHOPLENS_DATA_DIR", str(tmp_path / "datasets"))
+    at = run_page(DATA, through_app=True)
+    at.radio(key=state.SOURCE).set_value(state.SOURCE_DATASET).run()
+    at.switch_page(OVERVIEW).run()
+    assert not at.exception
+    assert (tmp_path / "datasets" / "big-shop" / CODED / "events.parquet").is_file()
+    assert metric(at, "Active users") == "2"
+    assert metric(at, "Orders") == "1"
+    at.toggle(key=state.OVERVIEW_SHOW_USERS).set_value(True).run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["user_id"]) == ["k1", "k2"]
 
 
 def test_without_datasets_the_page_says_how_to_make_one(tmp_path, monkeypatch):

@@ -1,0 +1,115 @@
+"""The Shop overview of a dataset on disk: DuckDB over its files against the in-memory path,
+each in a fresh process, on a Taobao-shaped log ingested as a dataset.
+
+Sizes: 10M events (``SHOPLENS_BENCH_EVENTS`` to change, e.g. 30000000); an existing dataset
+folder can be given instead with ``SHOPLENS_BENCH_DATASET`` (its ``coded/`` folder is written
+into it). Measured: coding the events (once per dataset), the page cold (the last 30 days, as
+the page opens) and each filter change; peak RSS.
+Targets (2-core machine, at 30M events): the page cold <= 10 s, each filter change <= 3 s.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.fresh_process import peak_rss_mb, run_measurement
+from benchmarks.taobao import write_taobao
+from benchmarks.targets import check
+
+EVENTS = int(os.environ.get("SHOPLENS_BENCH_EVENTS", "10000000"))
+DATASET = os.environ.get("SHOPLENS_BENCH_DATASET")
+TARGET_COLD, TARGET_FILTER = 10.0, 3.0
+
+
+def _measure_in_child(engine: str, folder: str) -> None:
+    """In a fresh process: the coding (DuckDB), then the page cold and each filter change."""
+    import json
+    import time
+
+    import pandas as pd
+
+    from core import overview as an
+    from core.datasets.coded import coded_events
+    from core.datasets.overview import dataset_filter_options, dataset_overview
+    from core.datasets.store import open_dataset
+
+    path = Path(folder)
+    out: dict[str, object] = {}
+    start = time.perf_counter()
+    if engine == "duckdb":
+        coded_events(path)
+        out["coding"] = time.perf_counter() - start
+        start = time.perf_counter()
+        options = dataset_filter_options(path)
+        out["open"] = time.perf_counter() - start
+
+        def compute(**selection: object) -> None:
+            dataset_overview(path, **selection)  # type: ignore[arg-type]
+    else:
+        shop = open_dataset(path.parent, path.name)
+        events, products = shop.events.frame, shop.product_frame
+        options = an.list_filter_options(events, products)
+        out["open"] = time.perf_counter() - start
+
+        def compute(**selection: object) -> None:
+            an.compute_overview(events, products, **selection)  # type: ignore[arg-type]
+
+    assert options.end is not None
+    last = options.end.normalize() + pd.Timedelta(days=1)
+    month = {"start": last - pd.Timedelta(days=30), "end": last}
+    cases = {
+        "cold (last 30 days)": month,
+        "a category": {**month, "categories": list(options.categories[:1])},
+        "event types (view, purchase)": {**month, "event_types": ["view", "purchase"]},
+        "last 7 days": {"start": last - pd.Timedelta(days=7), "end": last},
+        "weekly trends": {**month, "trend_freq": "W"},
+    }
+    times = {}
+    for name, selection in cases.items():
+        start = time.perf_counter()
+        compute(**selection)
+        times[name] = time.perf_counter() - start
+    out["times"] = times
+    out["rss_mb"] = peak_rss_mb()
+    print(json.dumps(out))
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        if DATASET:
+            folder = Path(DATASET)
+        else:
+            from core.datasets.ingest import ingest
+
+            source = Path(tmp) / "UserBehavior.csv"
+            write_taobao(source, EVENTS)
+            ingest([source], name="taobao", data_dir=Path(tmp) / "datasets")
+            source.unlink()
+            folder = Path(tmp) / "datasets" / "taobao"
+        shutil.rmtree(folder / "coded", ignore_errors=True)
+        duck = run_measurement(_measure_in_child, "duckdb", str(folder))
+        memory = run_measurement(_measure_in_child, "pandas", str(folder))
+        print(f"{folder.name}: coding the events once {duck['coding']:.1f} s")
+        for label, found in (("DuckDB over the files", duck), ("in memory (pandas)", memory)):
+            print(f"  {label}: open {found['open']:.1f} s, peak RSS {found['rss_mb']:,.0f} MB")
+            for name, seconds in found["times"].items():
+                print(f"    {name:<30} {seconds:6.1f} s")
+        times = duck["times"]
+        cold = times.pop("cold (last 30 days)")
+        worst = max(times.values())
+        missed = check(
+            {
+                f"DuckDB cold {cold:.1f} s <= {TARGET_COLD:.0f} s": cold <= TARGET_COLD,
+                f"DuckDB slowest filter change {worst:.1f} s <= {TARGET_FILTER:.0f} s": worst
+                <= TARGET_FILTER,
+            }
+        )
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
