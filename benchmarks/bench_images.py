@@ -51,7 +51,10 @@ def main() -> int:
             f"  {name:9s} accuracy {score.accuracy:.3f}  top-3 {score.top3_accuracy:.3f}  "
             f"macro-F1 {score.macro_f1:.3f}"
         )
-    print(f"  visually similar precision@5 {cold.similar_precision_at_5:.3f}")
+    print(
+        f"  visually similar precision@5 {cold.similar_precision_at_5:.3f} "
+        "(cosine in the MLP's last hidden layer)"
+    )
     print(
         f"  embedding: {cold.embed_seconds_per_photo * 1000:.1f} ms per photo view; "
         f"{photos} photos and their mirror images in {cold.embed_seconds:.1f} s cold, "
