@@ -31,7 +31,7 @@ def main() -> int:
     test = images.read_photo_list(GROCERY / "val.csv", label=LABEL)
     settings = services.ImageSettings()
     with tempfile.TemporaryDirectory() as cache:
-        cold = services.train_images(train, test, settings, cache_dir=Path(cache))
+        cold = services.train_images(train.photos, test.photos, settings, cache_dir=Path(cache))
         started = time.perf_counter()
         embedder = images.load_embedder(Path(cache))
         warm = [
