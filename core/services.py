@@ -490,18 +490,20 @@ class ImageResult:
         models: the MLP and the baselines.
         scores: every model's scores on the test photos.
         similar_precision_at_5: share of each test photo's 5 most similar training photos in
-            its category (0 to 1).
+            its category (0 to 1), in the similarity space (see ``similarity_vectors``).
         train: the photos trained on; test: the photos scored on (labels set).
         test_probabilities: the MLP's probabilities for the test photos (rows: ``test``,
             columns: ``models.classes``).
         catalogue: every photo (training, test, then those without a label), the rows of
-            ``vectors``.
-        vectors: the photos' embeddings, for "visually similar" search.
+            ``similarity_vectors``.
+        similarity_vectors: the photos as "visually similar" compares them (by cosine): the
+            MLP's last hidden layer, averaged over each photo and its mirror image.
         suggestions: the MLP's label for each photo without one (``item_id``, ``suggested``,
             ``confidence``), most confident first.
-        catalogue_precision_at_5: share of each labelled photo's 5 most similar other photos
-            (of the whole catalogue's labelled ones) with its label (0 to 1), as "find products
-            like this" shows them.
+        catalogue_precision_at_5: share of each test photo's 5 most similar other photos (of
+            the whole catalogue's labelled ones) with its label (0 to 1), as "find products
+            like this" shows them; training photos are not asked about, as the MLP has learnt
+            their labels.
         features: the embedding used.
         embed_seconds_per_photo: seconds per photo (and mirror image) embedded now; 0 when all
             came from the cache.
@@ -520,7 +522,7 @@ class ImageResult:
     test: tuple[images.Photo, ...]
     test_probabilities: np.ndarray
     catalogue: tuple[images.Photo, ...]
-    vectors: np.ndarray
+    similarity_vectors: np.ndarray
     suggestions: pd.DataFrame
     catalogue_precision_at_5: float
     features: images.FeatureKind
@@ -657,22 +659,23 @@ def train_images(
     _report(on_progress, TrainingProgress("scoring"))
     scores = images.score_image_models(models, test_vectors, test_labels, mirrored=test_mirrored)
     unlabelled_vectors, unlabelled_mirrored = rows(end, len(catalogue))
+    space = models.similarity_space(vectors, mirrored)
     result = ImageResult(
         models=models,
         scores=scores,
         similar_precision_at_5=images.similar_precision_at_k(
-            train_vectors, train_labels, test_vectors, test_labels
+            space[:cut], train_labels, space[cut:end], test_labels
         ),
         train=train_photos,
         test=test_photos,
         test_probabilities=models.probabilities(images.MLP, test_vectors, test_mirrored),
         catalogue=catalogue,
-        vectors=vectors,
+        similarity_vectors=space,
         suggestions=images.suggest_labels(
             models, [p.item_id for p in unlabelled], unlabelled_vectors, unlabelled_mirrored
         ),
         catalogue_precision_at_5=images.catalogue_precision_at_k(
-            vectors[:end], [str(p.label) for p in catalogue[:end]]
+            space[:end], [str(p.label) for p in catalogue[:end]], queries=np.arange(cut, end)
         ),
         features=embedder.kind,
         embed_seconds_per_photo=embedded.seconds_per_photo,

@@ -545,8 +545,10 @@ def similar(result: services.ImageResult) -> None:
     st.caption(
         f"Of each product's {SIMILAR_SHOWN} most similar products, "
         f"{result.catalogue_precision_at_5:.0%} have the same category (precision@5 over "
-        f"the {result.train_photos + result.test_photos:,} photos with one). Similarity is the "
-        "cosine of the photos' features: 1 is the same picture."
+        f"the {result.test_photos:,} held-out photos, among all "
+        f"{result.train_photos + result.test_photos:,} with a category). Similarity is the "
+        "cosine of the photos as the trained MLP sees them (its last hidden layer), so it "
+        "follows the categories: 1 is the same picture."
     )
     how = st.radio(
         "Find products like", (PICK, UPLOAD), horizontal=True, key=state.IMAGES_QUERY_SOURCE
@@ -556,7 +558,7 @@ def similar(result: services.ImageResult) -> None:
         ids = [photo.item_id for photo in catalogue_photos]
         item = st.selectbox("Product", ids, key=state.IMAGES_QUERY_ITEM)
         exclude = ids.index(item)
-        query = result.vectors[exclude]
+        query = result.similarity_vectors[exclude]
         st.image(_thumbnail(catalogue_photos[exclude]), width=THUMBNAIL)
     else:
         upload = st.file_uploader(
@@ -567,15 +569,19 @@ def similar(result: services.ImageResult) -> None:
         if upload is None:
             return
         try:
-            query = images.embed_query(
-                upload.getvalue(), result.features, cache_dir=load_settings().cache_dir
+            found = images.embed_query(
+                upload.getvalue(),
+                result.features,
+                mirrored=result.settings.mirrored,
+                cache_dir=load_settings().cache_dir,
             )
         except ShopLensError as err:
             st.error(f"{untrusted.plain_md(upload.name)}: {untrusted.error_text(err)}")
             return
+        query = result.models.similarity_space(found.vectors, found.mirrored)[0]
         st.image(reading.decode_photo(upload.getvalue(), shrink_to=THUMBNAIL), width=THUMBNAIL)
     rows, similarity = models.nearest_photos(
-        result.vectors, query, k=SIMILAR_SHOWN, exclude=exclude
+        result.similarity_vectors, query, k=SIMILAR_SHOWN, exclude=exclude
     )
     st.markdown("**Most similar products**")
     columns = st.columns(SIMILAR_SHOWN)

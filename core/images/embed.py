@@ -321,9 +321,11 @@ def check_graph(
     return float(np.abs(graph_features - numpy_features).max())
 
 
-def embed_query(data: bytes, features: FeatureKind, *, cache_dir: Path | None) -> np.ndarray:
-    """The vector of one uploaded photo with the features a catalogue was embedded with, to
-    find the catalogue's photos like it.
+def embed_query(
+    data: bytes, features: FeatureKind, *, mirrored: bool, cache_dir: Path | None
+) -> Embeddings:
+    """The vectors of one uploaded photo (and of its mirror image when ``mirrored``) with the
+    features a catalogue was embedded with, to find the catalogue's photos like it.
 
     Raises:
         PhotoError: not a usable JPEG, PNG or WebP photo (the reason says why).
@@ -331,4 +333,4 @@ def embed_query(data: bytes, features: FeatureKind, *, cache_dir: Path | None) -
     decode_photo(data)  # refused before anything is computed
     photo = Photo("query", data, hashlib.sha256(data).hexdigest())
     embedder = load_embedder(cache_dir, features=features)
-    return embed_photos([photo], embedder, cache_dir=cache_dir).vectors[0]
+    return embed_photos([photo], embedder, cache_dir=cache_dir, mirrored=mirrored)

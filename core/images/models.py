@@ -4,8 +4,12 @@ products.
 The category model is an MLP trained epoch by epoch (live accuracy and log-loss curves, Stop
 keeps the best epoch), on each photo and its mirror image; it predicts by averaging its
 probabilities for the photo and its mirror image. Baselines: logistic regression, k nearest
-neighbours (cosine) and the majority class. "Visually similar" is cosine nearest neighbours on
-the same embeddings.
+neighbours (cosine) and the majority class.
+
+"Visually similar" is cosine nearest neighbours in the MLP's last hidden layer (each photo
+averaged with its mirror image): the trained network keeps what tells products apart and drops
+what does not (light, background), so on the Grocery val photos 77% of a photo's 5 nearest
+training photos share its category, against 61% on the raw embeddings.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ NEIGHBOURS: Final = 5
 TOP_K: Final = 3
 DEFAULT_NETWORK: Final = NetworkConfig(
     hidden_layers=(256,),
-    alpha=1e-3,
+    alpha=1e-2,  # lowest log-loss of 1e-3, 1e-2, 3e-2 in 5-fold CV on Grocery training photos
     learning_rate=1e-3,
     batch_size=128,
     epochs=200,
@@ -91,6 +95,33 @@ class ImageModels:
         model = self.mlp if name == MLP else self.baselines[name]
         views = [vectors] if mirrored is None else [vectors, mirrored]
         return np.mean([_full_probabilities(model, v, len(self.classes)) for v in views], axis=0)
+
+    def similarity_space(
+        self, vectors: np.ndarray, mirrored: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``(photos, units)``: the photos as "visually similar" compares them, the MLP's last
+        hidden layer, averaged over each photo and its mirror image when ``mirrored`` is
+        given."""
+        views = [vectors] if mirrored is None else [vectors, mirrored]
+        return np.mean([_last_hidden_layer(self.mlp, v) for v in views], axis=0)
+
+
+_ACTIVATIONS: Final[dict[str, Callable[[np.ndarray], np.ndarray]]] = {
+    "relu": lambda z: np.maximum(z, 0.0),
+    "tanh": np.tanh,
+    "logistic": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "identity": lambda z: z,
+}
+
+
+def _last_hidden_layer(pipeline: Pipeline, vectors: np.ndarray) -> np.ndarray:
+    """The activations of the network's last hidden layer, from its fitted weights."""
+    network = pipeline[-1]
+    values = pipeline[:-1].transform(vectors)
+    activation = _ACTIVATIONS[network.activation]
+    for weights, intercepts in zip(network.coefs_[:-1], network.intercepts_[:-1], strict=True):
+        values = activation(values @ weights + intercepts)
+    return np.asarray(values)
 
 
 def _full_probabilities(model: Any, vectors: np.ndarray, classes: int) -> np.ndarray:
@@ -277,17 +308,19 @@ def catalogue_precision_at_k(
     vectors: np.ndarray,
     labels: np.ndarray | list[str],
     *,
+    queries: np.ndarray | None = None,
     k: int = NEIGHBOURS,
     max_queries: int = 2000,
     random_state: int = 0,
 ) -> float:
     """The share of each photo's ``k`` most similar other photos that have its label, averaged
-    over the photos, or over ``max_queries`` of them drawn at random when there are more
-    (between 0 and 1; NaN with fewer than 2 photos)."""
-    if len(vectors) < 2:
+    over the photos asked about (the row numbers ``queries``; every photo when None), or over
+    ``max_queries`` of them drawn at random when there are more (between 0 and 1; NaN with
+    fewer than 2 photos or no photo asked about)."""
+    queries = np.arange(len(vectors)) if queries is None else np.asarray(queries, dtype=int)
+    if len(vectors) < 2 or len(queries) == 0:
         return float("nan")
     k = min(k, len(vectors) - 1)
-    queries = np.arange(len(vectors))
     if len(queries) > max_queries:
         queries = np.sort(
             np.random.default_rng(random_state).choice(queries, max_queries, replace=False)

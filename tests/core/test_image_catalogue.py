@@ -107,6 +107,15 @@ def test_catalogue_precision_counts_same_label_neighbours_by_hand() -> None:
     assert np.isnan(models.catalogue_precision_at_k(vectors[:1], ["a"]))
 
 
+def test_catalogue_precision_asks_only_about_the_chosen_photos() -> None:
+    vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    # Photo 0's nearest other photo (1) has its label, photo 2's (3) has not.
+    labels = ["a", "a", "b", "c"]
+    assert models.catalogue_precision_at_k(vectors, labels, queries=np.array([0]), k=1) == 1.0
+    assert models.catalogue_precision_at_k(vectors, labels, queries=np.array([0, 2]), k=1) == 0.5
+    assert np.isnan(models.catalogue_precision_at_k(vectors, labels, queries=np.array([])))
+
+
 def test_typical_mistakes_are_the_most_confident_wrong_calls() -> None:
     probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
     mistakes = models.typical_mistakes(
@@ -163,15 +172,21 @@ def test_the_photo_service_learns_colours_suggests_and_finds_alike(colour_result
     assert result.scores[models.MAJORITY].accuracy == pytest.approx(1 / 3)
     assert result.catalogue_precision_at_5 == 1.0
     assert result.suggestions["suggested"].tolist() == ["red", "blue", "green"]
-    assert len(result.catalogue) == len(result.vectors) == 39
-    query = images.embed_query(_photo_bytes(GREEN, 77), result.features, cache_dir=None)
-    rows, _ = models.nearest_photos(result.vectors, query, k=3)
+    # "Visually similar" compares the photos in the MLP's hidden layer of 8 units.
+    assert result.similarity_vectors.shape == (39, 8)
+    found = images.embed_query(
+        _photo_bytes(GREEN, 77), result.features, mirrored=True, cache_dir=None
+    )
+    assert found.mirrored is not None and found.vectors.shape == found.mirrored.shape
+    assert len(found.vectors) == 1
+    query = result.models.similarity_space(found.vectors, found.mirrored)[0]
+    rows, _ = models.nearest_photos(result.similarity_vectors, query, k=3)
     assert {result.catalogue[r].label for r in rows} <= {"green", None}
 
 
 def test_an_uploaded_query_that_is_not_a_photo_is_refused_with_its_reason() -> None:
     with pytest.raises(reading.PhotoError, match="not an image"):
-        images.embed_query(b"plain text", images.COLOUR, cache_dir=None)
+        images.embed_query(b"plain text", images.COLOUR, mirrored=True, cache_dir=None)
 
 
 def test_the_photo_run_is_listed_reported_and_moves_as_a_bundle(colour_result, sample_shop):

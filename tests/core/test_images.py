@@ -247,6 +247,30 @@ def test_colour_blob_categories_are_learnt_perfectly_with_colour_features(tmp_pa
     assert models.similar_precision_at_k(fitted.vectors, labels, scored.vectors, test_labels) == 1.0
 
 
+def test_similarity_space_is_the_last_hidden_layer_averaged_with_the_mirror_image() -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.random((24, 5))
+    mirrored = vectors + rng.normal(0, 0.05, vectors.shape)
+    labels = np.array(["a", "b", "c"] * 8)
+    config = models.DEFAULT_NETWORK.__class__(
+        hidden_layers=(6, 3), activation="tanh", epochs=3, validation_fraction=0.0
+    )
+    fitted = models.train_image_models(vectors, labels, config=config)
+    network = fitted.mlp[-1]
+
+    def by_hand(rows: np.ndarray) -> np.ndarray:
+        prepared = fitted.mlp[:-1].transform(rows)
+        first = np.tanh(prepared @ network.coefs_[0] + network.intercepts_[0])
+        return np.tanh(first @ network.coefs_[1] + network.intercepts_[1])
+
+    space = fitted.similarity_space(vectors)
+    assert space.shape == (24, 3)
+    np.testing.assert_allclose(space, by_hand(vectors))
+    np.testing.assert_allclose(
+        fitted.similarity_space(vectors, mirrored), (by_hand(vectors) + by_hand(mirrored)) / 2
+    )
+
+
 def test_scores_count_top3_and_unseen_labels_by_hand() -> None:
     probabilities = np.array([[0.5, 0.3, 0.2, 0.0], [0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1]])
     scores = models.score_probabilities(probabilities, np.array([0, 0, 3]))
