@@ -495,7 +495,9 @@ def _print_report(
     return 0
 
 
-def _saved(result: services.PurchaseResult | services.RecommendResult) -> str:
+def _saved(
+    result: services.PurchaseResult | services.RecommendResult | services.ImageResult,
+) -> str:
     if result.run_id is None:
         raise ShopLensError(result.save_problem or "The run could not be saved.")
     return result.run_id
@@ -727,10 +729,17 @@ def _images(args: argparse.Namespace) -> int:
         test.photos if test else None,
         settings,
         cache_dir=None if args.no_cache else load_settings().cache_dir,
+        store=_store(args),
+        label=args.label,
+        source=Path(args.photos).name,
+        name=args.name,
+        tags=tuple(args.tag),
     )
+    run_id = _saved(result)
     skipped = len(train.skipped) + (len(test.skipped) if test else 0)
     if args.json:
         summary = {
+            "run_id": run_id,
             "images": result.train_photos,
             "test_images": result.test_photos,
             "classes": len(result.models.classes),
@@ -779,6 +788,7 @@ def _images(args: argparse.Namespace) -> int:
     )
     for warning in result.models.warnings:
         print(f"warning: {warning}")
+    print(f"Saved as run {run_id}")
     return 0
 
 
@@ -968,6 +978,7 @@ def _add_recommend_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool
 
 
 def _add_image_train_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_run_arguments(parser)
     parser.add_argument("photos", metavar="LIST.csv", help="CSV of photos: path,label")
     parser.add_argument("--test", metavar="LIST.csv", help="CSV of photos to score on")
     parser.add_argument("--label", required=True, help="the label column, e.g. category")

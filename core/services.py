@@ -21,13 +21,13 @@ import pandas as pd
 
 from core import images, purchase, recommend
 from core.config import HORIZON_DAYS, TOP_K, load_settings
-from core.data.loading import ShopData
+from core.data.loading import ShopData, with_photos_fingerprint
 from core.errors import RunWriteError, ShopLensError
 from core.ml.layers import format_hidden_layers
 from core.ml.network import EpochReport, NetworkConfig, OnProgress, TrainingProgress
 from core.ml.timesplit import as_day, check_cutoff, data_end_of, default_cutoff
 from core.params import HORIZON, Constraint, Flag, K, check_settings
-from core.runs.manifest import RecommendDetails, RunRecord
+from core.runs.manifest import DatasetSummary, RecommendDetails, RunRecord
 from core.runs.store import LoadedRun, RunStore
 from core.runs.tasks import (
     check_run_inputs,
@@ -51,7 +51,7 @@ def _report(on_progress: OnProgress | None, progress: TrainingProgress) -> bool:
 def _save(
     store: RunStore | None,
     record: RunRecord,
-    shop: ShopData,
+    shop: ShopData | DatasetSummary,
     *,
     name: str,
     tags: tuple[str, ...],
@@ -586,6 +586,8 @@ def train_images(
     shop: ShopData | None = None,
     label: str = "",
     source: str = "",
+    name: str = "",
+    tags: tuple[str, ...] = (),
 ) -> ImageResult:
     """Embed the photos, train the category MLP and its baselines, score every model and the
     "visually similar" neighbours on the test photos (or a held-out share of ``train``),
@@ -599,9 +601,11 @@ def train_images(
         unlabelled: photos without a label, given a suggested one.
         on_progress: told about the embedding (``embedding``: photos done of all), every
             epoch and stage; returning False stops (the MLP keeps its best epoch).
-        store: where the run is saved (None: not saved); ``shop`` is the data it records.
+        store: where the run is saved (None: not saved); ``shop`` is the data it records
+            (None: photos alone, as on the command line).
         label: the label column, recorded in the run.
         source: where the photos came from, recorded in the run.
+        name: a name for the saved run; tags: its tags.
 
     Raises:
         TooFewPhotosError: too few labelled photos or categories.
@@ -684,7 +688,7 @@ def train_images(
         source=source,
         settings=settings,
     )
-    if store is None or shop is None:
+    if store is None:
         return result
     record = image_run_record(
         models,
@@ -699,5 +703,13 @@ def train_images(
         mirrored=settings.mirrored,
         similar_precision_at_5=result.similar_precision_at_5,
     )
-    run_id, problem = _save(store, record, shop, name="", tags=(), on_progress=on_progress)
+    # Photos alone (the command line) are recorded by their fingerprint and source.
+    recorded = (
+        shop
+        if shop is not None
+        else DatasetSummary(
+            with_photos_fingerprint("photos", images.PhotoSet(catalogue)), events_file=source
+        )
+    )
+    run_id, problem = _save(store, record, recorded, name=name, tags=tags, on_progress=on_progress)
     return dataclasses.replace(result, run_id=run_id, save_problem=problem)

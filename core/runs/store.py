@@ -164,14 +164,15 @@ class RunStore:
     def save(
         self,
         record: RunRecord,
-        shop: ShopData,
+        shop: ShopData | DatasetSummary,
         *,
         name: str = "",
         tags: tuple[str, ...] = (),
         now: dt.datetime | None = None,
         imported_from: str | None = None,
     ) -> str:
-        """Save ``record`` as a new run trained on ``shop``; returns the run id.
+        """Save ``record`` as a new run trained on ``shop``, kept beside the runs, or on data
+        only summarised (a photo run trained on photos alone); returns the run id.
 
         The model and then the manifest are written into a hidden staging folder, which is
         renamed into place last: a run is listed only once both files are complete.
@@ -190,7 +191,7 @@ class RunStore:
     def _save(
         self,
         record: RunRecord,
-        shop: ShopData,
+        shop: ShopData | DatasetSummary,
         *,
         name: str,
         tags: tuple[str, ...],
@@ -201,7 +202,8 @@ class RunStore:
         root.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(root)
         try:
-            self.save_dataset(shop)
+            if isinstance(shop, ShopData):
+                self.save_dataset(shop)
         except RunDataError:
             pass  # the run is kept all the same; it reopens while the same files are loaded
         created = now or dt.datetime.now(dt.UTC)
@@ -222,7 +224,7 @@ class RunStore:
                 joblib.dump(record.estimators, file)
                 file.flush()
                 os.fsync(file.fileno())
-            dataset = DatasetSummary.of(shop)
+            dataset = DatasetSummary.of(shop) if isinstance(shop, ShopData) else shop
             data = dataset.events_file
             manifest = RunManifest(
                 run_id=run_id,

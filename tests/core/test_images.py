@@ -19,6 +19,8 @@ from PIL import Image
 from core import cli
 from core.images import effnet, embed, models, reading, weights
 from core.images.weights import CheckpointError, read_legacy_checkpoint
+from core.runs import RunStore
+from tests.pages.apptest import RUNS, run_page
 
 
 def _png(colour: tuple[int, int, int], size: int = 32) -> bytes:
@@ -288,8 +290,11 @@ def _photo_list(folder: Path, photos: list[reading.Photo]) -> Path:
     return listing
 
 
-def test_cli_images_train_prints_the_json_keys(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_cli_images_train_prints_the_json_keys_and_saves_a_run(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    runs_dir: Path,
 ) -> None:
     monkeypatch.setenv("SHOPLENS_CACHE_DIR", str(tmp_path / "cache"))
     listing = _photo_list(tmp_path, _blob_photos(40, 0))
@@ -323,6 +328,13 @@ def test_cli_images_train_prints_the_json_keys(
     assert summary["classes"] == 2
     assert set(summary["models"]) == {"mlp", "logistic", "knn", "majority"}
     assert set(summary["models"]["mlp"]) == {"accuracy", "top3_accuracy", "macro_f1"}
+    saved = RunStore(runs_dir).load(summary["run_id"])
+    assert saved.task == "images"
+    assert saved.manifest.dataset.events_file == listing.name
+    assert len(saved.manifest.details.classes) == 2
+    at = run_page(RUNS)  # the Runs page lists it beside the others, without its photos
+    assert not at.exception and not at.error
+    assert summary["run_id"] in set(at.dataframe[0].value["run_id"])
 
 
 def test_cli_images_train_bad_input_exits_2_with_one_line(
