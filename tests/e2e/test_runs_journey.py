@@ -61,7 +61,9 @@ def test_two_trainings_survive_a_refresh_and_can_be_compared(page: Page, app_url
         main.get_by_text("MSE (orders²) of the MLP on each run", exact=False).first
     ).to_be_visible()
     expect(
-        main.get_by_text("Orders network: training (dotted) and validation (solid)", exact=False)
+        main.get_by_text(
+            "Orders network: training (dotted) and validation (solid)", exact=False
+        ).first
     ).to_be_visible()
     expect(page.get_by_role("button", name=re.compile(r"Report of 2 runs"))).to_be_visible()
     web.expect_no_exception(page)
