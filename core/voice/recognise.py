@@ -22,6 +22,7 @@ import numpy as np
 import pocketsphinx
 from pocketsphinx.lm import ArpaBoLM
 
+from core.voice.denoise import reduce_noise
 from core.voice.pronounce import pronounce, read_dictionary
 from core.voice.wav import read_wav
 
@@ -36,6 +37,13 @@ NBEST: Final = 100
 # recogniser learnt the command spec's sentences, on 32 commands' text heard exactly: 49%
 # without it, 73% with it (clear US speech 25% -> 91%).
 _DITHER_RMS: Final = 50.0
+# The probability mass the language model keeps for word sequences its sentences never say
+# (ArpaBoLM's absolute discount; its default is 0.5). A sharper model hears the commands'
+# wordings more readily. On the tuning set's 420 recordings (benchmarks/voice_tuning.py),
+# without noise reduction: 293 understood with 0.5, 299 with 0.2; with it: 309 with 0.2, 320
+# with 0.1, 325 with 0.05, 324 with 0.02, 317 with 0.01. Below 0.1 it hears digits that were
+# not said ("one four six zero six" as "one eight four six zero six", clear US speech).
+_DISCOUNT_MASS: Final = 0.1
 
 
 @dataclass(frozen=True)
@@ -122,7 +130,8 @@ class Recogniser:
         return self._decode(samples, time.perf_counter())
 
     def _decode(self, samples: np.ndarray, started: float) -> Heard:
-        samples = _dithered(samples)
+        # steady noise out first (core.voice.denoise), then the dither's faint, known noise in
+        samples = _dithered(reduce_noise(samples))
         with self._lock:
             self._decoder.start_utt()
             self._decoder.process_raw(samples.tobytes(), full_utt=True)
@@ -155,7 +164,7 @@ def _dithered(samples: np.ndarray) -> np.ndarray:
 
 
 def _write_language_model(corpus: Sequence[str], extra: Sequence[str], path: Path) -> None:
-    builder = ArpaBoLM(text="\n".join(corpus), add_start=True)
+    builder = ArpaBoLM(text="\n".join(corpus), add_start=True, discount_mass=_DISCOUNT_MASS)
     for word in extra:
         builder.grams_1.setdefault(word, 1)  # heard alone, where nothing better fits
     builder.compute()
