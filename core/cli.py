@@ -397,9 +397,15 @@ def _check_out_file(out: str | None, example: str) -> Path | None:
 
 
 def _write(path: Path, data: bytes) -> None:
+    _write_with(path, lambda: atomic_write_bytes(path, data))
+
+
+def _write_with(path: Path, write: Callable[[], object]) -> None:
+    """Run ``write`` (which writes ``path`` atomically) in ``path``'s folder, made when
+    missing; a failure is one line naming the file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
+        write()
     except OSError as err:
         raise ShopLensError(
             f"{path.name} cannot be written ({err.strerror or type(err).__name__}); pick "
@@ -561,6 +567,7 @@ def _recommend(args: argparse.Namespace) -> int:
     config = recommend.RecommenderConfig(
         network=_network(args, hidden_layers=args.hidden, random_state=args.seed),
         buy_again=args.buy_again,
+        max_items=args.max_items,
     )
     settings = services.RecommendSettings(
         config, cutoff=args.cutoff, horizon_days=args.horizon_days, k=args.k
@@ -586,8 +593,11 @@ def _recommend(args: argparse.Namespace) -> int:
         # Deployment: fitted on all the data, top-k for every user with history; not a run.
         now = dataclasses.replace(settings, evaluate=False, cutoff=None)
         deployed = services.train_recommender(shop, now, None)
-        lists = recommend.recommend_everyone(deployed.recommender, k=args.k)
-        _write(out, to_safe_csv(lists))
+        if out.suffix.lower() == ".parquet":  # written a batch of users at a time
+            _write_with(out, lambda: recommend.write_everyone(deployed.recommender, out, k=args.k))
+        else:
+            lists = recommend.recommend_everyone(deployed.recommender, k=args.k)
+            _write(out, to_safe_csv(lists))
     return _print_report(
         args,
         report,
@@ -640,7 +650,9 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.task == "purchase":
         base = services.PurchaseSettings(network, args.horizon_days, args.cutoff)
     else:
-        config = recommend.RecommenderConfig(network=network, buy_again=args.buy_again)
+        config = recommend.RecommenderConfig(
+            network=network, buy_again=args.buy_again, max_items=args.max_items
+        )
         base = services.RecommendSettings(
             config, cutoff=args.cutoff, horizon_days=args.horizon_days, k=args.k
         )
@@ -972,8 +984,18 @@ def _add_recommend_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool
     parser.add_argument(
         "--buy-again", action="store_true", help="allow items the user already bought"
     )
+    parser.add_argument(
+        "--max-items",
+        type=_option(recommend.RecommenderConfig.CONSTRAINTS["max_items"]),
+        default=recommend.RecommenderConfig.max_items,
+        help="item vocabulary: how many of the most active products may be recommended",
+    )
     if not for_sweep:
-        parser.add_argument("--out", help="CSV of every user's top-k with reasons (all data)")
+        parser.add_argument(
+            "--out",
+            help="every user's top-k with reasons (all data): CSV, or Parquet for a name "
+            "ending in .parquet (written a batch of users at a time)",
+        )
     _add_run_arguments(parser, for_sweep=for_sweep)
 
 

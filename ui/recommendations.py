@@ -69,6 +69,7 @@ RECOMMENDER_KEYS = {
     "candidates": state.RECS_CANDIDATES,
     "negatives": state.RECS_NEGATIVES,
     "train_windows": state.RECS_WINDOWS,
+    "max_items": state.RECS_MAX_ITEMS,
     "buy_again": state.RECS_BUY_AGAIN,
     "catalogue_only": state.RECS_CATALOGUE_ONLY,
 }
@@ -86,6 +87,12 @@ CANDIDATE_SETTINGS = {
     "train_windows": (
         "Training windows",
         "Consecutive H-day windows before the cutoff the ranker learns from.",
+    ),
+    "max_items": (
+        "Item vocabulary",
+        "Only this many of the most active products may be recommended and get neighbours; "
+        "the others still count in users' histories. Lower it to train faster on a catalogue "
+        "of millions of products.",
     ),
 }
 
@@ -198,7 +205,7 @@ def training_form(
             f"{DEFAULT.config.network.patience} epochs. The best epoch is kept either way.",
         )
         with st.expander("More settings"):
-            more = st.columns(5)
+            more = st.columns(3) + st.columns(3)
             widgets.learning_rate_slider(more[0], key=state.RECS_LEARNING_RATE)
             widgets.alpha_slider(more[1], key=state.RECS_ALPHA)
             for column, (setting, (label, help_text)) in zip(

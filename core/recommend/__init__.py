@@ -12,6 +12,7 @@ from core.recommend.browse import (
     recommend_for_user,
     user_activity,
     user_history,
+    write_everyone,
 )
 from core.recommend.candidates import PAIR_FEATURES, Candidates, generate_candidates
 from core.recommend.evaluation import (
@@ -72,6 +73,7 @@ __all__ = [
     "PhotoVectors",
     "embed_shop_photos",
     "recommend_everyone",
+    "write_everyone",
     "recommend_for_user",
     "recommend_for_items",
     "popular_in_segment",

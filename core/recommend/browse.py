@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from core import schema
+from core.data.exports import atomic_writer
 from core.data.orders import order_keys
 from core.ml.metrics import RANK, SCORE
 from core.recommend.interactions import UnknownUserError
@@ -50,15 +55,71 @@ def user_code(recommender: Recommender, user_id: str) -> int:
     return int(position)
 
 
+EVERYONE_BATCH: Final = 20_000  # users per batch when every user's list is made
+
+
 def recommend_everyone(recommender: Recommender, *, k: int) -> pd.DataFrame:
     """Top-k with reasons for every user with history (user_id, rank, item_id, name, score,
     reason; the name is the item id when the data names no product)."""
+    batches = list(_everyone(recommender, k=k))
+    if not batches:
+        return pd.DataFrame(columns=list(EVERYONE_COLUMNS))
+    return pd.concat(batches, ignore_index=True)
+
+
+def write_everyone(
+    recommender: Recommender,
+    path: Path,
+    *,
+    k: int,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write every user's top-k with reasons (as ``recommend_everyone``) to a Parquet file,
+    a batch of users at a time so memory stays bounded, through a temporary file that
+    replaces ``path`` only when complete. Returns the rows written.
+
+    Args:
+        on_batch: told (users done, users in all) after each batch.
+    """
+    schema_ = pa.schema(
+        [
+            (schema.USER_ID, pa.string()),
+            (RANK, pa.int64()),
+            (schema.ITEM_ID, pa.string()),
+            (schema.NAME, pa.string()),
+            (SCORE, pa.float64()),
+            (REASON, pa.string()),
+        ]
+    )
+    rows = done = 0
+    total = int((recommender.interactions.user_events > 0).sum())
+    with atomic_writer(path) as file, pq.ParquetWriter(file, schema_) as writer:
+        for batch in _everyone(recommender, k=k):
+            table = pa.Table.from_pandas(
+                batch.astype({schema.USER_ID: str, schema.ITEM_ID: str, schema.NAME: str}),
+                schema=schema_,
+                preserve_index=False,
+            )
+            writer.write_table(table)
+            rows += len(batch)
+            done += batch[schema.USER_ID].nunique()
+            if on_batch is not None:
+                on_batch(done, total)
+    return rows
+
+
+EVERYONE_COLUMNS: Final = (schema.USER_ID, RANK, schema.ITEM_ID, schema.NAME, SCORE, REASON)
+
+
+def _everyone(recommender: Recommender, *, k: int) -> Iterator[pd.DataFrame]:
+    """Every user's top-k with reasons, ``EVERYONE_BATCH`` users at a time."""
     inter = recommender.interactions
     users = np.flatnonzero(inter.user_events > 0)
-    lists = recommend_users(recommender, users, k=k)
-    lists[REASON] = explain(recommender, lists)
-    lists[schema.NAME] = inter.item_names[lists["item"].to_numpy()]
-    return lists[[schema.USER_ID, RANK, schema.ITEM_ID, schema.NAME, SCORE, REASON]]
+    for start in range(0, len(users), EVERYONE_BATCH):
+        lists = recommend_users(recommender, users[start : start + EVERYONE_BATCH], k=k)
+        lists[REASON] = explain(recommender, lists)
+        lists[schema.NAME] = inter.item_names[lists["item"].to_numpy()]
+        yield lists[list(EVERYONE_COLUMNS)]
 
 
 def recommend_for_user(recommender: Recommender, user_id: str, *, k: int) -> pd.DataFrame:

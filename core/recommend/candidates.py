@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from core.ml.arrays import distinct
 from core.recommend.categories import _category_probability
-from core.recommend.interactions import CHUNK_USERS, Interactions
+from core.recommend.interactions import CHUNK_USERS, Interactions, top_per_row
 from core.recommend.photos import (
     PHOTO_FEATURES,
     ItemPhotos,
@@ -77,39 +77,6 @@ def _chunks(users: np.ndarray) -> Iterator[np.ndarray]:
         yield users[start : start + CHUNK_USERS]
 
 
-def _dense_scores(inter: Interactions, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense (users x items) item-kNN and category-popularity scores, for the baselines."""
-    knn = (inter.weights[users] @ inter.similarity).toarray().astype(np.float32)
-    if len(inter.category_names):
-        shares = inter.user_category[users].toarray()
-        known = inter.item_category >= 0
-        per_item = np.zeros((len(users), len(inter.item_ids)), dtype=np.float32)
-        per_item[:, known] = shares[:, inter.item_category[known]]
-        category_popularity = per_item * inter.popularity_in_category[None, :]
-    else:
-        category_popularity = np.zeros_like(knn)
-    return knn, category_popularity
-
-
-def _blocked(inter: Interactions, users: np.ndarray, buy_again: bool) -> np.ndarray:
-    blocked = np.broadcast_to(~inter.allowed, (len(users), len(inter.item_ids))).copy()
-    if not buy_again:
-        blocked |= inter.bought[users].toarray() > 0
-    return blocked
-
-
-def _top_per_row_pairs(
-    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, keep: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ``keep`` highest-valued (row, col) entries of each row (positive values only)."""
-    positive = values > 0
-    rows, cols, values = rows[positive], cols[positive], values[positive]
-    order = np.lexsort((-values, rows))
-    rows, cols = rows[order], cols[order]
-    within = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
-    return rows[within < keep], cols[within < keep]
-
-
 @dataclass(frozen=True)
 class _ChunkScores:
     """Generator scores of a chunk of users, sparse where they are sparse."""
@@ -167,13 +134,14 @@ def generate_candidates(
         scores = _chunk_scores(inter, chunk)
         size = len(chunk)
         # Blocked items are dropped before each generator takes its top, not after.
-        knn = scores.knn.tocoo()
-        open_knn = inter.allowed[knn.col]
-        if not buy_again and len(knn.row):
-            open_knn &= np.asarray(inter.bought[chunk[knn.row], knn.col]).ravel() == 0
-        pairs = [
-            _top_per_row_pairs(knn.row[open_knn], knn.col[open_knn], knn.data[open_knn], per_source)
-        ]
+        knn = sparse.csr_matrix(scores.knn, copy=True)
+        knn_rows = np.repeat(np.arange(size), np.diff(knn.indptr))
+        closed = ~inter.allowed[knn.indices]
+        if not buy_again and knn.nnz:
+            closed |= np.asarray(inter.bought[chunk[knn_rows], knn.indices]).ravel() > 0
+        knn.data[closed] = 0.0
+        top_knn = sparse.coo_matrix(top_per_row(knn, per_source))
+        pairs = [(top_knn.row, top_knn.col)]
         take = min(per_source, scores.ease.shape[1])
         if take:
             ease = np.where(inter.allowed[inter.ease_items][None, :], scores.ease, -np.inf)
@@ -181,14 +149,11 @@ def generate_candidates(
                 ease[inter.bought[chunk][:, inter.ease_items].toarray() > 0] = -np.inf
             top = np.argpartition(-ease, take - 1, axis=1)[:, :take]
             rows = np.repeat(np.arange(size), take)
-            pairs.append(
-                _top_per_row_pairs(
-                    rows, inter.ease_items[top.ravel()], ease[rows, top.ravel()], take
-                )
-            )
+            positive = ease[rows, top.ravel()] > 0
+            pairs.append((rows[positive], inter.ease_items[top.ravel()][positive]))
         if len(inter.category_names):
-            shares = scores.shares.tocoo()
-            rows, categories = _top_per_row_pairs(shares.row, shares.col, shares.data, 3)
+            shares = sparse.coo_matrix(top_per_row(scores.shares, 3))
+            rows, categories = shares.row, shares.col
             lengths = np.array([len(inter.category_top[c]) for c in categories], dtype=int)
             if lengths.sum():
                 items = np.concatenate([inter.category_top[c] for c in categories])

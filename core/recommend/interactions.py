@@ -25,6 +25,7 @@ EASE_LAMBDA: Final = 200.0
 CATEGORY_TOP: Final = 50
 HISTORY_FOR_SIMILARITY: Final = 300
 CHUNK_USERS: Final = 500
+SIMILARITY_BLOCK: Final = 512  # item rows per block of the similarity product (bounds memory)
 
 
 class NoItemsError(ShopLensError):
@@ -50,6 +51,8 @@ class Interactions:
     their events are left out of every matrix and statistic, and they are neither known nor
     allowed, so no model ranks them, recommends them or counts them as bought.
     ``non_product_lines`` counts their events left out before ``at``.
+    ``items_beyond_vocabulary`` counts the known items left out of ``allowed`` (and of the
+    item similarities) because they were less active than the ``max_items`` most active ones.
     """
 
     at: pd.Timestamp
@@ -89,6 +92,7 @@ class Interactions:
     item_names: np.ndarray
     non_product: np.ndarray
     non_product_lines: int = 0
+    items_beyond_vocabulary: int = 0
 
     @cached_property
     def similarity_to(self) -> sparse.csr_matrix:
@@ -126,12 +130,17 @@ def build_interactions(
     at: pd.Timestamp,
     *,
     catalogue_only: bool = False,
+    max_items: int | None = None,
 ) -> Interactions:
     """Sparse matrices and statistics from the events strictly before ``at``.
 
     The product table adds item attributes (category, brand, price, name) for the items that
     existed at ``at``; it adds items of its own only when ``at`` is the end of the data, since
     at an earlier date it may list items that appeared later.
+
+    ``max_items`` is the item vocabulary: only the most active known items (by events before
+    ``at``) may be recommended and get neighbours, which bounds the memory and time of a
+    shop with millions of products; the others still count in users' histories.
     """
     if schema.ITEM_ID not in events.columns or not events[schema.ITEM_ID].notna().any():
         raise NoItemsError(
@@ -212,7 +221,8 @@ def build_interactions(
         if table_is_current:
             known = known | listed
     known &= ~non_product
-    allowed = known & listed if catalogue_only else known
+    vocabulary = _vocabulary(np.bincount(items, minlength=n_items), known, max_items)
+    allowed = (known & listed if catalogue_only else known) & vocabulary
     if products is not None and catalogue_only and "in_stock" in products.columns:
         stocked = products.loc[_in_stock(products["in_stock"]), schema.ITEM_ID]
         allowed &= item_ids.isin(stocked.astype("str"))
@@ -260,8 +270,8 @@ def build_interactions(
         last_view=last_view,
         last_cart=last_cart,
         last_purchase=last_purchase,
-        similarity=_item_similarity(weights),
-        **_ease(weights, popularity),
+        similarity=_item_similarity(weights, vocabulary),
+        **_ease(weights, np.where(vocabulary, popularity, -1.0)),
         popularity=popularity,
         popularity_in_category=in_category,
         category_top=category_top,
@@ -284,7 +294,19 @@ def build_interactions(
         item_names=item_names,
         non_product=non_product,
         non_product_lines=int(left_out.sum()),
+        items_beyond_vocabulary=int((known & ~vocabulary).sum()),
     )
+
+
+def _vocabulary(activity: np.ndarray, known: np.ndarray, max_items: int | None) -> np.ndarray:
+    """The ``max_items`` most active known items (ties: the earlier code), or every known
+    item when there are no more than that."""
+    if max_items is None or int(known.sum()) <= max_items:
+        return known.copy()
+    ranked = np.lexsort((np.arange(len(activity)), -activity, ~known))[:max_items]
+    vocabulary = np.zeros(len(activity), dtype=bool)
+    vocabulary[ranked] = True
+    return vocabulary
 
 
 def non_product_note(inter: Interactions) -> str | None:
@@ -297,6 +319,20 @@ def non_product_note(inter: Interactions) -> str | None:
         f"{items:,} non-product item{'s' if items != 1 else ''} (postage, fees, bank charges, "
         f"adjustments) and {lines:,} line{'s' if lines != 1 else ''} of them before "
         f"{inter.at:%Y-%m-%d} were left out: no model learns from, recommends or scores them."
+    )
+
+
+def vocabulary_note(inter: Interactions) -> str | None:
+    """One sentence on the products left out of the item vocabulary, or ``None``."""
+    beyond = inter.items_beyond_vocabulary
+    if not beyond:
+        return None
+    kept = int(inter.known.sum()) - beyond
+    return (
+        f"Only the {kept:,} most active products may be recommended (the item vocabulary "
+        f"setting); {beyond:,} less active one{'s' if beyond != 1 else ''} known at "
+        f"{inter.at:%Y-%m-%d} {'are' if beyond != 1 else 'is'} left out of the lists and of "
+        "the item neighbours, but still count in users' histories."
     )
 
 
@@ -352,22 +388,32 @@ def _user_share(weights: sparse.csr_matrix, codes: np.ndarray, size: int) -> spa
     return sparse.csr_matrix(normalize(per_group, norm="l1", axis=1))
 
 
-def _item_similarity(weights: sparse.csr_matrix) -> sparse.csr_matrix:
-    """Cosine similarity between items' user vectors, keeping each item's top neighbours.
+def _item_similarity(weights: sparse.csr_matrix, vocabulary: np.ndarray) -> sparse.csr_matrix:
+    """Cosine similarity between the vocabulary items' user vectors, keeping each item's top
+    neighbours (items outside the vocabulary have none and are no one's neighbour).
 
     Each user's most recent-weighted items only (at most ``HISTORY_FOR_SIMILARITY``) enter,
-    which bounds the cost of very active users.
+    which bounds the cost of very active users; the product is taken a block of items at a
+    time, so memory stays bounded however many items co-occur.
     """
-    binary = weights.copy().tocsr()
-    binary.data = np.log1p(binary.data)
-    counts = np.diff(binary.indptr)
-    if counts.max(initial=0) > HISTORY_FOR_SIMILARITY:
-        binary = _top_per_row(binary, HISTORY_FOR_SIMILARITY)
-    columns = normalize(binary.T.tocsr(), norm="l2", axis=1)
-    similarity = (columns @ columns.T).tocsr()
-    similarity.setdiag(0.0)
-    similarity.eliminate_zeros()
-    return _top_per_row(similarity, NEIGHBOURS)
+    positions = np.flatnonzero(vocabulary)
+    history = sparse.csr_matrix(weights[:, positions])
+    history.data = np.log1p(history.data)
+    history = top_per_row(history, HISTORY_FOR_SIMILARITY)
+    columns = sparse.csr_matrix(normalize(history.T.tocsr(), norm="l2", axis=1))
+    transposed = sparse.csr_matrix(columns.T)
+    blocks = []
+    for start in range(0, len(positions), SIMILARITY_BLOCK):
+        block = sparse.csr_matrix(columns[start : start + SIMILARITY_BLOCK] @ transposed)
+        block.setdiag(0.0, k=start)  # an item is not its own neighbour
+        blocks.append(top_per_row(block, NEIGHBOURS))
+    n_items = weights.shape[1]
+    if not blocks:
+        return sparse.csr_matrix((n_items, n_items))
+    within = sparse.coo_matrix(sparse.vstack(blocks))
+    return sparse.csr_matrix(
+        (within.data, (positions[within.row], positions[within.col])), shape=(n_items, n_items)
+    )
 
 
 def _ease(weights: sparse.csr_matrix, popularity: np.ndarray) -> dict[str, np.ndarray]:
@@ -401,25 +447,20 @@ def _popularity_within_category(popularity: np.ndarray, categories: np.ndarray) 
     return result
 
 
-def _top_per_row(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
-    matrix = matrix.tocsr()
-    rows, cols, vals = [], [], []
-    for row in range(matrix.shape[0]):
+def top_per_row(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
+    """The matrix with only each row's ``keep`` largest positive entries (rows holding more
+    are cut one by one, in linear time; the others are kept whole)."""
+    matrix = sparse.csr_matrix(matrix, copy=True)
+    matrix.data[~(matrix.data > 0)] = 0.0
+    matrix.eliminate_zeros()
+    counts = np.diff(matrix.indptr)
+    kept = np.ones(matrix.nnz, dtype=bool)
+    for row in np.flatnonzero(counts > keep):
         start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        if end - start == 0:
-            continue
-        data = matrix.data[start:end]
-        index = matrix.indices[start:end]
-        if end - start > keep:
-            top = np.argpartition(-data, keep - 1)[:keep]
-            data, index = data[top], index[top]
-        rows.append(np.full(len(index), row))
-        cols.append(index)
-        vals.append(data)
-    if not rows:
-        return sparse.csr_matrix(matrix.shape)
+        kept[start + np.argpartition(-matrix.data[start:end], keep - 1)[keep:]] = False
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
     return sparse.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=matrix.shape
+        (matrix.data[kept], (rows[kept], matrix.indices[kept])), shape=matrix.shape
     )
 
 

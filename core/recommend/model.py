@@ -35,6 +35,7 @@ from core.recommend.interactions import (
     build_interactions,
     non_product_note,
     relevant_items,
+    vocabulary_note,
 )
 from core.recommend.photos import ItemPhotos, PhotoVectors, fit_item_photos
 
@@ -50,6 +51,8 @@ class RecommenderConfig:
         train_windows: how many consecutive H-day windows before the cutoff train the ranker.
         max_train_pairs: the most (user, candidate) pairs the ranker trains on; above it, a
             random share of the users is kept.
+        max_items: the item vocabulary: only this many of the most active products may be
+            recommended and get neighbours (bounds memory and time on big catalogues).
         buy_again: allow items the user already bought (then they count as hits too).
         catalogue_only: only recommend items present in the product table (and in stock
             where the table has an ``in_stock`` column).
@@ -60,6 +63,7 @@ class RecommenderConfig:
     negatives: int = 30
     train_windows: int = 3
     max_train_pairs: int = 400_000
+    max_items: int = 100_000
     buy_again: bool = False
     catalogue_only: bool = False
 
@@ -68,6 +72,7 @@ class RecommenderConfig:
         "negatives": Whole("Negatives per user", 1, 500),
         "train_windows": Whole("Training windows", 1, 12),
         "max_train_pairs": Whole("The most training pairs", 1_000, 50_000_000),
+        "max_items": Whole("Item vocabulary", 1, 10_000_000),
         "buy_again": Flag("Buy again"),
         "catalogue_only": Flag("Catalogue only"),
     }
@@ -105,8 +110,8 @@ class Recommender:
     def notes(self) -> tuple[str, ...]:
         """What the user should know about the data it learned from (e.g. the non-product
         lines left out)."""
-        note = non_product_note(self.interactions)
-        return (note,) if note else ()
+        notes = (non_product_note(self.interactions), vocabulary_note(self.interactions))
+        return tuple(note for note in notes if note)
 
     def category_probability(self, users: np.ndarray | None = None) -> np.ndarray | None:
         """P(next purchase in category c) per user, from the category model."""
@@ -143,7 +148,13 @@ def fit_recommender(
     started = time.perf_counter()
     horizon = pd.Timedelta(days=horizon_days)
     first = events[schema.TIMESTAMP].min()
-    now = build_interactions(events, products, cutoff, catalogue_only=config.catalogue_only)
+    now = build_interactions(
+        events,
+        products,
+        cutoff,
+        catalogue_only=config.catalogue_only,
+        max_items=config.max_items,
+    )
     item_photos = (
         fit_item_photos(now.item_ids, photos, fit_on=now.known) if photos is not None else None
     )
@@ -154,7 +165,13 @@ def fit_recommender(
         start, end = cutoff - window * horizon, cutoff - (window - 1) * horizon
         if start <= first:
             break
-        past = build_interactions(events, products, start, catalogue_only=config.catalogue_only)
+        past = build_interactions(
+            events,
+            products,
+            start,
+            catalogue_only=config.catalogue_only,
+            max_items=config.max_items,
+        )
         if window == 1 and fit_categories:
             # Fixed settings: the next-category model should not suffer from a tiny ranker.
             category_model = fit_category_model(

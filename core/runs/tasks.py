@@ -188,7 +188,11 @@ def recommender_from_run(
         )
     ranker = loaded.estimators.get("ranker")
     interactions = build_interactions(
-        events, products, manifest.config.cutoff, catalogue_only=config.catalogue_only
+        events,
+        products,
+        manifest.config.cutoff,
+        catalogue_only=config.catalogue_only,
+        max_items=config.max_items,
     )
     item_photos = (
         fit_item_photos(interactions.item_ids, photos, fit_on=interactions.known)

@@ -43,3 +43,9 @@ def test_recommend_with_a_cutoff_too_late_exits_2_with_one_line(small_shop_files
     events, _ = small_shop_files
     code, _, err = run_cli(capsys, "recommend", events, "--cutoff", "2026-10-30", "--epochs", "1")
     assert code == 2 and err.count("\n") == 1 and "cutoff" in err.lower()
+
+
+def test_recommend_with_an_item_vocabulary_of_zero_exits_2_with_one_line(small_shop_files, capsys):
+    events, _ = small_shop_files
+    code, _, err = run_cli(capsys, "recommend", events, "--max-items", "0")
+    assert code == 2 and err.count("\n") == 1 and "Item vocabulary" in err

@@ -26,17 +26,20 @@ from core.recommend import (
     RecommenderConfig,
     UnknownUserError,
     baseline_recommendations,
+    browse,
     build_interactions,
     evaluate_recommender,
     explain,
     fit_recommender,
     generate_candidates,
+    interactions,
     popular_in_segment,
     recommend_everyone,
     recommend_for_items,
     recommend_for_user,
     recommend_users,
     relevant_items,
+    write_everyone,
 )
 from core.schema import CART, FAV, PURCHASE, VIEW
 from tests.frames import SHORT, canonical, make_events, small_shop_frames
@@ -429,6 +432,59 @@ def test_items_bought_together_are_each_others_top_neighbours():
     assert similarity[position(inter.item_ids, "i6")].sum() == 0  # viewed by u5 alone
 
 
+def test_the_item_vocabulary_keeps_only_the_most_active_items_recommendable():
+    # Events before the cutoff: i2 4, i1 3, i4 and i5 2 each (the tie goes to the earlier
+    # code, i4), i3 and i6 1 each.
+    inter = build_interactions(tiny(), None, TINY_CUTOFF, max_items=3)
+    vocabulary = {"i1", "i2", "i4"}
+    assert set(inter.item_ids[inter.allowed]) == vocabulary
+    assert inter.items_beyond_vocabulary == 3
+    linked = sparse.coo_matrix(inter.similarity)
+    assert set(inter.item_ids[linked.row]) | set(inter.item_ids[linked.col]) <= vocabulary
+    assert inter.views[position(inter.user_ids, "u5"), position(inter.item_ids, "i6")] == 1
+    note = interactions.vocabulary_note(inter)
+    assert note is not None and "Only the 3 most active products" in note and "3 less" in note
+    assert interactions.vocabulary_note(build_interactions(tiny(), None, TINY_CUTOFF)) is None
+
+
+def test_no_model_recommends_an_item_outside_the_vocabulary():
+    config = dataclasses.replace(CONFIG, max_items=3)
+    recommender, evaluation = evaluate_recommender(
+        tiny(), None, cutoff=TINY_CUTOFF, horizon_days=TINY_H, k=3, config=config
+    )
+    for name, lists in evaluation.recommendations.items():
+        assert set(lists[schema.ITEM_ID].astype("str")) <= {"i1", "i2", "i4"}, name
+    assert any("most active products" in note for note in recommender.notes)
+
+
+def test_item_similarity_in_blocks_is_the_top_neighbours_of_the_whole_cosine(monkeypatch):
+    rng = np.random.default_rng(7)
+    weights = sparse.random(40, 25, density=0.3, random_state=rng, format="csr")
+    vocabulary = np.ones(25, dtype=bool)
+    vocabulary[[3, 11]] = False
+    monkeypatch.setattr(interactions, "NEIGHBOURS", 4)
+    monkeypatch.setattr(interactions, "SIMILARITY_BLOCK", 3)
+    got = interactions._item_similarity(weights, vocabulary).toarray()
+    history = weights.toarray()[:, vocabulary]
+    history = np.log1p(history) / np.linalg.norm(np.log1p(history), axis=0).clip(1e-12)
+    cosine = history.T @ history
+    np.fill_diagonal(cosine, 0.0)
+    expected = np.zeros((25, 25))
+    inside = np.flatnonzero(vocabulary)
+    for row, values in zip(inside, cosine, strict=True):
+        top = np.argsort(-values)[:4]
+        top = top[values[top] > 0]
+        expected[row, inside[top]] = values[top]
+    assert got == pytest.approx(expected)
+
+
+def test_top_per_row_keeps_each_rows_largest_positive_entries():
+    rows = [[0.5, 3.0, -1.0, 2.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    matrix = sparse.csr_matrix(np.array(rows))
+    top = interactions.top_per_row(matrix, 2).toarray()
+    assert top.tolist() == [[0.0, 3.0, 0.0, 2.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+
+
 def test_category_shares_sum_to_one_for_each_user_with_events():
     inter = build_interactions(tiny(), None, TINY_CUTOFF)
     shares = inter.user_category.toarray()
@@ -714,6 +770,21 @@ def test_every_reason_date_on_the_sample_shop_is_a_day_the_user_did_that(shop, e
     recommender, _ = evaluated
     everyone = recommend_everyone(recommender, k=K)
     assert check_reasons(everyone, events, products, dates=True) == []
+
+
+def test_every_users_lists_written_to_parquet_in_batches_are_the_lists_in_memory(
+    tiny_recommender, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(browse, "EVERYONE_BATCH", 2)  # five users with history: three batches
+    told: list[tuple[int, int]] = []
+    out = tmp_path / "lists.parquet"
+    rows = write_everyone(tiny_recommender, out, k=3, on_batch=lambda *done: told.append(done))
+    written = pd.read_parquet(out)
+    expected = recommend_everyone(tiny_recommender, k=3)
+    assert rows == len(expected) == len(written)
+    pd.testing.assert_frame_equal(written, expected.astype(written.dtypes.to_dict()))
+    assert told == [(2, 5), (4, 5), (5, 5)]
+    assert [path.name for path in tmp_path.iterdir()] == ["lists.parquet"]  # no temporary left
 
 
 # --- baselines -----------------------------------------------------------------------------
