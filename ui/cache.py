@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +47,9 @@ def source_file(name: str, data: bytes) -> SourceFile:
 
 BIG_LOAD_BYTES: Final = 32 * 1024 * 1024
 # Big files are read and mapped a few at a time across the server (as many as trainings run at
-# once), so that sessions loading big files together do not each take a load's memory at once.
-_LOADS = threading.BoundedSemaphore(load_settings().training_slots)
+# once), so that sessions loading big files together do not each take a load's memory at once;
+# ingests (known to be big) wait in this line too.
+BIG_LOADS = threading.BoundedSemaphore(load_settings().training_slots)
 
 
 @contextmanager
@@ -57,22 +58,8 @@ def load_line(*files: SourceFile | None) -> Iterator[None]:
     if sum(len(file.data) for file in files if file is not None) < BIG_LOAD_BYTES:
         yield
         return
-    with _LOADS:
+    with BIG_LOADS:
         yield
-
-
-@contextmanager
-def big_load_place(stopped: Callable[[], bool]) -> Iterator[bool]:
-    """A place in the server's line of big loads, for work known to be big (an ingest):
-    waited for until ``stopped()``; gives False when it stopped before getting one."""
-    while not _LOADS.acquire(timeout=0.25):
-        if stopped():
-            yield False
-            return
-    try:
-        yield True
-    finally:
-        _LOADS.release()
 
 
 @st.cache_data(show_spinner="Reading the file…", max_entries=4)

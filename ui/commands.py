@@ -24,6 +24,7 @@ from core.ml.layers import format_hidden_layers
 from ui import (
     cache,
     home,
+    jobs,
     navigation,
     overview,
     purchase,
@@ -382,7 +383,7 @@ def _confirm() -> None:
         go(pending.page)
         said = f"pressed Train{_on_page(pending.page)}."
     else:
-        job = trainer.job_by_id(pending.job_id or "")
+        job = jobs.find(trainer.TrainingJob, pending.job_id)
         if job is not None and job.running:
             job.request_stop()
             said = f"asked the {job.noun} to stop: it ends after the work under way."

@@ -1,23 +1,21 @@
 """Ingesting on the Data page: files on the server, or a large upload, become a dataset.
 
-An ingest runs on a worker thread of the server, like a training: switching pages or
-refreshing the browser does not touch it. Its job is server-wide and named in the page's URL
-(``?ingest=<id>``), so the Data page finds it again after a refresh and shows its progress;
-Cancel stops it after the current piece and keeps nothing. Ingests wait in the server's line of
-big loads, so sessions ingesting at once do not each take a load's memory at once.
+An ingest is a job of the server (``ui.jobs``), like a training: it runs on a worker thread,
+goes on when the page is left or refreshed, and is named in the page's URL (``?ingest=<id>``),
+so the Data page finds it again after a refresh and shows its progress. Cancel stops it after
+the current piece and keeps nothing. Ingests wait in the server's line of big loads, so sessions
+ingesting at once do not each take a load's memory at once.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 import shutil
 import tempfile
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import ClassVar, Final
 
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -32,120 +30,52 @@ from core.datasets.ingest import (
 )
 from core.errors import ShopLensError
 from core.runs.datasets import writer_prefix
-from ui import cache, state, untrusted
+from ui import cache, jobs, state, untrusted
 
-INGEST_QUERY: Final = "ingest"
-POLL_SECONDS: Final = 0.25
-KEEP_FINISHED_SECONDS: Final = 3600.0
+PAGE: Final = "data"
 UPLOADS: Final = ".upload-"  # staging folders of uploads being ingested, in the data folder
-_LOCK = threading.Lock()
-_JOBS: dict[str, IngestJob] = {}
 
 
 @dataclass(eq=False)
-class IngestJob:
-    """One ingest on a worker thread, as the Data page sees it.
+class IngestJob(jobs.Job[IngestProgress, IngestReport]):
+    """One ingest on a worker thread, as the Data page sees it: its label is the dataset it
+    makes, and it waits in the server's line of big loads.
 
     Attributes:
-        job_id: unguessable id, named in the URL of the page that started it.
-        name: the dataset it makes.
-        progress: how far it has gone (None before the reading starts).
-        report: the dataset's report once it is done.
-        error: why it ended without a dataset (a Cancel included).
-        waiting: it waits for a place in the server's line of big loads.
+        staging: the folder of an upload's files, removed once the ingest has ended.
     """
 
-    job_id: str
-    name: str
-    progress: IngestProgress | None = None
-    report: IngestReport | None = None
-    error: ShopLensError | None = None
-    waiting: bool = True
-    ended: float | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _done: threading.Event = field(default_factory=threading.Event)
+    QUERY: ClassVar[str] = "ingest"
+    staging: Path | None = None
 
     @property
-    def running(self) -> bool:
-        """The ingest has not ended yet (it may still wait in line)."""
-        return not self._done.is_set()
+    def line(self) -> threading.BoundedSemaphore:
+        """The server's line of big loads."""
+        return cache.BIG_LOADS
 
-    @property
-    def stopping(self) -> bool:
-        """Cancel was pressed."""
-        return self._stop.is_set()
+    def left_line_error(self) -> ShopLensError:
+        """Cancel was pressed while the ingest waited in line."""
+        return ShopLensError("The ingest was cancelled while it waited; nothing was read.")
 
-    def request_stop(self) -> None:
-        """Stop after the current piece, keeping nothing (the Cancel button's callback)."""
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the ingest has ended; False when ``timeout`` passed first."""
-        return self._done.wait(timeout)
-
-    def _told(self, progress: IngestProgress) -> bool | None:
-        self.progress = progress
-        return False if self._stop.is_set() else None
-
-    def _run(self, sources: list[Path], products: Path | None, remove: Path | None) -> None:
-        try:
-            with cache.big_load_place(lambda: self._stop.is_set()) as placed:
-                self.waiting = False
-                if not placed:
-                    raise ShopLensError(
-                        "The ingest was cancelled while it waited; nothing was read."
-                    )
-                self.report = ingest(
-                    sources,
-                    name=self.name,
-                    data_dir=load_settings().data_dir,
-                    products=products,
-                    on_progress=self._told,
-                )
-        except ShopLensError as err:  # a user's error; anything else is a bug and is raised
-            self.error = err
-        finally:
-            if remove is not None:
-                shutil.rmtree(remove, ignore_errors=True)
-            self.ended = time.monotonic()
-            self._done.set()
+    def finish(self) -> None:
+        """Removes the upload's staging folder."""
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def _start(name: str, sources: list[Path], products: Path | None, remove: Path | None) -> None:
-    with _LOCK:
-        for job_id, old in list(_JOBS.items()):
-            if old.ended is not None and time.monotonic() - old.ended > KEEP_FINISHED_SECONDS:
-                del _JOBS[job_id]
-        job = IngestJob(secrets.token_urlsafe(12), name)
-        _JOBS[job.job_id] = job
-    threading.Thread(
-        target=job._run, args=(sources, products, remove), name="shoplens-ingest", daemon=True
-    ).start()
-    st.session_state[_SESSION] = job.job_id
-    st.query_params[INGEST_QUERY] = job.job_id
-
-
-_SESSION: Final = "data.ingest.job"
+def _start(name: str, sources: list[Path], products: Path | None, staging: Path | None) -> None:
+    data_dir = load_settings().data_dir
+    jobs.start(
+        IngestJob(jobs.new_id(), PAGE, name, staging=staging),
+        lambda job: ingest(
+            sources, name=name, data_dir=data_dir, products=products, on_progress=job.report
+        ),
+    )
 
 
 def current() -> IngestJob | None:
     """The ingest this session follows: the one it started, or the one named in the URL."""
-    job_id = st.session_state.get(_SESSION) or st.query_params.get(INGEST_QUERY)
-    with _LOCK:
-        job = _JOBS.get(str(job_id)) if job_id else None
-    if job is None:
-        st.session_state.pop(_SESSION, None)
-        return None
-    st.session_state[_SESSION] = job.job_id
-    return job
-
-
-def _forget(job: IngestJob) -> None:
-    st.session_state.pop(_SESSION, None)
-    if st.query_params.get(INGEST_QUERY) == job.job_id:
-        del st.query_params[INGEST_QUERY]
-    with _LOCK:
-        _JOBS.pop(job.job_id, None)
+    return jobs.current(IngestJob, PAGE)
 
 
 def progress_text(job: IngestJob) -> tuple[float, str]:
@@ -170,19 +100,13 @@ def follow(job: IngestJob) -> str | None:
     """While ``job`` runs: a progress bar and Cancel, then the page is drawn again. Once it
     has ended: its outcome, and the name of the dataset it made (None when it made none)."""
     if job.running:
-        cancel = st.empty()
-        cancel.button("Cancel", key="data.ingest.cancel", icon="⏹️", on_click=job.request_stop)
-        bar = st.progress(0.0, text="Starting…")
-        while not job.wait(POLL_SECONDS):
-            bar.progress(*progress_text(job))
-        cancel.empty()
-        bar.empty()
+        jobs.show_progress(
+            job, status=progress_text, stop_label="Cancel", stop_key="data.ingest.cancel"
+        )
         st.rerun()
-    _forget(job)
-    if job.error is not None or job.report is None:
-        st.error(untrusted.error_text(job.error or "The ingest ended without a dataset."))
+    report = jobs.collect(job)
+    if report is None:
         return None
-    report = job.report
     rejected = sum(report.rejected.values())
     st.success(
         f"Dataset **{untrusted.plain_md(report.dataset)}** is ready: {report.rows_read:,} rows "

@@ -24,7 +24,7 @@ from core.ml.network import PRESETS, NetworkConfig, TrainingProgress
 from core.report import build_report
 from core.runs import RunInfo, RunStore, bundles
 from core.runs import charts as rch
-from ui import cache, recommendations, state, trainer, untrusted, widgets
+from ui import cache, jobs, recommendations, state, trainer, untrusted, widgets
 from ui import purchase as purchase_page
 
 PAGES = {"purchase": "pages/2_Purchase_prediction.py", "recommend": "pages/4_Recommendations.py"}
@@ -614,7 +614,7 @@ def sweep_form(store: RunStore, job: trainer.TrainingJob | None) -> None:
             stopping_text="Stopping: no more trainings start; those under way finish and are "
             "saved…",
         )
-        _keep_sweep_result(trainer.collect(job), job.settings)
+        _keep_sweep_result(jobs.collect(job), job.settings)
     _sweep_result(store)
 
 

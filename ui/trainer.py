@@ -1,27 +1,26 @@
 """The one background trainer every model page and the Runs page's sweeps use.
 
-A training runs on a worker thread of the server, not on the page's script: switching pages,
-rerunning or refreshing the browser does not touch it. Its job is server-wide and named in the
-page's URL (``?training=<id>``), so the page it was started from re-attaches to it after a
-refresh and shows its progress again; Stop asks it to end after the current epoch, keeping the
-best epoch. The training service saves the run itself, so a training whose session is gone is
-still kept, and one cut short (by Stop, or by the server shutting down) is saved as stopped.
+A training is a job of the server (``ui.jobs``): it runs on a worker thread, goes on when the
+page is left or refreshed, and is named in the page's URL (``?training=<id>``), so the page it
+was started from re-attaches to it after a refresh and shows its progress again. Stop asks it to
+end after the current epoch, keeping the best epoch. The training service saves the run itself,
+so a training whose session is gone is still kept, and one cut short (by Stop, or by the server
+shutting down) is saved as stopped.
 
 The server has a line of training slots (``SHOPLENS_TRAINING_SLOTS``): a job waits in line for
 one, later ones wait behind it. A sweep waits like a training, then also takes the slots free at
 that moment (up to its width) and trains that many runs at once; Stop ends it after the
-trainings under way. Only core code runs on the worker threads.
+trainings under way.
 """
 
 from __future__ import annotations
 
 import math
-import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -32,64 +31,27 @@ from core.errors import ShopLensError
 from core.ml import charts as ml_charts
 from core.ml.network import EpochReport, NetworkConfig, TrainingProgress
 from core.services import TrainingCancelledError
-from ui import untrusted
+from ui import jobs
 
-TRAINING_QUERY: Final = "training"  # the URL's query parameter naming a page's training
-POLL_SECONDS: Final = 0.25
 LIVE_CHART_SECONDS: Final = 0.5  # redraw live curves at most twice a second
-KEEP_FINISHED_SECONDS: Final = 3600.0  # a finished job waits this long to be collected
-SHUTDOWN_WAIT_SECONDS: Final = 60.0
 # The server-wide line of trainings: as many run at once as there are slots (a setting).
 SLOT_COUNT: Final = load_settings().training_slots
 _SLOTS = threading.BoundedSemaphore(SLOT_COUNT)
-_LOCK = threading.Lock()
-_JOBS: dict[str, TrainingJob] = {}
 SWEEP_PAGE: Final = "sweep"  # the Runs page's sweeps: their jobs report trainings done
 
 
 @dataclass(eq=False)
-class TrainingJob:
-    """One training (or sweep of trainings) on a worker thread, as the pages see it.
+class TrainingJob(jobs.Job[TrainingProgress, Any]):
+    """One training (or sweep of trainings) on a worker thread, as the pages see it: it waits
+    for the server's training slots and reports epochs (a sweep: the trainings done). Its page
+    is ``purchase``, ``recs``, ``images`` or ``sweep``."""
 
-    Attributes:
-        job_id: unguessable id, named in the URL of the page that started it.
-        page: the page it belongs to (``purchase``, ``recs`` or ``sweep``).
-        label: what is trained, in a few words.
-        settings: what the training was asked for (shown again on re-attaching).
-        width: the most slots of the line it may use at once (at least 1).
-        progress: the latest progress the training reported (None before it starts).
-        slots: the slots it holds while it runs (0 while it waits and after it ends).
-    """
-
-    job_id: str
-    page: str
-    label: str
-    settings: Any = None
-    width: int = 1
-    progress: TrainingProgress | None = None
-    slots: int = 0
-    started: float = field(default_factory=time.monotonic)
-    ended: float | None = None
-    result: Any = None
-    error: ShopLensError | None = None
-    waiting: bool = True
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _done: threading.Event = field(default_factory=threading.Event)
+    QUERY: ClassVar[str] = "training"
 
     @property
-    def running(self) -> bool:
-        """The training has not ended yet (it may still wait for a free slot)."""
-        return not self._done.is_set()
-
-    @property
-    def stopping(self) -> bool:
-        """Stop was pressed."""
-        return self._stop.is_set()
-
-    @property
-    def seconds(self) -> float:
-        """Seconds from Train to the end of the work (or to now while it runs)."""
-        return (self.ended or time.monotonic()) - self.started
+    def line(self) -> threading.BoundedSemaphore:
+        """The server's training slots."""
+        return _SLOTS
 
     @property
     def noun(self) -> str:
@@ -97,45 +59,12 @@ class TrainingJob:
         epochs, a sweep the trainings it has done."""
         return "sweep" if self.page == SWEEP_PAGE else "training"
 
-    def request_stop(self) -> None:
-        """Ask the training to stop after its current epoch, or a sweep after its trainings
-        under way (the Stop button's callback)."""
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the training has ended; False when ``timeout`` passed first."""
-        return self._done.wait(timeout)
-
-    def report(self, progress: TrainingProgress) -> bool | None:
-        """The progress callback of the work (an ``OnProgress``): keeps ``progress`` for the
-        page and answers False once Stop was pressed."""
-        self.progress = progress
-        return False if self._stop.is_set() else None
-
-    def _run(self, work: Work) -> None:
-        try:
-            while not _SLOTS.acquire(timeout=POLL_SECONDS):
-                if self._stop.is_set():  # cancelled while waiting in line
-                    raise TrainingCancelledError(
-                        f"{self.noun.capitalize()} was cancelled while it waited for a free "
-                        "slot; nothing was trained."
-                    )
-            held = 1
-            # Only the slots free right now: a wide job never waits for more.
-            while held < self.width and _SLOTS.acquire(blocking=False):
-                held += 1
-            try:
-                self.slots, self.waiting = held, False
-                self.result = work(self)
-            finally:
-                self.slots = 0
-                for _ in range(held):
-                    _SLOTS.release()
-        except ShopLensError as err:  # a user's error; anything else is a bug and is raised
-            self.error = err
-        finally:
-            self.ended = time.monotonic()
-            self._done.set()
+    def left_line_error(self) -> ShopLensError:
+        """Stop was pressed while the job waited for a slot."""
+        return TrainingCancelledError(
+            f"{self.noun.capitalize()} was cancelled while it waited for a free slot; nothing "
+            "was trained."
+        )
 
 
 # What a job runs on its worker thread, given its job: ``job.report`` is the progress callback,
@@ -143,38 +72,10 @@ class TrainingJob:
 Work = Callable[[TrainingJob], Any]
 
 
-def _forget_old_jobs() -> None:
-    now = time.monotonic()
-    for job_id, job in list(_JOBS.items()):
-        if job.ended is not None and now - job.ended > KEEP_FINISHED_SECONDS:
-            del _JOBS[job_id]
-
-
-def session_key(page: str) -> str:
-    """The session-state key naming the training this session follows on ``page``."""
-    return f"{page}.training"
-
-
 def current(page: str, *, on_reattach: Callable[[Any], None] | None = None) -> TrainingJob | None:
-    """The training this session follows on ``page``: the one it started, or the one named in
-    the URL after a refresh, which this session then follows (``on_reattach`` is then given
-    its settings, to show them in the page's form)."""
-    followed = st.session_state.get(session_key(page))
-    job_id = followed or st.query_params.get(TRAINING_QUERY)
-    with _LOCK:
-        job = _JOBS.get(str(job_id)) if job_id else None
-    if job is None or job.page != page:
-        st.session_state.pop(session_key(page), None)
-        return None
-    if not followed and on_reattach is not None and job.settings is not None:
-        on_reattach(job.settings)
-    _attach(job)
-    return job
-
-
-def _attach(job: TrainingJob) -> None:
-    st.session_state[session_key(job.page)] = job.job_id
-    st.query_params[TRAINING_QUERY] = job.job_id
+    """The training this session follows on ``page``, re-attached from the URL after a refresh
+    (``on_reattach`` is then given its settings, to show them in the page's form)."""
+    return jobs.current(TrainingJob, page, on_reattach=on_reattach)
 
 
 def start(
@@ -196,32 +97,11 @@ def start(
         work: the training service call, given its job (progress callback, slots, Stop).
         width: the most slots it may use at once; it waits for one and takes those free then.
     """
-    with _LOCK:
-        running = _JOBS.get(str(st.session_state.get(session_key(page))))
-        if running is not None and running.running:
-            return running
-        _forget_old_jobs()
-        job = TrainingJob(secrets.token_urlsafe(12), page, label, settings, width=max(1, width))
-        _JOBS[job.job_id] = job
-    threading.Thread(
-        target=job._run, args=(work,), name=f"shoplens-{page}-{job.noun}", daemon=True
-    ).start()
-    _attach(job)
+    under_way = running(page)
+    if under_way is not None:
+        return under_way
+    jobs.start(TrainingJob(jobs.new_id(), page, label, settings, width=max(1, width)), work)
     st.rerun()  # drawn again, the page's form shows Train disabled while this one runs
-
-
-def collect(job: TrainingJob) -> Any:
-    """The result of a finished training, once: the page stops following it. Its error (or
-    a Stop before it started) is shown as one line and ``None`` returned."""
-    st.session_state.pop(session_key(job.page), None)
-    if st.query_params.get(TRAINING_QUERY) == job.job_id:
-        del st.query_params[TRAINING_QUERY]
-    with _LOCK:
-        _JOBS.pop(job.job_id, None)
-    if job.error is not None:
-        st.error(untrusted.error_text(job.error))
-        return None
-    return job.result
 
 
 def train_on_page(
@@ -251,7 +131,7 @@ def train_on_page(
         curves=curves,
         stop_help=stop_help,
     )
-    return collect(job)
+    return jobs.collect(job)
 
 
 def network_label(network: NetworkConfig) -> str:
@@ -264,9 +144,7 @@ def network_label(network: NetworkConfig) -> str:
 
 def waiting_text(job: TrainingJob) -> str:
     """Where a waiting training stands in the server's line, and how to leave it."""
-    jobs = list(_JOBS.values())
-    ahead = sum(j.waiting for j in jobs if j.started < job.started)
-    busy = sum(j.slots for j in jobs if j.running)
+    ahead, busy = jobs.place_in_line(job)
     return (
         f"Waiting in line: place {ahead + 1} ({ahead} training{'s' * (ahead != 1)} ahead, "
         f"{busy} of {SLOT_COUNT} slot{'s' * (SLOT_COUNT != 1)} in use); it starts by "
@@ -352,33 +230,50 @@ def follow(
         if drawn_running:
             st.rerun()
         return
-    stop = st.empty()
-    stop.button("Stop", key=stop_key, icon="⏹️", on_click=job.request_stop, help=stop_help)
-    bar = st.progress(0.0, text="Starting…")
-    columns = st.columns(2)
-    slots: dict[str, Any] = {}
-    drawn_epoch, drawn_at = 0, -math.inf
-    while not job.wait(POLL_SECONDS):
-        fraction, text = _status(job, epoch_text, stopping_text)
-        bar.progress(fraction, text=text)
+    live = _LiveCurves(stop_key, curves or _curves)
+    jobs.show_progress(
+        job,
+        status=lambda job: _status(job, epoch_text, stopping_text),
+        stop_label="Stop",
+        stop_key=stop_key,
+        stop_help=stop_help,
+        on_poll=live.draw,
+    )
+    live.clear()
+    st.rerun()
+
+
+class _LiveCurves:
+    """Each network's curves while it trains, two side by side under the progress bar,
+    redrawn at most every ``LIVE_CHART_SECONDS`` and only after a new epoch."""
+
+    def __init__(self, key: str, curves: Callable[[EpochReport], go.Figure]) -> None:
+        self._key, self._curves = key, curves
+        self._columns: list[Any] = []  # made at the first drawing, so below the bar
+        self._charts: dict[str, Any] = {}
+        self._epoch, self._at = 0, -math.inf
+
+    def draw(self, job: TrainingJob) -> None:
         progress = job.progress
         if (
-            progress is not None
-            and progress.epoch != drawn_epoch
-            and progress.networks
-            and time.monotonic() - drawn_at >= LIVE_CHART_SECONDS
+            progress is None
+            or progress.epoch == self._epoch
+            or not progress.networks
+            or time.monotonic() - self._at < LIVE_CHART_SECONDS
         ):
-            drawn_epoch, drawn_at = progress.epoch, time.monotonic()
-            for report in progress.networks:
-                if report.task not in slots:
-                    slots[report.task] = columns[len(slots) % 2].empty()
-                figure = curves(report) if curves is not None else _curves(report)
-                slots[report.task].plotly_chart(
-                    figure, key=f"{stop_key}.live.{report.task}.{report.epoch}"
-                )
-    for element in (stop, bar, *slots.values()):
-        element.empty()
-    st.rerun()
+            return
+        self._epoch, self._at = progress.epoch, time.monotonic()
+        self._columns = self._columns or list(st.columns(2))
+        for report in progress.networks:
+            if report.task not in self._charts:
+                self._charts[report.task] = self._columns[len(self._charts) % 2].empty()
+            self._charts[report.task].plotly_chart(
+                self._curves(report), key=f"{self._key}.live.{report.task}.{report.epoch}"
+            )
+
+    def clear(self) -> None:
+        for chart in self._charts.values():
+            chart.empty()
 
 
 def _curves(report: EpochReport) -> go.Figure:
@@ -399,19 +294,13 @@ PAGE_TITLES: Final = {
 
 def running(page: str) -> TrainingJob | None:
     """The training (or sweep) this session follows on ``page``, while it runs."""
-    job = _JOBS.get(str(st.session_state.get(session_key(page))))
+    job = jobs.followed(TrainingJob, page)
     return job if job is not None and job.running else None
 
 
 def running_jobs() -> dict[str, TrainingJob]:
     """This session's trainings and sweeps still running, by page."""
     return {page: job for page in PAGE_TITLES if (job := running(page)) is not None}
-
-
-def job_by_id(job_id: str) -> TrainingJob | None:
-    """A training of the server by its id (None once it was collected)."""
-    with _LOCK:
-        return _JOBS.get(job_id)
 
 
 def sidebar_note() -> None:
@@ -435,20 +324,3 @@ def note(job: TrainingJob) -> str:
     else:
         where = "preparing or scoring"
     return f"{job.noun} {job.label}, {where}"
-
-
-def _stop_all_on_exit() -> None:
-    """When the server shuts down, trainings are cut short and saved as stopped.
-
-    It runs among the threading module's exit calls, before the standard library's thread
-    pools refuse new work (a plain ``atexit`` call would run after them, and saving the run's
-    data, which uses such a pool, would fail)."""
-    jobs = [job for job in list(_JOBS.values()) if job.running]
-    for job in jobs:
-        job.request_stop()
-    deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
-    for job in jobs:
-        job.wait(max(0.0, deadline - time.monotonic()))
-
-
-threading._register_atexit(_stop_all_on_exit)  # type: ignore[attr-defined]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from core.report import build_report
 from core.runs import bundles, compare
 from core.runs.manifest import ImageDetails
 from core.runs.store import RunStore
+from tests.photos import zip_of
 
 RED, BLUE, GREEN = (200, 30, 30), (30, 30, 200), (30, 200, 30)
 
@@ -32,16 +32,8 @@ def _photo_bytes(colour: tuple[int, int, int], seed: int) -> bytes:
     return out.getvalue()
 
 
-def _zip(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
 def test_a_list_inside_the_zip_names_the_photos_and_gives_label_columns() -> None:
-    data = _zip(
+    data = zip_of(
         {
             "shop/list.csv": "path,item_id,kind\nimg/a.png,p1,red\nimg/b.png,p2,blue\nc.png,,\n",
             "shop/img/a.png": _photo_bytes(RED, 0),
@@ -56,7 +48,7 @@ def test_a_list_inside_the_zip_names_the_photos_and_gives_label_columns() -> Non
 
 
 def test_a_list_without_a_path_column_is_skipped_with_its_reason() -> None:
-    data = _zip({"list.csv": "item,kind\na,red\n", "a.png": _photo_bytes(RED, 0)})
+    data = zip_of({"list.csv": "item,kind\na,red\n", "a.png": _photo_bytes(RED, 0)})
     photos = reading.read_photo_zip(data)
     assert [p.item_id for p in photos.photos] == ["a"]
     assert photos.skipped[0].reason.startswith("unreadable list: it has no 'path' column")

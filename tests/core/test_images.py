@@ -7,9 +7,6 @@ import io
 import json
 import os
 import pickle
-import struct
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,43 +18,19 @@ from core.images import effnet, embed, models, reading, weights
 from core.images.weights import CheckpointError, read_legacy_checkpoint
 from core.runs import RunStore
 from tests.pages.apptest import RUNS, run_page
-
-
-def _png(colour: tuple[int, int, int], size: int = 32) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (size, size), colour).save(out, "PNG")
-    return out.getvalue()
-
-
-def _zip(entries: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
-def _huge_png_header(width: int, height: int) -> bytes:
-    """A PNG whose header claims ``width``×``height`` pixels (its data is a stub)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+from tests.photos import huge_png_header, png, zip_of
 
 
 def test_hostile_zip_entries_are_skipped_each_with_its_reason() -> None:
-    data = _zip(
+    data = zip_of(
         {
-            "red.png": _png((255, 0, 0)),
-            "../escape.png": _png((0, 255, 0)),
-            "/etc/absolute.png": _png((0, 255, 0)),
+            "red.png": png((255, 0, 0)),
+            "../escape.png": png((0, 255, 0)),
+            "/etc/absolute.png": png((0, 255, 0)),
             "__MACOSX/._red.png": b"junk",
-            "bomb.png": _huge_png_header(30_000, 30_000),
+            "bomb.png": huge_png_header(30_000, 30_000),
             "notes.png": b"this is not an image",
-            "folder/red.png": _png((250, 0, 0)),
+            "folder/red.png": png((250, 0, 0)),
             "readme.txt": b"hello",
         }
     )
@@ -75,7 +48,7 @@ def test_hostile_zip_entries_are_skipped_each_with_its_reason() -> None:
 
 
 def test_zip_entry_expanding_far_past_its_packed_size_is_skipped_unread() -> None:
-    data = _zip({"bomb.jpg": b"\0" * (8 * 1024 * 1024), "blue.png": _png((0, 0, 255))})
+    data = zip_of({"bomb.jpg": b"\0" * (8 * 1024 * 1024), "blue.png": png((0, 0, 255))})
     photos = reading.read_photo_zip(data)
     assert [photo.item_id for photo in photos.photos] == ["blue"]
     assert photos.skipped[0].reason.startswith("too large")
@@ -83,15 +56,15 @@ def test_zip_entry_expanding_far_past_its_packed_size_is_skipped_unread() -> Non
 
 def test_zip_without_any_usable_photo_is_refused_with_one_line() -> None:
     with pytest.raises(reading.ImageInputError, match="no usable photo .*1 not an image"):
-        reading.read_photo_zip(_zip({"a.png": b"nope"}))
+        reading.read_photo_zip(zip_of({"a.png": b"nope"}))
     with pytest.raises(reading.ImageInputError, match="not a zip file"):
         reading.read_photo_zip(b"plain bytes")
 
 
 def test_list_refuses_paths_outside_its_folder(tmp_path: Path) -> None:
     (tmp_path / "inside").mkdir()
-    (tmp_path / "inside" / "a.png").write_bytes(_png((255, 0, 0)))
-    (tmp_path / "outside.png").write_bytes(_png((255, 0, 0)))
+    (tmp_path / "inside" / "a.png").write_bytes(png((255, 0, 0)))
+    (tmp_path / "outside.png").write_bytes(png((255, 0, 0)))
     listing = tmp_path / "inside" / "list.csv"
     listing.write_text("path,label\na.png,red\n../outside.png,red\n/etc/passwd.png,red\n")
     photos = reading.read_photo_list(listing, label="label")
@@ -101,7 +74,7 @@ def test_list_refuses_paths_outside_its_folder(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
 def test_list_skips_a_named_pipe_instead_of_waiting_on_it(tmp_path: Path) -> None:
-    (tmp_path / "a.png").write_bytes(_png((255, 0, 0)))
+    (tmp_path / "a.png").write_bytes(png((255, 0, 0)))
     os.mkfifo(tmp_path / "pipe.png")
     listing = tmp_path / "list.csv"
     listing.write_text("path,label\na.png,red\npipe.png,red\nmissing.png,red\n")

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from ui import state, trainer
+from ui import jobs, state, trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120  # seconds a script run may take: a cold run loads the sample shop
@@ -115,5 +115,5 @@ def finished_training(
         return train(on_progress=stop_at_epoch)
 
     job._run(work)
-    trainer._JOBS[job.job_id] = job
+    jobs._JOBS[job.job_id] = job
     return job

@@ -24,7 +24,7 @@ from tests.pages.apptest import (
     train_recommender,
 )
 from tests.records import stub_record
-from ui import commands, navigation, recommendations, runs, state, trainer, untrusted
+from ui import commands, jobs, navigation, recommendations, runs, state, trainer, untrusted
 
 
 def _open(script: str = HOME, **options) -> AppTest:
@@ -231,9 +231,9 @@ def test_confirming_train_presses_the_pages_train(small_shop, runs_dir):
 
 def test_stop_asks_for_a_confirmation_then_stops_this_sessions_training():
     job = trainer.TrainingJob("test-command-stop", "purchase", "8 seed 0")
-    trainer._JOBS[job.job_id] = job
+    jobs._JOBS[job.job_id] = job
     try:
-        at = _open(session={trainer.session_key("purchase"): job.job_id})
+        at = _open(session={jobs.session_key("purchase"): job.job_id})
         at = say(at, "stop training")
         assert not at.exception
         assert "stop the training on Purchase prediction" in heard(at)
@@ -243,7 +243,7 @@ def test_stop_asks_for_a_confirmation_then_stops_this_sessions_training():
         assert "asked the training to stop" in heard(at)
     finally:
         job._done.set()
-        trainer._JOBS.pop(job.job_id, None)
+        jobs._JOBS.pop(job.job_id, None)
 
 
 def test_stop_without_a_training_says_so():

@@ -1,44 +1,15 @@
 """The Product photos page with Streamlit's AppTest: the sample's photos trained on, hostile
 zips reported entry by entry, and a label column that cannot be learnt from."""
 
-import io
-import struct
-import zipfile
-import zlib
-
-from PIL import Image
-
 from core.images import models
 from core.images.sample import PHOTOS_DIR
 from core.runs import RunStore
 from tests.pages.apptest import DATA, metric, run_page, table
+from tests.photos import huge_png_header, png, zip_of
 from ui import images as images_page
 from ui import state
 
 IMAGES = "pages/6_Images.py"
-
-
-def _png(colour: tuple[int, int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (24, 24), colour).save(out, "PNG")
-    return out.getvalue()
-
-
-def _huge_png_header(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"")
-
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
 
 
 def _upload(data: bytes, name: str = "photos.zip"):
@@ -71,15 +42,15 @@ def test_the_sample_photos_train_and_the_page_shows_the_scores_and_the_verdict(r
 
 
 def test_a_hostile_zip_is_read_safely_and_every_skipped_entry_says_why():
-    data = _zip(
+    data = zip_of(
         {
-            "p1.png": _png((255, 0, 0)),
-            "../../etc/escape.png": _png((0, 255, 0)),
-            "/abs/p2.png": _png((0, 255, 0)),
-            "bomb.png": _huge_png_header(30_000, 30_000),
+            "p1.png": png((255, 0, 0)),
+            "../../etc/escape.png": png((0, 255, 0)),
+            "/abs/p2.png": png((0, 255, 0)),
+            "bomb.png": huge_png_header(30_000, 30_000),
             "zeros.jpg": b"\0" * (8 * 1024 * 1024),
             "notes.png": b"not an image at all",
-            "more/p1.png": _png((250, 0, 0)),
+            "more/p1.png": png((250, 0, 0)),
         }
     )
     at = _upload(data)
@@ -98,7 +69,7 @@ def test_a_hostile_zip_is_read_safely_and_every_skipped_entry_says_why():
 
 
 def test_a_zip_without_any_usable_photo_shows_one_line_and_no_exception():
-    at = _upload(_zip({"readme.txt": b"hello"}), name="empty.zip")
+    at = _upload(zip_of({"readme.txt": b"hello"}), name="empty.zip")
     assert not at.exception
     assert len(at.error) == 1
     assert "holds no usable photo" in at.error[0].value
@@ -108,7 +79,7 @@ def test_a_zip_without_any_usable_photo_shows_one_line_and_no_exception():
 
 def test_a_label_column_with_one_category_disables_train_and_says_what_to_do():
     photos = {p.name: p.read_bytes() for p in sorted(PHOTOS_DIR.glob("*.jpg"))[:6]}
-    at = _upload(_zip(photos))  # labels from the sample's product table: all "Grocery"
+    at = _upload(zip_of(photos))  # labels from the sample's product table: all "Grocery"
     assert not at.exception
     assert at.selectbox(key=state.IMAGES_LABEL).value == "category"
     assert at.button(key=state.IMAGES_TRAIN).disabled
@@ -130,7 +101,7 @@ def test_uploaded_photos_become_the_loaded_datas_and_stay_with_its_tables():
     }
     at.switch_page(IMAGES).run()
     at.radio(key=state.IMAGES_SOURCE).set_value(images_page.ZIP).run()
-    zipped = _zip({**photos, "stranger.jpg": photos["p0045.jpg"]})
+    zipped = zip_of({**photos, "stranger.jpg": photos["p0045.jpg"]})
     at.file_uploader(key=state.IMAGES_ZIP).set_value(("new.zip", zipped, "application/zip")).run()
     button = at.button(key="images.attach")
     assert "(2 of the loaded data's products)" in button.label

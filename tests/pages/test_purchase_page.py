@@ -20,8 +20,8 @@ from tests.pages.apptest import (
     run_page,
     train_purchase,
 )
+from ui import jobs, state, trainer
 from ui import purchase as purchase_page
-from ui import state, trainer
 
 TINY = NetworkConfig(hidden_layers=(8,), epochs=5)
 
@@ -141,10 +141,10 @@ def test_a_training_stopped_at_epoch_3_keeps_its_best_epochs_and_is_saved_as_sto
     )
     train = partial(services.train_purchase, sample_shop, settings, RunStore(runs_dir))
     job = finished_training(purchase_page.PAGE, train, stop_at=3)
-    at = run_page(PURCHASE, query={trainer.TRAINING_QUERY: job.job_id})  # as after a refresh
+    at = run_page(PURCHASE, query={trainer.TrainingJob.QUERY: job.job_id})  # as after a refresh
     assert not at.exception
-    assert trainer.session_key(purchase_page.PAGE) not in at.session_state
-    assert trainer.TRAINING_QUERY not in at.query_params
+    assert jobs.session_key(purchase_page.PAGE) not in at.session_state
+    assert trainer.TrainingJob.QUERY not in at.query_params
     result = at.session_state[state.PURCHASE_RESULT]
     assert result.models.stopped and result.epochs == 3
     assert max(result.models.epochs_run) == 3
@@ -163,11 +163,11 @@ def test_a_training_stopped_before_it_started_keeps_nothing(sample_shop, runs_di
     settings = services.PurchaseSettings(TINY)
     train = partial(services.train_purchase, sample_shop, settings, RunStore(runs_dir))
     job = finished_training(purchase_page.PAGE, train, stop_first=True)
-    page_switch = {trainer.session_key(purchase_page.PAGE): job.job_id}
+    page_switch = {jobs.session_key(purchase_page.PAGE): job.job_id}
     at = run_page(PURCHASE, session=page_switch)
     assert not at.exception
     assert len(at.error) == 1 and "stopped before it started" in at.error[0].value
-    assert trainer.session_key(purchase_page.PAGE) not in at.session_state
+    assert jobs.session_key(purchase_page.PAGE) not in at.session_state
     assert state.PURCHASE_RESULT not in at.session_state
     assert RunStore(runs_dir).runs() == []
 

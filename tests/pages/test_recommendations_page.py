@@ -21,7 +21,7 @@ from tests.pages.apptest import (
     table,
     train_recommender,
 )
-from ui import recommendations, state, trainer
+from ui import jobs, recommendations, state, trainer
 
 TINY = recommend.RecommenderConfig(network=NetworkConfig(hidden_layers=(8,), epochs=5))
 
@@ -78,7 +78,7 @@ def test_training_shows_every_model_and_the_core_ndcg(sample_shop, cutoff):
     verdict = f"{comparison.new_items:,} products were first sold in the test window"
     assert any(verdict in caption.value for caption in at.caption)
     # The fitted recommender and its evaluation survive reruns under "recs." keys.
-    assert trainer.session_key(recommendations.PAGE) not in at.session_state
+    assert jobs.session_key(recommendations.PAGE) not in at.session_state
     at.run()
     assert at.session_state[state.RECS_RESULT] is result
 
@@ -184,9 +184,9 @@ def test_a_stopped_training_keeps_the_rankers_best_epoch(sample_shop, cutoff, ru
     )
     train = partial(services.train_recommender, sample_shop, settings, RunStore(runs_dir))
     job = finished_training(recommendations.PAGE, train, stop_at=4)
-    at = run_page(RECOMMENDATIONS, query={trainer.TRAINING_QUERY: job.job_id})  # after a refresh
+    at = run_page(RECOMMENDATIONS, query={trainer.TrainingJob.QUERY: job.job_id})  # after a refresh
     assert not at.exception
-    assert trainer.session_key(recommendations.PAGE) not in at.session_state
+    assert jobs.session_key(recommendations.PAGE) not in at.session_state
     result = at.session_state[state.RECS_RESULT]
     assert result.stopped
     assert result.epochs == 4

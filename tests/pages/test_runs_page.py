@@ -12,7 +12,7 @@ from core.runs import MANIFEST, RunStore, bundles
 from core.runs.tasks import purchase_run_record
 from tests.pages.apptest import DATA, PURCHASE, RECOMMENDATIONS, RUNS, run_page, train_purchase
 from tests.records import stub_record
-from ui import runs, state, trainer
+from ui import jobs, runs, state, trainer
 
 
 def _save(store: RunStore, shop: ShopData, layers: tuple[int, ...], name: str) -> str:
@@ -127,8 +127,8 @@ def test_a_sweep_saves_one_run_per_configuration_and_seed(runs_dir):
     assert any(s.value.startswith("Best of 4 runs") for s in at.success)
     assert not any("stopped" in i.value for i in at.info)
     # The trainer ran it and the page collected it: it follows no sweep any more.
-    assert trainer.session_key(trainer.SWEEP_PAGE) not in at.session_state
-    assert trainer.TRAINING_QUERY not in at.query_params
+    assert jobs.session_key(trainer.SWEEP_PAGE) not in at.session_state
+    assert trainer.TrainingJob.QUERY not in at.query_params
     assert not at.button(key=f"FormSubmitter:{runs.SWEEP_FORM}-Run sweep").disabled
     # The registry below the form lists the new runs at once, not "No runs yet".
     assert not any("No runs yet" in i.value for i in at.info)
@@ -156,7 +156,7 @@ def finished_sweep(shop, store, *, stop_after: int) -> trainer.TrainingJob:
 
     job.report = stop_at
     job._run(runs.sweep_work(shop, store, SWEEP_REQUEST))
-    trainer._JOBS[job.job_id] = job
+    jobs._JOBS[job.job_id] = job
     return job
 
 
@@ -165,7 +165,7 @@ def test_a_sweep_stopped_after_one_training_keeps_that_run_and_says_it_was_stopp
     runs_dir, sample_shop
 ):
     job = finished_sweep(sample_shop, RunStore(runs_dir), stop_after=1)
-    at = run_page(RUNS, query={trainer.TRAINING_QUERY: job.job_id})  # as after a refresh
+    at = run_page(RUNS, query={trainer.TrainingJob.QUERY: job.job_id})  # as after a refresh
     assert not at.exception and not at.error
     [saved] = RunStore(runs_dir).runs()
     assert saved.name == "sweep 4 seed 0" and saved.ok
@@ -175,8 +175,8 @@ def test_a_sweep_stopped_after_one_training_keeps_that_run_and_says_it_was_stopp
         for i in at.info
     )
     assert any(s.value.startswith("Best of 1 run: sweep 4 seed 0 (mse ") for s in at.success)
-    assert trainer.session_key(trainer.SWEEP_PAGE) not in at.session_state
-    assert trainer.TRAINING_QUERY not in at.query_params
+    assert jobs.session_key(trainer.SWEEP_PAGE) not in at.session_state
+    assert trainer.TrainingJob.QUERY not in at.query_params
     # Re-attached from the URL, the form shows what the sweep was asked for.
     assert at.multiselect(key=runs.SWEEP_LAYERS).value == []
     assert at.text_input(key=runs.SWEEP_EXTRA).value == "4; 8"
@@ -186,7 +186,7 @@ def test_a_sweep_stopped_after_one_training_keeps_that_run_and_says_it_was_stopp
 
 def test_a_sweep_stopped_before_any_training_finished_says_so_in_one_line(runs_dir, sample_shop):
     job = finished_sweep(sample_shop, RunStore(runs_dir), stop_after=0)
-    at = run_page(RUNS, session={trainer.session_key(trainer.SWEEP_PAGE): job.job_id})
+    at = run_page(RUNS, session={jobs.session_key(trainer.SWEEP_PAGE): job.job_id})
     assert not at.exception and not at.error
     stopped = [i.value for i in at.info if "stopped" in i.value]
     assert stopped == ["The sweep was stopped before any training finished; no run was saved."]

@@ -1,6 +1,7 @@
 """The server-wide line of trainings: its width is a setting, a waiting training says where it
 stands, and Stop takes it out of the line at once, without training; a sweep takes the slots
-free when it starts, and speaks of trainings done, never of epochs."""
+free when it starts, and speaks of trainings done, never of epochs. Big loads (ingests among
+them) wait in a line of their own."""
 
 import threading
 
@@ -9,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import load_settings
 from core.services import TrainingCancelledError
-from ui import runs, trainer
+from ui import jobs, runs, trainer
 
 
 def test_the_number_of_slots_is_a_setting():
@@ -26,14 +27,14 @@ def test_a_waiting_training_says_its_place_and_leaves_the_line_on_stop():
     called = threading.Event()
     job = trainer.TrainingJob("queued-job", "purchase", "8 seed 0")
     try:
-        trainer._JOBS[job.job_id] = job
+        jobs._JOBS[job.job_id] = job
         threading.Thread(target=job._run, args=(lambda _: called.set(),), daemon=True).start()
         assert not job.wait(0.5) and job.waiting
         assert trainer.waiting_text(job).startswith("Waiting in line: place 1 (0 trainings ahead")
         job.request_stop()
         assert job.wait(5)
     finally:
-        trainer._JOBS.pop(job.job_id, None)
+        jobs._JOBS.pop(job.job_id, None)
         for _ in range(taken):
             trainer._SLOTS.release()
     assert isinstance(job.error, TrainingCancelledError)
@@ -84,13 +85,13 @@ def _sidebar_app():
 
 def test_the_sidebar_names_a_running_sweep():
     job = _sweep_job(epoch=2, epochs=6, seconds=10.0, last="4 seed 0")
-    trainer._JOBS[job.job_id] = job
+    jobs._JOBS[job.job_id] = job
     try:
         at = AppTest.from_function(_sidebar_app)
-        at.session_state[trainer.session_key(trainer.SWEEP_PAGE)] = job.job_id
+        at.session_state[jobs.session_key(trainer.SWEEP_PAGE)] = job.job_id
         at.run()
     finally:
-        trainer._JOBS.pop(job.job_id, None)
+        jobs._JOBS.pop(job.job_id, None)
     assert not at.exception
     assert [c.value for c in at.sidebar.caption] == ["⏳ Runs: sweep of 6 trainings, 2 done."]
 
@@ -98,7 +99,7 @@ def test_the_sidebar_names_a_running_sweep():
 def test_big_loads_wait_in_their_own_line_and_small_ones_never_do(monkeypatch):
     from ui import cache
 
-    monkeypatch.setattr(cache, "_LOADS", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(cache, "BIG_LOADS", threading.BoundedSemaphore(1))
     big = cache.source_file("big.csv", b"x" * cache.BIG_LOAD_BYTES)
     small = cache.source_file("small.csv", b"user,time\n1,2\n")
     entered = threading.Event()
@@ -115,3 +116,33 @@ def test_big_loads_wait_in_their_own_line_and_small_ones_never_do(monkeypatch):
         assert not entered.wait(0.3)
     assert entered.wait(5)  # and goes once the first load is done
     waiting.join(5)
+
+
+def test_an_ingest_waits_among_the_big_loads_not_the_trainings_and_cancel_removes_its_upload(
+    monkeypatch, tmp_path
+):
+    from ui import cache, ingest
+
+    monkeypatch.setattr(cache, "BIG_LOADS", threading.BoundedSemaphore(1))
+    assert cache.BIG_LOADS.acquire(blocking=False)  # another session's big load under way
+    staging = tmp_path / "upload"
+    staging.mkdir()
+    (staging / "0-events.csv").write_text("user_id,timestamp\n", encoding="utf-8")
+    called = threading.Event()
+    loading = ingest.IngestJob("queued-ingest", ingest.PAGE, "big", staging=staging)
+    training = trainer.TrainingJob("training-after-it", "purchase", "8 seed 0")
+    try:
+        jobs._JOBS[loading.job_id] = loading
+        jobs._JOBS[training.job_id] = training
+        threading.Thread(target=loading._run, args=(lambda _: called.set(),), daemon=True).start()
+        assert not loading.wait(0.5) and loading.waiting
+        assert ingest.progress_text(loading)[1].startswith("Waiting for a place")
+        assert trainer.waiting_text(training).startswith("Waiting in line: place 1 (0 trainings")
+        loading.request_stop()
+        assert loading.wait(5)
+    finally:
+        jobs._JOBS.pop(loading.job_id, None)
+        jobs._JOBS.pop(training.job_id, None)
+        cache.BIG_LOADS.release()
+    assert str(loading.error) == "The ingest was cancelled while it waited; nothing was read."
+    assert not called.is_set() and not staging.exists()
