@@ -8,6 +8,7 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from core.recommend.interactions import CHUNK_USERS, Interactions
 from core.recommend.model import Recommender, _top_k
@@ -37,10 +38,11 @@ def baseline_recommendations(
         1e-6, 0, len(columns), endpoint=False
     )
     users = np.asarray(users)
+    similarity = inter.similarity[:, columns].tocsr()  # sliced once, not per block
     block = max(1, min(CHUNK_USERS, CELLS_PER_BLOCK // max(len(columns), 1)))
     for start in range(0, len(users), block):
         chunk = users[start : start + block]
-        knn, category_popularity = _dense_scores(inter, chunk, columns)
+        knn, category_popularity = _dense_scores(inter, chunk, columns, similarity)
         blocked = (
             inter.bought[chunk][:, columns].toarray() > 0
             if not recommender.config.buy_again
@@ -71,10 +73,11 @@ def baseline_recommendations(
 
 
 def _dense_scores(
-    inter: Interactions, users: np.ndarray, columns: np.ndarray
+    inter: Interactions, users: np.ndarray, columns: np.ndarray, similarity: sparse.csr_matrix
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Dense (users x ``columns``) item-kNN and category-popularity scores."""
-    knn = (inter.weights[users] @ inter.similarity[:, columns]).toarray().astype(np.float32)
+    """Dense (users x ``columns``) item-kNN and category-popularity scores (``similarity``:
+    the item similarities to ``columns``)."""
+    knn = (inter.weights[users] @ similarity).toarray().astype(np.float32)
     if len(inter.category_names):
         shares = inter.user_category[users].toarray()
         category = inter.item_category[columns]

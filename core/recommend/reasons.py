@@ -52,7 +52,14 @@ def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Serie
         np.asarray(inter.last_touch[users, anchor]).ravel(),
     )
     category = inter.item_category[items]
-    shares = inter.user_category[users].toarray() if len(inter.category_names) else None
+    # The user's share of the item's category, and the user's top category (never a dense
+    # users x categories matrix: a shop may have thousands of categories).
+    share, top_category = np.zeros(len(items)), np.full(len(items), -1)
+    if len(inter.category_names):
+        known = category >= 0
+        if known.any():
+            share[known] = np.asarray(inter.user_category[users[known], category[known]]).ravel()
+        top_category = np.asarray(inter.user_category[users].argmax(axis=1)).ravel()
     look_anchor, alike = np.full(len(items), -1), np.full(len(items), -np.inf)
     if recommender.photos is not None:
         look_anchor, alike = lookalikes(recommender.photos, inter.bought[users].tocsr(), items)
@@ -82,8 +89,8 @@ def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Serie
             )
         elif looks_alike[row]:
             reasons.append(looks_like(row))
-        elif shares is not None and category[row] >= 0 and shares[row, category[row]] > 0:
-            top = int(shares[row].argmax()) == category[row]
+        elif category[row] >= 0 and share[row] > 0:
+            top = top_category[row] == category[row]
             label = "your top category" if top else "one of your categories"
             reasons.append(f"popular in {inter.category_names[category[row]]}, {label}")
         else:

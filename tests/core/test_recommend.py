@@ -883,3 +883,11 @@ def test_an_unknown_user_raises_unknown_user_error(tiny_recommender):
     with pytest.raises(UnknownUserError, match="'nobody' is not in this data") as error:
         recommend_for_user(tiny_recommender, "nobody", k=3)
     assert "\n" not in str(error.value)
+
+
+def test_the_symmetric_inverse_is_the_inverse_and_falls_back_when_not_positive_definite():
+    gram = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]], dtype=np.float32)
+    assert interactions._spd_inverse(gram.copy()) @ gram == pytest.approx(np.eye(3), abs=1e-5)
+    indefinite = np.array([[1.0, 2.0], [2.0, 1.0]], dtype=np.float32)
+    inverse = interactions._spd_inverse(indefinite.copy())
+    assert inverse @ indefinite == pytest.approx(np.eye(2), abs=1e-5)
