@@ -87,7 +87,7 @@ class _ChunkScores:
     shares: sparse.csr_matrix
 
     def knn_of(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return np.asarray(self.knn[rows, items]).ravel() if len(rows) else np.zeros(0)
+        return sorted_lookup(self.knn, rows, items)
 
     def ease_of(self, inter: Interactions, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
         position = inter.ease_position[items]
@@ -102,9 +102,24 @@ class _ChunkScores:
         return result * inter.popularity_in_category[items]
 
 
+def sorted_lookup(matrix: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The entries of a CSR matrix with sorted indices at (rows, cols), 0 where it has none:
+    one binary search over all its entries' (row, col) keys, which stays fast however long its
+    rows are (scipy's pair indexing scans them)."""
+    width = np.int64(matrix.shape[1])
+    keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * width
+    keys += matrix.indices
+    wanted = rows.astype(np.int64) * width + cols
+    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    if not len(keys):
+        return np.zeros(len(wanted))
+    return np.where(keys[at] == wanted, matrix.data[at], 0.0)
+
+
 def _chunk_scores(inter: Interactions, users: np.ndarray) -> _ChunkScores:
     history = inter.weights[users]
     knn = (history @ inter.similarity).tocsr()
+    knn.sort_indices()
     ease_history = history[:, inter.ease_items].tocsr()
     ease_history.data = np.log1p(ease_history.data)
     ease = np.asarray(ease_history @ inter.ease)
@@ -135,11 +150,9 @@ def generate_candidates(
         size = len(chunk)
         # Blocked items are dropped before each generator takes its top, not after.
         knn = sparse.csr_matrix(scores.knn, copy=True)
-        knn_rows = np.repeat(np.arange(size), np.diff(knn.indptr))
-        closed = ~inter.allowed[knn.indices]
-        if not buy_again and knn.nnz:
-            closed |= np.asarray(inter.bought[chunk[knn_rows], knn.indices]).ravel() > 0
-        knn.data[closed] = 0.0
+        knn.data[~inter.allowed[knn.indices]] = 0.0
+        if not buy_again:  # an elementwise product finds the bought entries, not look-ups
+            knn = knn - knn.multiply(inter.bought[chunk] > 0)
         top_knn = sparse.coo_matrix(top_per_row(knn, per_source))
         pairs = [(top_knn.row, top_knn.col)]
         take = min(per_source, scores.ease.shape[1])

@@ -191,8 +191,14 @@ def build_interactions(
     seconds = past[schema.TIMESTAMP].to_numpy().astype("datetime64[s]").view(np.int64)
     seconds = seconds.astype(np.float64)
 
+    # One stable sort by (user, item) serves every "latest" matrix: a type's events keep
+    # that order when picked out of it.
+    by_pair = np.argsort(users * n_items + items, kind="stable")
+    pair_keys, pair_seconds = (users * n_items + items)[by_pair], seconds[by_pair]
+
     def latest(mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
-        return _pair_max(users[mask], items[mask], seconds[mask], shape)
+        chosen = mask[by_pair] if isinstance(mask, np.ndarray) else mask
+        return _pair_max(pair_keys[chosen], pair_seconds[chosen], shape)
 
     last_touch, last_view, last_cart = latest(), latest(is_view), latest(is_cart)
     last_purchase = latest(is_purchase)
@@ -366,16 +372,15 @@ def _in_stock(column: pd.Series) -> np.ndarray:
     return np.where(numbers.notna(), numbers.fillna(0) > 0, words)
 
 
-def _pair_max(
-    users: np.ndarray, items: np.ndarray, values: np.ndarray, shape: tuple[int, int]
-) -> sparse.csr_matrix:
-    """Sparse matrix holding, per (user, item), the largest of its values."""
-    if not len(users):
+def _pair_max(keys: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
+    """Sparse matrix holding, per (user, item), the largest of its values; ``keys`` are
+    ``user * items + item``, sorted."""
+    if not len(keys):
         return sparse.csr_matrix(shape)
-    key = users * shape[1] + items
-    frame = pd.DataFrame({"key": key, "value": values}).groupby("key")["value"].max()
-    keys = frame.index.to_numpy()
-    return sparse.csr_matrix((frame.to_numpy(), (keys // shape[1], keys % shape[1])), shape=shape)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    largest = np.maximum.reduceat(values, starts)
+    keys = keys[starts]
+    return sparse.csr_matrix((largest, (keys // shape[1], keys % shape[1])), shape=shape)
 
 
 def _user_share(weights: sparse.csr_matrix, codes: np.ndarray, size: int) -> sparse.csr_matrix:
@@ -401,12 +406,13 @@ def _item_similarity(weights: sparse.csr_matrix, vocabulary: np.ndarray) -> spar
     history = sparse.csr_matrix(weights[:, positions])
     history.data = np.log1p(history.data)
     history = top_per_row(history, HISTORY_FOR_SIMILARITY)
-    columns = sparse.csr_matrix(normalize(history.T.tocsr(), norm="l2", axis=1))
+    columns = sparse.csr_matrix(normalize(history.T.tocsr(), norm="l2", axis=1), dtype=np.float32)
     transposed = sparse.csr_matrix(columns.T)
     blocks = []
     for start in range(0, len(positions), SIMILARITY_BLOCK):
         block = sparse.csr_matrix(columns[start : start + SIMILARITY_BLOCK] @ transposed)
-        block.setdiag(0.0, k=start)  # an item is not its own neighbour
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        block.data[block.indices == rows + start] = 0.0  # an item is not its own neighbour
         blocks.append(top_per_row(block, NEIGHBOURS))
     n_items = weights.shape[1]
     if not blocks:

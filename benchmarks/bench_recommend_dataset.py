@@ -1,0 +1,118 @@
+"""The recommender on a dataset on disk: a Taobao-shaped log ingested as a dataset, fitted as
+"recommend now" (every training window, the default settings and item vocabulary), every
+user's top-10 with reasons written to Parquet a batch of users at a time, and one user's list
+as the per-user browser asks for it; in a fresh process, with its peak RSS.
+
+Sizes: 10M events (``SHOPLENS_BENCH_EVENTS`` to change, e.g. 30000000); an existing dataset
+folder can be given instead with ``SHOPLENS_BENCH_DATASET``.
+Targets (2-core machine, at 30M events): fit <= 5 min, every user's top-10 written <= 3 min,
+one user's list <= 200 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.fresh_process import peak_rss_mb, run_measurement
+from benchmarks.taobao import write_taobao
+from benchmarks.targets import check
+
+EVENTS = int(os.environ.get("SHOPLENS_BENCH_EVENTS", "10000000"))
+DATASET = os.environ.get("SHOPLENS_BENCH_DATASET")
+TARGET_FIT, TARGET_WRITE, TARGET_USER = 300.0, 180.0, 0.2
+USERS_ASKED = 50
+
+
+def _measure_in_child(folder: str, out: str) -> None:
+    """In a fresh process: open the dataset, fit, write everyone's lists, ask for single users."""
+    import json
+    import statistics
+    import time
+
+    import numpy as np
+
+    from core import recommend, services
+    from core.datasets.store import open_dataset
+
+    path = Path(folder)
+    result: dict[str, object] = {}
+    start = time.perf_counter()
+    shop = open_dataset(path.parent, path.name)
+    result["open"] = time.perf_counter() - start
+    result["events"] = len(shop.events.frame)
+    settings = services.RecommendSettings(evaluate=False)
+    start = time.perf_counter()
+    fitted = services.train_recommender(shop, settings, None).recommender
+    result["fit"] = time.perf_counter() - start
+    inter = fitted.interactions
+    result["users"] = int((inter.user_events > 0).sum())
+    result["items"] = len(inter.item_ids)
+    result["vocabulary"] = int(inter.allowed.sum())
+    result["train_pairs"] = fitted.train_pairs
+    start = time.perf_counter()
+    result["rows"] = recommend.write_everyone(fitted, Path(out), k=10)
+    result["write"] = time.perf_counter() - start
+    users = np.flatnonzero(inter.user_events > 0)
+    count = min(USERS_ASKED, len(users))
+    picked = np.random.default_rng(0).choice(users, size=count, replace=False)
+    times = []
+    for code in picked:
+        start = time.perf_counter()
+        recommend.recommend_for_user(fitted, str(inter.user_ids[code]), k=10)
+        times.append(time.perf_counter() - start)
+    result["user_median"] = statistics.median(times)
+    result["user_max"] = max(times)
+    result["rss_mb"] = peak_rss_mb()
+    print(json.dumps(result))
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        if DATASET:
+            folder = Path(DATASET)
+        else:
+            from core.datasets.ingest import ingest
+
+            source = Path(tmp) / "UserBehavior.csv"
+            write_taobao(source, EVENTS)
+            ingest([source], name="taobao", data_dir=Path(tmp) / "datasets")
+            source.unlink()
+            folder = Path(tmp) / "datasets" / "taobao"
+        out = Path(tmp) / "lists.parquet"
+        found = run_measurement(_measure_in_child, str(folder), str(out))
+        size_mb = out.stat().st_size / 1e6
+    print(
+        f"{folder.name}: {found['events']:,} events, {found['users']:,} users with history, "
+        f"{found['items']:,} products of which {found['vocabulary']:,} in the item vocabulary; "
+        f"opened in {found['open']:.1f} s"
+    )
+    print(f"  fit (every training window, {found['train_pairs']:,} pairs)  {found['fit']:6.1f} s")
+    print(
+        f"  every user's top-10 with reasons to Parquet  {found['write']:6.1f} s "
+        f"({found['rows']:,} rows, {size_mb:.1f} MB)"
+    )
+    print(
+        f"  one user's list: median {found['user_median'] * 1000:.0f} ms, slowest "
+        f"{found['user_max'] * 1000:.0f} ms of {USERS_ASKED}"
+    )
+    print(f"  peak RSS {found['rss_mb']:,.0f} MB")
+    at = f"at {found['events'] / 1e6:.0f}M events"
+    missed = check(
+        {
+            f"fit {found['fit']:.0f} s <= {TARGET_FIT:.0f} s ({at})": found["fit"] <= TARGET_FIT,
+            f"every user's top-10 written {found['write']:.0f} s <= {TARGET_WRITE:.0f} s ({at})": (
+                found["write"] <= TARGET_WRITE
+            ),
+            f"one user's list, slowest {found['user_max'] * 1000:.0f} ms <= 200 ms": (
+                found["user_max"] <= TARGET_USER
+            ),
+        }
+    )
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
