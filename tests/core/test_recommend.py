@@ -797,6 +797,32 @@ def test_the_popularity_baseline_gives_the_most_popular_items_not_yet_bought(tin
     assert items_of(popular, "u4") == ["i1", "i2", "i3"]  # i5 is bought
 
 
+def test_the_baselines_are_the_top_k_of_their_scores_over_every_recommendable_item(evaluated):
+    recommender, _ = evaluated
+    inter = recommender.interactions
+    users = np.flatnonzero(inter.user_events > 0)[:60]
+    got = baseline_recommendations(recommender, users, k=K)
+    popular = np.argsort(-inter.popularity, kind="stable")
+    popular = popular[inter.allowed[popular]]
+    fallback = np.zeros(len(inter.item_ids))
+    fallback[popular] = np.linspace(1e-6, 0, len(popular), endpoint=False)
+    shares = inter.user_category[users].toarray()
+    category = inter.item_category
+    in_category = np.where(category >= 0, shares[:, np.maximum(category, 0)], 0.0)
+    dense = {
+        "popularity": np.broadcast_to(inter.popularity, (len(users), len(category))),
+        "category_popularity": in_category * inter.popularity_in_category + fallback,
+        "item_knn": (inter.weights[users] @ inter.similarity).toarray() + fallback,
+    }
+    blocked = (inter.bought[users].toarray() > 0) | ~inter.allowed
+    for name, scores in dense.items():
+        for row, user in enumerate(users):
+            open_ = np.flatnonzero(~blocked[row])
+            best = open_[np.lexsort((open_, -scores[row, open_]))][:K]
+            expected = list(inter.item_ids[best])
+            assert items_of(got[name], inter.user_ids[user]) == expected, (name, user)
+
+
 def test_the_random_baseline_is_seeded(evaluated):
     recommender, _ = evaluated
     users = np.flatnonzero(recommender.interactions.user_events > 0)
