@@ -34,7 +34,7 @@ class _Catalogue:
 
 
 def _catalogue(inter: Interactions) -> _Catalogue:
-    order = np.argsort(-inter.popularity, kind="stable")
+    order = inter.by_popularity
     popular = order[inter.allowed[order]]
     fallback = np.zeros(len(inter.item_ids))
     fallback[popular] = np.linspace(1e-6, 0, len(popular), endpoint=False)

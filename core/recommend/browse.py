@@ -133,7 +133,7 @@ def popular_items(recommender: Recommender, *, limit: int) -> np.ndarray:
     """Positions of the ``limit`` most popular products known at the recommender's date,
     most popular first (non-product lines such as postage are never among them)."""
     inter = recommender.interactions
-    order = np.argsort(-inter.popularity, kind="stable")
+    order = inter.by_popularity
     return order[inter.known[order]][:limit]
 
 

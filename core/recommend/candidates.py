@@ -16,7 +16,13 @@ from sklearn.pipeline import Pipeline
 
 from core.ml.arrays import distinct
 from core.recommend.categories import _category_probability
-from core.recommend.interactions import CHUNK_USERS, Interactions, top_per_row
+from core.recommend.interactions import (
+    CHUNK_USERS,
+    Interactions,
+    lookup,
+    pair_keys,
+    top_per_row,
+)
 from core.recommend.photos import (
     PHOTO_FEATURES,
     ItemPhotos,
@@ -87,7 +93,7 @@ class _ChunkScores:
     shares: sparse.csr_matrix
 
     def knn_of(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return sorted_lookup(self.knn, rows, items)
+        return lookup(self.knn, pair_keys(self.knn), rows, items)
 
     def ease_of(self, inter: Interactions, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
         position = inter.ease_position[items]
@@ -100,20 +106,6 @@ class _ChunkScores:
         if known.any() and len(inter.category_names):
             result[known] = np.asarray(self.shares[rows[known], category[known]]).ravel()
         return result * inter.popularity_in_category[items]
-
-
-def sorted_lookup(matrix: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The entries of a CSR matrix with sorted indices at (rows, cols), 0 where it has none:
-    one binary search over all its entries' (row, col) keys, which stays fast however long its
-    rows are (scipy's pair indexing scans them)."""
-    width = np.int64(matrix.shape[1])
-    keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * width
-    keys += matrix.indices
-    wanted = rows.astype(np.int64) * width + cols
-    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
-    if not len(keys):
-        return np.zeros(len(wanted))
-    return np.where(keys[at] == wanted, matrix.data[at], 0.0)
 
 
 def _chunk_scores(inter: Interactions, users: np.ndarray) -> _ChunkScores:
@@ -142,7 +134,7 @@ def generate_candidates(
     whose bought items look most like them, and the photo features follow the pair features.
     """
     parts: list[tuple[np.ndarray, ...]] = []
-    popular = np.argsort(-inter.popularity, kind="stable")[:per_source]
+    popular = inter.by_popularity[:per_source]
     n_items = len(inter.item_ids)
     cold = cold_items(photos, inter.bought, inter.allowed) if photos is not None else None
     for chunk in _chunks(users):

@@ -119,7 +119,7 @@ def new_item_purchases(recommender: Recommender, relevant: pd.DataFrame) -> pd.D
     recommender's date: items first sold in the test window."""
     inter = recommender.interactions
     codes = inter.item_ids.get_indexer(relevant[schema.ITEM_ID].astype("str"))
-    buyers = np.asarray((inter.bought > 0).sum(axis=0)).ravel()
+    buyers = inter.buyers
     return relevant[(codes >= 0) & (buyers[np.maximum(codes, 0)] == 0)].reset_index(drop=True)
 
 

@@ -96,10 +96,19 @@ class Interactions:
     items_beyond_vocabulary: int = 0
 
     @cached_property
-    def similarity_to(self) -> sparse.csr_matrix:
-        """The similarity matrix transposed: row i holds the items that have i as a
-        neighbour (computed once, for the reasons)."""
-        return self.similarity.T.tocsr()
+    def by_popularity(self) -> np.ndarray:
+        """Every item, the most popular first (ties: the lower code); computed once."""
+        return np.argsort(-self.popularity, kind="stable")
+
+    @cached_property
+    def buyers(self) -> np.ndarray:
+        """Per item, how many users bought it; computed once."""
+        return np.diff(sparse.csc_matrix(self.bought).indptr)
+
+    @cached_property
+    def similarity_keys(self) -> np.ndarray:
+        """The similarities' (item, neighbour) keys in storage order, for ``lookup``."""
+        return pair_keys(self.similarity)
 
 
 def _codes(values: pd.Series) -> np.ndarray:
@@ -466,6 +475,29 @@ def _popularity_within_category(popularity: np.ndarray, categories: np.ndarray) 
             popularity[known], top, out=np.zeros(int(known.sum())), where=top > 0
         )
     return result
+
+
+def pair_keys(matrix: sparse.csr_matrix) -> np.ndarray:
+    """``row * columns + col`` of each stored entry of a CSR matrix, in storage order (its
+    indices are sorted in place first when they are not, so the keys are sorted)."""
+    if not matrix.has_sorted_indices:
+        matrix.sort_indices()
+    width = np.int64(matrix.shape[1])
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return rows * width + matrix.indices
+
+
+def lookup(
+    matrix: sparse.csr_matrix, keys: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """The entries of a CSR matrix with sorted indices (``keys``: its ``pair_keys``) at
+    (rows, cols), 0 where it has none: one binary search over all its entries, which stays
+    fast however long its rows are (scipy's pair indexing scans them)."""
+    wanted = rows.astype(np.int64) * np.int64(matrix.shape[1]) + cols
+    if not len(keys):
+        return np.zeros(len(wanted))
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return np.where(keys[at] == wanted, matrix.data[at], 0.0)
 
 
 def top_per_row(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:

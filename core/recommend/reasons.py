@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
+from core.recommend.interactions import Interactions, lookup
 from core.recommend.model import Recommender
 from core.recommend.photos import COLD_BUYERS, LOOKALIKE, lookalikes
 
@@ -18,8 +20,37 @@ REASON: Final = "reason"
 
 def _day(seconds: float) -> str:
     """A date from unix seconds, e.g. '3 May 2026'."""
-    when = pd.Timestamp(int(seconds), unit="s")
+    return _day_label(int(seconds) // 86_400)
+
+
+@lru_cache(maxsize=4096)
+def _day_label(day: int) -> str:
+    when = pd.Timestamp(day * 86_400, unit="s")
     return f"{when.day} {when:%b %Y}"
+
+
+def _closest_touched(
+    inter: Interactions, users: np.ndarray, items: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each (user, item) pair: the item of the user's history most similar to it (the
+    lowest code among ties) and that similarity (0 when none is a neighbour).
+
+    Each pair looks its user's history items up in the similarities, so the cost is the
+    pairs' history lengths, however many items have a popular item as a neighbour.
+    """
+    history = inter.weights[users]
+    counts = np.diff(history.indptr)
+    rows = np.repeat(np.arange(len(users)), counts)
+    touched = history.indices
+    closeness = lookup(inter.similarity, inter.similarity_keys, touched, items[rows])
+    anchor, best = np.zeros(len(users), dtype=np.int64), np.zeros(len(users))
+    filled = np.flatnonzero(counts)
+    if len(filled):
+        starts = history.indptr[filled]
+        best[filled] = np.maximum.reduceat(closeness, starts)
+        at_best = np.where(closeness == np.repeat(best, counts), np.arange(len(rows)), len(rows))
+        anchor[filled] = touched[np.minimum.reduceat(at_best, starts)]
+    return anchor, best
 
 
 def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Series:
@@ -40,11 +71,7 @@ def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Serie
     carts = np.asarray(inter.carts[pair]).ravel()
     last_view = np.asarray(inter.last_view[pair]).ravel()
     last_cart = np.asarray(inter.last_cart[pair]).ravel()
-    history = inter.weights[users].tocsr()
-    history.data[:] = 1.0
-    closeness = history.multiply(inter.similarity_to[items]).tocsr()
-    anchor = np.asarray(closeness.argmax(axis=1)).ravel()
-    anchor_score = np.asarray(closeness.max(axis=1).todense()).ravel()
+    anchor, anchor_score = _closest_touched(inter, users, items)
     anchor_bought = np.asarray(inter.bought[users, anchor]).ravel() > 0
     anchor_touch = np.where(
         anchor_bought,
@@ -64,7 +91,7 @@ def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Serie
     if recommender.photos is not None:
         look_anchor, alike = lookalikes(recommender.photos, inter.bought[users].tocsr(), items)
     looks_alike = alike >= LOOKALIKE
-    buyers = np.asarray((inter.bought > 0).sum(axis=0)).ravel()[items]
+    buyers = inter.buyers[items]
     look_day = np.asarray(inter.last_purchase[users, np.maximum(look_anchor, 0)]).ravel()
 
     def looks_like(row: int) -> str:
