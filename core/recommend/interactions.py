@@ -105,11 +105,6 @@ class Interactions:
         """Per item, how many users bought it; computed once."""
         return np.diff(sparse.csc_matrix(self.bought).indptr)
 
-    @cached_property
-    def similarity_keys(self) -> np.ndarray:
-        """The similarities' (item, neighbour) keys in storage order, for ``lookup``."""
-        return pair_keys(self.similarity)
-
 
 def _codes(values: pd.Series) -> np.ndarray:
     return values.cat.codes.to_numpy().astype(np.int64)

@@ -7,8 +7,9 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
-from core.recommend.interactions import Interactions, lookup
+from core.recommend.interactions import Interactions
 from core.recommend.model import Recommender
 from core.recommend.photos import COLD_BUYERS, LOOKALIKE, lookalikes
 
@@ -32,24 +33,19 @@ def _day_label(day: int) -> str:
 def _closest_touched(
     inter: Interactions, users: np.ndarray, items: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each (user, item) pair: the item of the user's history most similar to it (the
-    lowest code among ties) and that similarity (0 when none is a neighbour).
+    """For each (user, item) pair: of the item's closest items, the one the user touched
+    that is most similar to it (the lowest code among ties), and that similarity (0 when the
+    user touched none of them).
 
-    Each pair looks its user's history items up in the similarities, so the cost is the
-    pairs' history lengths, however many items have a popular item as a neighbour.
+    Each pair's history meets the item's own neighbour list (at most ``NEIGHBOURS`` long), so
+    the cost stays small however many items count a popular item as their neighbour.
     """
     history = inter.weights[users]
-    counts = np.diff(history.indptr)
-    rows = np.repeat(np.arange(len(users)), counts)
-    touched = history.indices
-    closeness = lookup(inter.similarity, inter.similarity_keys, touched, items[rows])
-    anchor, best = np.zeros(len(users), dtype=np.int64), np.zeros(len(users))
-    filled = np.flatnonzero(counts)
-    if len(filled):
-        starts = history.indptr[filled]
-        best[filled] = np.maximum.reduceat(closeness, starts)
-        at_best = np.where(closeness == np.repeat(best, counts), np.arange(len(rows)), len(rows))
-        anchor[filled] = touched[np.minimum.reduceat(at_best, starts)]
+    history.data = np.ones(len(history.data))
+    closeness = sparse.csr_matrix(history.multiply(inter.similarity[items]))
+    closeness.eliminate_zeros()
+    anchor = np.asarray(closeness.argmax(axis=1)).ravel()
+    best = np.asarray(closeness.max(axis=1).todense()).ravel()
     return anchor, best
 
 
