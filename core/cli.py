@@ -48,7 +48,7 @@ from core.ml.layers import format_hidden_layers
 from core.ml.network import NetworkConfig
 from core.ml.timesplit import as_day
 from core.overview.columns import COUNT
-from core.params import Constraint, SettingError, Whole
+from core.params import MAX_USERS, Constraint, SettingError, Whole
 from core.report import build_report
 from core.runs.names import clean_name, clean_tags
 from core.runs.store import RunStore
@@ -515,6 +515,7 @@ def _purchase(args: argparse.Namespace) -> int:
         _network(args, hidden_layers=args.hidden, random_state=args.seed),
         args.horizon_days,
         args.cutoff,
+        args.max_users,
     )
     shop = _load(args)
     result = services.train_purchase(
@@ -528,6 +529,8 @@ def _purchase(args: argparse.Namespace) -> int:
         "cutoff": f"{data.cutoff:%Y-%m-%d}",
         "horizon_days": data.horizon_days,
         "users": len(data.evaluation),
+        "users_drawn": data.user_sample.drawn,
+        "users_in_data": data.user_sample.total,
         "models": _scores_json(scores.loc[list(purchase.MODEL_NAMES)], keys),
         "train_seconds": round(models.train_seconds, 3),
         "epochs_run": list(models.epochs_run),
@@ -648,7 +651,7 @@ def _sweep(args: argparse.Namespace) -> int:
     shop = _load(args)
     base: sweep.Settings
     if args.task == "purchase":
-        base = services.PurchaseSettings(network, args.horizon_days, args.cutoff)
+        base = services.PurchaseSettings(network, args.horizon_days, args.cutoff, args.max_users)
     else:
         config = recommend.RecommenderConfig(
             network=network, buy_again=args.buy_again, max_items=args.max_items
@@ -972,6 +975,14 @@ def _add_purchase_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool 
     _add_data_arguments(parser)
     _add_window_arguments(parser)
     _add_network_arguments(parser, what="hidden-layer widths", for_sweep=for_sweep)
+    seed = "the first seed" if for_sweep else "--seed"
+    parser.add_argument(
+        "--max-users",
+        type=_option(MAX_USERS),
+        metavar="N",
+        help=f"train and score every model on N users drawn at random with {seed} when the "
+        "data has more (default: every user)",
+    )
     if not for_sweep:
         parser.add_argument("--out", help="folder for per-user predictions (CSV)")
     _add_run_arguments(parser, for_sweep=for_sweep)

@@ -172,6 +172,26 @@ class Flag:
         raise SettingError(f"{self.label} must be {self.describe()} (got {shown(text)}).")
 
 
+@dataclass(frozen=True)
+class OrNone:
+    """A setting that may be left unset (``None``), else checked by ``inner``."""
+
+    inner: Constraint
+
+    @property
+    def label(self) -> str:
+        """The setting's name in messages."""
+        return self.inner.label
+
+    def check(self, value: Any) -> Any:
+        """``None``, or ``value`` as ``inner`` accepts it."""
+        return None if value is None else self.inner.check(value)
+
+    def parse(self, text: str) -> Any:
+        """The value typed as ``text``, checked by ``inner`` (an option given is never unset)."""
+        return self.inner.parse(text)
+
+
 def check_settings(instance: object, constraints: Mapping[str, Constraint]) -> None:
     """Check every constrained field of a settings object.
 
@@ -184,3 +204,5 @@ def check_settings(instance: object, constraints: Mapping[str, Constraint]) -> N
 
 HORIZON: Final[Constraint] = Whole("The horizon H (days)", 1, MAX_HORIZON_DAYS)
 K: Final[Constraint] = Whole("k (products per list)", 1, MAX_K)
+# Purchase prediction on a random sample of the users (None: every user).
+MAX_USERS: Final = Whole("Users to train on", 100, 100_000_000)

@@ -412,6 +412,12 @@ def _purchase_section(loaded: LoadedRun) -> str:
         ("Cutoff", f"{cutoff:%Y-%m-%d}"),
         ("Horizon", f"{horizon} days (scored on {cutoff:%Y-%m-%d} to {last_day:%Y-%m-%d})"),
         ("Users scored", _number(details.users, 0)),
+        (
+            "Users to train on",
+            "every user"
+            if config.max_users is None
+            else f"a random {config.max_users:,} of the data's users",
+        ),
         ("Training time", f"{manifest.train_seconds:.1f} s"),
     ]
     labels = purchase.MODEL_LABELS

@@ -26,8 +26,8 @@ from core.errors import RunWriteError, ShopLensError
 from core.ml.layers import format_hidden_layers
 from core.ml.network import EpochReport, NetworkConfig, OnProgress, TrainingProgress
 from core.ml.timesplit import as_day, check_cutoff, data_end_of, default_cutoff
-from core.params import HORIZON, Constraint, Flag, K, check_settings
-from core.runs.manifest import DatasetSummary, RecommendDetails, RunRecord
+from core.params import HORIZON, MAX_USERS, Constraint, Flag, K, OrNone, check_settings
+from core.runs.manifest import DatasetSummary, RecommendDetails, RunConfig, RunRecord
 from core.runs.store import LoadedRun, RunStore
 from core.runs.tasks import (
     check_run_inputs,
@@ -78,18 +78,45 @@ class PurchaseSettings:
         network: the settings of both networks.
         horizon_days: H, the predicted window in days (1 to 365).
         cutoff: the evaluation date; ``None`` takes the latest one that leaves H days after it.
+        max_users: with more users in the data, every model is trained and scored on this
+            many drawn at random (100 to 100,000,000; ``None``: every user).
+        sample_seed: the seed that draws those users and the training rows above the row
+            limit (``None``: the network's own); a sweep's runs share the tables of its first
+            seed, and a reopened run rebuilds its own.
     """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
     horizon_days: int = HORIZON_DAYS
     cutoff: pd.Timestamp | None = None
+    max_users: int | None = None
+    sample_seed: int | None = None
 
-    CONSTRAINTS: ClassVar[Mapping[str, Constraint]] = {"horizon_days": HORIZON}
+    CONSTRAINTS: ClassVar[Mapping[str, Constraint]] = {
+        "horizon_days": HORIZON,
+        "max_users": OrNone(MAX_USERS),
+        "sample_seed": OrNone(NetworkConfig.CONSTRAINTS["random_state"]),
+    }
 
     def __post_init__(self) -> None:
         check_settings(self, self.CONSTRAINTS)
         if self.cutoff is not None:
             object.__setattr__(self, "cutoff", as_day(self.cutoff))
+
+    @property
+    def tables_seed(self) -> int:
+        """The seed the feature tables are drawn with."""
+        return self.network.random_state if self.sample_seed is None else self.sample_seed
+
+    @classmethod
+    def of_run(cls, config: RunConfig) -> PurchaseSettings:
+        """The settings a saved purchase run was trained with (a run saved before users were
+        sampled used every user).
+
+        Raises:
+            RunIntegrityError: the run was not split in time.
+        """
+        cutoff, horizon = config.time_window
+        return cls(config.network, horizon, cutoff, config.max_users, config.sample_seed)
 
 
 @dataclass(frozen=True)
@@ -136,9 +163,13 @@ class PurchaseResult:
 def prepare_purchase(
     shop: ShopData, settings: PurchaseSettings, *, inputs: tuple[str, ...] | None = None
 ) -> purchase.PurchaseData:
-    """The feature tables for the settings' cutoff and horizon (the training-row sample, above
-    the row limit, is drawn with the network's seed), with the inputs the data can have, or
-    ``inputs`` (a saved run's own list).
+    """The feature tables for the settings' cutoff and horizon, with the inputs the data can
+    have, or ``inputs`` (a saved run's own list).
+
+    With more users than ``settings.max_users``, the tables hold that many users drawn at
+    random, so every model (both networks and every baseline) is trained and scored on the
+    same sampled users, and the tables' warnings say so. The users and the training-row
+    sample (above the row limit) are drawn with ``settings.tables_seed``.
 
     Raises:
         CutoffError: when the cutoff leaves no room for training or evaluation.
@@ -148,8 +179,9 @@ def prepare_purchase(
         shop.product_frame,
         cutoff=settings.cutoff,
         horizon_days=settings.horizon_days,
-        random_state=settings.network.random_state,
+        random_state=settings.tables_seed,
         inputs=inputs,
+        max_users=settings.max_users,
     )
 
 
@@ -226,13 +258,15 @@ def open_purchase_run(
         RunIntegrityError: when the run lacks a part or was trained on other inputs.
     """
     models = purchase_models_from_run(loaded)
-    config = loaded.manifest.config
+    settings = PurchaseSettings.of_run(loaded.manifest.config)
     inputs = tuple(getattr(models.regressor, "feature_names_in_", ()))
-    if data is None or data.feature_names != inputs:
+    if (
+        data is None
+        or data.feature_names != inputs
+        or not data.user_sample.matches(settings.max_users, settings.tables_seed)
+    ):
         # A run predicts with its own inputs, e.g. one saved before inputs that the data
-        # cannot have were left out.
-        cutoff, horizon = config.time_window
-        settings = PurchaseSettings(models.config, horizon, cutoff)
+        # cannot have were left out, on the users it was trained on.
         data = prepare_purchase(shop, settings, inputs=inputs)
     check_run_inputs(loaded.run_id, models, data)
     return score_purchase(models, data, epochs=max(models.epochs_run), run_id=loaded.run_id)

@@ -26,11 +26,14 @@ def stub_record(
     evaluate: bool = True,
     k: int = 10,
     stopped_at_epoch: int | None = None,
+    max_users: int | None = None,
 ) -> RunRecord:
     """A record with an untrained estimator and empty curves: cheap, and valid to save."""
     network = NetworkConfig(hidden_layers=hidden, random_state=seed)
     if task == "purchase":
-        config = RunConfig(network=network, cutoff=CUTOFF, horizon_days=30)
+        config = RunConfig(
+            network=network, cutoff=CUTOFF, horizon_days=30, max_users=max_users, sample_seed=seed
+        )
         details: PurchaseDetails | RecommendDetails = PurchaseDetails(
             users=0, mean_rate_per_day=0.0, base_buy_rate=0.0, best_epochs=(0, 0),
             epochs_run=(0, 0),

@@ -154,6 +154,40 @@ def prepare_events(events: pd.DataFrame, products: pd.DataFrame | None = None) -
     return prepared
 
 
+def draw_users(
+    events: pd.DataFrame, max_users: int | None, *, random_state: int
+) -> tuple[pd.DataFrame, int, int]:
+    """The events of at most ``max_users`` users drawn at random, every user having the same
+    chance (the same seed draws the same users).
+
+    Args:
+        events: canonical events (``user_id`` categorical); their order is kept.
+        max_users: the most users kept, at least 1 (``None``: every user).
+        random_state: the seed of the draw.
+
+    Returns:
+        the kept events, whose ``user_id`` has only the drawn users as categories (so no
+        table counts a user left out), the users drawn and the users in ``events``; the
+        events themselves when they have ``max_users`` users or fewer.
+    """
+    user = events[schema.USER_ID]
+    codes = user.cat.codes.to_numpy()
+    present = np.flatnonzero(np.bincount(codes, minlength=len(user.cat.categories)))
+    total = len(present)
+    if max_users is None or total <= max_users:
+        return events, total, total
+    rng = np.random.default_rng(random_state)
+    drawn = np.sort(rng.choice(present, size=max_users, replace=False))
+    new_codes = np.full(len(user.cat.categories), -1, dtype=np.int64)
+    new_codes[drawn] = np.arange(max_users)
+    kept_codes = new_codes[codes]
+    kept = kept_codes >= 0
+    users = pd.Categorical.from_codes(
+        kept_codes[kept], categories=user.cat.categories[drawn], validate=False
+    )
+    return events[kept].assign(**{schema.USER_ID: users}), max_users, total
+
+
 def extract_orders(events: pd.DataFrame) -> pd.DataFrame:
     """One row per order (``core.data.orders``): ``user_id`` (same categories as the events),
     ``timestamp`` (its first line) and ``order_value`` (sum of price x quantity where prices

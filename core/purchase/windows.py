@@ -26,6 +26,7 @@ from core import schema
 from core.errors import CutoffError
 from core.ml.bgnbd import BGNBD, FREQUENCY, RECENCY, T_COLUMN, rfm_summary
 from core.ml.timesplit import data_end_of
+from core.params import MAX_USERS
 from core.purchase import features as feat
 
 HORIZON: Final = "horizon_days"
@@ -95,6 +96,51 @@ class OrderScale:
 
 
 @dataclass(frozen=True)
+class UserSample:
+    """Which users the tables hold: every user, or a random sample of them.
+
+    Attributes:
+        max_users: the most users asked for (``None``: every user).
+        drawn: users the tables were built on (all of them when no sample was drawn).
+        total: users in the data.
+        random_state: the seed that drew them (and the training rows above the row limit).
+    """
+
+    max_users: int | None = None
+    drawn: int = 0
+    total: int = 0
+    random_state: int = 0
+
+    @property
+    def sampled(self) -> bool:
+        """Only part of the users were drawn."""
+        return self.drawn < self.total
+
+    @property
+    def limit(self) -> int | None:
+        """The users drawn when only part of them were, else ``None`` (every user)."""
+        return self.drawn if self.sampled else None
+
+    def matches(self, max_users: int | None, random_state: int) -> bool:
+        """Tables of the same data asked for ``max_users`` users drawn with ``random_state``
+        would hold these users."""
+        if max_users is None or max_users >= self.total:
+            return not self.sampled
+        return self.drawn == max_users and self.random_state == random_state
+
+    def describe(self) -> str:
+        """What the sample means for the results, in plain words (empty without a sample)."""
+        if not self.sampled:
+            return ""
+        return (
+            f"Trained and scored on a random {self.drawn:,} of the {self.total:,} users, as "
+            f"{MAX_USERS.label} asks; predictions are for them only. To use every user, set "
+            f"{MAX_USERS.label} to {self.total:,} or more (on the command line, leave out "
+            "--max-users)."
+        )
+
+
+@dataclass(frozen=True)
 class PurchaseData:
     """Feature tables for one cutoff and horizon.
 
@@ -114,6 +160,7 @@ class PurchaseData:
             table's ``bgnbd_orders_per_day`` holds the factor used for each user).
         left_out: inputs the data cannot have, left out of every table (e.g. days since the
             last view on orders-only data).
+        user_sample: the users the tables hold (a random sample above ``max_users``).
     """
 
     cutoff: pd.Timestamp
@@ -127,6 +174,7 @@ class PurchaseData:
     warnings: tuple[str, ...] = ()
     order_scale: OrderScale = field(default_factory=OrderScale)
     left_out: tuple[str, ...] = ()
+    user_sample: UserSample = field(default_factory=UserSample)
 
 
 def build_purchase_data(
@@ -139,6 +187,7 @@ def build_purchase_data(
     max_train_rows: int = 300_000,
     random_state: int = 0,
     inputs: tuple[str, ...] | None = None,
+    max_users: int | None = None,
 ) -> PurchaseData:
     """Build training windows, the evaluation table at the cutoff and the deployment table.
 
@@ -146,20 +195,33 @@ def build_purchase_data(
     (``features.unusable_features``) are left out of every table. ``inputs`` asks for a given
     list instead (a saved run's own), computed whatever the event types.
 
+    With more users than ``max_users``, every table is built on that many users drawn at
+    random with ``random_state`` (the dates still come from the whole data), so every model
+    is trained and scored on the same users; ``user_sample`` says how many of how many, and
+    a warning says it to the user.
+
     Raises:
         CutoffError: when the cutoff leaves no full horizon after it or no history before it.
     """
     if horizon_days < 1:
         raise CutoffError(f"The horizon must be at least 1 day (got {horizon_days}).")
     prepared = feat.prepare_events(events, products)
-    orders = feat.extract_orders(prepared)
-    if orders.empty:
+    if not (prepared[schema.EVENT_TYPE] == schema.PURCHASE).any():
         raise CutoffError(
             "The data has no purchases, so there is nothing to predict; load "
             "events that include purchases or orders."
         )
     start = prepared[schema.TIMESTAMP].min().normalize()
     end = data_end_of(prepared)
+    types = feat.event_types_of(prepared) if inputs is None else schema.EVENT_TYPES
+    prepared, drawn, total = feat.draw_users(prepared, max_users, random_state=random_state)
+    sample = UserSample(max_users, drawn, total, random_state)
+    orders = feat.extract_orders(prepared)
+    if orders.empty:
+        raise CutoffError(
+            f"None of the {drawn:,} users drawn at random of {total:,} has a purchase; raise "
+            f"{MAX_USERS.label}."
+        )
     horizon = pd.Timedelta(days=horizon_days)
     t = pd.Timestamp(cutoff).normalize() if cutoff is not None else end - horizon
     latest = end - horizon
@@ -189,7 +251,6 @@ def build_purchase_data(
         )
     failed: dict[pd.Timestamp, str] = {}
     scales: dict[pd.Timestamp, OrderScale] = {}
-    types = feat.event_types_of(prepared) if inputs is None else schema.EVENT_TYPES
     table = partial(_window_table, prepared, orders, failed=failed, scales=scales, types=types)
     parts = [table(at, days) for at, days in windows]
     train = pd.concat(parts, ignore_index=False)
@@ -213,9 +274,10 @@ def build_purchase_data(
         deployment,
         end,
         tuple(windows),
-        _bgnbd_warnings(failed, t, len(windows) + 2),
+        tuple(filter(None, (sample.describe(), *_bgnbd_warnings(failed, t, len(windows) + 2)))),
         scales[t],
         feat.unusable_features(types),
+        sample,
     )
 
 

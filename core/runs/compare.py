@@ -145,6 +145,8 @@ def flat_config(manifest: RunManifest) -> dict[str, Any]:
         flat["cutoff"] = f"{config.cutoff:%Y-%m-%d}"
     if config.horizon_days is not None:
         flat["horizon_days"] = config.horizon_days
+    if manifest.task == "purchase":
+        flat["max_users"] = "every user" if config.max_users is None else config.max_users
     flat["evaluate"] = config.evaluate
     if config.k is not None:
         flat["k"] = config.k

@@ -25,7 +25,7 @@ from core.data.loading import ShopData
 from core.errors import RunIntegrityError, RunNameError
 from core.images.embed import CNN, COLOUR, FeatureKind
 from core.ml.network import NetworkConfig, network_config_dict, network_config_from
-from core.params import SettingError
+from core.params import MAX_USERS, SettingError
 from core.recommend.model import RecommenderConfig
 from core.runs.names import MAX_NAME, MAX_TAGS, TAG, TASKS, Task, clean_name, data_label
 from core.runs.serial import columns_to_frame, frame_to_columns, jsonable, metrics_to_scores
@@ -46,6 +46,7 @@ _MARKUP: Final = re.compile(r"[\[\]<>`*$\\|~#!{}]|://|www\.", re.IGNORECASE)
 _MAX_TEXT: Final = 300
 _FIRST_DAY: Final = pd.Timestamp("1970-01-01")
 _LAST_DAY: Final = pd.Timestamp("2200-01-01")
+_SEED: Final = NetworkConfig.CONSTRAINTS["random_state"]
 _NETWORKS: Final = {
     "purchase": ("regressor", "classifier"),
     "recommend": ("ranker",),
@@ -103,6 +104,11 @@ class RunConfig:
         evaluate: whether every model was scored on ``[cutoff, cutoff + H)``.
         k: products per list (recommendations only).
         recommender: the recommender's other settings (recommendations only).
+        max_users: the users trained and scored on when they were a random sample of the
+            data's (purchase prediction only; ``None``: every user, as in runs saved before
+            users were drawn).
+        sample_seed: the seed those users and the training rows were drawn with (purchase
+            prediction only; ``None``: the network's own).
     """
 
     network: NetworkConfig
@@ -111,6 +117,8 @@ class RunConfig:
     evaluate: bool = True
     k: int | None = None
     recommender: RecommenderConfig | None = None
+    max_users: int | None = None
+    sample_seed: int | None = None
 
     @property
     def time_window(self) -> tuple[pd.Timestamp, int]:
@@ -318,6 +326,10 @@ class RunManifest:
             values = dataclasses.asdict(config.recommender)
             values["network"] = network_config_dict(config.recommender.network)
             config_json["recommender"] = values
+        if config.max_users is not None:
+            config_json["max_users"] = config.max_users
+        if config.sample_seed is not None:
+            config_json["sample_seed"] = config.sample_seed
         data = {
             "manifest_version": MANIFEST_VERSION,
             "run_id": self.run_id,
@@ -511,13 +523,17 @@ def _config(task: str) -> Callable[[Any], RunConfig]:
         if not isinstance(evaluate, bool):
             raise ValueError(evaluate)
         timed = task != "images"  # photos are scored on a held-out share, not a time window
+        network = network_config_from(_mapping(data["network"]))
+        sampled = task == "purchase"
         return RunConfig(
-            network=network_config_from(_mapping(data["network"])),
+            network=network,
             cutoff=_timestamp(data["cutoff"], zone=False) if timed else None,
             horizon_days=_whole(1, MAX_HORIZON_DAYS)(data["horizon_days"]) if timed else None,
             evaluate=evaluate,
             k=k,
             recommender=recommender,
+            max_users=_optional(MAX_USERS.check)(data.get("max_users")) if sampled else None,
+            sample_seed=_optional(_SEED.check)(data.get("sample_seed")) if sampled else None,
         )
 
     return parse

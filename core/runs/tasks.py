@@ -43,7 +43,13 @@ def purchase_run_record(
             "linear_regressor": models.linear_regressor,
             "logistic": models.logistic,
         },
-        config=RunConfig(network=models.config, cutoff=data.cutoff, horizon_days=data.horizon_days),
+        config=RunConfig(
+            network=models.config,
+            cutoff=data.cutoff,
+            horizon_days=data.horizon_days,
+            max_users=data.user_sample.limit,
+            sample_seed=data.user_sample.random_state,
+        ),
         metrics=scores_to_metrics(evaluation.scores),
         curves={"regressor": models.regressor_curves, "classifier": models.classifier_curves},
         details=PurchaseDetails(

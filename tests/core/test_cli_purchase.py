@@ -39,6 +39,8 @@ def test_purchase_json_reports_every_model_at_the_chosen_cutoff(small_shop_files
         assert SCORES <= set(scores)
     frame = pd.read_csv(events, parse_dates=["timestamp"])
     assert result["users"] == frame.loc[frame["timestamp"] < "2026-09-15", "user_id"].nunique()
+    # The command line trains on every user unless --max-users says otherwise.
+    assert result["users_drawn"] == result["users_in_data"] == frame["user_id"].nunique()
     assert result["models"]["zero"]["total_predicted"] == 0
     bgnbd = result["bgnbd"]
     assert bgnbd["orders"] == pytest.approx(result["models"]["bgnbd"]["total_predicted"])
@@ -87,3 +89,14 @@ def test_purchase_with_an_unsafe_run_name_exits_2_with_one_line(small_shop_files
     options = "--epochs 1 --hidden 4 --name ../x".split()
     code, _, err = run_cli(capsys, "purchase", events, *options)
     assert code == 2 and err.count("\n") == 1 and "run name" in err
+
+
+def test_purchase_with_max_users_trains_on_a_sample_and_says_so(small_shop_files, runs_dir, capsys):
+    events, _ = small_shop_files
+    options = "--hidden 4 --epochs 2 --seed 5 --max-users 100".split()
+    code, out, err = run_cli(capsys, "purchase", events, *options)
+    assert code == 0, err
+    assert "\nwarning: Trained and scored on a random 100 of the 300 users, " in out
+    [info] = RunStore(runs_dir).runs()
+    assert (info.manifest.config.max_users, info.manifest.config.sample_seed) == (100, 5)
+    assert info.manifest.details.users <= 100

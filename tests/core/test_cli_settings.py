@@ -40,6 +40,11 @@ REFUSED = {
     "a negative horizon": (["recommend", "--horizon-days", "-1"], "from 1 to 365 (got -1)"),
     "a horizon of 100,000 days": (["purchase", "--horizon-days", "100000"], "(got 100000)"),
     "no epochs": (["purchase", "--epochs", "0"], "Epochs must be a whole number from 1"),
+    "users to train on of 0": (
+        ["purchase", "--max-users", "0"],
+        "Users to train on must be a whole number from 100 to 100,000,000 (got 0)",
+    ),
+    "a sweep on 99 users": (["sweep", "purchase", "--max-users", "99"], "(got 99)"),
     "sweep jobs of 0": (["sweep", "recommend", "--jobs", "0"], "parallel jobs must be"),
     "a cutoff that is no date": (["purchase", "--cutoff", "soon"], "is not a date"),
     "a cutoff before the data": (["recommend", "--cutoff", "1990-01-01"], "data starts"),

@@ -17,6 +17,7 @@ from core.data.loading import ShopData, load_shop
 from core.data.sample import generate_sample_world
 from core.report import build_report
 from core.runs import MANIFEST, RunIntegrityError, RunStore, bundles, runs_table
+from core.runs.compare import flat_config
 from core.runs.manifest import BUNDLE_MODEL, parse_manifest
 from tests.records import stub_record
 
@@ -82,6 +83,9 @@ CRAFTED = {
     "an unknown status": (_set("status", value="done"), "'status'"),
     "a stopped run without its epoch": (_stopped_without_epoch, "'status'"),
     "curves of another network": (_set("curves", value={"ranker": {}}), "'curves'"),
+    "users to train on of 5": (_set("config", "max_users", value=5), "'config'"),
+    "users to train on as text": (_set("config", "max_users", value="1000"), "'config'"),
+    "a negative sample seed": (_set("config", "sample_seed", value=-1), "'config'"),
 }
 
 
@@ -171,3 +175,26 @@ def test_the_parsed_manifest_types_every_field(store, shop):
     assert manifest.created.tzinfo is not None
     assert manifest.dataset.fingerprint == shop.fingerprint
     assert Path(store.path_of(run_id) / MANIFEST).is_file()
+
+
+def test_users_to_train_on_is_kept_with_the_run_and_read_back(store, shop):
+    run_id = store.save(stub_record(max_users=100_000, seed=7), shop)
+    saved = json.loads((store.path_of(run_id) / MANIFEST).read_text(encoding="utf-8"))
+    assert (saved["config"]["max_users"], saved["config"]["sample_seed"]) == (100_000, 7)
+    manifest = store.info(run_id).manifest
+    assert (manifest.config.max_users, manifest.config.sample_seed) == (100_000, 7)
+    assert parse_manifest(manifest.to_json(), run_id=run_id).config == manifest.config
+    assert flat_config(manifest)["max_users"] == 100_000
+
+
+def test_a_run_without_users_to_train_on_used_every_user(store, shop):
+    run_id = store.save(stub_record(), shop)
+    path = store.path_of(run_id) / MANIFEST
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert "max_users" not in saved["config"]  # every user
+    del saved["config"]["sample_seed"]  # as runs saved before users were drawn
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    manifest = store.info(run_id).manifest
+    assert manifest.config.max_users is None and manifest.config.sample_seed is None
+    assert parse_manifest(manifest.to_json(), run_id=run_id).config == manifest.config
+    assert flat_config(manifest)["max_users"] == "every user"

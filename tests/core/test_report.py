@@ -136,6 +136,8 @@ def test_the_report_has_the_data_and_every_run_with_its_sections(saved, document
     for heading in ("Configuration", "Training curves", "Metrics against k", "Example users"):
         assert f"<h3>{heading}</h3>" in recommend_part
     assert "Metrics against k" not in purchase_part
+    rows = [row for table in _parse(purchase_part).tables.values() for row in table]
+    assert ["Users to train on", "every user"] in rows
     assert "What the orders network relies on" not in recommend_part
     # Three example users, each with their top k and a reason for every product.
     tables = _parse(recommend_part).tables.values()

@@ -369,3 +369,18 @@ def test_a_sweep_into_a_runs_folder_that_cannot_be_written_exits_2_with_one_line
     code, out, err = run_cli(capsys, "sweep", "purchase", events, "--products", products, *options)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "cannot be written" in err
+
+
+def test_a_sweep_keeps_users_to_train_on_for_every_run(small_shop_files, runs_dir, capsys):
+    """Every run of a sweep is trained and scored on the same users, drawn with the first seed."""
+    events, _ = small_shop_files
+    options = "--hidden 4 --seeds 2,1 --epochs 1 --jobs 1 --max-users 100 --json".split()
+    result = run_json(capsys, "sweep", "purchase", events, *options)
+    store = RunStore(runs_dir)
+    manifests = [store.info(run["run_id"]).manifest for run in result["runs"]]
+    assert [m.config.network.random_state for m in manifests] == [2, 1]
+    assert {(m.config.max_users, m.config.sample_seed) for m in manifests} == {(100, 2)}
+    assert len({m.details.users for m in manifests}) == 1
+    assert all(
+        any("random 100 of the 300 users" in w for w in m.details.warnings) for m in manifests
+    )
