@@ -222,12 +222,17 @@ def purchase_data(
     fingerprint: str, shop: loading.ShopData, settings: services.PurchaseSettings
 ) -> purchase.PurchaseData:
     """Training windows, evaluation and deployment tables for the settings' cutoff and horizon
-    (``cutoff=None``: the latest that leaves H days after it)."""
-    # Only what the tables depend on is the key: the cutoff, H and the sampling seed.
+    (``cutoff=None``: the latest that leaves H days after it), on the settings' users."""
+    # Only what the tables depend on is the key: the cutoff, H, the users and the sampling seed
+    # (a limit of at least the data's users is every user).
+    max_users = settings.max_users
+    if max_users is not None and max_users >= shop_profile(fingerprint, shop).users:
+        max_users = None
     key = services.PurchaseSettings(
-        NetworkConfig(random_state=settings.network.random_state),
+        NetworkConfig(random_state=settings.tables_seed),
         settings.horizon_days,
         settings.cutoff,
+        max_users,
     )
     return _purchase_data(fingerprint, shop, key)
 

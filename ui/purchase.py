@@ -21,6 +21,7 @@ from core.ml.network import (
     Solver,
     TrainingProgress,
 )
+from core.params import MAX_USERS
 from core.purchase import (
     ACTUAL_BUYER,
     ACTUAL_ORDERS,
@@ -44,7 +45,9 @@ from core.services import PurchaseResult, PurchaseSettings
 from ui import cache, state, trainer, untrusted, widgets
 
 PAGE = "purchase"
-DEFAULT = PurchaseSettings()
+# Interactive training draws this many users at most (the command line uses every user).
+PAGE_MAX_USERS = 100_000
+DEFAULT = PurchaseSettings(max_users=PAGE_MAX_USERS)
 LIMITS = {**NetworkConfig.CONSTRAINTS, **PurchaseSettings.CONSTRAINTS}
 BATCH_SIZES = (32, 64, 128, 256, 512, 1024, 2048)
 VALIDATION_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
@@ -90,6 +93,8 @@ def form_values(settings: PurchaseSettings) -> dict[str, object]:
     }
     values[state.PURCHASE_HORIZON] = settings.horizon_days
     values[state.PURCHASE_CUTOFF] = None if settings.cutoff is None else settings.cutoff.date()
+    # Every user: the largest number the input takes.
+    values[state.PURCHASE_MAX_USERS] = settings.max_users or MAX_USERS.high
     return values
 
 
@@ -102,18 +107,28 @@ def settings_form(shop: ShopData) -> tuple[trainer.TrainingJob | None, Request]:
         layers = hidden_layer_editor()
     widgets.seed_widgets(form_values(DEFAULT))
     problem = split_form(shop)
-    return job, training_form(layers, problem, running=job is not None and job.running)
+    users = cache.shop_profile(shop.fingerprint, shop).users
+    return job, training_form(layers, problem, users, running=job is not None and job.running)
 
 
 def _split() -> PurchaseSettings:
-    """The time split on screen, with the default network (the tables do not depend on it)."""
+    """The time split and users on screen, with the default network (the tables do not depend
+    on it)."""
     session = st.session_state
     cutoff = session[state.PURCHASE_CUTOFF]
     return PurchaseSettings(
         NetworkConfig(random_state=session[state.PURCHASE_SEED]),
         session[state.PURCHASE_HORIZON],
         pd.Timestamp(cutoff) if cutoff is not None else None,
+        session[state.PURCHASE_MAX_USERS],
     )
+
+
+def users_caption(users: int, max_users: int) -> str:
+    """What "Users to train on" does to the loaded data, in one sentence."""
+    if users > max_users:
+        return f"The loaded data has {users:,} users: training draws a random {max_users:,}."
+    return f"All {users:,} users are used."
 
 
 def split_form(shop: ShopData) -> str | None:
@@ -136,12 +151,15 @@ def split_form(shop: ShopData) -> str | None:
     return None
 
 
-def training_form(layers: tuple[int, ...] | None, problem: str | None, *, running: bool) -> Request:
+def training_form(
+    layers: tuple[int, ...] | None, problem: str | None, users: int, *, running: bool
+) -> Request:
     """The training settings in one form with a Train button; defaults are the settings' own.
 
     Args:
         layers: the hidden layers (None while the typed widths are not valid).
         problem: why the time split on screen cannot be trained on (Train is then disabled).
+        users: the users in the loaded data.
         running: a training of this page is under way, so Train is disabled until it ends.
     """
     session = st.session_state
@@ -179,6 +197,17 @@ def training_form(layers: tuple[int, ...] | None, problem: str | None, *, runnin
             key=state.PURCHASE_VALIDATION_FRACTION,
             help="Share of users held out of training for the validation curves.",
         )
+        column = st.columns(2)[0]
+        widgets.whole_input(
+            column,
+            MAX_USERS.label,
+            MAX_USERS,
+            key=state.PURCHASE_MAX_USERS,
+            help="With more users in the data, this many are drawn at random (the same seed "
+            "draws the same users) and every model, the baselines too, is trained and scored "
+            "on them only. Fewer users train faster; the command line uses every user.",
+        )
+        column.caption(users_caption(users, session[state.PURCHASE_MAX_USERS]))
         disabled = layers is None or running or problem is not None
         why = widgets.train_help(running=running, problem=problem)
         submitted = st.form_submit_button(
@@ -195,7 +224,8 @@ def training_form(layers: tuple[int, ...] | None, problem: str | None, *, runnin
         return Request(submitted, None, running)
     network = NetworkConfig(layers, **{name: session[key] for name, key in NETWORK_KEYS.items()})
     split = _split()
-    return Request(submitted, PurchaseSettings(network, split.horizon_days, split.cutoff), running)
+    settings = PurchaseSettings(network, split.horizon_days, split.cutoff, split.max_users)
+    return Request(submitted, settings, running)
 
 
 def press_train() -> None:
@@ -233,7 +263,13 @@ def time_split(shop: ShopData) -> PurchaseData | None:
             f"The data runs from {summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}. Each "
             "training window learns from features before its start and the orders inside it; "
             "none reaches past the cutoff, so the evaluation window stays unseen. "
-            f"{len(data.feature_names)} features per user, {len(data.train):,} training rows."
+            f"{len(data.feature_names)} features per user, {len(data.train):,} training rows"
+            + (
+                f", from a random {data.user_sample.drawn:,} of the "
+                f"{data.user_sample.total:,} users."
+                if data.user_sample.sampled
+                else "."
+            )
         )
     return data
 

@@ -79,8 +79,7 @@ def open_run(run_id: str) -> str:
         state.use_kept_data(shop)
     with st.spinner("Opening the run and scoring it on its test window…"):
         if loaded.task == "purchase":
-            cutoff, horizon = manifest.config.time_window
-            settings = services.PurchaseSettings(manifest.config.network, horizon, cutoff)
+            settings = services.PurchaseSettings.of_run(manifest.config)
             data = cache.purchase_data(shop.fingerprint, shop, settings)
             purchase_page.set_result(services.open_purchase_run(loaded, shop, data=data))
             purchase_page.show_settings(settings)
@@ -583,7 +582,8 @@ def sweep_form(store: RunStore, job: trainer.TrainingJob | None) -> None:
             help="A sweep is under way; Stop it or wait for it." if running else None,
         )
     st.caption(
-        "The other settings are each page's defaults (H = 30 days, the latest cutoff, k = 10). "
+        "The other settings are each page's defaults (H = 30 days, the latest cutoff, k = 10, "
+        f"purchase prediction on at most {purchase_page.PAGE_MAX_USERS:,} users drawn at random). "
         f"{_at_once_text()} Each run is saved as it finishes."
     )
     if submitted and not running:
@@ -636,7 +636,7 @@ def sweep_work(shop: ShopData, store: RunStore, request: SweepRequest) -> traine
     network = dataclasses.replace(NetworkConfig(), epochs=request.epochs)
     base: sweep.Settings
     if request.task == "purchase":
-        base = services.PurchaseSettings(network)
+        base = services.PurchaseSettings(network, max_users=purchase_page.PAGE_MAX_USERS)
     else:
         config = dataclasses.replace(services.RecommendSettings().config, network=network)
         base = services.RecommendSettings(config)

@@ -193,6 +193,7 @@ PURCHASE_EARLY_STOPPING = "purchase.early_stopping"
 PURCHASE_VALIDATION_FRACTION = "purchase.validation_fraction"
 PURCHASE_PATIENCE = "purchase.patience"
 PURCHASE_SEED = "purchase.seed"
+PURCHASE_MAX_USERS = "purchase.max_users"
 PURCHASE_TRAIN = "purchase.train"
 PURCHASE_TRAIN_PRESSED = "purchase.train_pressed"  # Train pressed from the command box
 PURCHASE_STOP = "purchase.stop"

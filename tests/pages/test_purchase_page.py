@@ -227,3 +227,38 @@ def test_a_run_saved_with_another_scikit_learn_opens_with_a_warning(runs_dir):
     fresh = run_page(PURCHASE, query={state.RUN_QUERY: run_id})
     assert not fresh.exception and not fresh.error
     assert any("trained with scikit-learn 0.1" in w.value for w in fresh.warning)
+
+
+def test_the_caption_of_users_to_train_on_says_whether_users_are_drawn():
+    assert purchase_page.users_caption(2_345, 100_000) == "All 2,345 users are used."
+    assert purchase_page.users_caption(100_000, 100_000) == "All 100,000 users are used."
+    assert purchase_page.users_caption(300_000, 100_000) == (
+        "The loaded data has 300,000 users: training draws a random 100,000."
+    )
+
+
+@pytest.mark.slow
+def test_users_to_train_on_reaches_the_training_and_the_reopened_run(runs_dir):
+    assert purchase_page.DEFAULT.max_users == 100_000  # the page's default; the CLI uses all
+    # Set before the first draw, so that the page never builds the tables of every user.
+    at = run_page(PURCHASE, session={state.PURCHASE_MAX_USERS: 1_000})
+    assert at.number_input(key=state.PURCHASE_MAX_USERS).value == 1_000
+    captions = [c.value for c in at.caption]
+    assert "The loaded data has 5,000 users: training draws a random 1,000." in captions
+    assert any(c.endswith("rows, from a random 1,000 of the 5,000 users.") for c in captions)
+    at = train_purchase(at, "4", epochs=1)
+    assert not at.exception and not at.error
+    result = at.session_state[state.PURCHASE_RESULT]
+    sample = result.data.user_sample
+    assert (sample.drawn, sample.total) == (1_000, 5_000)
+    assert len(result.data.evaluation) <= 1_000 and len(result.next_orders) <= 1_000
+    assert any("random 1,000 of the 5,000 users" in w.value for w in at.warning)
+    [info] = RunStore(runs_dir).runs()
+    assert info.manifest.config.max_users == 1_000
+
+    fresh = run_page(PURCHASE, query={state.RUN_QUERY: result.run_id})
+    assert not fresh.exception and not fresh.error
+    assert fresh.number_input(key=state.PURCHASE_MAX_USERS).value == 1_000
+    reopened = fresh.session_state[state.PURCHASE_RESULT]
+    assert list(reopened.data.evaluation.index) == list(result.data.evaluation.index)
+    pd.testing.assert_frame_equal(reopened.evaluation.scores, result.evaluation.scores)
