@@ -182,6 +182,8 @@ class _Query:
         self.s = _ns(start) if start is not None else first
         self.e = max(_ns(end) if end is not None else last, self.s)
         self.sel = self._where(selection)
+        # A category or brand keeps a small share of the events: those are read once.
+        self.narrow = any(selection.get(name) is not None for name in ("categories", "brands"))
         # Unfiltered, the events of a period hold whole stretches of sessions: each session
         # there starts at its first event in the period (see ``with_sessions``).
         self.whole_sessions = self.sel == "true"
@@ -243,11 +245,14 @@ class _Query:
         return f"t >= {self.s} AND t < {self.e}"
 
     def select(self, upto: int) -> None:
-        """Read the selected events up to ``upto`` (ns, inclusive) once, into the table ``sel``
-        that every figure is counted from; ``ud`` holds them per user, day and period (0 the
-        period, 1 the one before, 2 earlier) up to the period's end. Unfiltered periods of whole
-        days take ``ud`` from the coded events' days, and ``sel`` needs no events before the
-        previous period but purchases."""
+        """The view ``sel`` of the selected events up to ``upto`` (ns, inclusive) that every
+        figure is counted from (a view, so each query reads only its columns and the row groups
+        of its times; a table when a category or brand is selected), their purchase lines
+        ``buys`` (read once: orders, buyers and customers
+        need them over all times); ``ud`` holds them per user, day and period (0 the period, 1
+        the one before, 2 earlier) up to the period's end. Unfiltered periods of whole days take
+        ``ud`` from the coded events' days, and ``sel`` needs no events before the previous
+        period but purchases."""
         s, e = self.s, self.e
         ps = s - (e - s)
         by_day = self.whole_sessions and s % _DAY == 0 and e % _DAY == 0
@@ -261,9 +266,10 @@ class _Query:
             columns += ", NULL::DOUBLE AS p"
         since = f" AND (t >= {ps} OR k = {_K_PURCHASE})" if by_day else ""
         self.con.execute(
-            f"CREATE TEMP TABLE sel AS SELECT {columns} FROM ev WHERE ({self.sel}) "
-            f"AND t <= {upto}{since}"
+            f"CREATE TEMP {'TABLE' if self.narrow else 'VIEW'} sel AS SELECT {columns} FROM ev "
+            f"WHERE ({self.sel}) AND t <= {upto}{since}"
         )
+        self.con.execute(f"CREATE TEMP TABLE buys AS SELECT * FROM sel WHERE k = {_K_PURCHASE}")
         if by_day:
             self.con.execute(
                 f"CREATE TEMP TABLE ud AS SELECT u, d, CASE WHEN d >= {s // _DAY} THEN 0 "
@@ -349,8 +355,8 @@ class _Query:
         ps = s - length
         period = f"CASE WHEN t >= {s} AND t < {e} THEN 0 WHEN t >= {ps} AND t < {s} THEN 1 END"
         self.con.execute(
-            "CREATE TEMP TABLE orders_all AS SELECT ok, min(u) AS u, min(t) AS t FROM sel "
-            f"WHERE k = {_K_PURCHASE} GROUP BY ok"
+            "CREATE TEMP TABLE orders_all AS SELECT ok, min(u) AS u, min(t) AS t FROM buys "
+            "GROUP BY ok"
         )
         self.con.execute(
             "CREATE TEMP TABLE period_users AS SELECT per, u, bool_or(bought) AS bought FROM ud "
@@ -360,7 +366,7 @@ class _Query:
             f"count(*) FILTER (WHERE dt IS NULL OR t - dt < CASE WHEN t >= {s} THEN {s} "
             f"ELSE {ps} END)"
             if self.whole_sessions
-            else "count(DISTINCT s)"
+            else "0"
         )
         sums = {
             int(per): row
@@ -373,6 +379,12 @@ class _Query:
                 f"{count_sessions} FROM sel WHERE t >= {ps} AND t < {e} GROUP BY 1"
             )
         }
+        if not self.whole_sessions:  # sessions with a selected event, one distinct pass
+            for per, n in self.rows(
+                f"SELECT per, count(*) FROM (SELECT DISTINCT {period} AS per, s FROM sel "
+                f"WHERE t >= {ps} AND t < {e}) GROUP BY 1"
+            ):
+                sums[int(per)][-1] = n
         values = []
         for per, (start, end) in enumerate(((s, e), (ps, s))):
             cut = end
@@ -492,9 +504,10 @@ class _Query:
             return unsplit, splits, trend
 
         codes = [_KIND_INDEX[step] for step in steps]
+        # The later steps' events (the first step's, views mostly, are only ever grouped).
         self.con.execute(
-            f"CREATE TEMP TABLE funnel_rows AS SELECT u, t, d, k, c, b FROM sel WHERE t >= {s} "
-            f"AND k IN ({', '.join(map(str, codes))})"
+            f"CREATE TEMP TABLE funnel_rows AS SELECT u, t, k, c, b FROM sel WHERE t >= {s} "
+            f"AND k IN ({', '.join(map(str, codes[1:] or [-2]))})"
         )
 
         def reach(table: str, segment: str | None, by_week: bool) -> None:
@@ -508,10 +521,15 @@ class _Query:
                     f"CREATE TEMP TABLE {table}_0 AS SELECT u, key AS g, 0 AS w, fv AS t0 "
                     f"FROM {self.segment_users(segment)} WHERE fv IS NOT NULL"
                 )
+            elif segment is None and not by_week:  # each user's first week's first entry
+                self.con.execute(
+                    f"CREATE TEMP TABLE {table}_0 AS SELECT u, 0 AS g, 0 AS w, min(t0) AS t0 "
+                    "FROM reach_weeks_0 GROUP BY u"
+                )
             else:
                 self.con.execute(
                     f"CREATE TEMP TABLE {table}_0 AS SELECT u, {g} AS g, {w} AS w, min(t) AS t0 "
-                    f"FROM funnel_rows WHERE k = {codes[0]} AND t < {e}{keep} GROUP BY ALL"
+                    f"FROM sel WHERE k = {codes[0]} AND t >= {s} AND t < {e}{keep} GROUP BY ALL"
                 )
             for step in range(1, len(codes)):
                 same = f" AND r.{segment} = x.g" if segment is not None else ""
@@ -536,6 +554,7 @@ class _Query:
                     medians[k, int(key)] = np.nan if value is None else float(value)
             return users, medians
 
+        reach("reach_weeks", None, by_week=True)
         reach("reach_users", None, by_week=False)
         users, medians = counts("reach_users_{k}", "g", 1)
         unsplit = funnel(users, medians, None, None, int(users[0].sum()))
@@ -564,7 +583,6 @@ class _Query:
             splits[by] = funnel(
                 users[:, : len(labels)], medians[:, : len(labels)], labels, by, int(users[0].sum())
             )
-        reach("reach_weeks", None, by_week=True)
         first, count = _bucket_span("W", s, e)
         users, _ = counts(
             f"(SELECT * REPLACE (w - {first} AS w) FROM reach_weeks_{{k}})", "w", max(count, 1)
@@ -596,8 +614,8 @@ class _Query:
             frame[names[code]] = by_type[code]
         orders = np.zeros(count, dtype=np.int64)
         for b, n in self.rows(
-            f"SELECT {_bucket(freq, 'ot')} - {first}, count(*) FROM (SELECT min(t) AS ot FROM sel "
-            f"WHERE {self.period()} AND k = {_K_PURCHASE} GROUP BY ok) GROUP BY 1"
+            f"SELECT {_bucket(freq, 'ot')} - {first}, count(*) FROM (SELECT min(t) AS ot FROM buys "
+            f"WHERE {self.period()} GROUP BY ok) GROUP BY 1"
         ):
             orders[int(b)] = int(n)
         frame[ORDERS] = orders
@@ -605,8 +623,9 @@ class _Query:
         active = np.zeros(count, dtype=np.int64)
         buyers = np.zeros(count, dtype=np.int64)
         for b, value, n_active, n_buyers in self.rows(
-            f"SELECT {_day_bucket(freq, 'd')} - {first}, sum(revenue), count(DISTINCT u), "
-            "count(DISTINCT u) FILTER (WHERE bought) FROM ud WHERE per = 0 GROUP BY 1"
+            f"SELECT b, sum(revenue), count(*), count(*) FILTER (WHERE bought) FROM (SELECT "
+            f"{_day_bucket(freq, 'd')} - {first} AS b, u, sum(revenue) AS revenue, bool_or(bought) "
+            "AS bought FROM ud WHERE per = 0 GROUP BY ALL) GROUP BY 1"
         ):
             revenue[int(b)] = float(value)
             active[int(b)] = int(n_active)
@@ -651,7 +670,7 @@ class _Query:
             f"{revenue} AS {REVENUE} "
             f"FROM sel WHERE {self.period()} AND {key} IS NOT NULL GROUP BY 1) "
             f"LEFT JOIN (SELECT {key} AS key, count(DISTINCT ok) AS {ORDERS}, "
-            f"count(DISTINCT u) AS {BUYERS} FROM sel WHERE {self.period()} AND k = {_K_PURCHASE} "
+            f"count(DISTINCT u) AS {BUYERS} FROM buys WHERE {self.period()} "
             f"AND {key} IS NOT NULL GROUP BY 1) USING (key) "
             f"LEFT JOIN {seen} USING (key)"
         )
@@ -798,7 +817,7 @@ class _Query:
         found = self.frame(
             f"SELECT o.u, f.{schema.USER_ID}, count(*) AS n, max(o.ot) AS last, "
             "sum(coalesce(o.value, 0)) AS spend FROM (SELECT ok, min(u) AS u, min(t) AS ot, "
-            f"sum(p * q) AS value FROM sel WHERE k = {_K_PURCHASE} AND t < {self.e} "
+            f"sum(p * q) AS value FROM buys WHERE t < {self.e} "
             "GROUP BY ok) AS o JOIN users AS f USING (u) GROUP BY ALL ORDER BY o.u"
         )
         return _rfm_frame(
