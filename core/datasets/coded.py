@@ -7,7 +7,8 @@ session, order and non-product flag, plus the label tables. Codes follow the lab
 in-memory path uses (sorted ids; categories and brands of a product table in its order), so ties
 break the same way in both.
 
-- ``events.parquet``: ``t`` (ns), ``u`` (user), ``ty`` (event type), ``k`` (kind: index in
+- ``events.parquet``: ``t`` (ns), ``d`` (its day since 1970), ``h`` (its hour of the day),
+  ``u`` (user), ``ty`` (event type), ``k`` (kind: index in
   ``schema.EVENT_TYPES``, 5 other, -1 missing), ``i`` (item), ``c`` (category), ``b`` (brand),
   ``p`` (unit price: the event's, else the product table's), ``q`` (quantity, 1 where missing),
   ``ok`` (order of a purchase line, as ``core.data.orders`` defines orders), ``s`` (session, for
@@ -15,8 +16,21 @@ break the same way in both.
   first) and ``np`` (a non-product line);
 - ``users``, ``types``, ``items``, ``categories``, ``brands`` ``.parquet``: the labels by code
   (users with their first event; items with name, category, brand, list price, non-product);
-- ``user_days.parquet``: per user ``u`` and day ``d`` (since 1970), whether they bought, their
-  revenue and their last event's time, for Overviews of whole days without filters;
+- ``buys.parquet``: the purchase lines of ``events.parquet`` (its columns but the sessions'), read
+  by every Overview for orders, buyers and customers over all times;
+
+Overviews of whole days without a category or brand filter read pre-aggregates instead of the
+events wherever a figure allows it (an event-type filter keeps or drops whole rows of them, by
+the bit ``1 << ty`` of their type mask ``m`` when the data has at most ``MASK_TYPES`` types):
+
+- ``user_days.parquet``: per user ``u`` and day ``d``, whether they bought, their revenue, their
+  last event's time and their types ``m``;
+- ``hours.parquet``: per day ``d``, hour ``h`` and type ``ty`` (kind ``k``): events ``n``, the
+  last one's time, whether any is a non-product line, and the purchases' revenue, the returns'
+  value and the non-product revenue;
+- ``sessions.parquet``: sessions (for the default gap) per first day ``fd``, last day ``ld`` and
+  types ``m``; ``crossing.parquet``: the events (``s``, ``t``, ``ty``, ``fd``, ``ld``) of the
+  sessions that span more than one day, the only ones a period of whole days can cut;
 - ``coded.json``: what the data has, its time span and its filter options.
 
 The folder is written under a hidden name and renamed into place; it is rebuilt when
@@ -50,7 +64,8 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 3
+FORMAT_VERSION: Final = 4
+MASK_TYPES: Final = 62  # event types a BIGINT mask holds
 _BUILDING = threading.Lock()
 
 
@@ -64,6 +79,7 @@ class Coded:
         start: first event time (ns); ``end``: last event time (ns).
         has_types, has_items, has_categories, has_brands, has_item_category, has_prices,
         has_quantity, has_orders, has_sessions: what the events (and product table) have.
+        type_masks: whether the pre-aggregates' type masks ``m`` are set.
         gap_ns: the session gap ``s`` was split with.
         categories, brands, event_types: the filter options.
     """
@@ -81,6 +97,7 @@ class Coded:
     has_names: bool
     has_orders: bool
     has_sessions: bool
+    type_masks: bool
     gap_ns: int
     categories: tuple[str, ...]
     brands: tuple[str, ...]
@@ -163,6 +180,7 @@ def _as_coded(folder: Path, meta: dict[str, Any]) -> Coded:
         has_names=bool(meta["has_names"]),
         has_orders=bool(meta["has_orders"]),
         has_sessions=bool(meta["has_sessions"]),
+        type_masks=bool(meta["type_masks"]),
         gap_ns=int(meta["gap_ns"]),
         categories=tuple(meta["categories"]),
         brands=tuple(meta["brands"]),
@@ -230,6 +248,42 @@ def _labels(con: duckdb.DuckDBPyConnection, name: str, column: str, source: str)
         f"CREATE TEMP TABLE {name} AS SELECT value, (row_number() OVER (ORDER BY value) - 1)::INT"
         f' AS code FROM (SELECT DISTINCT "{column}"::VARCHAR AS value FROM {source}'
         f' WHERE "{column}" IS NOT NULL)'
+    )
+
+
+def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) -> None:
+    """Write the purchase lines and the pre-aggregates of the coded events (see the module)."""
+    con.execute(
+        f"CREATE VIEW written AS SELECT * FROM read_parquet({_quote(out / 'events.parquet')})"
+    )
+    mask = "coalesce(bit_or(1::BIGINT << ty), 0)" if masks else "0::BIGINT"
+    con.execute(
+        "COPY (SELECT * EXCLUDE (s, dt) FROM written WHERE k = 3) "
+        f"TO {_quote(out / 'buys.parquet')} (FORMAT parquet)"
+    )
+    con.execute(
+        "COPY (SELECT u, d, bool_or(k = 3) AS bought, coalesce(sum(p * q) FILTER (WHERE k = 3), "
+        f"0) AS revenue, max(t) AS last, {mask} AS m FROM written GROUP BY ALL) "
+        f"TO {_quote(out / 'user_days.parquet')} (FORMAT parquet)"
+    )
+    con.execute(
+        "COPY (SELECT d, h, ty, k, count(*) AS n, max(t) AS last, bool_or(np) AS np, "
+        "coalesce(sum(p * q) FILTER (WHERE k = 3), 0) AS revenue, "
+        "coalesce(sum(abs(p * q)) FILTER (WHERE k = 4), 0) AS returned, "
+        "coalesce(sum(p * q) FILTER (WHERE k = 3 AND np), 0) AS non_product "
+        f"FROM written GROUP BY ALL) TO {_quote(out / 'hours.parquet')} (FORMAT parquet)"
+    )
+    con.execute(
+        f"CREATE TEMP TABLE spans AS SELECT s, min(d) AS fd, max(d) AS ld, {mask} AS m "
+        "FROM written GROUP BY s"
+    )
+    con.execute(
+        "COPY (SELECT fd, ld, m, count(*) AS n FROM spans GROUP BY ALL) "
+        f"TO {_quote(out / 'sessions.parquet')} (FORMAT parquet)"
+    )
+    con.execute(
+        "COPY (SELECT w.s, w.t, w.ty, x.fd, x.ld FROM written AS w JOIN (SELECT * FROM spans "
+        f"WHERE fd < ld) AS x USING (s)) TO {_quote(out / 'crossing.parquet')} (FORMAT parquet)"
     )
 
 
@@ -429,8 +483,10 @@ def _write_coded(con: duckdb.DuckDBPyConnection, folder: Path, out: Path) -> dic
     span = int(n_codes) + int(last_day or 0) - int(first_day or 0) + 1
     within = f"coalesce(o, {int(n_codes)} + fdiv(t, 86400000000000) - {int(first_day or 0)})"
     gap_ns = int(DEFAULT_GAP_MINUTES * MINUTE_NS)
+    day = "fdiv(t, 86400000000000)"
     con.execute(
-        "COPY (SELECT t, u, ty, k, i, c, b, p, q, "
+        f"COPY (SELECT t, {day}::INTEGER AS d, ((t - {day} * 86400000000000) // 3600000000000)"
+        "::TINYINT AS h, u, ty, k, i, c, b, p, q, "
         f"CASE WHEN k = 3 THEN (u::BIGINT * {span} + {within})::BIGINT END AS ok, "
         f"s::BIGINT AS s, dt::BIGINT AS dt, np FROM ({with_sessions('coded', gap_ns)}) "
         "ORDER BY r) "
@@ -442,11 +498,8 @@ def _write_coded(con: duckdb.DuckDBPyConnection, folder: Path, out: Path) -> dic
         "JOIN (SELECT u, min(t) AS first_t FROM coded GROUP BY u) AS f ON f.u = l.code "
         f"ORDER BY l.code) TO {_quote(out / 'users.parquet')} (FORMAT parquet)"
     )
-    con.execute(
-        f"COPY (SELECT u, fdiv(t, 86400000000000)::INTEGER AS d, bool_or(k = 3) AS bought, "
-        "coalesce(sum(p * q) FILTER (WHERE k = 3), 0) AS revenue, max(t) AS last FROM coded "
-        f"GROUP BY ALL) TO {_quote(out / 'user_days.parquet')} (FORMAT parquet)"
-    )
+    masks = len(type_names) <= MASK_TYPES
+    _write_aggregates(con, out, masks)
     con.execute(
         f"COPY (SELECT code AS ty, value AS {schema.EVENT_TYPE} FROM type_labels ORDER BY code) "
         f"TO {_quote(out / 'types.parquet')} (FORMAT parquet)"
@@ -499,6 +552,7 @@ def _write_coded(con: duckdb.DuckDBPyConnection, folder: Path, out: Path) -> dic
         "has_names": has_items and (schema.NAME in product_columns or schema.NAME in columns),
         "has_orders": has_orders,
         "has_sessions": has_sessions,
+        "type_masks": masks,
         "gap_ns": gap_ns,
         "categories": used("category_labels", "c") if has_categories else [],
         "brands": used("brand_labels", "b") if has_items and has_brands else [],

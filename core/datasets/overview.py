@@ -181,12 +181,22 @@ class _Query:
         start, end = selection.get("start"), selection.get("end")
         self.s = _ns(start) if start is not None else first
         self.e = max(_ns(end) if end is not None else last, self.s)
+        self.type_codes: list[int] | None = None  # the selected event types, if filtered
         self.sel = self._where(selection)
         # A category or brand keeps a small share of the events: those are read once.
         self.narrow = any(selection.get(name) is not None for name in ("categories", "brands"))
         # Unfiltered, the events of a period hold whole stretches of sessions: each session
         # there starts at its first event in the period (see ``with_sessions``).
         self.whole_sessions = self.sel == "true"
+        # Periods of whole days without a category or brand read the pre-aggregates (see
+        # ``core.datasets.coded``), by their type masks under an event-type filter.
+        self.by_day = (
+            self.s % _DAY == 0
+            and self.e % _DAY == 0
+            and not self.narrow
+            and (self.type_codes is None or coded.type_masks)
+        )
+        self.sessions_by_day = self.by_day and gap_ns == coded.gap_ns
         self.segment_keys: dict[str, np.ndarray] = {}
         self.made: set[str] = set()
 
@@ -237,8 +247,33 @@ class _Query:
                     [wanted],
                 )
             ]
+            if table == "types":
+                self.type_codes = codes
             parts.append(f"{column} IN ({', '.join(map(str, codes))})" if codes else "false")
         return " AND ".join(parts) or "true"
+
+    def of_types(self) -> str:
+        """SQL keeping the pre-aggregates' rows with a selected type in their mask ``m``."""
+        if self.type_codes is None:
+            return "true"
+        return f"(m & {sum(1 << code for code in self.type_codes)}) <> 0"
+
+    def keeps_purchases(self) -> bool:
+        """Whether the selection keeps purchase lines (their type is not filtered out)."""
+        if self.type_codes is None:
+            return True
+        return any(
+            int(code) in self.type_codes
+            for (code,) in self.rows(
+                f"SELECT ty FROM read_parquet({self.coded.path('types')}) "
+                f"WHERE {schema.EVENT_TYPE} = ?",
+                [schema.PURCHASE],
+            )
+        )
+
+    def days(self, start: int, end: int) -> str:
+        """SQL of the days ``d`` of the period ``[start, end)`` of whole days."""
+        return f"d >= {start // _DAY} AND d < {end // _DAY}"
 
     def period(self) -> str:
         """SQL of the period (over ``sel``, which holds only selected events)."""
@@ -248,33 +283,34 @@ class _Query:
         """The view ``sel`` of the selected events up to ``upto`` (ns, inclusive) that every
         figure is counted from (a view, so each query reads only its columns and the row groups
         of its times; a table when a category or brand is selected), their purchase lines
-        ``buys`` (read once: orders, buyers and customers
-        need them over all times); ``ud`` holds them per user, day and period (0 the period, 1
-        the one before, 2 earlier) up to the period's end. Unfiltered periods of whole days take
+        ``buys`` (read once from the coded purchase lines: orders, buyers and customers need
+        them over all times); ``ud`` holds them per user, day and period (0 the period, 1 the
+        one before, 2 earlier) up to the period's end. Periods of whole days (``by_day``) take
         ``ud`` from the coded events' days, and ``sel`` needs no events before the previous
         period but purchases."""
         s, e = self.s, self.e
         ps = s - (e - s)
-        by_day = self.whole_sessions and s % _DAY == 0 and e % _DAY == 0
-        day = f"fdiv(t, {_DAY})::INTEGER AS d"  # days since 1970, computed once
-        columns = f"t, {day}, u, ty, k, i, c, b, q, ok, np, " + (
-            "dt" if self.whole_sessions else "s"
-        )
-        if self.coded.has_prices:
-            columns += ", p, r"
-        else:
-            columns += ", NULL::DOUBLE AS p"
-        since = f" AND (t >= {ps} OR k = {_K_PURCHASE})" if by_day else ""
+        columns = "t, d, h, u, ty, k, i, c, b, q, ok, np, " + ("dt" if self.whole_sessions else "s")
+        price = "p" if self.coded.has_prices else "NULL::DOUBLE AS p"
+        columns += f", {price}, r" if self.coded.has_prices else f", {price}"
+        since = f" AND (t >= {ps} OR k = {_K_PURCHASE})" if self.by_day else ""
         self.con.execute(
             f"CREATE TEMP {'TABLE' if self.narrow else 'VIEW'} sel AS SELECT {columns} FROM ev "
             f"WHERE ({self.sel}) AND t <= {upto}{since}"
         )
-        self.con.execute(f"CREATE TEMP TABLE buys AS SELECT * FROM sel WHERE k = {_K_PURCHASE}")
-        if by_day:
+        self.con.execute(
+            f"CREATE TEMP TABLE buys AS SELECT t, d, u, ty, k, i, c, b, q, ok, np, {price} "
+            f"FROM read_parquet({self.coded.path('buys')}) WHERE ({self.sel}) AND t <= {upto}"
+        )
+        if self.by_day:
+            purchases = self.keeps_purchases()
             self.con.execute(
                 f"CREATE TEMP TABLE ud AS SELECT u, d, CASE WHEN d >= {s // _DAY} THEN 0 "
-                f"WHEN d >= {ps // _DAY} THEN 1 ELSE 2 END AS per, bought, revenue, last "
-                f"FROM read_parquet({self.coded.path('user_days')}) WHERE d < {e // _DAY}"
+                f"WHEN d >= {ps // _DAY} THEN 1 ELSE 2 END AS per, "
+                f"{'bought' if purchases else 'false AS bought'}, "
+                f"{'revenue' if purchases else '0.0 AS revenue'} "
+                f"FROM read_parquet({self.coded.path('user_days')}) WHERE d < {e // _DAY} "
+                f"AND {self.of_types()}"
             )
             return
         self.con.execute(
@@ -283,6 +319,17 @@ class _Query:
             f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS revenue, "
             f"max(t) AS last FROM sel WHERE t < {e} GROUP BY ALL"
         )
+
+    def last_before_end(self) -> int | None:
+        """The last selected event's time before the period's end (None without one)."""
+        if self.by_day:
+            (last,), *_ = self.rows(
+                f"SELECT max(last) FROM read_parquet({self.coded.path('hours')}) "
+                f"WHERE d < {self.e // _DAY} AND {self.sel}"
+            )
+        else:
+            (last,), *_ = self.rows("SELECT max(last) FROM ud")
+        return None if last is None else int(last)
 
     # --- the page -------------------------------------------------------------------------
 
@@ -338,8 +385,14 @@ class _Query:
         the last event's time (0 without events) and whether any is a non-product line."""
         present = np.zeros(_K_OTHER + 1, dtype=np.int64)
         last, non_product = 0, False
+        source = (
+            "SELECT k, count(*), max(t), bool_or(np) FROM ev"
+            if self.narrow
+            else f"SELECT k, sum(n), max(last), bool_or(np) FROM read_parquet("
+            f"{self.coded.path('hours')})"
+        )
         for kind, count, latest, any_non_product in self.rows(
-            f"SELECT k, count(*), max(t), bool_or(np) FROM ev WHERE {self.sel} GROUP BY k"
+            f"{source} WHERE {self.sel} GROUP BY k"
         ):
             if kind is not None and int(kind) >= 0:
                 present[int(kind)] = int(count)
@@ -362,29 +415,26 @@ class _Query:
             "CREATE TEMP TABLE period_users AS SELECT per, u, bool_or(bought) AS bought FROM ud "
             "WHERE per < 2 GROUP BY ALL"
         )
-        count_sessions = (
-            f"count(*) FILTER (WHERE dt IS NULL OR t - dt < CASE WHEN t >= {s} THEN {s} "
-            f"ELSE {ps} END)"
-            if self.whole_sessions
-            else "0"
-        )
-        sums = {
-            int(per): row
-            for per, *row in self.rows(
+        if self.by_day:
+            query = (
+                f"SELECT CASE WHEN d >= {s // _DAY} THEN 0 ELSE 1 END AS per, "
+                f"coalesce(sum(n) FILTER (WHERE k = {_K_VIEW}), 0), "
+                f"coalesce(sum(n) FILTER (WHERE k = {_K_CART}), 0), sum(revenue), "
+                f"sum(returned), sum(non_product) FROM read_parquet({self.coded.path('hours')}) "
+                f"WHERE {self.sel} AND {self.days(ps, e)} GROUP BY 1"
+            )
+        else:
+            query = (
                 f"SELECT {period} AS per, count(*) FILTER (WHERE k = {_K_VIEW}), "
                 f"count(*) FILTER (WHERE k = {_K_CART}), "
                 f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0), "
                 f"coalesce(sum(abs(p * q)) FILTER (WHERE k = {_K_RETURN}), 0), "
-                f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE} AND np), 0), "
-                f"{count_sessions} FROM sel WHERE t >= {ps} AND t < {e} GROUP BY 1"
+                f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE} AND np), 0) "
+                f"FROM sel WHERE t >= {ps} AND t < {e} GROUP BY 1"
             )
-        }
-        if not self.whole_sessions:  # sessions with a selected event, one distinct pass
-            for per, n in self.rows(
-                f"SELECT per, count(*) FROM (SELECT DISTINCT {period} AS per, s FROM sel "
-                f"WHERE t >= {ps} AND t < {e}) GROUP BY 1"
-            ):
-                sums[int(per)][-1] = n
+        sums: dict[int, list[Any]] = {int(per): [*row, 0] for per, *row in self.rows(query)}
+        for per, n_sessions in self.sessions(period).items():
+            sums.setdefault(per, [0, 0, 0.0, 0.0, 0.0, 0])[-1] = n_sessions
         values = []
         for per, (start, end) in enumerate(((s, e), (ps, s))):
             cut = end
@@ -434,6 +484,37 @@ class _Query:
             has_revenue=self.coded.has_prices,
             has_non_product=self.has_non_product,
         )
+
+    def sessions(self, period: str) -> dict[int, int]:
+        """The sessions with a selected event in the period (0) and the one before (1);
+        ``period`` is the SQL of that number for an event."""
+        s, e = self.s, self.e
+        ps = s - (e - s)
+        if self.sessions_by_day:
+            found = {}
+            for per, (start, end) in enumerate(((s, e), (ps, s))):
+                first, after = start // _DAY, end // _DAY
+                (n,), *_ = self.rows(
+                    "SELECT (SELECT coalesce(sum(n), 0) FROM read_parquet("
+                    f"{self.coded.path('sessions')}) WHERE fd >= {first} AND ld < {after} "
+                    f"AND {self.of_types()}) + (SELECT count(DISTINCT s) FROM read_parquet("
+                    f"{self.coded.path('crossing')}) WHERE t >= {start} AND t < {end} AND "
+                    f"{self.sel} AND (fd < {first} OR ld >= {after}))"
+                )
+                found[per] = int(n)
+            return found
+        if self.whole_sessions:  # each session's first event in a period
+            query = (
+                f"SELECT {period} AS per, count(*) FILTER (WHERE dt IS NULL OR t - dt < CASE "
+                f"WHEN t >= {s} THEN {s} ELSE {ps} END) FROM sel WHERE t >= {ps} AND t < {e} "
+                "GROUP BY 1"
+            )
+        else:
+            query = (
+                f"SELECT per, count(*) FROM (SELECT DISTINCT {period} AS per, s FROM sel "
+                f"WHERE t >= {ps} AND t < {e}) GROUP BY 1"
+            )
+        return {int(per): int(n) for per, n in self.rows(query)}
 
     # --- funnels --------------------------------------------------------------------------
 
@@ -605,10 +686,13 @@ class _Query:
         )
         names = {int(code): str(name) for code, name in types}
         by_type: dict[int, np.ndarray] = {}
-        for b, ty, n in self.rows(
-            f"SELECT {bucket}, ty, count(*) FROM sel WHERE {self.period()} AND ty IS NOT NULL "
-            "GROUP BY ALL"
-        ):
+        counted = (
+            f"SELECT {bucket}, ty, sum(n) FROM read_parquet({self.coded.path('hours')}) WHERE "
+            f"{self.sel} AND {self.days(s, e)}"
+            if self.by_day
+            else f"SELECT {bucket}, ty, count(*) FROM sel WHERE {self.period()}"
+        )
+        for b, ty, n in self.rows(f"{counted} AND ty IS NOT NULL GROUP BY ALL"):
             by_type.setdefault(int(ty), np.zeros(count, dtype=np.int64))[int(b)] = int(n)
         for code in sorted(by_type, key=lambda c: (_KIND_INDEX.get(names[c], _K_OTHER), names[c])):
             frame[names[code]] = by_type[code]
@@ -622,10 +706,16 @@ class _Query:
         revenue = np.zeros(count)
         active = np.zeros(count, dtype=np.int64)
         buyers = np.zeros(count, dtype=np.int64)
+        # A user's days of the period: one row each (of ``ud``), so per day no distinct count.
+        per_user = (
+            f"(SELECT d - {first} AS b, revenue, bought FROM ud WHERE per = 0)"
+            if freq == "D"
+            else f"(SELECT {_day_bucket(freq, 'd')} - {first} AS b, u, sum(revenue) AS revenue, "
+            "bool_or(bought) AS bought FROM ud WHERE per = 0 GROUP BY ALL)"
+        )
         for b, value, n_active, n_buyers in self.rows(
-            f"SELECT b, sum(revenue), count(*), count(*) FILTER (WHERE bought) FROM (SELECT "
-            f"{_day_bucket(freq, 'd')} - {first} AS b, u, sum(revenue) AS revenue, bool_or(bought) "
-            "AS bought FROM ud WHERE per = 0 GROUP BY ALL) GROUP BY 1"
+            f"SELECT b, sum(revenue), count(*), count(*) FILTER (WHERE bought) FROM {per_user} "
+            "GROUP BY 1"
         ):
             revenue[int(b)] = float(value)
             active[int(b)] = int(n_active)
@@ -637,10 +727,13 @@ class _Query:
 
     def heatmap(self) -> pd.DataFrame:
         counts = np.zeros(7 * 24, dtype=np.int64)
-        for cell, n in self.rows(
-            f"SELECT pmod(d + 3, 7) * 24 + (t - d * {_DAY}) // {HOUR_NS}, count(*) "
-            f"FROM sel WHERE {self.period()} GROUP BY 1"
-        ):
+        counted = (
+            f"sum(n) FROM read_parquet({self.coded.path('hours')}) WHERE {self.sel} AND "
+            f"{self.days(self.s, self.e)}"
+            if self.by_day
+            else f"count(*) FROM sel WHERE {self.period()}"
+        )
+        for cell, n in self.rows(f"SELECT pmod(d + 3, 7) * 24 + h, {counted} GROUP BY 1"):
             counts[int(cell)] = int(n)
         return _heatmap_frame(counts)
 
@@ -856,11 +949,11 @@ class _Query:
             f"first_t < {e}"
         )
         (n_seen, low, high), *_ = self.rows("SELECT count(*), min(m), max(m) FROM cohort")
-        (last,), *_ = self.rows("SELECT max(last) FROM ud")
+        last = self.last_before_end()
         if not n_seen or last is None:
             return _empty_cohorts("buying" if metric == "buying" else "active")
         first_month = int(low)
-        (last_month,), *_ = self.rows(f"SELECT {_bucket('M', str(int(last)))}")
+        (last_month,), *_ = self.rows(f"SELECT {_bucket('M', str(last))}")
         last_month = int(last_month)
         n_cohorts = max(last_month, int(high)) - first_month + 1
         buying = " WHERE bought" if metric == "buying" else ""

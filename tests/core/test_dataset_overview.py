@@ -158,6 +158,8 @@ HOSTILE_SELECTIONS = (
     {"start": "2024-03-02", "end": "2024-03-03"},  # events exactly at both bounds
     {"start": "2024-03-02 12:00", "end": "2024-03-05", "trend_freq": "W", "window_hours": 1.0},
     {"event_types": ["purchase", "return"], "trend_freq": "M"},
+    # whole days under a type filter: the pre-aggregates' type masks, sessions across midnight
+    {"start": "2024-03-02", "end": "2024-03-04", "event_types": ["view", "cart", "purchase"]},
 )
 
 
