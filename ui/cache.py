@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import threading
@@ -21,7 +22,7 @@ from core.config import load_settings
 from core.data import loading, profile
 from core.data.parsing import DateOrder
 from core.data.reading import RawTable, read_table
-from core.datasets.overview import dataset_filter_options, dataset_users_in
+from core.datasets.overview import dataset_filter_options, dataset_trends, dataset_users_in
 from core.datasets.overview import dataset_overview as compute_dataset_overview
 from core.datasets.store import open_dataset
 from core.images.reading import Photo, PhotoSet
@@ -300,7 +301,6 @@ def dataset_overview_options(folder: str, stamp: float) -> an.FilterOptions:
     return dataset_filter_options(Path(folder))
 
 
-@st.cache_data(show_spinner="Computing the overview over the dataset's files…", max_entries=32)
 def dataset_overview(
     folder: str,
     stamp: float,
@@ -309,14 +309,28 @@ def dataset_overview(
     window_hours: float,
     top_n: int,
 ) -> an.Overview:
-    """``overview`` of the server's dataset in ``folder``, computed by DuckDB over its files."""
+    """``overview`` of the server's dataset in ``folder``, computed by DuckDB over its files;
+    another period of the trends computes the trends alone."""
+    daily = _dataset_overview_daily(folder, stamp, selection, window_hours, top_n)
+    if trend_freq == "D":
+        return daily
+    return dataclasses.replace(daily, trends=_dataset_trends(folder, stamp, selection, trend_freq))
+
+
+@st.cache_data(show_spinner="Computing the overview over the dataset's files…", max_entries=32)
+def _dataset_overview_daily(
+    folder: str, stamp: float, selection: Selection, window_hours: float, top_n: int
+) -> an.Overview:
     return compute_dataset_overview(
-        Path(folder),
-        **selection.as_core(),
-        trend_freq=trend_freq,
-        window_hours=window_hours,
-        top_n=top_n,
+        Path(folder), **selection.as_core(), window_hours=window_hours, top_n=top_n
     )
+
+
+@st.cache_data(show_spinner="Computing the trends over the dataset's files…", max_entries=32)
+def _dataset_trends(
+    folder: str, stamp: float, selection: Selection, trend_freq: an.Freq
+) -> pd.DataFrame:
+    return dataset_trends(Path(folder), trend_freq, **selection.as_core())
 
 
 @st.cache_data(show_spinner="Listing the users…", max_entries=8)

@@ -123,6 +123,22 @@ def dataset_overview(
         )
 
 
+def dataset_trends(
+    dataset: Path, trend_freq: Freq = "D", **selection: Unpack[Selection]
+) -> pd.DataFrame:
+    """The ``trends`` of ``dataset_overview`` alone, per ``trend_freq``: what changes when only
+    the trends' period does.
+
+    Raises:
+        MissingColumnsError: filtering by categories or brands that the data does not have.
+    """
+    coded = coded_events(dataset)
+    with connect(dataset) as con:
+        query = _Query(con, coded, selection, coded.gap_ns)
+        query.select(query.e)
+        return query.trends(trend_freq)
+
+
 def dataset_users_in(dataset: Path, **selection: Unpack[Selection]) -> pd.DataFrame:
     """``users_in`` of the dataset in the folder ``dataset``: the users with an event in the
     selection, biggest spenders first, computed by DuckDB.
@@ -599,7 +615,7 @@ class _Query:
             w = _day_bucket("W", "d") if by_week else "0"
             if segment is not None and codes[0] == _K_VIEW:  # each user's first view there
                 self.con.execute(
-                    f"CREATE TEMP TABLE {table}_0 AS SELECT u, key AS g, 0 AS w, fv AS t0 "
+                    f"CREATE TEMP VIEW {table}_0 AS SELECT u, key AS g, 0 AS w, fv AS t0 "
                     f"FROM {self.segment_users(segment)} WHERE fv IS NOT NULL"
                 )
             elif segment is None and not by_week:  # each user's first week's first entry

@@ -16,7 +16,12 @@ import pytest
 from core import overview as an
 from core.datasets.coded import CODED
 from core.datasets.ingest import ingest
-from core.datasets.overview import dataset_filter_options, dataset_overview, dataset_users_in
+from core.datasets.overview import (
+    dataset_filter_options,
+    dataset_overview,
+    dataset_trends,
+    dataset_users_in,
+)
 from core.datasets.store import open_dataset
 from core.errors import MissingColumnsError
 
@@ -82,6 +87,11 @@ SAMPLE_SELECTIONS = {
 @pytest.mark.parametrize("selection", SAMPLE_SELECTIONS.values(), ids=SAMPLE_SELECTIONS.keys())
 def test_the_sample_shops_dataset_overview_equals_the_in_memory_one(sample_dataset, selection):
     overview = _same_as_in_memory(sample_dataset, "sample", **selection)
+    freq = selection.get("trend_freq", "D")
+    filters = {
+        k: v for k, v in selection.items() if k not in ("trend_freq", "top_n", "window_hours")
+    }
+    assert_same(overview.trends, dataset_trends(sample_dataset / "sample", freq, **filters))
     assert overview.kpis.value(an.ORDERS)  # figures there are, not only empty frames
     assert overview.funnel_splits.keys() == {"new_vs_returning", "category", "brand"}
 
@@ -205,7 +215,8 @@ def test_a_hostile_datasets_filters_equal_the_in_memory_ones(hostile_datasets):
         {"categories": "Toys", "start": "2024-03-02", "end": "2024-03-03"},
         {"categories": ["none such"]},
     ):
-        _same_as_in_memory(hostile_datasets, "everything", **selection)
+        overview = _same_as_in_memory(hostile_datasets, "everything", **selection)
+        assert_same(overview.trends, dataset_trends(hostile_datasets / "everything", **selection))
         expected = an.users_in(events, products, **selection)
         assert_same(expected, dataset_users_in(hostile_datasets / "everything", **selection))
 

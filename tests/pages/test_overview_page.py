@@ -248,3 +248,28 @@ def test_an_orders_export_ranks_products_by_orders_and_offers_only_what_it_has(t
     assert rank_by.value == an.ORDERS
     titles = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
     assert "Items by orders" in titles and "Items by views" not in titles
+
+
+def test_a_datasets_overview_per_week_is_the_daily_one_with_weekly_trends(tmp_path):
+    from core.datasets.ingest import ingest
+    from core.datasets.overview import dataset_overview
+    from tests.core.test_dataset_overview import assert_same
+    from ui import cache
+
+    source = tmp_path / "events.csv"
+    source.write_text(
+        "user_id,item_id,event_type,timestamp,price\n"
+        "a,i1,view,2024-03-01 10:00,5\na,i1,purchase,2024-03-01 10:05,5\n"
+        "b,i2,view,2024-03-06 09:00,7\nb,i2,cart,2024-03-11 09:10,7\n"
+        "a,i2,view,2024-03-12 18:00,7\n",
+        encoding="utf-8",
+    )
+    ingest([source], name="shop", data_dir=tmp_path / "datasets")
+    folder = tmp_path / "datasets" / "shop"
+    selection = cache.Selection(first_day=dt.date(2024, 3, 1), last_day=dt.date(2024, 3, 12))
+    weekly = cache.dataset_overview(str(folder), 0.0, selection, "W", 24.0, 10)
+    expected = dataset_overview(
+        folder, **selection.as_core(), trend_freq="W", window_hours=24.0, top_n=10
+    )
+    assert len(expected.trends) == 3  # weeks, not days
+    assert_same(expected, weekly)
