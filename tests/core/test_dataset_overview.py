@@ -223,6 +223,9 @@ def test_a_hostile_datasets_filters_equal_the_in_memory_ones(hostile_datasets):
 
 def test_another_session_gap_splits_sessions_anew(hostile_datasets):
     hour = _same_as_in_memory(hostile_datasets, "everything", gap_minutes=60.0)
+    days = {"start": "2024-03-02", "end": "2024-03-04", "gap_minutes": 60.0}
+    _same_as_in_memory(hostile_datasets, "everything", **days)
+    _same_as_in_memory(hostile_datasets, "everything", **days, event_types=["view", "purchase"])
     default = dataset_overview(hostile_datasets / "everything")
     assert hour.kpis.value(an.SESSIONS) < default.kpis.value(an.SESSIONS)
 
