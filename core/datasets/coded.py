@@ -25,6 +25,8 @@ the bit ``1 << ty`` of their type mask ``m`` when the data has at most ``MASK_TY
 
 - ``user_days.parquet``: per user ``u`` and day ``d``, whether they bought, their revenue, their
   last event's time and their types ``m``;
+- ``user_months.parquet``: per user ``u``, month ``mo`` (since 1970) and type ``ty`` (kind
+  ``k``), the first day ``fd`` with such an event, for cohorts;
 - ``hours.parquet``: per day ``d``, hour ``h`` and type ``ty`` (kind ``k``): events ``n``, the
   last one's time, whether any is a non-product line, and the purchases' revenue, the returns'
   value and the non-product revenue;
@@ -57,14 +59,14 @@ from core import schema
 from core.data.nonproduct import non_product_items
 from core.datasets.ingest import DUCKDB_MEMORY, EVENTS, PRODUCTS
 from core.errors import DatasetError
-from core.overview.columns import _K_OTHER, _KIND_INDEX, DEFAULT_GAP_MINUTES, MINUTE_NS
+from core.overview.columns import _K_OTHER, _KIND_INDEX, DEFAULT_GAP_MINUTES, MINUTE_NS, Freq
 
 CODED: Final = "coded"
 META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 4
+FORMAT_VERSION: Final = 5
 MASK_TYPES: Final = 62  # event types a BIGINT mask holds
 _BUILDING = threading.Lock()
 
@@ -214,6 +216,17 @@ def _build(folder: Path, stamp: list[Any]) -> None:
         shutil.rmtree(folder / SPILL, ignore_errors=True)
 
 
+def day_bucket(freq: Freq, day: str) -> str:
+    """SQL of the period number of the day number ``day`` (days since 1970), as
+    ``core.overview.arrays._buckets`` numbers them: days, weeks from Monday, months."""
+    if freq == "D":
+        return day
+    if freq == "W":
+        return f"fdiv({day} + 3, 7)"
+    date = f"(DATE '1970-01-01' + {day}::INTEGER)"
+    return f"((year({date}) - 1970) * 12 + month({date}) - 1)"
+
+
 def with_sessions(source: str, gap_ns: int) -> str:
     """A query of the rows of ``source`` (a relation with ``r``, ``u``, ``t`` and ``sid``, the
     session id's code or NULL) with each one's session ``s`` and ``dt``, the time since the
@@ -265,6 +278,10 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
         "COPY (SELECT u, d, bool_or(k = 3) AS bought, coalesce(sum(p * q) FILTER (WHERE k = 3), "
         f"0) AS revenue, max(t) AS last, {mask} AS m FROM written GROUP BY ALL) "
         f"TO {_quote(out / 'user_days.parquet')} (FORMAT parquet)"
+    )
+    con.execute(
+        f"COPY (SELECT u, {day_bucket('M', 'd')} AS mo, ty, k, min(d) AS fd FROM written "
+        f"GROUP BY ALL) TO {_quote(out / 'user_months.parquet')} (FORMAT parquet)"
     )
     con.execute(
         "COPY (SELECT d, h, ty, k, count(*) AS n, max(t) AS last, bool_or(np) AS np, "

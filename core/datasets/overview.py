@@ -20,7 +20,7 @@ import pandas as pd
 
 from core import schema
 from core.data.orders import DAY_NS
-from core.datasets.coded import Coded, coded_events, connect, with_sessions
+from core.datasets.coded import Coded, coded_events, connect, day_bucket, with_sessions
 from core.errors import MissingColumnsError
 from core.overview.arrays import FilterOptions, _bucket_span, _ns, _stamp
 from core.overview.columns import (
@@ -153,17 +153,7 @@ def dataset_users_in(dataset: Path, **selection: Unpack[Selection]) -> pd.DataFr
 
 def _bucket(freq: Freq, t: str = "t") -> str:
     """SQL of the period number of the ns time ``t``, as ``core.overview.arrays._buckets``."""
-    return _day_bucket(freq, f"fdiv({t}, {_DAY})")
-
-
-def _day_bucket(freq: Freq, day: str) -> str:
-    """SQL of the period number of the day number ``day`` (days since 1970)."""
-    if freq == "D":
-        return day
-    if freq == "W":
-        return f"fdiv({day} + 3, 7)"
-    date = f"(DATE '1970-01-01' + {day}::INTEGER)"
-    return f"((year({date}) - 1970) * 12 + month({date}) - 1)"
+    return day_bucket(freq, f"fdiv({t}, {_DAY})")
 
 
 class _Query:
@@ -302,8 +292,8 @@ class _Query:
         ``buys`` (read once from the coded purchase lines: orders, buyers and customers need
         them over all times); ``ud`` holds them per user, day and period (0 the period, 1 the
         one before, 2 earlier) up to the period's end. Periods of whole days (``by_day``) take
-        ``ud`` from the coded events' days, and ``sel`` needs no events before the previous
-        period but purchases."""
+        ``ud`` from the coded events' days (the two periods only: cohorts read the coded
+        months), and ``sel`` needs no events before the previous period but purchases."""
         s, e = self.s, self.e
         ps = s - (e - s)
         columns = "t, d, h, u, ty, k, i, c, b, q, ok, np, " + ("dt" if self.whole_sessions else "s")
@@ -325,7 +315,7 @@ class _Query:
                 f"WHEN d >= {ps // _DAY} THEN 1 ELSE 2 END AS per, "
                 f"{'bought' if purchases else 'false AS bought'}, "
                 f"{'revenue' if purchases else '0.0 AS revenue'} "
-                f"FROM read_parquet({self.coded.path('user_days')}) WHERE d < {e // _DAY} "
+                f"FROM read_parquet({self.coded.path('user_days')}) WHERE {self.days(ps, e)} "
                 f"AND {self.of_types()}"
             )
             return
@@ -612,7 +602,7 @@ class _Query:
             ``w`` week) that reached it, with the time each step up to it was reached."""
             g = segment if segment is not None else "0"
             keep = f" AND {segment} IS NOT NULL" if segment is not None else ""
-            w = _day_bucket("W", "d") if by_week else "0"
+            w = day_bucket("W", "d") if by_week else "0"
             if segment is not None and codes[0] == _K_VIEW:  # each user's first view there
                 self.con.execute(
                     f"CREATE TEMP VIEW {table}_0 AS SELECT u, key AS g, 0 AS w, fv AS t0 "
@@ -696,7 +686,7 @@ class _Query:
 
         index = _bucket_starts(np.arange(first, first + count, dtype=np.int64), freq)
         frame = pd.DataFrame(index=index)
-        bucket = f"{_day_bucket(freq, 'd')} - {first}"
+        bucket = f"{day_bucket(freq, 'd')} - {first}"
         types = self.rows(
             f"SELECT ty, {schema.EVENT_TYPE} FROM read_parquet({self.coded.path('types')})"
         )
@@ -726,7 +716,7 @@ class _Query:
         per_user = (
             f"(SELECT d - {first} AS b, revenue, bought FROM ud WHERE per = 0)"
             if freq == "D"
-            else f"(SELECT {_day_bucket(freq, 'd')} - {first} AS b, u, sum(revenue) AS revenue, "
+            else f"(SELECT {day_bucket(freq, 'd')} - {first} AS b, u, sum(revenue) AS revenue, "
             "bool_or(bought) AS bought FROM ud WHERE per = 0 GROUP BY ALL)"
         )
         for b, value, n_active, n_buyers in self.rows(
@@ -946,7 +936,7 @@ class _Query:
         for w, n, n_new in self.rows(
             f"SELECT x.w - {first}, count(*), count(*) FILTER (WHERE {_bucket('W', 'f.first_t')} "
             "= x.w) "
-            f"FROM (SELECT DISTINCT u, {_day_bucket('W', 'd')} AS w FROM ud WHERE per = 0) AS x "
+            f"FROM (SELECT DISTINCT u, {day_bucket('W', 'd')} AS w FROM ud WHERE per = 0) AS x "
             "JOIN users AS f USING (u) GROUP BY 1"
         ):
             active[int(w)] = int(n)
@@ -972,12 +962,20 @@ class _Query:
         (last_month,), *_ = self.rows(f"SELECT {_bucket('M', str(last))}")
         last_month = int(last_month)
         n_cohorts = max(last_month, int(high)) - first_month + 1
-        buying = " WHERE bought" if metric == "buying" else ""
+        if self.by_day:  # each user's months with a selected event (a purchase) before the end
+            months = (
+                f"SELECT DISTINCT u, mo AS m FROM read_parquet({self.coded.path('user_months')}) "
+                f"WHERE fd < {e // _DAY} AND {self.sel}"
+                + (f" AND k = {_K_PURCHASE}" if metric == "buying" else "")
+            )
+        else:
+            months = f"SELECT DISTINCT u, {day_bucket('M', 'd')} AS m FROM ud" + (
+                " WHERE bought" if metric == "buying" else ""
+            )
         counts = np.zeros((n_cohorts, n_cohorts), dtype=np.int64)
         for m, since, n in self.rows(
-            f"SELECT c.m - {first_month}, x.m - c.m, count(*) FROM (SELECT DISTINCT u, "
-            f"{_day_bucket('M', 'd')} AS m FROM ud{buying}) AS x JOIN cohort AS c USING (u) "
-            "GROUP BY ALL"
+            f"SELECT c.m - {first_month}, x.m - c.m, count(*) FROM ({months}) AS x "
+            "JOIN cohort AS c USING (u) GROUP BY ALL"
         ):
             counts[int(m), int(since)] = int(n)
         sizes = np.zeros(n_cohorts, dtype=np.int64)
