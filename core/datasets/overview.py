@@ -606,7 +606,7 @@ class _Query:
             if segment is not None and codes[0] == _K_VIEW:  # each user's first view there
                 self.con.execute(
                     f"CREATE TEMP VIEW {table}_0 AS SELECT u, key AS g, 0 AS w, fv AS t0 "
-                    f"FROM {self.segment_users(segment)} WHERE fv IS NOT NULL"
+                    f"FROM {self.segment_users(segment)}"
                 )
             elif segment is None and not by_week:  # each user's first week's first entry
                 self.con.execute(
@@ -756,7 +756,7 @@ class _Query:
             else "NULL::DOUBLE"
         )
         seen = (
-            f"(SELECT key, count(fv) AS {VIEWERS} FROM {viewers} GROUP BY 1)"
+            f"(SELECT key, count(*) AS {VIEWERS} FROM {viewers} GROUP BY 1)"
             if viewers is not None
             else f"(SELECT NULL AS key, 0 AS {VIEWERS})"
         )
@@ -775,19 +775,23 @@ class _Query:
         )
 
     def segment_users(self, key: str) -> str:
-        """A table of each user's views and purchases per ``key`` (``c`` or ``b``) in the
-        period: first view ``fv``, last purchase ``lp`` and purchase lines ``n`` (made once)."""
-        table = f"{key}_users"
-        if table in self.made:
-            return table
-        self.made.add(table)
+        """The tables of each user's first view ``fv`` per ``key`` (``c`` or ``b``) in the
+        period, ``{key}_views``, and of their last purchase ``lp`` and purchase lines ``n``
+        there, ``{key}_buys`` (made once, apart: the purchase lines are few); returns the
+        first."""
+        views = f"{key}_views"
+        if views in self.made:
+            return views
+        self.made.add(views)
         self.con.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT {key} AS key, u, "
-            f"min(t) FILTER (WHERE k = {_K_VIEW}) AS fv, max(t) FILTER (WHERE k = {_K_PURCHASE}) "
-            f"AS lp, count(*) FILTER (WHERE k = {_K_PURCHASE}) AS n FROM sel WHERE {self.period()} "
-            f"AND {key} IS NOT NULL AND k IN ({_K_VIEW}, {_K_PURCHASE}) GROUP BY ALL"
+            f"CREATE TEMP TABLE {views} AS SELECT {key} AS key, u, min(t) AS fv FROM sel "
+            f"WHERE {self.period()} AND k = {_K_VIEW} AND {key} IS NOT NULL GROUP BY ALL"
         )
-        return table
+        self.con.execute(
+            f"CREATE TEMP TABLE {key}_buys AS SELECT {key} AS key, u, max(t) AS lp, count(*) "
+            f"AS n FROM buys WHERE {self.period()} AND {key} IS NOT NULL GROUP BY ALL"
+        )
+        return views
 
     def items(
         self, measures: tuple[Measure, ...], top_n: int
@@ -878,7 +882,8 @@ class _Query:
     def category_conversion(self, table: pd.DataFrame) -> pd.DataFrame:
         """The conversion of the categories of ``table`` (``segment_table`` of ``c``)."""
         found = self.rows(
-            "SELECT key, count(*) FILTER (WHERE lp >= fv), sum(n) FROM c_users GROUP BY 1"
+            "SELECT key, count(*) FILTER (WHERE b.lp >= v.fv), sum(b.n) FROM c_buys AS b "
+            "LEFT JOIN c_views AS v USING (key, u) GROUP BY 1"
         )
         position = {int(k): n for n, k in enumerate(self.segment_keys["c"])}
         converted = np.zeros(len(table), dtype=np.int64)
