@@ -24,7 +24,7 @@ events wherever a figure allows it (an event-type filter keeps or drops whole ro
 the bit ``1 << ty`` of their type mask ``m`` when the data has at most ``MASK_TYPES`` types):
 
 - ``user_days.parquet``: per user ``u`` and day ``d``, whether they bought, their revenue, their
-  last event's time and their types ``m``;
+  last event's time, their types ``m`` and their first view's time ``v0``;
 - ``user_months.parquet``: per user ``u``, month ``mo`` (since 1970) and type ``ty`` (kind
   ``k``), the first day ``fd`` with such an event, for cohorts;
 - ``hours.parquet``: per day ``d``, hour ``h`` and type ``ty`` (kind ``k``): events ``n``, the
@@ -66,7 +66,7 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 5
+FORMAT_VERSION: Final = 6
 MASK_TYPES: Final = 62  # event types a BIGINT mask holds
 _BUILDING = threading.Lock()
 
@@ -276,7 +276,8 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
     )
     con.execute(
         "COPY (SELECT u, d, bool_or(k = 3) AS bought, coalesce(sum(p * q) FILTER (WHERE k = 3), "
-        f"0) AS revenue, max(t) AS last, {mask} AS m FROM written GROUP BY ALL) "
+        f"0) AS revenue, max(t) AS last, {mask} AS m, min(t) FILTER (WHERE k = 0) AS v0 "
+        "FROM written GROUP BY ALL) "
         f"TO {_quote(out / 'user_days.parquet')} (FORMAT parquet)"
     )
     con.execute(

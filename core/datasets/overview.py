@@ -613,6 +613,12 @@ class _Query:
                     f"CREATE TEMP TABLE {table}_0 AS SELECT u, 0 AS g, 0 AS w, min(t0) AS t0 "
                     "FROM reach_weeks_0 GROUP BY u"
                 )
+            elif segment is None and codes[0] == _K_VIEW and self.by_day:  # days' first views
+                self.con.execute(
+                    f"CREATE TEMP TABLE {table}_0 AS SELECT u, 0 AS g, {w} AS w, min(v0) AS t0 "
+                    f"FROM read_parquet({self.coded.path('user_days')}) WHERE {self.days(s, e)} "
+                    "AND v0 IS NOT NULL GROUP BY ALL"
+                )
             else:
                 self.con.execute(
                     f"CREATE TEMP TABLE {table}_0 AS SELECT u, {g} AS g, {w} AS w, min(t) AS t0 "
