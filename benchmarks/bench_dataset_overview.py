@@ -4,7 +4,8 @@ each in a fresh process, on a Taobao-shaped log ingested as a dataset.
 Sizes: 10M events (``SHOPLENS_BENCH_EVENTS`` to change, e.g. 30000000); an existing dataset
 folder can be given instead with ``SHOPLENS_BENCH_DATASET`` (its ``coded/`` folder is written
 into it). Measured: coding the events (once per dataset), the page cold (the last 30 days, as
-the page opens) and each filter change; peak RSS.
+the page opens) and each filter change (a change of the trends' period recomputes the trends
+alone, as the page does: ``dataset_trends``); peak RSS; the 1-minute load average after.
 Targets (2-core machine, at 30M events): the page cold <= 10 s, each filter change <= 3 s.
 """
 
@@ -79,6 +80,7 @@ def _measure_in_child(engine: str, folder: str) -> None:
         times[name] = time.perf_counter() - start
     out["times"] = times
     out["rss_mb"] = peak_rss_mb()
+    out["load"] = os.getloadavg()[0]  # the machine is shared: what else ran meanwhile
     print(json.dumps(out))
 
 
@@ -99,7 +101,10 @@ def main() -> int:
         memory = run_measurement(_measure_in_child, "pandas", str(folder))
         print(f"{folder.name}: coding the events once {duck['coding']:.1f} s")
         for label, found in (("DuckDB over the files", duck), ("in memory (pandas)", memory)):
-            print(f"  {label}: open {found['open']:.1f} s, peak RSS {found['rss_mb']:,.0f} MB")
+            print(
+                f"  {label}: open {found['open']:.1f} s, peak RSS {found['rss_mb']:,.0f} MB, "
+                f"load average {found['load']:.1f} after"
+            )
             for name, seconds in found["times"].items():
                 print(f"    {name:<30} {seconds:6.1f} s")
         times = duck["times"]
