@@ -67,9 +67,11 @@ def table_checksums(folder: Path) -> dict[str, str]:
                 ).fetchone() or (0, 0)
                 sums[field.name] = f"sum_us={int(total)};nulls={int(nulls)}"
             else:
+                # each distinct value hashed once, times its count: a key repeats in many rows
                 distinct, total = con.execute(
-                    f"SELECT COUNT(DISTINCT {column}), COALESCE(SUM(md5_number_lower("
-                    f"CAST({column} AS VARCHAR))), 0) FROM {source}"
+                    f"SELECT COUNT(*), COALESCE(SUM(CAST(md5_number_lower(CAST(value AS "
+                    f"VARCHAR)) AS HUGEINT) * rows), 0) FROM (SELECT {column} AS value, "
+                    f"COUNT(*) AS rows FROM {source} WHERE {column} IS NOT NULL GROUP BY 1)"
                 ).fetchone() or (0, 0)
                 sums[field.name] = (
                     f"distinct={int(distinct)};hash={int(total) % _HASH_MODULUS:016x}"

@@ -112,7 +112,9 @@ def _chunk_scores(inter: Interactions, users: np.ndarray) -> _ChunkScores:
     history = inter.weights[users]
     knn = (history @ inter.similarity).tocsr()
     knn.sort_indices()
-    ease_history = history[:, inter.ease_items].tocsr()
+    # in the model's single precision: a double history would copy the model to double on
+    # every product (3 to 15 times slower for 500 users)
+    ease_history = sparse.csr_matrix(history[:, inter.ease_items], dtype=inter.ease.dtype)
     ease_history.data = np.log1p(ease_history.data)
     ease = np.asarray(ease_history @ inter.ease)
     return _ChunkScores(users, knn, ease, inter.user_category[users].tocsr())

@@ -4,6 +4,7 @@ checksums that agree across pandas, DuckDB and Spark; the command ``features``."
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -261,6 +262,17 @@ def test_checksums_ignore_row_order_and_file_split_but_not_values(tmp_path):
     (tmp_path / "three").mkdir()
     table.assign(user_id=["a", "b", "d"]).to_parquet(tmp_path / "three" / "p.parquet")
     assert table_checksums(tmp_path / "three")["user_id"] != one["user_id"]
+
+
+def test_a_key_checksum_counts_distinct_values_and_sums_every_rows_md5(tmp_path):
+    def lower_md5(text: str) -> int:  # the last 8 bytes of the digest, little-endian
+        return int.from_bytes(hashlib.md5(text.encode()).digest()[8:], "little")
+
+    (tmp_path / "keys").mkdir()
+    keys = pd.DataFrame({"item_id": ["a", "b", "a", None, "a"]})
+    keys.to_parquet(tmp_path / "keys" / "part-0.parquet", index=False)
+    expected = (3 * lower_md5("a") + lower_md5("b")) % 2**64
+    assert table_checksums(tmp_path / "keys")["item_id"] == f"distinct=2;hash={expected:016x}"
 
 
 # --- Spark: the same text, the same tables ------------------------------------------------------

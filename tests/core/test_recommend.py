@@ -917,3 +917,22 @@ def test_the_symmetric_inverse_is_the_inverse_and_falls_back_when_not_positive_d
     indefinite = np.array([[1.0, 2.0], [2.0, 1.0]], dtype=np.float32)
     inverse = interactions._spd_inverse(indefinite.copy())
     assert inverse @ indefinite == pytest.approx(np.eye(2), abs=1e-5)
+
+
+def test_row_argmax_is_each_rows_largest_entry_lowest_column_first():
+    from core.recommend.reasons import row_argmax
+
+    # row 0: a tie at 2.0 stored as column 3 then column 1; row 1: none; row 2: one entry
+    matrix = sparse.csr_matrix(
+        (np.array([2.0, 0.5, 2.0, 1.5]), np.array([3, 0, 1, 4]), np.array([0, 3, 3, 4])),
+        shape=(3, 5),
+    )
+    anchor, best = row_argmax(matrix)
+    assert anchor.tolist() == [1, 0, 4] and best.tolist() == [2.0, 0.0, 1.5]
+    rng = np.random.default_rng(0)
+    shuffled = sparse.random(60, 80, density=0.1, format="csr", random_state=1)
+    shuffled.data = np.ceil(shuffled.data * 3)  # many ties
+    shuffled = sparse.csr_matrix(shuffled[:, rng.permutation(80)])
+    anchor, best = row_argmax(shuffled)
+    assert anchor.tolist() == np.asarray(shuffled.argmax(axis=1)).ravel().tolist()
+    assert best.tolist() == shuffled.max(axis=1).toarray().ravel().tolist()
