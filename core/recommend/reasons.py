@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from core.recommend.interactions import Interactions
+from core.recommend.interactions import Interactions, row_argmax
 from core.recommend.model import Recommender
 from core.recommend.photos import COLD_BUYERS, LOOKALIKE, lookalikes
 
@@ -45,25 +45,6 @@ def _closest_touched(
     closeness = sparse.csr_matrix(history.multiply(inter.similarity[items]))
     closeness.eliminate_zeros()
     return row_argmax(closeness)
-
-
-def row_argmax(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's column of its largest stored entry (the lowest column among ties; 0 for a
-    row with none) and that entry (0 for a row with none), for a matrix whose stored entries
-    are positive: scipy's ``argmax(axis=1)`` and ``max(axis=1)`` without a loop over rows."""
-    n_rows = matrix.shape[0]
-    counts = np.diff(matrix.indptr)
-    anchor, best = np.zeros(n_rows, dtype=np.int64), np.zeros(n_rows)
-    filled = counts > 0
-    if not filled.any():
-        return anchor, best
-    best[filled] = np.maximum.reduceat(matrix.data, matrix.indptr[:-1][filled])
-    rows = np.repeat(np.arange(n_rows), counts)
-    at_best = np.flatnonzero(matrix.data == best[rows])  # rows ascending, as stored
-    rows_at = rows[at_best]
-    starts = np.flatnonzero(np.r_[True, rows_at[1:] != rows_at[:-1]])
-    anchor[rows_at[starts]] = np.minimum.reduceat(matrix.indices[at_best], starts)
-    return anchor, best
 
 
 def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Series:

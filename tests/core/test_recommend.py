@@ -920,7 +920,7 @@ def test_the_symmetric_inverse_is_the_inverse_and_falls_back_when_not_positive_d
 
 
 def test_row_argmax_is_each_rows_largest_entry_lowest_column_first():
-    from core.recommend.reasons import row_argmax
+    from core.recommend.interactions import row_argmax
 
     # row 0: a tie at 2.0 stored as column 3 then column 1; row 1: none; row 2: one entry
     matrix = sparse.csr_matrix(
