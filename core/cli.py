@@ -40,7 +40,7 @@ from core.data.exports import atomic_write_bytes, to_safe_csv
 from core.data.loading import ShopData, load_shop
 from core.data.profile import item_names, profile_events
 from core.data.reading import read_path
-from core.datasets.ingest import ingest
+from core.datasets.ingest import REPORT, ingest
 from core.datasets.store import find_dataset, open_dataset
 from core.errors import ShopLensError
 from core.ml import metrics as m
@@ -122,17 +122,28 @@ def _mapping(pairs: Sequence[str]) -> dict[str, str | None]:
     return mapping
 
 
-def _load(args: argparse.Namespace) -> ShopData:
+def _check_source(args: argparse.Namespace) -> None:
+    """One source is given: an events file (that is not a dataset's name) or --dataset."""
     if args.dataset:
         if args.events or args.products:
             raise ShopLensError(
                 "Give an events file or --dataset, not both; a dataset holds its own products."
             )
-        return open_dataset(_data_dir(args), args.dataset)
+        return
     if not args.events:
         raise ShopLensError(
             "Give an events file (CSV, .csv.gz, .zip, Parquet, .xlsx) or --dataset NAME."
         )
+    if not Path(args.events).exists() and (_data_dir(args) / args.events / REPORT).is_file():
+        raise ShopLensError(
+            f"'{args.events}' is a dataset, not a file; give --dataset {args.events}."
+        )
+
+
+def _load(args: argparse.Namespace) -> ShopData:
+    _check_source(args)
+    if args.dataset:
+        return open_dataset(_data_dir(args), args.dataset)
     return load_shop(
         args.events,
         args.products,
@@ -699,11 +710,8 @@ def _features(args: argparse.Namespace) -> int:
     if args.spark_master is not None and args.engine != "spark":
         raise ShopLensError("--spark-master is for --engine spark; add --engine spark.")
     master = args.spark_master or batch.DEFAULT_SPARK_MASTER
+    _check_source(args)
     if args.dataset:
-        if args.events or args.products:
-            raise ShopLensError(
-                "Give an events file or --dataset, not both; a dataset holds its own products."
-            )
         source = find_dataset(_data_dir(args), args.dataset)
         result = batch.run_feature_job(
             source, out, engine=args.engine, cutoff=args.cutoff, spark_master=master

@@ -242,6 +242,10 @@ def test_datasets_are_listed_with_the_damaged_ones_named(tmp_path, capsys):
     assert code == 2 and "There is no dataset 'missing' (datasets: broken, good)" in err
     code, _, err = run_cli(capsys, "inspect", source, "--dataset", "good", "--data-dir", tmp_path)
     assert code == 2 and "not both" in err
+    out = tmp_path / "features"
+    code, _, err = run_cli(capsys, "features", "good", "--data-dir", tmp_path, "--out", out)
+    assert code == 2 and "'good' is a dataset, not a file; give --dataset good." in err
+    assert not out.exists()
 
 
 def test_notes_that_count_rows_count_them_over_every_piece(tmp_path):
