@@ -23,8 +23,8 @@ Overviews of whole days without a category or brand filter read pre-aggregates i
 events wherever a figure allows it (an event-type filter keeps or drops whole rows of them, by
 the bit ``1 << ty`` of their type mask ``m`` when the data has at most ``MASK_TYPES`` types):
 
-- ``user_days.parquet``: per user ``u`` and day ``d``, whether they bought, their revenue, their
-  last event's time, their types ``m`` and their first view's time ``v0``;
+- ``user_days.parquet``: per user ``u`` and day ``d``, whether they bought, their revenue,
+  their types ``m`` and their first view's time ``v0``;
 - ``user_months.parquet``: per user ``u``, month ``mo`` (since 1970) and type ``ty`` (kind
   ``k``), the first day ``fd`` with such an event, for cohorts;
 - ``hours.parquet``: per day ``d``, hour ``h`` and type ``ty`` (kind ``k``): events ``n``, the
@@ -287,8 +287,8 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
     )
     con.execute(
         f"COPY (SELECT u, d, bool_or(k = {_K_PURCHASE}) AS bought, coalesce(sum(p * q) FILTER "
-        f"(WHERE k = {_K_PURCHASE}), 0) AS revenue, max(t) AS last, {mask} AS m, min(t) FILTER "
-        f"(WHERE k = {_K_VIEW}) AS v0 "
+        f"(WHERE k = {_K_PURCHASE}), 0) AS revenue, {mask} AS m, min(t) FILTER (WHERE k = "
+        f"{_K_VIEW}) AS v0 "
         "FROM written GROUP BY ALL) "
         f"TO {_quote(out / 'user_days.parquet')} (FORMAT parquet)"
     )
