@@ -23,8 +23,8 @@ Overviews of whole days without a category or brand filter read pre-aggregates i
 events wherever a figure allows it (an event-type filter keeps or drops whole rows of them, by
 the bit ``1 << ty`` of their type mask ``m`` when the data has at most ``MASK_TYPES`` types):
 
-- ``user_days.parquet``: per user ``u`` and day ``d``, whether they bought, their revenue, their
-  last event's time, their types ``m`` and their first view's time ``v0``;
+- ``user_days.parquet``: per user ``u`` and day ``d``, whether they bought, their revenue,
+  their types ``m`` and their first view's time ``v0``;
 - ``user_months.parquet``: per user ``u``, month ``mo`` (since 1970) and type ``ty`` (kind
   ``k``), the first day ``fd`` with such an event, for cohorts;
 - ``hours.parquet``: per day ``d``, hour ``h`` and type ``ty`` (kind ``k``): events ``n``, the
@@ -57,9 +57,20 @@ import pandas as pd
 
 from core import schema
 from core.data.nonproduct import non_product_items
+from core.data.orders import DAY_NS
 from core.datasets.ingest import DUCKDB_MEMORY, EVENTS, PRODUCTS
 from core.errors import DatasetError
-from core.overview.columns import _K_OTHER, _KIND_INDEX, DEFAULT_GAP_MINUTES, MINUTE_NS, Freq
+from core.overview.columns import (
+    _K_OTHER,
+    _K_PURCHASE,
+    _K_RETURN,
+    _K_VIEW,
+    _KIND_INDEX,
+    DEFAULT_GAP_MINUTES,
+    HOUR_NS,
+    MINUTE_NS,
+    Freq,
+)
 
 CODED: Final = "coded"
 META: Final = "coded.json"
@@ -271,12 +282,13 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
     )
     mask = "coalesce(bit_or(1::BIGINT << ty), 0)" if masks else "0::BIGINT"
     con.execute(
-        "COPY (SELECT * EXCLUDE (s, dt) FROM written WHERE k = 3) "
+        f"COPY (SELECT * EXCLUDE (s, dt) FROM written WHERE k = {_K_PURCHASE}) "
         f"TO {_quote(out / 'buys.parquet')} (FORMAT parquet)"
     )
     con.execute(
-        "COPY (SELECT u, d, bool_or(k = 3) AS bought, coalesce(sum(p * q) FILTER (WHERE k = 3), "
-        f"0) AS revenue, max(t) AS last, {mask} AS m, min(t) FILTER (WHERE k = 0) AS v0 "
+        f"COPY (SELECT u, d, bool_or(k = {_K_PURCHASE}) AS bought, coalesce(sum(p * q) FILTER "
+        f"(WHERE k = {_K_PURCHASE}), 0) AS revenue, {mask} AS m, min(t) FILTER (WHERE k = "
+        f"{_K_VIEW}) AS v0 "
         "FROM written GROUP BY ALL) "
         f"TO {_quote(out / 'user_days.parquet')} (FORMAT parquet)"
     )
@@ -286,9 +298,9 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
     )
     con.execute(
         "COPY (SELECT d, h, ty, k, count(*) AS n, max(t) AS last, bool_or(np) AS np, "
-        "coalesce(sum(p * q) FILTER (WHERE k = 3), 0) AS revenue, "
-        "coalesce(sum(abs(p * q)) FILTER (WHERE k = 4), 0) AS returned, "
-        "coalesce(sum(p * q) FILTER (WHERE k = 3 AND np), 0) AS non_product "
+        f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS revenue, "
+        f"coalesce(sum(abs(p * q)) FILTER (WHERE k = {_K_RETURN}), 0) AS returned, "
+        f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE} AND np), 0) AS non_product "
         f"FROM written GROUP BY ALL) TO {_quote(out / 'hours.parquet')} (FORMAT parquet)"
     )
     con.execute(
@@ -495,17 +507,16 @@ def _write_coded(con: duckdb.DuckDBPyConnection, folder: Path, out: Path) -> dic
 
     # Orders: an order id's lines, else a user's purchase lines of one calendar day.
     n_codes = con.execute("SELECT count(*) FROM order_labels").fetchone()[0] if has_orders else 0  # type: ignore[index]
-    first_day, last_day = con.execute(
-        "SELECT min(fdiv(t, 86400000000000)), max(fdiv(t, 86400000000000)) FROM coded"
-    ).fetchone() or (0, 0)
+    day = f"fdiv(t, {DAY_NS})"
+    days = con.execute(f"SELECT min({day}), max({day}) FROM coded").fetchone()
+    first_day, last_day = days or (0, 0)
     span = int(n_codes) + int(last_day or 0) - int(first_day or 0) + 1
-    within = f"coalesce(o, {int(n_codes)} + fdiv(t, 86400000000000) - {int(first_day or 0)})"
+    within = f"coalesce(o, {int(n_codes)} + {day} - {int(first_day or 0)})"
     gap_ns = int(DEFAULT_GAP_MINUTES * MINUTE_NS)
-    day = "fdiv(t, 86400000000000)"
     con.execute(
-        f"COPY (SELECT t, {day}::INTEGER AS d, ((t - {day} * 86400000000000) // 3600000000000)"
-        "::TINYINT AS h, u, ty, k, i, c, b, p, q, "
-        f"CASE WHEN k = 3 THEN (u::BIGINT * {span} + {within})::BIGINT END AS ok, "
+        f"COPY (SELECT t, {day}::INTEGER AS d, ((t - {day} * {DAY_NS}) // {HOUR_NS})::TINYINT "
+        "AS h, u, ty, k, i, c, b, p, q, "
+        f"CASE WHEN k = {_K_PURCHASE} THEN (u::BIGINT * {span} + {within})::BIGINT END AS ok, "
         f"s::BIGINT AS s, dt::BIGINT AS dt, np FROM ({with_sessions('coded', gap_ns)}) "
         "ORDER BY r) "
         f"TO {_quote(out / 'events.parquet')} (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, "

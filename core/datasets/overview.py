@@ -188,6 +188,7 @@ class _Query:
         self.s = _ns(start) if start is not None else first
         self.e = max(_ns(end) if end is not None else last, self.s)
         self.type_codes: list[int] | None = None  # the selected event types, if filtered
+        self.keeps_purchases = True  # whether purchase lines are selected (set by ``_where``)
         self.sel = self._where(selection)
         # A category or brand keeps a small share of the events: those are read once.
         self.narrow = any(selection.get(name) is not None for name in ("categories", "brands"))
@@ -255,6 +256,7 @@ class _Query:
             ]
             if table == "types":
                 self.type_codes = codes
+                self.keeps_purchases = schema.PURCHASE in wanted
             parts.append(f"{column} IN ({', '.join(map(str, codes))})" if codes else "false")
         return " AND ".join(parts) or "true"
 
@@ -263,19 +265,6 @@ class _Query:
         if self.type_codes is None:
             return "true"
         return f"(m & {sum(1 << code for code in self.type_codes)}) <> 0"
-
-    def keeps_purchases(self) -> bool:
-        """Whether the selection keeps purchase lines (their type is not filtered out)."""
-        if self.type_codes is None:
-            return True
-        return any(
-            int(code) in self.type_codes
-            for (code,) in self.rows(
-                f"SELECT ty FROM read_parquet({self.coded.path('types')}) "
-                f"WHERE {schema.EVENT_TYPE} = ?",
-                [schema.PURCHASE],
-            )
-        )
 
     def days(self, start: int, end: int) -> str:
         """SQL of the days ``d`` of the period ``[start, end)`` of whole days."""
@@ -309,12 +298,11 @@ class _Query:
             f"FROM read_parquet({self.coded.path('buys')}) WHERE ({self.sel}) AND t <= {upto}"
         )
         if self.by_day:
-            purchases = self.keeps_purchases()
             self.con.execute(
                 f"CREATE TEMP TABLE ud AS SELECT u, d, CASE WHEN d >= {s // _DAY} THEN 0 "
                 f"WHEN d >= {ps // _DAY} THEN 1 ELSE 2 END AS per, "
-                f"{'bought' if purchases else 'false AS bought'}, "
-                f"{'revenue' if purchases else '0.0 AS revenue'} "
+                f"{'bought' if self.keeps_purchases else 'false AS bought'}, "
+                f"{'revenue' if self.keeps_purchases else '0.0 AS revenue'} "
                 f"FROM read_parquet({self.coded.path('user_days')}) WHERE {self.days(ps, e)} "
                 f"AND {self.of_types()}"
             )

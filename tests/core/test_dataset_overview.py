@@ -170,6 +170,8 @@ HOSTILE_SELECTIONS = (
     {"event_types": ["purchase", "return"], "trend_freq": "M"},
     # whole days under a type filter: the pre-aggregates' type masks, sessions across midnight
     {"start": "2024-03-02", "end": "2024-03-04", "event_types": ["view", "cart", "purchase"]},
+    # and without purchases: the user-days' purchases and revenue are not selected
+    {"start": "2024-03-01", "end": "2024-03-05", "event_types": ["view", "cart"]},
 )
 
 
