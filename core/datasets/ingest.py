@@ -295,9 +295,20 @@ def _read_in_sql(
     begun = IngestProgress(0, files[0].name, 0, len(files), 0.0)
     if on_progress is not None and on_progress(begun) is False:
         raise _cancelled(0)
+
+    def watch(share: float, rows: int) -> None:
+        reading = IngestProgress(rows, files[0].name, 0, len(files), share)
+        if on_progress is not None and on_progress(reading) is False:
+            raise _cancelled(rows)
+
     with _connect(staging) as con:
         staged = stage_in_sql(
-            files, con=con, mapping=mapping, date_order=date_order, piece_bytes=piece_bytes
+            files,
+            con=con,
+            mapping=mapping,
+            date_order=date_order,
+            piece_bytes=piece_bytes,
+            watch=watch if on_progress is not None else None,
         )
         if staged is None:
             return None

@@ -21,7 +21,9 @@ way: a file is never read by other rules than the loader's.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -48,6 +50,7 @@ from core.data.reading import MAX_FIELD, ROW, first_piece_end, read_path, read_t
 from core.errors import ShopLensError
 
 SAMPLE_BYTES: Final = 4 * 1024 * 1024  # the top of the file the loader recognises
+POLL_SECONDS: Final = 0.5  # how often a reading is watched
 MAX_LABELS: Final = 200  # distinct event labels mapped in SQL; more are read the pandas way
 _PLAIN_SUFFIXES: Final = (".csv", ".tsv", ".txt")
 # The values pyarrow's CSV reader (the loader's) reads as missing, so DuckDB reads them alike.
@@ -147,6 +150,7 @@ class _Plan:
     unit: str  # 's' or 'ms'
     band: tuple[float, float]  # every time's magnitude is in (low, high]
     unreadable: int  # times of this magnitude or more are unparseable
+    estimated_rows: int  # the file's rows, judged by the sample's
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,11 @@ class Staged:
     rows_read: int
 
 
+# Told the share of the file read so far (0 to 1) and the rows that makes, every
+# ``POLL_SECONDS`` while DuckDB reads it; it stops the reading by raising.
+Watch = Callable[[float, int], None]
+
+
 def stage_in_sql(
     files: list[Path],
     *,
@@ -167,14 +176,21 @@ def stage_in_sql(
     mapping: dict[str, str | None],
     date_order: DateOrder,
     piece_bytes: int,
+    watch: Watch | None = None,
 ) -> Staged | None:
     """``files`` read into the table ``staged`` of ``con`` (whose insertion order is kept), or
-    None when they are outside the rule in the module's docstring (nothing left behind)."""
+    None when they are outside the rule in the module's docstring (nothing left behind).
+
+    Raises:
+        whatever ``watch`` raises, once DuckDB has stopped reading.
+    """
     plan = _plan(files, mapping, date_order, piece_bytes)
     if plan is None:
         return None
     try:
-        con.execute(f"CREATE TEMP TABLE staged AS {_staging_query(files[0], plan)}")
+        _execute_watched(
+            con, f"CREATE TEMP TABLE staged AS {_staging_query(files[0], plan)}", plan, watch
+        )
     except duckdb.Error:  # a malformed row, a byte that is not UTF-8, a line too long...
         return None
     (unsure, rows_read) = con.execute(
@@ -185,6 +201,38 @@ def stage_in_sql(
         con.execute("DROP TABLE staged")
         return None
     return Staged(plan, files[0], labels[0], labels[1], int(rows_read))
+
+
+def _execute_watched(
+    con: duckdb.DuckDBPyConnection, query: str, plan: _Plan, watch: Watch | None
+) -> None:
+    """Run ``query`` in a thread of its own while ``watch`` is told how far it has gone; when
+    ``watch`` raises, DuckDB is interrupted and the error raised once it has stopped."""
+    if watch is None:
+        con.execute(query)
+        return
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            con.execute(query)
+        except BaseException as err:  # raised in the caller's thread below
+            failed.append(err)
+
+    worker = threading.Thread(target=run, name="ingest-read", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(POLL_SECONDS)
+            if worker.is_alive():
+                share = min(max(con.query_progress(), 0.0) / 100, 0.99)
+                watch(share, round(share * plan.estimated_rows))
+    except BaseException:
+        con.interrupt()
+        worker.join()
+        raise
+    if failed:
+        raise failed[0]
 
 
 def _plan(
@@ -236,6 +284,7 @@ def _plan(
         unit=unit[0],
         band=(unit[1], unit[2]),
         unreadable=unit[3],
+        estimated_rows=raw.rows_read * len(data) // max(len(sample), 1),
     )
 
 
@@ -257,6 +306,12 @@ def _staging_query(path: Path, plan: _Plan) -> str:
         f"header = {str(plan.has_header).lower()}, delim = {_quoted(plan.delimiter)}, "
         f"quote = '\"', escape = '\"', nullstr = [{nulls}])"
     )
+    time = _column(plan.positions[schema.TIMESTAMP])
+    integers = [_column(plan.positions[f]) for f in sorted(plan.integer_fields)] + [time]
+    # Each integer is cast once, as n<position>, and compared with its text.
+    read = (
+        f"SELECT *, {', '.join(f'TRY_CAST({c} AS BIGINT) AS n{c}' for c in integers)} FROM {source}"
+    )
     fields, unsure = [], []
     for field in _ID_FIELDS:
         if field not in plan.positions:
@@ -264,10 +319,9 @@ def _staging_query(path: Path, plan: _Plan) -> str:
         raw = _column(plan.positions[field])
         if field in plan.integer_fields:
             # Only integers written as Python writes them ('7', not '07', '+7' or '7.0').
-            fields.append(f"TRY_CAST({raw} AS BIGINT) AS {field}")
+            fields.append(f"n{raw} AS {field}")
             unsure.append(
-                f"({raw} IS NOT NULL AND coalesce(CAST(TRY_CAST({raw} AS BIGINT) AS VARCHAR) "
-                f"<> {raw}, true))"
+                f"({raw} IS NOT NULL AND coalesce(CAST(n{raw} AS VARCHAR) <> {raw}, true))"
             )
         else:
             fields.append(f"{raw} AS {field}")
@@ -276,21 +330,19 @@ def _staging_query(path: Path, plan: _Plan) -> str:
                 f"OR length({raw}) > {MAX_FIELD} OR (TRY_CAST({raw} AS DOUBLE) IS NOT NULL "
                 f"AND NOT regexp_full_match({raw}, '0|-?[1-9][0-9]{{0,17}}'))))"
             )
-    time = _column(plan.positions[schema.TIMESTAMP])
     low, high = plan.band
-    fields.append(f"TRY_CAST({time} AS BIGINT) AS {_TIME}")
+    fields.append(f"n{time} AS {_TIME}")
     unsure.append(
-        f"({time} IS NOT NULL AND coalesce(CAST(TRY_CAST({time} AS BIGINT) AS VARCHAR) <> {time} "
-        f"OR NOT abs(TRY_CAST({time} AS BIGINT)) > {low:.0f} "
-        f"OR abs(TRY_CAST({time} AS BIGINT)) > {high:.0f}, true))"
+        f"({time} IS NOT NULL AND coalesce(CAST(n{time} AS VARCHAR) <> {time} "
+        f"OR NOT abs(n{time}) > {low:.0f} OR abs(n{time}) > {high:.0f}, true))"
     )
     event = _column(plan.positions[schema.EVENT_TYPE])
     fields.append(f"{event} AS {_EVENT}")
     reasons = [
         f"{_column(plan.positions[schema.USER_ID])} IS NULL",
         f"{time} IS NULL",
-        f"abs(TRY_CAST({time} AS BIGINT)) >= {plan.unreadable}",
-        f"NOT {_timestamp(f'TRY_CAST({time} AS BIGINT)', plan.unit)} BETWEEN "
+        f"abs(n{time}) >= {plan.unreadable}",
+        f"NOT {_timestamp(f'n{time}', plan.unit)} BETWEEN "
         f"TIMESTAMP '{TIME_MIN}' AND TIMESTAMP '{TIME_MAX}'",
         f"{_column(plan.positions[schema.ITEM_ID])} IS NULL"
         if schema.ITEM_ID in plan.positions
@@ -303,7 +355,7 @@ def _staging_query(path: Path, plan: _Plan) -> str:
     # Other columns are kept for the rejected rows only, to show them as the file has them.
     others = [i for i in range(plan.width) if i not in plan.positions.values()]
     fields += [f"{_column(i)} AS {_other(i)}" for i in others]
-    query = f"SELECT {', '.join(fields)} FROM {source}"
+    query = f"SELECT {', '.join(fields)} FROM ({read})"
     if not others:
         return query
     blanked = ", ".join(

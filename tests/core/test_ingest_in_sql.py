@@ -4,13 +4,22 @@ anything the SQL may read otherwise is read the pandas way, with the same result
 
 from __future__ import annotations
 
+from unittest import mock
+
+import duckdb
 import pandas as pd
 import pytest
 
 from core.data.loading import REASON, ROW, SHAPE_SAMPLE, read_events
 from core.datasets import ingest as ingest_module
 from core.datasets import sql_read
-from core.datasets.ingest import EVENTS, REJECTED, ingest
+from core.datasets.ingest import (
+    EVENTS,
+    REJECTED,
+    IngestCancelledError,
+    IngestProgress,
+    ingest,
+)
 from tests.reading import write
 
 PIECE = 16_384  # bytes: every test file is bigger, so none is read whole as one piece
@@ -201,3 +210,39 @@ def test_a_file_of_one_piece_is_read_by_the_loader_itself(tmp_path, monkeypatch,
     source = _write(tmp_path, monkeypatch, "UserBehavior.csv", _taobao_rows())
     ingest([source], name="small", data_dir=tmp_path / "data")  # the default piece: 64 MB
     assert paths_taken == ["pieces"]
+
+
+def test_progress_is_told_while_sql_reads_and_a_stop_interrupts_it(tmp_path, monkeypatch):
+    told: list[tuple[float, int]] = []
+
+    def stop(share: float, rows: int) -> None:
+        told.append((share, rows))
+        raise KeyboardInterrupt  # any error the watcher raises stops the reading
+
+    monkeypatch.setattr(sql_read, "POLL_SECONDS", 0.05)
+    plan = mock.Mock(estimated_rows=1000)
+    with duckdb.connect() as con:
+        slow = "CREATE TEMP TABLE staged AS SELECT sum(i) FROM range(100000000000) AS r(i)"
+        with pytest.raises(KeyboardInterrupt):
+            sql_read._execute_watched(con, slow, plan, stop)
+        assert len(told) == 1 and 0 <= told[0][0] < 1
+        assert con.execute("SELECT 1").fetchone() == (1,)  # stopped, and usable again
+
+
+def test_an_ingest_in_sql_tells_its_progress_and_stops_when_asked(
+    tmp_path, monkeypatch, paths_taken
+):
+    source = _write(tmp_path, monkeypatch, "UserBehavior.csv", _taobao_rows())
+    told: list[IngestProgress] = []
+    report = ingest(
+        [source],
+        name="told",
+        data_dir=tmp_path / "data",
+        piece_bytes=PIECE,
+        on_progress=told.append,
+    )
+    assert told[0].share == 0 and told[-1].sorting and told[-1].rows_read == report.rows_read
+    data = tmp_path / "stopped"
+    with pytest.raises(IngestCancelledError):
+        ingest([source], name="s", data_dir=data, piece_bytes=PIECE, on_progress=lambda p: False)
+    assert not any(data.iterdir()) and paths_taken == ["sql"]
