@@ -3,9 +3,8 @@
 The loader (``core.data.loading``) recognises the export and guesses the mapping on a sample
 from the top of the file; DuckDB then reads every row as text, maps and validates it in SQL
 (the loader's rejection reasons, in its order), and writes the kept rows sorted by time, the
-rejected ones with their row number, reason and values, and the counts. This is several times
-faster than mapping the file through pandas a piece at a time, and gives what the whole-file
-loader gives.
+rejected ones with their row number, reason and values, and the counts. This is faster than
+mapping the file through pandas a piece at a time, and gives what the whole-file loader gives.
 
 The rule for when it is used: the file is one uncompressed UTF-8 CSV larger than a piece,
 whose sample holds the rows the loader guesses the format from; its events have an event

@@ -155,6 +155,22 @@ def test_text_ids_milliseconds_and_label_synonyms_read_in_sql(tmp_path, monkeypa
     assert paths_taken == ["sql"]
 
 
+@pytest.mark.parametrize(("separator", "line_end"), [(";", "\r\n"), ("\t", "\n")])
+def test_other_separators_and_line_ends_read_in_sql(
+    tmp_path, monkeypatch, paths_taken, separator, line_end
+):
+    rows = [separator.join(["visitor", "product", "action", "time"])]
+    rows += [
+        separator.join([f"v{n % 9}", f'"p {n % 4}"', "view", str(1_600_000_000 + n)])
+        for n in range(REGULAR)
+    ]
+    rows.append(separator.join(["v1", "NULL", "view", "1600009999"]))  # missing item
+    lines = [row + line_end.removesuffix("\n") for row in rows]
+    source = _write(tmp_path, monkeypatch, "events.txt", lines)
+    _assert_same_as_the_loader(tmp_path, source, "layout")
+    assert paths_taken == ["sql"]
+
+
 def test_event_codes_are_read_as_codes_over_the_whole_file(tmp_path, monkeypatch, paths_taken):
     rows = ["user_id,item_id,event_type,timestamp"]
     rows += [f"{n % 5},{n % 3},{1 + n % 4},{1_511_539_200 + n}" for n in range(REGULAR)]
