@@ -44,7 +44,7 @@ DUPLICATE_EVENT = "duplicate event"
 DUPLICATE_ITEM = "item listed twice (first kept)"
 
 ColumnMapping = Mapping[str, str | None]
-_SHAPE_SAMPLE = 2000
+SHAPE_SAMPLE = 2000  # rows at the top of a file that its format and mapping are guessed from
 
 
 @dataclass(frozen=True)
@@ -279,8 +279,8 @@ def _columns_by_label(columns: list[str]) -> dict[str, str]:
 def _looks_like_taobao(frame: pd.DataFrame) -> bool:
     if frame.shape[1] != 5:
         return False
-    labels = set(frame.iloc[:_SHAPE_SAMPLE, 3].dropna().astype("str").str.lower())
-    times = pd.to_numeric(frame.iloc[:_SHAPE_SAMPLE, 4], errors="coerce")
+    labels = set(frame.iloc[:SHAPE_SAMPLE, 3].dropna().astype("str").str.lower())
+    times = pd.to_numeric(frame.iloc[:SHAPE_SAMPLE, 4], errors="coerce")
     return (
         bool(labels)
         and labels <= {"pv", "cart", "fav", "buy"}
@@ -310,7 +310,7 @@ def _guess_mapping(
 
 def _guess_events_from_shapes(frame: pd.DataFrame, mapping: dict[str, str]) -> None:
     free = [c for c in frame.columns if c not in mapping.values()]
-    sample = frame.head(_SHAPE_SAMPLE)
+    sample = frame.head(SHAPE_SAMPLE)
     if schema.TIMESTAMP not in mapping:
         for column in free:
             parsed = parse_timestamps(sample[column])
@@ -332,7 +332,7 @@ def _guess_events_from_shapes(frame: pd.DataFrame, mapping: dict[str, str]) -> N
 def _guess_ids_from_shapes(
     frame: pd.DataFrame, mapping: dict[str, str], targets: tuple[str, ...]
 ) -> None:
-    sample = frame.head(_SHAPE_SAMPLE)
+    sample = frame.head(SHAPE_SAMPLE)
     for target in targets:
         if target in mapping:
             continue

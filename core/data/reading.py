@@ -215,6 +215,11 @@ def _csv_pieces(data: Blob, name: str, piece_bytes: int, kind_prefix: str) -> It
         rows_read += piece.rows_read
 
 
+def first_piece_end(data: Blob, piece_bytes: int) -> int:
+    """Where the first piece of CSV text ``data`` ends, as ``read_pieces`` cuts it."""
+    return next(_piece_bounds(data, piece_bytes), (0, 0))[1]
+
+
 def _piece_bounds(data: Blob, piece_bytes: int) -> Iterator[tuple[int, int]]:
     """Where each piece of CSV text starts and ends: at a line break past ``piece_bytes``
     that is outside quotes (an even number of quote marks since the piece's start)."""
