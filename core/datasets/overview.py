@@ -777,10 +777,18 @@ class _Query:
         if views in self.made:
             return views
         self.made.add(views)
-        self.con.execute(
-            f"CREATE TEMP TABLE {views} AS SELECT {key} AS key, u, min(t) AS fv FROM sel "
-            f"WHERE {self.period()} AND k = {_K_VIEW} AND {key} IS NOT NULL GROUP BY ALL"
-        )
+        if key == "c" and self.by_day:  # each pair's first day there, no grouping
+            first = self.s // _DAY
+            self.con.execute(
+                f"CREATE TEMP TABLE {views} AS SELECT c AS key, u, v0 AS fv FROM read_parquet("
+                f"{self.coded.path('category_views')}) WHERE {self.days(self.s, self.e)} AND "
+                f"(pd IS NULL OR pd < {first}) AND {self.sel}"
+            )
+        else:
+            self.con.execute(
+                f"CREATE TEMP TABLE {views} AS SELECT {key} AS key, u, min(t) AS fv FROM sel "
+                f"WHERE {self.period()} AND k = {_K_VIEW} AND {key} IS NOT NULL GROUP BY ALL"
+            )
         self.con.execute(
             f"CREATE TEMP TABLE {key}_buys AS SELECT {key} AS key, u, max(t) AS lp, count(*) "
             f"AS n FROM buys WHERE {self.period()} AND {key} IS NOT NULL GROUP BY ALL"
