@@ -762,24 +762,36 @@ class _Query:
         counted from the table ``viewers`` (as ``segment_users`` makes it) or left at 0.
         Orders and buyers are counted over purchase lines only, so no distinct count runs over
         every event."""
-        revenue = (
-            f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0)"
-            if self.coded.has_prices
-            else "NULL::DOUBLE"
-        )
         seen = (
             f"(SELECT key, count(*) AS {VIEWERS} FROM {viewers} GROUP BY 1)"
             if viewers is not None
             else f"(SELECT NULL AS key, 0 AS {VIEWERS})"
         )
+        if self.by_day and key != "i":  # summed from the coded days of categories and brands
+            events = (
+                f"coalesce(sum(n) FILTER (WHERE k = {_K_VIEW}), 0)::BIGINT AS {VIEWS}, "
+                f"coalesce(sum(n) FILTER (WHERE k = {_K_CART}), 0)::BIGINT AS {CARTS}, "
+                f"coalesce(sum(units) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
+                + ("coalesce(sum(revenue), 0)" if self.coded.has_prices else "NULL::DOUBLE")
+                + f" AS {REVENUE} FROM read_parquet({self.coded.path('segment_days')}) WHERE "
+                f"{self.days(self.s, self.e)} AND {self.sel}"
+            )
+        else:
+            events = (
+                f"count(*) FILTER (WHERE k = {_K_VIEW}) AS {VIEWS}, "
+                f"count(*) FILTER (WHERE k = {_K_CART}) AS {CARTS}, "
+                f"coalesce(sum(q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
+                + (
+                    f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0)"
+                    if self.coded.has_prices
+                    else "NULL::DOUBLE"
+                )
+                + f" AS {REVENUE} FROM sel WHERE {self.period()}"
+            )
         return (
             f"SELECT key, {VIEWS}, {CARTS}, coalesce({ORDERS}, 0) AS {ORDERS}, {UNITS}, "
             f"{REVENUE}, coalesce({BUYERS}, 0) AS {BUYERS}, coalesce({VIEWERS}, 0) AS {VIEWERS} "
-            f"FROM (SELECT {key} AS key, count(*) FILTER (WHERE k = {_K_VIEW}) AS {VIEWS}, "
-            f"count(*) FILTER (WHERE k = {_K_CART}) AS {CARTS}, "
-            f"coalesce(sum(q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
-            f"{revenue} AS {REVENUE} "
-            f"FROM sel WHERE {self.period()} AND {key} IS NOT NULL GROUP BY 1) "
+            f"FROM (SELECT {key} AS key, {events} AND {key} IS NOT NULL GROUP BY 1) "
             f"LEFT JOIN (SELECT {key} AS key, count(DISTINCT ok) AS {ORDERS}, "
             f"count(DISTINCT u) AS {BUYERS} FROM buys WHERE {self.period()} "
             f"AND {key} IS NOT NULL GROUP BY 1) USING (key) "
