@@ -20,6 +20,19 @@ Measured on the shared 2-core machine, DuckDB, the dataset already coded, 1-minu
   104 s at a load of 3.3.
   The in-memory path at 30M: cold 32 to 34 s.
 At a load of 3.3 the same run at 30M took 11.7 s cold and 11.5 s for event types.
+
+Then (coded format 8: first views per category, category and brand days, user-days in day
+order; the user-days read once per user and week), the dataset already coded:
+
+- 30M events, 1-minute load average 3.3 to 3.6 (other work ran meanwhile): cold 5.7 s, a
+  category 1.3 s, event types 4.6 s (still missed; in one process 4.1 to 4.4 s for 7.6 to 8.2 s
+  of CPU time on both cores: the item table, the first views per category, the user-weeks and
+  the users of the two periods are the largest parts left), last 7 days 2.2 s, weekly trends
+  0.5 s.
+- 10M events, CPU time in one process at a load of 5.7 to 6.9, format 6 -> 8: cold 4.5 to 6.7
+  -> 3.0 s, a category 0.94 -> 0.88 s, event types 4.0 to 4.4 -> 3.0 s, last 7 days 1.9 to
+  2.0 -> 1.4 to 1.5 s.
+- Coding once: at 10M 30 -> 36 s of CPU time; at 30M 274 s at a load of 4 to 6.
 """
 
 from __future__ import annotations

@@ -21,10 +21,18 @@ break the same way in both.
 
 Overviews of whole days without a category or brand filter read pre-aggregates instead of the
 events wherever a figure allows it (an event-type filter keeps or drops whole rows of them, by
-the bit ``1 << ty`` of their type mask ``m`` when the data has at most ``MASK_TYPES`` types):
+their type ``ty`` or the bit ``1 << ty`` of their type mask ``m`` when the data has at most
+``MASK_TYPES`` types). Those per day are written in day order, so a period reads only its row
+groups:
 
 - ``user_days.parquet``: per user ``u`` and day ``d``, whether they bought, their revenue,
   their types ``m`` and their first view's time ``v0``;
+- ``category_views.parquet``: per day ``d``, category ``c``, user ``u`` and type ``ty`` of
+  their views there, the first view's time ``v0`` and the day before with such views ``pd``
+  (NULL for none): a user's first view of a category in a period of whole days is ``v0`` of
+  the one row there whose ``pd`` is before the period, so no grouping per user and category;
+- ``segment_days.parquet``: per day ``d``, category ``c``, brand ``b`` and type ``ty`` (kind
+  ``k``): events ``n``, and the purchases' units and revenue;
 - ``user_months.parquet``: per user ``u``, month ``mo`` (since 1970) and type ``ty`` (kind
   ``k``), the first day ``fd`` with such an event, for cohorts;
 - ``hours.parquet``: per day ``d``, hour ``h`` and type ``ty`` (kind ``k``): events ``n``, the
@@ -77,7 +85,7 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 6
+FORMAT_VERSION: Final = 8
 MASK_TYPES: Final = 62  # event types a BIGINT mask holds
 _BUILDING = threading.Lock()
 
@@ -285,12 +293,24 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
         f"COPY (SELECT * EXCLUDE (s, dt) FROM written WHERE k = {_K_PURCHASE}) "
         f"TO {_quote(out / 'buys.parquet')} (FORMAT parquet)"
     )
+    by_day = f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
     con.execute(
         f"COPY (SELECT u, d, bool_or(k = {_K_PURCHASE}) AS bought, coalesce(sum(p * q) FILTER "
         f"(WHERE k = {_K_PURCHASE}), 0) AS revenue, {mask} AS m, min(t) FILTER (WHERE k = "
         f"{_K_VIEW}) AS v0 "
-        "FROM written GROUP BY ALL) "
-        f"TO {_quote(out / 'user_days.parquet')} (FORMAT parquet)"
+        "FROM written GROUP BY ALL ORDER BY d) "
+        f"TO {_quote(out / 'user_days.parquet')} {by_day}"
+    )
+    con.execute(
+        "COPY (SELECT d, c, u, ty, v0, lag(d) OVER (PARTITION BY u, c, ty ORDER BY d) AS pd "
+        f"FROM (SELECT d, c, u, ty, min(t) AS v0 FROM written WHERE k = {_K_VIEW} AND c IS NOT "
+        f"NULL GROUP BY ALL) ORDER BY d) TO {_quote(out / 'category_views.parquet')} {by_day}"
+    )
+    con.execute(
+        f"COPY (SELECT d, c, b, ty, k, count(*) AS n, coalesce(sum(q) FILTER (WHERE k = "
+        f"{_K_PURCHASE}), 0) AS units, coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), "
+        "0) AS revenue FROM written WHERE c IS NOT NULL OR b IS NOT NULL GROUP BY ALL ORDER BY d) "
+        f"TO {_quote(out / 'segment_days.parquet')} {by_day}"
     )
     con.execute(
         f"COPY (SELECT u, {day_bucket('M', 'd')} AS mo, ty, k, min(d) AS fd FROM written "

@@ -281,8 +281,9 @@ class _Query:
         ``buys`` (read once from the coded purchase lines: orders, buyers and customers need
         them over all times); ``ud`` holds them per user, day and period (0 the period, 1 the
         one before, 2 earlier) up to the period's end. Periods of whole days (``by_day``) take
-        ``ud`` from the coded events' days (the two periods only: cohorts read the coded
-        months), and ``sel`` needs no events before the previous period but purchases."""
+        ``ud`` from the coded events' days (a view of the two periods only, read where used:
+        cohorts read the coded months), and ``sel`` needs no events before the previous period
+        but purchases."""
         s, e = self.s, self.e
         ps = s - (e - s)
         columns = "t, d, h, u, ty, k, i, c, b, q, ok, np, " + ("dt" if self.whole_sessions else "s")
@@ -299,7 +300,7 @@ class _Query:
         )
         if self.by_day:
             self.con.execute(
-                f"CREATE TEMP TABLE ud AS SELECT u, d, CASE WHEN d >= {s // _DAY} THEN 0 "
+                f"CREATE TEMP VIEW ud AS SELECT u, d, CASE WHEN d >= {s // _DAY} THEN 0 "
                 f"WHEN d >= {ps // _DAY} THEN 1 ELSE 2 END AS per, "
                 f"{'bought' if self.keeps_purchases else 'false AS bought'}, "
                 f"{'revenue' if self.keeps_purchases else '0.0 AS revenue'} "
@@ -313,6 +314,24 @@ class _Query:
             f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS revenue, "
             f"max(t) AS last FROM sel WHERE t < {e} GROUP BY ALL"
         )
+
+    def in_period(self) -> str:
+        """SQL keeping the rows of ``ud`` in the period (its days said too, so a view of the
+        coded user-days reads only their row groups)."""
+        return f"per = 0 AND d >= {self.s // _DAY}"
+
+    def user_weeks(self) -> str:
+        """For periods of whole days: the table of each user's weeks ``w`` of the period from
+        the coded user-days, with the first view's time ``t0`` there (over every type: NULL
+        without a view) and whether a selected event is there (``active``); made once."""
+        if "user_weeks" not in self.made:
+            self.made.add("user_weeks")
+            self.con.execute(
+                f"CREATE TEMP TABLE user_weeks AS SELECT u, {day_bucket('W', 'd')} AS w, "
+                f"min(v0) AS t0, bool_or({self.of_types()}) AS active FROM read_parquet("
+                f"{self.coded.path('user_days')}) WHERE {self.days(self.s, self.e)} GROUP BY ALL"
+            )
+        return "user_weeks"
 
     def last_before_end(self) -> int | None:
         """The last selected event's time before the period's end (None without one)."""
@@ -601,11 +620,10 @@ class _Query:
                     f"CREATE TEMP TABLE {table}_0 AS SELECT u, 0 AS g, 0 AS w, min(t0) AS t0 "
                     "FROM reach_weeks_0 GROUP BY u"
                 )
-            elif segment is None and codes[0] == _K_VIEW and self.by_day:  # days' first views
+            elif segment is None and codes[0] == _K_VIEW and self.by_day:  # weeks' first views
                 self.con.execute(
-                    f"CREATE TEMP TABLE {table}_0 AS SELECT u, 0 AS g, {w} AS w, min(v0) AS t0 "
-                    f"FROM read_parquet({self.coded.path('user_days')}) WHERE {self.days(s, e)} "
-                    "AND v0 IS NOT NULL GROUP BY ALL"
+                    f"CREATE TEMP VIEW {table}_0 AS SELECT u, 0 AS g, w, t0 FROM "
+                    f"{self.user_weeks()} WHERE t0 IS NOT NULL"
                 )
             else:
                 self.con.execute(
@@ -708,10 +726,10 @@ class _Query:
         buyers = np.zeros(count, dtype=np.int64)
         # A user's days of the period: one row each (of ``ud``), so per day no distinct count.
         per_user = (
-            f"(SELECT d - {first} AS b, revenue, bought FROM ud WHERE per = 0)"
+            f"(SELECT d - {first} AS b, revenue, bought FROM ud WHERE {self.in_period()})"
             if freq == "D"
             else f"(SELECT {day_bucket(freq, 'd')} - {first} AS b, u, sum(revenue) AS revenue, "
-            "bool_or(bought) AS bought FROM ud WHERE per = 0 GROUP BY ALL)"
+            f"bool_or(bought) AS bought FROM ud WHERE {self.in_period()} GROUP BY ALL)"
         )
         for b, value, n_active, n_buyers in self.rows(
             f"SELECT b, sum(revenue), count(*), count(*) FILTER (WHERE bought) FROM {per_user} "
@@ -744,24 +762,36 @@ class _Query:
         counted from the table ``viewers`` (as ``segment_users`` makes it) or left at 0.
         Orders and buyers are counted over purchase lines only, so no distinct count runs over
         every event."""
-        revenue = (
-            f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0)"
-            if self.coded.has_prices
-            else "NULL::DOUBLE"
-        )
         seen = (
             f"(SELECT key, count(*) AS {VIEWERS} FROM {viewers} GROUP BY 1)"
             if viewers is not None
             else f"(SELECT NULL AS key, 0 AS {VIEWERS})"
         )
+        if self.by_day and key != "i":  # summed from the coded days of categories and brands
+            events = (
+                f"coalesce(sum(n) FILTER (WHERE k = {_K_VIEW}), 0)::BIGINT AS {VIEWS}, "
+                f"coalesce(sum(n) FILTER (WHERE k = {_K_CART}), 0)::BIGINT AS {CARTS}, "
+                f"coalesce(sum(units) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
+                + ("coalesce(sum(revenue), 0)" if self.coded.has_prices else "NULL::DOUBLE")
+                + f" AS {REVENUE} FROM read_parquet({self.coded.path('segment_days')}) WHERE "
+                f"{self.days(self.s, self.e)} AND {self.sel}"
+            )
+        else:
+            events = (
+                f"count(*) FILTER (WHERE k = {_K_VIEW}) AS {VIEWS}, "
+                f"count(*) FILTER (WHERE k = {_K_CART}) AS {CARTS}, "
+                f"coalesce(sum(q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
+                + (
+                    f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0)"
+                    if self.coded.has_prices
+                    else "NULL::DOUBLE"
+                )
+                + f" AS {REVENUE} FROM sel WHERE {self.period()}"
+            )
         return (
             f"SELECT key, {VIEWS}, {CARTS}, coalesce({ORDERS}, 0) AS {ORDERS}, {UNITS}, "
             f"{REVENUE}, coalesce({BUYERS}, 0) AS {BUYERS}, coalesce({VIEWERS}, 0) AS {VIEWERS} "
-            f"FROM (SELECT {key} AS key, count(*) FILTER (WHERE k = {_K_VIEW}) AS {VIEWS}, "
-            f"count(*) FILTER (WHERE k = {_K_CART}) AS {CARTS}, "
-            f"coalesce(sum(q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
-            f"{revenue} AS {REVENUE} "
-            f"FROM sel WHERE {self.period()} AND {key} IS NOT NULL GROUP BY 1) "
+            f"FROM (SELECT {key} AS key, {events} AND {key} IS NOT NULL GROUP BY 1) "
             f"LEFT JOIN (SELECT {key} AS key, count(DISTINCT ok) AS {ORDERS}, "
             f"count(DISTINCT u) AS {BUYERS} FROM buys WHERE {self.period()} "
             f"AND {key} IS NOT NULL GROUP BY 1) USING (key) "
@@ -777,10 +807,18 @@ class _Query:
         if views in self.made:
             return views
         self.made.add(views)
-        self.con.execute(
-            f"CREATE TEMP TABLE {views} AS SELECT {key} AS key, u, min(t) AS fv FROM sel "
-            f"WHERE {self.period()} AND k = {_K_VIEW} AND {key} IS NOT NULL GROUP BY ALL"
-        )
+        if key == "c" and self.by_day:  # each pair's first day there, no grouping
+            first = self.s // _DAY
+            self.con.execute(
+                f"CREATE TEMP TABLE {views} AS SELECT c AS key, u, v0 AS fv FROM read_parquet("
+                f"{self.coded.path('category_views')}) WHERE {self.days(self.s, self.e)} AND "
+                f"(pd IS NULL OR pd < {first}) AND {self.sel}"
+            )
+        else:
+            self.con.execute(
+                f"CREATE TEMP TABLE {views} AS SELECT {key} AS key, u, min(t) AS fv FROM sel "
+                f"WHERE {self.period()} AND k = {_K_VIEW} AND {key} IS NOT NULL GROUP BY ALL"
+            )
         self.con.execute(
             f"CREATE TEMP TABLE {key}_buys AS SELECT {key} AS key, u, max(t) AS lp, count(*) "
             f"AS n FROM buys WHERE {self.period()} AND {key} IS NOT NULL GROUP BY ALL"
@@ -790,24 +828,40 @@ class _Query:
     def items(
         self, measures: tuple[Measure, ...], top_n: int
     ) -> tuple[dict[str, pd.DataFrame], LongTail]:
-        self.con.execute(f"CREATE TEMP TABLE item_stats AS {self._stats('i', None)}")
+        items = self.coded.path("items")
         self.con.execute(
-            f"CREATE TEMP TABLE item_info AS SELECT * FROM read_parquet({self.coded.path('items')})"
+            f"CREATE TEMP TABLE item_stats AS SELECT s.*, i.np FROM ({self._stats('i', None)}) "
+            f"AS s JOIN (SELECT i, np FROM read_parquet({items})) AS i ON i.i = s.key"
+        )
+        order = {
+            measure: f"ORDER BY s.{measure} DESC, s.{VIEWS} DESC, s.key LIMIT {int(top_n)}"
+            for measure in measures
+        }
+        ranked = {
+            measure: self.rows(
+                "SELECT s.key FROM item_stats AS s WHERE NOT s.np AND "
+                # viewers > 0 needs views > 0
+                f"({' OR '.join(f's.{c} > 0' for c in (VIEWS, CARTS, ORDERS, UNITS))}) "
+                f"{order[measure]}"
+            )
+            for measure in measures
+        }
+        # Only the items shown are labelled, and viewers (shown, never ranked by) counted.
+        shown = sorted({int(key) for keys in ranked.values() for (key,) in keys})
+        self.con.execute(
+            f"CREATE TEMP TABLE item_info AS SELECT * FROM read_parquet({items}) "
+            "WHERE i IN (SELECT unnest(?::INTEGER[]))",
+            [shown],
         )
         has_names = self.coded.has_names
         frames = {
             measure: self.frame(
                 f"SELECT s.key, i.{schema.ITEM_ID}, i.{schema.NAME}, i.item_c, i.item_b, "
                 f"{', '.join('s.' + c for c in _STATS)} FROM item_stats AS s JOIN item_info AS i "
-                "ON i.i = s.key WHERE NOT i.np AND "
-                # viewers > 0 needs views > 0
-                f"({' OR '.join(f's.{c} > 0' for c in (VIEWS, CARTS, ORDERS, UNITS))}) "
-                f"ORDER BY s.{measure} DESC, s.{VIEWS} DESC, s.key LIMIT {int(top_n)}"
+                f"ON i.i = s.key {order[measure]}"
             )
             for measure in measures
         }
-        # Viewers are shown, never ranked by: counted for the items shown only.
-        shown = sorted({int(key) for frame in frames.values() for key in frame["key"]})
         viewers = dict(
             self.rows(
                 f"SELECT i, count(DISTINCT u) FROM sel WHERE {self.period()} AND k = {_K_VIEW} "
@@ -815,29 +869,31 @@ class _Query:
                 [shown],
             )
         )
+        (named, with_category, with_brand), *_ = self.rows(
+            f"SELECT count({schema.NAME}), count(item_c), count(item_b) FROM read_parquet({items})"
+        )
+        labelled = (named > 0, with_category > 0, with_brand > 0)
         tops: dict[str, pd.DataFrame] = {}
         for measure, frame in frames.items():
             frame[VIEWERS] = [int(viewers.get(int(key), 0)) for key in frame["key"]]
-            tops[measure] = self._item_frame(frame, has_names)
-        sold = self.rows(
-            f"SELECT s.{UNITS}, i.np FROM item_stats AS s JOIN item_info AS i ON i.i = s.key "
-            f"WHERE s.{UNITS} > 0"
-        )
+            tops[measure] = self._item_frame(frame, has_names, labelled)
+        sold = self.rows(f"SELECT {UNITS}, np FROM item_stats WHERE {UNITS} > 0")
         sales = np.array([float(u) for u, np_ in sold if not np_], dtype="float64")
         tail = _tail(np.sort(sales)[::-1], len(sold), UNITS)
         return tops, tail
 
-    def _item_frame(self, frame: pd.DataFrame, has_names: bool) -> pd.DataFrame:
-        """A top table as ``_item_table`` and ``_ranked`` give it."""
+    def _item_frame(
+        self, frame: pd.DataFrame, has_names: bool, labelled: tuple[bool, bool, bool]
+    ) -> pd.DataFrame:
+        """A top table as ``_item_table`` and ``_ranked`` give it; ``labelled`` says whether
+        any item has a name, a category and a brand."""
         stats = _stats_frame(frame)
-        (named, with_category, with_brand), *_ = self.rows(
-            f"SELECT count({schema.NAME}), count(item_c), count(item_b) FROM item_info"
-        )
+        named, with_category, with_brand = labelled
         position = 0
         stats.insert(position, schema.ITEM_ID, _text(frame[schema.ITEM_ID], True))
         position += 1
         if has_names:
-            stats.insert(position, schema.NAME, _text(frame[schema.NAME], named > 0))
+            stats.insert(position, schema.NAME, _text(frame[schema.NAME], named))
             position += 1
         for column, codes, table in (
             (schema.CATEGORY, "item_c", "categories"),
@@ -852,7 +908,7 @@ class _Query:
                 known = pd.notna(values)
                 out = np.full(len(values), None, dtype=object)
                 out[known] = labels[values[known].astype(np.int64)]
-                any_text = (with_category if column == schema.CATEGORY else with_brand) > 0
+                any_text = with_category if column == schema.CATEGORY else with_brand
                 stats.insert(position, column, _text(pd.Series(out, dtype=object), any_text))
                 position += 1
         return stats
@@ -932,11 +988,15 @@ class _Query:
         first, count = _bucket_span("W", s, e)
         active = np.zeros(count, dtype=np.int64)
         fresh = np.zeros(count, dtype=np.int64)
+        weeks = (
+            f"(SELECT u, w FROM {self.user_weeks()} WHERE active)"
+            if self.by_day
+            else f"(SELECT DISTINCT u, {day_bucket('W', 'd')} AS w FROM ud WHERE per = 0)"
+        )
         for w, n, n_new in self.rows(
             f"SELECT x.w - {first}, count(*), count(*) FILTER (WHERE {_bucket('W', 'f.first_t')} "
             "= x.w) "
-            f"FROM (SELECT DISTINCT u, {day_bucket('W', 'd')} AS w FROM ud WHERE per = 0) AS x "
-            "JOIN users AS f USING (u) GROUP BY 1"
+            f"FROM {weeks} AS x JOIN users AS f USING (u) GROUP BY 1"
         ):
             active[int(w)] = int(n)
             fresh[int(w)] = int(n_new)

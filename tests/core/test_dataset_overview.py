@@ -172,6 +172,8 @@ HOSTILE_SELECTIONS = (
     {"start": "2024-03-02", "end": "2024-03-04", "event_types": ["view", "cart", "purchase"]},
     # and without purchases: the user-days' purchases and revenue are not selected
     {"start": "2024-03-01", "end": "2024-03-05", "event_types": ["view", "cart"]},
+    # and without views: no first views per category are selected
+    {"start": "2024-03-01", "end": "2024-03-04", "event_types": ["cart", "purchase"]},
 )
 
 
