@@ -159,8 +159,8 @@ def fit_recommender(
         fit_item_photos(now.item_ids, photos, fit_on=now.known) if photos is not None else None
     )
     inputs = ranker_inputs(item_photos)
-    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     fit_categories = category_model is None
+    windows: list[tuple[int, Interactions, pd.DataFrame]] = []
     for window in range(1, config.train_windows + 1):
         start, end = cutoff - window * horizon, cutoff - (window - 1) * horizon
         if start <= first:
@@ -182,7 +182,14 @@ def fit_recommender(
                 NetworkConfig(hidden_layers=(64, 32), random_state=config.network.random_state),
             )
         relevant = relevant_items(events, past, start, end, buy_again=config.buy_again)
+        windows.append((window, past, relevant))
+    chosen = _training_users([relevant for _, _, relevant in windows], config)
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    while windows:
+        window, past, relevant = windows.pop(0)  # each window's interactions freed once used
         users = distinct(relevant["user"].to_numpy())
+        if chosen is not None:
+            users = users[np.isin(users, chosen)]
         if not len(users):
             continue
         candidates = generate_candidates(
@@ -225,6 +232,29 @@ def fit_recommender(
     return Recommender(
         config, now, ranker, category_model, curves, seconds, pairs, best_epoch, item_photos
     )
+
+
+# Users kept beyond the share the pair bound asks for, so that the pairs they really have
+# (fewer than the bound: not every bought item is a candidate) still reach the most pairs.
+_USER_MARGIN = 1.25
+
+
+def _training_users(relevant: list[pd.DataFrame], config: RecommenderConfig) -> np.ndarray | None:
+    """The users (codes) whose candidates train the ranker; ``None`` for all of them.
+
+    Each user brings at most their bought items plus ``config.negatives`` pairs per window.
+    When that bound passes ``config.max_train_pairs``, a random share of the users is drawn
+    before any candidate is made (so none is made for users who would be left out), a little
+    larger than the bound asks for; the pairs are cut to the most exactly once known.
+    """
+    bought = sum(len(frame) for frame in relevant)
+    bound = bought + config.negatives * sum(frame["user"].nunique() for frame in relevant)
+    if bound <= config.max_train_pairs:
+        return None
+    users = distinct(np.concatenate([frame["user"].to_numpy() for frame in relevant]))
+    share = min(1.0, _USER_MARGIN * config.max_train_pairs / bound)
+    order = np.random.default_rng(config.network.random_state).permutation(users)
+    return np.sort(order[: int(np.ceil(len(users) * share))])
 
 
 def _sample_negatives(

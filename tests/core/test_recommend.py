@@ -310,6 +310,43 @@ def test_test_window_events_change_nothing_the_recommender_learns(shop, table):
     assert len(relevant_changed) > len(relevant)
 
 
+def test_above_the_most_training_pairs_candidates_are_made_for_a_share_of_the_users(
+    shop, monkeypatch
+):
+    events, products = shop
+    config = dataclasses.replace(CONFIG, candidates=100, negatives=60)
+    asked: list[np.ndarray] = []
+
+    def recording(inter, users, **settings):
+        asked.append(users)
+        return generate_candidates(inter, users, **settings)
+
+    monkeypatch.setattr(rec.model, "generate_candidates", recording)
+    whole = fit_recommender(events, products, cutoff=CUTOFF, horizon_days=H, config=config)
+    everyone = sum(len(users) for users in asked)
+    assert whole.train_pairs > 4000  # under the default bound: every user's pairs
+    asked.clear()
+    bounded = dataclasses.replace(config, max_train_pairs=1000)
+    fitted = fit_recommender(events, products, cutoff=CUTOFF, horizon_days=H, config=bounded)
+    assert 500 < fitted.train_pairs <= 1000
+    assert sum(len(users) for users in asked) < everyone / 2
+
+
+def test_training_users_are_a_random_share_a_little_above_what_the_pair_bound_asks():
+    window_1 = pd.DataFrame({"user": np.arange(50), "item": np.zeros(50, dtype=int)})
+    window_2 = pd.DataFrame({"user": np.arange(25, 75), "item": np.ones(50, dtype=int)})
+    config = dataclasses.replace(CONFIG, negatives=30, max_train_pairs=1000)
+    # At most 100 bought pairs plus 30 negatives for each of 100 (user, window): 3,100 pairs.
+    chosen = rec.model._training_users([window_1, window_2], config)
+    assert chosen is not None
+    assert len(chosen) == 31  # 75 users times 1.25 * 1,000 / 3,100, rounded up
+    assert set(chosen) <= set(range(75)) and list(chosen) == sorted(set(chosen))
+    again = rec.model._training_users([window_1, window_2], config)
+    assert again is not None and again.tolist() == chosen.tolist()
+    roomy = dataclasses.replace(config, max_train_pairs=3100)
+    assert rec.model._training_users([window_1, window_2], roomy) is None
+
+
 def test_an_item_first_seen_after_the_cutoff_is_never_recommended():
     events = tiny()
     inter = build_interactions(events, None, TINY_CUTOFF)
