@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -29,7 +29,11 @@ from core.recommend.candidates import (
     generate_candidates,
     ranker_inputs,
 )
-from core.recommend.categories import _category_probability, fit_category_model
+from core.recommend.categories import (
+    _category_probability,
+    category_training_set,
+    train_category_model,
+)
 from core.recommend.interactions import (
     Interactions,
     build_interactions,
@@ -161,28 +165,35 @@ def fit_recommender(
     inputs = ranker_inputs(item_photos)
     fit_categories = category_model is None
     windows: list[tuple[int, Interactions, pd.DataFrame]] = []
-    for window in range(1, config.train_windows + 1):
-        start, end = cutoff - window * horizon, cutoff - (window - 1) * horizon
-        if start <= first:
-            break
-        past = build_interactions(
-            events,
-            products,
-            start,
-            catalogue_only=config.catalogue_only,
-            max_items=config.max_items,
-        )
-        if window == 1 and fit_categories:
-            # Fixed settings: the next-category model should not suffer from a tiny ranker.
-            category_model = fit_category_model(
+    # The next-category network trains on a second thread while the next window's interactions
+    # are built: its matrix products run in BLAS without the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        categories: Future[Pipeline] | None = None
+        for window in range(1, config.train_windows + 1):
+            start, end = cutoff - window * horizon, cutoff - (window - 1) * horizon
+            if start <= first:
+                break
+            past = build_interactions(
                 events,
-                past,
+                products,
                 start,
-                end,
-                NetworkConfig(hidden_layers=(64, 32), random_state=config.network.random_state),
+                catalogue_only=config.catalogue_only,
+                max_items=config.max_items,
             )
-        relevant = relevant_items(events, past, start, end, buy_again=config.buy_again)
-        windows.append((window, past, relevant))
+            if window == 1 and fit_categories:
+                category_model = None
+                training_set = category_training_set(events, past, start, end)
+                if training_set is not None:
+                    # Fixed settings: the next-category model should not suffer from a tiny
+                    # ranker.
+                    settings = NetworkConfig(
+                        hidden_layers=(64, 32), random_state=config.network.random_state
+                    )
+                    categories = pool.submit(train_category_model, *training_set, settings)
+            relevant = relevant_items(events, past, start, end, buy_again=config.buy_again)
+            windows.append((window, past, relevant))
+        if categories is not None:
+            category_model = categories.result()
     chosen = _training_users([relevant for _, _, relevant in windows], config)
     blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     while windows:

@@ -912,6 +912,24 @@ def test_the_category_model_report_has_accuracies_between_zero_and_one(evaluated
     assert report.confusion.to_numpy().sum() == report.users
 
 
+def test_the_category_model_trained_beside_the_windows_is_the_one_trained_alone(evaluated, shop):
+    recommender, _ = evaluated
+    events, products = shop
+    start = CUTOFF - H * DAY  # the first training window: [start, CUTOFF)
+    past = build_interactions(events, products, start, max_items=CONFIG.max_items)
+    training_set = rec.categories.category_training_set(events, past, start, CUTOFF)
+    assert training_set is not None
+    features, labels = training_set
+    assert len(features) == len(labels) > 20
+    assert set(labels) <= set(range(len(past.category_names)))
+    settings = NetworkConfig(hidden_layers=(64, 32), random_state=CONFIG.network.random_state)
+    alone = rec.categories.train_category_model(features, labels, settings)
+    assert recommender.category_model is not None
+    assert recommender.category_model.predict_proba(features) == pytest.approx(
+        alone.predict_proba(features)
+    )
+
+
 def test_there_is_no_category_report_without_categories():
     events = tiny().drop(columns=schema.CATEGORY)
     recommender, evaluation = evaluate_recommender(
