@@ -347,6 +347,25 @@ def test_training_users_are_a_random_share_a_little_above_what_the_pair_bound_as
     assert rec.model._training_users([window_1, window_2], roomy) is None
 
 
+def test_candidates_made_chunk_by_chunk_on_two_threads_are_those_made_at_once(
+    evaluated, monkeypatch
+):
+    recommender, _ = evaluated
+    inter = recommender.interactions
+    users = np.flatnonzero(inter.user_events > 0)
+    settings = {"per_source": 10, "buy_again": False, "category_model": recommender.category_model}
+    at_once = generate_candidates(inter, users, **settings)
+    monkeypatch.setattr(rec.candidates, "CHUNK_USERS", 3)
+    in_chunks = generate_candidates(inter, users, **settings)
+    assert len(users) > 3 * 4 and len(at_once.users) > 0
+    assert np.array_equal(in_chunks.users, at_once.users)
+    assert np.array_equal(in_chunks.items, at_once.items)
+    # the same values (the next-category model's probabilities differ by about 1e-8: its
+    # single-precision products run on batches of another size)
+    for field in ("features", "knn", "category_popularity"):
+        assert getattr(in_chunks, field) == pytest.approx(getattr(at_once, field), rel=1e-5), field
+
+
 def test_an_item_first_seen_after_the_cutoff_is_never_recommended():
     events = tiny()
     inter = build_interactions(events, None, TINY_CUTOFF)
