@@ -7,6 +7,7 @@ scores; and the items a user really bought in a window.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -135,11 +136,11 @@ def generate_candidates(
     With ``photos``, the items with a photo that few users bought yet are proposed to the users
     whose bought items look most like them, and the photo features follow the pair features.
     """
-    parts: list[tuple[np.ndarray, ...]] = []
     popular = inter.by_popularity[:per_source]
     n_items = len(inter.item_ids)
     cold = cold_items(photos, inter.bought, inter.allowed) if photos is not None else None
-    for chunk in _chunks(users):
+
+    def of_chunk(chunk: np.ndarray) -> tuple[np.ndarray, ...]:
         scores = _chunk_scores(inter, chunk)
         size = len(chunk)
         # Blocked items are dropped before each generator takes its top, not after.
@@ -187,7 +188,14 @@ def generate_candidates(
         features, knn_pair, category_pair = _pair_features(inter, scores, rows, items, probability)
         if photos is not None and looks is not None:
             features = np.hstack([features, photo_pair_features(photos, looks, rows, items)])
-        parts.append((chunk[rows], items, features, knn_pair, category_pair))
+        return chunk[rows], items, features, knn_pair, category_pair
+
+    chunks = list(_chunks(users))
+    if len(chunks) > 1:  # the sorts, partitions and most array work release the GIL
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            parts = list(pool.map(of_chunk, chunks))
+    else:
+        parts = [of_chunk(chunk) for chunk in chunks]
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         width = len(ranker_inputs(photos))

@@ -38,22 +38,26 @@ def _category_probability(
     return probability
 
 
-def fit_category_model(
-    events: pd.DataFrame,
-    inter: Interactions,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    config: NetworkConfig,
-) -> Pipeline | None:
-    """An MLPClassifier of the category a user buys most in ``[start, end)``, from what is known
-    at ``start``; ``None`` without categories or with too few buyers."""
+def category_training_set(
+    events: pd.DataFrame, inter: Interactions, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """What the next-category model learns from: per user known at ``start``, their inputs and
+    the category they buy most in ``[start, end)``; ``None`` without categories or with too
+    few buyers."""
     if len(inter.category_names) < 2:
         return None
     labels = _next_categories(events, inter, start, end)
     if len(labels) < 20 or labels.nunique() < 2:
         return None
+    return _user_matrix(inter, labels.index.to_numpy()), labels.to_numpy()
+
+
+def train_category_model(
+    features: np.ndarray, labels: np.ndarray, config: NetworkConfig
+) -> Pipeline:
+    """An MLPClassifier of the category a user buys most next (from ``category_training_set``)."""
     trainer = NetworkTrainer("classification", config)
-    trainer.fit(_user_matrix(inter, labels.index.to_numpy()), labels.to_numpy())
+    trainer.fit(features, labels)
     return trainer.best_pipeline()
 
 

@@ -4,9 +4,10 @@ fav > view, with time decay), item-to-item similarities and item and user statis
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -281,8 +282,7 @@ def build_interactions(
         last_view=last_view,
         last_cart=last_cart,
         last_purchase=last_purchase,
-        similarity=_item_similarity(weights, vocabulary),
-        **_ease(weights, np.where(vocabulary, popularity, -1.0)),
+        **_item_models(weights, vocabulary, popularity),
         popularity=popularity,
         popularity_in_category=in_category,
         category_top=category_top,
@@ -396,6 +396,17 @@ def _user_share(weights: sparse.csr_matrix, codes: np.ndarray, size: int) -> spa
     )
     per_group = weights @ mapping
     return sparse.csr_matrix(normalize(per_group, norm="l1", axis=1))
+
+
+def _item_models(
+    weights: sparse.csr_matrix, vocabulary: np.ndarray, popularity: np.ndarray
+) -> dict[str, Any]:
+    """The item neighbours and the EASE model, side by side: EASE's inversion runs in LAPACK
+    without the GIL, so on a second thread it takes little beyond the similarity's time."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ease = pool.submit(_ease, weights, np.where(vocabulary, popularity, -1.0))
+        similarity = _item_similarity(weights, vocabulary)
+        return {"similarity": similarity, **ease.result()}
 
 
 def _item_similarity(weights: sparse.csr_matrix, vocabulary: np.ndarray) -> sparse.csr_matrix:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -29,7 +29,11 @@ from core.recommend.candidates import (
     generate_candidates,
     ranker_inputs,
 )
-from core.recommend.categories import _category_probability, fit_category_model
+from core.recommend.categories import (
+    _category_probability,
+    category_training_set,
+    train_category_model,
+)
 from core.recommend.interactions import (
     Interactions,
     build_interactions,
@@ -159,30 +163,44 @@ def fit_recommender(
         fit_item_photos(now.item_ids, photos, fit_on=now.known) if photos is not None else None
     )
     inputs = ranker_inputs(item_photos)
-    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     fit_categories = category_model is None
-    for window in range(1, config.train_windows + 1):
-        start, end = cutoff - window * horizon, cutoff - (window - 1) * horizon
-        if start <= first:
-            break
-        past = build_interactions(
-            events,
-            products,
-            start,
-            catalogue_only=config.catalogue_only,
-            max_items=config.max_items,
-        )
-        if window == 1 and fit_categories:
-            # Fixed settings: the next-category model should not suffer from a tiny ranker.
-            category_model = fit_category_model(
+    windows: list[tuple[int, Interactions, pd.DataFrame]] = []
+    # The next-category network trains on a second thread while the next window's interactions
+    # are built: its matrix products run in BLAS without the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        categories: Future[Pipeline] | None = None
+        for window in range(1, config.train_windows + 1):
+            start, end = cutoff - window * horizon, cutoff - (window - 1) * horizon
+            if start <= first:
+                break
+            past = build_interactions(
                 events,
-                past,
+                products,
                 start,
-                end,
-                NetworkConfig(hidden_layers=(64, 32), random_state=config.network.random_state),
+                catalogue_only=config.catalogue_only,
+                max_items=config.max_items,
             )
-        relevant = relevant_items(events, past, start, end, buy_again=config.buy_again)
+            if window == 1 and fit_categories:
+                category_model = None
+                training_set = category_training_set(events, past, start, end)
+                if training_set is not None:
+                    # Fixed settings: the next-category model should not suffer from a tiny
+                    # ranker.
+                    settings = NetworkConfig(
+                        hidden_layers=(64, 32), random_state=config.network.random_state
+                    )
+                    categories = pool.submit(train_category_model, *training_set, settings)
+            relevant = relevant_items(events, past, start, end, buy_again=config.buy_again)
+            windows.append((window, past, relevant))
+        if categories is not None:
+            category_model = categories.result()
+    chosen = _training_users([relevant for _, _, relevant in windows], config)
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    while windows:
+        window, past, relevant = windows.pop(0)  # each window's interactions freed once used
         users = distinct(relevant["user"].to_numpy())
+        if chosen is not None:
+            users = users[np.isin(users, chosen)]
         if not len(users):
             continue
         candidates = generate_candidates(
@@ -225,6 +243,29 @@ def fit_recommender(
     return Recommender(
         config, now, ranker, category_model, curves, seconds, pairs, best_epoch, item_photos
     )
+
+
+# Users kept beyond the share the pair bound asks for, so that the pairs they really have
+# (fewer than the bound: not every bought item is a candidate) still reach the most pairs.
+_USER_MARGIN = 1.25
+
+
+def _training_users(relevant: list[pd.DataFrame], config: RecommenderConfig) -> np.ndarray | None:
+    """The users (codes) whose candidates train the ranker; ``None`` for all of them.
+
+    Each user brings at most their bought items plus ``config.negatives`` pairs per window.
+    When that bound passes ``config.max_train_pairs``, a random share of the users is drawn
+    before any candidate is made (so none is made for users who would be left out), a little
+    larger than the bound asks for; the pairs are cut to the most exactly once known.
+    """
+    bought = sum(len(frame) for frame in relevant)
+    bound = bought + config.negatives * sum(frame["user"].nunique() for frame in relevant)
+    if bound <= config.max_train_pairs:
+        return None
+    users = distinct(np.concatenate([frame["user"].to_numpy() for frame in relevant]))
+    share = min(1.0, _USER_MARGIN * config.max_train_pairs / bound)
+    order = np.random.default_rng(config.network.random_state).permutation(users)
+    return np.sort(order[: int(np.ceil(len(users) * share))])
 
 
 def _sample_negatives(

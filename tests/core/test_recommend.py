@@ -310,6 +310,62 @@ def test_test_window_events_change_nothing_the_recommender_learns(shop, table):
     assert len(relevant_changed) > len(relevant)
 
 
+def test_above_the_most_training_pairs_candidates_are_made_for_a_share_of_the_users(
+    shop, monkeypatch
+):
+    events, products = shop
+    config = dataclasses.replace(CONFIG, candidates=100, negatives=60)
+    asked: list[np.ndarray] = []
+
+    def recording(inter, users, **settings):
+        asked.append(users)
+        return generate_candidates(inter, users, **settings)
+
+    monkeypatch.setattr(rec.model, "generate_candidates", recording)
+    whole = fit_recommender(events, products, cutoff=CUTOFF, horizon_days=H, config=config)
+    everyone = sum(len(users) for users in asked)
+    assert whole.train_pairs > 4000  # under the default bound: every user's pairs
+    asked.clear()
+    bounded = dataclasses.replace(config, max_train_pairs=1000)
+    fitted = fit_recommender(events, products, cutoff=CUTOFF, horizon_days=H, config=bounded)
+    assert 500 < fitted.train_pairs <= 1000
+    assert sum(len(users) for users in asked) < everyone / 2
+
+
+def test_training_users_are_a_random_share_a_little_above_what_the_pair_bound_asks():
+    window_1 = pd.DataFrame({"user": np.arange(50), "item": np.zeros(50, dtype=int)})
+    window_2 = pd.DataFrame({"user": np.arange(25, 75), "item": np.ones(50, dtype=int)})
+    config = dataclasses.replace(CONFIG, negatives=30, max_train_pairs=1000)
+    # At most 100 bought pairs plus 30 negatives for each of 100 (user, window): 3,100 pairs.
+    chosen = rec.model._training_users([window_1, window_2], config)
+    assert chosen is not None
+    assert len(chosen) == 31  # 75 users times 1.25 * 1,000 / 3,100, rounded up
+    assert set(chosen) <= set(range(75)) and list(chosen) == sorted(set(chosen))
+    again = rec.model._training_users([window_1, window_2], config)
+    assert again is not None and again.tolist() == chosen.tolist()
+    roomy = dataclasses.replace(config, max_train_pairs=3100)
+    assert rec.model._training_users([window_1, window_2], roomy) is None
+
+
+def test_candidates_made_chunk_by_chunk_on_two_threads_are_those_made_at_once(
+    evaluated, monkeypatch
+):
+    recommender, _ = evaluated
+    inter = recommender.interactions
+    users = np.flatnonzero(inter.user_events > 0)
+    settings = {"per_source": 10, "buy_again": False, "category_model": recommender.category_model}
+    at_once = generate_candidates(inter, users, **settings)
+    monkeypatch.setattr(rec.candidates, "CHUNK_USERS", 3)
+    in_chunks = generate_candidates(inter, users, **settings)
+    assert len(users) > 3 * 4 and len(at_once.users) > 0
+    assert np.array_equal(in_chunks.users, at_once.users)
+    assert np.array_equal(in_chunks.items, at_once.items)
+    # the same values (the next-category model's probabilities differ by about 1e-8: its
+    # single-precision products run on batches of another size)
+    for field in ("features", "knn", "category_popularity"):
+        assert getattr(in_chunks, field) == pytest.approx(getattr(at_once, field), rel=1e-5), field
+
+
 def test_an_item_first_seen_after_the_cutoff_is_never_recommended():
     events = tiny()
     inter = build_interactions(events, None, TINY_CUTOFF)
@@ -873,6 +929,24 @@ def test_the_category_model_report_has_accuracies_between_zero_and_one(evaluated
     assert 0 <= report.accuracy <= report.top3_accuracy <= 1
     assert report.users > 0
     assert report.confusion.to_numpy().sum() == report.users
+
+
+def test_the_category_model_trained_beside_the_windows_is_the_one_trained_alone(evaluated, shop):
+    recommender, _ = evaluated
+    events, products = shop
+    start = CUTOFF - H * DAY  # the first training window: [start, CUTOFF)
+    past = build_interactions(events, products, start, max_items=CONFIG.max_items)
+    training_set = rec.categories.category_training_set(events, past, start, CUTOFF)
+    assert training_set is not None
+    features, labels = training_set
+    assert len(features) == len(labels) > 20
+    assert set(labels) <= set(range(len(past.category_names)))
+    settings = NetworkConfig(hidden_layers=(64, 32), random_state=CONFIG.network.random_state)
+    alone = rec.categories.train_category_model(features, labels, settings)
+    assert recommender.category_model is not None
+    assert recommender.category_model.predict_proba(features) == pytest.approx(
+        alone.predict_proba(features)
+    )
 
 
 def test_there_is_no_category_report_without_categories():
