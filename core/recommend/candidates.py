@@ -6,10 +6,10 @@ scores; and the items a user really bought in a window.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -79,9 +79,22 @@ class Candidates:
     category_popularity: np.ndarray
 
 
+_Part = TypeVar("_Part")
+
+
 def _chunks(users: np.ndarray) -> Iterator[np.ndarray]:
     for start in range(0, len(users), CHUNK_USERS):
         yield users[start : start + CHUNK_USERS]
+
+
+def map_user_chunks(work: Callable[[np.ndarray], _Part], users: np.ndarray) -> list[_Part]:
+    """``work`` on each chunk of ``CHUNK_USERS`` of ``users``, results in order; more than one
+    chunk runs on two threads (the sparse products, sorts and partitions release the GIL)."""
+    chunks = list(_chunks(users))
+    if len(chunks) <= 1:
+        return [work(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(work, chunks))
 
 
 @dataclass(frozen=True)
@@ -190,12 +203,7 @@ def generate_candidates(
             features = np.hstack([features, photo_pair_features(photos, looks, rows, items)])
         return chunk[rows], items, features, knn_pair, category_pair
 
-    chunks = list(_chunks(users))
-    if len(chunks) > 1:  # the sorts, partitions and most array work release the GIL
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            parts = list(pool.map(of_chunk, chunks))
-    else:
-        parts = [of_chunk(chunk) for chunk in chunks]
+    parts = map_user_chunks(of_chunk, users)
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         width = len(ranker_inputs(photos))

@@ -25,8 +25,8 @@ from core.params import Constraint, Flag, SettingError, Whole, check_settings, s
 from core.recommend.candidates import (
     PAIR_FEATURES,
     Candidates,
-    _chunks,
     generate_candidates,
+    map_user_chunks,
     ranker_inputs,
 )
 from core.recommend.categories import (
@@ -326,8 +326,8 @@ def recommend_users(
 ) -> pd.DataFrame:
     """Top-k for each user code in ``users`` (long frame: user_id, item_id, score, rank).
 
-    Chunks of users run on two threads: the sparse products, sorts and the ranker's matrix
-    products release the GIL.
+    Chunks of users run on two threads (``map_user_chunks``): the sparse products, sorts and
+    the ranker's matrix products release the GIL.
     """
     inter = recommender.interactions
     scorer = scorer or _ranker_scores(recommender)
@@ -343,12 +343,7 @@ def recommend_users(
         )
         return _top_k(candidates.users, candidates.items, scorer(candidates), k, inter)
 
-    chunks = list(_chunks(np.asarray(users)))
-    if len(chunks) > 1:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            parts = list(pool.map(top_of, chunks))
-    else:
-        parts = [top_of(chunk) for chunk in chunks]
+    parts = map_user_chunks(top_of, np.asarray(users))
     return (
         pd.concat(parts, ignore_index=True)
         if parts
