@@ -361,14 +361,14 @@ def _read_in_pieces(
     on_progress: OnProgress | None,
 ) -> tuple[_Pieces, dict[str, Any]]:
     """The files read a piece at a time through the loader, then sorted and counted."""
+
+    def write(order: DateOrder) -> _Pieces:
+        return _write_pieces(files, staging, products, mapping, order, piece_bytes, on_progress)
+
     try:
-        pieces = _write_pieces(
-            files, staging, products, mapping, date_order, piece_bytes, on_progress
-        )
+        pieces = write(date_order)
     except _AssumedDateOrderError as shown:  # earlier pieces assumed the other order: again
-        pieces = _write_pieces(
-            files, staging, products, mapping, shown.order, piece_bytes, on_progress
-        )
+        pieces = write(shown.order)
         pieces.date_note = shown.note
     if products is not None:
         products.frame.to_parquet(staging / PRODUCTS, index=False)
