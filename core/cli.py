@@ -528,9 +528,14 @@ def _purchase(args: argparse.Namespace) -> int:
         args.cutoff,
         args.max_users,
     )
+    tables = None if args.features is None else batch.FeatureTables.open(Path(args.features))
     shop = _load(args)
+    data = None
+    if tables is not None:
+        tables.check_source(shop.events.frame)
+        data = services.prepare_purchase(shop, settings, features_at=tables.users_at)
     result = services.train_purchase(
-        shop, settings, _store(args), name=args.name, tags=tuple(args.tag)
+        shop, settings, _store(args), data=data, name=args.name, tags=tuple(args.tag)
     )
     run_id, data, models = _saved(result), result.data, result.models
     scores = result.evaluation.scores
@@ -563,6 +568,8 @@ def _purchase(args: argparse.Namespace) -> int:
         f"Cutoff {report['cutoff']}, horizon {data.horizon_days} days, {report['users']:,} "
         f"users, trained in {models.train_seconds:.1f} s; saved as run {run_id}"
     )
+    if tables is not None:
+        headline += f"\nPer-user features read from {tables.folder}"
     bgnbd = purchase.describe_bgnbd(data)
     return _print_report(
         args,
@@ -711,25 +718,33 @@ def _features(args: argparse.Namespace) -> int:
         raise ShopLensError("--spark-master is for --engine spark; add --engine spark.")
     master = args.spark_master or batch.DEFAULT_SPARK_MASTER
     _check_source(args)
-    if args.dataset:
-        source = find_dataset(_data_dir(args), args.dataset)
-        result = batch.run_feature_job(
-            source, out, engine=args.engine, cutoff=args.cutoff, spark_master=master
+    with tempfile.TemporaryDirectory(prefix="shoplens-features-") as folder:
+        source = (
+            find_dataset(_data_dir(args), args.dataset)
+            if args.dataset
+            else batch.write_source(_load(args), Path(folder))
         )
-    else:
-        shop = _load(args)
-        with tempfile.TemporaryDirectory(prefix="shoplens-features-") as folder:
-            source = batch.write_source(shop, Path(folder))
-            result = batch.run_feature_job(
-                source, out, engine=args.engine, cutoff=args.cutoff, spark_master=master
-            )
+        result = batch.run_feature_job(
+            source,
+            out,
+            engine=args.engine,
+            cutoff=args.cutoff,
+            spark_master=master,
+            horizon_days=args.horizon_days,
+        )
     if args.json:
         print(json.dumps(result.as_json()))
         return 0
     items = f"{result.user_items:,} user x item rows" if result.user_items else "no item ids"
+    dates = (
+        f", and the per-user table at the {len(result.dates)} dates purchase prediction with "
+        f"a {result.horizon_days}-day horizon reads"
+        if result.dates
+        else ""
+    )
     print(
-        f"{result.engine}: cutoff {result.cutoff:%Y-%m-%d}, {result.users:,} users, {items}; "
-        f"{result.seconds:.1f} s; written to {out}"
+        f"{result.engine}: cutoff {result.cutoff:%Y-%m-%d}, {result.users:,} users, {items}"
+        f"{dates}; {result.seconds:.1f} s; written to {out}"
     )
     return 0
 
@@ -993,6 +1008,13 @@ def _add_purchase_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool 
     )
     if not for_sweep:
         parser.add_argument("--out", help="folder for per-user predictions (CSV)")
+        parser.add_argument(
+            "--features",
+            metavar="DIR",
+            help="read the per-user features from the folder of a 'features' job run with "
+            "--horizon-days on the same data, cutoff and horizon (e.g. on a Spark cluster), "
+            "instead of computing them",
+        )
     _add_run_arguments(parser, for_sweep=for_sweep)
 
 
@@ -1124,6 +1146,14 @@ def _parser() -> argparse.ArgumentParser:
         type=_cutoff,
         help="only events before this day, YYYY-MM-DD (default: end of data - "
         f"{services.PurchaseSettings.horizon_days} days, as the Purchase page)",
+    )
+    features.add_argument(
+        "--horizon-days",
+        type=_option(services.PurchaseSettings.CONSTRAINTS["horizon_days"]),
+        metavar="H",
+        help="also write the per-user table at every date purchase prediction with this "
+        "horizon reads (users_by_date/), for purchase --features; the default cutoff becomes "
+        "end of data - H",
     )
     features.add_argument("--out", required=True, help="the folder to write the tables to")
     photos = commands.add_parser("images", help="product photos: category models")

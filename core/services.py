@@ -161,10 +161,16 @@ class PurchaseResult:
 
 
 def prepare_purchase(
-    shop: ShopData, settings: PurchaseSettings, *, inputs: tuple[str, ...] | None = None
+    shop: ShopData,
+    settings: PurchaseSettings,
+    *,
+    inputs: tuple[str, ...] | None = None,
+    features_at: purchase.FeaturesAt | None = None,
 ) -> purchase.PurchaseData:
     """The feature tables for the settings' cutoff and horizon, with the inputs the data can
-    have, or ``inputs`` (a saved run's own list).
+    have, or ``inputs`` (a saved run's own list). ``features_at`` gives the per-user features
+    at each date when a feature job computed them for this data (e.g.
+    ``batch.FeatureTables.users_at``); otherwise they are computed here.
 
     With more users than ``settings.max_users``, the tables hold that many users drawn at
     random, so every model (both networks and every baseline) is trained and scored on the
@@ -182,6 +188,7 @@ def prepare_purchase(
         random_state=settings.tables_seed,
         inputs=inputs,
         max_users=settings.max_users,
+        features_at=features_at,
     )
 
 

@@ -4,8 +4,14 @@ DuckDB or Spark from the one SQL definition, written atomically as a folder of P
 The output folder holds ``users/`` (the purchase model's features, one row per user with an
 event before the cutoff), ``user_items/`` (counts per event type and the last time per user and
 item before the cutoff; absent without item ids) and ``features.json`` (engine, cutoff, rows,
-feature names, checksums, seconds). It is written in a hidden staging folder beside it and
-renamed into place, so a failed or interrupted job leaves the previous tables as they were.
+feature names, checksums, seconds, and the source's size and time span). It is written in a
+hidden staging folder beside it and renamed into place, so a failed or interrupted job leaves
+the previous tables as they were.
+
+Asked for a purchase horizon, the job also writes ``users_by_date/at=YYYY-MM-DD/``: the per-user
+table at every date purchase prediction of that cutoff and horizon reads (each training window's
+start, the cutoff and the end of the data), so ``purchase --features`` reads them
+(``FeatureTables``) instead of computing them.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core import schema
-from core.batch.checksums import count_rows, table_checksums
+from core.batch.checksums import count_rows, parquet_files, table_checksums
 from core.batch.engines import DEFAULT_SPARK_MASTER, DuckDBEngine, SparkEngine, SqlEngine
 from core.batch.sql import (
     DAY_US,
@@ -37,16 +43,22 @@ from core.config import HORIZON_DAYS
 from core.data.loading import ShopData
 from core.datasets.ingest import EVENTS, PRODUCTS
 from core.errors import CutoffError, ShopLensError
+from core.purchase.windows import purchase_dates
 
 Engine = Literal["duckdb", "spark"]
 ENGINES: Final[tuple[Engine, ...]] = ("duckdb", "spark")
 USERS: Final = "users"
 USER_ITEMS: Final = "user_items"
+USERS_BY_DATE: Final = "users_by_date"
 MANIFEST: Final = "features.json"
 
 
 class FeatureOutputError(ShopLensError):
     """The output folder cannot take the tables."""
+
+
+class FeatureTablesError(ShopLensError):
+    """A feature job's folder cannot give what is asked of it."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,10 @@ class FeatureResult:
         checksums: per table, per column (``core.batch.checksums``).
         seconds: wall time of the job, engine start included.
         out: the folder written.
+        source: the events read: ``n_events``, ``first_us`` and ``last_us`` (their first and
+            last time in microseconds since the epoch, naive UTC).
+        horizon_days: the purchase horizon whose dates are in ``users_by_date`` (None: none).
+        dates: the dates of ``users_by_date``, oldest first.
     """
 
     engine: str
@@ -72,6 +88,9 @@ class FeatureResult:
     checksums: dict[str, dict[str, str]] = field(default_factory=dict)
     seconds: float = 0.0
     out: Path = Path()
+    source: dict[str, int] = field(default_factory=dict)
+    horizon_days: int | None = None
+    dates: tuple[pd.Timestamp, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """``{"engine", "users", "user_items", "checksums", "seconds"}``."""
@@ -84,10 +103,12 @@ class FeatureResult:
         }
 
 
-def default_features_cutoff(last_event: pd.Timestamp) -> pd.Timestamp:
+def default_features_cutoff(
+    last_event: pd.Timestamp, horizon_days: int = HORIZON_DAYS
+) -> pd.Timestamp:
     """The cutoff the Purchase page takes by default: the end of the data (midnight after the
-    last event's day) less the default horizon (30 days)."""
-    return last_event.normalize() + pd.Timedelta(days=1 - HORIZON_DAYS)
+    last event's day) less the horizon (30 days unless given)."""
+    return last_event.normalize() + pd.Timedelta(days=1 - horizon_days)
 
 
 def write_source(shop: ShopData, folder: Path) -> Path:
@@ -108,6 +129,7 @@ def run_feature_job(
     engine: Engine = "duckdb",
     cutoff: pd.Timestamp | None = None,
     spark_master: str = DEFAULT_SPARK_MASTER,
+    horizon_days: int | None = None,
 ) -> FeatureResult:
     """Compute the per-user and user x item tables of the dataset in ``source`` and write them
     to ``out``.
@@ -116,13 +138,17 @@ def run_feature_job(
         source: a dataset folder (``events.parquet``, optional ``products.parquet``).
         out: the folder to write; an earlier feature job's folder there is replaced.
         engine: ``duckdb`` (this machine) or ``spark``.
-        cutoff: only events strictly before it are used (default: ``default_features_cutoff``).
+        cutoff: only events strictly before it are used (default: ``default_features_cutoff``
+            of the horizon).
         spark_master: where Spark runs: ``local[*]``, ``spark://HOST:PORT``, ``yarn``, ...
             (a Spark session already active in this process is used as it is).
+        horizon_days: also write the per-user table at every date purchase prediction with
+            this horizon and cutoff reads (``users_by_date``).
 
     Raises:
         FeatureOutputError: when ``out`` is a file or a folder of something else.
-        CutoffError: when no event lies before the cutoff.
+        CutoffError: when no event lies before the cutoff, or the cutoff leaves purchase
+            prediction no room (with a horizon).
         EngineError: when the engine cannot start.
     """
     started = time.perf_counter()
@@ -144,11 +170,19 @@ def run_feature_job(
         )
         try:
             runner.read(source / EVENTS, source / PRODUCTS if shape.product_columns else None)
-            plan = _plan(runner.fetch_one(profile_query(shape)), shape, cutoff)
+            profile = runner.fetch_one(profile_query(shape))
+            plan = _plan(profile, shape, cutoff, horizon_days or HORIZON_DAYS)
+            dates = _purchase_dates(profile, plan, horizon_days)
             queries = feature_queries(plan)
             runner.write(queries.users, staging / USERS)
             if queries.user_items is not None:
                 runner.write(queries.user_items, staging / USER_ITEMS)
+            for at in dates:
+                folder = staging / USERS_BY_DATE / f"at={at:%Y-%m-%d}"
+                if _as_micros(at) == plan.cutoff_us:
+                    shutil.copytree(staging / USERS, folder)
+                else:
+                    runner.write(feature_queries(_plan_at(plan, profile, at)).users, folder)
         finally:
             runner.close()
         shutil.rmtree(staging / "spill", ignore_errors=True)
@@ -161,6 +195,9 @@ def run_feature_job(
             feature_names=feature_names(plan),
             checksums={name: table_checksums(staging / name) for name in tables},
             out=out,
+            source={key: int(profile[key]) for key in ("n_events", "first_us", "last_us")},
+            horizon_days=horizon_days,
+            dates=dates,
         )
         result = replace(result, seconds=time.perf_counter() - started)
         (staging / MANIFEST).write_text(json.dumps(_manifest(result), indent=1), "utf-8")
@@ -169,6 +206,94 @@ def run_feature_job(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return result
+
+
+@dataclass(frozen=True)
+class FeatureTables:
+    """A feature job's folder, read by purchase prediction instead of computing its features.
+
+    Attributes:
+        folder: the job's output folder.
+        cutoff: the job's cutoff.
+        horizon_days: the purchase horizon the job wrote dates for (None: none).
+        dates: the dates of the per-user tables in ``users_by_date``.
+        source: the events the job read (``FeatureResult.source``).
+    """
+
+    folder: Path
+    cutoff: pd.Timestamp
+    horizon_days: int | None
+    dates: frozenset[pd.Timestamp]
+    source: dict[str, int]
+
+    @classmethod
+    def open(cls, folder: Path) -> FeatureTables:
+        """The tables of the feature job that wrote ``folder``.
+
+        Raises:
+            FeatureTablesError: one line, when it is not a feature job's folder or holds no
+                per-user tables by date.
+        """
+        try:
+            raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            tables = cls(
+                folder,
+                pd.Timestamp(raw["cutoff"]),
+                raw.get("horizon_days"),
+                frozenset(pd.Timestamp(at) for at in raw.get("dates", ())),
+                {key: int(value) for key, value in raw.get("source", {}).items()},
+            )
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+            raise FeatureTablesError(
+                f"'{folder}' is not a feature job's folder ({type(err).__name__} reading "
+                f"{MANIFEST}); make one with python -m core features --horizon-days H --out "
+                f"{folder}."
+            ) from None
+        if tables.horizon_days is None or not tables.source:
+            raise FeatureTablesError(
+                f"The feature tables in '{folder}' hold only the cutoff "
+                f"{tables.cutoff:%Y-%m-%d}; run python -m core features again with "
+                "--horizon-days H (the purchase horizon) to write every date it reads."
+            )
+        return tables
+
+    def check_source(self, events: pd.DataFrame) -> None:
+        """Refuse events other than the ones the job read (their number and time span).
+
+        Raises:
+            FeatureTablesError: one line, when they differ.
+        """
+        times = events[schema.TIMESTAMP]
+        now = {
+            "n_events": len(events),
+            "first_us": pd.Timestamp(times.min()).value // 1000,
+            "last_us": pd.Timestamp(times.max()).value // 1000,
+        }
+        if any(self.source.get(key) != value for key, value in now.items()):
+            raise FeatureTablesError(
+                f"The feature tables in '{self.folder}' were made from other events "
+                f"({self.source.get('n_events', 0):,} events, these have {len(events):,} or "
+                "another time span); run python -m core features on this data again."
+            )
+
+    def users_at(self, at: pd.Timestamp) -> pd.DataFrame:
+        """The per-user features at ``at`` (index ``user_id`` as text), as
+        ``features.user_features`` gives them.
+
+        Raises:
+            FeatureTablesError: one line, when the job wrote no table at that date.
+        """
+        if at not in self.dates:
+            raise FeatureTablesError(
+                f"The feature tables in '{self.folder}' have no per-user table at "
+                f"{at:%Y-%m-%d}: they were made for cutoff {self.cutoff:%Y-%m-%d} and horizon "
+                f"{self.horizon_days} days; run python -m core features with this purchase's "
+                "--cutoff and --horizon-days."
+            )
+        folder = self.folder / USERS_BY_DATE / f"at={at:%Y-%m-%d}"
+        frame = pd.concat([pd.read_parquet(path) for path in parquet_files(folder)])
+        users = pd.Index(frame.pop(schema.USER_ID).astype("str"), name=schema.USER_ID)
+        return frame.set_axis(users).astype("float64")
 
 
 def _check_out(out: Path) -> None:
@@ -181,11 +306,13 @@ def _check_out(out: Path) -> None:
         )
 
 
-def _plan(profile: dict[str, Any], shape: DataShape, cutoff: pd.Timestamp | None) -> FeaturePlan:
+def _plan(
+    profile: dict[str, Any], shape: DataShape, cutoff: pd.Timestamp | None, horizon_days: int
+) -> FeaturePlan:
     """The queries' plan from the data's profile: the cutoff checked, the event types present
     and whether a priced purchase line lies before the cutoff."""
     first, last = _as_time(int(profile["first_us"])), _as_time(int(profile["last_us"]))
-    at = default_features_cutoff(last) if cutoff is None else cutoff.normalize()
+    at = default_features_cutoff(last, horizon_days) if cutoff is None else cutoff.normalize()
     if at <= first.normalize():
         what = "The default cutoff" if cutoff is None else "Cutoff"
         raise CutoffError(
@@ -193,14 +320,37 @@ def _plan(profile: dict[str, Any], shape: DataShape, cutoff: pd.Timestamp | None
             f"--cutoff between {first.normalize() + pd.Timedelta(days=1):%Y-%m-%d} and "
             f"{last.normalize() + pd.Timedelta(days=1):%Y-%m-%d}."
         )
-    cutoff_us = (at - pd.Timestamp(0)) // pd.Timedelta(microseconds=1)
-    priced = profile["priced_us"]
-    return FeaturePlan(
-        shape,
-        int(cutoff_us),
-        tuple(kind for kind in schema.EVENT_TYPES if profile[f"n_{kind}"]),
-        priced is not None and int(priced) < cutoff_us,
+    return _plan_at(
+        FeaturePlan(shape, 0, tuple(kind for kind in schema.EVENT_TYPES if profile[f"n_{kind}"])),
+        profile,
+        at,
     )
+
+
+def _plan_at(plan: FeaturePlan, profile: dict[str, Any], at: pd.Timestamp) -> FeaturePlan:
+    """``plan`` at the cutoff ``at``: spend exists when a priced purchase line lies before."""
+    cutoff_us = _as_micros(at)
+    priced = profile["priced_us"]
+    return replace(
+        plan, cutoff_us=cutoff_us, priced_purchases=priced is not None and int(priced) < cutoff_us
+    )
+
+
+def _purchase_dates(
+    profile: dict[str, Any], plan: FeaturePlan, horizon_days: int | None
+) -> tuple[pd.Timestamp, ...]:
+    """Every date purchase prediction with the horizon and the plan's cutoff reads features
+    at, oldest first (none without a horizon)."""
+    if horizon_days is None:
+        return ()
+    start = _as_time(int(profile["first_us"])).normalize()
+    end = _as_time(int(profile["last_us"])).normalize() + pd.Timedelta(days=1)
+    cutoff, windows = purchase_dates(start, end, _as_time(plan.cutoff_us), horizon_days)
+    return tuple(sorted({cutoff, end, *(at for at, _ in windows)}))
+
+
+def _as_micros(at: pd.Timestamp) -> int:
+    return int((at - pd.Timestamp(0)) // pd.Timedelta(microseconds=1))
 
 
 def _as_time(micros: int) -> pd.Timestamp:
@@ -213,6 +363,9 @@ def _manifest(result: FeatureResult) -> dict[str, Any]:
         **result.as_json(),
         "cutoff": result.cutoff.isoformat(),
         "feature_names": list(result.feature_names),
+        "source": result.source,
+        "horizon_days": result.horizon_days,
+        "dates": [at.isoformat() for at in result.dates],
     }
 
 

@@ -98,9 +98,9 @@ class FeatureQueries:
 
 
 def profile_query(shape: DataShape) -> str:
-    """One row: the first and last event time (``first_us``, ``last_us``), the time of each
-    priced purchase line's first (``priced_us``, NULL without one) and one count per canonical
-    event type (``n_view``, ...)."""
+    """One row: the events (``n_events``), the first and last event time (``first_us``,
+    ``last_us``), the time of each priced purchase line's first (``priced_us``, NULL without
+    one) and one count per canonical event type (``n_view``, ...)."""
     value = _line_value(shape.event_columns)
     priced = (
         f"MIN(CASE WHEN event_type = '{schema.PURCHASE}' AND {value} IS NOT NULL "
@@ -113,8 +113,8 @@ def profile_query(shape: DataShape) -> str:
         for kind in schema.EVENT_TYPES
     )
     return (
-        f"WITH {_events_cte(shape)} SELECT MIN({TIME_US}) AS first_us, MAX({TIME_US}) AS "
-        f"last_us, {priced} AS priced_us, {counts} FROM ev"
+        f"WITH {_events_cte(shape)} SELECT COUNT(*) AS n_events, MIN({TIME_US}) AS first_us, "
+        f"MAX({TIME_US}) AS last_us, {priced} AS priced_us, {counts} FROM ev"
     )
 
 

@@ -30,15 +30,18 @@ from core.purchase.windows import (
     BGNBD_SCALE,
     HORIZON,
     INPUT_LABELS,
+    MAX_WINDOWS,
     PREDICTED,
     PROBABILITY,
     WINDOW_START,
+    FeaturesAt,
     PurchaseData,
     UserSample,
     build_purchase_data,
     describe_bgnbd,
     input_help,
     input_label,
+    purchase_dates,
 )
 
 __all__ = [
@@ -54,6 +57,9 @@ __all__ = [
     "PurchaseData",
     "UserSample",
     "build_purchase_data",
+    "purchase_dates",
+    "FeaturesAt",
+    "MAX_WINDOWS",
     "describe_bgnbd",
     "INPUT_LABELS",
     "input_label",

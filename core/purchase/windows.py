@@ -14,7 +14,7 @@ customer's orders per purchase day before d (see ``OrderScale``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Final
@@ -55,6 +55,11 @@ PREDICTED: Final = "predicted_orders"
 PROBABILITY: Final = "buy_probability"
 MODEL: Final = "model"
 
+
+# Training windows at most, each one H/8 days before the next.
+MAX_WINDOWS: Final = 16
+# The per-user features at a date (index ``user_id`` as text), as ``features.user_features``.
+FeaturesAt = Callable[[pd.Timestamp], pd.DataFrame]
 
 _BGNBD_UNIT_DAYS: Final = 7.0
 _BGNBD_MAX_CUSTOMERS: Final = 30_000
@@ -183,11 +188,12 @@ def build_purchase_data(
     *,
     cutoff: pd.Timestamp | None = None,
     horizon_days: int = 30,
-    max_windows: int = 16,
+    max_windows: int = MAX_WINDOWS,
     max_train_rows: int = 300_000,
     random_state: int = 0,
     inputs: tuple[str, ...] | None = None,
     max_users: int | None = None,
+    features_at: FeaturesAt | None = None,
 ) -> PurchaseData:
     """Build training windows, the evaluation table at the cutoff and the deployment table.
 
@@ -199,6 +205,10 @@ def build_purchase_data(
     random with ``random_state`` (the dates still come from the whole data), so every model
     is trained and scored on the same users; ``user_sample`` says how many of how many, and
     a warning says it to the user.
+
+    ``features_at`` gives the per-user features at a date when they were computed elsewhere
+    (the feature job's tables of the same data); otherwise they are computed here. Either
+    way each table holds the users of the events, in the same order.
 
     Raises:
         CutoffError: when the cutoff leaves no full horizon after it or no history before it.
@@ -222,38 +232,20 @@ def build_purchase_data(
             f"None of the {drawn:,} users drawn at random of {total:,} has a purchase; raise "
             f"{MAX_USERS.label}."
         )
-    horizon = pd.Timedelta(days=horizon_days)
-    t = pd.Timestamp(cutoff).normalize() if cutoff is not None else end - horizon
-    latest = end - horizon
-    if t > latest:
-        raise CutoffError(
-            f"Cutoff {t:%Y-%m-%d} leaves less than {horizon_days} days of data after it (the "
-            f"data ends {end - pd.Timedelta(days=1):%Y-%m-%d}); pick a cutoff on or before "
-            f"{latest:%Y-%m-%d} or a shorter horizon."
-        )
-    earliest = start + pd.Timedelta(days=_MIN_HISTORY_DAYS)
-    if t < earliest:
-        raise CutoffError(
-            f"Cutoff {t:%Y-%m-%d} leaves less than {_MIN_HISTORY_DAYS} days of history before "
-            f"it (the data starts {start:%Y-%m-%d}); pick a cutoff on or after "
-            f"{earliest:%Y-%m-%d}."
-        )
-    stride = pd.Timedelta(days=max(1, math.ceil(horizon_days / 8)))
-    windows: list[tuple[pd.Timestamp, int]] = []
-    d = t - stride
-    while d >= earliest and len(windows) < max_windows:
-        windows.append((d, min(horizon_days, int((t - d) / pd.Timedelta(days=1)))))
-        d -= stride
-    if not windows:
-        raise CutoffError(
-            f"Cutoff {t:%Y-%m-%d} leaves no room for a training window after "
-            f"{_MIN_HISTORY_DAYS} days of history; pick a later cutoff."
-        )
+    t, windows = purchase_dates(start, end, cutoff, horizon_days, max_windows)
     failed: dict[pd.Timestamp, str] = {}
     scales: dict[pd.Timestamp, OrderScale] = {}
-    table = partial(_window_table, prepared, orders, failed=failed, scales=scales, types=types)
+    users_at: FeaturesAt = (
+        partial(feat.user_features, prepared, orders, event_types=types)
+        if features_at is None
+        else partial(_of_users, features_at, prepared[schema.USER_ID].cat.categories)
+    )
+    table = partial(_window_table, users_at, orders, failed=failed, scales=scales)
     parts = [table(at, days) for at, days in windows]
     train = pd.concat(parts, ignore_index=False)
+    # A window before the first priced purchase has no spend columns: nothing was spent yet.
+    lacking = [c for c in train.columns if any(c not in part.columns for part in parts)]
+    train[lacking] = train[lacking].fillna(0.0)
     if len(train) > max_train_rows:
         train = train.sample(max_train_rows, random_state=random_state)
     evaluation = table(t, horizon_days)
@@ -273,7 +265,7 @@ def build_purchase_data(
         evaluation,
         deployment,
         end,
-        tuple(windows),
+        windows,
         tuple(filter(None, (sample.describe(), *_bgnbd_warnings(failed, t, len(windows) + 2)))),
         scales[t],
         feat.unusable_features(types),
@@ -312,18 +304,68 @@ def _bgnbd_warnings(
     )
 
 
+def purchase_dates(
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    cutoff: pd.Timestamp | None,
+    horizon_days: int,
+    max_windows: int = MAX_WINDOWS,
+) -> tuple[pd.Timestamp, tuple[tuple[pd.Timestamp, int], ...]]:
+    """The evaluation date and the training windows (start, length in days) of data from
+    the midnight ``start`` to the exclusive midnight ``end``: windows start every H/8 days
+    (at least 1) before the cutoff, newest first, after at least 14 days of history.
+
+    Raises:
+        CutoffError: when the cutoff leaves no full horizon after it, no history before it or
+            no room for a training window.
+    """
+    horizon = pd.Timedelta(days=horizon_days)
+    t = pd.Timestamp(cutoff).normalize() if cutoff is not None else end - horizon
+    latest = end - horizon
+    if t > latest:
+        raise CutoffError(
+            f"Cutoff {t:%Y-%m-%d} leaves less than {horizon_days} days of data after it (the "
+            f"data ends {end - pd.Timedelta(days=1):%Y-%m-%d}); pick a cutoff on or before "
+            f"{latest:%Y-%m-%d} or a shorter horizon."
+        )
+    earliest = start + pd.Timedelta(days=_MIN_HISTORY_DAYS)
+    if t < earliest:
+        raise CutoffError(
+            f"Cutoff {t:%Y-%m-%d} leaves less than {_MIN_HISTORY_DAYS} days of history before "
+            f"it (the data starts {start:%Y-%m-%d}); pick a cutoff on or after "
+            f"{earliest:%Y-%m-%d}."
+        )
+    stride = pd.Timedelta(days=max(1, math.ceil(horizon_days / 8)))
+    windows: list[tuple[pd.Timestamp, int]] = []
+    d = t - stride
+    while d >= earliest and len(windows) < max_windows:
+        windows.append((d, min(horizon_days, int((t - d) / pd.Timedelta(days=1)))))
+        d -= stride
+    if not windows:
+        raise CutoffError(
+            f"Cutoff {t:%Y-%m-%d} leaves no room for a training window after "
+            f"{_MIN_HISTORY_DAYS} days of history; pick a later cutoff."
+        )
+    return t, tuple(windows)
+
+
+def _of_users(features_at: FeaturesAt, users: pd.Index, at: pd.Timestamp) -> pd.DataFrame:
+    """The rows of ``users`` (in their order) in the features at ``at`` computed elsewhere."""
+    table = features_at(at)
+    return table.loc[users[users.isin(table.index)]]
+
+
 def _window_table(
-    events: pd.DataFrame,
+    features_at: FeaturesAt,
     orders: pd.DataFrame,
     at: pd.Timestamp,
     days: int,
     *,
     failed: dict[pd.Timestamp, str],
     scales: dict[pd.Timestamp, OrderScale],
-    types: tuple[str, ...],
     labels: bool = True,
 ) -> pd.DataFrame:
-    table = feat.user_features(events, orders, at, event_types=types)
+    table = features_at(at)
     table[HORIZON] = float(days)
     expected, problem = _bgnbd_expected(orders, at, days)
     if problem is not None:
