@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from core import images, purchase, recommend
+from core import batch, images, purchase, recommend
 from core.config import HORIZON_DAYS, TOP_K, load_settings
 from core.data.loading import ShopData, with_photos_fingerprint
 from core.errors import RunWriteError, ShopLensError
@@ -189,6 +189,43 @@ def prepare_purchase(
         inputs=inputs,
         max_users=settings.max_users,
         features_at=features_at,
+    )
+
+
+@dataclass(frozen=True)
+class DatasetFeatures:
+    """What a dataset's own feature tables (``features/`` in its folder) give the settings.
+
+    Attributes:
+        tables: the tables to read (None: the features are computed here).
+        note: one line on where the features come from ('' without such tables).
+    """
+
+    tables: batch.FeatureTables | None = None
+    note: str = ""
+
+
+def dataset_features(dataset: Path, shop: ShopData, settings: PurchaseSettings) -> DatasetFeatures:
+    """The feature job's tables a dataset keeps in ``features/`` (``python -m core features
+    --dataset NAME --horizon-days H --out DATA_DIR/NAME/features``), when they hold every date
+    purchase prediction with these settings reads; otherwise the features are computed here."""
+    folder = dataset / batch.IN_DATASET
+    if not folder.is_dir():
+        return DatasetFeatures()
+    try:
+        tables = batch.FeatureTables.open(folder)
+    except batch.FeatureTablesError as err:
+        return DatasetFeatures(note=f"{err} Until then the features are computed here.")
+    if not tables.serves(shop.events.frame, settings.cutoff, settings.horizon_days):
+        return DatasetFeatures(
+            note=f"The dataset's feature tables ({tables.engine}) were made for cutoff "
+            f"{tables.cutoff:%Y-%m-%d} and a {tables.horizon_days}-day horizon, not for these "
+            "settings, so the features are computed here."
+        )
+    return DatasetFeatures(
+        tables,
+        f"Per-user features read from the dataset's feature tables ({tables.engine}, cutoff "
+        f"{tables.cutoff:%Y-%m-%d}, {tables.horizon_days}-day horizon).",
     )
 
 

@@ -214,16 +214,36 @@ def shop_profile(fingerprint: str, _shop: loading.ShopData) -> profile.Profile:
 
 @st.cache_data(show_spinner="Building features for every user and time window…", max_entries=4)
 def _purchase_data(
-    fingerprint: str, _shop: loading.ShopData, settings: services.PurchaseSettings
+    fingerprint: str,
+    _shop: loading.ShopData,
+    settings: services.PurchaseSettings,
+    tables: str | None,
+    _features: services.DatasetFeatures,
 ) -> purchase.PurchaseData:
-    return services.prepare_purchase(_shop, settings)
+    found = _features.tables
+    return services.prepare_purchase(
+        _shop, settings, features_at=None if found is None else found.users_at
+    )
+
+
+def dataset_features(
+    shop: loading.ShopData, settings: services.PurchaseSettings, dataset: Path | None
+) -> services.DatasetFeatures:
+    """The feature tables a server dataset keeps for these settings (none for other data)."""
+    if dataset is None:
+        return services.DatasetFeatures()
+    return services.dataset_features(dataset, shop, settings)
 
 
 def purchase_data(
-    fingerprint: str, shop: loading.ShopData, settings: services.PurchaseSettings
+    fingerprint: str,
+    shop: loading.ShopData,
+    settings: services.PurchaseSettings,
+    dataset: Path | None = None,
 ) -> purchase.PurchaseData:
     """Training windows, evaluation and deployment tables for the settings' cutoff and horizon
-    (``cutoff=None``: the latest that leaves H days after it), on the settings' users."""
+    (``cutoff=None``: the latest that leaves H days after it), on the settings' users; read from
+    the feature tables of the server dataset in ``dataset`` when it keeps some for them."""
     # Only what the tables depend on is the key: the cutoff, H, the users and the sampling seed
     # (a limit of at least the data's users is every user).
     max_users = settings.max_users
@@ -235,7 +255,9 @@ def purchase_data(
         settings.cutoff,
         max_users,
     )
-    return _purchase_data(fingerprint, shop, key)
+    features = dataset_features(shop, key, dataset)
+    found = None if features.tables is None else str(features.tables.folder)
+    return _purchase_data(fingerprint, shop, key, found, features)
 
 
 # --- Shop overview -------------------------------------------------------------------------

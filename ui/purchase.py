@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import typing
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -111,6 +112,12 @@ def settings_form(shop: ShopData) -> tuple[trainer.TrainingJob | None, Request]:
     return job, training_form(layers, problem, users, running=job is not None and job.running)
 
 
+def _dataset(shop: ShopData) -> Path | None:
+    """The folder of the server dataset on screen (None for other data)."""
+    on_disk = state.dataset_folder(shop)
+    return None if on_disk is None else on_disk[0]
+
+
 def _split() -> PurchaseSettings:
     """The time split and users on screen, with the default network (the tables do not depend
     on it)."""
@@ -144,7 +151,7 @@ def split_form(shop: ShopData) -> str | None:
             "on windows that end by it.",
         )
         try:
-            cache.purchase_data(shop.fingerprint, shop, _split())
+            cache.purchase_data(shop.fingerprint, shop, _split(), _dataset(shop))
         except CutoffError as err:
             st.error(untrusted.error_text(err))
             return untrusted.error_text(err)  # the tooltip of Train is Markdown too
@@ -247,7 +254,7 @@ def time_split(shop: ShopData) -> PurchaseData | None:
     cutoff leaves no room for training or evaluation (``split_form`` says why)."""
     summary = cache.shop_profile(shop.fingerprint, shop)
     try:
-        data = cache.purchase_data(shop.fingerprint, shop, _split())
+        data = cache.purchase_data(shop.fingerprint, shop, _split(), _dataset(shop))
     except CutoffError:
         return None
     with st.expander("Time split", expanded=result() is None):
@@ -271,6 +278,9 @@ def time_split(shop: ShopData) -> PurchaseData | None:
                 else "."
             )
         )
+        note = cache.dataset_features(shop, _split(), _dataset(shop)).note
+        if note:
+            st.caption(untrusted.plain_md(note))
     return data
 
 

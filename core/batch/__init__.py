@@ -7,6 +7,7 @@ from core.batch.checksums import table_checksums
 from core.batch.engines import DEFAULT_SPARK_MASTER, EngineError
 from core.batch.job import (
     ENGINES,
+    IN_DATASET,
     USER_ITEMS,
     USERS,
     USERS_BY_DATE,
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_SPARK_MASTER",
     "EngineError",
     "ENGINES",
+    "IN_DATASET",
     "USERS",
     "USER_ITEMS",
     "USERS_BY_DATE",

@@ -51,6 +51,8 @@ USERS: Final = "users"
 USER_ITEMS: Final = "user_items"
 USERS_BY_DATE: Final = "users_by_date"
 MANIFEST: Final = "features.json"
+# The folder of a dataset where the app looks for a feature job's tables of that dataset.
+IN_DATASET: Final = "features"
 
 
 class FeatureOutputError(ShopLensError):
@@ -214,6 +216,7 @@ class FeatureTables:
 
     Attributes:
         folder: the job's output folder.
+        engine: the engine that computed them.
         cutoff: the job's cutoff.
         horizon_days: the purchase horizon the job wrote dates for (None: none).
         dates: the dates of the per-user tables in ``users_by_date``.
@@ -221,6 +224,7 @@ class FeatureTables:
     """
 
     folder: Path
+    engine: str
     cutoff: pd.Timestamp
     horizon_days: int | None
     dates: frozenset[pd.Timestamp]
@@ -238,6 +242,7 @@ class FeatureTables:
             raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
             tables = cls(
                 folder,
+                str(raw["engine"]),
                 pd.Timestamp(raw["cutoff"]),
                 raw.get("horizon_days"),
                 frozenset(pd.Timestamp(at) for at in raw.get("dates", ())),
@@ -275,6 +280,18 @@ class FeatureTables:
                 f"({self.source.get('n_events', 0):,} events, these have {len(events):,} or "
                 "another time span); run python -m core features on this data again."
             )
+
+    def serves(self, events: pd.DataFrame, cutoff: pd.Timestamp | None, horizon_days: int) -> bool:
+        """Whether the tables hold every per-user table purchase prediction on ``events`` with
+        this cutoff (``None``: the default) and horizon reads."""
+        try:
+            self.check_source(events)
+            start = pd.Timestamp(events[schema.TIMESTAMP].min()).normalize()
+            end = pd.Timestamp(events[schema.TIMESTAMP].max()).normalize() + pd.Timedelta(days=1)
+            at, windows = purchase_dates(start, end, cutoff, horizon_days)
+        except (FeatureTablesError, CutoffError):
+            return False
+        return {at, end, *(begin for begin, _ in windows)} <= self.dates
 
     def users_at(self, at: pd.Timestamp) -> pd.DataFrame:
         """The per-user features at ``at`` (index ``user_id`` as text), as
