@@ -8,6 +8,11 @@ folder can be given instead with ``SHOPLENS_BENCH_DATASET``.
 Target (2-core machine, at 30M events, about 300,000 users): purchase training on every user
 <= 3 min (its tables and both networks, after the dataset is open). The feature job's time is
 reported: on a cluster it runs there.
+
+Measured at 30M events (300,000 users, 6 dates for H = 30 over 60 days; load about 3, beside
+other work): opened in 23.9 s; computing its features, tables 70.3 s and with training 104.8 s
+(39 epochs), peak 6.4 GB; reading the job's tables, tables 22.6 s and with training 60.0 s,
+the same MLP MSE (0.9792), peak 3.5 GB; the feature job itself 144.1 s (129 CPU-s), 4.4 GB.
 """
 
 from __future__ import annotations
