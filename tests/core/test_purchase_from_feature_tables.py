@@ -155,3 +155,21 @@ def test_the_commands_train_purchase_on_a_datasets_feature_tables(
     )  # fmt: skip
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "no per-user table at" in err
+
+
+def test_spark_writes_duckdbs_tables_at_every_date(small_shop, spark_session, tmp_path):
+    source = write_source(small_shop, tmp_path / "source")
+    start = small_shop.events.frame[schema.TIMESTAMP].min().normalize()
+    cutoff = start + pd.Timedelta(days=17)  # one training window: three dates
+    written = {}
+    for engine in ("duckdb", "spark"):
+        result = run_feature_job(
+            source, tmp_path / engine, engine=engine, cutoff=cutoff, horizon_days=H
+        )
+        written[engine] = (result.dates, FeatureTables.open(tmp_path / engine))
+    (duck_dates, duck), (spark_dates, spark) = written["duckdb"], written["spark"]
+    assert spark_dates == duck_dates and len(duck_dates) == 3
+    for at in duck_dates:
+        pd.testing.assert_frame_equal(
+            spark.users_at(at).sort_index(), duck.users_at(at).sort_index(), rtol=1e-12
+        )
