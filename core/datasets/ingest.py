@@ -67,8 +67,10 @@ ROW_GROUP_ROWS: Final = 262_144
 # A small dictionary limit: DuckDB's default had it build a dictionary of each row group's user
 # and item ids before giving it up for plain values, which made writing a 10M-event log about
 # a quarter slower for the same file (labels and categories still get their dictionaries).
+# zstd's fastest level: writing a 10M-event log took 0.5 s (12%) less than at its default
+# level 3, for a file 2% larger (94 MB instead of 92 MB) that reads as fast.
 EVENTS_PARQUET: Final = (
-    f"FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, COMPRESSION zstd, "
+    f"FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
     "DICTIONARY_SIZE_LIMIT 10000"
 )
 DUCKDB_MEMORY: Final = "2GB"  # DuckDB spills to the staging folder past this

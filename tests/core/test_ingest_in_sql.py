@@ -262,3 +262,19 @@ def test_an_ingest_in_sql_tells_its_progress_and_stops_when_asked(
     with pytest.raises(IngestCancelledError):
         ingest([source], name="s", data_dir=data, piece_bytes=PIECE, on_progress=lambda p: False)
     assert not any(data.iterdir()) and paths_taken == ["sql"]
+
+
+@pytest.mark.parametrize(("dropped", "in_order"), [(None, True), (1, True), (0, False)])
+def test_a_kept_time_going_down_deep_in_a_long_table_is_seen(tmp_path, dropped, in_order):
+    """Over many of DuckDB's row groups (read on both threads), a kept row's time going down
+    is seen, and a rejected row's is not."""
+    with ingest_module._connect(tmp_path) as con:
+        con.execute(
+            "CREATE TEMP TABLE staged AS SELECT i AS time_number, CAST(0 AS TINYINT) AS "
+            "reason_code FROM range(1000000) AS r(i)"
+        )
+        if dropped is not None:
+            con.execute(
+                f"UPDATE staged SET time_number = 0, reason_code = {dropped} WHERE rowid = 900000"
+            )
+        assert sql_read._in_time_order(con) is in_order
