@@ -2,11 +2,13 @@
 of the same file, each in a fresh process.
 
 Sizes: 10M events (``SHOPLENS_BENCH_EVENTS`` to change, e.g. 30000000 or 100000000).
-Targets (2-core machine): ingest <= 2x the bare copy, peak RSS <= 4 GB.
+Targets (2-core machine): ingest <= 2x the bare copy (the faster of a copy before and one after
+the ingest), peak RSS <= 4 GB.
 
 Measured on the 2-core machine shared with other work (load 1.8-4): 10M events, ingest 12.4 s
 against the bare copy's 2.9 s, 4.2x (3.9-4.2x over four runs), peak RSS 1.4 GB; 30M events,
-ingest 20.7 s against 5.0 s, 4.1x, peak RSS 2.5 GB. The ratio target is missed, and storing ids
+ingest 20.7 s against 5.0 s, 4.1x, peak RSS 2.5 GB. With the faster of two bare copies as the
+reference (load 2.7 falling to 1.3): 10M events, ingest 7.4 s against 1.7 s, 4.3x. The ratio target is missed, and storing ids
 as integers would not meet it: where a 30M-event ingest's time goes (wall seconds, quiet
 machine): reading every value as text and checking it reads as the loader reads it 7.7, writing
 events.parquet 5.9, counting duplicates exactly 4.4, distinct users and items 0.9, event labels
@@ -60,8 +62,12 @@ def main() -> int:
         source = Path(folder) / "UserBehavior.csv"
         write_taobao(source, EVENTS)
         size_mb = source.stat().st_size / 1e6
+        # The reference is the faster of two bare copies, one before and one after the ingest:
+        # the first may still share the disk with the freshly written file's write-back.
         bare = run_measurement(_measure_in_child, "duckdb", str(source), folder)
         ours = run_measurement(_measure_in_child, "shoplens", str(source), folder)
+        again = run_measurement(_measure_in_child, "duckdb", str(source), folder)
+        bare = min(bare, again, key=lambda run: float(run["seconds"]))
         ratio = ours["seconds"] / bare["seconds"]
         print(
             f"{EVENTS:,} Taobao-shaped events ({size_mb:,.0f} MB CSV): ingest "
