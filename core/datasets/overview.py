@@ -598,9 +598,11 @@ class _Query:
             return unsplit, splits, trend
 
         codes = [_KIND_INDEX[step] for step in steps]
-        # The later steps' events (the first step's, views mostly, are only ever grouped).
+        # The later steps' events (the first step's, views mostly, are only ever grouped):
+        # purchases alone are the purchase lines, already read.
+        later = "buys" if codes[1:] == [_K_PURCHASE] else "sel"
         self.con.execute(
-            f"CREATE TEMP TABLE funnel_rows AS SELECT u, t, k, c, b FROM sel WHERE t >= {s} "
+            f"CREATE TEMP TABLE funnel_rows AS SELECT u, t, k, c, b FROM {later} WHERE t >= {s} "
             f"AND k IN ({', '.join(map(str, codes[1:] or [-2]))})"
         )
 
@@ -760,8 +762,8 @@ class _Query:
     def _stats(self, key: str, viewers: str | None) -> str:
         """SQL of the stats per ``key`` (``i``, ``c`` or ``b``) over the period, with viewers
         counted from the table ``viewers`` (as ``segment_users`` makes it) or left at 0.
-        Orders and buyers are counted over purchase lines only, so no distinct count runs over
-        every event."""
+        Orders, buyers, units and revenue are counted over purchase lines only, so no distinct
+        count or sum runs over every event."""
         seen = (
             f"(SELECT key, count(*) AS {VIEWERS} FROM {viewers} GROUP BY 1)"
             if viewers is not None
@@ -770,31 +772,26 @@ class _Query:
         if self.by_day and key != "i":  # summed from the coded days of categories and brands
             events = (
                 f"coalesce(sum(n) FILTER (WHERE k = {_K_VIEW}), 0)::BIGINT AS {VIEWS}, "
-                f"coalesce(sum(n) FILTER (WHERE k = {_K_CART}), 0)::BIGINT AS {CARTS}, "
-                f"coalesce(sum(units) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
-                + ("coalesce(sum(revenue), 0)" if self.coded.has_prices else "NULL::DOUBLE")
-                + f" AS {REVENUE} FROM read_parquet({self.coded.path('segment_days')}) WHERE "
+                f"coalesce(sum(n) FILTER (WHERE k = {_K_CART}), 0)::BIGINT AS {CARTS} "
+                f"FROM read_parquet({self.coded.path('segment_days')}) WHERE "
                 f"{self.days(self.s, self.e)} AND {self.sel}"
             )
         else:
             events = (
                 f"count(*) FILTER (WHERE k = {_K_VIEW}) AS {VIEWS}, "
-                f"count(*) FILTER (WHERE k = {_K_CART}) AS {CARTS}, "
-                f"coalesce(sum(q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
-                + (
-                    f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0)"
-                    if self.coded.has_prices
-                    else "NULL::DOUBLE"
-                )
-                + f" AS {REVENUE} FROM sel WHERE {self.period()}"
+                f"count(*) FILTER (WHERE k = {_K_CART}) AS {CARTS} FROM sel WHERE {self.period()}"
             )
+        revenue = "sum(p * q)" if self.coded.has_prices else "NULL::DOUBLE"
         return (
-            f"SELECT key, {VIEWS}, {CARTS}, coalesce({ORDERS}, 0) AS {ORDERS}, {UNITS}, "
-            f"{REVENUE}, coalesce({BUYERS}, 0) AS {BUYERS}, coalesce({VIEWERS}, 0) AS {VIEWERS} "
+            f"SELECT key, {VIEWS}, {CARTS}, coalesce({ORDERS}, 0) AS {ORDERS}, "
+            f"coalesce({UNITS}, 0) AS {UNITS}, "
+            + (f"coalesce({REVENUE}, 0)" if self.coded.has_prices else "NULL::DOUBLE")
+            + f" AS {REVENUE}, coalesce({BUYERS}, 0) AS {BUYERS}, "
+            f"coalesce({VIEWERS}, 0) AS {VIEWERS} "
             f"FROM (SELECT {key} AS key, {events} AND {key} IS NOT NULL GROUP BY 1) "
             f"LEFT JOIN (SELECT {key} AS key, count(DISTINCT ok) AS {ORDERS}, "
-            f"count(DISTINCT u) AS {BUYERS} FROM buys WHERE {self.period()} "
-            f"AND {key} IS NOT NULL GROUP BY 1) USING (key) "
+            f"count(DISTINCT u) AS {BUYERS}, sum(q) AS {UNITS}, {revenue} AS {REVENUE} "
+            f"FROM buys WHERE {self.period()} AND {key} IS NOT NULL GROUP BY 1) USING (key) "
             f"LEFT JOIN {seen} USING (key)"
         )
 
@@ -862,11 +859,11 @@ class _Query:
             )
             for measure in measures
         }
+        # The items as a list of literals, which the scan of the events filters by.
         viewers = dict(
             self.rows(
                 f"SELECT i, count(DISTINCT u) FROM sel WHERE {self.period()} AND k = {_K_VIEW} "
-                f"AND i IN (SELECT unnest(?::INTEGER[])) GROUP BY i",
-                [shown],
+                f"AND i IN ({', '.join(map(str, shown)) or 'NULL'}) GROUP BY i"
             )
         )
         (named, with_category, with_brand), *_ = self.rows(
