@@ -27,6 +27,9 @@ groups:
 
 - ``user_days.parquet``: per user ``u`` and day ``d``, whether they bought, their revenue,
   their types ``m`` and their first view's time ``v0``;
+- ``user_weeks.parquet``: the user-days per user ``u`` and week ``w``: whether they bought,
+  their types ``m`` and their first view's time ``v0``; a period reads the weeks wholly in it
+  there and the user-days of its other days;
 - ``category_views.parquet``: per day ``d``, category ``c``, user ``u`` and type ``ty`` of
   their views there, the first view's time ``v0`` and the day before with such views ``pd``
   (NULL for none): a user's first view of a category in a period of whole days is ``v0`` of
@@ -85,7 +88,7 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 9
+FORMAT_VERSION: Final = 10
 PERFECT_HASH_BITS: Final = 22
 MASK_TYPES: Final = 62  # event types a BIGINT mask holds
 _BUILDING = threading.Lock()
@@ -304,6 +307,11 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
         f"{_K_VIEW}) AS v0 "
         "FROM written GROUP BY ALL ORDER BY d) "
         f"TO {_quote(out / 'user_days.parquet')} {by_day}"
+    )
+    con.execute(
+        f"COPY (SELECT u, {day_bucket('W', 'd')} AS w, bool_or(bought) AS bought, bit_or(m) AS m, "
+        f"min(v0) AS v0 FROM read_parquet({_quote(out / 'user_days.parquet')}) GROUP BY ALL "
+        f"ORDER BY w) TO {_quote(out / 'user_weeks.parquet')} {by_day}"
     )
     con.execute(
         "COPY (SELECT d, c, u, ty, v0, lag(d) OVER (PARTITION BY u, c, ty ORDER BY d) AS pd "

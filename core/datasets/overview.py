@@ -320,16 +320,47 @@ class _Query:
         coded user-days reads only their row groups)."""
         return f"per = 0 AND d >= {self.s // _DAY}"
 
+    def user_spans(self, start: int, end: int) -> tuple[str, list[str]]:
+        """For periods of whole days: SQL of the coded user-weeks of the weeks wholly in
+        ``[start, end)`` and of the coded user-days of its other days (at most two stretches,
+        each read apart so it reads only its row groups), each with ``u``, week ``w``,
+        ``bought``, types ``m`` and first view's time ``v0``."""
+        first, after = start // _DAY, end // _DAY
+        # Week w holds the days [7w - 3, 7w + 4) (``day_bucket``).
+        weeks_from = -(-(first + 3) // 7)
+        weeks_to = max((after + 3) // 7, weeks_from)
+        whole_from, whole_to = 7 * weeks_from - 3, 7 * weeks_to - 3
+        stretches = (
+            [(first, whole_from), (whole_to, after)] if weeks_to > weeks_from else [(first, after)]
+        )
+        weeks = (
+            f"SELECT u, w, bought, m, v0 FROM read_parquet({self.coded.path('user_weeks')}) "
+            f"WHERE w >= {weeks_from} AND w < {weeks_to}"
+        )
+        days = [
+            f"SELECT u, {day_bucket('W', 'd')} AS w, bought, m, v0 FROM read_parquet("
+            f"{self.coded.path('user_days')}) WHERE d >= {low} AND d < {high}"
+            for low, high in stretches
+            if low < high
+        ]
+        return weeks, days
+
     def user_weeks(self) -> str:
         """For periods of whole days: the table of each user's weeks ``w`` of the period from
-        the coded user-days, with the first view's time ``t0`` there (over every type: NULL
-        without a view) and whether a selected event is there (``active``); made once."""
+        the coded user-weeks and user-days, with the first view's time ``t0`` there (over every
+        type: NULL without a view) and whether a selected event is there (``active``); made
+        once."""
         if "user_weeks" not in self.made:
             self.made.add("user_weeks")
+            weeks, days = self.user_spans(self.s, self.e)
+            edges = "".join(
+                f" UNION ALL SELECT u, w, min(v0), bool_or({self.of_types()}) FROM ({part}) "
+                "GROUP BY ALL"
+                for part in days
+            )
             self.con.execute(
-                f"CREATE TEMP TABLE user_weeks AS SELECT u, {day_bucket('W', 'd')} AS w, "
-                f"min(v0) AS t0, bool_or({self.of_types()}) AS active FROM read_parquet("
-                f"{self.coded.path('user_days')}) WHERE {self.days(self.s, self.e)} GROUP BY ALL"
+                f"CREATE TEMP TABLE user_weeks AS SELECT u, w, v0 AS t0, {self.of_types()} "
+                f"AS active FROM ({weeks}){edges}"
             )
         return "user_weeks"
 
@@ -424,9 +455,19 @@ class _Query:
             "CREATE TEMP TABLE orders_all AS SELECT ok, min(u) AS u, min(t) AS t FROM buys "
             "GROUP BY ok"
         )
+        if self.by_day:  # from the coded user-weeks and the days around them
+            bought = "bought" if self.keeps_purchases else "false"
+            users = " UNION ALL ".join(
+                f"SELECT {per} AS per, u, {bought} AS bought FROM ({part}) WHERE {self.of_types()}"
+                for per, (start, end) in enumerate(((s, e), (ps, s)))
+                for weeks, days in [self.user_spans(start, end)]
+                for part in [weeks, *days]
+            )
+        else:
+            users = "SELECT per, u, bought FROM ud WHERE per < 2"
         self.con.execute(
-            "CREATE TEMP TABLE period_users AS SELECT per, u, bool_or(bought) AS bought FROM ud "
-            "WHERE per < 2 GROUP BY ALL"
+            "CREATE TEMP TABLE period_users AS SELECT per, u, bool_or(bought) AS bought FROM "
+            f"({users}) GROUP BY ALL"
         )
         if self.by_day:
             query = (
