@@ -36,6 +36,8 @@ groups:
   the one row there whose ``pd`` is before the period, so no grouping per user and category;
 - ``segment_days.parquet``: per day ``d``, category ``c``, brand ``b`` and type ``ty`` (kind
   ``k``): events ``n`` (units and revenue come from the purchase lines);
+- ``item_days.parquet``: per day ``d``, item ``i`` and type ``ty`` (kind ``k``): events
+  ``n``;
 - ``user_months.parquet``: per user ``u``, month ``mo`` (since 1970) and type ``ty`` (kind
   ``k``), the first day ``fd`` with such an event, for cohorts;
 - ``hours.parquet``: per day ``d``, hour ``h`` and type ``ty`` (kind ``k``): events ``n``, the
@@ -88,7 +90,7 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 10
+FORMAT_VERSION: Final = 11
 PERFECT_HASH_BITS: Final = 22
 MASK_TYPES: Final = 62  # event types a BIGINT mask holds
 _BUILDING = threading.Lock()
@@ -322,6 +324,10 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
         "COPY (SELECT d, c, b, ty, k, count(*) AS n FROM written "
         "WHERE c IS NOT NULL OR b IS NOT NULL GROUP BY ALL ORDER BY d) "
         f"TO {_quote(out / 'segment_days.parquet')} {by_day}"
+    )
+    con.execute(
+        "COPY (SELECT d, i, ty, k, count(*) AS n FROM written WHERE i IS NOT NULL GROUP BY ALL "
+        f"ORDER BY d) TO {_quote(out / 'item_days.parquet')} {by_day}"
     )
     con.execute(
         f"COPY (SELECT u, {day_bucket('M', 'd')} AS mo, ty, k, min(d) AS fd FROM written "

@@ -810,11 +810,14 @@ class _Query:
             if viewers is not None
             else f"(SELECT NULL AS key, 0 AS {VIEWERS})"
         )
-        if self.by_day and key != "i":  # summed from the coded days of categories and brands
+        if self.by_day:  # summed from the coded days of items, categories and brands
+            days = "item_days" if key == "i" else "segment_days"
+            # Summed as doubles, which DuckDB adds faster than integers; exact, as every sum
+            # is a whole number far below 2**53.
             events = (
-                f"coalesce(sum(n) FILTER (WHERE k = {_K_VIEW}), 0)::BIGINT AS {VIEWS}, "
-                f"coalesce(sum(n) FILTER (WHERE k = {_K_CART}), 0)::BIGINT AS {CARTS} "
-                f"FROM read_parquet({self.coded.path('segment_days')}) WHERE "
+                f"coalesce(sum(n::DOUBLE) FILTER (WHERE k = {_K_VIEW}), 0)::BIGINT AS {VIEWS}, "
+                f"coalesce(sum(n::DOUBLE) FILTER (WHERE k = {_K_CART}), 0)::BIGINT AS {CARTS} "
+                f"FROM read_parquet({self.coded.path(days)}) WHERE "
                 f"{self.days(self.s, self.e)} AND {self.sel}"
             )
         else:
