@@ -903,10 +903,16 @@ class _Query:
             )
             for measure in measures
         }
-        # The items as a list of literals, which the scan of the events filters by.
+        # The items as a list of literals, which the scan of the events filters by; a period of
+        # whole days is its days, so the scan reads no times.
+        views = (
+            f"ev WHERE ({self.sel}) AND {self.days(self.s, self.e)}"
+            if self.by_day
+            else f"sel WHERE {self.period()}"
+        )
         viewers = dict(
             self.rows(
-                f"SELECT i, count(DISTINCT u) FROM sel WHERE {self.period()} AND k = {_K_VIEW} "
+                f"SELECT i, count(DISTINCT u) FROM {views} AND k = {_K_VIEW} "
                 f"AND i IN ({', '.join(map(str, shown)) or 'NULL'}) GROUP BY i"
             )
         )
