@@ -36,6 +36,20 @@ order; the user-days read once per user and week), the dataset already coded:
 - 30M events on a quiet machine (load 0.1 before, 1.4 after), the whole benchmark: coding once
   59.3 s; cold 4.1 s, a category 1.0 s, event types 3.8 s (missed), last 7 days 1.6 s, weekly
   trends 0.5 s, peak RSS 2.5 GB; in memory cold 33.0 s, event types 35.0 s, 5.4 GB.
+
+Then (coded format 11: user-weeks and item-days besides; units and revenue from the purchase
+lines; groups by item and user codes in arrays), 30M events, the whole benchmark each time:
+
+- format 8, 1-minute load average 1.7 before and 3.7 after (other work ran meanwhile): coding
+  once 126 s; cold 5.6 s, a category 1.1 s, event types 4.5 s (missed), last 7 days 3.0 s,
+  weekly trends 0.9 s, peak RSS 2.5 GB. Event types alone in a fresh process at a load of 0.5:
+  7.0 s (7.2 s of CPU time).
+- format 11, two runs at a load of 0.9 to 1.1 before and 1.7 to 1.8 after: coding once 60.1 to
+  61.5 s; cold 3.2 to 3.4 s, a category 1.1 to 1.2 s, event types 2.8 to 2.9 s (met, with
+  little to spare; 4.6 s of CPU time alone in a process, from 7.1 s: the first views per
+  category 0.8 s, the item table 0.7 s and the viewers of the shown items 0.5 s are the largest
+  parts left), last 7 days 1.7 to 1.8 s, weekly trends 0.5 s, peak RSS 2.5 GB; in memory cold
+  32.9 to 38.5 s, event types 33.8 to 39.1 s, 5.4 GB.
 """
 
 from __future__ import annotations

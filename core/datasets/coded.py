@@ -27,12 +27,17 @@ groups:
 
 - ``user_days.parquet``: per user ``u`` and day ``d``, whether they bought, their revenue,
   their types ``m`` and their first view's time ``v0``;
+- ``user_weeks.parquet``: the user-days per user ``u`` and week ``w``: whether they bought,
+  their types ``m`` and their first view's time ``v0``; a period reads the weeks wholly in it
+  there and the user-days of its other days;
 - ``category_views.parquet``: per day ``d``, category ``c``, user ``u`` and type ``ty`` of
   their views there, the first view's time ``v0`` and the day before with such views ``pd``
   (NULL for none): a user's first view of a category in a period of whole days is ``v0`` of
   the one row there whose ``pd`` is before the period, so no grouping per user and category;
 - ``segment_days.parquet``: per day ``d``, category ``c``, brand ``b`` and type ``ty`` (kind
-  ``k``): events ``n``, and the purchases' units and revenue;
+  ``k``): events ``n`` (units and revenue come from the purchase lines);
+- ``item_days.parquet``: per day ``d``, item ``i`` and type ``ty`` (kind ``k``): events
+  ``n``;
 - ``user_months.parquet``: per user ``u``, month ``mo`` (since 1970) and type ``ty`` (kind
   ``k``), the first day ``fd`` with such an event, for cohorts;
 - ``hours.parquet``: per day ``d``, hour ``h`` and type ``ty`` (kind ``k``): events ``n``, the
@@ -85,7 +90,8 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 8
+FORMAT_VERSION: Final = 11
+PERFECT_HASH_BITS: Final = 22
 MASK_TYPES: Final = 62  # event types a BIGINT mask holds
 _BUILDING = threading.Lock()
 
@@ -139,6 +145,9 @@ def connect(dataset: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         con.execute("SET temp_directory = ?", [str(Path(dataset) / SPILL)])
         con.execute("SET enable_progress_bar = false")
+        # Groups by codes of up to 4M values (items, users) take an array indexed by the code
+        # instead of a hash table: DuckDB sees the codes' range in the files' statistics.
+        con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
         # Every query that needs an order says so (rows carry their file row).
         con.execute("SET preserve_insertion_order = false")
         # Floor division and remainders of negative times, as numpy's // and %.
@@ -302,15 +311,23 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
         f"TO {_quote(out / 'user_days.parquet')} {by_day}"
     )
     con.execute(
+        f"COPY (SELECT u, {day_bucket('W', 'd')} AS w, bool_or(bought) AS bought, bit_or(m) AS m, "
+        f"min(v0) AS v0 FROM read_parquet({_quote(out / 'user_days.parquet')}) GROUP BY ALL "
+        f"ORDER BY w) TO {_quote(out / 'user_weeks.parquet')} {by_day}"
+    )
+    con.execute(
         "COPY (SELECT d, c, u, ty, v0, lag(d) OVER (PARTITION BY u, c, ty ORDER BY d) AS pd "
         f"FROM (SELECT d, c, u, ty, min(t) AS v0 FROM written WHERE k = {_K_VIEW} AND c IS NOT "
         f"NULL GROUP BY ALL) ORDER BY d) TO {_quote(out / 'category_views.parquet')} {by_day}"
     )
     con.execute(
-        f"COPY (SELECT d, c, b, ty, k, count(*) AS n, coalesce(sum(q) FILTER (WHERE k = "
-        f"{_K_PURCHASE}), 0) AS units, coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), "
-        "0) AS revenue FROM written WHERE c IS NOT NULL OR b IS NOT NULL GROUP BY ALL ORDER BY d) "
+        "COPY (SELECT d, c, b, ty, k, count(*) AS n FROM written "
+        "WHERE c IS NOT NULL OR b IS NOT NULL GROUP BY ALL ORDER BY d) "
         f"TO {_quote(out / 'segment_days.parquet')} {by_day}"
+    )
+    con.execute(
+        "COPY (SELECT d, i, ty, k, count(*) AS n FROM written WHERE i IS NOT NULL GROUP BY ALL "
+        f"ORDER BY d) TO {_quote(out / 'item_days.parquet')} {by_day}"
     )
     con.execute(
         f"COPY (SELECT u, {day_bucket('M', 'd')} AS mo, ty, k, min(d) AS fd FROM written "

@@ -320,16 +320,47 @@ class _Query:
         coded user-days reads only their row groups)."""
         return f"per = 0 AND d >= {self.s // _DAY}"
 
+    def user_spans(self, start: int, end: int) -> tuple[str, list[str]]:
+        """For periods of whole days: SQL of the coded user-weeks of the weeks wholly in
+        ``[start, end)`` and of the coded user-days of its other days (at most two stretches,
+        each read apart so it reads only its row groups), each with ``u``, week ``w``,
+        ``bought``, types ``m`` and first view's time ``v0``."""
+        first, after = start // _DAY, end // _DAY
+        # Week w holds the days [7w - 3, 7w + 4) (``day_bucket``).
+        weeks_from = -(-(first + 3) // 7)
+        weeks_to = max((after + 3) // 7, weeks_from)
+        whole_from, whole_to = 7 * weeks_from - 3, 7 * weeks_to - 3
+        stretches = (
+            [(first, whole_from), (whole_to, after)] if weeks_to > weeks_from else [(first, after)]
+        )
+        weeks = (
+            f"SELECT u, w, bought, m, v0 FROM read_parquet({self.coded.path('user_weeks')}) "
+            f"WHERE w >= {weeks_from} AND w < {weeks_to}"
+        )
+        days = [
+            f"SELECT u, {day_bucket('W', 'd')} AS w, bought, m, v0 FROM read_parquet("
+            f"{self.coded.path('user_days')}) WHERE d >= {low} AND d < {high}"
+            for low, high in stretches
+            if low < high
+        ]
+        return weeks, days
+
     def user_weeks(self) -> str:
         """For periods of whole days: the table of each user's weeks ``w`` of the period from
-        the coded user-days, with the first view's time ``t0`` there (over every type: NULL
-        without a view) and whether a selected event is there (``active``); made once."""
+        the coded user-weeks and user-days, with the first view's time ``t0`` there (over every
+        type: NULL without a view) and whether a selected event is there (``active``); made
+        once."""
         if "user_weeks" not in self.made:
             self.made.add("user_weeks")
+            weeks, days = self.user_spans(self.s, self.e)
+            edges = "".join(
+                f" UNION ALL SELECT u, w, min(v0), bool_or({self.of_types()}) FROM ({part}) "
+                "GROUP BY ALL"
+                for part in days
+            )
             self.con.execute(
-                f"CREATE TEMP TABLE user_weeks AS SELECT u, {day_bucket('W', 'd')} AS w, "
-                f"min(v0) AS t0, bool_or({self.of_types()}) AS active FROM read_parquet("
-                f"{self.coded.path('user_days')}) WHERE {self.days(self.s, self.e)} GROUP BY ALL"
+                f"CREATE TEMP TABLE user_weeks AS SELECT u, w, v0 AS t0, {self.of_types()} "
+                f"AS active FROM ({weeks}){edges}"
             )
         return "user_weeks"
 
@@ -424,9 +455,19 @@ class _Query:
             "CREATE TEMP TABLE orders_all AS SELECT ok, min(u) AS u, min(t) AS t FROM buys "
             "GROUP BY ok"
         )
+        if self.by_day:  # from the coded user-weeks and the days around them
+            bought = "bought" if self.keeps_purchases else "false"
+            users = " UNION ALL ".join(
+                f"SELECT {per} AS per, u, {bought} AS bought FROM ({part}) WHERE {self.of_types()}"
+                for per, (start, end) in enumerate(((s, e), (ps, s)))
+                for weeks, days in [self.user_spans(start, end)]
+                for part in [weeks, *days]
+            )
+        else:
+            users = "SELECT per, u, bought FROM ud WHERE per < 2"
         self.con.execute(
-            "CREATE TEMP TABLE period_users AS SELECT per, u, bool_or(bought) AS bought FROM ud "
-            "WHERE per < 2 GROUP BY ALL"
+            "CREATE TEMP TABLE period_users AS SELECT per, u, bool_or(bought) AS bought FROM "
+            f"({users}) GROUP BY ALL"
         )
         if self.by_day:
             query = (
@@ -598,9 +639,11 @@ class _Query:
             return unsplit, splits, trend
 
         codes = [_KIND_INDEX[step] for step in steps]
-        # The later steps' events (the first step's, views mostly, are only ever grouped).
+        # The later steps' events (the first step's, views mostly, are only ever grouped):
+        # purchases alone are the purchase lines, already read.
+        later = "buys" if codes[1:] == [_K_PURCHASE] else "sel"
         self.con.execute(
-            f"CREATE TEMP TABLE funnel_rows AS SELECT u, t, k, c, b FROM sel WHERE t >= {s} "
+            f"CREATE TEMP TABLE funnel_rows AS SELECT u, t, k, c, b FROM {later} WHERE t >= {s} "
             f"AND k IN ({', '.join(map(str, codes[1:] or [-2]))})"
         )
 
@@ -760,41 +803,39 @@ class _Query:
     def _stats(self, key: str, viewers: str | None) -> str:
         """SQL of the stats per ``key`` (``i``, ``c`` or ``b``) over the period, with viewers
         counted from the table ``viewers`` (as ``segment_users`` makes it) or left at 0.
-        Orders and buyers are counted over purchase lines only, so no distinct count runs over
-        every event."""
+        Orders, buyers, units and revenue are counted over purchase lines only, so no distinct
+        count or sum runs over every event."""
         seen = (
             f"(SELECT key, count(*) AS {VIEWERS} FROM {viewers} GROUP BY 1)"
             if viewers is not None
             else f"(SELECT NULL AS key, 0 AS {VIEWERS})"
         )
-        if self.by_day and key != "i":  # summed from the coded days of categories and brands
+        if self.by_day:  # summed from the coded days of items, categories and brands
+            days = "item_days" if key == "i" else "segment_days"
+            # Summed as doubles, which DuckDB adds faster than integers; exact, as every sum
+            # is a whole number far below 2**53.
             events = (
-                f"coalesce(sum(n) FILTER (WHERE k = {_K_VIEW}), 0)::BIGINT AS {VIEWS}, "
-                f"coalesce(sum(n) FILTER (WHERE k = {_K_CART}), 0)::BIGINT AS {CARTS}, "
-                f"coalesce(sum(units) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
-                + ("coalesce(sum(revenue), 0)" if self.coded.has_prices else "NULL::DOUBLE")
-                + f" AS {REVENUE} FROM read_parquet({self.coded.path('segment_days')}) WHERE "
+                f"coalesce(sum(n::DOUBLE) FILTER (WHERE k = {_K_VIEW}), 0)::BIGINT AS {VIEWS}, "
+                f"coalesce(sum(n::DOUBLE) FILTER (WHERE k = {_K_CART}), 0)::BIGINT AS {CARTS} "
+                f"FROM read_parquet({self.coded.path(days)}) WHERE "
                 f"{self.days(self.s, self.e)} AND {self.sel}"
             )
         else:
             events = (
                 f"count(*) FILTER (WHERE k = {_K_VIEW}) AS {VIEWS}, "
-                f"count(*) FILTER (WHERE k = {_K_CART}) AS {CARTS}, "
-                f"coalesce(sum(q) FILTER (WHERE k = {_K_PURCHASE}), 0) AS {UNITS}, "
-                + (
-                    f"coalesce(sum(p * q) FILTER (WHERE k = {_K_PURCHASE}), 0)"
-                    if self.coded.has_prices
-                    else "NULL::DOUBLE"
-                )
-                + f" AS {REVENUE} FROM sel WHERE {self.period()}"
+                f"count(*) FILTER (WHERE k = {_K_CART}) AS {CARTS} FROM sel WHERE {self.period()}"
             )
+        revenue = "sum(p * q)" if self.coded.has_prices else "NULL::DOUBLE"
         return (
-            f"SELECT key, {VIEWS}, {CARTS}, coalesce({ORDERS}, 0) AS {ORDERS}, {UNITS}, "
-            f"{REVENUE}, coalesce({BUYERS}, 0) AS {BUYERS}, coalesce({VIEWERS}, 0) AS {VIEWERS} "
+            f"SELECT key, {VIEWS}, {CARTS}, coalesce({ORDERS}, 0) AS {ORDERS}, "
+            f"coalesce({UNITS}, 0) AS {UNITS}, "
+            + (f"coalesce({REVENUE}, 0)" if self.coded.has_prices else "NULL::DOUBLE")
+            + f" AS {REVENUE}, coalesce({BUYERS}, 0) AS {BUYERS}, "
+            f"coalesce({VIEWERS}, 0) AS {VIEWERS} "
             f"FROM (SELECT {key} AS key, {events} AND {key} IS NOT NULL GROUP BY 1) "
             f"LEFT JOIN (SELECT {key} AS key, count(DISTINCT ok) AS {ORDERS}, "
-            f"count(DISTINCT u) AS {BUYERS} FROM buys WHERE {self.period()} "
-            f"AND {key} IS NOT NULL GROUP BY 1) USING (key) "
+            f"count(DISTINCT u) AS {BUYERS}, sum(q) AS {UNITS}, {revenue} AS {REVENUE} "
+            f"FROM buys WHERE {self.period()} AND {key} IS NOT NULL GROUP BY 1) USING (key) "
             f"LEFT JOIN {seen} USING (key)"
         )
 
@@ -862,11 +903,17 @@ class _Query:
             )
             for measure in measures
         }
+        # The items as a list of literals, which the scan of the events filters by; a period of
+        # whole days is its days, so the scan reads no times.
+        views = (
+            f"ev WHERE ({self.sel}) AND {self.days(self.s, self.e)}"
+            if self.by_day
+            else f"sel WHERE {self.period()}"
+        )
         viewers = dict(
             self.rows(
-                f"SELECT i, count(DISTINCT u) FROM sel WHERE {self.period()} AND k = {_K_VIEW} "
-                f"AND i IN (SELECT unnest(?::INTEGER[])) GROUP BY i",
-                [shown],
+                f"SELECT i, count(DISTINCT u) FROM {views} AND k = {_K_VIEW} "
+                f"AND i IN ({', '.join(map(str, shown)) or 'NULL'}) GROUP BY i"
             )
         )
         (named, with_category, with_brand), *_ = self.rows(
