@@ -6,17 +6,17 @@ Targets (2-core machine): ingest <= 2x the bare copy (the faster of a copy befor
 the ingest), peak RSS <= 4 GB.
 
 Measured on the 2-core machine shared with other work (load 1.8-4): 10M events, ingest 12.4 s
-against the bare copy's 2.9 s, 4.2x (3.9-4.2x over four runs), peak RSS 1.4 GB; 30M events,
-ingest 20.7 s against 5.0 s, 4.1x, peak RSS 2.5 GB. With the faster of two bare copies as the
-reference: 10M events, ingest 7.4 s against 1.7 s, 4.3x (load 2.7 falling to 1.3); 30M events,
-ingest 30.5 s against 8.6 s, 3.5x, peak RSS 2.4 GB (load 1.1 rising to 2.5). The ratio target is missed, and storing ids
-as integers would not meet it: where a 30M-event ingest's time goes (wall seconds, quiet
+against the bare copy's 2.9 s, 4.2x (3.9-4.2x over four runs), peak RSS 1.4 GB; 30M events, ingest
+20.7 s against 5.0 s, 4.1x, peak RSS 2.5 GB. With the faster of two bare copies as the reference:
+10M events, ingest 7.4 s against 1.7 s, 4.3x (load 2.7 falling to 1.3); 30M events, ingest 30.5 s
+against 8.6 s, 3.5x, peak RSS 2.4 GB (load 1.1 rising to 2.5). The ratio target is missed, and
+storing ids as integers would not meet it: where a 30M-event ingest's time goes (wall seconds, quiet
 machine): reading every value as text and checking it reads as the loader reads it 7.7, writing
-events.parquet 5.9, counting duplicates exactly 4.4, distinct users and items 0.9, event labels
-0.3, the time-order check 0.1, against 5.2 for the bare copy. In CPU seconds at 10M events the
-bare copy takes 3.1 and the ingest 12.8; writing the ids as integers instead of text measured
-9.5 (3.1x), and the loader's checks (1.2), its exact duplicate count (2.0) and distinct counts
-(0.5) alone cost more than the 2x allows beyond the copy itself.
+events.parquet 5.9, counting duplicates exactly 4.4, distinct users and items 0.9, event labels 0.3,
+the time-order check 0.1, against 5.2 for the bare copy. In CPU seconds at 10M events the bare copy
+takes 3.1 and the ingest 12.8; writing the ids as integers instead of text measured 9.5 (3.1x), and
+the loader's checks (1.2), its exact duplicate count (2.0) and distinct counts (0.5) alone cost more
+than the 2x allows beyond the copy itself.
 """
 
 from __future__ import annotations
