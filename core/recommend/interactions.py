@@ -415,7 +415,8 @@ def _item_similarity(weights: sparse.csr_matrix, vocabulary: np.ndarray) -> spar
 
     Each user's most recent-weighted items only (at most ``HISTORY_FOR_SIMILARITY``) enter,
     which bounds the cost of very active users; the product is taken a block of items at a
-    time, so memory stays bounded however many items co-occur.
+    time, so memory stays bounded however many items co-occur. Two blocks are worked on at
+    once: the sparse product and the partitions run in C without the GIL.
     """
     positions = np.flatnonzero(vocabulary)
     history = sparse.csr_matrix(weights[:, positions])
@@ -423,12 +424,15 @@ def _item_similarity(weights: sparse.csr_matrix, vocabulary: np.ndarray) -> spar
     history = top_per_row(history, HISTORY_FOR_SIMILARITY)
     columns = sparse.csr_matrix(normalize(history.T.tocsr(), norm="l2", axis=1), dtype=np.float32)
     transposed = sparse.csr_matrix(columns.T)
-    blocks = []
-    for start in range(0, len(positions), SIMILARITY_BLOCK):
+
+    def neighbours(start: int) -> sparse.csr_matrix:
         block = sparse.csr_matrix(columns[start : start + SIMILARITY_BLOCK] @ transposed)
         rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
         block.data[block.indices == rows + start] = 0.0  # an item is not its own neighbour
-        blocks.append(top_per_row(block, NEIGHBOURS))
+        return top_per_row(block, NEIGHBOURS)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # in block order, as one at a time
+        blocks = list(pool.map(neighbours, range(0, len(positions), SIMILARITY_BLOCK)))
     n_items = weights.shape[1]
     if not blocks:
         return sparse.csr_matrix((n_items, n_items))
