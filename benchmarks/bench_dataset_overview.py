@@ -61,7 +61,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.fresh_process import peak_rss_mb, run_measurement
-from benchmarks.taobao import write_taobao
+from benchmarks.taobao import taobao_dataset
 from benchmarks.targets import check
 
 EVENTS = int(os.environ.get("SHOPLENS_BENCH_EVENTS", "10000000"))
@@ -129,16 +129,7 @@ def _measure_in_child(engine: str, folder: str) -> None:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        if DATASET:
-            folder = Path(DATASET)
-        else:
-            from core.datasets.ingest import ingest
-
-            source = Path(tmp) / "UserBehavior.csv"
-            write_taobao(source, EVENTS)
-            ingest([source], name="taobao", data_dir=Path(tmp) / "datasets")
-            source.unlink()
-            folder = Path(tmp) / "datasets" / "taobao"
+        folder = taobao_dataset(DATASET, Path(tmp), EVENTS)
         shutil.rmtree(folder / "coded", ignore_errors=True)
         duck = run_measurement(_measure_in_child, "duckdb", str(folder))
         memory = run_measurement(_measure_in_child, "pandas", str(folder))

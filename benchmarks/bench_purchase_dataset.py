@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.fresh_process import peak_rss_mb, run_measurement
-from benchmarks.taobao import write_taobao
+from benchmarks.taobao import taobao_dataset
 from benchmarks.targets import check
 
 EVENTS = int(os.environ.get("SHOPLENS_BENCH_EVENTS", "10000000"))
@@ -89,16 +89,7 @@ def _features_in_child(folder: str, out: str) -> None:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        if DATASET:
-            folder = Path(DATASET)
-        else:
-            from core.datasets.ingest import ingest
-
-            source = Path(tmp) / "UserBehavior.csv"
-            write_taobao(source, EVENTS)
-            ingest([source], name="taobao", data_dir=Path(tmp) / "datasets")
-            source.unlink()
-            folder = Path(tmp) / "datasets" / "taobao"
+        folder = taobao_dataset(DATASET, Path(tmp), EVENTS)
         own = run_measurement(_train_in_child, str(folder), "")
         tables = Path(tmp) / "features"
         job = run_measurement(_features_in_child, str(folder), str(tables))

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.fresh_process import peak_rss_mb, run_measurement
-from benchmarks.taobao import write_taobao
+from benchmarks.taobao import taobao_dataset
 from benchmarks.targets import check
 
 EVENTS = int(os.environ.get("SHOPLENS_BENCH_EVENTS", "10000000"))
@@ -77,16 +77,7 @@ def _measure_in_child(folder: str, out: str) -> None:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        if DATASET:
-            folder = Path(DATASET)
-        else:
-            from core.datasets.ingest import ingest
-
-            source = Path(tmp) / "UserBehavior.csv"
-            write_taobao(source, EVENTS)
-            ingest([source], name="taobao", data_dir=Path(tmp) / "datasets")
-            source.unlink()
-            folder = Path(tmp) / "datasets" / "taobao"
+        folder = taobao_dataset(DATASET, Path(tmp), EVENTS)
         out = Path(tmp) / "lists.parquet"
         found = run_measurement(_measure_in_child, str(folder), str(out))
         size_mb = out.stat().st_size / 1e6

@@ -67,3 +67,17 @@ def write_taobao(path: Path, events: int, *, seed: int = 0) -> None:
 
 if __name__ == "__main__":
     write_taobao(Path(sys.argv[1]), int(sys.argv[2]))
+
+
+def taobao_dataset(given: str | None, scratch: Path, events: int) -> Path:
+    """The dataset folder to measure: ``given`` (an existing dataset's folder), else a log of
+    ``events`` events generated and ingested as the dataset ``taobao`` under ``scratch``."""
+    if given:
+        return Path(given)
+    from core.datasets.ingest import ingest
+
+    source = scratch / "UserBehavior.csv"
+    write_taobao(source, events)
+    ingest([source], name="taobao", data_dir=scratch / "datasets")
+    source.unlink()
+    return scratch / "datasets" / "taobao"
