@@ -174,7 +174,16 @@ def run_feature_job(
             runner.read(source / EVENTS, source / PRODUCTS if shape.product_columns else None)
             profile = runner.fetch_one(profile_query(shape))
             plan = _plan(profile, shape, cutoff, horizon_days or HORIZON_DAYS)
-            dates = _purchase_dates(profile, plan, horizon_days)
+            dates = (
+                ()
+                if horizon_days is None
+                else _dates_read(
+                    int(profile["first_us"]),
+                    int(profile["last_us"]),
+                    _as_time(plan.cutoff_us),
+                    horizon_days,
+                )
+            )
             queries = feature_queries(plan)
             runner.write(queries.users, staging / USERS)
             if queries.user_items is not None:
@@ -285,13 +294,13 @@ class FeatureTables:
         """Whether the tables hold every per-user table purchase prediction on ``events`` with
         this cutoff (``None``: the default) and horizon reads."""
         try:
-            self.check_source(events)
-            start = pd.Timestamp(events[schema.TIMESTAMP].min()).normalize()
-            end = pd.Timestamp(events[schema.TIMESTAMP].max()).normalize() + pd.Timedelta(days=1)
-            at, windows = purchase_dates(start, end, cutoff, horizon_days)
+            self.check_source(events)  # the events' time span is then the source's
+            wanted = _dates_read(
+                self.source["first_us"], self.source["last_us"], cutoff, horizon_days
+            )
         except (FeatureTablesError, CutoffError):
             return False
-        return {at, end, *(begin for begin, _ in windows)} <= self.dates
+        return set(wanted) <= self.dates
 
     def users_at(self, at: pd.Timestamp) -> pd.DataFrame:
         """The per-user features at ``at`` (index ``user_id`` as text), as
@@ -353,17 +362,19 @@ def _plan_at(plan: FeaturePlan, profile: dict[str, Any], at: pd.Timestamp) -> Fe
     )
 
 
-def _purchase_dates(
-    profile: dict[str, Any], plan: FeaturePlan, horizon_days: int | None
+def _dates_read(
+    first_us: int, last_us: int, cutoff: pd.Timestamp | None, horizon_days: int
 ) -> tuple[pd.Timestamp, ...]:
-    """Every date purchase prediction with the horizon and the plan's cutoff reads features
-    at, oldest first (none without a horizon)."""
-    if horizon_days is None:
-        return ()
-    start = _as_time(int(profile["first_us"])).normalize()
-    end = _as_time(int(profile["last_us"])).normalize() + pd.Timedelta(days=1)
-    cutoff, windows = purchase_dates(start, end, _as_time(plan.cutoff_us), horizon_days)
-    return tuple(sorted({cutoff, end, *(at for at, _ in windows)}))
+    """Every date purchase prediction with this cutoff and horizon reads features at, oldest
+    first, on events from ``first_us`` to ``last_us``.
+
+    Raises:
+        CutoffError: when the cutoff leaves purchase prediction no room.
+    """
+    start = _as_time(first_us).normalize()
+    end = _as_time(last_us).normalize() + pd.Timedelta(days=1)
+    at, windows = purchase_dates(start, end, cutoff, horizon_days)
+    return tuple(sorted({at, end, *(begin for begin, _ in windows)}))
 
 
 def _as_micros(at: pd.Timestamp) -> int:
