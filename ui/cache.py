@@ -15,8 +15,8 @@ from typing import Final
 import pandas as pd
 import streamlit as st
 
+from core import batch, purchase, schema, services
 from core import overview as an
-from core import purchase, schema, services
 from core.commands.users import UserIds
 from core.config import load_settings
 from core.data import loading, profile
@@ -226,13 +226,33 @@ def _purchase_data(
     )
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _dataset_features(
+    fingerprint: str,
+    _shop: loading.ShopData,
+    dataset: str,
+    cutoff: pd.Timestamp | None,
+    horizon_days: int,
+    written: float,
+) -> services.DatasetFeatures:
+    settings = services.PurchaseSettings(horizon_days=horizon_days, cutoff=cutoff)
+    return services.dataset_features(Path(dataset), _shop, settings)
+
+
 def dataset_features(
     shop: loading.ShopData, settings: services.PurchaseSettings, dataset: Path | None
 ) -> services.DatasetFeatures:
-    """The feature tables a server dataset keeps for these settings (none for other data)."""
+    """The feature tables a server dataset keeps for these settings (none for other data);
+    looked up once per split and per time the tables were written."""
     if dataset is None:
         return services.DatasetFeatures()
-    return services.dataset_features(dataset, shop, settings)
+    try:
+        written = (dataset / batch.IN_DATASET).stat().st_mtime
+    except OSError:
+        written = 0.0
+    return _dataset_features(
+        shop.fingerprint, shop, str(dataset), settings.cutoff, settings.horizon_days, written
+    )
 
 
 def purchase_data(
