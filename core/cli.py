@@ -593,9 +593,13 @@ def _recommend(args: argparse.Namespace) -> int:
     settings = services.RecommendSettings(
         config, cutoff=args.cutoff, horizon_days=args.horizon_days, k=args.k
     )
+    tables = None if args.features is None else batch.FeatureTables.open(Path(args.features))
     shop = _load(args)
+    if tables is not None:
+        tables.check_source(shop.events.frame)
+    pairs_at = None if tables is None else tables.interactions_at
     result = services.train_recommender(
-        shop, settings, _store(args), name=args.name, tags=tuple(args.tag)
+        shop, settings, _store(args), name=args.name, tags=tuple(args.tag), pairs_at=pairs_at
     )
     run_id, evaluation = _saved(result), result.evaluation
     assert evaluation is not None
@@ -613,18 +617,23 @@ def _recommend(args: argparse.Namespace) -> int:
     if out is not None:
         # Deployment: fitted on all the data, top-k for every user with history; not a run.
         now = dataclasses.replace(settings, evaluate=False, cutoff=None)
-        deployed = services.train_recommender(shop, now, None)
+        deployed = services.train_recommender(shop, now, None, pairs_at=pairs_at)
         if out.suffix.lower() == ".parquet":  # written a batch of users at a time
             _write_with(out, lambda: recommend.write_everyone(deployed.recommender, out, k=args.k))
         else:
             lists = recommend.recommend_everyone(deployed.recommender, k=args.k)
             _write(out, to_safe_csv(lists))
+    headline = (
+        f"Cutoff {report['cutoff']}, horizon {args.horizon_days} days, k = {args.k}, "
+        f"{evaluation.users:,} users evaluated; fit {evaluation.fit_seconds:.1f} s, "
+        f"scoring {evaluation.score_seconds:.1f} s; saved as run {run_id}"
+    )
+    if tables is not None:
+        headline += f"\nUser x item tables read from {tables.folder}"
     return _print_report(
         args,
         report,
-        f"Cutoff {report['cutoff']}, horizon {args.horizon_days} days, k = {args.k}, "
-        f"{evaluation.users:,} users evaluated; fit {evaluation.fit_seconds:.1f} s, "
-        f"scoring {evaluation.score_seconds:.1f} s; saved as run {run_id}",
+        headline,
         evaluation.scores[list(_RECOMMEND_SCORES)].rename(index=recommend.MODEL_LABELS),
     )
 
@@ -742,6 +751,11 @@ def _features(args: argparse.Namespace) -> int:
         if result.dates
         else ""
     )
+    if result.interaction_dates:
+        dates += (
+            f", and the recommender's user x item table at the {len(result.interaction_dates)} "
+            "dates it reads"
+        )
     print(
         f"{result.engine}: cutoff {result.cutoff:%Y-%m-%d}, {result.users:,} users, {items}"
         f"{dates}; {result.seconds:.1f} s; written to {out}"
@@ -1037,6 +1051,13 @@ def _add_recommend_arguments(parser: argparse.ArgumentParser, *, for_sweep: bool
             help="every user's top-k with reasons (all data): CSV, or Parquet for a name "
             "ending in .parquet (written a batch of users at a time)",
         )
+        parser.add_argument(
+            "--features",
+            metavar="DIR",
+            help="read the user x item tables from the folder of a 'features' job run with "
+            "--horizon-days on the same data, cutoff and horizon (e.g. on a Spark cluster), "
+            "instead of adding the events up",
+        )
     _add_run_arguments(parser, for_sweep=for_sweep)
 
 
@@ -1151,9 +1172,9 @@ def _parser() -> argparse.ArgumentParser:
         "--horizon-days",
         type=_option(services.PurchaseSettings.CONSTRAINTS["horizon_days"]),
         metavar="H",
-        help="also write the per-user table at every date purchase prediction with this "
-        "horizon reads (users_by_date/), for purchase --features; the default cutoff becomes "
-        "end of data - H",
+        help="also write the tables of every date purchase prediction and the recommender "
+        "with this horizon read (users_by_date/, interactions_by_date/), for purchase and "
+        "recommend --features; the default cutoff becomes end of data - H",
     )
     features.add_argument("--out", required=True, help="the folder to write the tables to")
     photos = commands.add_parser("images", help="product photos: category models")

@@ -398,6 +398,7 @@ def train_recommender(
     on_progress: OnProgress | None = None,
     name: str = "",
     tags: tuple[str, ...] = (),
+    pairs_at: recommend.PairsAt | None = None,
 ) -> RecommendResult:
     """Fit the recommender (and in evaluate mode score it beside the baselines), and save the run.
 
@@ -409,6 +410,8 @@ def train_recommender(
             ranker, which then keeps its best epoch, and the run is saved as stopped.
         name: the run's name (default: its hidden layers and seed).
         tags: the run's tags.
+        pairs_at: the per-(user, item) tables of the feature job run on these events, read
+            instead of adding the events up (``recommend.fit_recommender``).
 
     Raises:
         CutoffError: when the cutoff has no data before it or, when scoring, no H days after.
@@ -447,6 +450,7 @@ def train_recommender(
         config=settings.config,
         photos=photos,
         on_epoch=on_epoch,
+        pairs_at=pairs_at,
     )
     report = latest[0] if latest else None
     epochs = report.epoch if report is not None else 0
@@ -467,6 +471,7 @@ def train_recommender(
                 config=settings.config,
                 category_model=fitted.category_model,
                 on_epoch=lambda _: False if _report(on_progress, scoring) else None,
+                pairs_at=pairs_at,
             )
             if not _report(on_progress, scoring):
                 comparison = recommend.compare_photo_features(fitted, without, evaluation)

@@ -8,10 +8,12 @@ feature names, checksums, seconds, and the source's size and time span). It is w
 hidden staging folder beside it and renamed into place, so a failed or interrupted job leaves
 the previous tables as they were.
 
-Asked for a purchase horizon, the job also writes ``users_by_date/at=YYYY-MM-DD/``: the per-user
-table at every date purchase prediction of that cutoff and horizon reads (each training window's
-start, the cutoff and the end of the data), so ``purchase --features`` reads them
-(``FeatureTables``) instead of computing them.
+Asked for a horizon, the job also writes ``users_by_date/at=YYYY-MM-DD/``: the per-user table at
+every date purchase prediction of that cutoff and horizon reads (each training window's start,
+the cutoff and the end of the data), and ``interactions_by_date/at=YYYY-MM-DD/``: the
+recommender's per-(user, item) table at every date it reads, evaluated at the cutoff and
+recommending at the end of the data. ``purchase --features`` and ``recommend --features`` read
+them (``FeatureTables``) instead of computing them.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from core.batch.sql import (
     FeaturePlan,
     feature_names,
     feature_queries,
+    interactions_query,
     profile_query,
 )
 from core.config import HORIZON_DAYS
@@ -44,12 +47,14 @@ from core.data.loading import ShopData
 from core.datasets.ingest import EVENTS, PRODUCTS
 from core.errors import CutoffError, ShopLensError
 from core.purchase.windows import purchase_dates
+from core.recommend.model import RecommenderConfig, recommend_dates
 
 Engine = Literal["duckdb", "spark"]
 ENGINES: Final[tuple[Engine, ...]] = ("duckdb", "spark")
 USERS: Final = "users"
 USER_ITEMS: Final = "user_items"
 USERS_BY_DATE: Final = "users_by_date"
+INTERACTIONS_BY_DATE: Final = "interactions_by_date"
 MANIFEST: Final = "features.json"
 # The folder of a dataset where the app looks for a feature job's tables of that dataset.
 IN_DATASET: Final = "features"
@@ -80,6 +85,7 @@ class FeatureResult:
             last time in microseconds since the epoch, naive UTC).
         horizon_days: the purchase horizon whose dates are in ``users_by_date`` (None: none).
         dates: the dates of ``users_by_date``, oldest first.
+        interaction_dates: the dates of ``interactions_by_date``, oldest first.
     """
 
     engine: str
@@ -93,6 +99,7 @@ class FeatureResult:
     source: dict[str, int] = field(default_factory=dict)
     horizon_days: int | None = None
     dates: tuple[pd.Timestamp, ...] = ()
+    interaction_dates: tuple[pd.Timestamp, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """``{"engine", "users", "user_items", "checksums", "seconds"}``."""
@@ -189,11 +196,21 @@ def run_feature_job(
             if queries.user_items is not None:
                 runner.write(queries.user_items, staging / USER_ITEMS)
             for at in dates:
-                folder = staging / USERS_BY_DATE / f"at={at:%Y-%m-%d}"
+                folder = staging / USERS_BY_DATE / _at_folder(at)
                 if _as_micros(at) == plan.cutoff_us:
                     shutil.copytree(staging / USERS, folder)
                 else:
                     runner.write(feature_queries(_plan_at(plan, profile, at)).users, folder)
+            interaction_dates = (
+                _recommend_dates_read(profile, _as_time(plan.cutoff_us), horizon_days)
+                if horizon_days is not None and shape.has_items
+                else ()
+            )
+            for at in interaction_dates:
+                runner.write(
+                    interactions_query(_plan_at(plan, profile, at)),
+                    staging / INTERACTIONS_BY_DATE / _at_folder(at),
+                )
         finally:
             runner.close()
         shutil.rmtree(staging / "spill", ignore_errors=True)
@@ -209,6 +226,7 @@ def run_feature_job(
             source={key: int(profile[key]) for key in ("n_events", "first_us", "last_us")},
             horizon_days=horizon_days,
             dates=dates,
+            interaction_dates=interaction_dates,
         )
         result = replace(result, seconds=time.perf_counter() - started)
         (staging / MANIFEST).write_text(json.dumps(_manifest(result), indent=1), "utf-8")
@@ -221,7 +239,8 @@ def run_feature_job(
 
 @dataclass(frozen=True)
 class FeatureTables:
-    """A feature job's folder, read by purchase prediction instead of computing its features.
+    """A feature job's folder, read by purchase prediction and the recommender instead of
+    computing what it holds.
 
     Attributes:
         folder: the job's output folder.
@@ -230,6 +249,7 @@ class FeatureTables:
         horizon_days: the purchase horizon the job wrote dates for (None: none).
         dates: the dates of the per-user tables in ``users_by_date``.
         source: the events the job read (``FeatureResult.source``).
+        interaction_dates: the dates of the user x item tables in ``interactions_by_date``.
     """
 
     folder: Path
@@ -238,6 +258,7 @@ class FeatureTables:
     horizon_days: int | None
     dates: frozenset[pd.Timestamp]
     source: dict[str, int]
+    interaction_dates: frozenset[pd.Timestamp] = frozenset()
 
     @classmethod
     def open(cls, folder: Path) -> FeatureTables:
@@ -256,6 +277,7 @@ class FeatureTables:
                 raw.get("horizon_days"),
                 frozenset(pd.Timestamp(at) for at in raw.get("dates", ())),
                 {key: int(value) for key, value in raw.get("source", {}).items()},
+                frozenset(pd.Timestamp(at) for at in raw.get("interaction_dates", ())),
             )
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
             raise FeatureTablesError(
@@ -316,10 +338,34 @@ class FeatureTables:
                 f"{self.horizon_days} days; run python -m core features with this purchase's "
                 "--cutoff and --horizon-days."
             )
-        folder = self.folder / USERS_BY_DATE / f"at={at:%Y-%m-%d}"
-        frame = pd.concat([pd.read_parquet(path) for path in parquet_files(folder)])
+        frame = _read_folder(self.folder / USERS_BY_DATE / _at_folder(at))
         users = pd.Index(frame.pop(schema.USER_ID).astype("str"), name=schema.USER_ID)
         return frame.set_axis(users).astype("float64")
+
+    def interactions_at(self, at: pd.Timestamp) -> pd.DataFrame:
+        """The recommender's per-(user, item) table of the events before ``at``
+        (``interactions.PAIRS``), as ``build_interactions`` reads it.
+
+        Raises:
+            FeatureTablesError: one line, when the job wrote no such table at that date.
+        """
+        if at not in self.interaction_dates:
+            raise FeatureTablesError(
+                f"The feature tables in '{self.folder}' have no user x item table at "
+                f"{at:%Y-%m-%d}: they were made for cutoff {self.cutoff:%Y-%m-%d} and horizon "
+                f"{self.horizon_days} days; run python -m core features with --horizon-days "
+                "this recommender's horizon (its dates are the end of the data, the cutoff and "
+                "each training window's start)."
+            )
+        return _read_folder(self.folder / INTERACTIONS_BY_DATE / _at_folder(at))
+
+
+def _at_folder(at: pd.Timestamp) -> str:
+    return f"at={at:%Y-%m-%d}"
+
+
+def _read_folder(folder: Path) -> pd.DataFrame:
+    return pd.concat([pd.read_parquet(path) for path in parquet_files(folder)], ignore_index=True)
 
 
 def _check_out(out: Path) -> None:
@@ -377,6 +423,24 @@ def _dates_read(
     return tuple(sorted({at, end, *(begin for begin, _ in windows)}))
 
 
+def _recommend_dates_read(
+    profile: dict[str, Any], cutoff: pd.Timestamp, horizon_days: int
+) -> tuple[pd.Timestamp, ...]:
+    """Every date the recommender with the default training windows and this horizon builds
+    interactions at, oldest first: evaluated at ``cutoff``, and recommending at the end."""
+    first = _as_time(int(profile["first_us"]))
+    end = _as_time(int(profile["last_us"])).normalize() + pd.Timedelta(days=1)
+    windows = RecommenderConfig().train_windows
+    return tuple(
+        sorted(
+            {
+                *recommend_dates(first, cutoff, horizon_days, windows),
+                *recommend_dates(first, end, horizon_days, windows),
+            }
+        )
+    )
+
+
 def _as_micros(at: pd.Timestamp) -> int:
     return int((at - pd.Timestamp(0)) // pd.Timedelta(microseconds=1))
 
@@ -394,6 +458,7 @@ def _manifest(result: FeatureResult) -> dict[str, Any]:
         "source": result.source,
         "horizon_days": result.horizon_days,
         "dates": [at.isoformat() for at in result.dates],
+        "interaction_dates": [at.isoformat() for at in result.interaction_dates],
     }
 
 

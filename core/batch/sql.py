@@ -22,6 +22,7 @@ from typing import Final
 
 from core import schema
 from core.purchase import features as feat
+from core.recommend import interactions as inter
 
 SOURCE_EVENTS: Final = "source_events"
 SOURCE_PRODUCTS: Final = "source_products"
@@ -95,6 +96,41 @@ class FeatureQueries:
 
     users: str
     user_items: str | None
+
+
+def interactions_query(plan: FeaturePlan) -> str:
+    """The recommender's per-(user, item) table of the events before the cutoff
+    (``interactions.PAIRS``): what ``build_interactions`` otherwise adds up from the events."""
+    age = f"CAST({plan.cutoff_us} - {TIME_US} AS DOUBLE) / {DAY_US}"
+    weight = (
+        "CASE event_type "
+        + " ".join(
+            f"WHEN '{kind}' THEN CAST({value:g} AS DOUBLE)"
+            for kind, value in inter.EVENT_WEIGHTS.items()
+        )
+        + " ELSE CAST(0 AS DOUBLE) END"
+    )
+    half_life = f"CAST({inter.HALF_LIFE_DAYS:g} AS DOUBLE)"
+
+    def count(kind: str) -> str:
+        return f"COUNT(CASE WHEN event_type = '{kind}' THEN 1 END)"
+
+    def last(kind: str) -> str:
+        return f"MAX(CASE WHEN event_type = '{kind}' THEN {TIME_US} END)"
+
+    return (
+        f"SELECT {schema.USER_ID}, {schema.ITEM_ID}, COUNT(*) AS {inter.PAIR_EVENTS}, "
+        f"{count(schema.VIEW)} AS {inter.PAIR_VIEWS}, {count(schema.CART)} AS {inter.PAIR_CARTS}, "
+        f"{count(schema.PURCHASE)} AS {inter.PAIR_PURCHASES}, "
+        f"SUM({weight} * POWER(CAST(0.5 AS DOUBLE), {age} / {half_life})) AS {inter.PAIR_WEIGHT}, "
+        f"SUM(CASE WHEN {age} <= {inter.RECENT_DAYS} THEN {weight} ELSE CAST(0 AS DOUBLE) END) "
+        f"AS {inter.PAIR_RECENT}, MIN({TIME_US}) AS {inter.FIRST_US}, "
+        f"MAX({TIME_US}) AS {inter.LAST_US}, {last(schema.VIEW)} AS {inter.LAST_VIEW_US}, "
+        f"{last(schema.CART)} AS {inter.LAST_CART_US}, "
+        f"{last(schema.PURCHASE)} AS {inter.LAST_PURCHASE_US} FROM {SOURCE_EVENTS} "
+        f"WHERE {TIME_US} < {plan.cutoff_us} AND {schema.ITEM_ID} IS NOT NULL "
+        f"GROUP BY {schema.USER_ID}, {schema.ITEM_ID}"
+    )
 
 
 def profile_query(shape: DataShape) -> str:

@@ -31,12 +31,19 @@ from core.recommend.evaluation import (
 from core.recommend.interactions import (
     Interactions,
     NoItemsError,
+    PairsAt,
     UnknownUserError,
     build_interactions,
     non_product_mask,
     relevant_items,
 )
-from core.recommend.model import Recommender, RecommenderConfig, fit_recommender, recommend_users
+from core.recommend.model import (
+    Recommender,
+    RecommenderConfig,
+    fit_recommender,
+    recommend_dates,
+    recommend_users,
+)
 from core.recommend.photos import PHOTO_FEATURES, ItemPhotos, PhotoVectors, embed_shop_photos
 from core.recommend.reasons import REASON, explain
 
@@ -45,6 +52,8 @@ __all__ = [
     "UnknownUserError",
     "Interactions",
     "build_interactions",
+    "PairsAt",
+    "recommend_dates",
     "non_product_mask",
     "relevant_items",
     "PAIR_FEATURES",

@@ -4,6 +4,7 @@ fav > view, with time decay), item-to-item similarities and item and user statis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +22,7 @@ from core.errors import ShopLensError
 
 EVENT_WEIGHTS: Final = {schema.VIEW: 1.0, schema.FAV: 2.0, schema.CART: 3.0, schema.PURCHASE: 5.0}
 HALF_LIFE_DAYS: Final = 60.0
+RECENT_DAYS: Final = 30  # the days whose events make an item's recent popularity
 NEIGHBOURS: Final = 100
 EASE_ITEMS: Final = 5000
 EASE_LAMBDA: Final = 200.0
@@ -28,6 +30,38 @@ CATEGORY_TOP: Final = 50
 HISTORY_FOR_SIMILARITY: Final = 300
 CHUNK_USERS: Final = 500
 SIMILARITY_BLOCK: Final = 512  # item rows per block of the similarity product (bounds memory)
+# A per-(user, item) table of the events before a date, which the feature job writes so the
+# recommender reads it instead of adding the events up: the events, views, carts and purchases,
+# the decayed weight (EVENT_WEIGHTS, HALF_LIFE_DAYS), the weight of the last RECENT_DAYS, and
+# the first, last and last view, cart and purchase times in microseconds since the epoch.
+PAIR_EVENTS: Final = "events"
+PAIR_VIEWS: Final = "views"
+PAIR_CARTS: Final = "carts"
+PAIR_PURCHASES: Final = "purchases"
+PAIR_WEIGHT: Final = "weight"
+PAIR_RECENT: Final = "recent_weight"
+FIRST_US: Final = "first_us"
+LAST_US: Final = "last_us"
+LAST_VIEW_US: Final = "last_view_us"
+LAST_CART_US: Final = "last_cart_us"
+LAST_PURCHASE_US: Final = "last_purchase_us"
+PAIRS: Final = (
+    schema.USER_ID,
+    schema.ITEM_ID,
+    PAIR_EVENTS,
+    PAIR_VIEWS,
+    PAIR_CARTS,
+    PAIR_PURCHASES,
+    PAIR_WEIGHT,
+    PAIR_RECENT,
+    FIRST_US,
+    LAST_US,
+    LAST_VIEW_US,
+    LAST_CART_US,
+    LAST_PURCHASE_US,
+)
+# The pair table at a date, when it was computed elsewhere (the feature job's).
+PairsAt = Callable[[pd.Timestamp], pd.DataFrame]
 
 
 class NoItemsError(ShopLensError):
@@ -137,6 +171,7 @@ def build_interactions(
     *,
     catalogue_only: bool = False,
     max_items: int | None = None,
+    pairs: pd.DataFrame | None = None,
 ) -> Interactions:
     """Sparse matrices and statistics from the events strictly before ``at``.
 
@@ -147,6 +182,10 @@ def build_interactions(
     ``max_items`` is the item vocabulary: only the most active known items (by events before
     ``at``) may be recommended and get neighbours, which bounds the memory and time of a
     shop with millions of products; the others still count in users' histories.
+
+    ``pairs`` is the per-(user, item) table of the events before ``at`` (``PAIRS``) when it was
+    computed elsewhere (the feature job's, of the same events); otherwise the events are added
+    up here. Either way the interactions are the same, but for the last bits of decayed sums.
     """
     if schema.ITEM_ID not in events.columns or not events[schema.ITEM_ID].notna().any():
         raise NoItemsError(
@@ -166,74 +205,27 @@ def build_interactions(
     past = past[past[schema.ITEM_ID].notna().to_numpy()]
     left_out = non_product[_codes(past[schema.ITEM_ID])]
     past = past[~left_out]
-    users, items = _codes(past[schema.USER_ID]), _codes(past[schema.ITEM_ID])
-    type_codes = _codes(past[schema.EVENT_TYPE])
-    type_names = list(past[schema.EVENT_TYPE].cat.categories.astype("str"))
-    lookup = np.array([EVENT_WEIGHTS.get(name, 0.0) for name in type_names] + [0.0])
-    weight = lookup[type_codes]  # code -1 (missing) takes the trailing 0
-
-    def is_type(kind: str) -> np.ndarray:
-        return type_codes == (type_names.index(kind) if kind in type_names else -2)
-
-    age = (
-        at.value - past[schema.TIMESTAMP].to_numpy().astype("datetime64[ns]").view(np.int64)
-    ) / 86_400e9
-    decay = 0.5 ** (age / HALF_LIFE_DAYS)
     shape = (n_users, n_items)
-
-    def matrix(values: np.ndarray, mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
-        return sparse.csr_matrix((values[mask], (users[mask], items[mask])), shape=shape)
-
-    weights = matrix(weight * decay)
-    weights.eliminate_zeros()  # returns and unknown event types carry no weight
-    is_view, is_cart = is_type(schema.VIEW), is_type(schema.CART)
-    is_purchase = is_type(schema.PURCHASE)
-    ones = np.ones(len(users))
-    views, carts = matrix(ones, is_view), matrix(ones, is_cart)
-    bought = matrix(ones, is_purchase)
-    bought.data[:] = 1.0
-    # Latest touch per pair (any type, and per type) in unix seconds; 0 means "never".
-    seconds = past[schema.TIMESTAMP].to_numpy().astype("datetime64[s]").view(np.int64)
-    seconds = seconds.astype(np.float64)
-
-    # One stable sort by (user, item) serves every "latest" matrix: a type's events keep
-    # that order when picked out of it.
-    by_pair = np.argsort(users * n_items + items, kind="stable")
-    pair_keys, pair_seconds = (users * n_items + items)[by_pair], seconds[by_pair]
-
-    def latest(mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
-        chosen = mask[by_pair] if isinstance(mask, np.ndarray) else mask
-        return _pair_max(pair_keys[chosen], pair_seconds[chosen], shape)
-
-    last_touch, last_view, last_cart = latest(), latest(is_view), latest(is_cart)
-    last_purchase = latest(is_purchase)
-
-    purchases_weight = np.where(is_purchase, 1.0, 0.0)
-    sold = np.bincount(items, weights=purchases_weight, minlength=n_items)
-    touched = np.bincount(items, weights=weight * decay, minlength=n_items)
-    popularity = np.log1p(sold + 0.1 * touched)
-    recent = age <= 30
-    recent_popularity = np.log1p(
-        np.bincount(items[recent], weights=weight[recent], minlength=n_items)
+    tally = (
+        _tally_events(past, shape, at)
+        if pairs is None
+        else _tally_pairs(pairs, user_ids, item_ids, non_product, at)
     )
-    last_sale = np.full(n_items, np.inf)
-    np.minimum.at(last_sale, items[is_purchase], age[is_purchase])
-    item_days_since_sale = np.minimum(last_sale, 3650.0)
-    first_seen = np.full(n_items, 0.0)
-    np.maximum.at(first_seen, items, age)
+    weights, bought = tally.weights, tally.bought
+    popularity = np.log1p(tally.sold + 0.1 * tally.touched)
 
     # Items known at ``at``: those with an event before it and, when the product table is
     # current, every item it lists. Only they are recommended, counted in the catalogue and
     # scored as bought; a table exported later still describes them (category, price, ...)
     # but cannot add items that appeared after ``at``.
-    known = np.bincount(items, minlength=n_items) > 0
+    known = tally.item_events > 0
     listed = np.ones(n_items, dtype=bool)
     if products is not None:
         listed = item_ids.isin(products[schema.ITEM_ID].astype("str"))
         if table_is_current:
             known = known | listed
     known &= ~non_product
-    vocabulary = _vocabulary(np.bincount(items, minlength=n_items), known, max_items)
+    vocabulary = _vocabulary(tally.item_events, known, max_items)
     allowed = (known & listed if catalogue_only else known) & vocabulary
     if products is not None and catalogue_only and "in_stock" in products.columns:
         stocked = products.loc[_in_stock(products["in_stock"]), schema.ITEM_ID]
@@ -257,9 +249,6 @@ def build_interactions(
     user_log_price = np.divide(
         np.asarray(priced.sum(axis=1)).ravel(), totals, out=np.zeros(n_users), where=totals > 0
     )
-    user_events = np.bincount(users, minlength=n_users).astype(float)
-    user_last = np.full(n_users, np.inf)
-    np.minimum.at(user_last, users, age)
 
     in_category = _popularity_within_category(popularity, category_codes)
     category_top = [
@@ -275,20 +264,20 @@ def build_interactions(
         user_ids=user_ids,
         item_ids=item_ids,
         weights=weights,
-        views=views,
-        carts=carts,
+        views=tally.views,
+        carts=tally.carts,
         bought=bought,
-        last_touch=last_touch,
-        last_view=last_view,
-        last_cart=last_cart,
-        last_purchase=last_purchase,
+        last_touch=tally.last_touch,
+        last_view=tally.last_view,
+        last_cart=tally.last_cart,
+        last_purchase=tally.last_purchase,
         **_item_models(weights, vocabulary, popularity),
         popularity=popularity,
         popularity_in_category=in_category,
         category_top=category_top,
-        recent_popularity=recent_popularity,
-        item_days_since_sale=item_days_since_sale,
-        item_age_days=first_seen,
+        recent_popularity=np.log1p(tally.recent),
+        item_days_since_sale=np.minimum(tally.last_sale, 3650.0),
+        item_age_days=tally.first_seen,
         item_category=category_codes,
         category_names=pd.Index(category_names),
         item_brand=brand_codes,
@@ -296,16 +285,177 @@ def build_interactions(
         user_category=user_category,
         user_brand=user_brand,
         user_log_price=user_log_price,
-        user_events=user_events,
+        user_events=tally.user_events,
         user_items=np.diff(weights.indptr).astype(float),
         user_purchases=np.asarray(bought.sum(axis=1)).ravel(),
-        user_days_since_event=np.minimum(user_last, 3650.0),
+        user_days_since_event=np.minimum(tally.user_last, 3650.0),
         known=known,
         allowed=allowed,
         item_names=item_names,
         non_product=non_product,
         non_product_lines=int(left_out.sum()),
         items_beyond_vocabulary=int((known & ~vocabulary).sum()),
+    )
+
+
+# --- what the events before a date add up to ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """What the events before a date add up to, per (user, item), per item and per user.
+
+    Ages are in days before the date; seconds are unix seconds.
+    """
+
+    weights: sparse.csr_matrix  # events weighted by type and decayed
+    views: sparse.csr_matrix
+    carts: sparse.csr_matrix
+    bought: sparse.csr_matrix  # 1 where the user bought the item
+    last_touch: sparse.csr_matrix  # the latest event's seconds, of any type and per type
+    last_view: sparse.csr_matrix
+    last_cart: sparse.csr_matrix
+    last_purchase: sparse.csr_matrix
+    item_events: np.ndarray  # events per item
+    sold: np.ndarray  # purchase lines per item
+    touched: np.ndarray  # weighted, decayed events per item
+    recent: np.ndarray  # weighted events of the last RECENT_DAYS per item
+    last_sale: np.ndarray  # the age of the item's last purchase (inf: never)
+    first_seen: np.ndarray  # the age of the item's first event (0: none)
+    user_events: np.ndarray  # events per user
+    user_last: np.ndarray  # the age of the user's last event (inf: none)
+
+
+def _tally_events(past: pd.DataFrame, shape: tuple[int, int], at: pd.Timestamp) -> _Tally:
+    """The tally of ``past``: the events before ``at`` with an item, non-products left out."""
+    n_users, n_items = shape
+    users, items = _codes(past[schema.USER_ID]), _codes(past[schema.ITEM_ID])
+    type_codes = _codes(past[schema.EVENT_TYPE])
+    type_names = list(past[schema.EVENT_TYPE].cat.categories.astype("str"))
+    lookup = np.array([EVENT_WEIGHTS.get(name, 0.0) for name in type_names] + [0.0])
+    weight = lookup[type_codes]  # code -1 (missing) takes the trailing 0
+
+    def is_type(kind: str) -> np.ndarray:
+        return type_codes == (type_names.index(kind) if kind in type_names else -2)
+
+    age = (
+        at.value - past[schema.TIMESTAMP].to_numpy().astype("datetime64[ns]").view(np.int64)
+    ) / 86_400e9
+    decay = 0.5 ** (age / HALF_LIFE_DAYS)
+
+    def matrix(values: np.ndarray, mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
+        return sparse.csr_matrix((values[mask], (users[mask], items[mask])), shape=shape)
+
+    weights = matrix(weight * decay)
+    weights.eliminate_zeros()  # returns and unknown event types carry no weight
+    is_view, is_cart = is_type(schema.VIEW), is_type(schema.CART)
+    is_purchase = is_type(schema.PURCHASE)
+    ones = np.ones(len(users))
+    bought = matrix(ones, is_purchase)
+    bought.data[:] = 1.0
+    seconds = past[schema.TIMESTAMP].to_numpy().astype("datetime64[s]").view(np.int64)
+    seconds = seconds.astype(np.float64)
+    # One stable sort by (user, item) serves every "latest" matrix: a type's events keep
+    # that order when picked out of it.
+    by_pair = np.argsort(users * n_items + items, kind="stable")
+    pair_keys, pair_seconds = (users * n_items + items)[by_pair], seconds[by_pair]
+
+    def latest(mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
+        chosen = mask[by_pair] if isinstance(mask, np.ndarray) else mask
+        return _pair_max(pair_keys[chosen], pair_seconds[chosen], shape)
+
+    recent = age <= RECENT_DAYS
+    last_sale = np.full(n_items, np.inf)
+    np.minimum.at(last_sale, items[is_purchase], age[is_purchase])
+    first_seen = np.full(n_items, 0.0)
+    np.maximum.at(first_seen, items, age)
+    user_last = np.full(n_users, np.inf)
+    np.minimum.at(user_last, users, age)
+    return _Tally(
+        weights=weights,
+        views=matrix(ones, is_view),
+        carts=matrix(ones, is_cart),
+        bought=bought,
+        last_touch=latest(),
+        last_view=latest(is_view),
+        last_cart=latest(is_cart),
+        last_purchase=latest(is_purchase),
+        item_events=np.bincount(items, minlength=n_items),
+        sold=np.bincount(items, weights=np.where(is_purchase, 1.0, 0.0), minlength=n_items),
+        touched=np.bincount(items, weights=weight * decay, minlength=n_items),
+        recent=np.bincount(items[recent], weights=weight[recent], minlength=n_items),
+        last_sale=last_sale,
+        first_seen=first_seen,
+        user_events=np.bincount(users, minlength=n_users).astype(float),
+        user_last=user_last,
+    )
+
+
+def _tally_pairs(
+    pairs: pd.DataFrame,
+    user_ids: pd.Index,
+    item_ids: pd.Index,
+    non_product: np.ndarray,
+    at: pd.Timestamp,
+) -> _Tally:
+    """The tally of the events before ``at`` from their per-(user, item) table (``PAIRS``
+    columns, as the feature job writes it), non-products left out.
+
+    Raises:
+        ShopLensError: when the table names a user or item the events do not have.
+    """
+    n_users, n_items = len(user_ids), len(item_ids)
+    users = pd.Categorical(pairs[schema.USER_ID].astype("str"), categories=user_ids).codes
+    items = pd.Categorical(pairs[schema.ITEM_ID].astype("str"), categories=item_ids).codes
+    if (users < 0).any() or (items < 0).any():
+        raise ShopLensError(
+            "The user x item table names users or items these events do not have; run python "
+            "-m core features on this data again."
+        )
+    kept = ~non_product[items]
+    users, items = users[kept].astype(np.int64), items[kept].astype(np.int64)
+    column = {name: pairs[name].to_numpy()[kept] for name in PAIRS if name in pairs.columns}
+    shape = (n_users, n_items)
+
+    def matrix(values: np.ndarray, mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
+        return sparse.csr_matrix((values[mask], (users[mask], items[mask])), shape=shape)
+
+    def age(micros: np.ndarray) -> np.ndarray:
+        return (at.value - micros.astype(np.int64) * 1000) / 86_400e9
+
+    def seconds(micros: np.ndarray) -> np.ndarray:  # missing (never) only where left out
+        return (np.nan_to_num(micros).astype(np.int64) // 10**6).astype(np.float64)
+
+    weights = matrix(column[PAIR_WEIGHT].astype(np.float64))
+    weights.eliminate_zeros()
+    views, carts, bought = (
+        column[name].astype(np.float64) for name in (PAIR_VIEWS, PAIR_CARTS, PAIR_PURCHASES)
+    )
+    sold = bought > 0
+    last_sale = np.full(n_items, np.inf)
+    np.minimum.at(last_sale, items[sold], age(column[LAST_PURCHASE_US][sold]))
+    first_seen = np.full(n_items, 0.0)
+    np.maximum.at(first_seen, items, age(column[FIRST_US]))
+    user_last = np.full(n_users, np.inf)
+    np.minimum.at(user_last, users, age(column[LAST_US]))
+    events = column[PAIR_EVENTS].astype(np.int64)
+    return _Tally(
+        weights=weights,
+        views=matrix(views, views > 0),
+        carts=matrix(carts, carts > 0),
+        bought=matrix(np.ones(len(users)), sold),
+        last_touch=matrix(seconds(column[LAST_US])),
+        last_view=matrix(seconds(column[LAST_VIEW_US]), views > 0),
+        last_cart=matrix(seconds(column[LAST_CART_US]), carts > 0),
+        last_purchase=matrix(seconds(column[LAST_PURCHASE_US]), sold),
+        item_events=np.bincount(items, weights=events, minlength=n_items).astype(np.int64),
+        sold=np.bincount(items, weights=bought, minlength=n_items),
+        touched=np.bincount(items, weights=column[PAIR_WEIGHT], minlength=n_items),
+        recent=np.bincount(items, weights=column[PAIR_RECENT], minlength=n_items),
+        last_sale=last_sale,
+        first_seen=first_seen,
+        user_events=np.bincount(users, weights=events, minlength=n_users),
+        user_last=user_last,
     )
 
 

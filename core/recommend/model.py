@@ -7,6 +7,7 @@ items the user bought in it. A next-category model adds its guess as one input.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +37,7 @@ from core.recommend.categories import (
 )
 from core.recommend.interactions import (
     Interactions,
+    PairsAt,
     build_interactions,
     non_product_note,
     relevant_items,
@@ -134,6 +136,7 @@ def fit_recommender(
     photos: PhotoVectors | None = None,
     category_model: Pipeline | None = None,
     on_epoch: Callable[[EpochReport], bool | None] | None = None,
+    pairs_at: PairsAt | None = None,
 ) -> Recommender:
     """Fit the recommender for use at ``cutoff``.
 
@@ -148,17 +151,27 @@ def fit_recommender(
             ``cutoff``).
         category_model: a next-category model already fitted for this cutoff and these
             settings (it is fitted here otherwise).
+        pairs_at: the per-(user, item) table of the events before each of
+            ``recommend_dates`` when it was computed elsewhere (the feature job's tables of
+            the same events); the events are added up here otherwise.
     """
     started = time.perf_counter()
     horizon = pd.Timedelta(days=horizon_days)
-    first = events[schema.TIMESTAMP].min()
-    now = build_interactions(
-        events,
-        products,
-        cutoff,
-        catalogue_only=config.catalogue_only,
-        max_items=config.max_items,
+    dates = recommend_dates(
+        events[schema.TIMESTAMP].min(), cutoff, horizon_days, config.train_windows
     )
+
+    def interactions_at(at: pd.Timestamp) -> Interactions:
+        return build_interactions(
+            events,
+            products,
+            at,
+            catalogue_only=config.catalogue_only,
+            max_items=config.max_items,
+            pairs=None if pairs_at is None else pairs_at(at),
+        )
+
+    now = interactions_at(cutoff)
     item_photos = (
         fit_item_photos(now.item_ids, photos, fit_on=now.known) if photos is not None else None
     )
@@ -169,17 +182,9 @@ def fit_recommender(
     # are built: its matrix products run in BLAS without the GIL.
     with ThreadPoolExecutor(max_workers=1) as pool:
         categories: Future[Pipeline] | None = None
-        for window in range(1, config.train_windows + 1):
-            start, end = cutoff - window * horizon, cutoff - (window - 1) * horizon
-            if start <= first:
-                break
-            past = build_interactions(
-                events,
-                products,
-                start,
-                catalogue_only=config.catalogue_only,
-                max_items=config.max_items,
-            )
+        for window, start in enumerate(dates[1:], start=1):
+            end = start + horizon
+            past = interactions_at(start)
             if window == 1 and fit_categories:
                 category_model = None
                 training_set = category_training_set(events, past, start, end)
@@ -243,6 +248,17 @@ def fit_recommender(
     return Recommender(
         config, now, ranker, category_model, curves, seconds, pairs, best_epoch, item_photos
     )
+
+
+def recommend_dates(
+    first: pd.Timestamp, cutoff: pd.Timestamp, horizon_days: int, train_windows: int
+) -> tuple[pd.Timestamp, ...]:
+    """The dates ``fit_recommender`` builds interactions at, on events from ``first``: the
+    cutoff, then the start of each H-day training window before it (newest first) that has
+    an event before it."""
+    horizon = pd.Timedelta(days=horizon_days)
+    starts = (cutoff - window * horizon for window in range(1, train_windows + 1))
+    return (cutoff, *itertools.takewhile(lambda start: start > first, starts))
 
 
 # Users kept beyond the share the pair bound asks for, so that the pairs they really have

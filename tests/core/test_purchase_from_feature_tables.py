@@ -173,3 +173,14 @@ def test_spark_writes_duckdbs_tables_at_every_date(small_shop, spark_session, tm
         pd.testing.assert_frame_equal(
             spark.users_at(at).sort_index(), duck.users_at(at).sort_index(), rtol=1e-12
         )
+    # The recommender's user x item tables too (its dates need no training window's history).
+    assert spark.interaction_dates == duck.interaction_dates
+    assert len(duck.interaction_dates) >= 3
+    for at in duck.interaction_dates:
+        got, expected = (
+            tables.interactions_at(at)
+            .sort_values([schema.USER_ID, schema.ITEM_ID])
+            .reset_index(drop=True)
+            for tables in (spark, duck)
+        )
+        pd.testing.assert_frame_equal(got, expected, rtol=1e-12)
