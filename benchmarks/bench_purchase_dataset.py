@@ -65,8 +65,8 @@ def _train_in_child(folder: str, tables: str) -> None:
     print(json.dumps(result))
 
 
-def _features_in_child(folder: str, out: str) -> None:
-    """In a fresh process: the feature job on DuckDB with the purchase dates of H = 30."""
+def measure_feature_job(folder: str, out: str) -> None:
+    """In a fresh process: the feature job on DuckDB with the dates of H = 30."""
     import json
     import resource
     import time
@@ -81,6 +81,7 @@ def _features_in_child(folder: str, out: str) -> None:
                 "seconds": time.perf_counter() - start,
                 "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
                 "dates": len(result.dates),
+                "interaction_dates": len(result.interaction_dates),
                 "rss_mb": peak_rss_mb(),
             }
         )
@@ -92,7 +93,7 @@ def main() -> int:
         folder = taobao_dataset(DATASET, Path(tmp), EVENTS)
         own = run_measurement(_train_in_child, str(folder), "")
         tables = Path(tmp) / "features"
-        job = run_measurement(_features_in_child, str(folder), str(tables))
+        job = run_measurement(measure_feature_job, str(folder), str(tables))
         read = run_measurement(_train_in_child, str(folder), str(tables))
     print(
         f"{folder.name}: {own['events']:,} events, {own['users']:,} users at the cutoff, "

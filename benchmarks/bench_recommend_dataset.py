@@ -22,6 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.bench_purchase_dataset import measure_feature_job
 from benchmarks.fresh_process import peak_rss_mb, run_measurement
 from benchmarks.taobao import taobao_dataset
 from benchmarks.targets import check
@@ -32,15 +33,16 @@ TARGET_FIT, TARGET_WRITE, TARGET_USER = 300.0, 180.0, 0.2
 USERS_ASKED = 50
 
 
-def _measure_in_child(folder: str, out: str) -> None:
-    """In a fresh process: open the dataset, fit, write everyone's lists, ask for single users."""
+def _measure_in_child(folder: str, out: str, tables: str) -> None:
+    """In a fresh process: open the dataset, fit, write everyone's lists, ask for single users;
+    with ``tables`` (a feature job's folder), only fit, reading its user x item tables."""
     import json
     import statistics
     import time
 
     import numpy as np
 
-    from core import recommend, services
+    from core import batch, recommend, services
     from core.datasets.store import open_dataset
 
     path = Path(folder)
@@ -51,8 +53,17 @@ def _measure_in_child(folder: str, out: str) -> None:
     result["events"] = len(shop.events.frame)
     settings = services.RecommendSettings(evaluate=False)
     start = time.perf_counter()
-    fitted = services.train_recommender(shop, settings, None).recommender
+    pairs_at = None
+    if tables:
+        found = batch.FeatureTables.open(Path(tables))
+        found.check_source(shop.events.frame)
+        pairs_at = found.interactions_at
+    fitted = services.train_recommender(shop, settings, None, pairs_at=pairs_at).recommender
     result["fit"] = time.perf_counter() - start
+    if tables:
+        result["rss_mb"] = peak_rss_mb()
+        print(json.dumps(result))
+        return
     inter = fitted.interactions
     result["users"] = int((inter.user_events > 0).sum())
     result["items"] = len(inter.item_ids)
@@ -79,8 +90,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = taobao_dataset(DATASET, Path(tmp), EVENTS)
         out = Path(tmp) / "lists.parquet"
-        found = run_measurement(_measure_in_child, str(folder), str(out))
+        found = run_measurement(_measure_in_child, str(folder), str(out), "")
         size_mb = out.stat().st_size / 1e6
+        tables = Path(tmp) / "features"
+        job = run_measurement(measure_feature_job, str(folder), str(tables))
+        read = run_measurement(_measure_in_child, str(folder), "", str(tables))
     print(
         f"{folder.name}: {found['events']:,} events, {found['users']:,} users with history, "
         f"{found['items']:,} products of which {found['vocabulary']:,} in the item vocabulary; "
@@ -96,6 +110,12 @@ def main() -> int:
         f"{found['user_max'] * 1000:.0f} ms of {USERS_ASKED}"
     )
     print(f"  peak RSS {found['rss_mb']:,.0f} MB")
+    print(
+        f"  fit reading the feature job's user x item tables {read['fit']:6.1f} s, peak RSS "
+        f"{read['rss_mb']:,.0f} MB; the job (DuckDB, H = 30, {job['interaction_dates']} "
+        f"recommender dates and {job['dates']} purchase dates) {job['seconds']:.1f} s "
+        f"({job['cpu_s']:.0f} CPU-s), peak RSS {job['rss_mb']:,.0f} MB"
+    )
     at = f"at {found['events'] / 1e6:.0f}M events"
     missed = check(
         {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from core import batch, images, purchase, recommend
+from core import batch, images, purchase, recommend, schema
 from core.config import HORIZON_DAYS, TOP_K, load_settings
 from core.data.loading import ShopData, with_photos_fingerprint
 from core.errors import RunWriteError, ShopLensError
@@ -209,22 +209,58 @@ def dataset_features(dataset: Path, shop: ShopData, settings: PurchaseSettings) 
     """The feature job's tables a dataset keeps in ``features/`` (``python -m core features
     --dataset NAME --horizon-days H --out DATA_DIR/NAME/features``), when they hold every date
     purchase prediction with these settings reads; otherwise the features are computed here."""
+    return _dataset_tables(
+        dataset,
+        lambda tables: tables.serves(shop.events.frame, settings.cutoff, settings.horizon_days),
+        ("Per-user features", "the features"),
+    )
+
+
+def dataset_interactions(
+    dataset: Path, shop: ShopData, settings: RecommendSettings
+) -> DatasetFeatures:
+    """The feature job's tables a dataset keeps in ``features/``, when they hold the user x item
+    table at every date the recommender with these settings reads (``recommend.recommend_dates``);
+    otherwise the interactions are added up from the events here."""
+    events = shop.events.frame
+
+    def holds(tables: batch.FeatureTables) -> bool:
+        try:
+            tables.check_source(events)
+        except batch.FeatureTablesError:
+            return False
+        wanted = recommend.recommend_dates(
+            events[schema.TIMESTAMP].min(),
+            settings.cutoff_for(events),
+            settings.horizon_days,
+            settings.config.train_windows,
+        )
+        return set(wanted) <= tables.interaction_dates
+
+    return _dataset_tables(dataset, holds, ("User x item interactions", "the interactions"))
+
+
+def _dataset_tables(
+    dataset: Path, holds: Callable[[batch.FeatureTables], bool], what: tuple[str, str]
+) -> DatasetFeatures:
+    """The tables in the dataset's ``features/`` when ``holds`` says they serve; ``what`` names
+    what they give, as a sentence starts and within one."""
     folder = dataset / batch.IN_DATASET
     if not folder.is_dir():
         return DatasetFeatures()
     try:
         tables = batch.FeatureTables.open(folder)
     except batch.FeatureTablesError as err:
-        return DatasetFeatures(note=f"{err} Until then the features are computed here.")
-    if not tables.serves(shop.events.frame, settings.cutoff, settings.horizon_days):
+        return DatasetFeatures(note=f"{err} Until then {what[1]} are computed here.")
+    if not holds(tables):
         return DatasetFeatures(
             note=f"The dataset's feature tables ({tables.engine}) were made for cutoff "
             f"{tables.cutoff:%Y-%m-%d} and a {tables.horizon_days}-day horizon, not for these "
-            "settings, so the features are computed here."
+            f"settings, so {what[1]} are computed here."
         )
     return DatasetFeatures(
         tables,
-        f"Per-user features read from the dataset's feature tables ({tables.engine}, cutoff "
+        f"{what[0]} read from the dataset's feature tables ({tables.engine}, cutoff "
         f"{tables.cutoff:%Y-%m-%d}, {tables.horizon_days}-day horizon).",
     )
 

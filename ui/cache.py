@@ -15,7 +15,7 @@ from typing import Final
 import pandas as pd
 import streamlit as st
 
-from core import batch, purchase, schema, services
+from core import batch, purchase, recommend, schema, services
 from core import overview as an
 from core.commands.users import UserIds
 from core.config import load_settings
@@ -246,13 +246,58 @@ def dataset_features(
     looked up once per split and per time the tables were written."""
     if dataset is None:
         return services.DatasetFeatures()
-    try:
-        written = (dataset / batch.IN_DATASET).stat().st_mtime
-    except OSError:
-        written = 0.0
     return _dataset_features(
-        shop.fingerprint, shop, str(dataset), settings.cutoff, settings.horizon_days, written
+        shop.fingerprint,
+        shop,
+        str(dataset),
+        settings.cutoff,
+        settings.horizon_days,
+        _tables_written(dataset),
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _dataset_interactions(
+    fingerprint: str,
+    _shop: loading.ShopData,
+    dataset: str,
+    evaluate: bool,
+    cutoff: pd.Timestamp | None,
+    horizon_days: int,
+    train_windows: int,
+    written: float,
+) -> services.DatasetFeatures:
+    settings = services.RecommendSettings(
+        recommend.RecommenderConfig(train_windows=train_windows), evaluate, cutoff, horizon_days
+    )
+    return services.dataset_interactions(Path(dataset), _shop, settings)
+
+
+def dataset_interactions(
+    shop: loading.ShopData, settings: services.RecommendSettings, dataset: Path | None
+) -> services.DatasetFeatures:
+    """The feature tables a server dataset keeps for the recommender with these settings (none
+    for other data); looked up once per split and per time the tables were written."""
+    if dataset is None:
+        return services.DatasetFeatures()
+    return _dataset_interactions(
+        shop.fingerprint,
+        shop,
+        str(dataset),
+        settings.evaluate,
+        settings.cutoff,
+        settings.horizon_days,
+        settings.config.train_windows,
+        _tables_written(dataset),
+    )
+
+
+def _tables_written(dataset: Path) -> float:
+    """When the dataset's feature tables were last written (0: it has none)."""
+    try:
+        return (dataset / batch.IN_DATASET).stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def purchase_data(

@@ -274,6 +274,15 @@ def time_split(settings: RecommendSettings, shop: ShopData) -> None:
         "is used for training, so the test window stays unseen until it is scored.",
         key="recs.chart.timeline",
     )
+    note = _dataset_tables(shop, settings).note
+    if note:
+        st.caption(untrusted.plain_md(note))
+
+
+def _dataset_tables(shop: ShopData, settings: RecommendSettings) -> services.DatasetFeatures:
+    """The feature tables the server dataset on screen keeps for these settings, if any."""
+    on_disk = state.dataset_folder(shop)
+    return cache.dataset_interactions(shop, settings, None if on_disk is None else on_disk[0])
 
 
 # --- training in the background ---------------------------------------------------------
@@ -295,10 +304,14 @@ def train(shop: ShopData, request: Request, job: trainer.TrainingJob | None) -> 
     settings, start = request.settings, None
     if request.submitted and settings is not None:
         store = state.run_store()
+        tables = _dataset_tables(shop, settings).tables
+        pairs_at = None if tables is None else tables.interactions_at
         start = (
             settings.config.network,
             settings,
-            lambda job: services.train_recommender(shop, settings, store, on_progress=job.report),
+            lambda job: services.train_recommender(
+                shop, settings, store, on_progress=job.report, pairs_at=pairs_at
+            ),
         )
     finished = trainer.train_on_page(
         PAGE,

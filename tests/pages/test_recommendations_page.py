@@ -14,6 +14,7 @@ from core.ml.timesplit import data_end_of, default_cutoff
 from core.runs import RunStore
 from core.runs.tasks import recommender_run_record
 from tests.pages.apptest import (
+    DATA,
     RECOMMENDATIONS,
     finished_training,
     metric,
@@ -269,3 +270,38 @@ def test_a_purchase_run_in_the_recommendations_url_is_refused_with_one_line(runs
     at = run_page(RECOMMENDATIONS, query={state.RUN_QUERY: "20260101-000000-purchase-00000000"})
     assert not at.exception
     assert len(at.error) == 1 and "There is no run" in at.error[0].value
+
+
+def test_a_datasets_own_feature_tables_feed_the_recommender(
+    tmp_path, monkeypatch, small_shop_files
+):
+    from core.batch import IN_DATASET, FeatureTables, run_feature_job
+    from core.datasets.ingest import ingest
+
+    read = []
+    interactions_at = FeatureTables.interactions_at
+    monkeypatch.setattr(
+        FeatureTables,
+        "interactions_at",
+        lambda self, at: read.append(at) or interactions_at(self, at),
+    )
+    events, products = small_shop_files
+    data_dir = tmp_path / "datasets"
+    ingest([events], name="shop", data_dir=data_dir, products=products)
+    job = run_feature_job(data_dir / "shop", data_dir / "shop" / IN_DATASET, horizon_days=30)
+    monkeypatch.setenv("SHOPLENS_DATA_DIR", str(data_dir))
+    at = run_page(DATA, through_app=True)
+    at.radio(key=state.SOURCE).set_value(state.SOURCE_DATASET).run()
+    at.switch_page(RECOMMENDATIONS).run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "User x item interactions read from the dataset's feature tables" in captions
+    at = train_recommender(at, epochs=1)
+    assert not at.exception and not at.error
+    assert at.session_state[state.RECS_RESULT].evaluation is not None
+    assert read and set(read) <= set(job.interaction_dates)  # the cutoff and every window
+    assert len(set(read)) == 1 + recommend.RecommenderConfig().train_windows
+    at.number_input(key=state.RECS_HORIZON).set_value(21).run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "not for these settings, so the interactions are computed here" in captions
