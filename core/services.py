@@ -209,11 +209,14 @@ def dataset_features(dataset: Path, shop: ShopData, settings: PurchaseSettings) 
     """The feature job's tables a dataset keeps in ``features/`` (``python -m core features
     --dataset NAME --horizon-days H --out DATA_DIR/NAME/features``), when they hold every date
     purchase prediction with these settings reads; otherwise the features are computed here."""
-    return _dataset_tables(
-        dataset,
-        lambda tables: tables.serves(shop.events.frame, settings.cutoff, settings.horizon_days),
-        ("Per-user features", "the features"),
-    )
+    what = "the features"
+
+    def refusal(tables: batch.FeatureTables) -> str | None:
+        if tables.serves(shop.events.frame, settings.cutoff, settings.horizon_days):
+            return None
+        return _made_for_others(tables, what)
+
+    return _dataset_tables(dataset, refusal, "Per-user features", what)
 
 
 def dataset_interactions(
@@ -222,45 +225,59 @@ def dataset_interactions(
     """The feature job's tables a dataset keeps in ``features/``, when they hold the user x item
     table at every date the recommender with these settings reads (``recommend.recommend_dates``);
     otherwise the interactions are added up from the events here."""
-    events = shop.events.frame
+    events, what = shop.events.frame, "the interactions"
 
-    def holds(tables: batch.FeatureTables) -> bool:
+    def refusal(tables: batch.FeatureTables) -> str | None:
+        if not tables.interaction_dates:
+            return (
+                f"The dataset's feature tables ({tables.engine}) hold no user x item tables by "
+                "date; run python -m core features --horizon-days H again to write them. Until "
+                f"then {what} are computed here."
+            )
         try:
             tables.check_source(events)
         except batch.FeatureTablesError:
-            return False
+            return _made_for_others(tables, what)
         wanted = recommend.recommend_dates(
             events[schema.TIMESTAMP].min(),
             settings.cutoff_for(events),
             settings.horizon_days,
             settings.config.train_windows,
         )
-        return set(wanted) <= tables.interaction_dates
+        return None if set(wanted) <= tables.interaction_dates else _made_for_others(tables, what)
 
-    return _dataset_tables(dataset, holds, ("User x item interactions", "the interactions"))
+    return _dataset_tables(dataset, refusal, "User x item interactions", what)
+
+
+def _made_for_others(tables: batch.FeatureTables, what: str) -> str:
+    return (
+        f"The dataset's feature tables ({tables.engine}) were made for cutoff "
+        f"{tables.cutoff:%Y-%m-%d} and a {tables.horizon_days}-day horizon, not for these "
+        f"settings, so {what} are computed here."
+    )
 
 
 def _dataset_tables(
-    dataset: Path, holds: Callable[[batch.FeatureTables], bool], what: tuple[str, str]
+    dataset: Path,
+    refusal: Callable[[batch.FeatureTables], str | None],
+    read: str,
+    what: str,
 ) -> DatasetFeatures:
-    """The tables in the dataset's ``features/`` when ``holds`` says they serve; ``what`` names
-    what they give, as a sentence starts and within one."""
+    """The tables in the dataset's ``features/`` unless ``refusal`` says why they do not serve;
+    ``read`` and ``what`` name what they give, as a sentence starts and within one."""
     folder = dataset / batch.IN_DATASET
     if not folder.is_dir():
         return DatasetFeatures()
     try:
         tables = batch.FeatureTables.open(folder)
     except batch.FeatureTablesError as err:
-        return DatasetFeatures(note=f"{err} Until then {what[1]} are computed here.")
-    if not holds(tables):
-        return DatasetFeatures(
-            note=f"The dataset's feature tables ({tables.engine}) were made for cutoff "
-            f"{tables.cutoff:%Y-%m-%d} and a {tables.horizon_days}-day horizon, not for these "
-            f"settings, so {what[1]} are computed here."
-        )
+        return DatasetFeatures(note=f"{err} Until then {what} are computed here.")
+    note = refusal(tables)
+    if note is not None:
+        return DatasetFeatures(note=note)
     return DatasetFeatures(
         tables,
-        f"{what[0]} read from the dataset's feature tables ({tables.engine}, cutoff "
+        f"{read} read from the dataset's feature tables ({tables.engine}, cutoff "
         f"{tables.cutoff:%Y-%m-%d}, {tables.horizon_days}-day horizon).",
     )
 

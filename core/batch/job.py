@@ -289,7 +289,7 @@ class FeatureTables:
             raise FeatureTablesError(
                 f"The feature tables in '{folder}' hold only the cutoff "
                 f"{tables.cutoff:%Y-%m-%d}; run python -m core features again with "
-                "--horizon-days H (the purchase horizon) to write every date it reads."
+                "--horizon-days H (the model's horizon) to write every date the models read."
             )
         return tables
 
@@ -338,7 +338,7 @@ class FeatureTables:
                 f"{self.horizon_days} days; run python -m core features with this purchase's "
                 "--cutoff and --horizon-days."
             )
-        frame = _read_folder(self.folder / USERS_BY_DATE / _at_folder(at))
+        frame = self._read(USERS_BY_DATE, at)
         users = pd.Index(frame.pop(schema.USER_ID).astype("str"), name=schema.USER_ID)
         return frame.set_axis(users).astype("float64")
 
@@ -349,6 +349,11 @@ class FeatureTables:
         Raises:
             FeatureTablesError: one line, when the job wrote no such table at that date.
         """
+        if not self.interaction_dates:
+            raise FeatureTablesError(
+                f"The feature tables in '{self.folder}' hold no user x item tables by date; run "
+                "python -m core features --horizon-days H (this recommender's horizon) again."
+            )
         if at not in self.interaction_dates:
             raise FeatureTablesError(
                 f"The feature tables in '{self.folder}' have no user x item table at "
@@ -357,15 +362,30 @@ class FeatureTables:
                 "this recommender's horizon (its dates are the end of the data, the cutoff and "
                 "each training window's start)."
             )
-        return _read_folder(self.folder / INTERACTIONS_BY_DATE / _at_folder(at))
+        return self._read(INTERACTIONS_BY_DATE, at)
+
+    def _read(self, table: str, at: pd.Timestamp) -> pd.DataFrame:
+        """The table at ``at``.
+
+        Raises:
+            FeatureTablesError: one line, when its files cannot be read (e.g. the folder is
+                being replaced by a new job).
+        """
+        folder = self.folder / table / _at_folder(at)
+        try:
+            parts = [pq.read_table(path).to_pandas() for path in parquet_files(folder)]
+            if not parts:
+                raise FileNotFoundError(folder)
+        except (OSError, ValueError, pa.ArrowException) as err:
+            raise FeatureTablesError(
+                f"The feature table {table}/{_at_folder(at)} in '{self.folder}' cannot be read "
+                f"({type(err).__name__}); run python -m core features again."
+            ) from None
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def _at_folder(at: pd.Timestamp) -> str:
     return f"at={at:%Y-%m-%d}"
-
-
-def _read_folder(folder: Path) -> pd.DataFrame:
-    return pd.concat([pd.read_parquet(path) for path in parquet_files(folder)], ignore_index=True)
 
 
 def _check_out(out: Path) -> None:

@@ -12,6 +12,8 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 from scipy.linalg import lapack
 from sklearn.preprocessing import normalize
@@ -405,16 +407,22 @@ def _tally_pairs(
         ShopLensError: when the table names a user or item the events do not have.
     """
     n_users, n_items = len(user_ids), len(item_ids)
-    users = pd.Categorical(pairs[schema.USER_ID].astype("str"), categories=user_ids).codes
-    items = pd.Categorical(pairs[schema.ITEM_ID].astype("str"), categories=item_ids).codes
+    users, items = (
+        _codes_in(pairs[schema.USER_ID], user_ids),
+        _codes_in(pairs[schema.ITEM_ID], item_ids),
+    )
     if (users < 0).any() or (items < 0).any():
         raise ShopLensError(
             "The user x item table names users or items these events do not have; run python "
             "-m core features on this data again."
         )
     kept = ~non_product[items]
-    users, items = users[kept].astype(np.int64), items[kept].astype(np.int64)
-    column = {name: pairs[name].to_numpy()[kept] for name in PAIRS if name in pairs.columns}
+    every = bool(kept.all())
+    users, items = (users, items) if every else (users[kept], items[kept])
+    column = {
+        name: pairs[name].to_numpy() if every else pairs[name].to_numpy()[kept]
+        for name in PAIRS[2:]
+    }
     shape = (n_users, n_items)
 
     def matrix(values: np.ndarray, mask: np.ndarray | slice = slice(None)) -> sparse.csr_matrix:
@@ -457,6 +465,12 @@ def _tally_pairs(
         user_events=np.bincount(users, weights=events, minlength=n_users),
         user_last=user_last,
     )
+
+
+def _codes_in(ids: pd.Series, index: pd.Index) -> np.ndarray:
+    """The position of each id in ``index`` (-1: not there), by one hash lookup in Arrow."""
+    found = pc.index_in(pa.array(ids.astype("str")), value_set=pa.array(index, pa.string()))
+    return found.fill_null(-1).to_numpy().astype(np.int64)
 
 
 def _vocabulary(activity: np.ndarray, known: np.ndarray, max_items: int | None) -> np.ndarray:

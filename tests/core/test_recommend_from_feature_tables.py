@@ -5,6 +5,7 @@ added up from the events; a date the job did not write is refused in one line.""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -156,3 +157,33 @@ def test_the_recommend_command_reads_a_datasets_feature_tables(capsys, tmp_path,
     )
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "no user x item table at" in err
+
+
+def test_tables_without_user_x_item_tables_or_with_a_lost_file_say_so(small_shop, tmp_path):
+    from core import services
+    from core.batch import IN_DATASET
+    from core.batch.job import MANIFEST
+
+    dataset = tmp_path / "shop"
+    write_source(small_shop, dataset)
+    run_feature_job(dataset, dataset / IN_DATASET, horizon_days=H)
+    settings = services.RecommendSettings(CONFIG, horizon_days=H)
+    found = services.dataset_interactions(dataset, small_shop, settings)
+    assert found.tables is not None and "read from the dataset's feature tables" in found.note
+    # A file lost (e.g. while a new job replaces the folder): one line, not a traceback.
+    at = max(found.tables.interaction_dates)
+    for part in (dataset / IN_DATASET / INTERACTIONS_BY_DATE / f"at={at:%Y-%m-%d}").iterdir():
+        part.unlink()
+    with pytest.raises(FeatureTablesError, match="cannot be read") as caught:
+        found.tables.interactions_at(at)
+    assert "\n" not in str(caught.value)
+    # Tables of a job that wrote no user x item tables by date.
+    manifest = dataset / IN_DATASET / MANIFEST
+    record = json.loads(manifest.read_text())
+    del record["interaction_dates"]
+    manifest.write_text(json.dumps(record))
+    found = services.dataset_interactions(dataset, small_shop, settings)
+    assert found.tables is None
+    assert "hold no user x item tables by date" in found.note
+    with pytest.raises(FeatureTablesError, match="hold no user x item tables by date"):
+        FeatureTables.open(dataset / IN_DATASET).interactions_at(at)
