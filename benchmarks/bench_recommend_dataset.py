@@ -12,7 +12,14 @@ Measured at 30M events (300,000 users, 1.24M products, 100,000 in the vocabulary
 1.8: with the item neighbours one block at a time, fit 318.1 s (missed) and the lists 184.1 s
 (missed); two blocks at a time, fit 296.8 s and the lists 174.6 s (both met, narrowly); one
 user's list 15-16 ms median, 56-63 ms slowest; peak RSS 10.9-11.0 GB. Runs of the same code
-differ by 10 to 20 s.
+differ by 10 to 20 s. On a quiet machine (load 0 to 1.6): fit 234.6 s, the lists 170.0 s, one
+user's list 17 ms median and 93 ms slowest, peak RSS 11.0 GB.
+
+Then the fit again, reading the feature job's user x item tables (``features --horizon-days
+30``: 3 recommender dates beside 6 purchase dates, 92.6 s and 181 CPU-s for the job, peak RSS
+4.5 GB): fit 244.9 s, peak RSS 11.7 GB. No faster on one machine: at the end date, reading the
+table (27M pairs) takes 7.2 s and building the interactions from it 23.6 s, against 31.9 s
+adding up the events; the item models and the ranker take the rest of the fit either way.
 """
 
 from __future__ import annotations
