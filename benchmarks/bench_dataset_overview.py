@@ -50,6 +50,12 @@ lines; groups by item and user codes in arrays), 30M events, the whole benchmark
   category 0.8 s, the item table 0.7 s and the viewers of the shown items 0.5 s are the largest
   parts left), last 7 days 1.7 to 1.8 s, weekly trends 0.5 s, peak RSS 2.5 GB; in memory cold
   32.9 to 38.5 s, event types 33.8 to 39.1 s, 5.4 GB.
+- format 11 again on another machine of the same kind, two whole runs on a quiet machine (load
+  0 before, 1.4 to 1.5 after): coding once 66.8 to 68.4 s; cold 3.4 to 3.8 s, a category 1.1 to
+  1.4 s, event types 3.1 to 3.5 s (missed, narrowly), last 7 days 1.8 to 1.9 s, weekly trends
+  0.5 s. The same calls in one process on the coded dataset: event types 2.7 to 2.8 s (4.7 s of
+  CPU time); its largest queries are the item table (0.48 s), the first views per category
+  (0.42 s) and the viewers of the shown items (0.24 s).
 """
 
 from __future__ import annotations
