@@ -24,3 +24,23 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str | Path) -> dict:
     assert err == ""
     assert len(out.strip().splitlines()) == 1
     return json.loads(out)
+
+
+def ingested_with_features(
+    capsys: pytest.CaptureFixture[str], folder: Path, files: tuple[Path, Path], horizon_days: int
+) -> tuple[list[str | Path], Path, str]:
+    """The shop ``files`` (events, products) ingested as the dataset ``small`` under ``folder``
+    and its feature tables of this horizon written to ``folder / 'f'`` by the commands; returns
+    the options naming the dataset, the tables' folder and what ``features`` printed."""
+    events, products = files
+    data_dir = folder / "datasets"
+    code, _, err = run_cli(
+        capsys, "ingest", events, "--products", products, "--name", "small", "--data-dir", data_dir
+    )
+    assert code == 0, err
+    dataset: list[str | Path] = ["--dataset", "small", "--data-dir", data_dir]
+    code, out, err = run_cli(
+        capsys, "features", *dataset, "--horizon-days", str(horizon_days), "--out", folder / "f"
+    )
+    assert code == 0, err
+    return dataset, folder / "f", out

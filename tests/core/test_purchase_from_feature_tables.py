@@ -23,7 +23,7 @@ from core.batch import (
 )
 from core.batch.job import MANIFEST
 from core.purchase import features as feat
-from tests.cli import run_cli, run_json
+from tests.cli import ingested_with_features, run_cli, run_json
 
 H = 21
 CUTOFF = pd.Timestamp("2026-09-15")
@@ -132,16 +132,10 @@ def test_the_commands_train_purchase_on_a_datasets_feature_tables(
     capsys, tmp_path, small_shop_files
 ):
     events, products = small_shop_files
-    data_dir, runs = tmp_path / "datasets", tmp_path / "runs"
-    code, _, err = run_cli(
-        capsys, "ingest", events, "--products", products, "--name", "small", "--data-dir", data_dir
-    )
-    assert code == 0, err
-    dataset = ["--dataset", "small", "--data-dir", data_dir]
-    window = ["--horizon-days", str(H)]
-    code, out, err = run_cli(capsys, "features", *dataset, *window, "--out", tmp_path / "f")
-    assert code == 0, err
+    dataset, _, out = ingested_with_features(capsys, tmp_path, small_shop_files, H)
     assert "the per-user table at the" in out
+    window = ["--horizon-days", str(H)]
+    runs = tmp_path / "runs"
     training = [*dataset, *window, "--hidden", "8", "--epochs", "2", "--runs-dir", runs, "--json"]
     got = run_json(capsys, "purchase", *training, "--features", tmp_path / "f")
     expected = run_json(capsys, "purchase", *training)

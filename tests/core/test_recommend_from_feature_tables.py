@@ -16,7 +16,7 @@ from core.batch import FeatureTables, FeatureTablesError, run_feature_job, write
 from core.batch.job import INTERACTIONS_BY_DATE
 from core.ml.timesplit import data_end_of
 from core.recommend.interactions import Interactions
-from tests.cli import run_cli, run_json
+from tests.cli import ingested_with_features, run_cli, run_json
 
 H = 21
 CUTOFF = pd.Timestamp("2026-09-15")
@@ -126,18 +126,10 @@ def test_a_date_the_job_did_not_write_is_refused_in_one_line(small_shop, tables)
 
 
 def test_the_recommend_command_reads_a_datasets_feature_tables(capsys, tmp_path, small_shop_files):
-    events, products = small_shop_files
-    data_dir, runs = tmp_path / "datasets", tmp_path / "runs"
-    code, _, err = run_cli(
-        capsys, "ingest", events, "--products", products, "--name", "small", "--data-dir", data_dir
-    )
-    assert code == 0, err
-    dataset = ["--dataset", "small", "--data-dir", data_dir]
-    window = ["--horizon-days", str(H)]
-    code, out, err = run_cli(capsys, "features", *dataset, *window, "--out", tmp_path / "f")
-    assert code == 0, err
+    dataset, _, out = ingested_with_features(capsys, tmp_path, small_shop_files, H)
     assert "user x item table at the 5 dates it reads" in out
-    training = [*dataset, *window, "--hidden", "8", "--epochs", "2", "--runs-dir", runs]
+    window = ["--horizon-days", str(H)]
+    training = [*dataset, *window, "--hidden", "8", "--epochs", "2", "--runs-dir", tmp_path / "r"]
     got = run_json(capsys, "recommend", *training, "--features", tmp_path / "f", "--json")
     expected = run_json(capsys, "recommend", *training, "--json")
     assert got["cutoff"] == expected["cutoff"]

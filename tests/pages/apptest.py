@@ -117,3 +117,29 @@ def finished_training(
     job._run(work)
     jobs._JOBS[job.job_id] = job
     return job
+
+
+def open_dataset_with_feature_tables(
+    page: str, folder: Path, files: tuple[Path, Path], monkeypatch: Any, reader: str
+) -> tuple[AppTest, Any, list[pd.Timestamp]]:
+    """The shop ``files`` (events, products) ingested as a server dataset under ``folder``, with
+    its feature tables (H = 30) in its own ``features/`` folder, opened from the Data page and
+    shown on ``page``; returns the app, the feature job's result and the dates read so far
+    through ``FeatureTables.<reader>`` (a list that keeps growing)."""
+    from core.batch import IN_DATASET, FeatureTables, run_feature_job
+    from core.datasets.ingest import ingest
+
+    read: list[pd.Timestamp] = []
+    original = getattr(FeatureTables, reader)
+    monkeypatch.setattr(
+        FeatureTables, reader, lambda self, at: read.append(at) or original(self, at)
+    )
+    events, products = files
+    data_dir = folder / "datasets"
+    ingest([events], name="shop", data_dir=data_dir, products=products)
+    job = run_feature_job(data_dir / "shop", data_dir / "shop" / IN_DATASET, horizon_days=30)
+    monkeypatch.setenv("SHOPLENS_DATA_DIR", str(data_dir))
+    at = run_page(DATA, through_app=True)
+    at.radio(key=state.SOURCE).set_value(state.SOURCE_DATASET).run()
+    at.switch_page(page).run()
+    return at, job, read

@@ -13,11 +13,11 @@ from core.ml import metrics as m
 from core.ml.network import NetworkConfig
 from core.runs import RunStore
 from tests.pages.apptest import (
-    DATA,
     PURCHASE,
     TIMEOUT,
     finished_training,
     metric,
+    open_dataset_with_feature_tables,
     run_page,
     train_purchase,
 )
@@ -268,22 +268,9 @@ def test_users_to_train_on_reaches_the_training_and_the_reopened_run(runs_dir):
 def test_a_datasets_own_feature_tables_feed_the_purchase_page(
     tmp_path, monkeypatch, small_shop_files
 ):
-    from core.batch import IN_DATASET, FeatureTables, run_feature_job
-    from core.datasets.ingest import ingest
-
-    read = []
-    users_at = FeatureTables.users_at
-    monkeypatch.setattr(
-        FeatureTables, "users_at", lambda self, at: read.append(at) or users_at(self, at)
+    at, job, read = open_dataset_with_feature_tables(
+        PURCHASE, tmp_path, small_shop_files, monkeypatch, "users_at"
     )
-    events, products = small_shop_files
-    data_dir = tmp_path / "datasets"
-    ingest([events], name="shop", data_dir=data_dir, products=products)
-    job = run_feature_job(data_dir / "shop", data_dir / "shop" / IN_DATASET, horizon_days=30)
-    monkeypatch.setenv("SHOPLENS_DATA_DIR", str(data_dir))
-    at = run_page(DATA, through_app=True)
-    at.radio(key=state.SOURCE).set_value(state.SOURCE_DATASET).run()
-    at.switch_page(PURCHASE).run()
     assert not at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "Per-user features read from the dataset's feature tables" in captions

@@ -14,10 +14,10 @@ from core.ml.timesplit import data_end_of, default_cutoff
 from core.runs import RunStore
 from core.runs.tasks import recommender_run_record
 from tests.pages.apptest import (
-    DATA,
     RECOMMENDATIONS,
     finished_training,
     metric,
+    open_dataset_with_feature_tables,
     run_page,
     table,
     train_recommender,
@@ -275,24 +275,9 @@ def test_a_purchase_run_in_the_recommendations_url_is_refused_with_one_line(runs
 def test_a_datasets_own_feature_tables_feed_the_recommender(
     tmp_path, monkeypatch, small_shop_files
 ):
-    from core.batch import IN_DATASET, FeatureTables, run_feature_job
-    from core.datasets.ingest import ingest
-
-    read = []
-    interactions_at = FeatureTables.interactions_at
-    monkeypatch.setattr(
-        FeatureTables,
-        "interactions_at",
-        lambda self, at: read.append(at) or interactions_at(self, at),
+    at, job, read = open_dataset_with_feature_tables(
+        RECOMMENDATIONS, tmp_path, small_shop_files, monkeypatch, "interactions_at"
     )
-    events, products = small_shop_files
-    data_dir = tmp_path / "datasets"
-    ingest([events], name="shop", data_dir=data_dir, products=products)
-    job = run_feature_job(data_dir / "shop", data_dir / "shop" / IN_DATASET, horizon_days=30)
-    monkeypatch.setenv("SHOPLENS_DATA_DIR", str(data_dir))
-    at = run_page(DATA, through_app=True)
-    at.radio(key=state.SOURCE).set_value(state.SOURCE_DATASET).run()
-    at.switch_page(RECOMMENDATIONS).run()
     assert not at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "User x item interactions read from the dataset's feature tables" in captions
