@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from core import batch, images, purchase, recommend, schema
+from core import batch, images, purchase, recommend
 from core.config import HORIZON_DAYS, TOP_K, load_settings
 from core.data.loading import ShopData, with_photos_fingerprint
 from core.errors import RunWriteError, ShopLensError
@@ -223,7 +223,7 @@ def dataset_interactions(
     dataset: Path, shop: ShopData, settings: RecommendSettings
 ) -> DatasetFeatures:
     """The feature job's tables a dataset keeps in ``features/``, when they hold the user x item
-    table at every date the recommender with these settings reads (``recommend.recommend_dates``);
+    table at every date the recommender with these settings reads;
     otherwise the interactions are added up from the events here."""
     events, what = shop.events.frame, "the interactions"
 
@@ -234,17 +234,14 @@ def dataset_interactions(
                 "date; run python -m core features --horizon-days H again to write them. Until "
                 f"then {what} are computed here."
             )
-        try:
-            tables.check_source(events)
-        except batch.FeatureTablesError:
-            return _made_for_others(tables, what)
-        wanted = recommend.recommend_dates(
-            events[schema.TIMESTAMP].min(),
+        if tables.serves_recommender(
+            events,
             settings.cutoff_for(events),
             settings.horizon_days,
             settings.config.train_windows,
-        )
-        return None if set(wanted) <= tables.interaction_dates else _made_for_others(tables, what)
+        ):
+            return None
+        return _made_for_others(tables, what)
 
     return _dataset_tables(dataset, refusal, "User x item interactions", what)
 

@@ -324,6 +324,19 @@ class FeatureTables:
             return False
         return set(wanted) <= self.dates
 
+    def serves_recommender(
+        self, events: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int, train_windows: int
+    ) -> bool:
+        """Whether the tables hold the user x item table at every date the recommender fitted
+        on ``events`` at ``cutoff`` with this horizon and training windows reads."""
+        try:
+            self.check_source(events)  # the events' time span is then the source's
+        except FeatureTablesError:
+            return False
+        first = _as_time(self.source["first_us"])
+        wanted = recommend_dates(first, cutoff, horizon_days, train_windows)
+        return set(wanted) <= self.interaction_dates
+
     def users_at(self, at: pd.Timestamp) -> pd.DataFrame:
         """The per-user features at ``at`` (index ``user_id`` as text), as
         ``features.user_features`` gives them.
