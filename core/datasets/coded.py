@@ -30,10 +30,14 @@ groups:
 - ``user_weeks.parquet``: the user-days per user ``u`` and week ``w``: whether they bought,
   their types ``m`` and their first view's time ``v0``; a period reads the weeks wholly in it
   there and the user-days of its other days;
-- ``category_views.parquet``: per day ``d``, category ``c``, user ``u`` and type ``ty`` of
-  their views there, the first view's time ``v0`` and the day before with such views ``pd``
-  (NULL for none): a user's first view of a category in a period of whole days is ``v0`` of
-  the one row there whose ``pd`` is before the period, so no grouping per user and category;
+- the views per day ``d``, category ``c``, user ``u`` and type ``ty``, with the first one's
+  time ``v0`` and the day before with such views ``pd`` (NULL for none): a user's first view
+  of a category in a period of whole days is ``v0`` of the one row there whose ``pd`` is
+  before the period, so no grouping per user and category. Those rows are kept as
+  ``category_view_days.parquet``, counted per ``d``, ``c``, ``ty`` and ``pd`` (``n``: a
+  category's viewers in a period are a sum), and ``category_shopper_views.parquet``, the rows
+  of the users who put in the cart or bought in that category at some time, the only ones a
+  funnel step or a purchase there can follow;
 - ``segment_days.parquet``: per day ``d``, category ``c``, brand ``b`` and type ``ty`` (kind
   ``k``): events ``n`` (units and revenue come from the purchase lines);
 - ``item_days.parquet``: per day ``d``, item ``i`` and type ``ty`` (kind ``k``): events
@@ -74,6 +78,7 @@ from core.data.orders import DAY_NS
 from core.datasets.ingest import DUCKDB_MEMORY, EVENTS, PRODUCTS
 from core.errors import DatasetError
 from core.overview.columns import (
+    _K_CART,
     _K_OTHER,
     _K_PURCHASE,
     _K_RETURN,
@@ -90,7 +95,7 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 11
+FORMAT_VERSION: Final = 12
 PERFECT_HASH_BITS: Final = 22
 MASK_TYPES: Final = 62  # event types a BIGINT mask holds
 _BUILDING = threading.Lock()
@@ -316,10 +321,20 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
         f"ORDER BY w) TO {_quote(out / 'user_weeks.parquet')} {by_day}"
     )
     con.execute(
-        "COPY (SELECT d, c, u, ty, v0, lag(d) OVER (PARTITION BY u, c, ty ORDER BY d) AS pd "
-        f"FROM (SELECT d, c, u, ty, min(t) AS v0 FROM written WHERE k = {_K_VIEW} AND c IS NOT "
-        f"NULL GROUP BY ALL) ORDER BY d) TO {_quote(out / 'category_views.parquet')} {by_day}"
+        "CREATE TEMP TABLE category_views AS SELECT d, c, u, ty, v0, lag(d) OVER (PARTITION BY "
+        f"u, c, ty ORDER BY d) AS pd FROM (SELECT d, c, u, ty, min(t) AS v0 FROM written WHERE "
+        f"k = {_K_VIEW} AND c IS NOT NULL GROUP BY ALL)"
     )
+    con.execute(
+        "COPY (SELECT d, c, ty, pd, count(*) AS n FROM category_views GROUP BY ALL ORDER BY d) "
+        f"TO {_quote(out / 'category_view_days.parquet')} {by_day}"
+    )
+    con.execute(
+        "COPY (SELECT v.* FROM category_views AS v SEMI JOIN (SELECT DISTINCT c, u FROM written "
+        f"WHERE k IN ({_K_CART}, {_K_PURCHASE}) AND c IS NOT NULL) AS p ON p.c = v.c AND "
+        f"p.u = v.u ORDER BY d) TO {_quote(out / 'category_shopper_views.parquet')} {by_day}"
+    )
+    con.execute("DROP TABLE category_views")
     con.execute(
         "COPY (SELECT d, c, b, ty, k, count(*) AS n FROM written "
         "WHERE c IS NOT NULL OR b IS NOT NULL GROUP BY ALL ORDER BY d) "
