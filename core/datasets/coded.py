@@ -41,7 +41,9 @@ groups:
 - ``segment_days.parquet``: per day ``d``, category ``c``, brand ``b`` and type ``ty`` (kind
   ``k``): events ``n`` (units and revenue come from the purchase lines);
 - ``item_days.parquet``: per day ``d``, item ``i`` and type ``ty`` (kind ``k``): events
-  ``n``;
+  ``n``; ``item_viewers.parquet``: per item ``i``, day ``d`` and type ``ty``, the users ``u``
+  with such a view, in item order in small row groups, so the viewers of the few items an
+  Overview shows are read from their row groups alone;
 - ``user_months.parquet``: per user ``u``, month ``mo`` (since 1970) and type ``ty`` (kind
   ``k``), the first day ``fd`` with such an event, for cohorts;
 - ``hours.parquet``: per day ``d``, hour ``h`` and type ``ty`` (kind ``k``): events ``n``, the
@@ -95,7 +97,7 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
-FORMAT_VERSION: Final = 12
+FORMAT_VERSION: Final = 13
 PERFECT_HASH_BITS: Final = 22
 MASK_TYPES: Final = 62  # event types a BIGINT mask holds
 _BUILDING = threading.Lock()
@@ -343,6 +345,11 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
     con.execute(
         "COPY (SELECT d, i, ty, k, count(*) AS n FROM written WHERE i IS NOT NULL GROUP BY ALL "
         f"ORDER BY d) TO {_quote(out / 'item_days.parquet')} {by_day}"
+    )
+    con.execute(
+        f"COPY (SELECT DISTINCT i, d, u, ty FROM written WHERE k = {_K_VIEW} AND i IS NOT NULL "
+        f"ORDER BY i, d) TO {_quote(out / 'item_viewers.parquet')} "
+        f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS // 4})"
     )
     con.execute(
         f"COPY (SELECT u, {day_bucket('M', 'd')} AS mo, ty, k, min(d) AS fd FROM written "

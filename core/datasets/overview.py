@@ -930,16 +930,17 @@ class _Query:
             )
             for measure in measures
         }
-        # The items as a list of literals, which the scan of the events filters by; a period of
-        # whole days is its days, so the scan reads no times.
+        # The items as a list of literals, which the scan filters by: on whole days, of the
+        # coded viewers in item order, whose other items' row groups it skips.
         views = (
-            f"ev WHERE ({self.sel}) AND {self.days(self.s, self.e)}"
+            f"read_parquet({self.coded.path('item_viewers')}) WHERE ({self.sel}) AND "
+            f"{self.days(self.s, self.e)}"
             if self.by_day
-            else f"sel WHERE {self.period()}"
+            else f"sel WHERE {self.period()} AND k = {_K_VIEW}"
         )
         viewers = dict(
             self.rows(
-                f"SELECT i, count(DISTINCT u) FROM {views} AND k = {_K_VIEW} "
+                f"SELECT i, count(DISTINCT u) FROM {views} "
                 f"AND i IN ({', '.join(map(str, shown)) or 'NULL'}) GROUP BY i"
             )
         )
