@@ -41,10 +41,21 @@ def _closest_touched(
     the cost stays small however many items count a popular item as their neighbour.
     """
     history = inter.weights[users]
-    history.data = np.ones(len(history.data))
+    history.data.fill(1.0)  # a fresh copy: the user touched it
     closeness = sparse.csr_matrix(history.multiply(inter.similarity[items]))
     closeness.eliminate_zeros()
     return row_argmax(closeness)
+
+
+def _top_categories(inter: Interactions, users: np.ndarray) -> np.ndarray:
+    """Each user's category of the largest share (the lowest code among ties; 0 for a user
+    with none), found once per user however many of their rows ``users`` holds."""
+    unique, rows = np.unique(users, return_inverse=True)
+    shares = sparse.csr_matrix(inter.user_category[unique])
+    shares.eliminate_zeros()
+    shares.sort_indices()
+    top, _ = row_argmax(shares)
+    return top[rows]
 
 
 def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Series:
@@ -80,7 +91,7 @@ def explain(recommender: Recommender, recommendations: pd.DataFrame) -> pd.Serie
         known = category >= 0
         if known.any():
             share[known] = np.asarray(inter.user_category[users[known], category[known]]).ravel()
-        top_category = np.asarray(inter.user_category[users].argmax(axis=1)).ravel()
+        top_category = _top_categories(inter, users)
     look_anchor, alike = np.full(len(items), -1), np.full(len(items), -np.inf)
     if recommender.photos is not None:
         look_anchor, alike = lookalikes(recommender.photos, inter.bought[users].tocsr(), items)
