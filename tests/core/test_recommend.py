@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,7 @@ from core.recommend import (
     relevant_items,
     write_everyone,
 )
+from core.recommend.reasons import _top_categories
 from core.schema import CART, FAV, PURCHASE, VIEW
 from tests.frames import SHORT, canonical, make_events, small_shop_frames
 
@@ -731,6 +733,16 @@ def test_category_and_shop_reasons_name_only_the_users_categories(tiny_recommend
     # u5 only viewed i6, which has no neighbours: Toys is u5's only category.
     assert reason_for(tiny_recommender, "u5", "i5") == "popular in Toys, your top category"
     assert reason_for(tiny_recommender, "u5", "i1") == "popular across the shop right now"
+
+
+def test_a_users_top_category_is_their_largest_share_the_lowest_code_among_ties():
+    shares = sparse.csr_matrix(
+        np.array([[0.2, 0.4, 0.4], [0.0, 0.0, 0.0], [0.5, 0.0, 0.5], [0.0, 0.0, 0.9]])
+    )
+    inter = SimpleNamespace(user_category=shares)
+    # each user as many times as they have rows, in any order; a user with none gets 0
+    found = _top_categories(inter, np.array([3, 0, 0, 1, 2, 3]))  # type: ignore[arg-type]
+    assert found.tolist() == [2, 1, 1, 0, 0, 2]
 
 
 def test_the_view_reason_date_is_the_last_view_not_a_later_fav(reasons_recommender):
