@@ -26,7 +26,12 @@ found once per user instead of scipy's loop over rows: a batch of 20,000 users' 
 instead of 2.7 s at 10M) measured fit 498.2 s and the lists 212.2 s (both missed), one user's
 list 116 ms slowest, peak RSS 11.0 GB; the feature job 115.7 s instead of 92.6 s. That machine
 gave memory new to a process slowly: a first touch of 8 GB took 63.9 s (125 MB/s) and 3.9 s the
-second time; at 10M events (3.3 GB) the fit took 88.3 s against 80.5 s before.
+second time; at 10M events (3.3 GB) the fit took 88.3 s against 80.5 s before. Run again an
+hour later, when a first touch of 8 GB took 19.1 s (418 MB/s): fit 288.3 s (met), the lists
+185.0 s (missed by 5 s), one user's list 69 ms slowest; the fit reading the feature job's tables
+274.9 s, the job 105.2 s. A chunk of 20,000 users' top-10 at 10M (21.4 s on one thread) spreads
+over many parts: the history-times-neighbours product 3.5 s, sorting its indices 2.4 s, pair
+lookups 2.0 s, per-row partitions 1.8 s, the candidates' ranks 1.9 s, the ranker 1.3 s.
 """
 
 from __future__ import annotations
