@@ -52,8 +52,7 @@ def _top_categories(inter: Interactions, users: np.ndarray) -> np.ndarray:
     with none), found once per user however many of their rows ``users`` holds."""
     unique, rows = np.unique(users, return_inverse=True)
     shares = sparse.csr_matrix(inter.user_category[unique])
-    shares.eliminate_zeros()
-    shares.sort_indices()
+    shares.eliminate_zeros()  # row_argmax reads stored entries, which must be positive
     top, _ = row_argmax(shares)
     return top[rows]
 
