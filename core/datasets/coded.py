@@ -97,6 +97,7 @@ META: Final = "coded.json"
 SPILL: Final = ".spill"
 DUCKDB_THREADS: Final = 2
 ROW_GROUP_ROWS: Final = 262_144  # small enough for periods to skip most of a long log
+ITEM_ROW_GROUP_ROWS: Final = 65_536  # small enough for a few items to skip most of the rest
 FORMAT_VERSION: Final = 13
 PERFECT_HASH_BITS: Final = 22
 MASK_TYPES: Final = 62  # event types a BIGINT mask holds
@@ -349,7 +350,7 @@ def _write_aggregates(con: duckdb.DuckDBPyConnection, out: Path, masks: bool) ->
     con.execute(
         f"COPY (SELECT DISTINCT i, d, u, ty FROM written WHERE k = {_K_VIEW} AND i IS NOT NULL "
         f"ORDER BY i, d) TO {_quote(out / 'item_viewers.parquet')} "
-        f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS // 4})"
+        f"(FORMAT parquet, ROW_GROUP_SIZE {ITEM_ROW_GROUP_ROWS})"
     )
     con.execute(
         f"COPY (SELECT u, {day_bucket('M', 'd')} AS mo, ty, k, min(d) AS fd FROM written "
